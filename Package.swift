@@ -1,0 +1,106 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let nio: [Target.Dependency] = [
+    .product(name: "NIOCore", package: "swift-nio"),
+    .product(name: "NIOPosix", package: "swift-nio"),
+]
+
+let package = Package(
+    name: "mcdns",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "mcdns", targets: ["mcdns"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+    ],
+    targets: [
+        // C: the ldns headers (only DNSWire imports this) and the few syscalls Glibc does not show.
+        .systemLibrary(
+            name: "CLDNS",
+            pkgConfig: "ldns",
+            providers: [.apt(["libldns-dev"])]
+        ),
+        .target(name: "CMCDNSSys"),
+
+        // DNS half.
+        .target(name: "DNSWire", dependencies: ["CLDNS"], swiftSettings: strict),
+        .target(name: "MCDNSModel", swiftSettings: strict),
+        .target(
+            name: "DNSAnswer",
+            dependencies: ["DNSWire", "MCDNSModel", .product(name: "Collections", package: "swift-collections")],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "RecordStore",
+            dependencies: ["DNSAnswer", "MCDNSModel", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "DNSServer",
+            dependencies: [
+                "RecordStore", "DNSWire", "CMCDNSSys",
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ] + nio,
+            swiftSettings: strict
+        ),
+
+        // Composition root and command line.
+        .target(
+            name: "MCDNSDaemon",
+            dependencies: [
+                "DNSWire", "MCDNSModel", "DNSAnswer", "RecordStore", "DNSServer",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ] + nio,
+            swiftSettings: strict
+        ),
+        .target(
+            name: "MCDNSCommands",
+            dependencies: [
+                "MCDNSDaemon", "DNSAnswer", "DNSWire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(name: "mcdns", dependencies: ["MCDNSCommands"], swiftSettings: strict),
+
+        // Test support.
+        .target(name: "DNSTestSupport", dependencies: ["DNSWire"], swiftSettings: strict),
+
+        .testTarget(name: "DNSWireTests", dependencies: ["DNSWire"], swiftSettings: strict),
+        .testTarget(name: "DNSAnswerTests", dependencies: ["DNSAnswer", "DNSWire", "MCDNSModel", "DNSTestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "DNSServerTests",
+            dependencies: [
+                "DNSServer", "RecordStore", "DNSAnswer", "DNSWire", "DNSTestSupport",
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+            ] + nio,
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "MCDNSDaemonTests",
+            dependencies: ["MCDNSDaemon", "MCDNSCommands", "DNSWire", "DNSTestSupport"],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "IntegrationTests", dependencies: ["DNSWire", "DNSTestSupport"], swiftSettings: strict),
+        .testTarget(name: "PackageTests", swiftSettings: strict),
+    ]
+)

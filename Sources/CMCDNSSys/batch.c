@@ -1,0 +1,138 @@
+#define _GNU_SOURCE
+#include "CMCDNSSys.h"
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+struct mcdns_batch {
+    int count;
+    int bufferSize;
+    uint8_t *in;
+    uint8_t *out;
+    struct mmsghdr *recvHeaders;
+    struct mmsghdr *sendHeaders;
+    struct iovec *recvIov;
+    struct iovec *sendIov;
+    struct sockaddr_storage *peers;
+};
+
+mcdns_batch *mcdns_batch_create(int count, int bufferSize) {
+    mcdns_batch *b = calloc(1, sizeof(*b));
+    if (!b) return NULL;
+    b->count = count;
+    b->bufferSize = bufferSize;
+    b->in = calloc((size_t)count, (size_t)bufferSize);
+    b->out = calloc((size_t)count, (size_t)bufferSize);
+    b->recvHeaders = calloc((size_t)count, sizeof(struct mmsghdr));
+    b->sendHeaders = calloc((size_t)count, sizeof(struct mmsghdr));
+    b->recvIov = calloc((size_t)count, sizeof(struct iovec));
+    b->sendIov = calloc((size_t)count, sizeof(struct iovec));
+    b->peers = calloc((size_t)count, sizeof(struct sockaddr_storage));
+    if (!b->in || !b->out || !b->recvHeaders || !b->sendHeaders || !b->recvIov || !b->sendIov || !b->peers) {
+        mcdns_batch_destroy(b);
+        return NULL;
+    }
+    return b;
+}
+
+void mcdns_batch_destroy(mcdns_batch *b) {
+    if (!b) return;
+    free(b->in); free(b->out); free(b->recvHeaders); free(b->sendHeaders);
+    free(b->recvIov); free(b->sendIov); free(b->peers); free(b);
+}
+
+int mcdns_batch_recv(int fd, mcdns_batch *b) {
+    for (int i = 0; i < b->count; i++) {
+        b->recvIov[i].iov_base = b->in + (size_t)i * (size_t)b->bufferSize;
+        b->recvIov[i].iov_len = (size_t)b->bufferSize;
+        memset(&b->recvHeaders[i].msg_hdr, 0, sizeof(struct msghdr));
+        b->recvHeaders[i].msg_hdr.msg_iov = &b->recvIov[i];
+        b->recvHeaders[i].msg_hdr.msg_iovlen = 1;
+        b->recvHeaders[i].msg_hdr.msg_name = &b->peers[i];
+        b->recvHeaders[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_storage);
+        b->recvHeaders[i].msg_len = 0;
+    }
+    // Wait for the first datagram, then take whatever else is already queued.
+    return recvmmsg(fd, b->recvHeaders, (unsigned int)b->count, MSG_WAITFORONE, NULL);
+}
+
+int mcdns_batch_send(int fd, mcdns_batch *b, int count) {
+    int n = 0;
+    for (int i = 0; i < count; i++) {
+        size_t len = b->sendIov[i].iov_len;
+        if (len == 0) continue;
+        b->sendIov[n].iov_base = b->out + (size_t)i * (size_t)b->bufferSize;
+        b->sendIov[n].iov_len = len;
+        memset(&b->sendHeaders[n].msg_hdr, 0, sizeof(struct msghdr));
+        b->sendHeaders[n].msg_hdr.msg_iov = &b->sendIov[n];
+        b->sendHeaders[n].msg_hdr.msg_iovlen = 1;
+        b->sendHeaders[n].msg_hdr.msg_name = &b->peers[i];
+        b->sendHeaders[n].msg_hdr.msg_namelen = b->recvHeaders[i].msg_hdr.msg_namelen;
+        n++;
+    }
+    int sent = 0;
+    while (sent < n) {
+        int r = sendmmsg(fd, b->sendHeaders + sent, (unsigned int)(n - sent), 0);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            // Drop the datagram that failed (for example an unreachable peer) and go on with the rest.
+            sent += 1;
+            continue;
+        }
+        sent += r;
+    }
+    for (int i = 0; i < count; i++) b->sendIov[i].iov_len = 0;
+    return n;
+}
+
+uint8_t *mcdns_batch_in(mcdns_batch *b, int i) { return b->in + (size_t)i * (size_t)b->bufferSize; }
+size_t mcdns_batch_in_length(mcdns_batch *b, int i) { return b->recvHeaders[i].msg_len; }
+uint8_t *mcdns_batch_out(mcdns_batch *b, int i) { return b->out + (size_t)i * (size_t)b->bufferSize; }
+void mcdns_batch_set_out_length(mcdns_batch *b, int i, size_t len) { b->sendIov[i].iov_len = len; }
+const struct sockaddr_storage *mcdns_batch_peer(mcdns_batch *b, int i) { return &b->peers[i]; }
+int mcdns_batch_buffer_size(mcdns_batch *b) { return b->bufferSize; }
+
+int mcdns_udp_socket(const char *host, int port, int receiveTimeoutMillis) {
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof(ss));
+    socklen_t len;
+    int family;
+    struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+        family = AF_INET; v4->sin_family = AF_INET; v4->sin_port = htons((uint16_t)port); len = sizeof(*v4);
+    } else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+        family = AF_INET6; v6->sin6_family = AF_INET6; v6->sin6_port = htons((uint16_t)port); len = sizeof(*v6);
+    } else {
+        errno = EINVAL;
+        return -1;
+    }
+    int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+    if (family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    if (receiveTimeoutMillis > 0) {
+        struct timeval tv = { receiveTimeoutMillis / 1000, (receiveTimeoutMillis % 1000) * 1000 };
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    }
+    if (bind(fd, (struct sockaddr *)&ss, len) < 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
+int mcdns_socket_port(int fd) {
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0) return -1;
+    if (ss.ss_family == AF_INET) return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    if (ss.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    return -1;
+}

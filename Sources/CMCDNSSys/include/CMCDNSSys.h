@@ -1,0 +1,41 @@
+#ifndef MCDNS_SYS_H
+#define MCDNS_SYS_H
+// recvmmsg/sendmmsg are behind _GNU_SOURCE and not visible through Swift's Glibc module;
+// these thin wrappers expose them together with the batch buffers the UDP loop needs.
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// One batch of datagrams: `count` buffers of `bufferSize` bytes, with their iovecs, headers and peer addresses.
+typedef struct mcdns_batch mcdns_batch;
+
+mcdns_batch *mcdns_batch_create(int count, int bufferSize);
+void mcdns_batch_destroy(mcdns_batch *batch);
+
+/// Blocks until at least one datagram arrives (or the socket's receive timeout passes / it is shut down),
+/// then returns how many were read (>= 0), or -1 with errno set.
+int mcdns_batch_recv(int fd, mcdns_batch *batch);
+/// Sends the first `count` entries; entries whose length is 0 are skipped. Returns how many were sent, or -1.
+int mcdns_batch_send(int fd, mcdns_batch *batch, int count);
+
+uint8_t *mcdns_batch_in(mcdns_batch *batch, int index);
+size_t mcdns_batch_in_length(mcdns_batch *batch, int index);
+uint8_t *mcdns_batch_out(mcdns_batch *batch, int index);
+void mcdns_batch_set_out_length(mcdns_batch *batch, int index, size_t length);
+const struct sockaddr_storage *mcdns_batch_peer(mcdns_batch *batch, int index);
+int mcdns_batch_buffer_size(mcdns_batch *batch);
+
+/// A UDP socket bound to host:port (IPv4 or IPv6 literal) with SO_REUSEPORT, and a receive timeout.
+/// Returns the fd or -1 with errno set. `port` 0 picks a free one; read it back with mcdns_socket_port.
+int mcdns_udp_socket(const char *host, int port, int receiveTimeoutMillis);
+int mcdns_socket_port(int fd);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

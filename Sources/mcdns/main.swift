@@ -1,0 +1,3 @@
+import MCDNSCommands
+
+await MCDNSCommand.main()
