@@ -81,7 +81,11 @@ public struct ZoneContent: Sendable {
         if let existing = nodes[live.name], !existing.isEmpty, !liveNames.contains(live.name) { return false }
         liveNames.insert(live.name)
         ensureNode(live.name)
-        for (_, records) in live.rrsets { for record in records { add(record) } }
+        // Live RRsets come deduplicated: set them whole (adding record by record is quadratic in RRset size).
+        for (type, records) in live.rrsets where !records.isEmpty {
+            nodes[live.name]?[type] = records
+            if type == .ns && live.name != origin { cuts.insert(live.name) }
+        }
         if let ttl = live.negativeTTL { negativeTTLs[live.name] = ttl }
         for (cluster, rrsets) in live.variants {
             guard let index = requesterIndex[cluster] else { continue }
