@@ -60,7 +60,7 @@ let package = Package(
         ),
 
         // Kubernetes half.
-        .target(name: "KubeClient", swiftSettings: strict),
+        .target(name: "KubeClient", exclude: ["README.md"], swiftSettings: strict),
         .target(
             name: "ClusterController",
             dependencies: [
@@ -69,6 +69,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            exclude: ["README.md"],
             swiftSettings: strict
         ),
 
@@ -115,7 +116,11 @@ let package = Package(
         ),
         .testTarget(name: "RecordStoreTests", dependencies: ["RecordStore", "DNSAnswer", "DNSWire", "MCDNSModel"], swiftSettings: strict),
         .testTarget(name: "KubeClientTests", dependencies: ["KubeClient"], swiftSettings: strict),
-        .testTarget(name: "ClusterControllerTests", dependencies: ["ClusterController", "KubeClient", "MCDNSModel"], swiftSettings: strict),
+        .testTarget(
+            name: "ClusterControllerTests",
+            dependencies: ["ClusterController", "KubeClient", "MCDNSModel", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
         .testTarget(name: "IntegrationTests", dependencies: ["DNSWire", "DNSTestSupport"], swiftSettings: strict),
         .testTarget(name: "PackageTests", swiftSettings: strict),
     ]

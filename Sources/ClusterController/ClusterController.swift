@@ -73,7 +73,9 @@ public final class ClusterController<C: Clock>: Service, Sendable where C.Durati
                 }
             }
 
-            var flushScheduled = false
+            // The first batch tells the sink the member list (all offline until they sync), even before any event.
+            var flushScheduled = true
+            group.addTask { continuation.yield(.flush) }
             for await input in inputs {
                 switch input {
                 case .member(let index, let event):
