@@ -11,6 +11,10 @@ import Darwin
 /// Each poll compares file signatures (inode, size, modification time in nanoseconds), re-reads only the files
 /// that changed, and turns the difference into upserts and deletes. A file that fails to parse keeps its last
 /// good objects; its error is reported once per version of the file.
+///
+/// After the first poll a change is acted on only once two consecutive polls see the same thing: an editor that
+/// saves by deleting and re-creating a file, or a write caught half-way, would otherwise withdraw the file's
+/// services for one poll. That costs at most one poll interval of latency.
 struct ManifestDirectory {
     struct FileSignature: Equatable {
         var inode: UInt64
@@ -36,6 +40,9 @@ struct ManifestDirectory {
     private(set) var emitted: [KubeObjectRef: KubeObject] = [:]
     /// Signatures of broken file versions already reported, so a broken file is logged once, not every poll.
     private var reportedBroken: [String: FileSignature] = [:]
+    /// Changes seen by the last poll and not yet acted on: a path's new signature, or nil when it vanished.
+    private var pending: [String: FileSignature?] = [:]
+    private var polledOnce = false
 
     init(root: String) {
         self.root = root
@@ -55,14 +62,21 @@ struct ManifestDirectory {
         var result = PollResult()
         var touched: Set<KubeObjectRef> = []
 
-        for (path, entry) in files where listing[path] == nil {
-            touched.formUnion(entry.objects.keys)
-            files[path] = nil
-            reportedBroken[path] = nil
-        }
-        for path in listing.keys.sorted() {
-            let signature = listing[path]!
-            if files[path]?.signature == signature || reportedBroken[path] == signature { continue }
+        var nextPending: [String: FileSignature?] = [:]
+        for path in Set(listing.keys).union(files.keys).sorted() {
+            let signature = listing[path]
+            let known = files[path]?.signature
+            if signature == known || (signature != nil && reportedBroken[path] == signature) { continue }
+            // Settle first (see the type's comment); the very first poll has nothing to protect.
+            if polledOnce, pending[path] != .some(signature) {
+                nextPending[path] = .some(signature)
+                continue
+            }
+            guard let signature else {
+                if let entry = files.removeValue(forKey: path) { touched.formUnion(entry.objects.keys) }
+                reportedBroken[path] = nil
+                continue
+            }
             switch Self.read(root: root, path: path) {
             case .success(let document):
                 result.ignored += document.ignored.map { "\(root)/\(path):\($0.line ?? 0) \($0)" }
@@ -77,6 +91,8 @@ struct ManifestDirectory {
                 result.events.append(.problem(error.description + "; keeping the last good content of this file"))
             }
         }
+        pending = nextPending
+        polledOnce = true
 
         let ordered = files.keys.sorted()
         for ref in touched.sorted() {

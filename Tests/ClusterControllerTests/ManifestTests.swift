@@ -1,5 +1,8 @@
 import ClusterController
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import KubeClient
 import MCDNSModel
 import Synchronization
@@ -27,10 +30,9 @@ final class TemporaryDirectory: Sendable {
         // Write to a temporary name and rename, as editors and kubectl do, so a poll never reads half a file.
         let temporary = path + "/.\(name).tmp"
         try text.write(toFile: temporary, atomically: false, encoding: .utf8)
-        if FileManager.default.fileExists(atPath: path + "/" + name) {
-            try FileManager.default.removeItem(atPath: path + "/" + name)
+        guard rename(temporary, path + "/" + name) == 0 else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path + "/" + name])
         }
-        try FileManager.default.moveItem(atPath: temporary, toPath: path + "/" + name)
     }
 
     func remove(_ name: String) throws {
@@ -205,6 +207,25 @@ struct ManifestSourceTests {
             + Manifests.slice("web-a", service: "web", addresses: ["10.1.0.9"]))
         let fixed = await harness.sink.wait { $0.records[Self.web]?.dns("east-1")?.endpoints.map(\.address) == ["10.1.0.9"] }
         #expect(fixed != nil)
+        await harness.stop()
+    }
+
+    @Test func fileSavedByDeleteAndRecreateIsNeverWithdrawn() async throws {
+        let directory = try TemporaryDirectory()
+        try directory.write("web.yaml", Manifests.service("web", ip: "10.0.0.1") + "\n---\n"
+            + Manifests.slice("web-a", service: "web", addresses: ["10.1.0.1"]))
+        let harness = try harness(directory.path)
+        defer { harness.task.cancel() }
+        _ = await harness.sink.wait { $0.records[Self.web] != nil }
+
+        // Some editors save by deleting the file and writing a new one.
+        try directory.remove("web.yaml")
+        try (Manifests.service("web", ip: "10.0.0.1") + "\n---\n"
+            + Manifests.slice("web-a", service: "web", addresses: ["10.1.0.1", "10.1.0.2"]))
+            .write(toFile: directory.path + "/web.yaml", atomically: false, encoding: .utf8)
+        let saved = await harness.sink.wait { $0.records[Self.web]?.dns("east-1")?.readyEndpoints == 2 }
+        #expect(saved != nil)
+        #expect(saved?.batches.allSatisfy { $0.removed.isEmpty } == true)
         await harness.stop()
     }
 
