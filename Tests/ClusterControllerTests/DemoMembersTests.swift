@@ -17,9 +17,9 @@ struct DemoMembersTests {
             MemberConfiguration(name: ClusterID($0), source: .manifests(path: Self.root + "/" + $0))
         }
         let configuration = ControllerConfiguration(members: members)
-        let sources = members.map { member -> any MemberSource in
-            guard case .manifests(let path) = member.source else { fatalError("manifest members only") }
-            return ManifestSource(cluster: member.name, directory: path, pollInterval: .milliseconds(50), logger: F.logger)
+        let sources: [any MemberSource] = members.map { member in
+            ManifestSource(cluster: member.name, directory: Self.root + "/" + member.name.rawValue,
+                           pollInterval: .milliseconds(50), logger: F.logger)
         }
         let harness = try ControllerHarness(configuration: configuration, sources: sources, clock: ContinuousClock())
         defer { harness.task.cancel() }
