@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -90,6 +91,7 @@ int mcdns_batch_send(int fd, mcdns_batch *b, int count) {
 
 uint8_t *mcdns_batch_in(mcdns_batch *b, int i) { return b->in + (size_t)i * (size_t)b->bufferSize; }
 size_t mcdns_batch_in_length(mcdns_batch *b, int i) { return b->recvHeaders[i].msg_len; }
+int mcdns_batch_in_truncated(mcdns_batch *b, int i) { return (b->recvHeaders[i].msg_hdr.msg_flags & MSG_TRUNC) != 0; }
 uint8_t *mcdns_batch_out(mcdns_batch *b, int i) { return b->out + (size_t)i * (size_t)b->bufferSize; }
 void mcdns_batch_set_out_length(mcdns_batch *b, int i, size_t len) { b->sendIov[i].iov_len = len; }
 const struct sockaddr_storage *mcdns_batch_peer(mcdns_batch *b, int i) { return &b->peers[i]; }
@@ -135,4 +137,11 @@ int mcdns_socket_port(int fd) {
     if (ss.ss_family == AF_INET) return ntohs(((struct sockaddr_in *)&ss)->sin_port);
     if (ss.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
     return -1;
+}
+
+void mcdns_thread_set_name(const char *name) {
+    char shortName[16];
+    strncpy(shortName, name, sizeof(shortName) - 1);
+    shortName[sizeof(shortName) - 1] = 0;
+    pthread_setname_np(pthread_self(), shortName);
 }

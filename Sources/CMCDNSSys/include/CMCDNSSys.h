@@ -25,6 +25,8 @@ int mcdns_batch_send(int fd, mcdns_batch *batch, int count);
 
 uint8_t *mcdns_batch_in(mcdns_batch *batch, int index);
 size_t mcdns_batch_in_length(mcdns_batch *batch, int index);
+/// Non-zero when datagram `index` was larger than the buffer and arrived cut short (MSG_TRUNC).
+int mcdns_batch_in_truncated(mcdns_batch *batch, int index);
 uint8_t *mcdns_batch_out(mcdns_batch *batch, int index);
 void mcdns_batch_set_out_length(mcdns_batch *batch, int index, size_t length);
 const struct sockaddr_storage *mcdns_batch_peer(mcdns_batch *batch, int index);
@@ -34,6 +36,9 @@ int mcdns_batch_buffer_size(mcdns_batch *batch);
 /// Returns the fd or -1 with errno set. `port` 0 picks a free one; read it back with mcdns_socket_port.
 int mcdns_udp_socket(const char *host, int port, int receiveTimeoutMillis);
 int mcdns_socket_port(int fd);
+
+/// Names the calling thread (pthread_setname_np is also behind _GNU_SOURCE); longer names are cut to 15 bytes.
+void mcdns_thread_set_name(const char *name);
 
 #ifdef __cplusplus
 }
