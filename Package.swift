@@ -103,6 +103,8 @@ let package = Package(
             name: "DNSServerTests",
             dependencies: [
                 "DNSServer", "RecordStore", "DNSAnswer", "DNSWire", "DNSTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),
             ] + nio,

@@ -35,7 +35,7 @@ final class DNSTCPHandler: ChannelInboundHandler {
         // queue answers without bound; the idle timeout then ends such a connection.
         try pipeline.addHandler(BackPressureHandler())
         // No byte for `idleTimeout` ends the connection, also one stuck between a length prefix and its data.
-        try pipeline.addHandler(IdleStateHandler(readTimeout: TimeAmount(idleTimeout)))
+        try pipeline.addHandler(TCPIdleTimeoutHandler(timeout: TimeAmount(idleTimeout)))
         try pipeline.addHandler(ByteToMessageHandler(LengthFieldBasedFrameDecoder(lengthFieldBitLength: .twoBytes)))
         try pipeline.addHandler(DNSTCPHandler(store: store, scratch: scratch, eventLoop: eventLoop))
     }
@@ -65,9 +65,6 @@ final class DNSTCPHandler: ChannelInboundHandler {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         switch event {
-        case let idle as IdleStateHandler.IdleStateEvent where idle == .read:
-            closing = true
-            context.close(promise: nil)
         case is ChannelShouldQuiesceEvent:
             // Graceful shutdown: the frames already read have been answered (answering is synchronous);
             // let those answers reach the client, then close.

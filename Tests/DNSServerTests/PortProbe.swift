@@ -1,0 +1,33 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Checks that a server let go of a port: a plain socket (no SO_REUSEPORT) binds only if no socket holds it.
+enum PortProbe {
+    static func canBind(_ kind: TestSocket.Kind, port: Int) throws -> Bool {
+        let type = kind == .udp ? Int32(SOCK_DGRAM.rawValue) : Int32(SOCK_STREAM.rawValue)
+        let fd = socket(AF_INET, type, 0)
+        guard fd >= 0 else { throw TestSocket.Failure(description: "socket: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        if kind == .tcp {
+            // Connections closed by the server may linger in TIME_WAIT; they do not hold the listening port.
+            var one: Int32 = 1
+            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        if kind == .tcp, result == 0 {
+            return listen(fd, 1) == 0
+        }
+        return result == 0
+    }
+}
