@@ -36,39 +36,67 @@ public final class DNSService: Service {
         try await readiness.wait()
     }
 
+    /// How often a port-0 address is tried again when TCP cannot have the port UDP was given.
+    static let portAttempts = 8
+
     public func run() async throws {
+        // The kernel picks a free UDP port, which TCP may still hold (another socket's local port): then the
+        // pair is bound again on a new port. A fixed port that TCP cannot have is an error at once.
+        let retryable = configuration.listen.contains { $0.port == 0 }
+        var attempt = 1
+        while true {
+            do {
+                try await runOnce()
+                return
+            } catch let failure as TCPBindFailure where retryable && attempt < Self.portAttempts {
+                logger.debug("DNS TCP could not bind the port UDP got; binding again", metadata: [
+                    "error": "\(failure.error)", "attempt": "\(attempt)",
+                ])
+                attempt += 1
+            } catch let failure as TCPBindFailure {
+                readiness.fail(failure.error)
+                throw failure.error
+            } catch {
+                readiness.fail(error)
+                throw error
+            }
+        }
+    }
+
+    /// Marks a failure to bind TCP on the ports UDP got, the one failure worth another attempt.
+    private struct TCPBindFailure: Error {
+        let error: any Error
+    }
+
+    private func runOnce() async throws {
         let udp = UDPBatchServer(configuration: configuration, store: store, logger: logger)
         let readiness = self.readiness
-        do {
-            try await withThrowingDiscardingTaskGroup { tasks in
-                tasks.addTask { try await udp.run() }
-                let bound: [ListenAddress]
+        try await withThrowingDiscardingTaskGroup { tasks in
+            tasks.addTask { try await udp.run() }
+            // Throwing from here cancels the UDP task, which then closes its sockets and returns.
+            let bound = try await udp.ready()
+            let tcp = TCPServer(
+                addresses: bound,
+                idleTimeout: configuration.tcpIdleTimeout,
+                maxConnections: configuration.maxTCPConnections,
+                store: store,
+                logger: logger,
+                eventLoopGroup: group
+            )
+            tasks.addTask {
                 do {
-                    bound = try await udp.ready()
+                    try await tcp.run()
                 } catch {
-                    readiness.fail(error)
-                    throw error
+                    // A bind failure is reported by `ready()` below; do not let it race that report.
+                    if tcp.boundAddresses != nil { throw error }
                 }
-                let tcp = TCPServer(
-                    addresses: bound,
-                    idleTimeout: configuration.tcpIdleTimeout,
-                    maxConnections: configuration.maxTCPConnections,
-                    store: store,
-                    logger: logger,
-                    eventLoopGroup: group
-                )
-                tasks.addTask { try await tcp.run() }
-                do {
-                    _ = try await tcp.ready()
-                } catch {
-                    readiness.fail(error)
-                    throw error
-                }
-                readiness.succeed(bound)
             }
-        } catch {
-            readiness.fail(error)
-            throw error
+            do {
+                _ = try await tcp.ready()
+            } catch {
+                throw TCPBindFailure(error: error)
+            }
+            readiness.succeed(bound)
         }
     }
 }

@@ -150,3 +150,22 @@ import Testing
         #expect(try PortProbe.canBind(.tcp, port: bound[0].port))
     }
 }
+
+@Suite struct DNSServiceBindingTests {
+    @Test func aTCPPortInUseFailsTheServiceAndReleasesItsUDPSockets() async throws {
+        let holder = try PortHolder()
+        let configuration = try DNSServerConfiguration(
+            listen: [ListenAddress(host: "127.0.0.1", port: holder.port)],
+            udpThreadsPerAddress: 2
+        )
+        let service = DNSService(configuration: configuration, store: try ServerFixture.store(), logger: ServerFixture.logger)
+        await #expect {
+            try await service.run()
+        } throws: { error in
+            (error as? DNSServerError)?.message.contains("TCP 127.0.0.1:\(holder.port)") == true
+        }
+        await #expect(throws: DNSServerError.self) { _ = try await service.ready() }
+        // The UDP side had bound the port and let it go again.
+        #expect(try PortProbe.canBind(.udp, port: holder.port))
+    }
+}
