@@ -1,4 +1,3 @@
-import DNSAnswer
 import NIOCore
 import NIOExtras
 import RecordStore

@@ -1,5 +1,4 @@
 import CMCDNSSys
-import DNSAnswer
 import RecordStore
 import Synchronization
 
