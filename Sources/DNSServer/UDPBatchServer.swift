@@ -125,7 +125,7 @@ public final class UDPBatchServer: Service {
                 }
             }
         } catch {
-            for worker in workers { _ = close(worker.fd) }
+            for worker in workers { worker.joinAndClose() }
             throw error
         }
         return workers

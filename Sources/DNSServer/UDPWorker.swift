@@ -26,6 +26,9 @@ final class UDPWorker: Sendable {
     let index: Int
     private let stopping = Atomic<Bool>(false)
     private let thread = Mutex<pthread_t?>(nil)
+    /// Guards the descriptor: a late `stop()` (a shutdown handler racing the end of `run()`) must not
+    /// `shutdown(2)` a number the kernel has already handed to another socket.
+    private let closed = Mutex(false)
 
     init(fd: Int32, address: ListenAddress, index: Int) {
         self.fd = fd
@@ -63,7 +66,9 @@ final class UDPWorker: Sendable {
     /// Asks the loop to end: the flag says so, and `shutdown(2)` wakes a `recvmmsg` blocked on the socket.
     func stop() {
         stopping.store(true, ordering: .releasing)
-        _ = shutdown(fd, Int32(SHUT_RDWR))
+        closed.withLock { closed in
+            if !closed { _ = shutdown(fd, Int32(SHUT_RDWR)) }
+        }
     }
 
     /// Waits for the thread (call once it reported its exit, so this does not block) and closes the socket.
@@ -74,7 +79,10 @@ final class UDPWorker: Sendable {
         }) {
             _ = pthread_join(handle, nil)
         }
-        _ = close(fd)
+        closed.withLock { closed in
+            if !closed { _ = close(fd) }
+            closed = true
+        }
     }
 
     /// The batch loop. Returns nil when asked to stop, or why it could not go on.
