@@ -11,6 +11,7 @@ final class DNSTCPHandler: ChannelInboundHandler {
     typealias OutboundOut = ByteBuffer
 
     private var reader: RecordStore.Reader
+    /// Keeps `scratch` allocated for as long as this connection uses it.
     private let scratchOwner: TCPScratchBuffers
     private let scratch: UnsafeMutableRawBufferPointer
     /// Set once the connection is on its way out: later frames get no answer.
