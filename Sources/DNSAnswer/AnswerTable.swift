@@ -30,21 +30,31 @@ public final class AnswerTable: Sendable {
     /// Answers shared by many names: per zone NXDOMAIN and NODATA, per cut the referral.
     let shared: TemplateStore
     let nxTemplates: [Int32]
+    /// Requesting clusters by index: their names, lower-cased, as the EDNS option carries them.
+    let requesters: [[UInt8]]
+    /// Source networks of known clusters, longest prefix first.
+    let subnets: [(network: IPNetwork, requester: Int)]
+    /// The EDNS option code naming the requesting cluster (0 = none).
+    let localOption: UInt16
 
     init(serial: UInt32, options: ServingOptions, zones: [ZoneContent], shards: [Shard], shared: TemplateStore,
-         nxTemplates: [Int32]) {
+         nxTemplates: [Int32], requesters: [[UInt8]], subnets: [(network: IPNetwork, requester: Int)],
+         localOption: UInt16) {
         self.serial = serial
         self.options = options
         self.zones = zones
         self.shards = shards
         self.shared = shared
         self.nxTemplates = nxTemplates
+        self.requesters = requesters
+        self.subnets = subnets
+        self.localOption = localOption
     }
 
     /// A table that serves nothing (every query is REFUSED).
     public convenience init(serial: UInt32, options: ServingOptions = ServingOptions()) {
         self.init(serial: serial, options: options, zones: [], shards: Array(repeating: .empty, count: Self.shardCount),
-                  shared: TemplateStore(), nxTemplates: [])
+                  shared: TemplateStore(), nxTemplates: [], requesters: [], subnets: [], localOption: 0)
     }
 
     /// Compiles zones into a table. Throws without side effects, so a failed compile never replaces a good table.
@@ -53,14 +63,8 @@ public final class AnswerTable: Sendable {
     {
         var contents: [ZoneContent] = []
         for zone in zones { contents.append(try ZoneContent(zone: zone)) }
-        return try TableBuilder(zones: contents, serial: serial, options: options).build()
-    }
-
-    /// Compiles prepared zone contents (zones with live records come this way).
-    public static func compile(contents: [ZoneContent], serial: UInt32, options: ServingOptions = ServingOptions())
-        throws(CompileError) -> AnswerTable
-    {
-        try TableBuilder(zones: contents, serial: serial, options: options).build()
+        var builder = try TableBuilder(zones: contents, options: options)
+        return try builder.buildAll(serial: serial)
     }
 
     /// The number of names in the table.
@@ -83,7 +87,17 @@ public final class AnswerTable: Sendable {
         transport: Transport,
         into output: UnsafeMutableRawBufferPointer
     ) -> Int {
-        switch QueryParser.parse(query) {
+        respond(to: query, transport: transport, source: .unknown, into: output)
+    }
+
+    /// Answers one query from `source` (matched against the requester subnets, DESIGN §4.3).
+    public func respond(
+        to query: UnsafeRawBufferPointer,
+        transport: Transport,
+        source: RequesterAddress,
+        into output: UnsafeMutableRawBufferPointer
+    ) -> Int {
+        switch QueryParser.parse(query, localOption: localOption) {
         case .drop:
             return 0
         case .error(let parsed, let rcode, let echoQuestion):
@@ -101,19 +115,28 @@ public final class AnswerTable: Sendable {
             guard parsed.qclass == 1 else {
                 return writeBare(parsed, query, output, transport, rcode: 5, echoQuestion: true)
             }
-            return answer(parsed, query, output, transport)
+            return answer(parsed, query, output, transport, source)
         }
     }
 
     @inline(__always)
     private func answer(_ parsed: ParsedQuery, _ query: UnsafeRawBufferPointer, _ output: UnsafeMutableRawBufferPointer,
-                        _ transport: Transport) -> Int {
+                        _ transport: Transport, _ source: RequesterAddress) -> Int {
         let nameEnd = 12 + parsed.qnameLength
         // Exact match: the common path, one probe.
         let hash = NameHash.hash(query, from: 12, to: nameEnd)
         let shard = shards[Int(hash >> 24) & (Self.shardCount - 1)]
         let node = shard.find(hash: hash, prefix: nil, packet: query, start: 12, end: nameEnd)
         if node >= 0 {
+            // Who asks matters only for names whose answer depends on it.
+            if shard.nodes[Int(node)].variantsCount > 0 {
+                let requester = identify(parsed, query, source)
+                if requester.index >= 0, let variant = shard.variant(node: node, requester: requester.index,
+                                                                     qtype: parsed.qtype) {
+                    return write(template: variant, shard: shard, parsed, query, output, transport,
+                                 ecsScope: requester.ecsScope)
+                }
+            }
             return write(template: shard.template(node: node, qtype: parsed.qtype), shard: shard, parsed, query, output,
                          transport)
         }
@@ -159,19 +182,19 @@ public final class AnswerTable: Sendable {
 
     @inline(__always)
     private func write(template reference: Int32, shard: Shard, _ parsed: ParsedQuery, _ query: UnsafeRawBufferPointer,
-                       _ output: UnsafeMutableRawBufferPointer, _ transport: Transport) -> Int {
+                       _ output: UnsafeMutableRawBufferPointer, _ transport: Transport, ecsScope: UInt8 = 0) -> Int {
         if reference >= 0 {
-            return write(shard.store, Int(reference), parsed, query, output, transport)
+            return write(shard.store, Int(reference), parsed, query, output, transport, ecsScope)
         }
-        return write(shared, Int(-(reference + 1)), parsed, query, output, transport)
+        return write(shared, Int(-(reference + 1)), parsed, query, output, transport, ecsScope)
     }
 
     @inline(__always)
     private func write(_ store: TemplateStore, _ index: Int, _ parsed: ParsedQuery, _ query: UnsafeRawBufferPointer,
-                       _ output: UnsafeMutableRawBufferPointer, _ transport: Transport) -> Int {
+                       _ output: UnsafeMutableRawBufferPointer, _ transport: Transport, _ ecsScope: UInt8) -> Int {
         let entry = store.entries[index]
         let questionEnd = 12 + parsed.questionLength
-        let optLength = parsed.hasOPT ? 11 : 0
+        let optLength = optLength(parsed)
         let limit = sizeLimit(parsed, transport, output)
         var bodyLength = Int(entry.bodyLength)
         var answers = entry.answerCount, authorities = entry.authorityCount, additionals = entry.additionalCount
@@ -213,7 +236,7 @@ public final class AnswerTable: Sendable {
             }
         }
         var length = questionEnd + bodyLength
-        if parsed.hasOPT { length = writeOPT(parsed, output, at: length, extendedRcode: 0) }
+        if parsed.hasOPT { length = writeOPT(parsed, query, output, at: length, extendedRcode: 0, ecsScope: ecsScope) }
         return length
     }
 
@@ -222,7 +245,7 @@ public final class AnswerTable: Sendable {
                            _ transport: Transport, rcode: UInt8, echoQuestion: Bool) -> Int {
         let withOPT = parsed.hasOPT && echoQuestion
         let questionLength = echoQuestion ? parsed.questionLength : 0
-        guard 12 + questionLength + (withOPT ? 11 : 0) <= output.count else { return 0 }
+        guard 12 + questionLength + (withOPT ? optLength(parsed) : 0) <= output.count else { return 0 }
         writeHeader(parsed, output, rcode: rcode & 0x0F, authoritative: false, truncated: false,
                     counts: (echoQuestion ? 1 : 0, 0, 0, withOPT ? 1 : 0))
         if echoQuestion {
@@ -230,7 +253,7 @@ public final class AnswerTable: Sendable {
                                                             byteCount: questionLength)
         }
         var length = 12 + questionLength
-        if withOPT { length = writeOPT(parsed, output, at: length, extendedRcode: rcode >> 4) }
+        if withOPT { length = writeOPT(parsed, query, output, at: length, extendedRcode: rcode >> 4, ecsScope: 0) }
         return length
     }
 
@@ -253,9 +276,17 @@ public final class AnswerTable: Sendable {
         output[11] = UInt8(counts.3 & 0xFF)
     }
 
+    /// Our OPT record: 11 bytes, plus the echoed ECS option when the query carried one. The private option
+    /// naming the requester is never echoed.
     @inline(__always)
-    private func writeOPT(_ parsed: ParsedQuery, _ output: UnsafeMutableRawBufferPointer, at offset: Int,
-                          extendedRcode: UInt8) -> Int {
+    private func optLength(_ parsed: ParsedQuery) -> Int {
+        guard parsed.hasOPT else { return 0 }
+        return 11 + (parsed.ecsStart > 0 ? 4 + parsed.ecsLength : 0)
+    }
+
+    @inline(__always)
+    private func writeOPT(_ parsed: ParsedQuery, _ query: UnsafeRawBufferPointer, _ output: UnsafeMutableRawBufferPointer,
+                          at offset: Int, extendedRcode: UInt8, ecsScope: UInt8) -> Int {
         let size = UInt16(options.maxUDPPayload)
         output[offset] = 0
         output[offset + 1] = 0
@@ -266,8 +297,84 @@ public final class AnswerTable: Sendable {
         output[offset + 6] = 0
         output[offset + 7] = parsed.dnssecOK ? 0x80 : 0
         output[offset + 8] = 0
-        output[offset + 9] = 0
-        output[offset + 10] = 0
-        return offset + 11
+        guard parsed.ecsStart > 0 else {
+            output[offset + 9] = 0
+            output[offset + 10] = 0
+            return offset + 11
+        }
+        // RFC 7871 §7.2.1: family, source prefix and address as asked; the scope says how far our answer applies.
+        let rdataLength = 4 + parsed.ecsLength
+        output[offset + 9] = UInt8(rdataLength >> 8)
+        output[offset + 10] = UInt8(rdataLength & 0xFF)
+        output[offset + 11] = 0
+        output[offset + 12] = 8
+        output[offset + 13] = UInt8(parsed.ecsLength >> 8)
+        output[offset + 14] = UInt8(parsed.ecsLength & 0xFF)
+        for i in 0..<parsed.ecsLength { output[offset + 15 + i] = query[parsed.ecsStart + i] }
+        output[offset + 15 + 3] = ecsScope
+        return offset + 15 + parsed.ecsLength
     }
+
+    // MARK: - Who asks (DESIGN §4.3)
+
+    struct Requester {
+        var index = -1
+        /// The ECS scope prefix to report when the requester came from the client subnet.
+        var ecsScope: UInt8 = 0
+    }
+
+    /// The EDNS option naming the cluster, then the client subnet, then the source address.
+    @inline(__always)
+    func identify(_ parsed: ParsedQuery, _ query: UnsafeRawBufferPointer, _ source: RequesterAddress) -> Requester {
+        if parsed.localOptionStart > 0 {
+            for (index, name) in requesters.enumerated() where name.count == parsed.localOptionLength {
+                var equal = true
+                for i in 0..<name.count {
+                    let byte = query[parsed.localOptionStart + i]
+                    if name[i] != (byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte) { equal = false; break }
+                }
+                if equal { return Requester(index: index) }
+            }
+        }
+        guard !subnets.isEmpty else { return Requester() }
+        if parsed.ecsStart > 0 {
+            let family = UInt16(query[parsed.ecsStart]) << 8 | UInt16(query[parsed.ecsStart + 1])
+            let sourcePrefix = Int(query[parsed.ecsStart + 2])
+            let addressLength = family == 1 ? 4 : 16
+            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 16) { buffer -> Requester in
+                buffer.initialize(repeating: 0)
+                for i in 0..<(parsed.ecsLength - 4) { buffer[i] = query[parsed.ecsStart + 4 + i] }
+                let address = UnsafeRawBufferPointer(start: buffer.baseAddress, count: addressLength)
+                for subnet in subnets where subnet.network.address.count == addressLength
+                    && subnet.network.prefixLength <= sourcePrefix && subnet.network.contains(address)
+                {
+                    return Requester(index: subnet.requester, ecsScope: UInt8(subnet.network.prefixLength))
+                }
+                return Requester()
+            }
+        }
+        switch source {
+        case .unknown:
+            return Requester()
+        case .ipv4(let value):
+            return withUnsafeBytes(of: value.bigEndian) { matchSource($0) }
+        case .ipv6(let high, let low):
+            return withUnsafeBytes(of: (high.bigEndian, low.bigEndian)) { matchSource($0) }
+        }
+    }
+
+    @inline(__always)
+    private func matchSource(_ address: UnsafeRawBufferPointer) -> Requester {
+        for subnet in subnets where subnet.network.contains(address) { return Requester(index: subnet.requester) }
+        return Requester()
+    }
+}
+
+/// The address a query came from, as the server read it off the socket.
+public enum RequesterAddress: Sendable, Equatable {
+    case unknown
+    /// An IPv4 address, most significant byte first (`10.1.2.3` is 0x0A010203).
+    case ipv4(UInt32)
+    /// An IPv6 address as two 64-bit halves, most significant first.
+    case ipv6(UInt64, UInt64)
 }

@@ -12,6 +12,12 @@ struct ParsedQuery {
     var udpPayload: UInt16 = 512
     var ednsVersion: UInt8 = 0
     var dnssecOK = false
+    /// The private option naming the requesting cluster (offset of its value, and length); start 0 = absent.
+    var localOptionStart = 0
+    var localOptionLength = 0
+    /// The EDNS Client Subnet option (RFC 7871): offset of its value and length; start 0 = absent.
+    var ecsStart = 0
+    var ecsLength = 0
 
     var opcode: UInt8 { (flags0 >> 3) & 0x0F }
     var questionLength: Int { qnameLength + 4 }
@@ -27,7 +33,7 @@ enum ParseOutcome {
 /// Reads a query without allocating: header, one question (no compression allowed there), then every
 /// remaining record only to find the OPT record and to check the message ends where its counts say.
 enum QueryParser {
-    static func parse(_ packet: UnsafeRawBufferPointer) -> ParseOutcome {
+    static func parse(_ packet: UnsafeRawBufferPointer, localOption: UInt16 = 0) -> ParseOutcome {
         let count = packet.count
         // Too short to carry an ID we could answer to: nothing to send (as Knot and NSD do).
         guard count >= 12 else { return .drop }
@@ -82,9 +88,9 @@ enum QueryParser {
                 query.udpPayload = max(512, UInt16(packet[offset + 2]) << 8 | UInt16(packet[offset + 3]))
                 query.ednsVersion = packet[offset + 5]
                 query.dnssecOK = packet[offset + 6] & 0x80 != 0
-                guard optionsWellFormed(packet, from: rdataStart, to: rdataStart + rdlength) else {
-                    return .error(query, rcode: 1, echoQuestion: true)
-                }
+                guard readOptions(packet, from: rdataStart, to: rdataStart + rdlength, localOption: localOption,
+                                  into: &query)
+                else { return .error(query, rcode: 1, echoQuestion: true) }
             }
             offset = rdataStart + rdlength
             index += 1
@@ -114,13 +120,31 @@ enum QueryParser {
         return false
     }
 
+    /// Walks the EDNS options, noting the two we act on. False when an option runs past the record or an ECS
+    /// option is malformed (RFC 7871 §7.1.2: FORMERR).
     @inline(__always)
-    static func optionsWellFormed(_ packet: UnsafeRawBufferPointer, from start: Int, to end: Int) -> Bool {
+    static func readOptions(_ packet: UnsafeRawBufferPointer, from start: Int, to end: Int, localOption: UInt16,
+                            into query: inout ParsedQuery) -> Bool {
         var offset = start
         while offset < end {
             guard offset + 4 <= end else { return false }
+            let code = UInt16(packet[offset]) << 8 | UInt16(packet[offset + 1])
             let length = Int(packet[offset + 2]) << 8 | Int(packet[offset + 3])
-            offset += 4 + length
+            let value = offset + 4
+            guard value + length <= end else { return false }
+            if code == 8 {
+                guard length >= 4 else { return false }
+                let family = UInt16(packet[value]) << 8 | UInt16(packet[value + 1])
+                let sourcePrefix = Int(packet[value + 2])
+                let maximum = family == 1 ? 32 : family == 2 ? 128 : -1
+                guard maximum > 0, sourcePrefix <= maximum, length - 4 == (sourcePrefix + 7) / 8 else { return false }
+                query.ecsStart = value
+                query.ecsLength = length
+            } else if localOption != 0 && code == localOption {
+                query.localOptionStart = value
+                query.localOptionLength = length
+            }
+            offset = value + length
         }
         return offset == end
     }

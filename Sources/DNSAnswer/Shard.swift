@@ -5,6 +5,8 @@ struct NodeEntry: Sendable {
     var zone: UInt16
     var typesStart: UInt32
     var typesCount: UInt16
+    var variantsStart: UInt32
+    var variantsCount: UInt16
     /// The answer for every type without an entry of its own (NODATA, a CNAME chain's end, a referral).
     var fallback: Int32
     /// At or below a zone cut: a missing name under it gets `fallback` (the referral) too.
@@ -14,6 +16,13 @@ struct NodeEntry: Sendable {
 }
 
 struct TypeEntry: Sendable {
+    var qtype: UInt16
+    var template: Int32
+}
+
+/// A requester-specific answer: for requesters known to sit in cluster `requester` (DESIGN §4.3).
+struct VariantEntry: Sendable {
+    var requester: UInt16
     var qtype: UInt16
     var template: Int32
 }
@@ -32,10 +41,12 @@ final class Shard: Sendable {
     let nodes: [NodeEntry]
     let names: [UInt8]
     let types: [TypeEntry]
+    let variants: [VariantEntry]
     /// Answers owned by this shard. A template reference below zero points into the table's shared store.
     let store: TemplateStore
 
-    init(nodes: [NodeEntry], hashes: [UInt32], names: [UInt8], types: [TypeEntry], store: TemplateStore) {
+    init(nodes: [NodeEntry], hashes: [UInt32], names: [UInt8], types: [TypeEntry], variants: [VariantEntry] = [],
+         store: TemplateStore) {
         var capacity = 8
         while capacity < nodes.count * 2 { capacity <<= 1 }
         var slots = Array(repeating: Slot(hash: 0, node: -1), count: capacity)
@@ -50,6 +61,7 @@ final class Shard: Sendable {
         self.nodes = nodes
         self.names = names
         self.types = types
+        self.variants = variants
         self.store = store
     }
 
@@ -89,6 +101,20 @@ final class Shard: Sendable {
             i += 1
         }
         return true
+    }
+
+    /// The requester-specific template for `qtype` at `node`, when the node has one.
+    @inline(__always)
+    func variant(node: Int32, requester: Int, qtype: UInt16) -> Int32? {
+        let entry = nodes[Int(node)]
+        var i = Int(entry.variantsStart)
+        let end = i + Int(entry.variantsCount)
+        while i < end {
+            let variant = variants[i]
+            if Int(variant.requester) == requester && variant.qtype == qtype { return variant.template }
+            i += 1
+        }
+        return nil
     }
 
     /// The template for `qtype` at `node`, or its fallback.

@@ -1,4 +1,5 @@
 public import DNSWire
+public import MCDNSModel
 
 /// One zone arranged for compiling: RRsets by owner, empty non-terminals, and the delegation points.
 /// Built once per compile; never touched on the query path.
@@ -10,7 +11,13 @@ public struct ZoneContent: Sendable {
     /// Names below the apex that carry NS records: zone cuts.
     public private(set) var cuts: Set<DomainName>
     /// True when the zone's SOA serial follows the table's serial (zones with live records).
-    public let followsTableSerial: Bool
+    public var followsTableSerial: Bool
+    /// Requester-specific RRsets by name and requester index (the table's cluster list).
+    public private(set) var variants: [DomainName: [Int: [RRType: [ResourceRecord]]]] = [:]
+    /// NODATA at these names carries this SOA TTL instead of the SOA minimum (known services).
+    public private(set) var negativeTTLs: [DomainName: UInt32] = [:]
+    /// Names made from live records (the rest came from the zone file).
+    public private(set) var liveNames: Set<DomainName> = []
 
     public init(zone: Zone, followsTableSerial: Bool = false) throws(CompileError) {
         guard let soa = zone.soa else { throw CompileError.missingSOA(zone.origin) }
@@ -22,20 +29,69 @@ public struct ZoneContent: Sendable {
         for record in zone.records { add(record) }
     }
 
+    /// How many names sit directly below each name: an empty non-terminal lives while this is above zero.
+    private var children: [DomainName: Int] = [:]
+
     /// Adds a record (and the empty non-terminals above it). Records outside the zone are ignored.
     public mutating func add(_ record: ResourceRecord) {
         guard record.owner.isSubdomain(of: origin) else { return }
-        var rrsets = nodes[record.owner, default: [:]]
-        var set = rrsets[record.type, default: []]
+        ensureNode(record.owner)
+        var set = nodes[record.owner]?[record.type] ?? []
         if !set.contains(where: { $0.rdata == record.rdata }) { set.append(record) }
-        rrsets[record.type] = set
-        nodes[record.owner] = rrsets
+        nodes[record.owner]?[record.type] = set
         if record.type == .ns && record.owner != origin { cuts.insert(record.owner) }
-        var name = record.owner
-        while name != origin, let parent = name.parent {
-            if nodes[parent] == nil { nodes[parent] = [:] }
-            name = parent
+    }
+
+    /// Makes `name` exist, with the empty non-terminals between it and the apex.
+    private mutating func ensureNode(_ name: DomainName) {
+        var current = name
+        while nodes[current] == nil {
+            nodes[current] = [:]
+            guard current != origin, let parent = current.parent else { break }
+            children[parent, default: 0] += 1
+            current = parent
         }
+    }
+
+    /// Removes a live name and any empty non-terminal left without children. Returns the names that ceased to exist.
+    @discardableResult
+    public mutating func removeLive(_ name: DomainName) -> [DomainName] {
+        guard liveNames.remove(name) != nil else { return [] }
+        negativeTTLs[name] = nil
+        variants[name] = nil
+        nodes[name] = [:]
+        var gone: [DomainName] = []
+        var current = name
+        while current != origin, nodes[current]?.isEmpty == true, children[current, default: 0] == 0,
+              !liveNames.contains(current) {
+            nodes[current] = nil
+            gone.append(current)
+            guard let parent = current.parent else { break }
+            children[parent, default: 0] -= 1
+            if children[parent] == 0 { children[parent] = nil }
+            current = parent
+        }
+        return gone
+    }
+
+    /// Adds a live name. A name the zone file already fills is left as the file says: returns false.
+    @discardableResult
+    public mutating func add(_ live: LiveName, requesterIndex: [ClusterID: Int]) -> Bool {
+        guard live.name.isSubdomain(of: origin) else { return false }
+        if let existing = nodes[live.name], !existing.isEmpty, !liveNames.contains(live.name) { return false }
+        liveNames.insert(live.name)
+        ensureNode(live.name)
+        // Live RRsets come deduplicated: set them whole (adding record by record is quadratic in RRset size).
+        for (type, records) in live.rrsets where !records.isEmpty {
+            nodes[live.name]?[type] = records
+            if type == .ns && live.name != origin { cuts.insert(live.name) }
+        }
+        if let ttl = live.negativeTTL { negativeTTLs[live.name] = ttl }
+        for (cluster, rrsets) in live.variants {
+            guard let index = requesterIndex[cluster] else { continue }
+            variants[live.name, default: [:]][index] = rrsets
+        }
+        return true
     }
 
     /// The topmost zone cut at or above `name` (but below the apex), if any.
@@ -76,12 +132,15 @@ public enum CompileError: Error, Equatable, Sendable, CustomStringConvertible {
     case missingSOA(DomainName)
     case duplicateZone(DomainName)
     case answerTooLarge(DomainName, RRType)
+    case missingZone(DomainName, purpose: String)
 
     public var description: String {
         switch self {
         case .missingSOA(let zone): return "zone \(zone) has no SOA record"
         case .duplicateZone(let zone): return "zone \(zone) is loaded twice: keep one file per zone"
         case .answerTooLarge(let name, let type): return "the answer for \(name) \(type) does not fit in 65535 bytes"
+        case .missingZone(let zone, let purpose):
+            return "no zone file for \(zone) (the \(purpose)): add \(zone)zone to zonesDir with its SOA and NS records"
         }
     }
 }

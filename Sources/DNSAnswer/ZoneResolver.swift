@@ -19,7 +19,8 @@ public struct ZoneResolver: Sendable {
         case missing
     }
 
-    func step(_ name: DomainName, qtype: RRType) -> Step {
+    func step(_ name: DomainName, qtype: RRType, override: (DomainName, [RRType: [ResourceRecord]])? = nil) -> Step {
+        if let override, override.0 == name { return .node(owner: name, rrsets: override.1) }
         if let cut = zone.cut(atOrAbove: name), !(cut == name && qtype == .ds) {
             return .cut(cut)
         }
@@ -33,12 +34,14 @@ public struct ZoneResolver: Sendable {
         return .missing
     }
 
-    public func resolve(_ qname: DomainName, _ qtype: RRType) -> ResolvedAnswer {
+    /// `override` replaces the RRsets of one name (a requester-specific variant).
+    public func resolve(_ qname: DomainName, _ qtype: RRType,
+                        override: [RRType: [ResourceRecord]]? = nil) -> ResolvedAnswer {
         var result = ResolvedAnswer(resolution: .answer, rcode: 0, authoritative: true)
         var current = qname
         var visited: Set<DomainName> = [qname]
         for _ in 0..<Self.maxChainLength {
-            switch step(current, qtype: qtype) {
+            switch step(current, qtype: qtype, override: override.map { (qname, $0) }) {
             case .cut(let cut):
                 addReferral(cut, to: &result)
                 if result.answer.isEmpty {
@@ -58,7 +61,7 @@ public struct ZoneResolver: Sendable {
                         result.resolution = .answer
                     } else {
                         result.resolution = .noData
-                        addNegative(to: &result)
+                        addNegative(to: &result, at: owner)
                     }
                     return result
                 }
@@ -78,7 +81,7 @@ public struct ZoneResolver: Sendable {
                     continue
                 }
                 result.resolution = .noData
-                addNegative(to: &result)
+                addNegative(to: &result, at: owner)
                 return result
             }
         }
@@ -93,10 +96,11 @@ public struct ZoneResolver: Sendable {
         return rrsets.sorted { $0.key < $1.key }.first { !$0.value.isEmpty }?.value
     }
 
-    func addNegative(to result: inout ResolvedAnswer) {
+    func addNegative(to result: inout ResolvedAnswer, at name: DomainName? = nil) {
         var soa = zone.soa(serial: serial)
-        // RFC 2308 §3: the negative TTL is the smaller of the SOA's TTL and its MINIMUM field.
-        soa.ttl = min(soa.ttl, zone.soaMinimum)
+        // RFC 2308 §3: the negative TTL is the smaller of the SOA's TTL and its MINIMUM field; a known service
+        // without targets has its own short one.
+        soa.ttl = name.flatMap { zone.negativeTTLs[$0] } ?? min(soa.ttl, zone.soaMinimum)
         result.authority.append(soa)
     }
 
