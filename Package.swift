@@ -103,7 +103,7 @@ let package = Package(
         .testTarget(
             name: "DNSServerTests",
             dependencies: [
-                "DNSServer", "RecordStore", "DNSAnswer", "DNSWire", "DNSTestSupport",
+                "DNSServer", "RecordStore", "DNSAnswer", "DNSWire", "MCDNSModel", "DNSTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -95,6 +95,33 @@ int mcdns_batch_in_truncated(mcdns_batch *b, int i) { return (b->recvHeaders[i].
 uint8_t *mcdns_batch_out(mcdns_batch *b, int i) { return b->out + (size_t)i * (size_t)b->bufferSize; }
 void mcdns_batch_set_out_length(mcdns_batch *b, int i, size_t len) { b->sendIov[i].iov_len = len; }
 const struct sockaddr_storage *mcdns_batch_peer(mcdns_batch *b, int i) { return &b->peers[i]; }
+
+static uint64_t mcdns_load_be64(const uint8_t *p) {
+    uint64_t v = 0;
+    for (int k = 0; k < 8; k++) v = (v << 8) | p[k];
+    return v;
+}
+
+int mcdns_batch_peer_address(mcdns_batch *b, int i, uint32_t *v4, uint64_t *high, uint64_t *low) {
+    const struct sockaddr_storage *peer = &b->peers[i];
+    if (peer->ss_family == AF_INET) {
+        *v4 = ntohl(((const struct sockaddr_in *)peer)->sin_addr.s_addr);
+        return 4;
+    }
+    if (peer->ss_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)peer)->sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(a)) {
+            uint32_t mapped;
+            memcpy(&mapped, a->s6_addr + 12, 4);
+            *v4 = ntohl(mapped);
+            return 4;
+        }
+        *high = mcdns_load_be64(a->s6_addr);
+        *low = mcdns_load_be64(a->s6_addr + 8);
+        return 6;
+    }
+    return 0;
+}
 int mcdns_batch_buffer_size(mcdns_batch *b) { return b->bufferSize; }
 
 int mcdns_udp_socket(const char *host, int port, int receiveTimeoutMillis) {

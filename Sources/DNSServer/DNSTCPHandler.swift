@@ -1,3 +1,4 @@
+import DNSAnswer
 import NIOCore
 import NIOExtras
 import RecordStore
@@ -16,6 +17,8 @@ final class DNSTCPHandler: ChannelInboundHandler {
     private let scratch: UnsafeMutableRawBufferPointer
     /// Set once the connection is on its way out: later frames get no answer.
     private var closing = false
+    /// The client's address, read once per connection.
+    private var source: RequesterAddress = .unknown
 
     init(store: RecordStore, scratch: TCPScratchBuffers, eventLoop: any EventLoop) {
         self.reader = RecordStore.Reader(store)
@@ -40,13 +43,22 @@ final class DNSTCPHandler: ChannelInboundHandler {
         try pipeline.addHandler(DNSTCPHandler(store: store, scratch: scratch, eventLoop: eventLoop))
     }
 
+    func handlerAdded(context: ChannelHandlerContext) {
+        source = RequesterAddress(context.channel.remoteAddress)
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        source = RequesterAddress(context.channel.remoteAddress)
+        context.fireChannelActive()
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closing else { return }
         let query = unwrapInboundIn(data)
         let table = reader.table()
         let answer = UnsafeMutableRawBufferPointer(rebasing: scratch[2...])
         let length = query.withUnsafeReadableBytes { bytes in
-            table.respond(to: bytes, transport: .tcp, into: answer)
+            table.respond(to: bytes, transport: .tcp, source: source, into: answer)
         }
         guard length > 0, length <= answer.count else {
             // The responder drops this query; over TCP that means closing, after the answers already queued.

@@ -1,4 +1,5 @@
 import CMCDNSSys
+import DNSAnswer
 import RecordStore
 import Synchronization
 
@@ -93,6 +94,9 @@ final class UDPWorker: Sendable {
         defer { mcdns_batch_destroy(batch) }
         let outputSize = Int(Self.datagramBufferSize)
         var reader = RecordStore.Reader(store)
+        var v4: UInt32 = 0
+        var high: UInt64 = 0
+        var low: UInt64 = 0
         while !stopping.load(ordering: .acquiring) {
             let received = mcdns_batch_recv(fd, batch)
             if received < 0 {
@@ -116,9 +120,15 @@ final class UDPWorker: Sendable {
                 if size > 0, mcdns_batch_in_truncated(batch, slot) == 0 {
                     let query = UnsafeRawBufferPointer(start: mcdns_batch_in(batch, slot), count: size)
                     let output = UnsafeMutableRawBufferPointer(start: mcdns_batch_out(batch, slot), count: outputSize)
-                    // The peer of this datagram is `mcdns_batch_peer(batch, slot)`, for requester
-                    // identification (DESIGN §4.3) once the responder takes it.
-                    length = min(max(table.respond(to: query, transport: .udp, into: output), 0), outputSize)
+                    // The peer address is matched against the requester subnets (DESIGN §4.3).
+                    let source: RequesterAddress
+                    switch mcdns_batch_peer_address(batch, slot, &v4, &high, &low) {
+                    case 4: source = .ipv4(v4)
+                    case 6: source = .ipv6(high, low)
+                    default: source = .unknown
+                    }
+                    let answered = table.respond(to: query, transport: .udp, source: source, into: output)
+                    length = min(max(answered, 0), outputSize)
                 }
                 mcdns_batch_set_out_length(batch, slot, length)
             }

@@ -30,6 +30,9 @@ int mcdns_batch_in_truncated(mcdns_batch *batch, int index);
 uint8_t *mcdns_batch_out(mcdns_batch *batch, int index);
 void mcdns_batch_set_out_length(mcdns_batch *batch, int index, size_t length);
 const struct sockaddr_storage *mcdns_batch_peer(mcdns_batch *batch, int index);
+/// The peer of datagram `index` as numbers: returns 4 with `*v4` set (host byte order), 6 with `*high`/`*low` set
+/// (the address's two halves, most significant first), or 0 for another family. IPv4-mapped IPv6 reports 4.
+int mcdns_batch_peer_address(mcdns_batch *batch, int index, uint32_t *v4, uint64_t *high, uint64_t *low);
 int mcdns_batch_buffer_size(mcdns_batch *batch);
 
 /// A UDP socket bound to host:port (IPv4 or IPv6 literal) with SO_REUSEPORT, and a receive timeout.
