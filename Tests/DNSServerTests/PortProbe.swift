@@ -6,6 +6,21 @@ import Glibc
 
 /// Checks that a server let go of a port: a plain socket (no SO_REUSEPORT) binds only if no socket holds it.
 enum PortProbe {
+    /// Whether the port becomes free within `timeout`.
+    ///
+    /// Polled rather than checked once: while other tests run in parallel, a child process they spawn (`dig`)
+    /// holds a copy of every descriptor of this process from its clone until its exec, so a socket the server
+    /// has closed can stay bound for those few milliseconds.
+    static func becomesFree(_ kind: TestSocket.Kind, port: Int, within timeout: Duration = .seconds(5)) throws -> Bool {
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        while true {
+            if try canBind(kind, port: port) { return true }
+            if clock.now >= deadline { return false }
+            usleep(10_000)
+        }
+    }
+
     static func canBind(_ kind: TestSocket.Kind, port: Int) throws -> Bool {
         let type = kind == .udp ? Int32(SOCK_DGRAM.rawValue) : Int32(SOCK_STREAM.rawValue)
         let fd = socket(AF_INET, type, 0)

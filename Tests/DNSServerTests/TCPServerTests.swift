@@ -130,8 +130,8 @@ import Testing
         // ...and run() returns without error.
         try await run.value
 
-        #expect(try PortProbe.canBind(.udp, port: address.port))
-        #expect(try PortProbe.canBind(.tcp, port: address.port))
+        #expect(try PortProbe.becomesFree(.udp, port: address.port))
+        #expect(try PortProbe.becomesFree(.tcp, port: address.port))
         #expect(throws: TestSocket.Failure.self) { try TestSocket(.tcp, port: address.port) }
     }
 
@@ -147,7 +147,7 @@ import Testing
         #expect(try await ServerFixture.dig(bound[0], ["mail.example.test", "A", "+short", "+tcp"]) == "192.0.2.25")
         run.cancel()
         try await run.value
-        #expect(try PortProbe.canBind(.tcp, port: bound[0].port))
+        #expect(try PortProbe.becomesFree(.tcp, port: bound[0].port))
     }
 }
 
@@ -166,6 +166,6 @@ import Testing
         }
         await #expect(throws: DNSServerError.self) { _ = try await service.ready() }
         // The UDP side had bound the port and let it go again.
-        #expect(try PortProbe.canBind(.udp, port: holder.port))
+        #expect(try PortProbe.becomesFree(.udp, port: holder.port))
     }
 }
