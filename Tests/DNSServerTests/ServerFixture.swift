@@ -17,6 +17,7 @@ enum ServerFixture {
         www  IN A 192.0.2.80
              IN AAAA 2001:db8::80
         mail IN A 192.0.2.25
+        \((1...200).map { "big IN A 198.51.100.\($0)" }.joined(separator: "\n"))
 
         """
 

@@ -26,6 +26,20 @@ import Testing
         }
     }
 
+    @Test func anAnswerTooBigForUDPIsTruncatedAndComesWholeOverTCP() async throws {
+        try await ServerFixture.withService(try configuration(), store: try ServerFixture.store()) { addresses in
+            // 200 A records (about 3.2 KB) fit neither 512 bytes nor the 1232-byte EDNS default.
+            let udp = try await ServerFixture.dig(addresses[0], ["big.example.test", "A", "+ignore", "+norecurse"])
+            #expect(udp.contains(" tc"))
+            #expect(udp.contains("ANSWER: 0"))
+            let tcp = try await ServerFixture.dig(addresses[0], ["big.example.test", "A", "+tcp", "+short"])
+            #expect(tcp.split(separator: "\n").count == 200)
+            // Without +ignore, dig itself retries a truncated answer over TCP on the same port.
+            let retried = try await ServerFixture.dig(addresses[0], ["big.example.test", "A", "+short"])
+            #expect(retried.split(separator: "\n").count == 200)
+        }
+    }
+
     @Test func manyQueriesFromManyClientsAreAllAnswered() async throws {
         try await ServerFixture.withService(try configuration(), store: try ServerFixture.store()) { addresses in
             let port = addresses[0].port
