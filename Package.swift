@@ -56,6 +56,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ] + nio,
+            exclude: ["README.md"],
             swiftSettings: strict
         ),
 
@@ -103,7 +104,9 @@ let package = Package(
         .testTarget(
             name: "DNSServerTests",
             dependencies: [
-                "DNSServer", "RecordStore", "DNSAnswer", "DNSWire", "DNSTestSupport",
+                "DNSServer", "RecordStore", "DNSAnswer", "DNSWire", "MCDNSModel", "DNSTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),
             ] + nio,
