@@ -33,10 +33,8 @@ public struct ManifestSource: MemberSource {
                 for note in result.ignored {
                     logger.debug("ignoring an object of a kind mcdns does not read", metadata: ["object": "\(note)"])
                 }
-                for event in result.events {
-                    if case .problem(let message) = event { logger.error("\(message)") }
-                    events.send(event)
-                }
+                // Problems (broken files) travel as events; the controller logs them with the member's metadata.
+                for event in result.events { events.send(event) }
                 if !linked {
                     linked = true
                     reportedMissing = false
@@ -48,7 +46,7 @@ public struct ManifestSource: MemberSource {
                 let reason = "manifest directory \(directory) is missing or not a directory"
                 if !reportedMissing {
                     // Once per outage: the member stays offline (never read) or turns stale (it was read).
-                    logger.error("\(reason)")
+                    logger.info("\(reason)")
                     reportedMissing = true
                 }
                 if linked {

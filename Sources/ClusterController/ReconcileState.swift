@@ -50,7 +50,7 @@ struct ReconcileState<Instant: InstantProtocol>: Sendable where Instant.Duration
         case .linkLost(let reason):
             return lost(member: index, reason: reason, now: now, wallClock: wallClock, logger: logger)
         case .problem(let message):
-            logger.error("\(message)")
+            logger.info("\(message)")
         }
         return nil
     }
@@ -59,14 +59,14 @@ struct ReconcileState<Instant: InstantProtocol>: Sendable where Instant.Duration
     mutating func sourceEnded(member index: Int, reason: String, now: Instant, wallClock: Double,
                               logger: Logger) -> Instant? {
         let logger = Self.logger(logger, for: members[index].id)
-        logger.error("member source stopped", metadata: ["reason": "\(reason)"])
+        logger.info("member source stopped", metadata: ["reason": "\(reason)"])
         return lost(member: index, reason: reason, now: now, wallClock: wallClock, logger: logger)
     }
 
     /// A grace deadline passed: a still-stale member goes offline.
     mutating func expire(member index: Int, now: Instant, logger: Logger) {
         guard members[index].link.expire(at: now) else { return }
-        Self.logger(logger, for: members[index].id).warning("member is offline: its targets leave the answers")
+        Self.logger(logger, for: members[index].id).info("member is offline: its targets leave the answers")
         clustersChanged = true
         dirty.formUnion(members[index].cache.allKeys)
     }
@@ -96,7 +96,7 @@ struct ReconcileState<Instant: InstantProtocol>: Sendable where Instant.Duration
     private mutating func lost(member index: Int, reason: String, now: Instant,
                                wallClock: Double, logger: Logger) -> Instant? {
         guard let deadline = members[index].link.markLost(at: now, wallClock: wallClock) else { return nil }
-        logger.warning("member link lost: serving its last-known targets as stale", metadata: ["reason": "\(reason)"])
+        logger.info("member link lost: serving its last-known targets as stale", metadata: ["reason": "\(reason)"])
         clustersChanged = true
         dirty.formUnion(members[index].cache.allKeys)
         return deadline
@@ -116,7 +116,7 @@ struct ReconcileState<Instant: InstantProtocol>: Sendable where Instant.Duration
         } else {
             // Reported, never fatal: the member's services go to `unknown` and other records are untouched.
             let missing = topology.regionKnown ? "zone" : "region"
-            logger.warning("""
+            logger.info("""
                 member has no \(missing): placed in unknown; set region/zones in the configuration \
                 or label its Nodes topology.kubernetes.io/region and /zone
                 """,
