@@ -20,16 +20,3 @@ public enum MemberEvent: Sendable, Equatable {
     /// parse (its last good content stays in use).
     case problem(String)
 }
-
-/// Where a source delivers its events, in order.
-public struct MemberEventSink: Sendable {
-    private let deliver: @Sendable (MemberEvent) -> Void
-
-    public init(_ deliver: @escaping @Sendable (MemberEvent) -> Void) {
-        self.deliver = deliver
-    }
-
-    public func send(_ event: MemberEvent) {
-        deliver(event)
-    }
-}

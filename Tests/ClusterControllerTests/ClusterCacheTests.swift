@@ -3,7 +3,7 @@ import KubeClient
 import MCDNSModel
 import Testing
 
-@Suite("ClusterCache and topology")
+@Suite("Cache, topology and link state")
 struct ClusterCacheTests {
     @Test func slicesAreFiledUnderTheirService() {
         var cache = ClusterCache()
