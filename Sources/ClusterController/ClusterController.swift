@@ -20,15 +20,22 @@ public final class ClusterController<C: Clock>: Service, Sendable where C.Durati
 
     /// A controller over the given sources, one per configured member (tests and later issues plug sources in
     /// here); `wallClock` gives `lastObserved` times, `clock` drives coalescing and the stale grace period.
-    public init(configuration: ControllerConfiguration, sources: [any MemberSource], sink: any ServiceRecordSink,
-                logger: Logger, clock: C,
-                wallClock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) throws(ControllerError) {
+    public init(
+        configuration: ControllerConfiguration,
+        sources: [any MemberSource],
+        sink: any ServiceRecordSink,
+        logger: Logger,
+        clock: C,
+        wallClock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
+    ) throws(ControllerError) {
         try configuration.validate()
         let configured = configuration.members.map(\.name)
         let provided = sources.map(\.cluster)
         guard Set(provided).count == provided.count, Set(provided) == Set(configured) else {
-            throw .invalidConfiguration("sources (\(provided.map(\.rawValue).joined(separator: ", "))) must match "
-                + "the configured members (\(configured.map(\.rawValue).joined(separator: ", "))) one to one")
+            throw .invalidConfiguration(
+                "sources (\(provided.map(\.rawValue).joined(separator: ", "))) must match "
+                    + "the configured members (\(configured.map(\.rawValue).joined(separator: ", "))) one to one"
+            )
         }
         self.configuration = configuration
         // Keep sources in member order so event indexes line up with the members.
@@ -79,16 +86,26 @@ public final class ClusterController<C: Clock>: Service, Sendable where C.Durati
             for await input in inputs {
                 switch input {
                 case .member(let index, let event):
-                    if let deadline = state.handle(event, member: index, now: clock.now, wallClock: wallClock(),
-                                                   logger: logger) {
+                    if let deadline = state.handle(
+                        event,
+                        member: index,
+                        now: clock.now,
+                        wallClock: wallClock(),
+                        logger: logger
+                    ) {
                         group.addTask {
                             try? await clock.sleep(until: deadline, tolerance: nil)
                             continuation.yield(.linkDeadline(index))
                         }
                     }
                 case .sourceEnded(let index, let reason):
-                    if let deadline = state.sourceEnded(member: index, reason: reason, now: clock.now,
-                                                        wallClock: wallClock(), logger: logger) {
+                    if let deadline = state.sourceEnded(
+                        member: index,
+                        reason: reason,
+                        now: clock.now,
+                        wallClock: wallClock(),
+                        logger: logger
+                    ) {
                         group.addTask {
                             try? await clock.sleep(until: deadline, tolerance: nil)
                             continuation.yield(.linkDeadline(index))
@@ -100,9 +117,13 @@ public final class ClusterController<C: Clock>: Service, Sendable where C.Durati
                     flushScheduled = false
                     let changes = state.flush()
                     if !changes.isEmpty {
-                        logger.debug("publishing", metadata: [
-                            "upserted": "\(changes.upserted.count)", "removed": "\(changes.removed.count)",
-                            "clusters": "\(changes.clusters != nil)"])
+                        logger.debug(
+                            "publishing",
+                            metadata: [
+                                "upserted": "\(changes.upserted.count)", "removed": "\(changes.removed.count)",
+                                "clusters": "\(changes.clusters != nil)",
+                            ]
+                        )
                         await sink.apply(changes)
                     }
                 }
@@ -126,19 +147,33 @@ public final class ClusterController<C: Clock>: Service, Sendable where C.Durati
 
 extension ClusterController where C == ContinuousClock {
     /// The controller the daemon runs: one source per member, built from its configuration.
-    public convenience init(configuration: ControllerConfiguration, sink: any ServiceRecordSink,
-                            logger: Logger) throws(ControllerError) {
+    public convenience init(
+        configuration: ControllerConfiguration,
+        sink: any ServiceRecordSink,
+        logger: Logger
+    ) throws(ControllerError) {
         var sources: [any MemberSource] = []
         for member in configuration.members {
             switch member.source {
             case .manifests(let path):
-                sources.append(ManifestSource(cluster: member.name, directory: path,
-                                              pollInterval: configuration.manifestPollInterval, logger: logger))
+                sources.append(
+                    ManifestSource(
+                        cluster: member.name,
+                        directory: path,
+                        pollInterval: configuration.manifestPollInterval,
+                        logger: logger
+                    )
+                )
             case .kubeconfig, .tunnel, .inCluster:
                 throw .sourceNotSupported(cluster: member.name, source: member.source.description)
             }
         }
-        try self.init(configuration: configuration, sources: sources, sink: sink, logger: logger,
-                      clock: ContinuousClock())
+        try self.init(
+            configuration: configuration,
+            sources: sources,
+            sink: sink,
+            logger: logger,
+            clock: ContinuousClock()
+        )
     }
 }

@@ -11,9 +11,13 @@ public struct ControllerConfiguration: Sendable, Equatable {
     /// How often manifest directories are checked for changes.
     public var manifestPollInterval: Duration
 
-    public init(members: [MemberConfiguration], export: ExportPolicy = ExportPolicy(),
-                staleGracePeriod: Duration = .seconds(120), coalescingWindow: Duration = .milliseconds(5),
-                manifestPollInterval: Duration = .milliseconds(200)) {
+    public init(
+        members: [MemberConfiguration],
+        export: ExportPolicy = ExportPolicy(),
+        staleGracePeriod: Duration = .seconds(120),
+        coalescingWindow: Duration = .milliseconds(5),
+        manifestPollInterval: Duration = .milliseconds(200)
+    ) {
         self.members = members
         self.export = export
         self.staleGracePeriod = staleGracePeriod
@@ -25,7 +29,9 @@ public struct ControllerConfiguration: Sendable, Equatable {
     public func validate() throws(ControllerError) {
         var seen: Set<ClusterID> = []
         for member in members {
-            guard !member.name.rawValue.isEmpty else { throw .invalidConfiguration("clusters[].name must not be empty") }
+            guard !member.name.rawValue.isEmpty else {
+                throw .invalidConfiguration("clusters[].name must not be empty")
+            }
             guard seen.insert(member.name).inserted else {
                 throw .invalidConfiguration("cluster \"\(member.name)\" is listed twice; member names must be unique")
             }

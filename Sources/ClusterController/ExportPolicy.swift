@@ -12,8 +12,11 @@ public struct ExportPolicy: Sendable, Equatable {
 
     public static let defaultAnnotation = "mcdns.io/export"
 
-    public init(annotation: String? = ExportPolicy.defaultAnnotation, serviceExport: Bool = true,
-                namespaces: Set<String> = []) {
+    public init(
+        annotation: String? = ExportPolicy.defaultAnnotation,
+        serviceExport: Bool = true,
+        namespaces: Set<String> = []
+    ) {
         self.annotation = annotation
         self.serviceExport = serviceExport
         self.namespaces = namespaces
@@ -33,10 +36,14 @@ public struct ExportPolicy: Sendable, Equatable {
     }
 
     func validate() throws(ControllerError) {
-        if let annotation, !annotation.hasPrefix(KubeObjectMeta.annotationPrefix) || annotation.count <= KubeObjectMeta.annotationPrefix.count {
+        if let annotation,
+            !annotation.hasPrefix(KubeObjectMeta.annotationPrefix)
+                || annotation.count <= KubeObjectMeta.annotationPrefix.count
+        {
             throw .invalidConfiguration(
                 "export.annotation \"\(annotation)\" must be a \(KubeObjectMeta.annotationPrefix)NAME annotation "
-                    + "(only those are read from Services), for example \(ExportPolicy.defaultAnnotation)")
+                    + "(only those are read from Services), for example \(ExportPolicy.defaultAnnotation)"
+            )
         }
     }
 }

@@ -98,7 +98,9 @@ struct ManifestDirectory {
         for ref in touched.sorted() {
             let definers = ordered.filter { files[$0]!.objects[ref] != nil }
             if definers.count > 1 {
-                result.events.append(.problem("\(ref) is defined in \(definers.joined(separator: ", ")); using \(definers[0])"))
+                result.events.append(
+                    .problem("\(ref) is defined in \(definers.joined(separator: ", ")); using \(definers[0])")
+                )
             }
             if let path = definers.first, let object = files[path]!.objects[ref] {
                 if emitted[ref] != object {
@@ -160,7 +162,9 @@ struct ManifestDirectory {
                 guard let info = signature(root + "/" + path) else { continue }
                 if info.isDirectory {
                     pending.append(path)
-                } else if let dot = name.lastIndex(of: "."), extensions.contains(String(name[name.index(after: dot)...]).lowercased()) {
+                } else if let dot = name.lastIndex(of: "."),
+                    extensions.contains(String(name[name.index(after: dot)...]).lowercased())
+                {
                     result[path] = info.signature
                 }
             }
@@ -176,8 +180,12 @@ struct ManifestDirectory {
         #else
         let modified = info.st_mtim
         #endif
-        let signature = FileSignature(inode: UInt64(info.st_ino), size: Int64(info.st_size),
-                                      modifiedSeconds: Int(modified.tv_sec), modifiedNanoseconds: Int(modified.tv_nsec))
+        let signature = FileSignature(
+            inode: UInt64(info.st_ino),
+            size: Int64(info.st_size),
+            modifiedSeconds: Int(modified.tv_sec),
+            modifiedNanoseconds: Int(modified.tv_nsec)
+        )
         return (signature, (info.st_mode & S_IFMT) == S_IFDIR)
     }
 }

@@ -35,15 +35,18 @@ public enum ManifestParser {
         }
         switch yaml {
         case .scanner(let context, let problem, let mark, _),
-             .parser(let context, let problem, let mark, _),
-             .composer(let context, let problem, let mark, _):
+            .parser(let context, let problem, let mark, _),
+            .composer(let context, let problem, let mark, _):
             let contextText = context.map { "\($0.text) (line \($0.mark.line)): " } ?? ""
             return ManifestError(file: file, line: mark.line, message: "YAML syntax: \(contextText)\(problem)")
         case .reader(let problem, _, _, _):
             return ManifestError(file: file, line: nil, message: "YAML: \(problem)")
         case .duplicatedKeysInMapping(let duplicates, let context):
-            return ManifestError(file: file, line: context.mark.line,
-                                 message: "YAML: duplicate keys \(duplicates.joined(separator: ", "))")
+            return ManifestError(
+                file: file,
+                line: context.mark.line,
+                message: "YAML: duplicate keys \(duplicates.joined(separator: ", "))"
+            )
         default:
             return ManifestError(file: file, line: nil, message: "YAML: \(yaml)")
         }
@@ -64,8 +67,11 @@ public enum ManifestParser {
             fields.reserveCapacity(mapping.count)
             for (key, value) in mapping {
                 guard case .scalar(let keyScalar) = key else {
-                    throw ManifestError(file: file, line: key.mark?.line ?? line,
-                                        message: "mapping keys must be plain strings")
+                    throw ManifestError(
+                        file: file,
+                        line: key.mark?.line ?? line,
+                        message: "mapping keys must be plain strings"
+                    )
                 }
                 fields[keyScalar.string] = try convert(value, file: file)
             }

@@ -38,8 +38,12 @@ public struct ManifestSource: MemberSource {
                 if !linked {
                     linked = true
                     reportedMissing = false
-                    logger.info("manifest directory read", metadata: [
-                        "path": "\(directory)", "objects": "\(state.emitted.count)"])
+                    logger.info(
+                        "manifest directory read",
+                        metadata: [
+                            "path": "\(directory)", "objects": "\(state.emitted.count)",
+                        ]
+                    )
                     events.send(.synced)
                 }
             } catch {

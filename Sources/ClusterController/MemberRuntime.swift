@@ -12,8 +12,11 @@ struct MemberRuntime<Instant: InstantProtocol>: Sendable where Instant.Duration 
     init(configuration: MemberConfiguration, grace: Duration) {
         self.configuration = configuration
         self.link = MemberLink(grace: grace)
-        self.topology = MemberTopology.resolve(region: configuration.region, zones: configuration.zones,
-                                               nodes: [KubeNode]())
+        self.topology = MemberTopology.resolve(
+            region: configuration.region,
+            zones: configuration.zones,
+            nodes: [KubeNode]()
+        )
     }
 
     var id: ClusterID { configuration.name }
@@ -24,8 +27,11 @@ struct MemberRuntime<Instant: InstantProtocol>: Sendable where Instant.Duration 
 
     /// Re-derives the topology from the configuration and Nodes; returns whether it changed.
     mutating func refreshTopology() -> Bool {
-        let resolved = MemberTopology.resolve(region: configuration.region, zones: configuration.zones,
-                                              nodes: cache.nodes.values)
+        let resolved = MemberTopology.resolve(
+            region: configuration.region,
+            zones: configuration.zones,
+            nodes: cache.nodes.values
+        )
         guard resolved != topology else { return false }
         topology = resolved
         return true
@@ -36,8 +42,15 @@ struct MemberRuntime<Instant: InstantProtocol>: Sendable where Instant.Duration 
         guard link.everSynced, let service = cache.services[key] else { return nil }
         let export = cache.exports[key]
         guard policy.reason(for: service, export: export) != nil else { return nil }
-        return MergeInput(cluster: id, topology: topology, link: link.state, lastObserved: link.observedAt,
-                          service: service, slices: cache.slices(of: key), serviceExport: export,
-                          nodes: cache.nodes)
+        return MergeInput(
+            cluster: id,
+            topology: topology,
+            link: link.state,
+            lastObserved: link.observedAt,
+            service: service,
+            slices: cache.slices(of: key),
+            serviceExport: export,
+            nodes: cache.nodes
+        )
     }
 }

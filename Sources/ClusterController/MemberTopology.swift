@@ -21,8 +21,11 @@ public struct MemberTopology: Sendable, Equatable {
 
     /// The configured region and zones win; what is missing comes from the Nodes: the region most nodes carry,
     /// and the zones of that region's nodes, the one with most nodes first (ties by name, so it is stable).
-    public static func resolve(region configuredRegion: String?, zones configuredZones: [String]?,
-                               nodes: some Collection<KubeNode>) -> MemberTopology {
+    public static func resolve(
+        region configuredRegion: String?,
+        zones configuredZones: [String]?,
+        nodes: some Collection<KubeNode>
+    ) -> MemberTopology {
         var regionCounts: [String: Int] = [:]
         for node in nodes { if let region = node.region { regionCounts[region, default: 0] += 1 } }
         let region = configuredRegion ?? mostCommon(regionCounts)
@@ -35,9 +38,12 @@ public struct MemberTopology: Sendable, Equatable {
             }
             zones = zoneCounts.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map(\.key)
         }
-        return MemberTopology(region: region ?? Locality.unknown,
-                              zones: zones.isEmpty ? [Locality.unknown] : zones,
-                              regionKnown: region != nil, zoneKnown: !zones.isEmpty)
+        return MemberTopology(
+            region: region ?? Locality.unknown,
+            zones: zones.isEmpty ? [Locality.unknown] : zones,
+            regionKnown: region != nil,
+            zoneKnown: !zones.isEmpty
+        )
     }
 
     private static func mostCommon(_ counts: [String: Int]) -> String? {

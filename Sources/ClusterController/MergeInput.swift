@@ -18,9 +18,16 @@ public struct MergeInput: Sendable {
     /// The member's Nodes by name, for endpoints that name a node but no zone.
     public var nodes: [String: KubeNode]
 
-    public init(cluster: ClusterID, topology: MemberTopology, link: LinkState = .synced, lastObserved: Double? = nil,
-                service: KubeService, slices: [KubeEndpointSlice] = [], serviceExport: KubeServiceExport? = nil,
-                nodes: [String: KubeNode] = [:]) {
+    public init(
+        cluster: ClusterID,
+        topology: MemberTopology,
+        link: LinkState = .synced,
+        lastObserved: Double? = nil,
+        service: KubeService,
+        slices: [KubeEndpointSlice] = [],
+        serviceExport: KubeServiceExport? = nil,
+        nodes: [String: KubeNode] = [:]
+    ) {
         self.cluster = cluster
         self.topology = topology
         self.link = link

@@ -27,8 +27,13 @@ struct ReconcileState<Instant: InstantProtocol>: Sendable where Instant.Duration
     ///
     /// Members are mutated in place through their index (never copied out and back), so a cache's dictionaries
     /// are not copied on write for every event.
-    mutating func handle(_ event: MemberEvent, member index: Int, now: Instant, wallClock: Double,
-                         logger: Logger) -> Instant? {
+    mutating func handle(
+        _ event: MemberEvent,
+        member index: Int,
+        now: Instant,
+        wallClock: Double,
+        logger: Logger
+    ) -> Instant? {
         let logger = Self.logger(logger, for: members[index].id)
         switch event {
         case .upsert, .delete, .replace:
@@ -56,8 +61,13 @@ struct ReconcileState<Instant: InstantProtocol>: Sendable where Instant.Duration
     }
 
     /// The source stopped for good (`reason` says why); the member ages out like any lost link.
-    mutating func sourceEnded(member index: Int, reason: String, now: Instant, wallClock: Double,
-                              logger: Logger) -> Instant? {
+    mutating func sourceEnded(
+        member index: Int,
+        reason: String,
+        now: Instant,
+        wallClock: Double,
+        logger: Logger
+    ) -> Instant? {
         let logger = Self.logger(logger, for: members[index].id)
         logger.info("member source stopped", metadata: ["reason": "\(reason)"])
         return lost(member: index, reason: reason, now: now, wallClock: wallClock, logger: logger)
@@ -93,8 +103,13 @@ struct ReconcileState<Instant: InstantProtocol>: Sendable where Instant.Duration
         return changes
     }
 
-    private mutating func lost(member index: Int, reason: String, now: Instant,
-                               wallClock: Double, logger: Logger) -> Instant? {
+    private mutating func lost(
+        member index: Int,
+        reason: String,
+        now: Instant,
+        wallClock: Double,
+        logger: Logger
+    ) -> Instant? {
         guard let deadline = members[index].link.markLost(at: now, wallClock: wallClock) else { return nil }
         logger.info("member link lost: serving its last-known targets as stale", metadata: ["reason": "\(reason)"])
         clustersChanged = true
@@ -116,11 +131,13 @@ struct ReconcileState<Instant: InstantProtocol>: Sendable where Instant.Duration
         } else {
             // Reported, never fatal: the member's services go to `unknown` and other records are untouched.
             let missing = topology.regionKnown ? "zone" : "region"
-            logger.info("""
+            logger.info(
+                """
                 member has no \(missing): placed in unknown; set region/zones in the configuration \
                 or label its Nodes topology.kubernetes.io/region and /zone
                 """,
-                metadata: ["locality": "\(topology.locality)"])
+                metadata: ["locality": "\(topology.locality)"]
+            )
         }
     }
 

@@ -52,15 +52,21 @@ public enum RecordMerger {
         problems += specProblems.map { ("InvalidAnnotation", "\(oldest.cluster): \($0)") }
         let differing = members.filter { $0.cluster != oldest.cluster && Self.spec(from: $0.service).0 != spec }
         if !differing.isEmpty {
-            conflicts.append(("SpecConflict", "mcdns.io annotations differ in \(names(differing)); "
-                + "\(oldest.cluster) (oldest export) decides"))
+            conflicts.append(
+                (
+                    "SpecConflict",
+                    "mcdns.io annotations differ in \(names(differing)); "
+                        + "\(oldest.cluster) (oldest export) decides"
+                )
+            )
         }
 
         // Service kind.
         let winningKind = kind(of: oldest.service)
         let otherKinds = members.filter { kind(of: $0.service) != winningKind }
         if !otherKinds.isEmpty {
-            let reason = (winningKind == .externalName || otherKinds.contains { kind(of: $0.service) == .externalName })
+            let reason =
+                (winningKind == .externalName || otherKinds.contains { kind(of: $0.service) == .externalName })
                 ? "TypeConflict" : "HeadlessConflict"
             let detail = otherKinds.map { "\($0.cluster) is \(kind(of: $0.service).rawValue)" }.joined(separator: ", ")
             conflicts.append((reason, "\(oldest.cluster) (oldest export) is \(winningKind.rawValue); \(detail)"))
@@ -82,13 +88,19 @@ public enum RecordMerger {
         for member in members {
             dns.append(clusterDNS(member))
             if !member.topology.isKnown {
-                problems.append(("UnknownTopology", "\(member.cluster) has no "
-                    + (member.topology.regionKnown ? "zone" : "region")
-                    + "; set it in the configuration or label its Nodes topology.kubernetes.io/region and /zone"))
+                problems.append(
+                    (
+                        "UnknownTopology",
+                        "\(member.cluster) has no "
+                            + (member.topology.regionKnown ? "zone" : "region")
+                            + "; set it in the configuration or label its Nodes topology.kubernetes.io/region and /zone"
+                    )
+                )
             }
             switch member.link {
             case .synced: break
-            case .stale: problems.append(("MemberStale", "\(member.cluster) is disconnected; serving its last-known targets"))
+            case .stale:
+                problems.append(("MemberStale", "\(member.cluster) is disconnected; serving its last-known targets"))
             case .offline: problems.append(("MemberOffline", "\(member.cluster) is offline; its targets are withdrawn"))
             }
         }
@@ -116,7 +128,9 @@ public enum RecordMerger {
             if let ttl = UInt32(text.trimmingCharacters(in: .whitespaces)), ttl <= 2_147_483_647 {
                 spec.recordTTL = ttl
             } else {
-                problems.append("\(Annotation.ttl) \"\(text)\" is not a TTL in seconds (0-2147483647); using the default")
+                problems.append(
+                    "\(Annotation.ttl) \"\(text)\" is not a TTL in seconds (0-2147483647); using the default"
+                )
             }
         }
         if let prefix = annotations[Annotation.dnsPrefix], !prefix.isEmpty { spec.dnsPrefix = prefix }
@@ -138,7 +152,8 @@ public enum RecordMerger {
     static func endpoints(of member: MergeInput) -> [Endpoint] {
         var byAddress: [String: Endpoint] = [:]
         let publishNotReady = member.service.publishNotReadyAddresses
-        for slice in member.slices.sorted(by: { $0.metadata.name < $1.metadata.name }) where slice.addressType != .fqdn {
+        for slice in member.slices.sorted(by: { $0.metadata.name < $1.metadata.name }) where slice.addressType != .fqdn
+        {
             for endpoint in slice.endpoints {
                 // Kubernetes: an absent `ready` means ready; an absent `serving` means the same as `ready`.
                 let ready = endpoint.ready ?? true
@@ -148,7 +163,8 @@ public enum RecordMerger {
                     zone: endpoint.zone ?? endpoint.nodeName.flatMap { member.nodes[$0]?.zone },
                     ready: ready || publishNotReady,
                     serving: endpoint.serving ?? ready,
-                    terminating: endpoint.terminating ?? false)
+                    terminating: endpoint.terminating ?? false
+                )
                 for address in endpoint.addresses {
                     if var existing = byAddress[address] {
                         existing.ready = existing.ready || merged.ready
@@ -174,38 +190,61 @@ public enum RecordMerger {
             cluster: member.cluster,
             region: member.topology.region,
             zones: member.topology.zones,
-            loadBalancer: member.service.loadBalancerIngress.map { LoadBalancerIngress(ip: $0.ip, hostname: $0.hostname) },
+            loadBalancer: member.service.loadBalancerIngress.map {
+                LoadBalancerIngress(ip: $0.ip, hostname: $0.hostname)
+            },
             clusterIPs: member.service.clusterIPs,
             endpoints: endpoints,
             readyEndpoints: endpoints.reduce(0) { $0 + ($1.ready ? 1 : 0) },
             stale: member.link != .synced,
-            lastObserved: member.lastObserved)
+            lastObserved: member.lastObserved
+        )
     }
 
     /// Ready when a member that still serves (synced or stale) has ready endpoints; ExternalName services are
     /// always ready, and `allowServiceWithoutEndpoints` accepts a serving member with any target.
-    private static func readyCondition(kind: Kind, spec: ServiceDNSRecord.Spec, members: [MergeInput],
-                                       dns: [ClusterDNS]) -> Condition {
+    private static func readyCondition(
+        kind: Kind,
+        spec: ServiceDNSRecord.Spec,
+        members: [MergeInput],
+        dns: [ClusterDNS]
+    ) -> Condition {
         if kind == .externalName {
-            return Condition(type: ConditionType.ready, status: "True", reason: "ExternalName",
-                             message: "answers with a CNAME to the external name")
+            return Condition(
+                type: ConditionType.ready,
+                status: "True",
+                reason: "ExternalName",
+                message: "answers with a CNAME to the external name"
+            )
         }
         let serving = zip(members, dns).filter { $0.0.link != .offline }.map(\.1)
         let withReady = serving.filter { $0.readyEndpoints > 0 }
         if !withReady.isEmpty {
-            return Condition(type: ConditionType.ready, status: "True", reason: "EndpointsReady",
-                             message: "ready endpoints in \(withReady.map(\.cluster.rawValue).joined(separator: ", "))")
+            return Condition(
+                type: ConditionType.ready,
+                status: "True",
+                reason: "EndpointsReady",
+                message: "ready endpoints in \(withReady.map(\.cluster.rawValue).joined(separator: ", "))"
+            )
         }
         if spec.allowServiceWithoutEndpoints {
             let withTargets = serving.filter { !$0.loadBalancer.isEmpty || !$0.clusterIPs.isEmpty }
             if !withTargets.isEmpty {
-                return Condition(type: ConditionType.ready, status: "True", reason: "AllowedWithoutEndpoints",
-                                 message: "published without ready endpoints in "
-                                    + withTargets.map(\.cluster.rawValue).joined(separator: ", "))
+                return Condition(
+                    type: ConditionType.ready,
+                    status: "True",
+                    reason: "AllowedWithoutEndpoints",
+                    message: "published without ready endpoints in "
+                        + withTargets.map(\.cluster.rawValue).joined(separator: ", ")
+                )
             }
         }
-        return Condition(type: ConditionType.ready, status: "False", reason: "NoReadyEndpoints",
-                         message: "no connected cluster has a ready endpoint")
+        return Condition(
+            type: ConditionType.ready,
+            status: "False",
+            reason: "NoReadyEndpoints",
+            message: "no connected cluster has a ready endpoint"
+        )
     }
 
     private static func kind(of service: KubeService) -> Kind {
@@ -219,8 +258,12 @@ public enum RecordMerger {
             return Condition(type: type, status: "True", reason: first.reason, message: first.message)
         }
         let reasons = items.map(\.reason).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
-        return Condition(type: type, status: "True", reason: reasons.count == 1 ? first.reason : "Multiple",
-                         message: items.map { "\($0.reason): \($0.message)" }.joined(separator: "; "))
+        return Condition(
+            type: type,
+            status: "True",
+            reason: reasons.count == 1 ? first.reason : "Multiple",
+            message: items.map { "\($0.reason): \($0.message)" }.joined(separator: "; ")
+        )
     }
 
     private static func names(_ members: [MergeInput]) -> String {

@@ -8,8 +8,11 @@ struct FieldReader {
 
     init(_ value: KubeValue, path: String) throws(KubeDecodingError) {
         guard case .object(let fields) = value.content else {
-            throw KubeDecodingError(path: path, line: value.line,
-                                    problem: .wrongType(expected: "a mapping", found: value.kindDescription))
+            throw KubeDecodingError(
+                path: path,
+                line: value.line,
+                problem: .wrongType(expected: "a mapping", found: value.kindDescription)
+            )
         }
         self.fields = fields
         self.path = path
@@ -85,8 +88,11 @@ struct FieldReader {
         var strings: [String] = []
         for (item, itemPath) in try array(key) {
             guard case .string(let string) = item.content else {
-                throw KubeDecodingError(path: itemPath, line: item.line ?? line,
-                                        problem: .wrongType(expected: "a string", found: item.kindDescription))
+                throw KubeDecodingError(
+                    path: itemPath,
+                    line: item.line ?? line,
+                    problem: .wrongType(expected: "a string", found: item.kindDescription)
+                )
             }
             strings.append(string)
         }
@@ -100,9 +106,14 @@ struct FieldReader {
         for (name, value) in map.fields where keep(name) {
             guard case .string(let string) = value.content else {
                 // A common slip: `mcdns.io/export: true` is a YAML boolean; Kubernetes wants the string "true".
-                throw KubeDecodingError(path: "\(map.path)[\(name)]", line: value.line ?? map.line,
-                                        problem: .wrongType(expected: "a string (quote the value)",
-                                                            found: value.kindDescription))
+                throw KubeDecodingError(
+                    path: "\(map.path)[\(name)]",
+                    line: value.line ?? map.line,
+                    problem: .wrongType(
+                        expected: "a string (quote the value)",
+                        found: value.kindDescription
+                    )
+                )
             }
             result[name] = string
         }
@@ -110,7 +121,10 @@ struct FieldReader {
     }
 
     private func wrongType(_ key: String, _ value: KubeValue, expected: String) -> KubeDecodingError {
-        KubeDecodingError(path: childPath(key), line: value.line ?? line,
-                          problem: .wrongType(expected: expected, found: value.kindDescription))
+        KubeDecodingError(
+            path: childPath(key),
+            line: value.line ?? line,
+            problem: .wrongType(expected: expected, found: value.kindDescription)
+        )
     }
 }

@@ -6,7 +6,10 @@ import Darwin
 
 /// Address checks for the fields that must hold IP literals (clusterIPs, endpoint addresses, LoadBalancer ips).
 enum IPAddress {
-    enum Family: String, Sendable { case v4 = "IPv4", v6 = "IPv6" }
+    enum Family: String, Sendable {
+        case v4 = "IPv4"
+        case v6 = "IPv6"
+    }
 
     /// The canonical text of an IPv4 or IPv6 literal (IPv6 compressed and lower-cased, so one address is one
     /// string however it was written), or nil when `text` is not an address.

@@ -44,9 +44,14 @@ public struct KubeDocument: Sendable, Hashable {
                 objects.append(object)
             } else {
                 let metadata = try reader.object("metadata")
-                ignored.append(Ignored(apiVersion: try reader.string("apiVersion") ?? "",
-                                       kind: try reader.string("kind") ?? "",
-                                       name: try metadata?.string("name"), line: value.line))
+                ignored.append(
+                    Ignored(
+                        apiVersion: try reader.string("apiVersion") ?? "",
+                        kind: try reader.string("kind") ?? "",
+                        name: try metadata?.string("name"),
+                        line: value.line
+                    )
+                )
             }
         } catch {
             throw path.isEmpty ? error : error.prefixed(by: path)

@@ -17,8 +17,15 @@ public struct KubeEndpointSlice: Sendable, Hashable {
         public var zone: String?
         public var nodeName: String?
 
-        public init(addresses: [String], ready: Bool? = nil, serving: Bool? = nil, terminating: Bool? = nil,
-                    hostname: String? = nil, zone: String? = nil, nodeName: String? = nil) {
+        public init(
+            addresses: [String],
+            ready: Bool? = nil,
+            serving: Bool? = nil,
+            terminating: Bool? = nil,
+            hostname: String? = nil,
+            zone: String? = nil,
+            nodeName: String? = nil
+        ) {
             self.addresses = addresses
             self.ready = ready
             self.serving = serving
@@ -51,8 +58,13 @@ public struct KubeEndpointSlice: Sendable, Hashable {
     public var endpoints: [Endpoint]
     public var ports: [Port]
 
-    public init(metadata: KubeObjectMeta, serviceName: String?, addressType: AddressType,
-                endpoints: [Endpoint] = [], ports: [Port] = []) {
+    public init(
+        metadata: KubeObjectMeta,
+        serviceName: String?,
+        addressType: AddressType,
+        endpoints: [Endpoint] = [],
+        ports: [Port] = []
+    ) {
         self.metadata = metadata
         self.serviceName = serviceName
         self.addressType = addressType
@@ -72,12 +84,18 @@ public struct KubeEndpointSlice: Sendable, Hashable {
         }
     }
 
-    private static func decodeBody(_ object: FieldReader, metadata: KubeObjectMeta,
-                                   serviceName: String?) throws(KubeDecodingError) -> KubeEndpointSlice {
+    private static func decodeBody(
+        _ object: FieldReader,
+        metadata: KubeObjectMeta,
+        serviceName: String?
+    ) throws(KubeDecodingError) -> KubeEndpointSlice {
         guard let typeName = try object.string("addressType") else { throw object.missing("addressType") }
         guard let addressType = AddressType(rawValue: typeName) else {
-            throw object.invalid("addressType", "\"\(typeName)\" is not one of IPv4, IPv6, FQDN",
-                                 at: object.value("addressType"))
+            throw object.invalid(
+                "addressType",
+                "\"\(typeName)\" is not one of IPv4, IPv6, FQDN",
+                at: object.value("addressType")
+            )
         }
         var slice = KubeEndpointSlice(metadata: metadata, serviceName: serviceName, addressType: addressType)
 
@@ -102,8 +120,11 @@ public struct KubeEndpointSlice: Sendable, Hashable {
 
         for (item, path) in try object.array("ports") {
             let entry = try FieldReader(item, path: path)
-            let port = Port(name: try entry.string("name"), protocol: try entry.string("protocol"),
-                            port: try entry.int("port"))
+            let port = Port(
+                name: try entry.string("name"),
+                protocol: try entry.string("protocol"),
+                port: try entry.int("port")
+            )
             if let number = port.port, !(1...65535).contains(number) {
                 throw entry.invalid("port", "\(number) is not a port number (1-65535)", at: entry.value("port"))
             }
@@ -112,8 +133,12 @@ public struct KubeEndpointSlice: Sendable, Hashable {
         return slice
     }
 
-    private static func canonicalAddress(_ text: String, type: AddressType, entry: FieldReader,
-                                         index: Int) throws(KubeDecodingError) -> String {
+    private static func canonicalAddress(
+        _ text: String,
+        type: AddressType,
+        entry: FieldReader,
+        index: Int
+    ) throws(KubeDecodingError) -> String {
         let family: IPAddress.Family
         switch type {
         case .fqdn: return text
@@ -121,9 +146,11 @@ public struct KubeEndpointSlice: Sendable, Hashable {
         case .ipv6: family = .v6
         }
         guard let canonical = IPAddress.canonical(text, family: family) else {
-            throw KubeDecodingError(path: "\(entry.childPath("addresses"))[\(index)]",
-                                    line: entry.value("addresses")?.line ?? entry.line,
-                                    problem: .invalidValue("\"\(text)\" is not an \(type.rawValue) address"))
+            throw KubeDecodingError(
+                path: "\(entry.childPath("addresses"))[\(index)]",
+                line: entry.value("addresses")?.line ?? entry.line,
+                problem: .invalidValue("\"\(text)\" is not an \(type.rawValue) address")
+            )
         }
         return canonical
     }

@@ -12,8 +12,11 @@ public enum KubeObject: Sendable, Hashable {
         case .endpointSlice(let slice):
             return KubeObjectRef(kind: .endpointSlice, namespace: slice.metadata.namespace, name: slice.metadata.name)
         case .serviceExport(let export):
-            return KubeObjectRef(kind: .serviceExport, namespace: export.metadata.namespace,
-                                 name: export.metadata.name)
+            return KubeObjectRef(
+                kind: .serviceExport,
+                namespace: export.metadata.namespace,
+                name: export.metadata.name
+            )
         case .node(let node):
             return KubeObjectRef(kind: .node, namespace: "", name: node.name)
         }
@@ -42,8 +45,14 @@ public enum KubeObject: Sendable, Hashable {
         // Same group, other version: the user means this kind, so say which version works. Another group with
         // the same kind name (a CRD called Service) is not ours and is ignored.
         guard group == kind.group else { return nil }
-        throw KubeDecodingError(path: "apiVersion", line: object.value("apiVersion")?.line ?? object.line,
-                                problem: .unsupportedVersion(kind: kindName, apiVersion: apiVersion,
-                                                             supported: kind.apiVersion))
+        throw KubeDecodingError(
+            path: "apiVersion",
+            line: object.value("apiVersion")?.line ?? object.line,
+            problem: .unsupportedVersion(
+                kind: kindName,
+                apiVersion: apiVersion,
+                supported: kind.apiVersion
+            )
+        )
     }
 }

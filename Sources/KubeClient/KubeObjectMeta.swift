@@ -14,8 +14,14 @@ public struct KubeObjectMeta: Sendable, Hashable {
 
     public static let annotationPrefix = "mcdns.io/"
 
-    public init(namespace: String, name: String, uid: String? = nil, resourceVersion: String? = nil,
-                creationTimestamp: Date? = nil, annotations: [String: String] = [:]) {
+    public init(
+        namespace: String,
+        name: String,
+        uid: String? = nil,
+        resourceVersion: String? = nil,
+        creationTimestamp: Date? = nil,
+        annotations: [String: String] = [:]
+    ) {
         self.namespace = namespace
         self.name = name
         self.uid = uid
@@ -26,7 +32,10 @@ public struct KubeObjectMeta: Sendable, Hashable {
 
     /// Reads `metadata` of a namespaced (`namespaced: true`) or cluster-scoped object. A namespaced object
     /// without a namespace is in `default`, as `kubectl apply` places it.
-    static func decode(_ object: FieldReader, namespaced: Bool) throws(KubeDecodingError) -> (KubeObjectMeta, FieldReader) {
+    static func decode(
+        _ object: FieldReader,
+        namespaced: Bool
+    ) throws(KubeDecodingError) -> (KubeObjectMeta, FieldReader) {
         guard let metadata = try object.object("metadata") else { throw object.missing("metadata") }
         let name = try metadata.requiredString("name")
         var namespace = ""
@@ -37,9 +46,11 @@ public struct KubeObjectMeta: Sendable, Hashable {
         var created: Date?
         if let text = try metadata.string("creationTimestamp") {
             guard let date = try? Date(text, strategy: .iso8601) else {
-                throw metadata.invalid("creationTimestamp",
-                                       "\"\(text)\" is not an RFC 3339 time such as 2024-05-01T12:00:00Z",
-                                       at: metadata.value("creationTimestamp"))
+                throw metadata.invalid(
+                    "creationTimestamp",
+                    "\"\(text)\" is not an RFC 3339 time such as 2024-05-01T12:00:00Z",
+                    at: metadata.value("creationTimestamp")
+                )
             }
             created = date
         }

@@ -44,10 +44,17 @@ public struct KubeService: Sendable, Hashable {
     /// `status.loadBalancer.ingress`.
     public var loadBalancerIngress: [LoadBalancerIngress]
 
-    public init(metadata: KubeObjectMeta, type: ServiceType = .clusterIP, headless: Bool = false,
-                clusterIPs: [String] = [], ipFamilies: [String] = [], ports: [Port] = [],
-                externalName: String? = nil, publishNotReadyAddresses: Bool = false,
-                loadBalancerIngress: [LoadBalancerIngress] = []) {
+    public init(
+        metadata: KubeObjectMeta,
+        type: ServiceType = .clusterIP,
+        headless: Bool = false,
+        clusterIPs: [String] = [],
+        ipFamilies: [String] = [],
+        ports: [Port] = [],
+        externalName: String? = nil,
+        publishNotReadyAddresses: Bool = false,
+        loadBalancerIngress: [LoadBalancerIngress] = []
+    ) {
         self.metadata = metadata
         self.type = type
         self.headless = headless
@@ -72,7 +79,10 @@ public struct KubeService: Sendable, Hashable {
         }
     }
 
-    private static func decodeBody(_ object: FieldReader, metadata: KubeObjectMeta) throws(KubeDecodingError) -> KubeService {
+    private static func decodeBody(
+        _ object: FieldReader,
+        metadata: KubeObjectMeta
+    ) throws(KubeDecodingError) -> KubeService {
         var service = KubeService(metadata: metadata)
         guard let spec = try object.object("spec") else {
             // A Service without spec is valid for kubectl only as a ClusterIP service with no ports.
@@ -80,8 +90,12 @@ public struct KubeService: Sendable, Hashable {
         }
         if let typeName = try spec.string("type") {
             guard let type = ServiceType(rawValue: typeName) else {
-                throw spec.invalid("type", "\"\(typeName)\" is not one of "
-                    + ServiceType.allCases.map(\.rawValue).joined(separator: ", "), at: spec.value("type"))
+                throw spec.invalid(
+                    "type",
+                    "\"\(typeName)\" is not one of "
+                        + ServiceType.allCases.map(\.rawValue).joined(separator: ", "),
+                    at: spec.value("type")
+                )
             }
             service.type = type
         }
@@ -94,9 +108,11 @@ public struct KubeService: Sendable, Hashable {
         } else {
             for (index, text) in listed.enumerated() {
                 guard let canonical = IPAddress.canonical(text) else {
-                    throw KubeDecodingError(path: "\(spec.childPath("clusterIPs"))[\(index)]",
-                                            line: spec.value("clusterIPs")?.line ?? spec.value("clusterIP")?.line ?? spec.line,
-                                            problem: .invalidValue("\"\(text)\" is not an IP address"))
+                    throw KubeDecodingError(
+                        path: "\(spec.childPath("clusterIPs"))[\(index)]",
+                        line: spec.value("clusterIPs")?.line ?? spec.value("clusterIP")?.line ?? spec.line,
+                        problem: .invalidValue("\"\(text)\" is not an IP address")
+                    )
                 }
                 service.clusterIPs.append(canonical.address)
             }
@@ -124,8 +140,11 @@ public struct KubeService: Sendable, Hashable {
         service.externalName = try spec.string("externalName")
         if service.type == .externalName {
             guard let name = service.externalName, !name.isEmpty else {
-                throw KubeDecodingError(path: spec.childPath("externalName"), line: spec.line,
-                                        problem: .invalidValue("required when type is ExternalName"))
+                throw KubeDecodingError(
+                    path: spec.childPath("externalName"),
+                    line: spec.line,
+                    problem: .invalidValue("required when type is ExternalName")
+                )
             }
             service.clusterIPs = []
             service.headless = false
@@ -143,8 +162,11 @@ public struct KubeService: Sendable, Hashable {
                     ingress.ip = canonical.address
                 }
                 if ingress.ip == nil && ingress.hostname == nil {
-                    throw KubeDecodingError(path: path, line: item.line ?? entry.line,
-                                            problem: .invalidValue("an ingress entry needs an ip or a hostname"))
+                    throw KubeDecodingError(
+                        path: path,
+                        line: item.line ?? entry.line,
+                        problem: .invalidValue("an ingress entry needs an ip or a hostname")
+                    )
                 }
                 service.loadBalancerIngress.append(ingress)
             }

@@ -46,15 +46,27 @@ extension KubeValue {
             var fields: [String: KubeValue] = [:]
             for (key, item) in object {
                 guard let name = key.base as? String else {
-                    throw KubeDecodingError(path: path, line: nil, problem: .wrongType(
-                        expected: "string keys", found: "key \(key.base)"))
+                    throw KubeDecodingError(
+                        path: path,
+                        line: nil,
+                        problem: .wrongType(
+                            expected: "string keys",
+                            found: "key \(key.base)"
+                        )
+                    )
                 }
                 fields[name] = try convert(item, path: path.isEmpty ? name : "\(path).\(name)")
             }
             return KubeValue(.object(fields))
         default:
-            throw KubeDecodingError(path: path, line: nil, problem: .wrongType(
-                expected: "a JSON value", found: "\(Swift.type(of: value))"))
+            throw KubeDecodingError(
+                path: path,
+                line: nil,
+                problem: .wrongType(
+                    expected: "a JSON value",
+                    found: "\(Swift.type(of: value))"
+                )
+            )
         }
     }
 }

@@ -8,8 +8,12 @@ struct ClusterControllerTests {
     static let web = ServiceKey(namespace: "shop", name: "web")
     static let api = ServiceKey(namespace: "shop", name: "api")
 
-    func configuration(_ members: [MemberConfiguration], grace: Duration = .seconds(120),
-                       window: Duration = .zero, export: ExportPolicy = ExportPolicy()) -> ControllerConfiguration {
+    func configuration(
+        _ members: [MemberConfiguration],
+        grace: Duration = .seconds(120),
+        window: Duration = .zero,
+        export: ExportPolicy = ExportPolicy()
+    ) -> ControllerConfiguration {
         ControllerConfiguration(members: members, export: export, staleGracePeriod: grace, coalescingWindow: window)
     }
 
@@ -17,20 +21,32 @@ struct ClusterControllerTests {
         let clock = ManualClock()
         let east = ScriptedSource("east-1")
         let harness = try ControllerHarness(
-            configuration: configuration([.scripted("east-1", region: "us-east-1", zones: ["us-east-1a"])],
-                                         grace: .seconds(120)),
-            sources: [east], clock: clock)
+            configuration: configuration(
+                [.scripted("east-1", region: "us-east-1", zones: ["us-east-1a"])],
+                grace: .seconds(120)
+            ),
+            sources: [east],
+            clock: clock
+        )
         defer { harness.task.cancel() }
 
         // Before any sync the member is known, offline, and has no records.
         let initial = await harness.sink.wait { $0.cluster("east-1") != nil }
-        #expect(initial?.cluster("east-1") == ClusterInfo(
-            id: "east-1", locality: Locality(region: "us-east-1", zone: "us-east-1a"), link: .offline))
+        #expect(
+            initial?.cluster("east-1")
+                == ClusterInfo(
+                    id: "east-1",
+                    locality: Locality(region: "us-east-1", zone: "us-east-1a"),
+                    link: .offline
+                )
+        )
         #expect(initial?.records.isEmpty == true)
 
-        east.send(.upsert(.service(F.service(clusterIPs: ["172.20.0.10"]))),
-                  .upsert(.endpointSlice(F.slice("web-a", [F.endpoint("10.1.0.1")]))),
-                  .synced)
+        east.send(
+            .upsert(.service(F.service(clusterIPs: ["172.20.0.10"]))),
+            .upsert(.endpointSlice(F.slice("web-a", [F.endpoint("10.1.0.1")]))),
+            .synced
+        )
         let synced = await harness.sink.wait { $0.cluster("east-1")?.link == .synced && $0.records[Self.web] != nil }
         #expect(synced?.records[Self.web]?.dns("east-1")?.stale == false)
         #expect(synced?.records[Self.web]?.dns("east-1")?.lastObserved == 1_700_000_000)
@@ -50,7 +66,9 @@ struct ClusterControllerTests {
         #expect(offline?.records[Self.web]?.condition("Ready")?.status == "False")
 
         east.send(.linkRegained)
-        let back = await harness.sink.wait { $0.cluster("east-1")?.link == .synced && $0.records[Self.web]?.dns("east-1")?.stale == false }
+        let back = await harness.sink.wait {
+            $0.cluster("east-1")?.link == .synced && $0.records[Self.web]?.dns("east-1")?.stale == false
+        }
         #expect(back != nil)
         await harness.stop()
     }
@@ -60,7 +78,9 @@ struct ClusterControllerTests {
         let east = ScriptedSource("east-1")
         let harness = try ControllerHarness(
             configuration: configuration([.scripted("east-1", region: "r", zones: ["z"])], grace: .seconds(10)),
-            sources: [east], clock: clock)
+            sources: [east],
+            clock: clock
+        )
         defer { harness.task.cancel() }
 
         east.send(.upsert(.service(F.service())), .synced)
@@ -89,7 +109,9 @@ struct ClusterControllerTests {
         let east = ScriptedSource("east-1")
         let harness = try ControllerHarness(
             configuration: configuration([.scripted("east-1", region: "r", zones: ["z"])], window: .milliseconds(5)),
-            sources: [east], clock: clock)
+            sources: [east],
+            clock: clock
+        )
         defer { harness.task.cancel() }
 
         east.send(.synced)
@@ -126,9 +148,13 @@ struct ClusterControllerTests {
     @Test func exportSelectionDecidesWhatIsPublished() async throws {
         let east = ScriptedSource("east-1")
         let harness = try ControllerHarness(
-            configuration: configuration([.scripted("east-1", region: "r", zones: ["z"])],
-                                         export: ExportPolicy(namespaces: ["public"])),
-            sources: [east], clock: ManualClock())
+            configuration: configuration(
+                [.scripted("east-1", region: "r", zones: ["z"])],
+                export: ExportPolicy(namespaces: ["public"])
+            ),
+            sources: [east],
+            clock: ManualClock()
+        )
         defer { harness.task.cancel() }
 
         east.send(
@@ -138,17 +164,22 @@ struct ClusterControllerTests {
             .upsert(.service(F.service("by-namespace", namespace: "public", annotations: [:]))),
             .upsert(.service(F.service("hidden", annotations: [:]))),
             .upsert(.serviceExport(F.export("no-service"))),
-            .synced)
+            .synced
+        )
         let state = await harness.sink.wait { $0.records.count >= 3 }
-        #expect(state.map { Set($0.records.keys) } == [
-            ServiceKey(namespace: "shop", name: "by-annotation"),
-            ServiceKey(namespace: "shop", name: "by-export"),
-            ServiceKey(namespace: "public", name: "by-namespace"),
-        ])
+        #expect(
+            state.map { Set($0.records.keys) } == [
+                ServiceKey(namespace: "shop", name: "by-annotation"),
+                ServiceKey(namespace: "shop", name: "by-export"),
+                ServiceKey(namespace: "public", name: "by-namespace"),
+            ]
+        )
 
         // Withdrawing the ServiceExport withdraws the record; exporting `hidden` by annotation publishes it.
-        east.send(.delete(KubeObjectRef(kind: .serviceExport, namespace: "shop", name: "by-export")),
-                  .upsert(.service(F.service("hidden"))))
+        east.send(
+            .delete(KubeObjectRef(kind: .serviceExport, namespace: "shop", name: "by-export")),
+            .upsert(.service(F.service("hidden")))
+        )
         let after = await harness.sink.wait {
             $0.records[ServiceKey(namespace: "shop", name: "by-export")] == nil
                 && $0.records[ServiceKey(namespace: "shop", name: "hidden")] != nil
@@ -161,15 +192,21 @@ struct ClusterControllerTests {
         let east = ScriptedSource("east-1")
         let harness = try ControllerHarness(
             configuration: configuration([.scripted("east-1", region: "r", zones: ["z"])]),
-            sources: [east], clock: ManualClock())
+            sources: [east],
+            clock: ManualClock()
+        )
         defer { harness.task.cancel() }
 
         east.send(.upsert(.service(F.service("a"))), .upsert(.service(F.service("b"))), .synced)
         _ = await harness.sink.wait { $0.records.count == 2 }
-        east.send(.linkLost(reason: "watch closed"),
-                  .replace(.service, [.service(F.service("b")), .service(F.service("c"))]),
-                  .synced)
-        let after = await harness.sink.wait { $0.records.count == 2 && $0.records[ServiceKey(namespace: "shop", name: "c")] != nil }
+        east.send(
+            .linkLost(reason: "watch closed"),
+            .replace(.service, [.service(F.service("b")), .service(F.service("c"))]),
+            .synced
+        )
+        let after = await harness.sink.wait {
+            $0.records.count == 2 && $0.records[ServiceKey(namespace: "shop", name: "c")] != nil
+        }
         #expect(after.map { Set($0.records.keys.map(\.name)) } == ["b", "c"])
         await harness.stop()
     }
@@ -179,13 +216,22 @@ struct ClusterControllerTests {
         let lost = ScriptedSource("lost-1")
         let harness = try ControllerHarness(
             configuration: configuration([.scripted("east-1"), .scripted("lost-1")]),
-            sources: [east, lost], clock: ManualClock())
+            sources: [east, lost],
+            clock: ManualClock()
+        )
         defer { harness.task.cancel() }
 
-        east.send(.upsert(.node(KubeNode(name: "n1", region: "us-east-1", zone: "us-east-1a"))),
-                  .upsert(.service(F.service())), .synced)
-        lost.send(.upsert(.node(KubeNode(name: "n9"))), .upsert(.service(F.service())),
-                  .upsert(.service(F.service("only-lost"))), .synced)
+        east.send(
+            .upsert(.node(KubeNode(name: "n1", region: "us-east-1", zone: "us-east-1a"))),
+            .upsert(.service(F.service())),
+            .synced
+        )
+        lost.send(
+            .upsert(.node(KubeNode(name: "n9"))),
+            .upsert(.service(F.service())),
+            .upsert(.service(F.service("only-lost"))),
+            .synced
+        )
         let state = await harness.sink.wait {
             $0.records[Self.web]?.status.dns.count == 2 && $0.cluster("lost-1")?.link == .synced
                 && $0.cluster("east-1")?.link == .synced
@@ -207,16 +253,26 @@ struct ClusterControllerTests {
     @Test func sourcesMustMatchMembers() {
         let sink = RecordingSink()
         #expect(throws: ControllerError.self) {
-            try ClusterController(configuration: configuration([.scripted("east-1")]), sources: [ScriptedSource("west-1")],
-                                  sink: sink, logger: F.logger, clock: ManualClock())
+            try ClusterController(
+                configuration: configuration([.scripted("east-1")]),
+                sources: [ScriptedSource("west-1")],
+                sink: sink,
+                logger: F.logger,
+                clock: ManualClock()
+            )
         }
     }
 
     @Test func unsupportedSourcesSaySo() {
         let configuration = ControllerConfiguration(members: [
-            MemberConfiguration(name: "east-1", source: .kubeconfig(path: "east.kubeconfig", context: "east")),
+            MemberConfiguration(name: "east-1", source: .kubeconfig(path: "east.kubeconfig", context: "east"))
         ])
-        #expect(throws: ControllerError.sourceNotSupported(cluster: "east-1", source: "kubeconfig east.kubeconfig context east")) {
+        #expect(
+            throws: ControllerError.sourceNotSupported(
+                cluster: "east-1",
+                source: "kubeconfig east.kubeconfig context east"
+            )
+        ) {
             try ClusterController(configuration: configuration, sink: RecordingSink(), logger: F.logger)
         }
     }

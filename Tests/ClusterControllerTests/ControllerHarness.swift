@@ -7,10 +7,20 @@ struct ControllerHarness<C: Clock>: Sendable where C.Duration == Duration {
     let sink = RecordingSink()
     let task: Task<Void, any Error>
 
-    init(configuration: ControllerConfiguration, sources: [any MemberSource], clock: C,
-         wallClock: @escaping @Sendable () -> Double = { 1_700_000_000 }) throws {
-        let controller = try ClusterController(configuration: configuration, sources: sources, sink: sink,
-                                               logger: Fixture.logger, clock: clock, wallClock: wallClock)
+    init(
+        configuration: ControllerConfiguration,
+        sources: [any MemberSource],
+        clock: C,
+        wallClock: @escaping @Sendable () -> Double = { 1_700_000_000 }
+    ) throws {
+        let controller = try ClusterController(
+            configuration: configuration,
+            sources: sources,
+            sink: sink,
+            logger: Fixture.logger,
+            clock: clock,
+            wallClock: wallClock
+        )
         task = Task { try await controller.run() }
     }
 

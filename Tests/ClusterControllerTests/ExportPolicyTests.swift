@@ -14,24 +14,62 @@ struct ExportPolicyTests {
     }
 
     static let cases: [Case] = [
-        Case(name: "annotation true", policy: ExportPolicy(), service: F.service(annotations: ["mcdns.io/export": "true"]),
-             expected: .annotation),
-        Case(name: "annotation True (any case)", policy: ExportPolicy(),
-             service: F.service(annotations: ["mcdns.io/export": "True"]), expected: .annotation),
-        Case(name: "annotation false", policy: ExportPolicy(), service: F.service(annotations: ["mcdns.io/export": "false"]),
-             expected: nil),
-        Case(name: "annotation rule off", policy: ExportPolicy(annotation: nil),
-             service: F.service(annotations: ["mcdns.io/export": "true"]), expected: nil),
-        Case(name: "custom annotation", policy: ExportPolicy(annotation: "mcdns.io/global"),
-             service: F.service(annotations: ["mcdns.io/global": "true"]), expected: .annotation),
-        Case(name: "ServiceExport", policy: ExportPolicy(), service: F.service(annotations: [:]), export: F.export(),
-             expected: .serviceExport),
-        Case(name: "ServiceExport rule off", policy: ExportPolicy(serviceExport: false), service: F.service(annotations: [:]),
-             export: F.export(), expected: nil),
-        Case(name: "listed namespace", policy: ExportPolicy(namespaces: ["shop"]), service: F.service(annotations: [:]),
-             expected: .namespace),
-        Case(name: "other namespace", policy: ExportPolicy(namespaces: ["billing"]), service: F.service(annotations: [:]),
-             expected: nil),
+        Case(
+            name: "annotation true",
+            policy: ExportPolicy(),
+            service: F.service(annotations: ["mcdns.io/export": "true"]),
+            expected: .annotation
+        ),
+        Case(
+            name: "annotation True (any case)",
+            policy: ExportPolicy(),
+            service: F.service(annotations: ["mcdns.io/export": "True"]),
+            expected: .annotation
+        ),
+        Case(
+            name: "annotation false",
+            policy: ExportPolicy(),
+            service: F.service(annotations: ["mcdns.io/export": "false"]),
+            expected: nil
+        ),
+        Case(
+            name: "annotation rule off",
+            policy: ExportPolicy(annotation: nil),
+            service: F.service(annotations: ["mcdns.io/export": "true"]),
+            expected: nil
+        ),
+        Case(
+            name: "custom annotation",
+            policy: ExportPolicy(annotation: "mcdns.io/global"),
+            service: F.service(annotations: ["mcdns.io/global": "true"]),
+            expected: .annotation
+        ),
+        Case(
+            name: "ServiceExport",
+            policy: ExportPolicy(),
+            service: F.service(annotations: [:]),
+            export: F.export(),
+            expected: .serviceExport
+        ),
+        Case(
+            name: "ServiceExport rule off",
+            policy: ExportPolicy(serviceExport: false),
+            service: F.service(annotations: [:]),
+            export: F.export(),
+            expected: nil
+        ),
+        Case(
+            name: "listed namespace",
+            policy: ExportPolicy(namespaces: ["shop"]),
+            service: F.service(annotations: [:]),
+            expected: .namespace
+        ),
+        Case(
+            name: "other namespace",
+            policy: ExportPolicy(namespaces: ["billing"]),
+            service: F.service(annotations: [:]),
+            expected: nil
+        ),
         Case(name: "not exported", policy: ExportPolicy(), service: F.service(annotations: [:]), expected: nil),
     ]
 

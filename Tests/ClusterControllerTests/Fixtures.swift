@@ -12,35 +12,77 @@ enum Fixture {
         try! Date(text, strategy: .iso8601)
     }
 
-    static func meta(_ name: String, namespace: String = "shop", created: String? = nil,
-                     annotations: [String: String] = [:]) -> KubeObjectMeta {
+    static func meta(
+        _ name: String,
+        namespace: String = "shop",
+        created: String? = nil,
+        annotations: [String: String] = [:]
+    ) -> KubeObjectMeta {
         KubeObjectMeta(namespace: namespace, name: name, creationTimestamp: created.map(date), annotations: annotations)
     }
 
-    static func service(_ name: String = "web", namespace: String = "shop", type: KubeService.ServiceType = .clusterIP,
-                        headless: Bool = false, clusterIPs: [String] = [], ports: [KubeService.Port] = [],
-                        externalName: String? = nil, publishNotReady: Bool = false,
-                        ingress: [KubeService.LoadBalancerIngress] = [], created: String? = nil,
-                        annotations: [String: String] = ["mcdns.io/export": "true"]) -> KubeService {
-        KubeService(metadata: meta(name, namespace: namespace, created: created, annotations: annotations), type: type,
-                    headless: headless, clusterIPs: clusterIPs, ports: ports, externalName: externalName,
-                    publishNotReadyAddresses: publishNotReady, loadBalancerIngress: ingress)
+    static func service(
+        _ name: String = "web",
+        namespace: String = "shop",
+        type: KubeService.ServiceType = .clusterIP,
+        headless: Bool = false,
+        clusterIPs: [String] = [],
+        ports: [KubeService.Port] = [],
+        externalName: String? = nil,
+        publishNotReady: Bool = false,
+        ingress: [KubeService.LoadBalancerIngress] = [],
+        created: String? = nil,
+        annotations: [String: String] = ["mcdns.io/export": "true"]
+    ) -> KubeService {
+        KubeService(
+            metadata: meta(name, namespace: namespace, created: created, annotations: annotations),
+            type: type,
+            headless: headless,
+            clusterIPs: clusterIPs,
+            ports: ports,
+            externalName: externalName,
+            publishNotReadyAddresses: publishNotReady,
+            loadBalancerIngress: ingress
+        )
     }
 
-    static func slice(_ name: String, service: String = "web", namespace: String = "shop",
-                      type: KubeEndpointSlice.AddressType = .ipv4,
-                      _ endpoints: [KubeEndpointSlice.Endpoint]) -> KubeEndpointSlice {
-        KubeEndpointSlice(metadata: meta(name, namespace: namespace), serviceName: service, addressType: type,
-                          endpoints: endpoints)
+    static func slice(
+        _ name: String,
+        service: String = "web",
+        namespace: String = "shop",
+        type: KubeEndpointSlice.AddressType = .ipv4,
+        _ endpoints: [KubeEndpointSlice.Endpoint]
+    ) -> KubeEndpointSlice {
+        KubeEndpointSlice(
+            metadata: meta(name, namespace: namespace),
+            serviceName: service,
+            addressType: type,
+            endpoints: endpoints
+        )
     }
 
-    static func endpoint(_ address: String, ready: Bool? = nil, serving: Bool? = nil, terminating: Bool? = nil,
-                         hostname: String? = nil, zone: String? = nil, node: String? = nil) -> KubeEndpointSlice.Endpoint {
-        KubeEndpointSlice.Endpoint(addresses: [address], ready: ready, serving: serving, terminating: terminating,
-                                   hostname: hostname, zone: zone, nodeName: node)
+    static func endpoint(
+        _ address: String,
+        ready: Bool? = nil,
+        serving: Bool? = nil,
+        terminating: Bool? = nil,
+        hostname: String? = nil,
+        zone: String? = nil,
+        node: String? = nil
+    ) -> KubeEndpointSlice.Endpoint {
+        KubeEndpointSlice.Endpoint(
+            addresses: [address],
+            ready: ready,
+            serving: serving,
+            terminating: terminating,
+            hostname: hostname,
+            zone: zone,
+            nodeName: node
+        )
     }
 
-    static func export(_ name: String = "web", namespace: String = "shop", created: String? = nil) -> KubeServiceExport {
+    static func export(_ name: String = "web", namespace: String = "shop", created: String? = nil) -> KubeServiceExport
+    {
         KubeServiceExport(metadata: meta(name, namespace: namespace, created: created))
     }
 

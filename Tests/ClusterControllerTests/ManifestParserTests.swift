@@ -6,13 +6,17 @@ import Testing
 @Suite("Manifest parsing")
 struct ManifestParserTests {
     @Test func multiDocumentFile() throws {
-        let text = Manifests.service("web", ip: "10.0.0.1") + "\n---\n" + Manifests.slice("web-a", service: "web", addresses: ["10.1.0.1"])
+        let text =
+            Manifests.service("web", ip: "10.0.0.1") + "\n---\n"
+            + Manifests.slice("web-a", service: "web", addresses: ["10.1.0.1"])
             + "\n---\n# only a comment\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n"
         let document = try ManifestParser.parse(text, file: "web.yaml")
-        #expect(document.objects.map(\.ref) == [
-            KubeObjectRef(kind: .service, namespace: "shop", name: "web"),
-            KubeObjectRef(kind: .endpointSlice, namespace: "shop", name: "web-a"),
-        ])
+        #expect(
+            document.objects.map(\.ref) == [
+                KubeObjectRef(kind: .service, namespace: "shop", name: "web"),
+                KubeObjectRef(kind: .endpointSlice, namespace: "shop", name: "web-a"),
+            ]
+        )
         #expect(document.ignored.map(\.kind) == ["ConfigMap"])
         #expect(document.ignored.first?.line == 27)
     }
@@ -31,22 +35,26 @@ struct ManifestParserTests {
     }
 
     @Test func malformedObjectHasTheLineOfTheField() {
-        let text = Manifests.service("ok", ip: "10.0.0.1") + "\n---\n" + """
-            apiVersion: v1
-            kind: Service
-            metadata:
-              name: web
-              namespace: shop
-            spec:
-              ports:
-                - name: http
-                  port: eighty
-            """
+        let text =
+            Manifests.service("ok", ip: "10.0.0.1") + "\n---\n" + """
+                apiVersion: v1
+                kind: Service
+                metadata:
+                  name: web
+                  namespace: shop
+                spec:
+                  ports:
+                    - name: http
+                      port: eighty
+                """
         #expect {
             try ManifestParser.parse(text, file: "web.yaml")
         } throws: { error in
             guard let error = error as? ManifestError else { return false }
-            #expect(error.description == "web.yaml:22: Service shop/web: spec.ports[0].port: expected an integer, found string \"eighty\"")
+            #expect(
+                error.description
+                    == "web.yaml:22: Service shop/web: spec.ports[0].port: expected an integer, found string \"eighty\""
+            )
             return true
         }
     }
@@ -61,8 +69,10 @@ struct ManifestParserTests {
         }
         #expect(service.metadata.creationTimestamp == F.date("2024-03-01T10:00:00Z"))
         #expect(throws: ManifestError.self) {
-            try ManifestParser.parse("apiVersion: v1\nkind: Service\nmetadata:\n  name: a\nspec:\n  ports: [{port: \"80\"}]\n",
-                                     file: "b.yaml")
+            try ManifestParser.parse(
+                "apiVersion: v1\nkind: Service\nmetadata:\n  name: a\nspec:\n  ports: [{port: \"80\"}]\n",
+                file: "b.yaml"
+            )
         }
     }
 

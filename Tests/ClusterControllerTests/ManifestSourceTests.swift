@@ -10,18 +10,32 @@ struct ManifestSourceTests {
 
     func harness(_ directory: String) throws -> ControllerHarness<ContinuousClock> {
         let configuration = ControllerConfiguration(
-            members: [MemberConfiguration(name: "east-1", region: "us-east-1", zones: ["us-east-1a"],
-                                          source: .manifests(path: directory))],
-            coalescingWindow: .milliseconds(2))
-        let source = ManifestSource(cluster: "east-1", directory: directory, pollInterval: .milliseconds(20),
-                                    logger: F.logger)
+            members: [
+                MemberConfiguration(
+                    name: "east-1",
+                    region: "us-east-1",
+                    zones: ["us-east-1a"],
+                    source: .manifests(path: directory)
+                )
+            ],
+            coalescingWindow: .milliseconds(2)
+        )
+        let source = ManifestSource(
+            cluster: "east-1",
+            directory: directory,
+            pollInterval: .milliseconds(20),
+            logger: F.logger
+        )
         return try ControllerHarness(configuration: configuration, sources: [source], clock: ContinuousClock())
     }
 
     @Test func editAddDeleteAndBreakFiles() async throws {
         let directory = try TemporaryDirectory()
-        try directory.write("web.yaml", Manifests.service("web", ip: "10.0.0.1") + "\n---\n"
-            + Manifests.slice("web-a", service: "web", addresses: ["10.1.0.1"]))
+        try directory.write(
+            "web.yaml",
+            Manifests.service("web", ip: "10.0.0.1") + "\n---\n"
+                + Manifests.slice("web-a", service: "web", addresses: ["10.1.0.1"])
+        )
         let harness = try harness(directory.path)
         defer { harness.task.cancel() }
 
@@ -29,8 +43,11 @@ struct ManifestSourceTests {
         #expect(loaded?.cluster("east-1")?.link == .synced)
 
         // Edit: a second endpoint.
-        try directory.write("web.yaml", Manifests.service("web", ip: "10.0.0.1") + "\n---\n"
-            + Manifests.slice("web-a", service: "web", addresses: ["10.1.0.1", "10.1.0.2"]))
+        try directory.write(
+            "web.yaml",
+            Manifests.service("web", ip: "10.0.0.1") + "\n---\n"
+                + Manifests.slice("web-a", service: "web", addresses: ["10.1.0.1", "10.1.0.2"])
+        )
         let edited = await harness.sink.wait { $0.records[Self.web]?.dns("east-1")?.readyEndpoints == 2 }
         #expect(edited?.records[Self.web]?.dns("east-1")?.endpoints.map(\.address) == ["10.1.0.1", "10.1.0.2"])
         #expect(edited?.batches.last?.upserted.map(\.key) == [Self.web])
@@ -53,24 +70,33 @@ struct ManifestSourceTests {
         #expect(broken?.records[Self.web]?.dns("east-1")?.readyEndpoints == 2)
 
         // Fix it with different content: the new content is used.
-        try directory.write("web.yaml", Manifests.service("web", ip: "10.0.0.1") + "\n---\n"
-            + Manifests.slice("web-a", service: "web", addresses: ["10.1.0.9"]))
-        let fixed = await harness.sink.wait { $0.records[Self.web]?.dns("east-1")?.endpoints.map(\.address) == ["10.1.0.9"] }
+        try directory.write(
+            "web.yaml",
+            Manifests.service("web", ip: "10.0.0.1") + "\n---\n"
+                + Manifests.slice("web-a", service: "web", addresses: ["10.1.0.9"])
+        )
+        let fixed = await harness.sink.wait {
+            $0.records[Self.web]?.dns("east-1")?.endpoints.map(\.address) == ["10.1.0.9"]
+        }
         #expect(fixed != nil)
         await harness.stop()
     }
 
     @Test func fileSavedByDeleteAndRecreateIsNeverWithdrawn() async throws {
         let directory = try TemporaryDirectory()
-        try directory.write("web.yaml", Manifests.service("web", ip: "10.0.0.1") + "\n---\n"
-            + Manifests.slice("web-a", service: "web", addresses: ["10.1.0.1"]))
+        try directory.write(
+            "web.yaml",
+            Manifests.service("web", ip: "10.0.0.1") + "\n---\n"
+                + Manifests.slice("web-a", service: "web", addresses: ["10.1.0.1"])
+        )
         let harness = try harness(directory.path)
         defer { harness.task.cancel() }
         _ = await harness.sink.wait { $0.records[Self.web] != nil }
 
         // Some editors save by deleting the file and writing a new one.
         try directory.remove("web.yaml")
-        try (Manifests.service("web", ip: "10.0.0.1") + "\n---\n"
+        try
+            (Manifests.service("web", ip: "10.0.0.1") + "\n---\n"
             + Manifests.slice("web-a", service: "web", addresses: ["10.1.0.1", "10.1.0.2"]))
             .write(toFile: directory.path + "/web.yaml", atomically: false, encoding: .utf8)
         let saved = await harness.sink.wait { $0.records[Self.web]?.dns("east-1")?.readyEndpoints == 2 }
@@ -83,8 +109,12 @@ struct ManifestSourceTests {
         let directory = try TemporaryDirectory()
         try directory.write("web.yaml", Manifests.service("web", ip: "10.0.0.1"))
         let events = EventLog()
-        let source = ManifestSource(cluster: "east-1", directory: directory.path, pollInterval: .milliseconds(10),
-                                    logger: F.logger)
+        let source = ManifestSource(
+            cluster: "east-1",
+            directory: directory.path,
+            pollInterval: .milliseconds(10),
+            logger: F.logger
+        )
         let task = Task { try await source.run(events: MemberEventSink { event in events.append(event) }) }
         defer { task.cancel() }
 
@@ -99,9 +129,14 @@ struct ManifestSourceTests {
         }
 
         let first = await wait { $0.contains(.synced) }
-        #expect(first?.first.map { if case .upsert(let object) = $0 { object.ref.name == "web" } else { false } } == true)
+        #expect(
+            first?.first.map { if case .upsert(let object) = $0 { object.ref.name == "web" } else { false } } == true
+        )
 
-        try directory.write("web.yaml", Manifests.service("web", ip: "10.0.0.1").replacingOccurrences(of: "port: 80", with: "port: [80"))
+        try directory.write(
+            "web.yaml",
+            Manifests.service("web", ip: "10.0.0.1").replacingOccurrences(of: "port: 80", with: "port: [80")
+        )
         let reported = await wait { $0.contains { if case .problem = $0 { true } else { false } } }
         let problem = reported?.compactMap { if case .problem(let text) = $0 { text } else { nil } }.first
         #expect(problem?.hasPrefix(directory.path + "/web.yaml:") == true)

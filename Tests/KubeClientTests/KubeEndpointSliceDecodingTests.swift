@@ -3,12 +3,18 @@ import Testing
 
 @Suite("EndpointSlice decoding")
 struct KubeEndpointSliceDecodingTests {
-    static func slice(addressType: KubeValue = "IPv4", endpoints: KubeValue, labels: KubeValue? = nil,
-                      ports: KubeValue = []) -> KubeValue {
+    static func slice(
+        addressType: KubeValue = "IPv4",
+        endpoints: KubeValue,
+        labels: KubeValue? = nil,
+        ports: KubeValue = []
+    ) -> KubeValue {
         [
             "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
-            "metadata": ["name": "web-abc", "namespace": "shop",
-                         "labels": labels ?? ["kubernetes.io/service-name": "web", "app": "web"]],
+            "metadata": [
+                "name": "web-abc", "namespace": "shop",
+                "labels": labels ?? ["kubernetes.io/service-name": "web", "app": "web"],
+            ],
             "addressType": addressType,
             "endpoints": endpoints,
             "ports": ports,
@@ -24,22 +30,37 @@ struct KubeEndpointSliceDecodingTests {
     }
 
     @Test func fullSlice() throws {
-        let slice = try decodeSlice(Self.slice(
-            endpoints: [
-                ["addresses": ["10.1.0.11"], "conditions": ["ready": true, "serving": true, "terminating": false],
-                 "hostname": "web-0", "zone": "us-east-1a", "nodeName": "node-a"],
-                ["addresses": ["10.1.0.12"]],
-            ],
-            ports: [["name": "http", "protocol": "TCP", "port": 8080]]))
+        let slice = try decodeSlice(
+            Self.slice(
+                endpoints: [
+                    [
+                        "addresses": ["10.1.0.11"],
+                        "conditions": ["ready": true, "serving": true, "terminating": false],
+                        "hostname": "web-0", "zone": "us-east-1a", "nodeName": "node-a",
+                    ],
+                    ["addresses": ["10.1.0.12"]],
+                ],
+                ports: [["name": "http", "protocol": "TCP", "port": 8080]]
+            )
+        )
         #expect(slice.metadata.name == "web-abc")
         #expect(slice.serviceName == "web")
         #expect(slice.addressType == .ipv4)
-        #expect(slice.endpoints == [
-            .init(addresses: ["10.1.0.11"], ready: true, serving: true, terminating: false, hostname: "web-0",
-                  zone: "us-east-1a", nodeName: "node-a"),
-            // Absent conditions stay absent: the merge applies Kubernetes' "absent ready = ready" rule.
-            .init(addresses: ["10.1.0.12"]),
-        ])
+        #expect(
+            slice.endpoints == [
+                .init(
+                    addresses: ["10.1.0.11"],
+                    ready: true,
+                    serving: true,
+                    terminating: false,
+                    hostname: "web-0",
+                    zone: "us-east-1a",
+                    nodeName: "node-a"
+                ),
+                // Absent conditions stay absent: the merge applies Kubernetes' "absent ready = ready" rule.
+                .init(addresses: ["10.1.0.12"]),
+            ]
+        )
         #expect(slice.ports == [.init(name: "http", protocol: "TCP", port: 8080)])
     }
 
@@ -66,24 +87,42 @@ struct KubeEndpointSliceDecodingTests {
     }
 
     static let malformed: [Malformed] = [
-        Malformed(name: "bad IPv4", value: slice(endpoints: [["addresses": ["10.0.0.1"]], ["addresses": ["10.0.0.256"]]]),
-                  path: "endpoints[1].addresses[0]"),
-        Malformed(name: "IPv6 in an IPv4 slice", value: slice(endpoints: [["addresses": ["fd00::1"]]]),
-                  path: "endpoints[0].addresses[0]"),
+        Malformed(
+            name: "bad IPv4",
+            value: slice(endpoints: [["addresses": ["10.0.0.1"]], ["addresses": ["10.0.0.256"]]]),
+            path: "endpoints[1].addresses[0]"
+        ),
+        Malformed(
+            name: "IPv6 in an IPv4 slice",
+            value: slice(endpoints: [["addresses": ["fd00::1"]]]),
+            path: "endpoints[0].addresses[0]"
+        ),
         Malformed(name: "no addresses", value: slice(endpoints: [["addresses": []]]), path: "endpoints[0].addresses"),
-        Malformed(name: "ready is a string", value: slice(endpoints: [["addresses": ["10.0.0.1"], "conditions": ["ready": "true"]]]),
-                  path: "endpoints[0].conditions.ready"),
+        Malformed(
+            name: "ready is a string",
+            value: slice(endpoints: [["addresses": ["10.0.0.1"], "conditions": ["ready": "true"]]]),
+            path: "endpoints[0].conditions.ready"
+        ),
         Malformed(name: "unknown address type", value: slice(addressType: "IPX", endpoints: []), path: "addressType"),
-        Malformed(name: "missing address type",
-                  value: ["apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
-                          "metadata": ["name": "x", "namespace": "shop"]],
-                  path: "addressType"),
+        Malformed(
+            name: "missing address type",
+            value: [
+                "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+                "metadata": ["name": "x", "namespace": "shop"],
+            ],
+            path: "addressType"
+        ),
         Malformed(name: "endpoints is a mapping", value: slice(endpoints: ["a": 1]), path: "endpoints"),
-        Malformed(name: "port number is a string",
-                  value: slice(endpoints: [], ports: [["port": "8080"]]), path: "ports[0].port"),
-        Malformed(name: "label value is a number",
-                  value: slice(endpoints: [], labels: ["kubernetes.io/service-name": 5]),
-                  path: "metadata.labels[kubernetes.io/service-name]"),
+        Malformed(
+            name: "port number is a string",
+            value: slice(endpoints: [], ports: [["port": "8080"]]),
+            path: "ports[0].port"
+        ),
+        Malformed(
+            name: "label value is a number",
+            value: slice(endpoints: [], labels: ["kubernetes.io/service-name": 5]),
+            path: "metadata.labels[kubernetes.io/service-name]"
+        ),
     ]
 
     @Test(arguments: malformed)

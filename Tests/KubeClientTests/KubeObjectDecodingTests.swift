@@ -22,20 +22,26 @@ struct KubeObjectDecodingTests {
     @Test func nodeTopologyLabels() throws {
         let current = try KubeObject.decode([
             "apiVersion": "v1", "kind": "Node",
-            "metadata": ["name": "n1", "labels": [
-                "topology.kubernetes.io/region": "us-east-1", "topology.kubernetes.io/zone": "us-east-1a",
-                "failure-domain.beta.kubernetes.io/zone": "old-zone", "kubernetes.io/hostname": "n1",
-            ]],
+            "metadata": [
+                "name": "n1",
+                "labels": [
+                    "topology.kubernetes.io/region": "us-east-1", "topology.kubernetes.io/zone": "us-east-1a",
+                    "failure-domain.beta.kubernetes.io/zone": "old-zone", "kubernetes.io/hostname": "n1",
+                ],
+            ],
         ])
         #expect(current == .node(KubeNode(name: "n1", region: "us-east-1", zone: "us-east-1a")))
         #expect(current?.ref == KubeObjectRef(kind: .node, namespace: "", name: "n1"))
 
         let legacy = try KubeObject.decode([
             "apiVersion": "v1", "kind": "Node",
-            "metadata": ["name": "n2", "labels": [
-                "failure-domain.beta.kubernetes.io/region": "us-west-2",
-                "failure-domain.beta.kubernetes.io/zone": "us-west-2a",
-            ]],
+            "metadata": [
+                "name": "n2",
+                "labels": [
+                    "failure-domain.beta.kubernetes.io/region": "us-west-2",
+                    "failure-domain.beta.kubernetes.io/zone": "us-west-2a",
+                ],
+            ],
         ])
         #expect(legacy == .node(KubeNode(name: "n2", region: "us-west-2", zone: "us-west-2a")))
 
@@ -50,14 +56,27 @@ struct KubeObjectDecodingTests {
     }
 
     @Test func otherKindsAreNotRead() throws {
-        #expect(try KubeObject.decode(["apiVersion": "apps/v1", "kind": "Deployment", "metadata": ["name": "x"]]) == nil)
+        #expect(
+            try KubeObject.decode(["apiVersion": "apps/v1", "kind": "Deployment", "metadata": ["name": "x"]]) == nil
+        )
         // A CRD that happens to be called Service is someone else's.
-        #expect(try KubeObject.decode(["apiVersion": "example.com/v1", "kind": "Service", "metadata": ["name": "x"]]) == nil)
+        #expect(
+            try KubeObject.decode(["apiVersion": "example.com/v1", "kind": "Service", "metadata": ["name": "x"]]) == nil
+        )
     }
 
     @Test func knownKindInAnotherVersionIsAnError() {
-        #expect(throws: KubeDecodingError(path: "apiVersion", line: nil, problem: .unsupportedVersion(
-            kind: "EndpointSlice", apiVersion: "discovery.k8s.io/v1beta1", supported: "discovery.k8s.io/v1"))) {
+        #expect(
+            throws: KubeDecodingError(
+                path: "apiVersion",
+                line: nil,
+                problem: .unsupportedVersion(
+                    kind: "EndpointSlice",
+                    apiVersion: "discovery.k8s.io/v1beta1",
+                    supported: "discovery.k8s.io/v1"
+                )
+            )
+        ) {
             try KubeObject.decode([
                 "apiVersion": "discovery.k8s.io/v1beta1", "kind": "EndpointSlice",
                 "metadata": ["name": "x"], "addressType": "IPv4",
@@ -66,7 +85,13 @@ struct KubeObjectDecodingTests {
     }
 
     @Test func documentMustBeAMapping() {
-        #expect(throws: KubeDecodingError(path: "", line: 3, problem: .wrongType(expected: "a mapping", found: "string \"hello\""))) {
+        #expect(
+            throws: KubeDecodingError(
+                path: "",
+                line: 3,
+                problem: .wrongType(expected: "a mapping", found: "string \"hello\"")
+            )
+        ) {
             try KubeDocument.decode(KubeValue(.string("hello"), line: 3))
         }
     }
@@ -80,10 +105,12 @@ struct KubeObjectDecodingTests {
                 ["apiVersion": "v1", "kind": "Node", "metadata": ["name": "n"]],
             ],
         ])
-        #expect(document.objects.map(\.ref) == [
-            KubeObjectRef(kind: .service, namespace: "ns", name: "a"),
-            KubeObjectRef(kind: .node, namespace: "", name: "n"),
-        ])
+        #expect(
+            document.objects.map(\.ref) == [
+                KubeObjectRef(kind: .service, namespace: "ns", name: "a"),
+                KubeObjectRef(kind: .node, namespace: "", name: "n"),
+            ]
+        )
         #expect(document.ignored.map(\.description) == ["apps/v1 Deployment d"])
     }
 
@@ -93,7 +120,10 @@ struct KubeObjectDecodingTests {
                 "apiVersion": "v1", "kind": "ServiceList",
                 "items": [
                     ["apiVersion": "v1", "kind": "Service", "metadata": ["name": "a"]],
-                    ["apiVersion": "v1", "kind": "Service", "metadata": ["name": "b"], "spec": ["ports": [["port": true]]]],
+                    [
+                        "apiVersion": "v1", "kind": "Service", "metadata": ["name": "b"],
+                        "spec": ["ports": [["port": true]]],
+                    ],
                 ],
             ])
         } throws: { error in
