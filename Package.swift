@@ -51,7 +51,7 @@ let package = Package(
         .target(
             name: "DNSServer",
             dependencies: [
-                "RecordStore", "DNSWire", "CMCDNSSys",
+                "RecordStore", "DNSAnswer", "DNSWire", "CMCDNSSys",
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
