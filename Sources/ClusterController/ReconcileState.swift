@@ -34,7 +34,8 @@ struct ReconcileState<Instant: InstantProtocol>: Sendable where Instant.Duration
         wallClock: Double,
         logger: Logger
     ) -> Instant? {
-        let logger = Self.logger(logger, for: members[index].id)
+        // Built only when something is logged: most events log nothing.
+        var memberLogger: Logger { Self.logger(logger, for: members[index].id) }
         switch event {
         case .upsert, .delete, .replace:
             let impact = members[index].cache.apply(event)
@@ -42,20 +43,20 @@ struct ReconcileState<Instant: InstantProtocol>: Sendable where Instant.Duration
             guard members[index].link.everSynced else { return nil }
             dirty.formUnion(impact.keys)
             if impact.topologyChanged {
-                topologyChanged(member: index, logger: logger)
+                topologyChanged(member: index, logger: memberLogger)
             }
         case .synced, .linkRegained:
             let first = !members[index].link.everSynced
             if members[index].link.markSynced(wallClock: wallClock) {
-                logger.info("member is synced")
+                memberLogger.info("member is synced")
                 clustersChanged = true
                 dirty.formUnion(members[index].cache.allKeys)
             }
-            if first { topologyChanged(member: index, logger: logger, report: true) }
+            if first { topologyChanged(member: index, logger: memberLogger, report: true) }
         case .linkLost(let reason):
-            return lost(member: index, reason: reason, now: now, wallClock: wallClock, logger: logger)
+            return lost(member: index, reason: reason, now: now, wallClock: wallClock, logger: memberLogger)
         case .problem(let message):
-            logger.info("\(message)")
+            memberLogger.info("\(message)")
         }
         return nil
     }
