@@ -19,7 +19,12 @@ public struct ServingOptions: Sendable, Equatable {
 /// An immutable, wire-ready answer table: every answer is compiled to bytes when the table is built.
 /// `respond` is the hot path: bytes in, bytes out, no allocation, no lock.
 public final class AnswerTable: Sendable {
-    public static let shardCount = 256
+    /// An update rebuilds the shards holding the names it changed, so shards stay small: at a million names a
+    /// shard holds about 250 (DESIGN §7). The top bits of the name hash pick the shard, the low bits the slot.
+    public static let shardCount = 4096
+
+    @inline(__always)
+    static func shard(of hash: UInt32) -> Int { Int(hash >> 20) & (shardCount - 1) }
 
     /// The snapshot generation; the SOA serial of zones with live records.
     public let serial: UInt32
@@ -119,7 +124,7 @@ public final class AnswerTable: Sendable {
         let nameEnd = 12 + parsed.qnameLength
         // Exact match: the common path, one probe.
         let hash = NameHash.hash(query, from: 12, to: nameEnd)
-        let shard = shards[Int(hash >> 24) & (Self.shardCount - 1)]
+        let shard = shards[AnswerTable.shard(of: hash)]
         let node = shard.find(hash: hash, prefix: nil, packet: query, start: 12, end: nameEnd)
         if node >= 0 {
             // Who asks matters only for names whose answer depends on it.
@@ -138,7 +143,7 @@ public final class AnswerTable: Sendable {
         var start = 12 + 1 + Int(query[12])
         while start < nameEnd - 1 {
             let suffixHash = NameHash.hash(query, from: start, to: nameEnd)
-            let suffixShard = shards[Int(suffixHash >> 24) & (Self.shardCount - 1)]
+            let suffixShard = shards[AnswerTable.shard(of: suffixHash)]
             let encloser = suffixShard.find(hash: suffixHash, prefix: nil, packet: query, start: start, end: nameEnd)
             if encloser >= 0 {
                 let entry = suffixShard.nodes[Int(encloser)]
@@ -147,7 +152,7 @@ public final class AnswerTable: Sendable {
                 }
                 if entry.hasWildcardChild {
                     let wildHash = NameHash.hash(query, from: start, to: nameEnd, seed: NameHash.wildcardSeed)
-                    let wildShard = shards[Int(wildHash >> 24) & (Self.shardCount - 1)]
+                    let wildShard = shards[AnswerTable.shard(of: wildHash)]
                     let wild = wildShard.find(hash: wildHash, prefix: (1, UInt8(ascii: "*")), packet: query,
                                               start: start, end: nameEnd)
                     if wild >= 0 {

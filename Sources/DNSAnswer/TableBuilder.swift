@@ -227,7 +227,7 @@ struct TableBuilder {
     // MARK: - Shards
 
     static func shardIndex(of name: DomainName) -> Int {
-        Int(NameHash.hash(name.key) >> 24) & (AnswerTable.shardCount - 1)
+        AnswerTable.shard(of: NameHash.hash(name.key))
     }
 
     static func shard(from nodes: [DomainName: PendingNode]) -> Shard {
