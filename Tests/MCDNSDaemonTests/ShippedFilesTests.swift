@@ -1,0 +1,46 @@
+import DNSWire
+import Foundation
+import MCDNSDaemon
+import Testing
+
+/// Every example configuration and every shipped zone goes through the code `mcdns check` runs, so what the
+/// repository shows a user is known to work.
+@Suite struct ShippedFilesTests {
+    static var root: String { MCDNSProcess.packageRoot }
+
+    static func exampleConfigs() -> [String] {
+        let examples = "\(root)/examples"
+        let files = FileManager.default.enumerator(atPath: examples)?.compactMap { $0 as? String } ?? []
+        return files.filter { $0.hasSuffix(".yaml") && $0.split(separator: "/").last?.hasPrefix("mcdns") == true }
+            .sorted().map { "\(examples)/\($0)" }
+    }
+
+    @Test func thereAreExamplesToCheck() {
+        #expect(Self.exampleConfigs().contains("\(Self.root)/examples/demo/mcdns.yaml"))
+    }
+
+    @Test(arguments: exampleConfigs())
+    func exampleConfigPassesCheck(file: String) {
+        let report = ConfigurationCheck.run(file: file)
+        #expect(report.errors.isEmpty, "\(report.errors.map(\.description).joined(separator: "\n"))")
+        #expect(report.configuration != nil)
+        #expect(!report.zones.isEmpty)
+    }
+
+    @Test func everyShippedZoneLoadsAndCompiles() throws {
+        let loaded = ZoneDirectory.load("\(Self.root)/zones")
+        #expect(loaded.errors.isEmpty, "\(loaded.errors.map(\.description).joined(separator: "\n"))")
+        #expect(loaded.zones.map(\.origin.description) == ["clusterset.local.", "example.com."])
+        _ = try StaticAnswers.compile(zones: loaded.zones, configuration: Configuration(directory: Self.root))
+    }
+
+    @Test func clustersetZoneCarriesTheMCSVersion() throws {
+        let loaded = ZoneDirectory.load("\(Self.root)/zones")
+        let zone = try #require(loaded.zones.first { $0.origin == (try? DomainName("clusterset.local")) })
+        let table = try StaticAnswers.compile(zones: [zone], configuration: Configuration(directory: Self.root))
+        let answer = table.resolve(try DomainName("dns-version.clusterset.local"), .txt)
+        #expect(answer.rcode == 0 && answer.authoritative)
+        // TXT RDATA is a length-prefixed string: "1.0.0", as the MCS DNS specification requires.
+        #expect(answer.answer.map { $0.rdata } == [[5] + Array("1.0.0".utf8)])
+    }
+}
