@@ -16,7 +16,9 @@ public struct CIDR: Sendable, Hashable, CustomStringConvertible {
         }
         let maxLength = address.count * 8
         guard let length = Int(parts[1]), (0...maxLength).contains(length) else {
-            return .failure(CIDRError("\"\(text)\": prefix length \"\(parts[1])\" must be a number from 0 to \(maxLength)"))
+            return .failure(
+                CIDRError("\"\(text)\": prefix length \"\(parts[1])\" must be a number from 0 to \(maxLength)")
+            )
         }
         let masked = CIDR.mask(address, length)
         guard masked == address else {

@@ -180,7 +180,11 @@ extension Configuration {
                 guard let text = reader.text(item.node, path: item.path) else { continue }
                 guard let level = LocalityLevel(rawValue: text) else {
                     let allowed = LocalityLevel.allCases.map(\.rawValue).joined(separator: ", ")
-                    reader.fail(item.node.mark?.line, item.path, "unknown level \"\(text)\"; expected one of: \(allowed)")
+                    reader.fail(
+                        item.node.mark?.line,
+                        item.path,
+                        "unknown level \"\(text)\"; expected one of: \(allowed)"
+                    )
                     continue
                 }
                 if policy.contains(level) {
@@ -202,13 +206,20 @@ extension Configuration {
             locality.requesters.ednsLocalOption = UInt16(option)
         }
         for item in reader.list(requesters, "subnets") ?? [] {
-            guard let subnet = reader.fields(item.node, path: item.path, line: item.node.mark?.line, allowed: ["cidr", "cluster"])
+            guard
+                let subnet = reader.fields(
+                    item.node,
+                    path: item.path,
+                    line: item.node.mark?.line,
+                    allowed: ["cidr", "cluster"]
+                )
             else { continue }
             var cidr: CIDR?
             if let text = reader.text(subnet["cidr"], path: subnet.path("cidr")) {
                 switch CIDR.parse(text) {
                 case .success(let value): cidr = value
-                case .failure(let error): reader.fail(subnet["cidr"]?.mark?.line, subnet.path("cidr"), error.description)
+                case .failure(let error):
+                    reader.fail(subnet["cidr"]?.mark?.line, subnet.path("cidr"), error.description)
                 }
             }
             let cluster = reader.label(subnet["cluster"], path: subnet.path("cluster")).map { ClusterID($0) }
@@ -337,7 +348,9 @@ extension Configuration {
                         )
                     else { continue }
                     guard let token = reader.string(client, "tokenSHA256") else {
-                        if client["tokenSHA256"] == nil { reader.fail(client.line, client.path("tokenSHA256"), "is required") }
+                        if client["tokenSHA256"] == nil {
+                            reader.fail(client.line, client.path("tokenSHA256"), "is required")
+                        }
                         continue
                     }
                     let hex = token.lowercased()
@@ -375,7 +388,10 @@ extension Configuration {
             return nil
         case (true, false):
             guard let path = reader.path(fields, "kubeconfig", mustExist: .file) else { return nil }
-            return Host(credentials: .kubeconfig(path: path, context: reader.string(fields, "context")), namespace: namespace)
+            return Host(
+                credentials: .kubeconfig(path: path, context: reader.string(fields, "context")),
+                namespace: namespace
+            )
         case (false, true):
             if fields["context"] != nil {
                 reader.fail(fields.line(of: "context"), fields.path("context"), "only applies with kubeconfig")

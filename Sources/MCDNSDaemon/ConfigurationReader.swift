@@ -39,14 +39,22 @@ struct ConfigurationReader {
             return YAMLFields(path: path, line: line, entries: [:])
         }
         guard case .mapping(let mapping) = node else {
-            fail(node.mark?.line ?? line, path, "expected a mapping with keys \(allowed.joined(separator: ", ")), "
-                + "found \(ConfigurationReader.describe(node))")
+            fail(
+                node.mark?.line ?? line,
+                path,
+                "expected a mapping with keys \(allowed.joined(separator: ", ")), "
+                    + "found \(ConfigurationReader.describe(node))"
+            )
             return nil
         }
         var entries: [String: (key: Node, value: Node)] = [:]
         for (key, value) in mapping {
             guard case .scalar(let scalar) = key else {
-                fail(key.mark?.line ?? line, path, "keys must be plain words, found \(ConfigurationReader.describe(key))")
+                fail(
+                    key.mark?.line ?? line,
+                    path,
+                    "keys must be plain words, found \(ConfigurationReader.describe(key))"
+                )
                 continue
             }
             let name = scalar.string
@@ -221,7 +229,9 @@ struct ConfigurationReader {
     // MARK: Helpers
 
     static func isNull(_ node: Node) -> Bool {
-        if case .scalar(let scalar) = node, scalar.style == .plain, ["", "~", "null", "Null", "NULL"].contains(scalar.string) {
+        if case .scalar(let scalar) = node, scalar.style == .plain,
+            ["", "~", "null", "Null", "NULL"].contains(scalar.string)
+        {
             return true
         }
         return false

@@ -17,7 +17,13 @@ public enum StaticAnswers {
         do {
             return try AnswerTable.compile(zones: zones, serial: serial, options: options)
         } catch {
-            throw StartupError([SourceError(file: file(of: error, in: zones) ?? configuration.zonesDir, line: nil, message: error.description)])
+            throw StartupError([
+                SourceError(
+                    file: file(of: error, in: zones) ?? configuration.zonesDir,
+                    line: nil,
+                    message: error.description
+                )
+            ])
         }
     }
 
@@ -27,7 +33,8 @@ public enum StaticAnswers {
         case .missingSOA(let origin), .duplicateZone(let origin):
             return zones.last { $0.origin == origin }?.file
         case .answerTooLarge(let name, _):
-            return zones.filter { name.isSubdomain(of: $0.origin) }.max { $0.origin.labelCount < $1.origin.labelCount }?.file
+            return zones.filter { name.isSubdomain(of: $0.origin) }.max { $0.origin.labelCount < $1.origin.labelCount }?
+                .file
         case .missingZone:
             return nil
         }

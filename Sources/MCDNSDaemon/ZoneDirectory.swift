@@ -21,7 +21,9 @@ public enum ZoneDirectory {
             errors.append(contentsOf: problems)
             guard let zone = read else { continue }
             if let first = firstFile[zone.origin] {
-                errors.append(SourceError(file: path, line: nil, message: "zone \(zone.origin) is also defined in \(first)"))
+                errors.append(
+                    SourceError(file: path, line: nil, message: "zone \(zone.origin) is also defined in \(first)")
+                )
                 continue
             }
             firstFile[zone.origin] = path

@@ -57,7 +57,9 @@ import Testing
         let config = try Configuration.load(file: file)
         let etc = "\(dir.path)/etc"
         #expect(config.file == file)
-        #expect(config.listen.dns == [ListenAddress(host: "127.0.0.1", port: 5300), ListenAddress(host: "::1", port: 5300)])
+        #expect(
+            config.listen.dns == [ListenAddress(host: "127.0.0.1", port: 5300), ListenAddress(host: "::1", port: 5300)]
+        )
         #expect(config.listen.dns[1].description == "[::1]:5300")
         #expect(config.listen.admin == ListenAddress(host: "127.0.0.1", port: 9253))
         #expect(config.zonesDir == "\(etc)/zones")
@@ -89,7 +91,13 @@ import Testing
             config.tunnel?.clusters["west-1"]?.tokenSHA256
                 == "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
         )
-        #expect(config.host == Configuration.Host(credentials: .kubeconfig(path: "\(etc)/creds/host.kubeconfig", context: nil), namespace: "dns"))
+        #expect(
+            config.host
+                == Configuration.Host(
+                    credentials: .kubeconfig(path: "\(etc)/creds/host.kubeconfig", context: nil),
+                    namespace: "dns"
+                )
+        )
         #expect(config.dns.maxUDPPayload == 4096)
         #expect(config.dns.tcpIdleTimeout == .seconds(30))
         #expect(config.dns.udpThreadsPerAddress == 2)
@@ -113,7 +121,10 @@ import Testing
         #expect(config.locality.requesters.ednsLocalOption == 0xffee)
         #expect(config.locality.requesters.subnets.isEmpty)
         #expect(config.staleGracePeriod == .seconds(120))
-        #expect(config.export.annotation == "mcdns.io/export" && config.export.serviceExport && config.export.namespaces.isEmpty)
+        #expect(
+            config.export.annotation == "mcdns.io/export" && config.export.serviceExport
+                && config.export.namespaces.isEmpty
+        )
         #expect(config.clusters.isEmpty && config.tunnel == nil && config.host == nil)
         #expect(config.dns.maxUDPPayload == 1232 && config.dns.tcpIdleTimeout == .seconds(10))
         #expect(config.dns.udpThreadsPerAddress == 0)
@@ -147,121 +158,284 @@ import Testing
     }
 
     static let brokenCases: [BrokenCase] = [
-        BrokenCase(name: "unknown top-level key", yaml: "ttl: {}\nzoneDir: zones\n", line: 2,
-                   message: "unknown key \"zoneDir\"; did you mean \"zonesDir\"?"),
-        BrokenCase(name: "unknown nested key", yaml: "listen:\n  dns: [\"127.0.0.1:53\"]\n  http: 1\n", line: 3,
-                   message: "listen: unknown key \"http\""),
-        BrokenCase(name: "mapping where a list belongs", yaml: "listen:\n  dns:\n    a: 1\n", line: 3,
-                   message: "listen.dns: expected a list, found a mapping"),
-        BrokenCase(name: "list where a mapping belongs", yaml: "ttl: [1, 2]\n", line: 1,
-                   message: "ttl: expected a mapping"),
-        BrokenCase(name: "text where a number belongs", yaml: "ttl:\n  record: thirty\n", line: 2,
-                   message: "ttl.record: expected a whole number, found \"thirty\""),
-        BrokenCase(name: "ttl out of range", yaml: "ttl: { negative: -1 }\n", line: 1,
-                   message: "ttl.negative: -1 is out of range"),
-        BrokenCase(name: "bad boolean", yaml: "\nexport: { serviceExport: maybe }\n", line: 2,
-                   message: "export.serviceExport: expected true or false"),
-        BrokenCase(name: "bad duration", yaml: "staleGracePeriod: 2 minutes\n", line: 1,
-                   message: "staleGracePeriod: \"2 minutes\" is not a duration"),
-        BrokenCase(name: "bad duration unit", yaml: "dns:\n  tcpIdleTimeout: 10d\n", line: 2,
-                   message: "dns.tcpIdleTimeout: \"10d\" is not a duration"),
-        BrokenCase(name: "listen address without port", yaml: "listen:\n  dns:\n    - 127.0.0.1\n", line: 3,
-                   message: "listen.dns[0]: \"127.0.0.1\": expected HOST:PORT"),
-        BrokenCase(name: "listen address with host name", yaml: "listen: { admin: \"localhost:9253\" }\n", line: 1,
-                   message: "listen.admin: \"localhost:9253\": \"localhost\" is not an IP address"),
-        BrokenCase(name: "listen port out of range", yaml: "listen:\n  dns: [\"127.0.0.1:70000\"]\n", line: 2,
-                   message: "port \"70000\" is not a number from 0 to 65535"),
-        BrokenCase(name: "IPv6 listen address without brackets", yaml: "listen: { dns: [\"::1:53\"] }\n", line: 1,
-                   message: "put an IPv6 address in brackets"),
-        BrokenCase(name: "listen address twice", yaml: "listen:\n  dns:\n    - 127.0.0.1:53\n    - 127.0.0.1:53\n",
-                   line: 4, message: "listen.dns[1]: 127.0.0.1:53 is listed twice (first at line 3)"),
-        BrokenCase(name: "no DNS listener", yaml: "listen:\n  dns: []\n", line: 2,
-                   message: "listen.dns: is empty"),
-        BrokenCase(name: "CIDR with host bits", yaml: """
-            clusters: [{ name: east-1, source: { inCluster: true } }]
-            locality:
-              requesters:
-                subnets:
-                  - { cidr: 10.1.2.0/16, cluster: east-1 }
-            """, line: 5, message: "host bits are set; did you mean 10.1.0.0/16?"),
-        BrokenCase(name: "CIDR prefix too long", yaml: """
-            clusters: [{ name: east-1, source: { inCluster: true } }]
-            locality: { requesters: { subnets: [ { cidr: 10.0.0.0/33, cluster: east-1 } ] } }
-            """, line: 2, message: "prefix length \"33\" must be a number from 0 to 32"),
-        BrokenCase(name: "CIDR that is not an address", yaml: """
-            clusters: [{ name: east-1, source: { inCluster: true } }]
-            locality: { requesters: { subnets: [ { cidr: east/8, cluster: east-1 } ] } }
-            """, line: 2, message: "\"east\" is not an IPv4 or IPv6 address"),
-        BrokenCase(name: "subnet of an unknown cluster", yaml: """
-            clusters: [{ name: east-1, source: { inCluster: true } }]
-            locality:
-              requesters:
-                subnets: [ { cidr: 10.0.0.0/8, cluster: west-9 } ]
-            """, line: 4, message: "unknown cluster \"west-9\"; configured: east-1"),
-        BrokenCase(name: "unknown locality level", yaml: "locality:\n  policy: [cluster, continent]\n", line: 2,
-                   message: "locality.policy[1]: unknown level \"continent\""),
-        BrokenCase(name: "duplicate cluster name", yaml: """
-            clusters:
-              - name: east-1
-                source: { inCluster: true }
-              - name: east-1
-                source: { inCluster: true }
-            """, line: 4, message: "duplicate cluster name \"east-1\" (first defined at line 2)"),
-        BrokenCase(name: "cluster name that is not a label", yaml: """
-            clusters:
-              - name: East_1
-                source: { inCluster: true }
-            """, line: 2, message: "clusters[0].name: \"East_1\" is not a DNS label"),
-        BrokenCase(name: "cluster without a source", yaml: "clusters:\n  - name: east-1\n", line: 2,
-                   message: "clusters[0].source: is required"),
-        BrokenCase(name: "cluster with two sources", yaml: """
-            clusters:
-              - name: east-1
-                source: { inCluster: true, manifests: m }
-            """, line: 3, message: "clusters[0].source: has manifests and inCluster; give exactly one"),
-        BrokenCase(name: "relative path that does not exist", yaml: """
-            clusters:
-              - name: east-1
-                source:
-                  manifests: does/not/exist
-            """, line: 4, message: "clusters[0].source.manifests: <dir>/does/not/exist does not exist"),
-        BrokenCase(name: "kubeconfig that is a directory", yaml: """
-            clusters:
-              - name: east-1
-                source: { kubeconfig: zones }
-            """, line: 3, message: "<dir>/zones is a directory, expected a file"),
-        BrokenCase(name: "zonesDir that does not exist", yaml: "\n\nzonesDir: nowhere\n", line: 3,
-                   message: "zonesDir: <dir>/nowhere does not exist"),
-        BrokenCase(name: "tunnel source without tunnel section", yaml: """
-            clusters:
-              - name: west-1
-                source: { tunnel: {} }
-            """, line: 3, message: "needs a top-level tunnel section"),
-        BrokenCase(name: "tunnel token that is not a SHA-256", yaml: """
-            clusters: [{ name: west-1, source: { tunnel: {} } }]
-            tunnel:
-              tls: { cert: zones, key: zones }
-              clusters:
-                west-1: { tokenSHA256: abc123 }
-            """, line: 5, message: "tunnel.clusters.west-1.tokenSHA256: expected 64 hex digits"),
-        BrokenCase(name: "tunnel without tls", yaml: "tunnel:\n  listen: 0.0.0.0:8443\n", line: 1,
-                   message: "tunnel.tls: is required"),
-        BrokenCase(name: "host with both credentials", yaml: "host: { inCluster: true, kubeconfig: k }\n", line: 1,
-                   message: "host: has kubeconfig and inCluster; give exactly one"),
-        BrokenCase(name: "federation without domain", yaml: "federation:\n  name: acme\n", line: 1,
-                   message: "federation.domain: is required when federation is set"),
-        BrokenCase(name: "bad domain name", yaml: "clusterset: { domain: \"a..b\" }\n", line: 1,
-                   message: "clusterset.domain: invalid domain name \"a..b\": empty label"),
-        BrokenCase(name: "UDP payload below 512", yaml: "dns: { maxUDPPayload: 100 }\n", line: 1,
-                   message: "dns.maxUDPPayload: 100 is out of range (512 to 65507)"),
-        BrokenCase(name: "YAML syntax error", yaml: "listen:\n  dns: [\"127.0.0.1:53\"\nttl: {}\n", line: 3,
-                   message: "YAML syntax:"),
-        BrokenCase(name: "bad indentation", yaml: "listen:\n  dns: []\n admin: x\n", line: 3,
-                   message: "YAML syntax:"),
-        BrokenCase(name: "duplicate key", yaml: "ttl: {}\nzonesDir: zones\nzonesDir: zones\n", line: 2,
-                   message: "duplicate key \"zonesDir\""),
-        BrokenCase(name: "document that is not a mapping", yaml: "- a\n- b\n", line: 1,
-                   message: "expected a mapping with keys listen, zonesDir"),
+        BrokenCase(
+            name: "unknown top-level key",
+            yaml: "ttl: {}\nzoneDir: zones\n",
+            line: 2,
+            message: "unknown key \"zoneDir\"; did you mean \"zonesDir\"?"
+        ),
+        BrokenCase(
+            name: "unknown nested key",
+            yaml: "listen:\n  dns: [\"127.0.0.1:53\"]\n  http: 1\n",
+            line: 3,
+            message: "listen: unknown key \"http\""
+        ),
+        BrokenCase(
+            name: "mapping where a list belongs",
+            yaml: "listen:\n  dns:\n    a: 1\n",
+            line: 3,
+            message: "listen.dns: expected a list, found a mapping"
+        ),
+        BrokenCase(
+            name: "list where a mapping belongs",
+            yaml: "ttl: [1, 2]\n",
+            line: 1,
+            message: "ttl: expected a mapping"
+        ),
+        BrokenCase(
+            name: "text where a number belongs",
+            yaml: "ttl:\n  record: thirty\n",
+            line: 2,
+            message: "ttl.record: expected a whole number, found \"thirty\""
+        ),
+        BrokenCase(
+            name: "ttl out of range",
+            yaml: "ttl: { negative: -1 }\n",
+            line: 1,
+            message: "ttl.negative: -1 is out of range"
+        ),
+        BrokenCase(
+            name: "bad boolean",
+            yaml: "\nexport: { serviceExport: maybe }\n",
+            line: 2,
+            message: "export.serviceExport: expected true or false"
+        ),
+        BrokenCase(
+            name: "bad duration",
+            yaml: "staleGracePeriod: 2 minutes\n",
+            line: 1,
+            message: "staleGracePeriod: \"2 minutes\" is not a duration"
+        ),
+        BrokenCase(
+            name: "bad duration unit",
+            yaml: "dns:\n  tcpIdleTimeout: 10d\n",
+            line: 2,
+            message: "dns.tcpIdleTimeout: \"10d\" is not a duration"
+        ),
+        BrokenCase(
+            name: "listen address without port",
+            yaml: "listen:\n  dns:\n    - 127.0.0.1\n",
+            line: 3,
+            message: "listen.dns[0]: \"127.0.0.1\": expected HOST:PORT"
+        ),
+        BrokenCase(
+            name: "listen address with host name",
+            yaml: "listen: { admin: \"localhost:9253\" }\n",
+            line: 1,
+            message: "listen.admin: \"localhost:9253\": \"localhost\" is not an IP address"
+        ),
+        BrokenCase(
+            name: "listen port out of range",
+            yaml: "listen:\n  dns: [\"127.0.0.1:70000\"]\n",
+            line: 2,
+            message: "port \"70000\" is not a number from 0 to 65535"
+        ),
+        BrokenCase(
+            name: "IPv6 listen address without brackets",
+            yaml: "listen: { dns: [\"::1:53\"] }\n",
+            line: 1,
+            message: "put an IPv6 address in brackets"
+        ),
+        BrokenCase(
+            name: "listen address twice",
+            yaml: "listen:\n  dns:\n    - 127.0.0.1:53\n    - 127.0.0.1:53\n",
+            line: 4,
+            message: "listen.dns[1]: 127.0.0.1:53 is listed twice (first at line 3)"
+        ),
+        BrokenCase(
+            name: "no DNS listener",
+            yaml: "listen:\n  dns: []\n",
+            line: 2,
+            message: "listen.dns: is empty"
+        ),
+        BrokenCase(
+            name: "CIDR with host bits",
+            yaml: """
+                clusters: [{ name: east-1, source: { inCluster: true } }]
+                locality:
+                  requesters:
+                    subnets:
+                      - { cidr: 10.1.2.0/16, cluster: east-1 }
+                """,
+            line: 5,
+            message: "host bits are set; did you mean 10.1.0.0/16?"
+        ),
+        BrokenCase(
+            name: "CIDR prefix too long",
+            yaml: """
+                clusters: [{ name: east-1, source: { inCluster: true } }]
+                locality: { requesters: { subnets: [ { cidr: 10.0.0.0/33, cluster: east-1 } ] } }
+                """,
+            line: 2,
+            message: "prefix length \"33\" must be a number from 0 to 32"
+        ),
+        BrokenCase(
+            name: "CIDR that is not an address",
+            yaml: """
+                clusters: [{ name: east-1, source: { inCluster: true } }]
+                locality: { requesters: { subnets: [ { cidr: east/8, cluster: east-1 } ] } }
+                """,
+            line: 2,
+            message: "\"east\" is not an IPv4 or IPv6 address"
+        ),
+        BrokenCase(
+            name: "subnet of an unknown cluster",
+            yaml: """
+                clusters: [{ name: east-1, source: { inCluster: true } }]
+                locality:
+                  requesters:
+                    subnets: [ { cidr: 10.0.0.0/8, cluster: west-9 } ]
+                """,
+            line: 4,
+            message: "unknown cluster \"west-9\"; configured: east-1"
+        ),
+        BrokenCase(
+            name: "unknown locality level",
+            yaml: "locality:\n  policy: [cluster, continent]\n",
+            line: 2,
+            message: "locality.policy[1]: unknown level \"continent\""
+        ),
+        BrokenCase(
+            name: "duplicate cluster name",
+            yaml: """
+                clusters:
+                  - name: east-1
+                    source: { inCluster: true }
+                  - name: east-1
+                    source: { inCluster: true }
+                """,
+            line: 4,
+            message: "duplicate cluster name \"east-1\" (first defined at line 2)"
+        ),
+        BrokenCase(
+            name: "cluster name that is not a label",
+            yaml: """
+                clusters:
+                  - name: East_1
+                    source: { inCluster: true }
+                """,
+            line: 2,
+            message: "clusters[0].name: \"East_1\" is not a DNS label"
+        ),
+        BrokenCase(
+            name: "cluster without a source",
+            yaml: "clusters:\n  - name: east-1\n",
+            line: 2,
+            message: "clusters[0].source: is required"
+        ),
+        BrokenCase(
+            name: "cluster with two sources",
+            yaml: """
+                clusters:
+                  - name: east-1
+                    source: { inCluster: true, manifests: m }
+                """,
+            line: 3,
+            message: "clusters[0].source: has manifests and inCluster; give exactly one"
+        ),
+        BrokenCase(
+            name: "relative path that does not exist",
+            yaml: """
+                clusters:
+                  - name: east-1
+                    source:
+                      manifests: does/not/exist
+                """,
+            line: 4,
+            message: "clusters[0].source.manifests: <dir>/does/not/exist does not exist"
+        ),
+        BrokenCase(
+            name: "kubeconfig that is a directory",
+            yaml: """
+                clusters:
+                  - name: east-1
+                    source: { kubeconfig: zones }
+                """,
+            line: 3,
+            message: "<dir>/zones is a directory, expected a file"
+        ),
+        BrokenCase(
+            name: "zonesDir that does not exist",
+            yaml: "\n\nzonesDir: nowhere\n",
+            line: 3,
+            message: "zonesDir: <dir>/nowhere does not exist"
+        ),
+        BrokenCase(
+            name: "tunnel source without tunnel section",
+            yaml: """
+                clusters:
+                  - name: west-1
+                    source: { tunnel: {} }
+                """,
+            line: 3,
+            message: "needs a top-level tunnel section"
+        ),
+        BrokenCase(
+            name: "tunnel token that is not a SHA-256",
+            yaml: """
+                clusters: [{ name: west-1, source: { tunnel: {} } }]
+                tunnel:
+                  tls: { cert: zones, key: zones }
+                  clusters:
+                    west-1: { tokenSHA256: abc123 }
+                """,
+            line: 5,
+            message: "tunnel.clusters.west-1.tokenSHA256: expected 64 hex digits"
+        ),
+        BrokenCase(
+            name: "tunnel without tls",
+            yaml: "tunnel:\n  listen: 0.0.0.0:8443\n",
+            line: 1,
+            message: "tunnel.tls: is required"
+        ),
+        BrokenCase(
+            name: "host with both credentials",
+            yaml: "host: { inCluster: true, kubeconfig: k }\n",
+            line: 1,
+            message: "host: has kubeconfig and inCluster; give exactly one"
+        ),
+        BrokenCase(
+            name: "federation without domain",
+            yaml: "federation:\n  name: acme\n",
+            line: 1,
+            message: "federation.domain: is required when federation is set"
+        ),
+        BrokenCase(
+            name: "bad domain name",
+            yaml: "clusterset: { domain: \"a..b\" }\n",
+            line: 1,
+            message: "clusterset.domain: invalid domain name \"a..b\": empty label"
+        ),
+        BrokenCase(
+            name: "UDP payload below 512",
+            yaml: "dns: { maxUDPPayload: 100 }\n",
+            line: 1,
+            message: "dns.maxUDPPayload: 100 is out of range (512 to 65507)"
+        ),
+        BrokenCase(
+            name: "YAML syntax error",
+            yaml: "listen:\n  dns: [\"127.0.0.1:53\"\nttl: {}\n",
+            line: 3,
+            message: "YAML syntax:"
+        ),
+        BrokenCase(
+            name: "bad indentation",
+            yaml: "listen:\n  dns: []\n admin: x\n",
+            line: 3,
+            message: "YAML syntax:"
+        ),
+        BrokenCase(
+            name: "duplicate key",
+            yaml: "ttl: {}\nzonesDir: zones\nzonesDir: zones\n",
+            line: 2,
+            message: "duplicate key \"zonesDir\""
+        ),
+        BrokenCase(
+            name: "document that is not a mapping",
+            yaml: "- a\n- b\n",
+            line: 1,
+            message: "expected a mapping with keys listen, zonesDir"
+        ),
     ]
 
     @Test(arguments: brokenCases)
@@ -274,7 +448,10 @@ import Testing
         let errors = error?.errors ?? []
         let expected = broken.message.replacingOccurrences(of: "<dir>", with: dir.path)
         let match = errors.first { $0.message.contains(expected) }
-        #expect(match != nil, "no error contains \(expected); got:\n\(errors.map(\.description).joined(separator: "\n"))")
+        #expect(
+            match != nil,
+            "no error contains \(expected); got:\n\(errors.map(\.description).joined(separator: "\n"))"
+        )
         #expect(match?.file == file)
         #expect(match?.line == broken.line, "\(match?.description ?? "")")
         #expect(match.map { $0.description.hasPrefix("\(file):\(broken.line ?? 0): ") } == true)

@@ -23,7 +23,10 @@ import Testing
         for target in libraries {
             let allowed = ModuleTable.allowed[target.name] ?? []
             for dependency in target.targetDependencies ?? [] {
-                #expect(allowed.contains(dependency), "\(target.name) depends on \(dependency); DESIGN §2 allows \(allowed.sorted())")
+                #expect(
+                    allowed.contains(dependency),
+                    "\(target.name) depends on \(dependency); DESIGN §2 allows \(allowed.sorted())"
+                )
             }
         }
     }
@@ -33,7 +36,8 @@ import Testing
         var checkedImports = 0
         for target in package.targets where target.type != "test" && target.type != "system-target" {
             let reachable = ModuleTable.reachable(from: target.name)
-            for (file, module) in try Self.imports(in: "\(Self.root(package))/\(target.path)") where ourModules.contains(module) {
+            for (file, module) in try Self.imports(in: "\(Self.root(package))/\(target.path)")
+            where ourModules.contains(module) {
                 checkedImports += 1
                 #expect(
                     reachable.contains(module),
@@ -47,7 +51,9 @@ import Testing
 
     @Test func theTwoHalvesNeverMeet() throws {
         let package = try Self.package.get()
-        let declared = Dictionary(uniqueKeysWithValues: package.targets.map { ($0.name, Set($0.targetDependencies ?? [])) })
+        let declared = Dictionary(
+            uniqueKeysWithValues: package.targets.map { ($0.name, Set($0.targetDependencies ?? [])) }
+        )
         func closure(_ name: String) -> Set<String> {
             var seen: Set<String> = []
             var pending = Array(declared[name] ?? [])
@@ -76,7 +82,10 @@ import Testing
         let package = try Self.package.get()
         for target in package.targets where target.type != "test" {
             for dependency in target.targetDependencies ?? [] {
-                #expect(!ModuleTable.testSupport.contains(dependency), "\(target.name) (shipped) depends on \(dependency)")
+                #expect(
+                    !ModuleTable.testSupport.contains(dependency),
+                    "\(target.name) (shipped) depends on \(dependency)"
+                )
             }
         }
         // The simulator must share no code with the client it checks, or both could carry one bug.
@@ -103,7 +112,10 @@ import Testing
             for line in text.split(separator: "\n") {
                 let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
                 guard let index = words.firstIndex(of: "import"),
-                    words[..<index].allSatisfy({ $0.hasPrefix("@") || ["public", "internal", "package", "private", "fileprivate"].contains(String($0)) }),
+                    words[..<index].allSatisfy({
+                        $0.hasPrefix("@")
+                            || ["public", "internal", "package", "private", "fileprivate"].contains(String($0))
+                    }),
                     index + 1 < words.count
                 else { continue }
                 var module = words[index + 1]

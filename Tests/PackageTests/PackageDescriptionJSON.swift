@@ -32,7 +32,9 @@ struct PackageDescriptionJSON: Decodable {
     static func load() throws -> PackageDescriptionJSON {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("mcdns-describe-\(UUID().uuidString)")
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "mcdns-describe-\(UUID().uuidString)"
+        )
         defer { try? FileManager.default.removeItem(at: scratch) }
         process.arguments = ["swift", "package", "--scratch-path", scratch.path, "describe", "--type", "json"]
         process.currentDirectoryURL = URL(fileURLWithPath: packageRoot)
