@@ -1,3 +1,4 @@
+import DNSAnswer
 import DNSWire
 import MCDNSModel
 import Yams
@@ -214,9 +215,9 @@ extension Configuration {
                     allowed: ["cidr", "cluster"]
                 )
             else { continue }
-            var cidr: CIDR?
+            var cidr: IPNetwork?
             if let text = reader.text(subnet["cidr"], path: subnet.path("cidr")) {
-                switch CIDR.parse(text) {
+                switch CIDRText.parse(text) {
                 case .success(let value): cidr = value
                 case .failure(let error):
                     reader.fail(subnet["cidr"]?.mark?.line, subnet.path("cidr"), error.description)

@@ -1,3 +1,4 @@
+public import DNSAnswer
 public import DNSWire
 public import MCDNSModel
 
@@ -98,11 +99,6 @@ public struct Configuration: Sendable, Equatable {
         public init() {}
     }
 
-    /// One step of `locality.policy`.
-    public enum LocalityLevel: String, Sendable, Equatable, CaseIterable {
-        case cluster, zone, region, global
-    }
-
     /// `locality`.
     public struct Locality: Sendable, Equatable {
         /// `locality.policy` (default `[cluster, zone, region, global]`): the first level with healthy targets wins.
@@ -127,11 +123,11 @@ public struct Configuration: Sendable, Equatable {
     /// One entry of `locality.requesters.subnets`.
     public struct Subnet: Sendable, Equatable {
         /// `cidr`: an IPv4 or IPv6 prefix without host bits (`10.1.0.0/16`).
-        public var cidr: CIDR
+        public var cidr: IPNetwork
         /// `cluster`: a name from `clusters`.
         public var cluster: ClusterID
 
-        public init(cidr: CIDR, cluster: ClusterID) {
+        public init(cidr: IPNetwork, cluster: ClusterID) {
             self.cidr = cidr
             self.cluster = cluster
         }

@@ -205,9 +205,9 @@ struct ConfigurationReader {
         }
     }
 
-    mutating func listenAddress(_ node: Node?, path: String) -> ListenAddress? {
+    mutating func listenAddress(_ node: Node?, path: String) -> Configuration.ListenAddress? {
         guard let value = text(node, path: path) else { return nil }
-        switch ListenAddress.parse(value) {
+        switch Configuration.ListenAddress.parse(value) {
         case .success(let address): return address
         case .failure(let error):
             fail(node?.mark?.line, path, error.description)
