@@ -41,8 +41,8 @@ extension Configuration {
         switch error {
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
             .composer(let context, let problem, let mark, _):
-            let where_ = context.map { " (\($0.text) at line \($0.mark.line))" } ?? ""
-            return SourceError(file: file, line: mark.line, message: "YAML syntax: \(problem)\(where_)")
+            let place = context.map { " (\($0.text) at line \($0.mark.line))" } ?? ""
+            return SourceError(file: file, line: mark.line, message: "YAML syntax: \(problem)\(place)")
         case .reader(let problem, let offset, _, _):
             let line = offset.map { yaml.prefix($0).reduce(1) { $1 == "\n" ? $0 + 1 : $0 } }
             return SourceError(file: file, line: line, message: "YAML: \(problem)")
@@ -68,7 +68,7 @@ extension Configuration {
             configuration.zonesDir,
             kind: .directory,
             line: fields.line(of: "zonesDir"),
-            path: "zonesDir"
+            path: fields["zonesDir"] == nil ? "zonesDir (default \"zones\")" : "zonesDir"
         )
         if let state = reader.path(fields, "stateDir") { configuration.stateDir = state }
         if fields["federation"].map({ !ConfigurationReader.isNull($0) }) == true,

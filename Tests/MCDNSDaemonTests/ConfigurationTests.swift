@@ -484,6 +484,18 @@ import Testing
         #expect(error?.description.split(separator: "\n").count == 4)
     }
 
+    @Test func missingDefaultZonesDirectoryIsNamedAsTheDefault() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let file = try dir.write("mcdns.yaml", "ttl: { record: 60 }\n")
+        let error = #expect(throws: ConfigurationError.self) { try Configuration.load(file: file) }
+        #expect(
+            error?.errors.map(\.description) == [
+                "\(file):1: zonesDir (default \"zones\"): \(dir.path)/zones does not exist"
+            ]
+        )
+    }
+
     @Test func unreadableFileIsAnErrorNamingIt() {
         let error = #expect(throws: ConfigurationError.self) {
             try Configuration.load(file: "/nonexistent/mcdns.yaml")
