@@ -51,16 +51,17 @@ let package = Package(
         .target(
             name: "DNSServer",
             dependencies: [
-                "RecordStore", "DNSWire", "CMCDNSSys",
+                "RecordStore", "DNSAnswer", "DNSWire", "CMCDNSSys",
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ] + nio,
+            exclude: ["README.md"],
             swiftSettings: strict
         ),
 
         // Kubernetes half.
-        .target(name: "KubeClient", swiftSettings: strict),
+        .target(name: "KubeClient", exclude: ["README.md"], swiftSettings: strict),
         .target(
             name: "ClusterController",
             dependencies: [
@@ -69,6 +70,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            exclude: ["README.md"],
             swiftSettings: strict
         ),
 
@@ -104,7 +106,9 @@ let package = Package(
         .testTarget(
             name: "DNSServerTests",
             dependencies: [
-                "DNSServer", "RecordStore", "DNSAnswer", "DNSWire", "DNSTestSupport",
+                "DNSServer", "RecordStore", "DNSAnswer", "DNSWire", "MCDNSModel", "DNSTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),
             ] + nio,
@@ -118,7 +122,11 @@ let package = Package(
         ),
         .testTarget(name: "RecordStoreTests", dependencies: ["RecordStore", "DNSAnswer", "DNSWire", "MCDNSModel"], swiftSettings: strict),
         .testTarget(name: "KubeClientTests", dependencies: ["KubeClient"], swiftSettings: strict),
-        .testTarget(name: "ClusterControllerTests", dependencies: ["ClusterController", "KubeClient", "MCDNSModel"], swiftSettings: strict),
+        .testTarget(
+            name: "ClusterControllerTests",
+            dependencies: ["ClusterController", "KubeClient", "MCDNSModel", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
         .testTarget(name: "IntegrationTests", dependencies: ["DNSWire", "DNSTestSupport"], swiftSettings: strict),
         .testTarget(name: "PackageTests", exclude: ["README.md"], swiftSettings: strict),
     ]
