@@ -1,5 +1,6 @@
 import DNSAnswer
 import DNSWire
+import KubeClient
 import MCDNSModel
 import Yams
 
@@ -148,8 +149,18 @@ extension Configuration {
 
     private static func readExport(_ fields: YAMLFields, into export: inout Export, reader: inout ConfigurationReader) {
         if let annotation = reader.string(fields, "annotation") {
-            if annotation.contains(where: \.isWhitespace) {
-                reader.fail(fields["annotation"]?.mark?.line, fields.path("annotation"), "must not contain spaces")
+            // The Kubernetes decoder keeps only mcdns.io/ annotations (slim cached objects), so another
+            // prefix could never match.
+            let prefix = KubeObjectMeta.annotationPrefix
+            if !annotation.hasPrefix(prefix) || annotation.count <= prefix.count
+                || annotation.contains(where: \.isWhitespace)
+            {
+                reader.fail(
+                    fields["annotation"]?.mark?.line,
+                    fields.path("annotation"),
+                    "\"\(annotation)\" must be a \(prefix)NAME annotation without spaces (only those are read from "
+                        + "Services), for example mcdns.io/export"
+                )
             }
             export.annotation = annotation
         }

@@ -22,7 +22,7 @@ import Testing
               - { cidr: 10.1.0.0/16, cluster: east-1 }
               - { cidr: "fd00:1::/32", cluster: west-1 }
         staleGracePeriod: 1h30m
-        export: { annotation: example.io/dns, serviceExport: false, namespaces: [shop, payments] }
+        export: { annotation: mcdns.io/dns, serviceExport: false, namespaces: [shop, payments] }
         clusters:
           - name: east-1
             region: us-east-1
@@ -79,7 +79,7 @@ import Testing
         #expect([UInt8]([10, 1, 200, 3]).withUnsafeBytes { subnets[0].cidr.contains($0) })
         #expect(![UInt8]([10, 2, 0, 1]).withUnsafeBytes { subnets[0].cidr.contains($0) })
         #expect(config.staleGracePeriod == .seconds(5400))
-        #expect(config.export.annotation == "example.io/dns")
+        #expect(config.export.annotation == "mcdns.io/dns")
         #expect(config.export.serviceExport == false)
         #expect(config.export.namespaces == ["shop", "payments"])
         #expect(config.clusters.map(\.name) == ["east-1", "west-1", "demo", "local"])
@@ -204,6 +204,12 @@ import Testing
             yaml: "\nexport: { serviceExport: maybe }\n",
             line: 2,
             message: "export.serviceExport: expected true or false"
+        ),
+        BrokenCase(
+            name: "export annotation the decoder would drop",
+            yaml: "export:\n  annotation: example.io/export\n",
+            line: 2,
+            message: "export.annotation: \"example.io/export\" must be a mcdns.io/NAME annotation"
         ),
         BrokenCase(
             name: "bad duration",
