@@ -27,6 +27,21 @@ import Testing
         #expect(!report.zones.isEmpty)
     }
 
+    /// The configuration reference in README.md is a valid config whose values are the real defaults (plus the
+    /// example federation), so the documentation cannot drift from the parser.
+    @Test func readmeConfigurationReferenceIsValidAndShowsTheDefaults() throws {
+        let readme = "\(Self.root)/README.md"
+        let text = try String(contentsOfFile: readme, encoding: .utf8)
+        let blocks = text.components(separatedBy: "```yaml\n").dropFirst().map { $0.components(separatedBy: "```")[0] }
+        #expect(blocks.count == 1)
+        for block in blocks {
+            let parsed = try Configuration.parse(yaml: block, file: readme)
+            var expected = Configuration(file: readme, directory: Self.root)
+            expected.federation = Configuration.Federation(name: "acme", domain: try DomainName("example.com"))
+            #expect(parsed == expected)
+        }
+    }
+
     @Test func everyShippedZoneLoadsAndCompiles() throws {
         let loaded = ZoneDirectory.load("\(Self.root)/zones")
         #expect(loaded.errors.isEmpty, "\(loaded.errors.map(\.description).joined(separator: "\n"))")
