@@ -16,6 +16,13 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "mcdns", targets: ["mcdns"]),
+        // Libraries for the nested packages under bench/ and Tests/Fuzz.
+        .library(name: "DNSWire", targets: ["DNSWire"]),
+        .library(name: "DNSAnswer", targets: ["DNSAnswer"]),
+        .library(name: "MCDNSModel", targets: ["MCDNSModel"]),
+        .library(name: "RecordStore", targets: ["RecordStore"]),
+        .library(name: "KubeClient", targets: ["KubeClient"]),
+        .library(name: "ClusterController", targets: ["ClusterController"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),

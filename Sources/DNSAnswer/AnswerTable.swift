@@ -24,8 +24,9 @@ public final class AnswerTable: Sendable {
     /// The snapshot generation; the SOA serial of zones with live records.
     public let serial: UInt32
     public let options: ServingOptions
-    /// The zones served, deepest first.
-    public let zones: [ZoneContent]
+    /// The origins of the zones served, deepest first. (The zone contents stay with the builder: a table holding
+    /// them would make every update copy them.)
+    public let zoneOrigins: [DomainName]
     let shards: [Shard]
     /// Answers shared by many names: per zone NXDOMAIN and NODATA, per cut the referral.
     let shared: TemplateStore
@@ -37,12 +38,12 @@ public final class AnswerTable: Sendable {
     /// The EDNS option code naming the requesting cluster (0 = none).
     let localOption: UInt16
 
-    init(serial: UInt32, options: ServingOptions, zones: [ZoneContent], shards: [Shard], shared: TemplateStore,
+    init(serial: UInt32, options: ServingOptions, zones: [DomainName], shards: [Shard], shared: TemplateStore,
          nxTemplates: [Int32], requesters: [[UInt8]], subnets: [(network: IPNetwork, requester: Int)],
          localOption: UInt16) {
         self.serial = serial
         self.options = options
-        self.zones = zones
+        self.zoneOrigins = zones
         self.shards = shards
         self.shared = shared
         self.nxTemplates = nxTemplates
@@ -70,13 +71,6 @@ public final class AnswerTable: Sendable {
     /// The number of names in the table.
     public var nameCount: Int { shards.reduce(0) { $0 + $1.nodes.count } }
 
-    /// Resolves in record form (for `explain`, tests and tools; the query path uses the compiled bytes).
-    public func resolve(_ name: DomainName, _ type: RRType) -> ResolvedAnswer {
-        guard let zone = zones.first(where: { name.isSubdomain(of: $0.origin) }) else {
-            return ResolvedAnswer(resolution: .refused, rcode: 5, authoritative: false)
-        }
-        return ZoneResolver(zone: zone, serial: serial).resolve(name, type)
-    }
 
     // MARK: - The query path
 
