@@ -53,9 +53,16 @@ import Testing
         let loaded = ZoneDirectory.load("\(Self.root)/zones")
         let zone = try #require(loaded.zones.first { $0.origin == (try? DomainName("clusterset.local")) })
         let table = try StaticAnswers.compile(zones: [zone], configuration: Configuration(directory: Self.root))
-        let answer = table.resolve(try DomainName("dns-version.clusterset.local"), .txt)
-        #expect(answer.rcode == 0 && answer.authoritative)
-        // TXT RDATA is a length-prefixed string: "1.0.0", as the MCS DNS specification requires.
-        #expect(answer.answer.map { $0.rdata } == [[5] + Array("1.0.0".utf8)])
+        // Asked the way a client asks: a query in wire form through the table's own responder.
+        let query = try Message.query(name: try DomainName("dns-version.clusterset.local"), type: .txt)
+        var output = [UInt8](repeating: 0, count: 65535)
+        let length = query.withUnsafeBytes { question in
+            output.withUnsafeMutableBytes { table.respond(to: question, transport: .udp, into: $0) }
+        }
+        let response = try Message(wire: Array(output.prefix(length)))
+        #expect(response.rcode == 0 && response.aa)
+        // The MCS DNS specification requires exactly this record.
+        #expect(response.answer.count == 1)
+        #expect(response.answer.first?.hasSuffix("TXT\t\"1.0.0\"") == true, "\(response.answer)")
     }
 }
