@@ -19,6 +19,17 @@ enum FreePort {
         throw Failed()
     }
 
+    /// A listening TCP socket on a free loopback port, kept open until the caller closes the descriptor: a port
+    /// that is certainly taken.
+    static func holdTCP() throws -> (descriptor: Int32, port: Int) {
+        let tcp = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard let port = bind(tcp, port: 0), listen(tcp, 1) == 0 else {
+            close(tcp)
+            throw Failed()
+        }
+        return (tcp, port)
+    }
+
     /// Binds `fd` to 127.0.0.1:`port` and returns the bound port, or nil.
     private static func bind(_ fd: Int32, port: Int) -> Int? {
         var address = sockaddr_in()

@@ -77,6 +77,20 @@ import Glibc
         }
     }
 
+    @Test(.timeLimit(.minutes(1)))
+    func serveExitsWithAnErrorWhenItsPortIsTaken() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let holder = try FreePort.holdTCP()
+        defer { close(holder.descriptor) }
+        let config = try Self.writeConfig(in: dir, port: holder.port)
+        let result = try MCDNSProcess.run(["serve", "--config", config])
+        #expect(result.status == 1, "\(result.output)")
+        #expect(result.standardError.contains("127.0.0.1:\(holder.port)"), "\(result.output)")
+        #expect(result.standardError.contains("Address already in use"), "\(result.output)")
+        #expect(!result.standardError.contains("listening on udp"))
+    }
+
     @Test func serveRefusesABrokenZone() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
