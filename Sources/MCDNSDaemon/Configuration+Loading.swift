@@ -69,10 +69,10 @@ extension Configuration {
             configuration.zonesDir,
             kind: .directory,
             line: fields.line(of: "zonesDir"),
-            path: fields["zonesDir"] == nil ? "zonesDir (default \"zones\")" : "zonesDir"
+            path: !fields.isSet("zonesDir") ? "zonesDir (default \"zones\")" : "zonesDir"
         )
         if let state = reader.path(fields, "stateDir") { configuration.stateDir = state }
-        if fields["federation"].map({ !ConfigurationReader.isNull($0) }) == true,
+        if fields.isSet("federation"),
             let federation = reader.fields(fields, "federation", allowed: ["name", "domain"])
         {
             configuration.federation = readFederation(federation, reader: &reader)
@@ -103,12 +103,12 @@ extension Configuration {
         if let locality = reader.fields(fields, "locality", allowed: ["policy", "requesters"]) {
             readLocality(locality, clusters: names, into: &configuration.locality, reader: &reader)
         }
-        if fields["tunnel"].map({ !ConfigurationReader.isNull($0) }) == true,
+        if fields.isSet("tunnel"),
             let tunnel = reader.fields(fields, "tunnel", allowed: ["listen", "tls", "clusters"])
         {
             configuration.tunnel = readTunnel(tunnel, clusters: names, reader: &reader)
         }
-        if fields["host"].map({ !ConfigurationReader.isNull($0) }) == true,
+        if fields.isSet("host"),
             let host = reader.fields(fields, "host", allowed: ["kubeconfig", "context", "inCluster", "namespace"])
         {
             configuration.host = readHost(host, reader: &reader)
@@ -117,7 +117,7 @@ extension Configuration {
     }
 
     private static func readListen(_ fields: YAMLFields, into listen: inout Listen, reader: inout ConfigurationReader) {
-        if let items = reader.list(fields, "dns"), fields["dns"] != nil {
+        if fields.isSet("dns"), let items = reader.list(fields, "dns") {
             var addresses: [ListenAddress] = []
             var lines: [ListenAddress: Int] = [:]
             for item in items {
@@ -140,7 +140,7 @@ extension Configuration {
     private static func readFederation(_ fields: YAMLFields, reader: inout ConfigurationReader) -> Federation? {
         let name = reader.label(fields["name"], path: fields.path("name"))
         let domain = reader.domainName(fields, "domain")
-        for key in ["name", "domain"] where fields[key] == nil {
+        for key in ["name", "domain"] where !fields.isSet(key) {
             reader.fail(fields.line, fields.path(key), "is required when federation is set")
         }
         guard let name, let domain else { return nil }
@@ -186,7 +186,7 @@ extension Configuration {
         into locality: inout Locality,
         reader: inout ConfigurationReader
     ) {
-        if fields["policy"] != nil, let items = reader.list(fields, "policy") {
+        if fields.isSet("policy"), let items = reader.list(fields, "policy") {
             var policy: [LocalityLevel] = []
             for item in items {
                 guard let text = reader.text(item.node, path: item.path) else { continue }
@@ -238,7 +238,7 @@ extension Configuration {
             if let cluster, !clusters.contains(cluster) {
                 reader.fail(subnet["cluster"]?.mark?.line, subnet.path("cluster"), unknownCluster(cluster, clusters))
             }
-            for key in ["cidr", "cluster"] where subnet[key] == nil {
+            for key in ["cidr", "cluster"] where !subnet.isSet(key) {
                 reader.fail(subnet.line, subnet.path(key), "is required")
             }
             if let cidr, let cluster { locality.requesters.subnets.append(Subnet(cidr: cidr, cluster: cluster)) }
@@ -258,7 +258,7 @@ extension Configuration {
                 )
             else { continue }
             let name = reader.label(entry["name"], path: entry.path("name")).map { ClusterID($0) }
-            if entry["name"] == nil { reader.fail(entry.line, entry.path("name"), "is required") }
+            if !entry.isSet("name") { reader.fail(entry.line, entry.path("name"), "is required") }
             if let name, let first = firstLine[name] {
                 reader.fail(
                     entry["name"]?.mark?.line,
@@ -268,7 +268,7 @@ extension Configuration {
             }
             let region = reader.label(entry["region"], path: entry.path("region"))
             let zones = reader.stringList(entry, "zones", labels: true) ?? []
-            let source = readSource(entry, hasTunnel: fields["tunnel"] != nil, reader: &reader)
+            let source = readSource(entry, hasTunnel: fields.isSet("tunnel"), reader: &reader)
             guard let name, let source, firstLine[name] == nil else { continue }
             firstLine[name] = entry["name"]?.mark?.line ?? 0
             clusters.append(Cluster(name: name, region: region, zones: zones, source: source))
@@ -283,7 +283,8 @@ extension Configuration {
     ) -> ClusterSource? {
         let kinds = ["kubeconfig", "tunnel", "manifests", "inCluster"]
         guard let fields = reader.fields(cluster, "source", allowed: kinds + ["context"]) else { return nil }
-        let present = kinds.filter { fields[$0] != nil }
+        // `tunnel:` with nothing after it reads naturally as "a tunnel source", so presence is enough there.
+        let present = kinds.filter { $0 == "tunnel" ? fields.entries[$0] != nil : fields.isSet($0) }
         guard present.count == 1, let kind = present.first else {
             let line = cluster.line(of: "source")
             let message =
@@ -294,7 +295,7 @@ extension Configuration {
             reader.fail(line, fields.path, message)
             return nil
         }
-        if kind != "kubeconfig", fields["context"] != nil {
+        if kind != "kubeconfig", fields.isSet("context") {
             reader.fail(fields.line(of: "context"), fields.path("context"), "only applies to a kubeconfig source")
         }
         switch kind {
@@ -333,12 +334,12 @@ extension Configuration {
         var listen = ListenAddress(host: "0.0.0.0", port: 8443)
         if let address = reader.listenAddress(fields["listen"], path: fields.path("listen")) { listen = address }
         var tls: TLS?
-        if fields["tls"] == nil {
+        if !fields.isSet("tls") {
             reader.fail(fields.line, fields.path("tls"), "is required: { cert: FILE, key: FILE }")
         } else if let tlsFields = reader.fields(fields, "tls", allowed: ["cert", "key"]) {
             let cert = reader.path(tlsFields, "cert", mustExist: .file)
             let key = reader.path(tlsFields, "key", mustExist: .file)
-            for name in ["cert", "key"] where tlsFields[name] == nil {
+            for name in ["cert", "key"] where !tlsFields.isSet(name) {
                 reader.fail(tlsFields.line, tlsFields.path(name), "is required")
             }
             if let cert, let key { tls = TLS(certificate: cert, key: key) }
@@ -360,7 +361,7 @@ extension Configuration {
                         )
                     else { continue }
                     guard let token = reader.string(client, "tokenSHA256") else {
-                        if client["tokenSHA256"] == nil {
+                        if !client.isSet("tokenSHA256") {
                             reader.fail(client.line, client.path("tokenSHA256"), "is required")
                         }
                         continue
@@ -391,7 +392,7 @@ extension Configuration {
 
     private static func readHost(_ fields: YAMLFields, reader: inout ConfigurationReader) -> Host? {
         let namespace = reader.label(fields["namespace"], path: fields.path("namespace")) ?? "mcdns-system"
-        switch (fields["kubeconfig"] != nil, fields["inCluster"] != nil) {
+        switch (fields.isSet("kubeconfig"), fields.isSet("inCluster")) {
         case (true, true):
             reader.fail(fields.line, fields.path, "has kubeconfig and inCluster; give exactly one")
             return nil
@@ -405,7 +406,7 @@ extension Configuration {
                 namespace: namespace
             )
         case (false, true):
-            if fields["context"] != nil {
+            if fields.isSet("context") {
                 reader.fail(fields.line(of: "context"), fields.path("context"), "only applies with kubeconfig")
             }
             guard let inCluster = reader.bool(fields, "inCluster") else { return nil }

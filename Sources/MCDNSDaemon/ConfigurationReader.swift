@@ -12,6 +12,8 @@ struct YAMLFields {
     func path(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
     subscript(key: String) -> Node? { entries[key]?.value }
     func line(of key: String) -> Int? { entries[key]?.key.mark?.line ?? line }
+    /// True when `key` is present with a value; `key:` alone (null) means "the default", as if it were absent.
+    func isSet(_ key: String) -> Bool { entries[key].map { !ConfigurationReader.isNull($0.value) } ?? false }
 }
 
 /// Turns a composed YAML `Node` tree into typed values by hand, so that every problem names the line it is on.

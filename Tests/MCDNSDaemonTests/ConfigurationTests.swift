@@ -29,7 +29,8 @@ import Testing
             zones: [us-east-1a, us-east-1b]
             source: { kubeconfig: creds/east-1.kubeconfig, context: east }
           - name: west-1
-            source: { tunnel: {} }
+            source:
+              tunnel:
           - name: demo
             source: { manifests: ../manifests/demo }
           - name: local
@@ -410,6 +411,12 @@ import Testing
             yaml: "federation:\n  name: acme\n",
             line: 1,
             message: "federation.domain: is required when federation is set"
+        ),
+        BrokenCase(
+            name: "required field left empty",
+            yaml: "federation:\n  name:\n  domain: example.com\n",
+            line: 1,
+            message: "federation.name: is required when federation is set"
         ),
         BrokenCase(
             name: "bad domain name",
