@@ -90,6 +90,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ] + nio,
+            exclude: ["README.md"],
             swiftSettings: strict
         ),
         .target(
@@ -99,9 +100,10 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            exclude: ["README.md"],
             swiftSettings: strict
         ),
-        .executableTarget(name: "mcdns", dependencies: ["MCDNSCommands"], swiftSettings: strict),
+        .executableTarget(name: "mcdns", dependencies: ["MCDNSCommands"], exclude: ["README.md"], swiftSettings: strict),
 
         // Test support.
         .target(name: "DNSTestSupport", dependencies: ["DNSWire"], swiftSettings: strict),
@@ -122,6 +124,7 @@ let package = Package(
         .testTarget(
             name: "MCDNSDaemonTests",
             dependencies: ["MCDNSDaemon", "MCDNSCommands", "DNSWire", "DNSTestSupport"],
+            exclude: ["README.md"],
             swiftSettings: strict
         ),
         .testTarget(name: "RecordStoreTests", dependencies: ["RecordStore", "DNSAnswer", "DNSWire", "MCDNSModel"], swiftSettings: strict),
@@ -132,6 +135,6 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "IntegrationTests", dependencies: ["DNSWire", "DNSTestSupport"], swiftSettings: strict),
-        .testTarget(name: "PackageTests", swiftSettings: strict),
+        .testTarget(name: "PackageTests", exclude: ["README.md"], swiftSettings: strict),
     ]
 )
