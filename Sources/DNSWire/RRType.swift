@@ -1,0 +1,48 @@
+internal import CLDNS
+
+/// A resource record type code. The named constants are the ones mcdns itself reasons about;
+/// every other type is carried through as its number.
+public struct RRType: RawRepresentable, Hashable, Comparable, Sendable, CustomStringConvertible {
+    public var rawValue: UInt16
+    public init(rawValue: UInt16) { self.rawValue = rawValue }
+    public init(_ rawValue: UInt16) { self.rawValue = rawValue }
+
+    public static let a = RRType(1)
+    public static let ns = RRType(2)
+    public static let cname = RRType(5)
+    public static let soa = RRType(6)
+    public static let ptr = RRType(12)
+    public static let mx = RRType(15)
+    public static let txt = RRType(16)
+    public static let aaaa = RRType(28)
+    public static let srv = RRType(33)
+    public static let dname = RRType(39)
+    public static let opt = RRType(41)
+    public static let ds = RRType(43)
+    public static let rrsig = RRType(46)
+    public static let ixfr = RRType(251)
+    public static let axfr = RRType(252)
+    public static let any = RRType(255)
+
+    /// The mnemonic (`AAAA`) or `TYPE65280` for types ldns does not know.
+    public var description: String {
+        guard let descriptor = ldns_rr_descript(rawValue), let name = descriptor.pointee._name else {
+            return "TYPE\(rawValue)"
+        }
+        return String(cString: name)
+    }
+
+    /// Reads a mnemonic or `TYPEnnn`; nil when neither.
+    public init?(mnemonic: String) {
+        let upper = mnemonic.uppercased()
+        if upper.hasPrefix("TYPE"), let value = UInt16(upper.dropFirst(4)) {
+            self.init(value)
+            return
+        }
+        let type = ldns_get_rr_type_by_name(upper)
+        guard type.rawValue != 0 else { return nil }
+        self.init(UInt16(type.rawValue))
+    }
+
+    public static func < (lhs: RRType, rhs: RRType) -> Bool { lhs.rawValue < rhs.rawValue }
+}
