@@ -4,6 +4,8 @@ public struct ResponseSummary: Equatable, Sendable, CustomStringConvertible {
     public struct EDNS: Equatable, Sendable {
         public var version: Int
         public var udpSize: Int
+        /// EDNS flags as dig names them (`do`), sorted and space-separated; empty when none is set.
+        public var flags: String
     }
 
     public var id: UInt16
@@ -27,7 +29,8 @@ public struct ResponseSummary: Equatable, Sendable, CustomStringConvertible {
 
     public var description: String {
         var lines = ["rcode \(rcode) opcode \(opcode) flags [\(flags.sorted().joined(separator: " "))]"]
-        if let edns { lines.append("edns version \(edns.version) udp \(edns.udpSize)") } else { lines.append("no edns") }
+        lines.append("question: \(question.joined(separator: " | "))")
+        if let edns { lines.append("edns version \(edns.version) udp \(edns.udpSize) flags [\(edns.flags)]") } else { lines.append("no edns") }
         for (title, section) in [("answer", answer), ("authority", authority), ("additional", additional)] {
             lines.append("\(title):")
             lines += section.map { "  " + $0.description.replacingOccurrences(of: "\n", with: "\n  ") }
@@ -69,7 +72,11 @@ public struct ResponseSummary: Equatable, Sendable, CustomStringConvertible {
                 let fields = keyValues(line.dropFirst("; EDNS:".count))
                 guard let version = fields["version"].flatMap({ Int($0) }), let udp = fields["udp"].flatMap({ Int($0) })
                 else { throw .unparsableOutput("cannot read EDNS line: \(line)", output: text) }
-                edns = EDNS(version: version, udpSize: udp)
+                let ednsFlags = line.range(of: "flags:").map { range in
+                    line[range.upperBound...].prefix { $0 != ";" }.split(separator: " ").map(String.init).sorted()
+                        .joined(separator: " ")
+                } ?? ""
+                edns = EDNS(version: version, udpSize: udp, flags: ednsFlags)
                 continue
             }
             if line.hasPrefix(";; ") && line.hasSuffix("SECTION:") {

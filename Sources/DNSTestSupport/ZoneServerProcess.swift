@@ -125,6 +125,7 @@ public final class ZoneServerProcess: @unchecked Sendable {
                 verbosity: 1
                 ipv4-edns-size: 1232
                 rrl-ratelimit: 0
+                minimal-responses: yes
             remote-control:
                 control-enable: no
 
