@@ -53,3 +53,35 @@ import Testing
         #expect(outcomes.filter { $0.difference.isEmpty }.count >= queries.count * 3 / 4)
     }
 }
+
+extension ReferenceServerHarnessTests {
+    /// The malformed packets are malformed the way their labels say: of two independent parsers, Knot and NSD, at
+    /// least one answers each as mcdns must. They differ among themselves: Knot drops most unparsable questions
+    /// silently, NSD ignores bytes after the question.
+    @Test func referenceServersRejectTheMalformedQueries() throws {
+        let knot = try ZoneServerProcess.start(.knot, zones: TestZones.all)
+        defer { knot.stop() }
+        let nsd = try ZoneServerProcess.start(.nsd, zones: TestZones.all)
+        defer { nsd.stop() }
+        for query in MalformedQuery.all where query.expected != MalformedQuery.notImp {
+            var asExpected: [String] = []
+            for server in [knot, nsd] {
+                let reply = try LoopbackUDPClient.exchange(query.packet, port: server.port, timeout: .milliseconds(700))
+                let header = reply.flatMap(WireQuery.header(of:))
+                switch query.expected {
+                case .noResponse where reply == nil: asExpected.append(server.implementation.rawValue)
+                case .rcode(let rcode) where header?.rcode == rcode && header?.id == MalformedQuery.id:
+                    asExpected.append(server.implementation.rawValue)
+                default: break
+                }
+            }
+            #expect(!asExpected.isEmpty, "neither Knot nor NSD answers \(query.label) with \(query.expected)")
+        }
+        // A well-formed control query gets a real answer, so silence above means rejection, not a dead server.
+        for server in [knot, nsd] {
+            let valid = try WireQuery.make(id: 7, name: "www.diff.test", type: 1)
+            let reply = try LoopbackUDPClient.exchange(valid, port: server.port)
+            #expect(reply.flatMap(WireQuery.header(of:))?.rcode == 0)
+        }
+    }
+}
