@@ -59,11 +59,24 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // Kubernetes half.
+        .target(name: "KubeClient", swiftSettings: strict),
+        .target(
+            name: "ClusterController",
+            dependencies: [
+                "KubeClient", "MCDNSModel",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+
         // Composition root and command line.
         .target(
             name: "MCDNSDaemon",
             dependencies: [
-                "DNSWire", "MCDNSModel", "DNSAnswer", "RecordStore", "DNSServer",
+                "DNSWire", "MCDNSModel", "DNSAnswer", "RecordStore", "DNSServer", "KubeClient", "ClusterController",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -100,6 +113,8 @@ let package = Package(
             dependencies: ["MCDNSDaemon", "MCDNSCommands", "DNSWire", "DNSTestSupport"],
             swiftSettings: strict
         ),
+        .testTarget(name: "KubeClientTests", dependencies: ["KubeClient"], swiftSettings: strict),
+        .testTarget(name: "ClusterControllerTests", dependencies: ["ClusterController", "KubeClient", "MCDNSModel"], swiftSettings: strict),
         .testTarget(
             name: "IntegrationTests", dependencies: ["DNSWire", "DNSAnswer", "DNSTestSupport"], exclude: ["Zones"],
             swiftSettings: strict

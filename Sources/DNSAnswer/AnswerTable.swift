@@ -12,29 +12,369 @@ public struct ServingOptions: Sendable, Equatable {
     public var maxUDPPayload: Int
 
     public init(maxUDPPayload: Int = 1232) {
-        self.maxUDPPayload = maxUDPPayload
+        self.maxUDPPayload = max(512, min(maxUDPPayload, 65535))
     }
 }
 
 /// An immutable, wire-ready answer table: every answer is compiled to bytes when the table is built.
-/// `respond` is the hot path: bytes in, bytes out, no allocation.
+/// `respond` is the hot path: bytes in, bytes out, no allocation, no lock.
 public final class AnswerTable: Sendable {
-    /// The SOA serial of every zone in this table (the snapshot generation).
+    public static let shardCount = 256
+
+    /// The snapshot generation; the SOA serial of zones with live records.
     public let serial: UInt32
     public let options: ServingOptions
+    /// The zones served, deepest first.
+    public let zones: [ZoneContent]
+    let shards: [Shard]
+    /// Answers shared by many names: per zone NXDOMAIN and NODATA, per cut the referral.
+    let shared: TemplateStore
+    let nxTemplates: [Int32]
+    /// Requesting clusters by index: their names, lower-cased, as the EDNS option carries them.
+    let requesters: [[UInt8]]
+    /// Source networks of known clusters, longest prefix first.
+    let subnets: [(network: IPNetwork, requester: Int)]
+    /// The EDNS option code naming the requesting cluster (0 = none).
+    let localOption: UInt16
 
-    public init(serial: UInt32, options: ServingOptions = ServingOptions()) {
+    init(serial: UInt32, options: ServingOptions, zones: [ZoneContent], shards: [Shard], shared: TemplateStore,
+         nxTemplates: [Int32], requesters: [[UInt8]], subnets: [(network: IPNetwork, requester: Int)],
+         localOption: UInt16) {
         self.serial = serial
         self.options = options
+        self.zones = zones
+        self.shards = shards
+        self.shared = shared
+        self.nxTemplates = nxTemplates
+        self.requesters = requesters
+        self.subnets = subnets
+        self.localOption = localOption
     }
 
+    /// A table that serves nothing (every query is REFUSED).
+    public convenience init(serial: UInt32, options: ServingOptions = ServingOptions()) {
+        self.init(serial: serial, options: options, zones: [], shards: Array(repeating: .empty, count: Self.shardCount),
+                  shared: TemplateStore(), nxTemplates: [], requesters: [], subnets: [], localOption: 0)
+    }
+
+    /// Compiles zones into a table. Throws without side effects, so a failed compile never replaces a good table.
+    public static func compile(zones: [Zone], serial: UInt32, options: ServingOptions = ServingOptions()) throws(CompileError)
+        -> AnswerTable
+    {
+        var contents: [ZoneContent] = []
+        for zone in zones { contents.append(try ZoneContent(zone: zone)) }
+        var builder = try TableBuilder(zones: contents, options: options)
+        return try builder.buildAll(serial: serial)
+    }
+
+    /// The number of names in the table.
+    public var nameCount: Int { shards.reduce(0) { $0 + $1.nodes.count } }
+
+    /// Resolves in record form (for `explain`, tests and tools; the query path uses the compiled bytes).
+    public func resolve(_ name: DomainName, _ type: RRType) -> ResolvedAnswer {
+        guard let zone = zones.first(where: { name.isSubdomain(of: $0.origin) }) else {
+            return ResolvedAnswer(resolution: .refused, rcode: 5, authoritative: false)
+        }
+        return ZoneResolver(zone: zone, serial: serial).resolve(name, type)
+    }
+
+    // MARK: - The query path
+
     /// Answers one query. Writes the response into `output` and returns its length; 0 means "send nothing".
-    /// `output` should hold at least 65535 bytes for TCP and `options.maxUDPPayload` for UDP.
+    /// `output` should hold 65535 bytes for TCP and at least `options.maxUDPPayload` for UDP.
     public func respond(
         to query: UnsafeRawBufferPointer,
         transport: Transport,
         into output: UnsafeMutableRawBufferPointer
     ) -> Int {
-        0
+        respond(to: query, transport: transport, source: .unknown, into: output)
     }
+
+    /// Answers one query from `source` (matched against the requester subnets, DESIGN §4.3).
+    public func respond(
+        to query: UnsafeRawBufferPointer,
+        transport: Transport,
+        source: RequesterAddress,
+        into output: UnsafeMutableRawBufferPointer
+    ) -> Int {
+        switch QueryParser.parse(query, localOption: localOption) {
+        case .drop:
+            return 0
+        case .error(let parsed, let rcode, let echoQuestion):
+            return writeBare(parsed, query, output, transport, rcode: rcode, echoQuestion: echoQuestion)
+        case .query(let parsed):
+            if parsed.hasOPT && parsed.ednsVersion > 0 {
+                // RFC 6891 §6.1.3: BADVERS is extended RCODE 16: 0 in the header, 1 in the OPT.
+                return writeBare(parsed, query, output, transport, rcode: 16, echoQuestion: true)
+            }
+            switch parsed.qtype {
+            case 41: return writeBare(parsed, query, output, transport, rcode: 1, echoQuestion: true)
+            case 251, 252: return writeBare(parsed, query, output, transport, rcode: 5, echoQuestion: true)
+            default: break
+            }
+            guard parsed.qclass == 1 else {
+                return writeBare(parsed, query, output, transport, rcode: 5, echoQuestion: true)
+            }
+            return answer(parsed, query, output, transport, source)
+        }
+    }
+
+    @inline(__always)
+    private func answer(_ parsed: ParsedQuery, _ query: UnsafeRawBufferPointer, _ output: UnsafeMutableRawBufferPointer,
+                        _ transport: Transport, _ source: RequesterAddress) -> Int {
+        let nameEnd = 12 + parsed.qnameLength
+        // Exact match: the common path, one probe.
+        let hash = NameHash.hash(query, from: 12, to: nameEnd)
+        let shard = shards[Int(hash >> 24) & (Self.shardCount - 1)]
+        let node = shard.find(hash: hash, prefix: nil, packet: query, start: 12, end: nameEnd)
+        if node >= 0 {
+            // Who asks matters only for names whose answer depends on it.
+            if shard.nodes[Int(node)].variantsCount > 0 {
+                let requester = identify(parsed, query, source)
+                if requester.index >= 0, let variant = shard.variant(node: node, requester: requester.index,
+                                                                     qtype: parsed.qtype) {
+                    return write(template: variant, shard: shard, parsed, query, output, transport,
+                                 ecsScope: requester.ecsScope)
+                }
+            }
+            return write(template: shard.template(node: node, qtype: parsed.qtype), shard: shard, parsed, query, output,
+                         transport)
+        }
+        // The closest encloser: strip labels until a name exists.
+        var start = 12 + 1 + Int(query[12])
+        while start < nameEnd - 1 {
+            let suffixHash = NameHash.hash(query, from: start, to: nameEnd)
+            let suffixShard = shards[Int(suffixHash >> 24) & (Self.shardCount - 1)]
+            let encloser = suffixShard.find(hash: suffixHash, prefix: nil, packet: query, start: start, end: nameEnd)
+            if encloser >= 0 {
+                let entry = suffixShard.nodes[Int(encloser)]
+                if entry.delegated {
+                    return write(template: entry.fallback, shard: suffixShard, parsed, query, output, transport)
+                }
+                if entry.hasWildcardChild {
+                    let wildHash = NameHash.hash(query, from: start, to: nameEnd, seed: NameHash.wildcardSeed)
+                    let wildShard = shards[Int(wildHash >> 24) & (Self.shardCount - 1)]
+                    let wild = wildShard.find(hash: wildHash, prefix: (1, UInt8(ascii: "*")), packet: query,
+                                              start: start, end: nameEnd)
+                    if wild >= 0 {
+                        return write(template: wildShard.template(node: wild, qtype: parsed.qtype), shard: wildShard,
+                                     parsed, query, output, transport)
+                    }
+                }
+                return write(template: nxTemplates[Int(entry.zone)], shard: suffixShard, parsed, query, output,
+                             transport)
+            }
+            start += 1 + Int(query[start])
+        }
+        return writeBare(parsed, query, output, transport, rcode: 5, echoQuestion: true)
+    }
+
+    @inline(__always)
+    private func sizeLimit(_ parsed: ParsedQuery, _ transport: Transport, _ output: UnsafeMutableRawBufferPointer) -> Int {
+        switch transport {
+        case .tcp:
+            return min(65535, output.count)
+        case .udp:
+            let limit = parsed.hasOPT ? min(Int(parsed.udpPayload), options.maxUDPPayload) : 512
+            return min(limit, output.count)
+        }
+    }
+
+    @inline(__always)
+    private func write(template reference: Int32, shard: Shard, _ parsed: ParsedQuery, _ query: UnsafeRawBufferPointer,
+                       _ output: UnsafeMutableRawBufferPointer, _ transport: Transport, ecsScope: UInt8 = 0) -> Int {
+        if reference >= 0 {
+            return write(shard.store, Int(reference), parsed, query, output, transport, ecsScope)
+        }
+        return write(shared, Int(-(reference + 1)), parsed, query, output, transport, ecsScope)
+    }
+
+    @inline(__always)
+    private func write(_ store: TemplateStore, _ index: Int, _ parsed: ParsedQuery, _ query: UnsafeRawBufferPointer,
+                       _ output: UnsafeMutableRawBufferPointer, _ transport: Transport, _ ecsScope: UInt8) -> Int {
+        let entry = store.entries[index]
+        let questionEnd = 12 + parsed.questionLength
+        let optLength = optLength(parsed)
+        let limit = sizeLimit(parsed, transport, output)
+        var bodyLength = Int(entry.bodyLength)
+        var answers = entry.answerCount, authorities = entry.authorityCount, additionals = entry.additionalCount
+        if questionEnd + bodyLength + optLength > limit {
+            bodyLength = Int(entry.trimmedLength)
+            additionals = entry.trimmedAdditionalCount
+        }
+        var truncated = false
+        if questionEnd + bodyLength + optLength > limit {
+            truncated = true
+            bodyLength = 0
+            answers = 0
+            authorities = 0
+            additionals = 0
+        }
+        guard questionEnd + optLength <= output.count else { return 0 }
+
+        writeHeader(parsed, output, rcode: entry.rcode, authoritative: entry.authoritative, truncated: truncated,
+                    counts: (1, answers, authorities, additionals + (parsed.hasOPT ? 1 : 0)))
+        output.baseAddress!.advanced(by: 12).copyMemory(from: query.baseAddress!.advanced(by: 12),
+                                                        byteCount: parsed.questionLength)
+        if bodyLength > 0 {
+            store.bytes.withUnsafeBytes { bytes in
+                output.baseAddress!.advanced(by: questionEnd).copyMemory(
+                    from: bytes.baseAddress!.advanced(by: Int(entry.bodyStart)), byteCount: bodyLength)
+            }
+            if Int(entry.referenceQnameLength) != parsed.qnameLength {
+                let first = Int(entry.relocationStart)
+                for i in first..<(first + Int(entry.relocationCount)) {
+                    let relocation = store.relocations[i]
+                    let position = Int(relocation.position)
+                    guard position + 2 <= bodyLength else { continue }
+                    let pointer = MessageRenderer.pointer(target: Int(relocation.target),
+                                                          isQnameSuffix: relocation.isQnameSuffix,
+                                                          qnameLength: parsed.qnameLength)
+                    output[questionEnd + position] = 0xC0 | UInt8(pointer >> 8)
+                    output[questionEnd + position + 1] = UInt8(pointer & 0xFF)
+                }
+            }
+        }
+        var length = questionEnd + bodyLength
+        if parsed.hasOPT { length = writeOPT(parsed, query, output, at: length, extendedRcode: 0, ecsScope: ecsScope) }
+        return length
+    }
+
+    /// A response with no records: errors, REFUSED, BADVERS.
+    private func writeBare(_ parsed: ParsedQuery, _ query: UnsafeRawBufferPointer, _ output: UnsafeMutableRawBufferPointer,
+                           _ transport: Transport, rcode: UInt8, echoQuestion: Bool) -> Int {
+        let withOPT = parsed.hasOPT && echoQuestion
+        let questionLength = echoQuestion ? parsed.questionLength : 0
+        guard 12 + questionLength + (withOPT ? optLength(parsed) : 0) <= output.count else { return 0 }
+        writeHeader(parsed, output, rcode: rcode & 0x0F, authoritative: false, truncated: false,
+                    counts: (echoQuestion ? 1 : 0, 0, 0, withOPT ? 1 : 0))
+        if echoQuestion {
+            output.baseAddress!.advanced(by: 12).copyMemory(from: query.baseAddress!.advanced(by: 12),
+                                                            byteCount: questionLength)
+        }
+        var length = 12 + questionLength
+        if withOPT { length = writeOPT(parsed, query, output, at: length, extendedRcode: rcode >> 4, ecsScope: 0) }
+        return length
+    }
+
+    @inline(__always)
+    private func writeHeader(_ parsed: ParsedQuery, _ output: UnsafeMutableRawBufferPointer, rcode: UInt8,
+                             authoritative: Bool, truncated: Bool, counts: (Int, UInt16, UInt16, UInt16)) {
+        output[0] = UInt8(parsed.id >> 8)
+        output[1] = UInt8(parsed.id & 0xFF)
+        // QR, the opcode and RD as asked; AA and TC as decided.
+        output[2] = 0x80 | (parsed.flags0 & 0x79) | (authoritative ? 0x04 : 0) | (truncated ? 0x02 : 0)
+        // RA and AD clear, CD as asked (RFC 6840 §5.9).
+        output[3] = (parsed.flags1 & 0x10) | (rcode & 0x0F)
+        output[4] = 0
+        output[5] = UInt8(counts.0)
+        output[6] = UInt8(counts.1 >> 8)
+        output[7] = UInt8(counts.1 & 0xFF)
+        output[8] = UInt8(counts.2 >> 8)
+        output[9] = UInt8(counts.2 & 0xFF)
+        output[10] = UInt8(counts.3 >> 8)
+        output[11] = UInt8(counts.3 & 0xFF)
+    }
+
+    /// Our OPT record: 11 bytes, plus the echoed ECS option when the query carried one. The private option
+    /// naming the requester is never echoed.
+    @inline(__always)
+    private func optLength(_ parsed: ParsedQuery) -> Int {
+        guard parsed.hasOPT else { return 0 }
+        return 11 + (parsed.ecsStart > 0 ? 4 + parsed.ecsLength : 0)
+    }
+
+    @inline(__always)
+    private func writeOPT(_ parsed: ParsedQuery, _ query: UnsafeRawBufferPointer, _ output: UnsafeMutableRawBufferPointer,
+                          at offset: Int, extendedRcode: UInt8, ecsScope: UInt8) -> Int {
+        let size = UInt16(options.maxUDPPayload)
+        output[offset] = 0
+        output[offset + 1] = 0
+        output[offset + 2] = 41
+        output[offset + 3] = UInt8(size >> 8)
+        output[offset + 4] = UInt8(size & 0xFF)
+        output[offset + 5] = extendedRcode
+        output[offset + 6] = 0
+        output[offset + 7] = parsed.dnssecOK ? 0x80 : 0
+        output[offset + 8] = 0
+        guard parsed.ecsStart > 0 else {
+            output[offset + 9] = 0
+            output[offset + 10] = 0
+            return offset + 11
+        }
+        // RFC 7871 §7.2.1: family, source prefix and address as asked; the scope says how far our answer applies.
+        let rdataLength = 4 + parsed.ecsLength
+        output[offset + 9] = UInt8(rdataLength >> 8)
+        output[offset + 10] = UInt8(rdataLength & 0xFF)
+        output[offset + 11] = 0
+        output[offset + 12] = 8
+        output[offset + 13] = UInt8(parsed.ecsLength >> 8)
+        output[offset + 14] = UInt8(parsed.ecsLength & 0xFF)
+        for i in 0..<parsed.ecsLength { output[offset + 15 + i] = query[parsed.ecsStart + i] }
+        output[offset + 15 + 3] = ecsScope
+        return offset + 15 + parsed.ecsLength
+    }
+
+    // MARK: - Who asks (DESIGN §4.3)
+
+    struct Requester {
+        var index = -1
+        /// The ECS scope prefix to report when the requester came from the client subnet.
+        var ecsScope: UInt8 = 0
+    }
+
+    /// The EDNS option naming the cluster, then the client subnet, then the source address.
+    @inline(__always)
+    func identify(_ parsed: ParsedQuery, _ query: UnsafeRawBufferPointer, _ source: RequesterAddress) -> Requester {
+        if parsed.localOptionStart > 0 {
+            for (index, name) in requesters.enumerated() where name.count == parsed.localOptionLength {
+                var equal = true
+                for i in 0..<name.count {
+                    let byte = query[parsed.localOptionStart + i]
+                    if name[i] != (byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte) { equal = false; break }
+                }
+                if equal { return Requester(index: index) }
+            }
+        }
+        guard !subnets.isEmpty else { return Requester() }
+        if parsed.ecsStart > 0 {
+            let family = UInt16(query[parsed.ecsStart]) << 8 | UInt16(query[parsed.ecsStart + 1])
+            let sourcePrefix = Int(query[parsed.ecsStart + 2])
+            let addressLength = family == 1 ? 4 : 16
+            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 16) { buffer -> Requester in
+                buffer.initialize(repeating: 0)
+                for i in 0..<(parsed.ecsLength - 4) { buffer[i] = query[parsed.ecsStart + 4 + i] }
+                let address = UnsafeRawBufferPointer(start: buffer.baseAddress, count: addressLength)
+                for subnet in subnets where subnet.network.address.count == addressLength
+                    && subnet.network.prefixLength <= sourcePrefix && subnet.network.contains(address)
+                {
+                    return Requester(index: subnet.requester, ecsScope: UInt8(subnet.network.prefixLength))
+                }
+                return Requester()
+            }
+        }
+        switch source {
+        case .unknown:
+            return Requester()
+        case .ipv4(let value):
+            return withUnsafeBytes(of: value.bigEndian) { matchSource($0) }
+        case .ipv6(let high, let low):
+            return withUnsafeBytes(of: (high.bigEndian, low.bigEndian)) { matchSource($0) }
+        }
+    }
+
+    @inline(__always)
+    private func matchSource(_ address: UnsafeRawBufferPointer) -> Requester {
+        for subnet in subnets where subnet.network.contains(address) { return Requester(index: subnet.requester) }
+        return Requester()
+    }
+}
+
+/// The address a query came from, as the server read it off the socket.
+public enum RequesterAddress: Sendable, Equatable {
+    case unknown
+    /// An IPv4 address, most significant byte first (`10.1.2.3` is 0x0A010203).
+    case ipv4(UInt32)
+    /// An IPv6 address as two 64-bit halves, most significant first.
+    case ipv6(UInt64, UInt64)
 }

@@ -1,5 +1,5 @@
 /// Where a cluster (or endpoint) sits. A member without a region or zone is placed in `unknown`.
-public struct Locality: Hashable, Sendable, CustomStringConvertible {
+public struct Locality: Hashable, Sendable, Codable, CustomStringConvertible {
     public static let unknown = "unknown"
 
     public var region: String

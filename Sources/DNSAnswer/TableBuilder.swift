@@ -1,0 +1,242 @@
+import DNSWire
+import MCDNSModel
+
+/// A name's compiled answers before they are packed into a shard.
+struct PendingNode {
+    var name: DomainName
+    var zone: Int
+    var types: [(UInt16, RenderedBody)]
+    var variants: [(requester: UInt16, qtype: UInt16, body: RenderedBody)]
+    /// A body of its own for every other type, or else `sharedFallback` (an index into the shared store).
+    var fallback: RenderedBody?
+    var sharedFallback: Int32
+    var delegated: Bool
+    var hasWildcardChild: Bool
+}
+
+/// Compiles zone contents into shards of wire-ready answers, and recompiles only what a change touches.
+/// Runs off the query path; not thread-safe (its owner serialises calls).
+struct TableBuilder {
+    private(set) var zones: [ZoneContent]
+    let options: ServingOptions
+    /// Requesters known by cluster: index = position (the EDNS option value and subnets map to it).
+    let requesters: [ClusterID]
+    let subnets: [(network: IPNetwork, requester: Int)]
+    let localOption: UInt16
+
+    private var serial: UInt32 = 0
+    private var shared = TemplateStore()
+    private var nxTemplates: [Int32] = []
+    private var nodataTemplates: [Int32] = []
+    private var serviceNodataTemplates: [Int32] = []
+    private var referralTemplates: [DomainName: Int32] = [:]
+    private var pending: [[DomainName: PendingNode]] = Array(repeating: [:], count: AnswerTable.shardCount)
+    private var shards: [Shard] = Array(repeating: .empty, count: AnswerTable.shardCount)
+
+    init(zones: [ZoneContent], options: ServingOptions, requesters: [ClusterID] = [],
+         subnets: [(network: IPNetwork, requester: Int)] = [], localOption: UInt16 = 0) throws(CompileError) {
+        // Deepest zone first: a name is served by the most specific zone that holds it.
+        self.zones = zones.sorted { $0.origin.labelCount > $1.origin.labelCount }
+        var seen = Set<DomainName>()
+        for zone in self.zones where !seen.insert(zone.origin).inserted { throw .duplicateZone(zone.origin) }
+        self.options = options
+        self.requesters = requesters
+        self.subnets = subnets.sorted { $0.network.prefixLength > $1.network.prefixLength }
+        self.localOption = localOption
+    }
+
+    var requesterIndex: [ClusterID: Int] {
+        Dictionary(uniqueKeysWithValues: requesters.enumerated().map { ($1, $0) })
+    }
+
+    func zoneIndex(of name: DomainName) -> Int? { zones.firstIndex { name.isSubdomain(of: $0.origin) } }
+
+    // MARK: - Whole builds and changes
+
+    /// Renders every name.
+    mutating func buildAll(serial: UInt32) throws(CompileError) -> AnswerTable {
+        self.serial = serial
+        renderShared()
+        pending = Array(repeating: [:], count: AnswerTable.shardCount)
+        for index in zones.indices {
+            for name in zones[index].nodes.keys { try place(name, zone: index) }
+        }
+        shards = pending.map(Self.shard(from:))
+        return table()
+    }
+
+    /// Applies edits to the zone contents, then re-renders the names they report touched (plus the names whose
+    /// answers may follow others: the apex, and static names that point inside the zone) and rebuilds only the
+    /// shards holding them.
+    mutating func update(serial: UInt32, _ edit: (inout [ZoneContent]) -> Set<DomainName>) throws(CompileError) -> AnswerTable {
+        self.serial = serial
+        var touched = edit(&zones)
+        for zone in zones {
+            touched.insert(zone.origin)
+            for (name, rrsets) in zone.nodes where !zone.liveNames.contains(name) {
+                if rrsets[.cname] != nil || rrsets[.mx] != nil || rrsets[.srv] != nil { touched.insert(name) }
+            }
+        }
+        renderShared()
+        var dirty = Set<Int>()
+        for name in touched {
+            let shard = Self.shardIndex(of: name)
+            dirty.insert(shard)
+            pending[shard][name] = nil
+            if let index = zoneIndex(of: name) { try place(name, zone: index) }
+        }
+        for shard in dirty { shards[shard] = Self.shard(from: pending[shard]) }
+        return table()
+    }
+
+    private func table() -> AnswerTable {
+        AnswerTable(serial: serial, options: options, zones: zones, shards: shards, shared: shared,
+                    nxTemplates: nxTemplates, requesters: requesters.map { Array($0.rawValue.lowercased().utf8) },
+                    subnets: subnets, localOption: localOption)
+    }
+
+    // MARK: - Rendering
+
+    /// The answers many names share: per zone NXDOMAIN, NODATA (file names and known services), per cut the referral.
+    /// Their order only depends on the zones and cuts, so shards built earlier keep pointing at the right ones.
+    private mutating func renderShared() {
+        shared = TemplateStore()
+        nxTemplates = []
+        nodataTemplates = []
+        serviceNodataTemplates = []
+        referralTemplates = [:]
+        for zone in zones {
+            let resolver = ZoneResolver(zone: zone, serial: serial)
+            // A name no record can own: the shared answers never point at the question as an owner.
+            let placeholder = (try? zone.origin.prepending("\u{0}")) ?? zone.origin
+            var nx = ResolvedAnswer(resolution: .nxDomain, rcode: 3, authoritative: true)
+            resolver.addNegative(to: &nx)
+            nxTemplates.append(reference(shared.add(MessageRenderer.render(nx, qname: placeholder, fixedSuffix: zone.origin))))
+            var nodata = ResolvedAnswer(resolution: .noData, rcode: 0, authoritative: true)
+            resolver.addNegative(to: &nodata)
+            nodataTemplates.append(reference(shared.add(MessageRenderer.render(nodata, qname: placeholder,
+                                                                              fixedSuffix: zone.origin))))
+            var service = nodata
+            if let ttl = zone.negativeTTLs.values.first { service.authority[0].ttl = ttl }
+            serviceNodataTemplates.append(reference(shared.add(MessageRenderer.render(service, qname: placeholder,
+                                                                                     fixedSuffix: zone.origin))))
+            for cut in zone.cuts.sorted() {
+                let below = (try? cut.prepending("\u{0}")) ?? cut
+                let referral = resolver.resolve(below, Self.absentType(in: zone))
+                referralTemplates[cut] = reference(shared.add(MessageRenderer.render(referral, qname: below, fixedSuffix: cut)))
+            }
+        }
+    }
+
+    private func reference(_ index: Int32) -> Int32 { -(index + 1) }
+
+    private mutating func place(_ name: DomainName, zone index: Int) throws(CompileError) {
+        guard let node = try render(name, zone: index) else { return }
+        pending[Self.shardIndex(of: name)][name] = node
+    }
+
+    /// Compiles every answer of one name, or nil when the name does not exist (or belongs to a deeper zone).
+    private func render(_ name: DomainName, zone index: Int) throws(CompileError) -> PendingNode? {
+        let zone = zones[index]
+        guard let rrsets = zone.nodes[name], zoneIndex(of: name) == index else { return nil }
+        let resolver = ZoneResolver(zone: zone, serial: serial)
+        let wildcardChild = (try? name.prepending("*")).map { zone.nodes[$0] != nil } ?? false
+        var node = PendingNode(name: name, zone: index, types: [], variants: [], fallback: nil,
+                               sharedFallback: zone.negativeTTLs[name] != nil ? serviceNodataTemplates[index]
+                                   : nodataTemplates[index],
+                               delegated: false, hasWildcardChild: wildcardChild)
+        if let cut = zone.cut(atOrAbove: name) {
+            node.delegated = true
+            node.sharedFallback = referralTemplates[cut]!
+            if cut == name {
+                node.types.append((RRType.ds.rawValue, MessageRenderer.render(resolver.resolve(name, .ds), qname: name,
+                                                                              fixedSuffix: name)))
+            }
+            return node
+        }
+        // A wildcard's answers are rendered once for every name it covers.
+        let fixed = name.isWildcard ? name.parent ?? name : name
+        func render(_ type: RRType, _ override: [RRType: [ResourceRecord]]? = nil) throws(CompileError) -> RenderedBody {
+            let body = MessageRenderer.render(resolver.resolve(name, type, override: override), qname: name,
+                                              fixedSuffix: fixed)
+            guard body.bytes.count <= 65535 - 12 - 259 - 11 else { throw .answerTooLarge(name, type) }
+            return body
+        }
+        var types: [RRType]
+        if rrsets[.cname] != nil {
+            // A chain's answer depends on the type asked: one body per type along the chain, then the rest.
+            types = chainTypes(from: name, in: zone).union([.cname, .any]).sorted()
+            node.fallback = try render(Self.absentType(in: zone))
+        } else if !rrsets.isEmpty {
+            types = rrsets.keys.sorted() + [.any]
+        } else {
+            types = []
+        }
+        for type in types { node.types.append((type.rawValue, try render(type))) }
+        if let variants = zone.variants[name] {
+            for (requester, override) in variants.sorted(by: { $0.key < $1.key }) {
+                let variantTypes = Set(types).union(override.keys).union(override.isEmpty ? [] : [.any]).sorted()
+                for type in variantTypes {
+                    node.variants.append((UInt16(requester), type.rawValue, try render(type, override)))
+                }
+            }
+        }
+        return node
+    }
+
+    /// The types found along a CNAME chain from `name` (each step's own types).
+    private func chainTypes(from name: DomainName, in zone: ZoneContent) -> Set<RRType> {
+        var types = Set<RRType>()
+        var current = name
+        var visited: Set<DomainName> = []
+        let resolver = ZoneResolver(zone: zone, serial: serial)
+        while visited.insert(current).inserted, visited.count <= ZoneResolver.maxChainLength {
+            guard case .node(_, let rrsets) = resolver.step(current, qtype: .a) else { break }
+            types.formUnion(rrsets.keys)
+            guard let target = rrsets[.cname]?.first?.targetName, target.isSubdomain(of: zone.origin) else { break }
+            current = target
+        }
+        return types
+    }
+
+    /// A type no record of the zone has: resolving it gives the "any other type" answer.
+    static func absentType(in zone: ZoneContent) -> RRType {
+        var candidate: UInt16 = 65_280  // private use (RFC 6895)
+        while zone.nodes.values.contains(where: { $0[RRType(candidate)] != nil }) { candidate += 1 }
+        return RRType(candidate)
+    }
+
+    // MARK: - Shards
+
+    static func shardIndex(of name: DomainName) -> Int {
+        Int(NameHash.hash(name.key) >> 24) & (AnswerTable.shardCount - 1)
+    }
+
+    static func shard(from nodes: [DomainName: PendingNode]) -> Shard {
+        guard !nodes.isEmpty else { return .empty }
+        var store = TemplateStore()
+        var entries: [NodeEntry] = []
+        var hashes: [UInt32] = []
+        var names: [UInt8] = []
+        var types: [TypeEntry] = []
+        var variants: [VariantEntry] = []
+        for node in nodes.values {
+            let typesStart = types.count
+            for (qtype, body) in node.types { types.append(TypeEntry(qtype: qtype, template: store.add(body))) }
+            let variantsStart = variants.count
+            for variant in node.variants {
+                variants.append(VariantEntry(requester: variant.requester, qtype: variant.qtype,
+                                             template: store.add(variant.body)))
+            }
+            let fallback = node.fallback.map { store.add($0) } ?? node.sharedFallback
+            entries.append(NodeEntry(
+                nameStart: UInt32(names.count), nameLength: UInt16(node.name.key.count), zone: UInt16(node.zone),
+                typesStart: UInt32(typesStart), typesCount: UInt16(types.count - typesStart),
+                variantsStart: UInt32(variantsStart), variantsCount: UInt16(variants.count - variantsStart),
+                fallback: fallback, delegated: node.delegated, hasWildcardChild: node.hasWildcardChild))
+            names += node.name.key
+            hashes.append(NameHash.hash(node.name.key))
+        }
+        return Shard(nodes: entries, hashes: hashes, names: names, types: types, variants: variants, store: store)
+    }
+}

@@ -1,0 +1,43 @@
+/// Where one compiled answer lives inside a `TemplateStore`, plus the header facts it carries.
+struct TemplateEntry: Sendable {
+    var bodyStart: UInt32
+    var bodyLength: UInt32
+    var trimmedLength: UInt32
+    var relocationStart: UInt32
+    var relocationCount: UInt32
+    var answerCount: UInt16
+    var authorityCount: UInt16
+    var additionalCount: UInt16
+    var trimmedAdditionalCount: UInt16
+    var referenceQnameLength: UInt16
+    var rcode: UInt8
+    var authoritative: Bool
+}
+
+/// Compiled answers packed into flat arrays (no per-answer objects, nothing to retain per query).
+struct TemplateStore: Sendable {
+    var entries: [TemplateEntry] = []
+    var bytes: [UInt8] = []
+    var relocations: [Relocation] = []
+
+    mutating func add(_ body: RenderedBody) -> Int32 {
+        let entry = TemplateEntry(
+            bodyStart: UInt32(bytes.count),
+            bodyLength: UInt32(body.bytes.count),
+            trimmedLength: UInt32(body.trimmedLength),
+            relocationStart: UInt32(relocations.count),
+            relocationCount: UInt32(body.relocations.count),
+            answerCount: UInt16(body.answerCount),
+            authorityCount: UInt16(body.authorityCount),
+            additionalCount: UInt16(body.additionalCount),
+            trimmedAdditionalCount: UInt16(body.trimmedAdditionalCount),
+            referenceQnameLength: UInt16(body.referenceQnameLength),
+            rcode: body.rcode,
+            authoritative: body.authoritative
+        )
+        bytes += body.bytes
+        relocations += body.relocations
+        entries.append(entry)
+        return Int32(entries.count - 1)
+    }
+}

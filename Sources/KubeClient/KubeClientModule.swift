@@ -1,0 +1,2 @@
+/// Slim projections of Kubernetes objects and (later) the REST client live here.
+enum KubeClientModule {}
