@@ -16,6 +16,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "mcdns", targets: ["mcdns"]),
+        .library(name: "DNSAnswer", targets: ["DNSAnswer", "DNSWire"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
