@@ -9,8 +9,19 @@ seconds="${1:-60}"
 here="$(cd "$(dirname "$0")" && pwd)"
 cd "$here"
 
-swift build -c release --sanitize=fuzzer --sanitize=address --product DNSFuzz
-binary="$(swift build -c release --sanitize=fuzzer --sanitize=address --show-bin-path)/DNSFuzz"
+# With -O, Swift 6.3's -sanitize=fuzzer alone emits no coverage instrumentation (libFuzzer then reports "no
+# interesting inputs"), so the coverage kinds libFuzzer reads are asked for explicitly, for every module.
+flags=(-c release --sanitize=fuzzer --sanitize=address
+       -Xswiftc -sanitize-coverage=edge,trace-cmp,inline-8bit-counters,pc-table)
+swift build "${flags[@]}" --product DNSFuzz
+binary="$(swift build "${flags[@]}" --show-bin-path)/DNSFuzz"
+# Swift skips regenerating an object whose IR hash is unchanged, and coverage is added after that hash: objects
+# built earlier without these flags would stay uninstrumented. Rebuild from scratch when that happened.
+if ! nm "$binary" | grep -q "__start___sancov_cntrs"; then
+    echo "DNSFuzz has no coverage instrumentation: rebuilding from scratch" >&2
+    rm -rf "$(dirname "$binary")"
+    swift build "${flags[@]}" --product DNSFuzz
+fi
 
 corpus="$here/.build/corpus"
 artifacts="$here/.build/artifacts"

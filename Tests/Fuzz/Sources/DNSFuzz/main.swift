@@ -12,9 +12,10 @@ import DNSWire
 /// The table, compiled once on first use: the zones of Tests/IntegrationTests/Zones, which cover every kind of
 /// answer (CNAME chains, wildcards, delegations, truncation-sized RRsets).
 let table: AnswerTable = {
-    let sourceFile = "\(#filePath)"
-    let fuzzRoot = sourceFile.components(separatedBy: "/Sources/DNSFuzz/").first!
-    let zonesDir = fuzzRoot + "/../IntegrationTests/Zones"
+    // #filePath is .../Tests/Fuzz/Sources/DNSFuzz/main.swift; the zones are in .../Tests/IntegrationTests/Zones.
+    let testsDir = "\(#filePath)".split(separator: "/", omittingEmptySubsequences: false).dropLast(4)
+        .joined(separator: "/")
+    let zonesDir = testsDir + "/IntegrationTests/Zones"
     do {
         let zones = try ["diff.test", "other.test"].map { name throws(SourceError) in
             try ZoneFile.load(path: "\(zonesDir)/\(name).zone")
@@ -26,8 +27,9 @@ let table: AnswerTable = {
 }()
 
 /// Output buffers of exactly the documented minimum sizes, so AddressSanitizer catches any write past them.
-let udpOutput = UnsafeMutableRawBufferPointer.allocate(byteCount: table.options.maxUDPPayload, alignment: 8)
-let tcpOutput = UnsafeMutableRawBufferPointer.allocate(byteCount: 65535, alignment: 8)
+/// libFuzzer calls the entry point from one thread, so sharing them is safe.
+nonisolated(unsafe) let udpOutput = UnsafeMutableRawBufferPointer.allocate(byteCount: table.options.maxUDPPayload, alignment: 8)
+nonisolated(unsafe) let tcpOutput = UnsafeMutableRawBufferPointer.allocate(byteCount: 65535, alignment: 8)
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOneInput(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
