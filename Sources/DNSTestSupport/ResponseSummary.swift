@@ -26,6 +26,8 @@ public struct ResponseSummary: Equatable, Sendable, CustomStringConvertible {
     public var tc: Bool { flags.contains("tc") }
     public var rd: Bool { flags.contains("rd") }
     public var ra: Bool { flags.contains("ra") }
+    public var ad: Bool { flags.contains("ad") }
+    public var cd: Bool { flags.contains("cd") }
 
     public var description: String {
         var lines = ["rcode \(rcode) opcode \(opcode) flags [\(flags.sorted().joined(separator: " "))]"]

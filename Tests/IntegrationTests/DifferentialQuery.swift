@@ -110,6 +110,33 @@ struct DifferentialQuerySet {
         DifferentialQuery(name: "missing.diff.test", type: "SOA", options: ["+norecurse", "+tcp"]),
         DifferentialQuery(name: "www.diff.test", type: "A", options: ["+dnssec"]),
         DifferentialQuery(name: "www.diff.test", type: "A", options: [], qclass: "CH"),
+        // Header bits: AD set in the query (not authenticated data here), CD (copied back), no RD.
+        DifferentialQuery(name: "www.diff.test", type: "A", options: ["+adflag"]),
+        DifferentialQuery(name: "www.diff.test", type: "A", options: ["+cdflag"]),
+        DifferentialQuery(name: "missing.diff.test", type: "A", options: ["+cdflag", "+tcp"]),
+        // EDNS variants: a UDP size below 512, unknown EDNS flags and options, a client cookie, the DO bit on a
+        // negative answer.
+        DifferentialQuery(name: "medium.diff.test", type: "TXT", options: ["+bufsize=100"]),
+        DifferentialQuery(name: "www.diff.test", type: "A", options: ["+ednsflags=0x4000"]),
+        DifferentialQuery(name: "www.diff.test", type: "A", options: ["+ednsopt=65001:abcd"]),
+        DifferentialQuery(name: "www.diff.test", type: "A", options: ["+cookie"]),
+        DifferentialQuery(name: "missing.diff.test", type: "A", options: ["+dnssec", "+tcp"]),
+        // DNSSEC types on unsigned data, class ANY and NONE.
+        DifferentialQuery(name: "diff.test", type: "DNSKEY", options: []),
+        DifferentialQuery(name: "www.diff.test", type: "RRSIG", options: []),
+        DifferentialQuery(name: "www.diff.test", type: "NSEC", options: []),
+        DifferentialQuery(name: "www.diff.test", type: "A", options: [], qclass: "ANY"),
+        DifferentialQuery(name: "www.diff.test", type: "A", options: [], qclass: "NONE"),
+        // Odd names: an escaped dot inside a label, a 63-byte label, a long name inside the zone.
+        DifferentialQuery(name: "a\\.b.diff.test", type: "A", options: []),
+        DifferentialQuery(name: String(repeating: "x", count: 63) + ".diff.test", type: "A", options: []),
+        DifferentialQuery(
+            name: Array(repeating: String(repeating: "y", count: 60), count: 3).joined(separator: ".") + ".wild.diff.test",
+            type: "TXT", options: ["+tcp"]),
+        DifferentialQuery(name: "x.y.sub.diff.test", type: "AAAA", options: ["+tcp"]),
+        DifferentialQuery(name: "ns1.sub.diff.test", type: "NS", options: []),
+        DifferentialQuery(name: "*.wild.diff.test", type: "ANY", options: []),
+        DifferentialQuery(name: "bar.wc.diff.test", type: "MX", options: []),
         // Opcodes other than QUERY: IQUERY (obsolete), STATUS, NOTIFY, UPDATE, unassigned.
         DifferentialQuery(name: "www.diff.test", type: "A", options: ["+opcode=1"]),
         DifferentialQuery(name: "www.diff.test", type: "A", options: ["+opcode=2"]),

@@ -29,6 +29,14 @@ import Testing
                 unlisted primary with REFUSED and UPDATE with NOTIMP; Knot keeps question and OPT and says NOTAUTH
                 """,
             matches: DifferenceRules.option("+opcode"), allowed: [.rcode, .edns, .question]),
+        DeliberateDifference(
+            id: "nsd-class-any-not-authoritative",
+            reason: "NSD answers a class-ANY query from its IN data without AA; Knot sets AA",
+            matches: { $0.qclass == "ANY" }, allowed: [.aa]),
+        DeliberateDifference(
+            id: "nsd-class-none-bare",
+            reason: "NSD refuses class NONE with a bare header (no question); Knot keeps the question",
+            matches: { $0.qclass == "NONE" }, allowed: [.question]),
     ]
 
     @Test func knotAndNSDAgreeOnTheDifferentialQueries() throws {

@@ -2,7 +2,7 @@ import DNSTestSupport
 
 /// The parts of a response the differential test compares; a deliberate difference names the ones it allows.
 enum ResponseAspect: String, Sendable, CaseIterable {
-    case noResponse, rcode, opcode, aa, tc, qr, rd, ra, edns, question, answer, authority, additional
+    case noResponse, rcode, opcode, aa, tc, qr, rd, ra, ad, cd, edns, question, answer, authority, additional
 }
 
 /// How a response from the server under test differs from the reference server's.
@@ -20,7 +20,7 @@ struct ResponseDifference: Sendable, CustomStringConvertible {
         if reference.rcode != subject.rcode { aspects.insert(.rcode) }
         if reference.opcode != subject.opcode { aspects.insert(.opcode) }
         let flagAspects: [(KeyPath<ResponseSummary, Bool>, ResponseAspect)] = [
-            (\.aa, .aa), (\.tc, .tc), (\.qr, .qr), (\.rd, .rd), (\.ra, .ra),
+            (\.aa, .aa), (\.tc, .tc), (\.qr, .qr), (\.rd, .rd), (\.ra, .ra), (\.ad, .ad), (\.cd, .cd),
         ]
         for (flag, aspect) in flagAspects where reference[keyPath: flag] != subject[keyPath: flag] {
             aspects.insert(aspect)
