@@ -10,7 +10,12 @@ public final class BackgroundProcess: @unchecked Sendable {
     private let process = Process()
     private let exit = ExitState()
 
-    public init(_ executable: String, _ arguments: [String], logPath: String, environment: [String: String]? = nil)
+    public init(
+        _ executable: String,
+        _ arguments: [String],
+        logPath: String,
+        environment: [String: String]? = nil
+    )
         throws
     {
         self.executable = executable

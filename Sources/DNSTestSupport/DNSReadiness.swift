@@ -19,13 +19,15 @@ public enum DNSReadiness {
                 if let process, !process.isRunning {
                     throw TestSupportError.serverFailed(
                         "\(process.executable) exited with status \(process.terminationStatus ?? -1) before answering",
-                        log: process.log)
+                        log: process.log
+                    )
                 }
                 if (try? dig.query(probeName, probeType, options: transport)) != nil { break }
                 guard ContinuousClock.now < deadline else {
                     throw TestSupportError.timeout(
                         "no DNS answer on 127.0.0.1:\(port) \(transport.first ?? "udp") within \(timeout)"
-                            + (process.map { "\n--- server log ---\n\($0.log)" } ?? ""))
+                            + (process.map { "\n--- server log ---\n\($0.log)" } ?? "")
+                    )
                 }
                 // A short pause between polls: a refused UDP probe returns at once and would spin.
                 Thread.sleep(forTimeInterval: 0.05)

@@ -28,12 +28,19 @@ public struct Dig: Sendable {
 
     /// Sends one query. Returns nil when no response arrived (dig timed out or the connection failed); throws when
     /// dig printed something that is not a response.
-    public func query(_ name: String, _ type: String, options: [String] = [], qclass: String = "IN") throws
+    public func query(
+        _ name: String,
+        _ type: String,
+        options: [String] = [],
+        qclass: String = "IN"
+    ) throws
         -> ResponseSummary?
     {
         let output = try ProcessRunner.run(
-            executable, arguments(name, type, options: options, qclass: qclass),
-            timeout: .seconds(timeoutSeconds + 5))
+            executable,
+            arguments(name, type, options: options, qclass: qclass),
+            timeout: .seconds(timeoutSeconds + 5)
+        )
         if output.timedOut {
             throw TestSupportError.timeout("dig \(arguments(name, type, options: options).joined(separator: " "))")
         }

@@ -3,7 +3,11 @@ import Glibc
 /// Sends one raw datagram to a loopback DNS server and waits a bounded time for one reply.
 public enum LoopbackUDPClient {
     /// Returns the reply, or nil when none arrived within `timeout` (what "the server sends nothing" looks like).
-    public static func exchange(_ packet: [UInt8], port: UInt16, timeout: Duration = .seconds(2))
+    public static func exchange(
+        _ packet: [UInt8],
+        port: UInt16,
+        timeout: Duration = .seconds(2)
+    )
         throws(TestSupportError) -> [UInt8]?
     {
         let socket = try LoopbackSocket(type: Int32(SOCK_DGRAM.rawValue))
@@ -30,7 +34,9 @@ extension LoopbackSocket {
     /// Waits until the socket has data (or EOF) to read; false on timeout.
     func waitReadable(timeout: Duration) throws(TestSupportError) -> Bool {
         var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        let milliseconds = Int32(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let milliseconds = Int32(
+            timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000
+        )
         while true {
             let ready = poll(&descriptor, 1, milliseconds)
             if ready < 0 && errno == EINTR { continue }

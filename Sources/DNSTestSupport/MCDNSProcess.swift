@@ -30,9 +30,13 @@ public final class MCDNSProcess: @unchecked Sendable {
                 zonesDir: "\(zonesDir)"
                 stateDir: "\(directory.path)/state"
                 \(extraConfig)
-                """)
+                """
+            )
             let process = try BackgroundProcess(
-                binary, ["serve", "--config", config], logPath: directory.path + "/mcdns.log")
+                binary,
+                ["serve", "--config", config],
+                logPath: directory.path + "/mcdns.log"
+            )
             do {
                 try DNSReadiness.waitUntilAnswering(port: port, process: process, timeout: startupTimeout)
                 return MCDNSProcess(port: port, configPath: config, directory: directory, process: process)

@@ -32,7 +32,11 @@ public struct ResponseSummary: Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         var lines = ["rcode \(rcode) opcode \(opcode) flags [\(flags.sorted().joined(separator: " "))]"]
         lines.append("question: \(question.joined(separator: " | "))")
-        if let edns { lines.append("edns version \(edns.version) udp \(edns.udpSize) flags [\(edns.flags)]") } else { lines.append("no edns") }
+        if let edns {
+            lines.append("edns version \(edns.version) udp \(edns.udpSize) flags [\(edns.flags)]")
+        } else {
+            lines.append("no edns")
+        }
         for (title, section) in [("answer", answer), ("authority", authority), ("additional", additional)] {
             lines.append("\(title):")
             lines += section.map { "  " + $0.description.replacingOccurrences(of: "\n", with: "\n  ") }
@@ -59,7 +63,8 @@ public struct ResponseSummary: Equatable, Sendable, CustomStringConvertible {
                     throw .unparsableOutput("more than one response in dig output", output: text)
                 }
                 let fields = keyValues(line.dropFirst(";; ->>HEADER<<-".count))
-                guard let opcode = fields["opcode"], let rcode = fields["status"], let id = fields["id"].flatMap({ UInt16($0) })
+                guard let opcode = fields["opcode"], let rcode = fields["status"],
+                    let id = fields["id"].flatMap({ UInt16($0) })
                 else { throw .unparsableOutput("cannot read header line: \(line)", output: text) }
                 header = (opcode, rcode, id)
                 continue
@@ -74,10 +79,11 @@ public struct ResponseSummary: Equatable, Sendable, CustomStringConvertible {
                 let fields = keyValues(line.dropFirst("; EDNS:".count))
                 guard let version = fields["version"].flatMap({ Int($0) }), let udp = fields["udp"].flatMap({ Int($0) })
                 else { throw .unparsableOutput("cannot read EDNS line: \(line)", output: text) }
-                let ednsFlags = line.range(of: "flags:").map { range in
-                    line[range.upperBound...].prefix { $0 != ";" }.split(separator: " ").map(String.init).sorted()
-                        .joined(separator: " ")
-                } ?? ""
+                let ednsFlags =
+                    line.range(of: "flags:").map { range in
+                        line[range.upperBound...].prefix { $0 != ";" }.split(separator: " ").map(String.init).sorted()
+                            .joined(separator: " ")
+                    } ?? ""
                 edns = EDNS(version: version, udpSize: udp, flags: ednsFlags)
                 continue
             }
@@ -106,8 +112,9 @@ public struct ResponseSummary: Equatable, Sendable, CustomStringConvertible {
         guard let header else { throw .unparsableOutput("no response header in dig output", output: text) }
 
         func rrsets(_ section: Section) -> [RRset] {
-            var grouped: [String: (first: Int, owner: String, ttl: UInt32, rrClass: String, type: String, rdata: [String])] =
-                [:]
+            var grouped:
+                [String: (first: Int, owner: String, ttl: UInt32, rrClass: String, type: String, rdata: [String])] =
+                    [:]
             for (index, record) in (records[section] ?? []).enumerated() {
                 let key = "\(record.owner.lowercased()) \(record.rrClass) \(record.type)"
                 if grouped[key] == nil {
@@ -122,9 +129,16 @@ public struct ResponseSummary: Equatable, Sendable, CustomStringConvertible {
             }.sorted()
         }
         return ResponseSummary(
-            id: header.id, opcode: header.opcode, rcode: header.rcode, flags: flags, edns: edns,
+            id: header.id,
+            opcode: header.opcode,
+            rcode: header.rcode,
+            flags: flags,
+            edns: edns,
             question: question.map { $0.split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ") },
-            answer: rrsets(.answer), authority: rrsets(.authority), additional: rrsets(.additional))
+            answer: rrsets(.answer),
+            authority: rrsets(.authority),
+            additional: rrsets(.additional)
+        )
     }
 
     /// `opcode: QUERY, status: NOERROR, id: 7` → ["opcode": "QUERY", "status": "NOERROR", "id": "7"].
@@ -139,7 +153,9 @@ public struct ResponseSummary: Equatable, Sendable, CustomStringConvertible {
         }
         // "flags:; udp: 1232" keeps udp after a semicolon: read it separately.
         if let range = text.range(of: "udp:") {
-            result["udp"] = String(text[range.upperBound...]).trimmingWhitespace().split(separator: " ").first.map(String.init)
+            result["udp"] = String(text[range.upperBound...]).trimmingWhitespace().split(separator: " ").first.map(
+                String.init
+            )
         }
         return result
     }

@@ -21,7 +21,9 @@ public final class TemporaryDirectory: @unchecked Sendable {
     public func write(_ name: String, _ text: String) throws -> String {
         let file = url.appendingPathComponent(name)
         try FileManager.default.createDirectory(
-            at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+            at: file.deletingLastPathComponent(),
+            withIntermediateDirectories: true
+        )
         try text.write(to: file, atomically: true, encoding: .utf8)
         return file.path
     }

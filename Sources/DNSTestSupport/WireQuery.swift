@@ -6,7 +6,11 @@ public enum WireQuery {
     /// A standard query: header, one question, and an OPT record advertising `ednsUDPSize` when it is not nil.
     /// `flags` is the header's second 16-bit word (0x0100 = RD, opcode QUERY).
     public static func make(
-        id: UInt16, name: String, type: UInt16, flags: UInt16 = 0x0100, ednsUDPSize: UInt16? = 1232
+        id: UInt16,
+        name: String,
+        type: UInt16,
+        flags: UInt16 = 0x0100,
+        ednsUDPSize: UInt16? = 1232
     ) throws(WireError) -> [UInt8] {
         let question = try DomainName(name).wire
         var packet: [UInt8] = []
@@ -43,7 +47,9 @@ public enum WireQuery {
     public static func header(of response: [UInt8]) -> (id: UInt16, qr: Bool, opcode: Int, rcode: Int, qdcount: Int)? {
         guard response.count >= 12 else { return nil }
         let id = UInt16(response[0]) << 8 | UInt16(response[1])
-        return (id, response[2] & 0x80 != 0, Int(response[2] >> 3) & 0x0F, Int(response[3] & 0x0F),
-                Int(response[4]) << 8 | Int(response[5]))
+        return (
+            id, response[2] & 0x80 != 0, Int(response[2] >> 3) & 0x0F, Int(response[3] & 0x0F),
+            Int(response[4]) << 8 | Int(response[5])
+        )
     }
 }

@@ -37,17 +37,28 @@ public final class ZoneServerProcess: @unchecked Sendable {
             let arguments: [String]
             switch implementation {
             case .knot:
-                let config = try directory.write("knot.conf", knotConfig(directory: directory.path, port: chosenPort, zones: zones))
+                let config = try directory.write(
+                    "knot.conf",
+                    knotConfig(directory: directory.path, port: chosenPort, zones: zones)
+                )
                 arguments = ["-c", config]
             case .nsd:
-                let config = try directory.write("nsd.conf", nsdConfig(directory: directory.path, port: chosenPort, zones: zones))
+                let config = try directory.write(
+                    "nsd.conf",
+                    nsdConfig(directory: directory.path, port: chosenPort, zones: zones)
+                )
                 arguments = ["-d", "-c", config]
             }
             let process = try BackgroundProcess(executable, arguments, logPath: directory.path + "/server.log")
             do {
                 try DNSReadiness.waitUntilAnswering(port: chosenPort, process: process, timeout: startupTimeout)
                 return ZoneServerProcess(
-                    implementation: implementation, port: chosenPort, zones: zones, directory: directory, process: process)
+                    implementation: implementation,
+                    port: chosenPort,
+                    zones: zones,
+                    directory: directory,
+                    process: process
+                )
             } catch {
                 process.stop()
                 lastError = error
@@ -57,7 +68,10 @@ public final class ZoneServerProcess: @unchecked Sendable {
     }
 
     private init(
-        implementation: Implementation, port: UInt16, zones: [ServedZone], directory: TemporaryDirectory,
+        implementation: Implementation,
+        port: UInt16,
+        zones: [ServedZone],
+        directory: TemporaryDirectory,
         process: BackgroundProcess
     ) {
         self.implementation = implementation

@@ -131,8 +131,11 @@ struct DifferentialQuerySet {
         DifferentialQuery(name: "a\\.b.diff.test", type: "A", options: []),
         DifferentialQuery(name: String(repeating: "x", count: 63) + ".diff.test", type: "A", options: []),
         DifferentialQuery(
-            name: Array(repeating: String(repeating: "y", count: 60), count: 3).joined(separator: ".") + ".wild.diff.test",
-            type: "TXT", options: ["+tcp"]),
+            name: Array(repeating: String(repeating: "y", count: 60), count: 3).joined(separator: ".")
+                + ".wild.diff.test",
+            type: "TXT",
+            options: ["+tcp"]
+        ),
         DifferentialQuery(name: "x.y.sub.diff.test", type: "AAAA", options: ["+tcp"]),
         DifferentialQuery(name: "ns1.sub.diff.test", type: "NS", options: []),
         DifferentialQuery(name: "*.wild.diff.test", type: "ANY", options: []),

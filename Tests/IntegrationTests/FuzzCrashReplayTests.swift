@@ -39,8 +39,12 @@ import Testing
             let output = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 8)
             defer { output.deallocate() }
             let length = query.withUnsafeBytes { table.respond(to: $0, transport: transport, into: output) }
-            let violation = Self.violation(query: query, response: Array(output.prefix(max(0, min(length, capacity)))),
-                                           length: length, capacity: capacity)
+            let violation = Self.violation(
+                query: query,
+                response: Array(output.prefix(max(0, min(length, capacity)))),
+                length: length,
+                capacity: capacity
+            )
             #expect(violation == nil, "\(path) over \(transport): \(violation ?? "")")
         }
     }

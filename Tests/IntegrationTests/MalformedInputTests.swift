@@ -10,8 +10,10 @@ import Testing
 
     static func startMCDNS() throws -> MCDNSProcess {
         try MCDNSProcess.start(
-            binary: KnotDifferentialTests.mcdnsBinary, zonesDir: TestZones.directory,
-            extraConfig: idleTimeoutConfig)
+            binary: KnotDifferentialTests.mcdnsBinary,
+            zonesDir: TestZones.directory,
+            extraConfig: idleTimeoutConfig
+        )
     }
 
     @Test func malformedUDPQueriesGetTheRightRcodeAndTheServerKeepsAnswering() throws {
@@ -65,7 +67,7 @@ import Testing
         #expect(ContinuousClock.now - start >= .seconds(1))
     }
 
-    /// Several queries pipelined on one connection are all answered, in order of their IDs' arrival.
+    /// Several queries pipelined in one write on one connection are all answered.
     @Test func pipelinedTCPQueriesAreAllAnswered() throws {
         let mcdns = try Self.startMCDNS()
         defer { mcdns.stop() }

@@ -11,32 +11,44 @@ import Testing
             id: "nsd-cross-zone-cname",
             reason: "NSD follows a CNAME into another zone it serves; Knot stops at the zone's edge",
             matches: { DifferenceRules.name("back.other.test", "toother.diff.test")($0) && $0.type == "A" },
-            allowed: [.answer], check: DifferenceRules.answerExtendsReference),
+            allowed: [.answer],
+            check: DifferenceRules.answerExtendsReference
+        ),
         DeliberateDifference(
             id: "nsd-minimal-responses",
             reason: "NSD with minimal-responses adds no A/AAAA of MX and SRV targets; Knot adds them",
-            matches: DifferenceRules.type("MX", "SRV"), allowed: [.additional],
-            check: DifferenceRules.additionalIsSubset),
+            matches: DifferenceRules.type("MX", "SRV"),
+            allowed: [.additional],
+            check: DifferenceRules.additionalIsSubset
+        ),
         DeliberateDifference(
             id: "any-rrset-choice",
             reason: "RFC 8482: each server picks its own single RRset for ANY",
-            matches: DifferenceRules.type("ANY"), allowed: [.answer, .additional],
-            check: DifferenceRules.bothAnswerOneRRset),
+            matches: DifferenceRules.type("ANY"),
+            allowed: [.answer, .additional],
+            check: DifferenceRules.bothAnswerOneRRset
+        ),
         DeliberateDifference(
             id: "nsd-opcodes",
             reason: """
                 NSD answers opcodes other than QUERY with a bare header (no question, no OPT), NOTIFY from an \
                 unlisted primary with REFUSED and UPDATE with NOTIMP; Knot keeps question and OPT and says NOTAUTH
                 """,
-            matches: DifferenceRules.option("+opcode"), allowed: [.rcode, .edns, .question]),
+            matches: DifferenceRules.option("+opcode"),
+            allowed: [.rcode, .edns, .question]
+        ),
         DeliberateDifference(
             id: "nsd-class-any-not-authoritative",
             reason: "NSD answers a class-ANY query from its IN data without AA; Knot sets AA",
-            matches: { $0.qclass == "ANY" }, allowed: [.aa]),
+            matches: { $0.qclass == "ANY" },
+            allowed: [.aa]
+        ),
         DeliberateDifference(
             id: "nsd-class-none-bare",
             reason: "NSD refuses class NONE with a bare header (no question); Knot keeps the question",
-            matches: { $0.qclass == "NONE" }, allowed: [.question]),
+            matches: { $0.qclass == "NONE" },
+            allowed: [.question]
+        ),
     ]
 
     @Test func knotAndNSDAgreeOnTheDifferentialQueries() throws {
@@ -47,8 +59,11 @@ import Testing
         let queries = DifferentialQuerySet.all()
         #expect(queries.count >= 200)
         let outcomes = DifferentialComparison.run(
-            queries, reference: try Dig(port: knot.port), subject: try Dig(port: nsd.port),
-            table: Self.knotVersusNSD)
+            queries,
+            reference: try Dig(port: knot.port),
+            subject: try Dig(port: nsd.port),
+            table: Self.knotVersusNSD
+        )
         for outcome in outcomes {
             if let failure = outcome.failure { Issue.record(Comment(rawValue: failure)) }
         }

@@ -73,7 +73,9 @@ enum DifferentialComparison {
     /// Compares one query's responses; a difference passes only when a table entry matches the query, allows every
     /// differing aspect, and its check (if any) holds. Entries are tried in order; the first that excuses wins.
     static func judge(
-        _ query: DifferentialQuery, reference: ResponseSummary?, subject: ResponseSummary?,
+        _ query: DifferentialQuery,
+        reference: ResponseSummary?,
+        subject: ResponseSummary?,
         table: [DeliberateDifference]
     ) -> DifferentialOutcome {
         let difference = ResponseDifference.between(reference: reference, subject: subject)
@@ -90,35 +92,64 @@ enum DifferentialComparison {
         }
         if !failedChecks.isEmpty {
             return DifferentialOutcome(
-                query: query, difference: difference, excusedBy: nil,
-                failure: "\(query)\nnot excused: \(failedChecks.joined(separator: "; "))\n\(difference)")
+                query: query,
+                difference: difference,
+                excusedBy: nil,
+                failure: "\(query)\nnot excused: \(failedChecks.joined(separator: "; "))\n\(difference)"
+            )
         }
         return DifferentialOutcome(
-            query: query, difference: difference, excusedBy: nil, failure: "\(query)\n\(difference)")
+            query: query,
+            difference: difference,
+            excusedBy: nil,
+            failure: "\(query)\n\(difference)"
+        )
     }
 
     /// Sends every query to both servers (in parallel, bounded) and judges each pair of responses.
     static func run(
-        _ queries: [DifferentialQuery], reference: Dig, subject: Dig, table: [DeliberateDifference]
+        _ queries: [DifferentialQuery],
+        reference: Dig,
+        subject: Dig,
+        table: [DeliberateDifference]
     ) -> [DifferentialOutcome] {
         queries.parallelMap(width: 4) { query in
             do {
                 var referenceResponse = try reference.query(
-                    query.name, query.type, options: query.options, qclass: query.qclass)
+                    query.name,
+                    query.type,
+                    options: query.options,
+                    qclass: query.qclass
+                )
                 var subjectResponse = try subject.query(
-                    query.name, query.type, options: query.options, qclass: query.qclass)
+                    query.name,
+                    query.type,
+                    options: query.options,
+                    qclass: query.qclass
+                )
                 // One lost UDP datagram on a loaded machine is not a server difference: ask both once more.
                 if (referenceResponse == nil) != (subjectResponse == nil) {
                     referenceResponse = try reference.query(
-                        query.name, query.type, options: query.options, qclass: query.qclass)
+                        query.name,
+                        query.type,
+                        options: query.options,
+                        qclass: query.qclass
+                    )
                     subjectResponse = try subject.query(
-                        query.name, query.type, options: query.options, qclass: query.qclass)
+                        query.name,
+                        query.type,
+                        options: query.options,
+                        qclass: query.qclass
+                    )
                 }
                 return judge(query, reference: referenceResponse, subject: subjectResponse, table: table)
             } catch {
                 return DifferentialOutcome(
-                    query: query, difference: ResponseDifference(aspects: [], reference: nil, subject: nil),
-                    excusedBy: nil, failure: "\(query)\ndig failed: \(error)")
+                    query: query,
+                    difference: ResponseDifference(aspects: [], reference: nil, subject: nil),
+                    excusedBy: nil,
+                    failure: "\(query)\ndig failed: \(error)"
+                )
             }
         }
     }

@@ -6,7 +6,7 @@ import DNSAnswer
 import DNSWire
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// The table, compiled once on first use: the zones of Tests/IntegrationTests/Zones, which cover every kind of
@@ -28,7 +28,10 @@ let table: AnswerTable = {
 
 /// Output buffers of exactly the documented minimum sizes, so AddressSanitizer catches any write past them.
 /// libFuzzer calls the entry point from one thread, so sharing them is safe.
-nonisolated(unsafe) let udpOutput = UnsafeMutableRawBufferPointer.allocate(byteCount: table.options.maxUDPPayload, alignment: 8)
+nonisolated(unsafe) let udpOutput = UnsafeMutableRawBufferPointer.allocate(
+    byteCount: table.options.maxUDPPayload,
+    alignment: 8
+)
 nonisolated(unsafe) let tcpOutput = UnsafeMutableRawBufferPointer.allocate(byteCount: 65535, alignment: 8)
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -49,7 +52,10 @@ public func fuzzOneInput(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
 
 /// The invariants every response must keep; nil when they hold.
 func checkResponse(
-    query: UnsafeRawBufferPointer, length: Int, capacity: Int, output: UnsafeMutableRawBufferPointer
+    query: UnsafeRawBufferPointer,
+    length: Int,
+    capacity: Int,
+    output: UnsafeMutableRawBufferPointer
 ) -> String? {
     if length == 0 { return nil }
     if length < 0 || length > capacity { return "response length \(length) outside 0...\(capacity)" }
