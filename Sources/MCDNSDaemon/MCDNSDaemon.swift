@@ -1,3 +1,4 @@
+import ClusterController
 import DNSAnswer
 import DNSServer
 import DNSWire
@@ -34,8 +35,28 @@ public enum MCDNSDaemon {
         for zone in loaded.zones {
             logger.info("loaded zone \(zone.origin) (\(zone.records.count) records) from \(zone.file)")
         }
-        let table = try StaticAnswers.compile(zones: loaded.zones, configuration: configuration)
-        let store = RecordStore(initial: table, logger: logger)
+        let store: RecordStore
+        var controller: ClusterController<ContinuousClock>? = nil
+        if LiveRecords.enabled(configuration) {
+            // Members: the static zones plus the live names the controller publishes into the store.
+            do throws(CompileError) {
+                let live = try LiveTable(zones: loaded.zones, naming: LiveRecords.naming(configuration),
+                                         options: ServingOptions(maxUDPPayload: configuration.dns.maxUDPPayload))
+                store = try RecordStore(live: live, logger: logger)
+            } catch {
+                throw StartupError([SourceError(file: configuration.file, line: nil, message: error.description)])
+            }
+            do throws(ControllerError) {
+                controller = try ClusterController(configuration: LiveRecords.controllerConfiguration(configuration),
+                                                   sink: store, logger: logger)
+            } catch {
+                throw StartupError([SourceError(file: configuration.file, line: nil, message: "clusters: \(error)")])
+            }
+            logger.info("watching \(configuration.clusters.count) member cluster(s)")
+        } else {
+            let table = try StaticAnswers.compile(zones: loaded.zones, configuration: configuration)
+            store = RecordStore(initial: table, logger: logger)
+        }
 
         let sockets =
             configuration.dns.udpThreadsPerAddress == 0 ? System.coreCount : configuration.dns.udpThreadsPerAddress
@@ -50,7 +71,8 @@ public enum MCDNSDaemon {
             throw StartupError([SourceError(file: configuration.file, line: nil, message: "listen.dns: \(error)")])
         }
         let dns = DNSService(configuration: dnsConfiguration, store: store, logger: logger)
-        let services: [any Service] = [dns, DNSListening(service: dns, socketsPerAddress: sockets, logger: logger)]
+        var services: [any Service] = [dns, DNSListening(service: dns, socketsPerAddress: sockets, logger: logger)]
+        if let controller { services.append(controller) }
         return ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
