@@ -16,7 +16,13 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "mcdns", targets: ["mcdns"]),
-        .library(name: "DNSAnswer", targets: ["DNSAnswer", "DNSWire"]),
+        // Libraries for the nested packages under bench/ and Tests/Fuzz.
+        .library(name: "DNSWire", targets: ["DNSWire"]),
+        .library(name: "DNSAnswer", targets: ["DNSAnswer"]),
+        .library(name: "MCDNSModel", targets: ["MCDNSModel"]),
+        .library(name: "RecordStore", targets: ["RecordStore"]),
+        .library(name: "KubeClient", targets: ["KubeClient"]),
+        .library(name: "ClusterController", targets: ["ClusterController"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -52,16 +58,17 @@ let package = Package(
         .target(
             name: "DNSServer",
             dependencies: [
-                "RecordStore", "DNSWire", "CMCDNSSys",
+                "RecordStore", "DNSAnswer", "DNSWire", "CMCDNSSys",
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ] + nio,
+            exclude: ["README.md"],
             swiftSettings: strict
         ),
 
         // Kubernetes half.
-        .target(name: "KubeClient", swiftSettings: strict),
+        .target(name: "KubeClient", exclude: ["README.md"], swiftSettings: strict),
         .target(
             name: "ClusterController",
             dependencies: [
@@ -70,6 +77,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            exclude: ["README.md"],
             swiftSettings: strict
         ),
 
@@ -82,6 +90,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ] + nio,
+            exclude: ["README.md"],
             swiftSettings: strict
         ),
         .target(
@@ -91,9 +100,10 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            exclude: ["README.md"],
             swiftSettings: strict
         ),
-        .executableTarget(name: "mcdns", dependencies: ["MCDNSCommands"], swiftSettings: strict),
+        .executableTarget(name: "mcdns", dependencies: ["MCDNSCommands"], exclude: ["README.md"], swiftSettings: strict),
 
         // Test support.
         .target(name: "DNSTestSupport", dependencies: ["DNSWire"], swiftSettings: strict),
@@ -103,7 +113,9 @@ let package = Package(
         .testTarget(
             name: "DNSServerTests",
             dependencies: [
-                "DNSServer", "RecordStore", "DNSAnswer", "DNSWire", "DNSTestSupport",
+                "DNSServer", "RecordStore", "DNSAnswer", "DNSWire", "MCDNSModel", "DNSTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),
             ] + nio,
@@ -112,14 +124,20 @@ let package = Package(
         .testTarget(
             name: "MCDNSDaemonTests",
             dependencies: ["MCDNSDaemon", "MCDNSCommands", "DNSWire", "DNSTestSupport"],
+            exclude: ["README.md"],
             swiftSettings: strict
         ),
+        .testTarget(name: "RecordStoreTests", dependencies: ["RecordStore", "DNSAnswer", "DNSWire", "MCDNSModel"], swiftSettings: strict),
         .testTarget(name: "KubeClientTests", dependencies: ["KubeClient"], swiftSettings: strict),
-        .testTarget(name: "ClusterControllerTests", dependencies: ["ClusterController", "KubeClient", "MCDNSModel"], swiftSettings: strict),
+        .testTarget(
+            name: "ClusterControllerTests",
+            dependencies: ["ClusterController", "KubeClient", "MCDNSModel", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "IntegrationTests", dependencies: ["DNSWire", "DNSAnswer", "DNSTestSupport"], exclude: ["Zones"],
             swiftSettings: strict
         ),
-        .testTarget(name: "PackageTests", swiftSettings: strict),
+        .testTarget(name: "PackageTests", exclude: ["README.md"], swiftSettings: strict),
     ]
 )

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -90,9 +91,37 @@ int mcdns_batch_send(int fd, mcdns_batch *b, int count) {
 
 uint8_t *mcdns_batch_in(mcdns_batch *b, int i) { return b->in + (size_t)i * (size_t)b->bufferSize; }
 size_t mcdns_batch_in_length(mcdns_batch *b, int i) { return b->recvHeaders[i].msg_len; }
+int mcdns_batch_in_truncated(mcdns_batch *b, int i) { return (b->recvHeaders[i].msg_hdr.msg_flags & MSG_TRUNC) != 0; }
 uint8_t *mcdns_batch_out(mcdns_batch *b, int i) { return b->out + (size_t)i * (size_t)b->bufferSize; }
 void mcdns_batch_set_out_length(mcdns_batch *b, int i, size_t len) { b->sendIov[i].iov_len = len; }
 const struct sockaddr_storage *mcdns_batch_peer(mcdns_batch *b, int i) { return &b->peers[i]; }
+
+static uint64_t mcdns_load_be64(const uint8_t *p) {
+    uint64_t v = 0;
+    for (int k = 0; k < 8; k++) v = (v << 8) | p[k];
+    return v;
+}
+
+int mcdns_batch_peer_address(mcdns_batch *b, int i, uint32_t *v4, uint64_t *high, uint64_t *low) {
+    const struct sockaddr_storage *peer = &b->peers[i];
+    if (peer->ss_family == AF_INET) {
+        *v4 = ntohl(((const struct sockaddr_in *)peer)->sin_addr.s_addr);
+        return 4;
+    }
+    if (peer->ss_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)peer)->sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(a)) {
+            uint32_t mapped;
+            memcpy(&mapped, a->s6_addr + 12, 4);
+            *v4 = ntohl(mapped);
+            return 4;
+        }
+        *high = mcdns_load_be64(a->s6_addr);
+        *low = mcdns_load_be64(a->s6_addr + 8);
+        return 6;
+    }
+    return 0;
+}
 int mcdns_batch_buffer_size(mcdns_batch *b) { return b->bufferSize; }
 
 int mcdns_udp_socket(const char *host, int port, int receiveTimeoutMillis) {
@@ -135,4 +164,11 @@ int mcdns_socket_port(int fd) {
     if (ss.ss_family == AF_INET) return ntohs(((struct sockaddr_in *)&ss)->sin_port);
     if (ss.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
     return -1;
+}
+
+void mcdns_thread_set_name(const char *name) {
+    char shortName[16];
+    strncpy(shortName, name, sizeof(shortName) - 1);
+    shortName[sizeof(shortName) - 1] = 0;
+    pthread_setname_np(pthread_self(), shortName);
 }

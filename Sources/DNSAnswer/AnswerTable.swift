@@ -19,13 +19,19 @@ public struct ServingOptions: Sendable, Equatable {
 /// An immutable, wire-ready answer table: every answer is compiled to bytes when the table is built.
 /// `respond` is the hot path: bytes in, bytes out, no allocation, no lock.
 public final class AnswerTable: Sendable {
-    public static let shardCount = 256
+    /// An update rebuilds the shards holding the names it changed, so shards stay small: at a million names a
+    /// shard holds about 250 (DESIGN §7). The top bits of the name hash pick the shard, the low bits the slot.
+    public static let shardCount = 4096
+
+    @inline(__always)
+    static func shard(of hash: UInt32) -> Int { Int(hash >> 20) & (shardCount - 1) }
 
     /// The snapshot generation; the SOA serial of zones with live records.
     public let serial: UInt32
     public let options: ServingOptions
-    /// The zones served, deepest first.
-    public let zones: [ZoneContent]
+    /// The origins of the zones served, deepest first. (The zone contents stay with the builder: a table holding
+    /// them would make every update copy them.)
+    public let zoneOrigins: [DomainName]
     let shards: [Shard]
     /// Answers shared by many names: per zone NXDOMAIN and NODATA, per cut the referral.
     let shared: TemplateStore
@@ -37,12 +43,12 @@ public final class AnswerTable: Sendable {
     /// The EDNS option code naming the requesting cluster (0 = none).
     let localOption: UInt16
 
-    init(serial: UInt32, options: ServingOptions, zones: [ZoneContent], shards: [Shard], shared: TemplateStore,
+    init(serial: UInt32, options: ServingOptions, zones: [DomainName], shards: [Shard], shared: TemplateStore,
          nxTemplates: [Int32], requesters: [[UInt8]], subnets: [(network: IPNetwork, requester: Int)],
          localOption: UInt16) {
         self.serial = serial
         self.options = options
-        self.zones = zones
+        self.zoneOrigins = zones
         self.shards = shards
         self.shared = shared
         self.nxTemplates = nxTemplates
@@ -70,13 +76,6 @@ public final class AnswerTable: Sendable {
     /// The number of names in the table.
     public var nameCount: Int { shards.reduce(0) { $0 + $1.nodes.count } }
 
-    /// Resolves in record form (for `explain`, tests and tools; the query path uses the compiled bytes).
-    public func resolve(_ name: DomainName, _ type: RRType) -> ResolvedAnswer {
-        guard let zone = zones.first(where: { name.isSubdomain(of: $0.origin) }) else {
-            return ResolvedAnswer(resolution: .refused, rcode: 5, authoritative: false)
-        }
-        return ZoneResolver(zone: zone, serial: serial).resolve(name, type)
-    }
 
     // MARK: - The query path
 
@@ -125,7 +124,7 @@ public final class AnswerTable: Sendable {
         let nameEnd = 12 + parsed.qnameLength
         // Exact match: the common path, one probe.
         let hash = NameHash.hash(query, from: 12, to: nameEnd)
-        let shard = shards[Int(hash >> 24) & (Self.shardCount - 1)]
+        let shard = shards[AnswerTable.shard(of: hash)]
         let node = shard.find(hash: hash, prefix: nil, packet: query, start: 12, end: nameEnd)
         if node >= 0 {
             // Who asks matters only for names whose answer depends on it.
@@ -144,7 +143,7 @@ public final class AnswerTable: Sendable {
         var start = 12 + 1 + Int(query[12])
         while start < nameEnd - 1 {
             let suffixHash = NameHash.hash(query, from: start, to: nameEnd)
-            let suffixShard = shards[Int(suffixHash >> 24) & (Self.shardCount - 1)]
+            let suffixShard = shards[AnswerTable.shard(of: suffixHash)]
             let encloser = suffixShard.find(hash: suffixHash, prefix: nil, packet: query, start: start, end: nameEnd)
             if encloser >= 0 {
                 let entry = suffixShard.nodes[Int(encloser)]
@@ -153,7 +152,7 @@ public final class AnswerTable: Sendable {
                 }
                 if entry.hasWildcardChild {
                     let wildHash = NameHash.hash(query, from: start, to: nameEnd, seed: NameHash.wildcardSeed)
-                    let wildShard = shards[Int(wildHash >> 24) & (Self.shardCount - 1)]
+                    let wildShard = shards[AnswerTable.shard(of: wildHash)]
                     let wild = wildShard.find(hash: wildHash, prefix: (1, UInt8(ascii: "*")), packet: query,
                                               start: start, end: nameEnd)
                     if wild >= 0 {

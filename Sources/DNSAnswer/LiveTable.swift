@@ -33,6 +33,11 @@ public final class LiveTable {
         self.builder = try TableBuilder(zones: contents, options: options)
     }
 
+    /// Resolves in record form against the current contents (for `explain` and tools; queries use compiled bytes).
+    public func resolve(_ name: DomainName, _ type: RRType) -> ResolvedAnswer {
+        builder.resolve(name, type)
+    }
+
     /// Compiles everything from scratch (at start, and when the member list changes).
     public func rebuild(serial: UInt32) throws(CompileError) -> AnswerTable {
         let ids = clusters.keys.sorted()
@@ -74,39 +79,36 @@ public final class LiveTable {
         }
         let index = builder.requesterIndex
         let names = RecordNames(naming: naming, clusters: clusters)
-        var nextBuilder = builder
-        var nextOwners = owners, nextNames = namesByService, nextProblems = problems, nextRecords = records
-        let table = try nextBuilder.update(serial: serial) { zones in
-            var touched = Set<DomainName>()
-            let keys = Set(changes.removed).union(changes.upserted.map(\.key))
-            for key in keys {
-                for old in nextNames[key] ?? [] {
-                    guard nextOwners[old.name] == key, let z = zones.firstIndex(where: { old.name.isSubdomain(of: $0.origin) })
-                    else { continue }
-                    nextOwners[old.name] = nil
-                    touched.insert(old.name)
-                    touched.formUnion(zones[z].removeLive(old.name))
+        // Edited in place: copying the builder or these maps per batch would cost O(all names). Should the compile
+        // throw, the records go back to what they were and everything is rebuilt from them, as the old table was.
+        let saved = Dictionary(uniqueKeysWithValues: (changes.removed + changes.upserted.map(\.key)).map { ($0, records[$0]) })
+        do throws(CompileError) {
+            return try builder.update(serial: serial) { zones in
+                var touched = Set<DomainName>()
+                for key in saved.keys {
+                    for old in namesByService[key] ?? [] {
+                        guard owners[old.name] == key,
+                              let z = zones.firstIndex(where: { old.name.isSubdomain(of: $0.origin) })
+                        else { continue }
+                        owners[old.name] = nil
+                        touched.insert(old.name)
+                        touched.formUnion(zones[z].removeLive(old.name))
+                    }
+                    namesByService[key] = nil
+                    problems[key] = nil
+                    records[key] = nil
                 }
-                nextNames[key] = nil
-                nextProblems[key] = nil
-                nextRecords[key] = nil
-            }
-            for record in changes.upserted {
-                nextRecords[record.key] = record
-                let made = Self.place(record, names, &zones, index, &nextOwners, &nextNames, &nextProblems)
-                for name in made {
-                    var current: DomainName? = name
-                    while let each = current, touched.insert(each).inserted { current = each.parent }
+                for record in changes.upserted {
+                    records[record.key] = record
+                    touched.formUnion(Self.place(record, names, &zones, index, &owners, &namesByService, &problems))
                 }
+                return touched
             }
-            return touched
+        } catch {
+            for (key, record) in saved { records[key] = record }
+            _ = try? rebuild(serial: serial)
+            throw error
         }
-        builder = nextBuilder
-        owners = nextOwners
-        namesByService = nextNames
-        problems = nextProblems
-        records = nextRecords
-        return table
     }
 
     private func place(_ record: ServiceDNSRecord, _ names: RecordNames, _ zones: inout [ZoneContent],
@@ -120,6 +122,8 @@ public final class LiveTable {
                               _ problems: inout [ServiceKey: [String]]) -> [DomainName] {
         let (made, trouble) = names.names(for: record)
         var placed: [LiveName] = []
+        // The names whose answers must be (re)compiled: the live names, and empty non-terminals that appeared.
+        var changed: [DomainName] = []
         var messages = trouble.map(\.message)
         for live in made {
             if let owner = owners[live.name], owner != record.key {
@@ -127,15 +131,17 @@ public final class LiveTable {
                 continue
             }
             guard let z = zones.firstIndex(where: { live.name.isSubdomain(of: $0.origin) }) else { continue }
-            guard zones[z].add(live, requesterIndex: index) else {
+            guard let created = zones[z].add(live, requesterIndex: index) else {
                 messages.append("\(live.name) is defined in the zone file of \(zones[z].origin); the file wins")
                 continue
             }
             owners[live.name] = record.key
             placed.append(live)
+            changed.append(live.name)
+            changed += created
         }
         namesByService[record.key] = placed
         problems[record.key] = messages.isEmpty ? nil : messages
-        return placed.map(\.name)
+        return changed
     }
 }

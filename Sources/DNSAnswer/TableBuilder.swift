@@ -23,6 +23,12 @@ struct TableBuilder {
     let requesters: [ClusterID]
     let subnets: [(network: IPNetwork, requester: Int)]
     let localOption: UInt16
+    /// Per zone, a type no record has: resolving it gives the "any other type" answer. Live names only add
+    /// A, AAAA, CNAME and SRV records, so this is fixed by the zone files.
+    private let absentTypes: [RRType]
+    /// Names from zone files whose answers may follow other names (CNAME chains, MX and SRV additional records):
+    /// re-rendered on every update, since a live name they point at may have changed.
+    private let staticDependents: Set<DomainName>
 
     private var serial: UInt32 = 0
     private var shared = TemplateStore()
@@ -43,6 +49,16 @@ struct TableBuilder {
         self.requesters = requesters
         self.subnets = subnets.sorted { $0.network.prefixLength > $1.network.prefixLength }
         self.localOption = localOption
+        self.absentTypes = self.zones.map(Self.absentType(in:))
+        var dependents = Set<DomainName>()
+        for zone in self.zones {
+            for (name, rrsets) in zone.nodes where !zone.liveNames.contains(name) {
+                if rrsets[.cname] != nil || rrsets[.mx] != nil || rrsets[.srv] != nil || rrsets[.ns] != nil {
+                    dependents.insert(name)
+                }
+            }
+        }
+        self.staticDependents = dependents
     }
 
     var requesterIndex: [ClusterID: Int] {
@@ -50,6 +66,13 @@ struct TableBuilder {
     }
 
     func zoneIndex(of name: DomainName) -> Int? { zones.firstIndex { name.isSubdomain(of: $0.origin) } }
+
+    func resolve(_ name: DomainName, _ type: RRType) -> ResolvedAnswer {
+        guard let index = zoneIndex(of: name) else {
+            return ResolvedAnswer(resolution: .refused, rcode: 5, authoritative: false)
+        }
+        return ZoneResolver(zone: zones[index], serial: serial).resolve(name, type)
+    }
 
     // MARK: - Whole builds and changes
 
@@ -70,13 +93,8 @@ struct TableBuilder {
     /// shards holding them.
     mutating func update(serial: UInt32, _ edit: (inout [ZoneContent]) -> Set<DomainName>) throws(CompileError) -> AnswerTable {
         self.serial = serial
-        var touched = edit(&zones)
-        for zone in zones {
-            touched.insert(zone.origin)
-            for (name, rrsets) in zone.nodes where !zone.liveNames.contains(name) {
-                if rrsets[.cname] != nil || rrsets[.mx] != nil || rrsets[.srv] != nil { touched.insert(name) }
-            }
-        }
+        var touched = edit(&zones).union(staticDependents)
+        for zone in zones { touched.insert(zone.origin) }
         renderShared()
         var dirty = Set<Int>()
         for name in touched {
@@ -90,7 +108,7 @@ struct TableBuilder {
     }
 
     private func table() -> AnswerTable {
-        AnswerTable(serial: serial, options: options, zones: zones, shards: shards, shared: shared,
+        AnswerTable(serial: serial, options: options, zones: zones.map(\.origin), shards: shards, shared: shared,
                     nxTemplates: nxTemplates, requesters: requesters.map { Array($0.rawValue.lowercased().utf8) },
                     subnets: subnets, localOption: localOption)
     }
@@ -105,7 +123,7 @@ struct TableBuilder {
         nodataTemplates = []
         serviceNodataTemplates = []
         referralTemplates = [:]
-        for zone in zones {
+        for (index, zone) in zones.enumerated() {
             let resolver = ZoneResolver(zone: zone, serial: serial)
             // A name no record can own: the shared answers never point at the question as an owner.
             let placeholder = (try? zone.origin.prepending("\u{0}")) ?? zone.origin
@@ -122,7 +140,7 @@ struct TableBuilder {
                                                                                      fixedSuffix: zone.origin))))
             for cut in zone.cuts.sorted() {
                 let below = (try? cut.prepending("\u{0}")) ?? cut
-                let referral = resolver.resolve(below, Self.absentType(in: zone))
+                let referral = resolver.resolve(below, absentTypes[index])
                 referralTemplates[cut] = reference(shared.add(MessageRenderer.render(referral, qname: below, fixedSuffix: cut)))
             }
         }
@@ -166,7 +184,7 @@ struct TableBuilder {
         if rrsets[.cname] != nil {
             // A chain's answer depends on the type asked: one body per type along the chain, then the rest.
             types = chainTypes(from: name, in: zone).union([.cname, .any]).sorted()
-            node.fallback = try render(Self.absentType(in: zone))
+            node.fallback = try render(absentTypes[index])
         } else if !rrsets.isEmpty {
             types = rrsets.keys.sorted() + [.any]
         } else {
@@ -209,7 +227,7 @@ struct TableBuilder {
     // MARK: - Shards
 
     static func shardIndex(of name: DomainName) -> Int {
-        Int(NameHash.hash(name.key) >> 24) & (AnswerTable.shardCount - 1)
+        AnswerTable.shard(of: NameHash.hash(name.key))
     }
 
     static func shard(from nodes: [DomainName: PendingNode]) -> Shard {

@@ -42,15 +42,19 @@ public struct ZoneContent: Sendable {
         if record.type == .ns && record.owner != origin { cuts.insert(record.owner) }
     }
 
-    /// Makes `name` exist, with the empty non-terminals between it and the apex.
-    private mutating func ensureNode(_ name: DomainName) {
+    /// Makes `name` exist, with the empty non-terminals between it and the apex. Returns the names it created.
+    @discardableResult
+    private mutating func ensureNode(_ name: DomainName) -> [DomainName] {
+        var created: [DomainName] = []
         var current = name
         while nodes[current] == nil {
             nodes[current] = [:]
+            created.append(current)
             guard current != origin, let parent = current.parent else { break }
             children[parent, default: 0] += 1
             current = parent
         }
+        return created
     }
 
     /// Removes a live name and any empty non-terminal left without children. Returns the names that ceased to exist.
@@ -74,20 +78,25 @@ public struct ZoneContent: Sendable {
         return gone
     }
 
-    /// Adds a live name. A name the zone file already fills is left as the file says: returns false.
+    /// Adds a live name. A name the zone file already fills is left as the file says: returns nil. Otherwise
+    /// returns the names that came into existence with it (the name and any new empty non-terminals above it).
     @discardableResult
-    public mutating func add(_ live: LiveName, requesterIndex: [ClusterID: Int]) -> Bool {
-        guard live.name.isSubdomain(of: origin) else { return false }
-        if let existing = nodes[live.name], !existing.isEmpty, !liveNames.contains(live.name) { return false }
+    public mutating func add(_ live: LiveName, requesterIndex: [ClusterID: Int]) -> [DomainName]? {
+        guard live.name.isSubdomain(of: origin) else { return nil }
+        if let existing = nodes[live.name], !existing.isEmpty, !liveNames.contains(live.name) { return nil }
         liveNames.insert(live.name)
-        ensureNode(live.name)
-        for (_, records) in live.rrsets { for record in records { add(record) } }
+        let created = ensureNode(live.name)
+        // Live RRsets come deduplicated: set them whole (adding record by record is quadratic in RRset size).
+        for (type, records) in live.rrsets where !records.isEmpty {
+            nodes[live.name]?[type] = records
+            if type == .ns && live.name != origin { cuts.insert(live.name) }
+        }
         if let ttl = live.negativeTTL { negativeTTLs[live.name] = ttl }
         for (cluster, rrsets) in live.variants {
             guard let index = requesterIndex[cluster] else { continue }
             variants[live.name, default: [:]][index] = rrsets
         }
-        return true
+        return created
     }
 
     /// The topmost zone cut at or above `name` (but below the apex), if any.

@@ -1,1 +1,62 @@
-// MCDNSDaemon
+import DNSAnswer
+import DNSServer
+import DNSWire
+public import Logging
+import NIOCore
+import RecordStore
+public import ServiceLifecycle
+
+/// The composition root: the one place that turns a `Configuration` into running services, and the one place that
+/// bootstraps logging.
+public enum MCDNSDaemon {
+    /// Sends every log line to standard error at `level` or above; returns the daemon's own logger.
+    /// Call once per process (swift-log allows one bootstrap).
+    public static func bootstrapLogging(level: Logger.Level) -> Logger {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        var logger = Logger(label: "mcdns")
+        logger.logLevel = level
+        return logger
+    }
+
+    /// Loads and compiles every zone, publishes the table into a `RecordStore`, and returns the services that
+    /// serve it, in start order (shut down in reverse, on SIGTERM or SIGINT). Throws `StartupError` for any zone
+    /// problem, so nothing starts half-configured.
+    public static func build(configuration: Configuration, logger: Logger) async throws -> ServiceGroup {
+        let loaded = ZoneDirectory.load(configuration.zonesDir)
+        guard loaded.errors.isEmpty else { throw StartupError(loaded.errors) }
+        if loaded.zones.isEmpty {
+            logger.warning("no zone files in \(configuration.zonesDir); every query will be refused")
+        }
+        for zone in loaded.zones {
+            logger.info("loaded zone \(zone.origin) (\(zone.records.count) records) from \(zone.file)")
+        }
+        let table = try StaticAnswers.compile(zones: loaded.zones, configuration: configuration)
+        let store = RecordStore(initial: table, logger: logger)
+
+        let sockets =
+            configuration.dns.udpThreadsPerAddress == 0 ? System.coreCount : configuration.dns.udpThreadsPerAddress
+        let dnsConfiguration: DNSServerConfiguration
+        do {
+            dnsConfiguration = try DNSServerConfiguration(
+                listen: configuration.listen.dns.map(\.description),
+                udpThreadsPerAddress: sockets,
+                tcpIdleTimeout: configuration.dns.tcpIdleTimeout
+            )
+        } catch {
+            throw StartupError([SourceError(file: configuration.file, line: nil, message: "listen.dns: \(error)")])
+        }
+        let dns = DNSService(configuration: dnsConfiguration, store: store, logger: logger)
+        let services: [any Service] = [dns, DNSListening(service: dns, socketsPerAddress: sockets, logger: logger)]
+        return ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+    }
+}

@@ -25,15 +25,23 @@ int mcdns_batch_send(int fd, mcdns_batch *batch, int count);
 
 uint8_t *mcdns_batch_in(mcdns_batch *batch, int index);
 size_t mcdns_batch_in_length(mcdns_batch *batch, int index);
+/// Non-zero when datagram `index` was larger than the buffer and arrived cut short (MSG_TRUNC).
+int mcdns_batch_in_truncated(mcdns_batch *batch, int index);
 uint8_t *mcdns_batch_out(mcdns_batch *batch, int index);
 void mcdns_batch_set_out_length(mcdns_batch *batch, int index, size_t length);
 const struct sockaddr_storage *mcdns_batch_peer(mcdns_batch *batch, int index);
+/// The peer of datagram `index` as numbers: returns 4 with `*v4` set (host byte order), 6 with `*high`/`*low` set
+/// (the address's two halves, most significant first), or 0 for another family. IPv4-mapped IPv6 reports 4.
+int mcdns_batch_peer_address(mcdns_batch *batch, int index, uint32_t *v4, uint64_t *high, uint64_t *low);
 int mcdns_batch_buffer_size(mcdns_batch *batch);
 
 /// A UDP socket bound to host:port (IPv4 or IPv6 literal) with SO_REUSEPORT, and a receive timeout.
 /// Returns the fd or -1 with errno set. `port` 0 picks a free one; read it back with mcdns_socket_port.
 int mcdns_udp_socket(const char *host, int port, int receiveTimeoutMillis);
 int mcdns_socket_port(int fd);
+
+/// Names the calling thread (pthread_setname_np is also behind _GNU_SOURCE); longer names are cut to 15 bytes.
+void mcdns_thread_set_name(const char *name);
 
 #ifdef __cplusplus
 }

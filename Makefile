@@ -1,0 +1,74 @@
+# mcdns: build, test, demo and lint. Every target installs the Debian packages it needs when they are missing
+# (and only then), so a fresh Debian/Ubuntu machine with Swift needs nothing else.
+
+SWIFT ?= swift
+CONFIG ?= examples/demo/mcdns.yaml
+FUZZ_SCRIPT := Tests/Fuzz/run.sh
+
+# What the build needs (the ldns headers and library, found through pkg-config).
+BUILD_PACKAGES := libldns-dev pkg-config
+# What the tests drive or compare against: dig, kdig, drill, Knot DNS, NSD, Unbound and dnsperf.
+TEST_PACKAGES := $(BUILD_PACKAGES) ldnsutils dnsutils knot-dnsutils knot nsd unbound dnsperf
+# The demo only needs dig on top of the build, to have something to query with.
+DEMO_PACKAGES := $(BUILD_PACKAGES) dnsutils
+
+# Root installs directly; anyone else through sudo.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+# $(call ensure_packages,LIST): apt-get update + install of the packages in LIST that are not installed.
+# A policy-rc.d that answers 101 keeps the daemons these packages contain (knot, nsd, unbound) from being
+# started as system services: tests start their own on loopback ports.
+define ensure_packages
+	@missing=""; \
+	for package in $(1); do \
+		dpkg-query -W -f='$${Status}' "$$package" 2>/dev/null | grep -q "install ok installed" \
+			|| missing="$$missing $$package"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		policy=""; \
+		if [ ! -e /usr/sbin/policy-rc.d ]; then \
+			printf '#!/bin/sh\nexit 101\n' | $(SUDO) tee /usr/sbin/policy-rc.d >/dev/null; \
+			$(SUDO) chmod 755 /usr/sbin/policy-rc.d; policy=created; \
+		fi; \
+		$(SUDO) apt-get update && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends $$missing; \
+		status=$$?; \
+		if [ "$$policy" = created ]; then $(SUDO) rm -f /usr/sbin/policy-rc.d; fi; \
+		exit $$status; \
+	fi
+endef
+
+.PHONY: all build test demo lint fuzz build-deps test-deps demo-deps
+
+all: build
+
+build-deps:
+	$(call ensure_packages,$(BUILD_PACKAGES))
+
+test-deps:
+	$(call ensure_packages,$(TEST_PACKAGES))
+
+demo-deps:
+	$(call ensure_packages,$(DEMO_PACKAGES))
+
+build: build-deps
+	$(SWIFT) build
+
+# `swift build` first: the command-line tests run the built .build/debug/mcdns binary.
+test: test-deps
+	$(SWIFT) build
+	$(SWIFT) test
+	$(MAKE) fuzz
+
+# The fuzzers live in their own package under Tests/Fuzz; its script builds and runs them.
+fuzz: test-deps
+	@if [ -f $(FUZZ_SCRIPT) ]; then bash $(FUZZ_SCRIPT); else echo "fuzz: no $(FUZZ_SCRIPT) in this tree"; fi
+
+demo: demo-deps
+	$(SWIFT) build --product mcdns
+	@echo "serving examples/demo on 127.0.0.1:5300; try: dig @127.0.0.1 -p 5300 example.com SOA   (Ctrl-C stops)"
+	.build/debug/mcdns serve --config $(CONFIG)
+
+lint:
+	$(SWIFT) format lint -r Sources Tests

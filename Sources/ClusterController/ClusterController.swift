@@ -1,0 +1,179 @@
+public import Foundation
+public import Logging
+public import MCDNSModel
+public import ServiceLifecycle
+
+/// Runs the member sources, keeps their caches and links, and publishes merged records to a sink.
+///
+/// Events from all members arrive on one stream and are applied in order by one loop, so the state needs no
+/// lock. Each event marks the affected service keys dirty; the first dirty mark schedules a flush one
+/// `coalescingWindow` later (on the injected clock); the flush re-merges only the dirty keys and hands the
+/// differences to the sink as one `RecordChanges`. Events that arrive while the sink is applying a batch wait
+/// for the next flush, so a key is never merged twice at once and a burst becomes one batch.
+public final class ClusterController<C: Clock>: Service, Sendable where C.Duration == Duration {
+    public let configuration: ControllerConfiguration
+    private let sources: [any MemberSource]
+    private let sink: any ServiceRecordSink
+    private let logger: Logger
+    private let clock: C
+    private let wallClock: @Sendable () -> Double
+
+    /// A controller over the given sources, one per configured member (tests and later issues plug sources in
+    /// here); `wallClock` gives `lastObserved` times, `clock` drives coalescing and the stale grace period.
+    public init(
+        configuration: ControllerConfiguration,
+        sources: [any MemberSource],
+        sink: any ServiceRecordSink,
+        logger: Logger,
+        clock: C,
+        wallClock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
+    ) throws(ControllerError) {
+        try configuration.validate()
+        let configured = configuration.members.map(\.name)
+        let provided = sources.map(\.cluster)
+        guard Set(provided).count == provided.count, Set(provided) == Set(configured) else {
+            throw .invalidConfiguration(
+                "sources (\(provided.map(\.rawValue).joined(separator: ", "))) must match "
+                    + "the configured members (\(configured.map(\.rawValue).joined(separator: ", "))) one to one"
+            )
+        }
+        self.configuration = configuration
+        // Keep sources in member order so event indexes line up with the members.
+        self.sources = configured.map { name in sources.first { $0.cluster == name }! }
+        self.sink = sink
+        self.logger = logger
+        self.clock = clock
+        self.wallClock = wallClock
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await self.reconcile()
+        }
+    }
+
+    private enum Input: Sendable {
+        case member(Int, MemberEvent)
+        case sourceEnded(Int, String)
+        case flush
+        case linkDeadline(Int)
+    }
+
+    private func reconcile() async {
+        let (inputs, continuation) = AsyncStream.makeStream(of: Input.self)
+        var state = ReconcileState<C.Instant>(configuration: configuration)
+        let window = configuration.coalescingWindow
+        let clock = self.clock
+
+        await withDiscardingTaskGroup { group in
+            for (index, source) in sources.enumerated() {
+                group.addTask {
+                    let events = MemberEventSink { continuation.yield(.member(index, $0)) }
+                    do {
+                        try await source.run(events: events)
+                        if !Task.isCancelled { continuation.yield(.sourceEnded(index, "the source returned")) }
+                    } catch is CancellationError {
+                        // Shutdown.
+                    } catch {
+                        continuation.yield(.sourceEnded(index, "\(error)"))
+                    }
+                }
+            }
+
+            // The first batch tells the sink the member list (all offline until they sync), even before any event.
+            var flushScheduled = true
+            group.addTask { continuation.yield(.flush) }
+            for await input in inputs {
+                switch input {
+                case .member(let index, let event):
+                    if let deadline = state.handle(
+                        event,
+                        member: index,
+                        now: clock.now,
+                        wallClock: wallClock(),
+                        logger: logger
+                    ) {
+                        group.addTask {
+                            try? await clock.sleep(until: deadline, tolerance: nil)
+                            continuation.yield(.linkDeadline(index))
+                        }
+                    }
+                case .sourceEnded(let index, let reason):
+                    if let deadline = state.sourceEnded(
+                        member: index,
+                        reason: reason,
+                        now: clock.now,
+                        wallClock: wallClock(),
+                        logger: logger
+                    ) {
+                        group.addTask {
+                            try? await clock.sleep(until: deadline, tolerance: nil)
+                            continuation.yield(.linkDeadline(index))
+                        }
+                    }
+                case .linkDeadline(let index):
+                    state.expire(member: index, now: clock.now, logger: logger)
+                case .flush:
+                    flushScheduled = false
+                    let changes = state.flush()
+                    if !changes.isEmpty {
+                        logger.debug(
+                            "publishing",
+                            metadata: [
+                                "upserted": "\(changes.upserted.count)", "removed": "\(changes.removed.count)",
+                                "clusters": "\(changes.clusters != nil)",
+                            ]
+                        )
+                        await sink.apply(changes)
+                    }
+                }
+                if state.needsFlush && !flushScheduled {
+                    flushScheduled = true
+                    // Deadline taken now, so a test clock advanced past it releases the flush whenever the
+                    // sleeping task starts. A zero window still goes through the stream: the flush then follows
+                    // the events already queued.
+                    let deadline = clock.now.advanced(by: window)
+                    group.addTask {
+                        if window > .zero { try? await clock.sleep(until: deadline, tolerance: nil) }
+                        continuation.yield(.flush)
+                    }
+                }
+            }
+            continuation.finish()
+            group.cancelAll()
+        }
+    }
+}
+
+extension ClusterController where C == ContinuousClock {
+    /// The controller the daemon runs: one source per member, built from its configuration.
+    public convenience init(
+        configuration: ControllerConfiguration,
+        sink: any ServiceRecordSink,
+        logger: Logger
+    ) throws(ControllerError) {
+        var sources: [any MemberSource] = []
+        for member in configuration.members {
+            switch member.source {
+            case .manifests(let path):
+                sources.append(
+                    ManifestSource(
+                        cluster: member.name,
+                        directory: path,
+                        pollInterval: configuration.manifestPollInterval,
+                        logger: logger
+                    )
+                )
+            case .kubeconfig, .tunnel, .inCluster:
+                throw .sourceNotSupported(cluster: member.name, source: member.source.description)
+            }
+        }
+        try self.init(
+            configuration: configuration,
+            sources: sources,
+            sink: sink,
+            logger: logger,
+            clock: ContinuousClock()
+        )
+    }
+}

@@ -1,0 +1,56 @@
+import KubeClient
+import Logging
+import MCDNSModel
+
+/// Everything the controller keeps for one member while it runs: its cache, link and resolved topology.
+struct MemberRuntime<Instant: InstantProtocol>: Sendable where Instant.Duration == Duration {
+    let configuration: MemberConfiguration
+    var cache = ClusterCache()
+    var link: MemberLink<Instant>
+    var topology: MemberTopology
+
+    init(configuration: MemberConfiguration, grace: Duration) {
+        self.configuration = configuration
+        self.link = MemberLink(grace: grace)
+        self.topology = MemberTopology.resolve(
+            region: configuration.region,
+            zones: configuration.zones,
+            nodes: [KubeNode]()
+        )
+    }
+
+    var id: ClusterID { configuration.name }
+
+    var info: ClusterInfo {
+        ClusterInfo(id: id, locality: topology.locality, link: link.state)
+    }
+
+    /// Re-derives the topology from the configuration and Nodes; returns whether it changed.
+    mutating func refreshTopology() -> Bool {
+        let resolved = MemberTopology.resolve(
+            region: configuration.region,
+            zones: configuration.zones,
+            nodes: cache.nodes.values
+        )
+        guard resolved != topology else { return false }
+        topology = resolved
+        return true
+    }
+
+    /// This member's share of `key`, when the member has been read at least once and exports the service.
+    func input(for key: ServiceKey, policy: ExportPolicy) -> MergeInput? {
+        guard link.everSynced, let service = cache.services[key] else { return nil }
+        let export = cache.exports[key]
+        guard policy.reason(for: service, export: export) != nil else { return nil }
+        return MergeInput(
+            cluster: id,
+            topology: topology,
+            link: link.state,
+            lastObserved: link.observedAt,
+            service: service,
+            slices: cache.slices(of: key),
+            serviceExport: export,
+            nodes: cache.nodes
+        )
+    }
+}

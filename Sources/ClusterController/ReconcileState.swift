@@ -1,0 +1,150 @@
+import KubeClient
+import Logging
+import MCDNSModel
+
+/// The controller's working state: member caches and links, the dirty set, and what was last published.
+///
+/// Level-based, as client-go's workqueue: events only mark service keys dirty; a flush recomputes each dirty key
+/// from the current caches, so a burst of events for one key is one merge, and a merge never depends on the
+/// order or number of events that led to it.
+struct ReconcileState<Instant: InstantProtocol>: Sendable where Instant.Duration == Duration {
+    var members: [MemberRuntime<Instant>]
+    let policy: ExportPolicy
+    var dirty: Set<ServiceKey> = []
+    /// The member list (links, localities) changed since the last flush; the first flush always sends it.
+    var clustersChanged = true
+    /// The records last handed to the sink, to send only real changes.
+    private(set) var published: [ServiceKey: ServiceDNSRecord] = [:]
+
+    init(configuration: ControllerConfiguration) {
+        members = configuration.members.map { MemberRuntime(configuration: $0, grace: configuration.staleGracePeriod) }
+        policy = configuration.export
+    }
+
+    var needsFlush: Bool { !dirty.isEmpty || clustersChanged }
+
+    /// Applies one event; returns the instant the member goes offline when the event made it stale.
+    ///
+    /// Members are mutated in place through their index (never copied out and back), so a cache's dictionaries
+    /// are not copied on write for every event.
+    mutating func handle(
+        _ event: MemberEvent,
+        member index: Int,
+        now: Instant,
+        wallClock: Double,
+        logger: Logger
+    ) -> Instant? {
+        // Built only when something is logged: most events log nothing.
+        var memberLogger: Logger { Self.logger(logger, for: members[index].id) }
+        switch event {
+        case .upsert, .delete, .replace:
+            let impact = members[index].cache.apply(event)
+            // Until the member's first sync its data is incomplete; the sync dirties everything at once.
+            guard members[index].link.everSynced else { return nil }
+            dirty.formUnion(impact.keys)
+            if impact.topologyChanged {
+                topologyChanged(member: index, logger: memberLogger)
+            }
+        case .synced, .linkRegained:
+            let first = !members[index].link.everSynced
+            if members[index].link.markSynced(wallClock: wallClock) {
+                memberLogger.info("member is synced")
+                clustersChanged = true
+                dirty.formUnion(members[index].cache.allKeys)
+            }
+            if first { topologyChanged(member: index, logger: memberLogger, report: true) }
+        case .linkLost(let reason):
+            return lost(member: index, reason: reason, now: now, wallClock: wallClock, logger: memberLogger)
+        case .problem(let message):
+            memberLogger.info("\(message)")
+        }
+        return nil
+    }
+
+    /// The source stopped for good (`reason` says why); the member ages out like any lost link.
+    mutating func sourceEnded(
+        member index: Int,
+        reason: String,
+        now: Instant,
+        wallClock: Double,
+        logger: Logger
+    ) -> Instant? {
+        let logger = Self.logger(logger, for: members[index].id)
+        logger.info("member source stopped", metadata: ["reason": "\(reason)"])
+        return lost(member: index, reason: reason, now: now, wallClock: wallClock, logger: logger)
+    }
+
+    /// A grace deadline passed: a still-stale member goes offline.
+    mutating func expire(member index: Int, now: Instant, logger: Logger) {
+        guard members[index].link.expire(at: now) else { return }
+        Self.logger(logger, for: members[index].id).info("member is offline: its targets leave the answers")
+        clustersChanged = true
+        dirty.formUnion(members[index].cache.allKeys)
+    }
+
+    /// Merges every dirty key and returns what changed since the last flush.
+    mutating func flush() -> RecordChanges {
+        var changes = RecordChanges()
+        for key in dirty.sorted() {
+            let inputs = members.compactMap { $0.input(for: key, policy: policy) }
+            if let record = RecordMerger.merge(key: key, members: inputs) {
+                if published[key] != record {
+                    published[key] = record
+                    changes.upserted.append(record)
+                }
+            } else if published.removeValue(forKey: key) != nil {
+                changes.removed.append(key)
+            }
+        }
+        dirty.removeAll(keepingCapacity: true)
+        if clustersChanged {
+            changes.clusters = members.map(\.info)
+            clustersChanged = false
+        }
+        return changes
+    }
+
+    private mutating func lost(
+        member index: Int,
+        reason: String,
+        now: Instant,
+        wallClock: Double,
+        logger: Logger
+    ) -> Instant? {
+        guard let deadline = members[index].link.markLost(at: now, wallClock: wallClock) else { return nil }
+        logger.info("member link lost: serving its last-known targets as stale", metadata: ["reason": "\(reason)"])
+        clustersChanged = true
+        dirty.formUnion(members[index].cache.allKeys)
+        return deadline
+    }
+
+    /// Node labels changed: the member's locality and endpoint zones taken from nodes may have moved.
+    private mutating func topologyChanged(member index: Int, logger: Logger, report: Bool = false) {
+        dirty.formUnion(members[index].cache.allKeys)
+        if members[index].refreshTopology() {
+            clustersChanged = true
+        } else if !report {
+            return
+        }
+        let topology = members[index].topology
+        if topology.isKnown {
+            logger.info("member locality", metadata: ["locality": "\(topology.locality)"])
+        } else {
+            // Reported, never fatal: the member's services go to `unknown` and other records are untouched.
+            let missing = topology.regionKnown ? "zone" : "region"
+            logger.info(
+                """
+                member has no \(missing): placed in unknown; set region/zones in the configuration \
+                or label its Nodes topology.kubernetes.io/region and /zone
+                """,
+                metadata: ["locality": "\(topology.locality)"]
+            )
+        }
+    }
+
+    private static func logger(_ base: Logger, for cluster: ClusterID) -> Logger {
+        var logger = base
+        logger[metadataKey: "cluster.id"] = "\(cluster)"
+        return logger
+    }
+}

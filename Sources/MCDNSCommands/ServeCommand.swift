@@ -1,0 +1,58 @@
+import ArgumentParser
+import Logging
+import MCDNSDaemon
+
+/// `mcdns serve`: refuses to start on any configuration or zone error, then runs until SIGTERM or SIGINT.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the DNS server (and, in later releases, the cluster watchers).",
+        discussion: """
+            Loads the configuration and every *.zone file of its zonesDir; on any error prints each one as
+            file:line: message and exits with status 1 without serving. Stops cleanly (status 0) on SIGTERM or
+            SIGINT.
+
+            Examples:
+              mcdns serve --config examples/demo/mcdns.yaml
+              mcdns serve --config /etc/mcdns/mcdns.yaml --log-level debug
+            """
+    )
+
+    @Option(name: .long, help: "The configuration file (YAML).")
+    var config: String
+
+    @Option(
+        name: .long,
+        help: "Least severe log level printed: \(LogLevel.allCases.map(\.rawValue).joined(separator: ", "))."
+    )
+    var logLevel: LogLevel = .info
+
+    func run() async throws {
+        let configuration: Configuration
+        do {
+            configuration = try Configuration.load(file: config)
+        } catch {
+            Output.errors(error.errors, to: .standardError)
+            Output.line(
+                "mcdns: not serving: \(error.errors.count) error\(error.errors.count == 1 ? "" : "s")",
+                to: .standardError
+            )
+            throw ExitCode.failure
+        }
+        let logger = MCDNSDaemon.bootstrapLogging(level: logLevel.level)
+        do {
+            let group = try await MCDNSDaemon.build(configuration: configuration, logger: logger)
+            try await group.run()
+        } catch let error as StartupError {
+            Output.errors(error.errors, to: .standardError)
+            Output.line(
+                "mcdns: not serving: \(error.errors.count) error\(error.errors.count == 1 ? "" : "s")",
+                to: .standardError
+            )
+            throw ExitCode.failure
+        } catch {
+            Output.line("mcdns: \(error)", to: .standardError)
+            throw ExitCode.failure
+        }
+    }
+}

@@ -1,0 +1,98 @@
+public import MCDNSModel
+
+extension Configuration {
+    /// One entry of `clusters`.
+    public struct Cluster: Sendable, Equatable {
+        /// `name` (required): a DNS label, unique among clusters; it appears in names and metrics.
+        public var name: ClusterID
+        /// `region` (optional): else read from the nodes' `topology.kubernetes.io/region` label.
+        public var region: String?
+        /// `zones` (default none): else read from the nodes' `topology.kubernetes.io/zone` label.
+        public var zones: [String]
+        /// `source` (required): where this member's Services come from.
+        public var source: ClusterSource
+
+        public init(name: ClusterID, region: String? = nil, zones: [String] = [], source: ClusterSource) {
+            self.name = name
+            self.region = region
+            self.zones = zones
+            self.source = source
+        }
+    }
+
+    /// `clusters[].source`: exactly one of its forms.
+    public enum ClusterSource: Sendable, Equatable {
+        /// `{ kubeconfig: FILE, context: NAME }`: the member's API server, dialled directly; `context` defaults to
+        /// the kubeconfig's current context.
+        case kubeconfig(path: String, context: String?)
+        /// `{ tunnel: {} }`: the member's agent dials our `tunnel` listener.
+        case tunnel
+        /// `{ manifests: DIR }`: a directory of Kubernetes YAML, watched for changes.
+        case manifests(directory: String)
+        /// `{ inCluster: true }`: the API server of the cluster mcdns runs in, with its service account.
+        case inCluster
+    }
+
+    /// `tunnel`: the reverse-tunnel listener (DESIGN §6).
+    public struct Tunnel: Sendable, Equatable {
+        /// `tunnel.listen` (default `0.0.0.0:8443`).
+        public var listen = ListenAddress(host: "0.0.0.0", port: 8443)
+        /// `tunnel.tls` (required): the host's certificate and key, PEM files.
+        public var tls: TLS
+        /// `tunnel.clusters` (default none): per-cluster agent credentials, keyed by cluster name.
+        public var clusters: [ClusterID: TunnelClient]
+
+        public init(
+            listen: ListenAddress = ListenAddress(host: "0.0.0.0", port: 8443),
+            tls: TLS,
+            clusters: [ClusterID: TunnelClient] = [:]
+        ) {
+            self.listen = listen
+            self.tls = tls
+            self.clusters = clusters
+        }
+    }
+
+    /// `tunnel.tls`.
+    public struct TLS: Sendable, Equatable {
+        /// `cert` (required): PEM certificate chain.
+        public var certificate: String
+        /// `key` (required): PEM private key.
+        public var key: String
+
+        public init(certificate: String, key: String) {
+            self.certificate = certificate
+            self.key = key
+        }
+    }
+
+    /// `tunnel.clusters.NAME`.
+    public struct TunnelClient: Sendable, Equatable {
+        /// `tokenSHA256` (required): the SHA-256 of the agent's token, 64 hex digits (lower-cased here). The host
+        /// never stores the token itself.
+        public var tokenSHA256: String
+
+        public init(tokenSHA256: String) {
+            self.tokenSHA256 = tokenSHA256
+        }
+    }
+
+    /// `host`: the cluster where ServiceDNSRecords and the leader Lease live.
+    public struct Host: Sendable, Equatable {
+        /// `{ kubeconfig: FILE, context: NAME }` or `{ inCluster: true }` (exactly one).
+        public var credentials: HostCredentials
+        /// `host.namespace` (default `mcdns-system`).
+        public var namespace: String
+
+        public init(credentials: HostCredentials, namespace: String = "mcdns-system") {
+            self.credentials = credentials
+            self.namespace = namespace
+        }
+    }
+
+    /// `host` credentials.
+    public enum HostCredentials: Sendable, Equatable {
+        case kubeconfig(path: String, context: String?)
+        case inCluster
+    }
+}

@@ -1,0 +1,84 @@
+import ClusterController
+import KubeClient
+import MCDNSModel
+import Testing
+
+@Suite("Cache, topology and link state")
+struct ClusterCacheTests {
+    @Test func slicesAreFiledUnderTheirService() {
+        var cache = ClusterCache()
+        let web = ServiceKey(namespace: "shop", name: "web")
+        let api = ServiceKey(namespace: "shop", name: "api")
+        let added = cache.upsert(.endpointSlice(F.slice("s1", service: "web", [F.endpoint("10.0.0.1")])))
+        #expect(added.keys == [web])
+        // Relabelled to another service: both services are touched, the slice moves.
+        let moved = cache.upsert(.endpointSlice(F.slice("s1", service: "api", [F.endpoint("10.0.0.1")])))
+        #expect(moved.keys == [web, api])
+        #expect(cache.slices(of: web).isEmpty)
+        #expect(cache.slices(of: api).map(\.metadata.name) == ["s1"])
+        let deleted = cache.delete(KubeObjectRef(kind: .endpointSlice, namespace: "shop", name: "s1"))
+        #expect(deleted.keys == [api])
+        #expect(cache.allKeys.isEmpty)
+    }
+
+    @Test func unchangedObjectsTouchNothing() {
+        var cache = ClusterCache()
+        let first = cache.upsert(.service(F.service()))
+        let same = cache.upsert(.service(F.service()))
+        #expect(!first.keys.isEmpty && same.keys.isEmpty)
+        let node = cache.upsert(.node(KubeNode(name: "n", region: "r", zone: "z")))
+        let nodeAgain = cache.upsert(.node(KubeNode(name: "n", resourceVersion: "2", region: "r", zone: "z")))
+        #expect(node.topologyChanged && !nodeAgain.topologyChanged)
+    }
+
+    @Test func replaceIsADiff() {
+        var cache = ClusterCache()
+        _ = cache.upsert(.service(F.service("a")))
+        _ = cache.upsert(.service(F.service("b")))
+        _ = cache.upsert(.serviceExport(F.export("a")))
+        let impact = cache.replace(.service, with: [.service(F.service("b")), .service(F.service("c"))])
+        #expect(impact.keys == [ServiceKey(namespace: "shop", name: "a"), ServiceKey(namespace: "shop", name: "c")])
+        #expect(Set(cache.services.keys.map(\.name)) == ["b", "c"])
+        // Other kinds are untouched by a Service relist.
+        #expect(cache.exports.count == 1)
+    }
+
+    @Test func topologyFromConfigurationOrNodes() {
+        let nodes = [
+            KubeNode(name: "a", region: "us-east-1", zone: "us-east-1b"),
+            KubeNode(name: "b", region: "us-east-1", zone: "us-east-1a"),
+            KubeNode(name: "c", region: "us-east-1", zone: "us-east-1b"),
+            KubeNode(name: "d", region: "eu-west-1", zone: "eu-west-1a"),
+        ]
+        let derived = MemberTopology.resolve(region: nil, zones: nil, nodes: nodes)
+        #expect(derived == MemberTopology(region: "us-east-1", zones: ["us-east-1b", "us-east-1a"]))
+        let configured = MemberTopology.resolve(region: "ap-south-1", zones: ["ap-south-1c"], nodes: nodes)
+        #expect(configured == MemberTopology(region: "ap-south-1", zones: ["ap-south-1c"]))
+        let none = MemberTopology.resolve(region: nil, zones: nil, nodes: [KubeNode(name: "x")])
+        #expect(none == MemberTopology(region: "unknown", zones: ["unknown"], regionKnown: false, zoneKnown: false))
+        #expect(none.locality == Locality(region: "unknown", zone: "unknown"))
+        let regionOnly = MemberTopology.resolve(region: "us-east-1", zones: nil, nodes: [KubeNode]())
+        #expect(!regionOnly.isKnown && regionOnly.regionKnown)
+    }
+
+    @Test func linkTransitions() {
+        let clock = ManualClock()
+        var link = MemberLink<ManualClock.Instant>(grace: .seconds(60))
+        #expect(link.state == .offline)
+        let neverSynced = link.markLost(at: clock.now, wallClock: 1)
+        #expect(neverSynced == nil && link.state == .offline)
+        let first = link.markSynced(wallClock: 10)
+        #expect(first && link.state == .synced && link.observedAt == 10)
+        let again = link.markSynced(wallClock: 20)
+        #expect(!again && link.observedAt == 10)
+        let deadline = link.markLost(at: clock.now, wallClock: 30)
+        #expect(deadline == clock.now.advanced(by: .seconds(60)))
+        #expect(link.state == .stale && link.observedAt == 30)
+        let early = link.expire(at: clock.now.advanced(by: .seconds(59)))
+        #expect(!early && link.state == .stale)
+        let due = link.expire(at: clock.now.advanced(by: .seconds(60)))
+        #expect(due && link.state == .offline)
+        let back = link.markSynced(wallClock: 40)
+        #expect(back && link.state == .synced && link.observedAt == 40)
+    }
+}

@@ -1,0 +1,279 @@
+import ClusterController
+import KubeClient
+import MCDNSModel
+import Testing
+
+@Suite("ClusterController")
+struct ClusterControllerTests {
+    static let web = ServiceKey(namespace: "shop", name: "web")
+    static let api = ServiceKey(namespace: "shop", name: "api")
+
+    func configuration(
+        _ members: [MemberConfiguration],
+        grace: Duration = .seconds(120),
+        window: Duration = .zero,
+        export: ExportPolicy = ExportPolicy()
+    ) -> ControllerConfiguration {
+        ControllerConfiguration(members: members, export: export, staleGracePeriod: grace, coalescingWindow: window)
+    }
+
+    @Test func linkStatesFollowTheSourceAndTheClock() async throws {
+        let clock = ManualClock()
+        let east = ScriptedSource("east-1")
+        let harness = try ControllerHarness(
+            configuration: configuration(
+                [.scripted("east-1", region: "us-east-1", zones: ["us-east-1a"])],
+                grace: .seconds(120)
+            ),
+            sources: [east],
+            clock: clock
+        )
+        defer { harness.task.cancel() }
+
+        // Before any sync the member is known, offline, and has no records.
+        let initial = await harness.sink.wait { $0.cluster("east-1") != nil }
+        #expect(
+            initial?.cluster("east-1")
+                == ClusterInfo(
+                    id: "east-1",
+                    locality: Locality(region: "us-east-1", zone: "us-east-1a"),
+                    link: .offline
+                )
+        )
+        #expect(initial?.records.isEmpty == true)
+
+        east.send(
+            .upsert(.service(F.service(clusterIPs: ["172.20.0.10"]))),
+            .upsert(.endpointSlice(F.slice("web-a", [F.endpoint("10.1.0.1")]))),
+            .synced
+        )
+        let synced = await harness.sink.wait { $0.cluster("east-1")?.link == .synced && $0.records[Self.web] != nil }
+        #expect(synced?.records[Self.web]?.dns("east-1")?.stale == false)
+        #expect(synced?.records[Self.web]?.dns("east-1")?.lastObserved == 1_700_000_000)
+
+        east.send(.linkLost(reason: "connection reset"))
+        let stale = await harness.sink.wait { $0.cluster("east-1")?.link == .stale }
+        // Stale: the last-known targets stay, flagged.
+        #expect(stale?.records[Self.web]?.dns("east-1")?.stale == true)
+        #expect(stale?.records[Self.web]?.dns("east-1")?.readyEndpoints == 1)
+
+        clock.advance(by: .seconds(119))
+        clock.advance(by: .seconds(2))
+        let offline = await harness.sink.wait { $0.cluster("east-1")?.link == .offline }
+        #expect(offline != nil)
+        // Offline keeps the record (names fall back on the DNS side) with the last observation.
+        #expect(offline?.records[Self.web]?.dns("east-1")?.readyEndpoints == 1)
+        #expect(offline?.records[Self.web]?.condition("Ready")?.status == "False")
+
+        east.send(.linkRegained)
+        let back = await harness.sink.wait {
+            $0.cluster("east-1")?.link == .synced && $0.records[Self.web]?.dns("east-1")?.stale == false
+        }
+        #expect(back != nil)
+        await harness.stop()
+    }
+
+    @Test func linkComingBackWithinTheGraceNeverGoesOffline() async throws {
+        let clock = ManualClock()
+        let east = ScriptedSource("east-1")
+        let harness = try ControllerHarness(
+            configuration: configuration([.scripted("east-1", region: "r", zones: ["z"])], grace: .seconds(10)),
+            sources: [east],
+            clock: clock
+        )
+        defer { harness.task.cancel() }
+
+        east.send(.upsert(.service(F.service())), .synced)
+        _ = await harness.sink.wait { $0.cluster("east-1")?.link == .synced }
+        east.send(.linkLost(reason: "blip"))
+        _ = await harness.sink.wait { $0.cluster("east-1")?.link == .stale }
+        clock.advance(by: .seconds(9))
+        east.send(.synced)
+        _ = await harness.sink.wait { $0.cluster("east-1")?.link == .synced }
+        clock.advance(by: .seconds(30))
+        // A marker event after the advance: once its batch is out, any expiry would have been published too.
+        east.send(.upsert(.service(F.service("marker"))))
+        let after = await harness.sink.wait { $0.records[ServiceKey(namespace: "shop", name: "marker")] != nil }
+        #expect(after?.cluster("east-1")?.link == .synced)
+        // Once synced, the member went stale and came back, and never offline.
+        let links = after?.batches.compactMap(\.clusters).map { $0[0].link } ?? []
+        let firstSync = try #require(links.firstIndex(of: .synced))
+        #expect(!links[firstSync...].contains(.offline))
+        #expect(links[firstSync...].contains(.stale))
+        #expect(links.last == .synced)
+        await harness.stop()
+    }
+
+    @Test func burstOfEventsIsOneBatch() async throws {
+        let clock = ManualClock()
+        let east = ScriptedSource("east-1")
+        let harness = try ControllerHarness(
+            configuration: configuration([.scripted("east-1", region: "r", zones: ["z"])], window: .milliseconds(5)),
+            sources: [east],
+            clock: clock
+        )
+        defer { harness.task.cancel() }
+
+        east.send(.synced)
+        // Release flushes until the sync is published.
+        var synced: RecordingSink.State?
+        while synced == nil {
+            clock.advance(by: .milliseconds(5))
+            synced = await harness.sink.wait(timeout: .milliseconds(50)) { $0.cluster("east-1")?.link == .synced }
+        }
+        let batchesBefore = harness.sink.current.batches.count
+
+        // Many events for two services, all queued before the window closes.
+        east.send(.upsert(.service(F.service(clusterIPs: ["10.0.0.1"]))))
+        for index in 1...20 {
+            east.send(.upsert(.endpointSlice(F.slice("web-a", (1...index).map { F.endpoint("10.1.0.\($0)") }))))
+        }
+        east.send(.upsert(.service(F.service("api"))))
+        // Nothing is published while the window is open.
+        #expect(await harness.sink.wait(timeout: .milliseconds(100)) { $0.batches.count > batchesBefore } == nil)
+
+        var state: RecordingSink.State?
+        while state == nil {
+            clock.advance(by: .milliseconds(5))
+            state = await harness.sink.wait(timeout: .milliseconds(50)) { $0.batches.count > batchesBefore }
+        }
+        let batch = try #require(state?.batches[batchesBefore])
+        #expect(batch.upserted.map(\.key) == [Self.api, Self.web])
+        #expect(batch.upserted.last?.dns("east-1")?.readyEndpoints == 20)
+        #expect(batch.clusters == nil)
+        #expect(state?.batches.count == batchesBefore + 1)
+        await harness.stop()
+    }
+
+    @Test func exportSelectionDecidesWhatIsPublished() async throws {
+        let east = ScriptedSource("east-1")
+        let harness = try ControllerHarness(
+            configuration: configuration(
+                [.scripted("east-1", region: "r", zones: ["z"])],
+                export: ExportPolicy(namespaces: ["public"])
+            ),
+            sources: [east],
+            clock: ManualClock()
+        )
+        defer { harness.task.cancel() }
+
+        east.send(
+            .upsert(.service(F.service("by-annotation"))),
+            .upsert(.service(F.service("by-export", annotations: [:]))),
+            .upsert(.serviceExport(F.export("by-export"))),
+            .upsert(.service(F.service("by-namespace", namespace: "public", annotations: [:]))),
+            .upsert(.service(F.service("hidden", annotations: [:]))),
+            .upsert(.serviceExport(F.export("no-service"))),
+            .synced
+        )
+        let state = await harness.sink.wait { $0.records.count >= 3 }
+        #expect(
+            state.map { Set($0.records.keys) } == [
+                ServiceKey(namespace: "shop", name: "by-annotation"),
+                ServiceKey(namespace: "shop", name: "by-export"),
+                ServiceKey(namespace: "public", name: "by-namespace"),
+            ]
+        )
+
+        // Withdrawing the ServiceExport withdraws the record; exporting `hidden` by annotation publishes it.
+        east.send(
+            .delete(KubeObjectRef(kind: .serviceExport, namespace: "shop", name: "by-export")),
+            .upsert(.service(F.service("hidden")))
+        )
+        let after = await harness.sink.wait {
+            $0.records[ServiceKey(namespace: "shop", name: "by-export")] == nil
+                && $0.records[ServiceKey(namespace: "shop", name: "hidden")] != nil
+        }
+        #expect(after?.batches.last?.removed == [ServiceKey(namespace: "shop", name: "by-export")])
+        await harness.stop()
+    }
+
+    @Test func relistRemovesWhatWasDeletedWhileDisconnected() async throws {
+        let east = ScriptedSource("east-1")
+        let harness = try ControllerHarness(
+            configuration: configuration([.scripted("east-1", region: "r", zones: ["z"])]),
+            sources: [east],
+            clock: ManualClock()
+        )
+        defer { harness.task.cancel() }
+
+        east.send(.upsert(.service(F.service("a"))), .upsert(.service(F.service("b"))), .synced)
+        _ = await harness.sink.wait { $0.records.count == 2 }
+        east.send(
+            .linkLost(reason: "watch closed"),
+            .replace(.service, [.service(F.service("b")), .service(F.service("c"))]),
+            .synced
+        )
+        let after = await harness.sink.wait {
+            $0.records.count == 2 && $0.records[ServiceKey(namespace: "shop", name: "c")] != nil
+        }
+        #expect(after.map { Set($0.records.keys.map(\.name)) } == ["b", "c"])
+        await harness.stop()
+    }
+
+    @Test func memberWithoutTopologyIsUnknownAndLeavesOthersAlone() async throws {
+        let east = ScriptedSource("east-1")
+        let lost = ScriptedSource("lost-1")
+        let harness = try ControllerHarness(
+            configuration: configuration([.scripted("east-1"), .scripted("lost-1")]),
+            sources: [east, lost],
+            clock: ManualClock()
+        )
+        defer { harness.task.cancel() }
+
+        east.send(
+            .upsert(.node(KubeNode(name: "n1", region: "us-east-1", zone: "us-east-1a"))),
+            .upsert(.service(F.service())),
+            .synced
+        )
+        lost.send(
+            .upsert(.node(KubeNode(name: "n9"))),
+            .upsert(.service(F.service())),
+            .upsert(.service(F.service("only-lost"))),
+            .synced
+        )
+        let state = await harness.sink.wait {
+            $0.records[Self.web]?.status.dns.count == 2 && $0.cluster("lost-1")?.link == .synced
+                && $0.cluster("east-1")?.link == .synced
+        }
+        #expect(state?.cluster("east-1")?.locality == Locality(region: "us-east-1", zone: "us-east-1a"))
+        #expect(state?.cluster("lost-1")?.locality == Locality(region: "unknown", zone: "unknown"))
+        #expect(state?.records[Self.web]?.dns("east-1")?.region == "us-east-1")
+        #expect(state?.records[Self.web]?.condition("Degraded")?.reason == "UnknownTopology")
+        #expect(state?.records[ServiceKey(namespace: "shop", name: "only-lost")] != nil)
+
+        // Labelling the node fixes the locality and the records.
+        lost.send(.upsert(.node(KubeNode(name: "n9", region: "eu-west-1", zone: "eu-west-1a"))))
+        let fixed = await harness.sink.wait { $0.cluster("lost-1")?.locality.region == "eu-west-1" }
+        #expect(fixed?.records[Self.web]?.dns("lost-1")?.zones == ["eu-west-1a"])
+        #expect(fixed?.records[Self.web]?.condition("Degraded") == nil)
+        await harness.stop()
+    }
+
+    @Test func sourcesMustMatchMembers() {
+        let sink = RecordingSink()
+        #expect(throws: ControllerError.self) {
+            try ClusterController(
+                configuration: configuration([.scripted("east-1")]),
+                sources: [ScriptedSource("west-1")],
+                sink: sink,
+                logger: F.logger,
+                clock: ManualClock()
+            )
+        }
+    }
+
+    @Test func unsupportedSourcesSaySo() {
+        let configuration = ControllerConfiguration(members: [
+            MemberConfiguration(name: "east-1", source: .kubeconfig(path: "east.kubeconfig", context: "east"))
+        ])
+        #expect(
+            throws: ControllerError.sourceNotSupported(
+                cluster: "east-1",
+                source: "kubeconfig east.kubeconfig context east"
+            )
+        ) {
+            try ClusterController(configuration: configuration, sink: RecordingSink(), logger: F.logger)
+        }
+    }
+}

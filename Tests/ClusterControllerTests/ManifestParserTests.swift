@@ -1,0 +1,93 @@
+import ClusterController
+import Foundation
+import KubeClient
+import Testing
+
+@Suite("Manifest parsing")
+struct ManifestParserTests {
+    @Test func multiDocumentFile() throws {
+        let text =
+            Manifests.service("web", ip: "10.0.0.1") + "\n---\n"
+            + Manifests.slice("web-a", service: "web", addresses: ["10.1.0.1"])
+            + "\n---\n# only a comment\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n"
+        let document = try ManifestParser.parse(text, file: "web.yaml")
+        #expect(
+            document.objects.map(\.ref) == [
+                KubeObjectRef(kind: .service, namespace: "shop", name: "web"),
+                KubeObjectRef(kind: .endpointSlice, namespace: "shop", name: "web-a"),
+            ]
+        )
+        #expect(document.ignored.map(\.kind) == ["ConfigMap"])
+        #expect(document.ignored.first?.line == 27)
+    }
+
+    @Test func yamlSyntaxErrorHasFileAndLine() {
+        let text = "apiVersion: v1\nkind: Service\nmetadata:\n  name: [web\n  namespace: shop\n"
+        #expect {
+            try ManifestParser.parse(text, file: "dir/broken.yaml")
+        } throws: { error in
+            guard let error = error as? ManifestError else { return false }
+            #expect(error.file == "dir/broken.yaml")
+            #expect(error.line != nil)
+            #expect(error.description.hasPrefix("dir/broken.yaml:\(error.line ?? 0): YAML syntax"))
+            return true
+        }
+    }
+
+    @Test func malformedObjectHasTheLineOfTheField() {
+        let text =
+            Manifests.service("ok", ip: "10.0.0.1") + "\n---\n" + """
+                apiVersion: v1
+                kind: Service
+                metadata:
+                  name: web
+                  namespace: shop
+                spec:
+                  ports:
+                    - name: http
+                      port: eighty
+                """
+        #expect {
+            try ManifestParser.parse(text, file: "web.yaml")
+        } throws: { error in
+            guard let error = error as? ManifestError else { return false }
+            #expect(
+                error.description
+                    == "web.yaml:22: Service shop/web: spec.ports[0].port: expected an integer, found string \"eighty\""
+            )
+            return true
+        }
+    }
+
+    @Test func yamlTypesFollowKubernetes() throws {
+        // Unquoted timestamps stay text for the RFC 3339 parser; quoted numbers are strings, so a quoted port fails.
+        let good = "apiVersion: v1\nkind: Service\nmetadata:\n  name: a\n  creationTimestamp: 2024-03-01T10:00:00Z\n"
+        let document = try ManifestParser.parse(good, file: "a.yaml")
+        guard case .service(let service)? = document.objects.first else {
+            Issue.record("no Service")
+            return
+        }
+        #expect(service.metadata.creationTimestamp == F.date("2024-03-01T10:00:00Z"))
+        #expect(throws: ManifestError.self) {
+            try ManifestParser.parse(
+                "apiVersion: v1\nkind: Service\nmetadata:\n  name: a\nspec:\n  ports: [{port: \"80\"}]\n",
+                file: "b.yaml"
+            )
+        }
+    }
+
+    @Test func demoMembersLoadCleanly() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("examples/demo/members").path
+        var services: [String: Set<String>] = [:]
+        for member in ["east-1", "east-2", "west-1"] {
+            let (objects, errors) = ManifestSource.check(directory: root + "/" + member)
+            #expect(errors.isEmpty, "\(errors)")
+            #expect(objects.contains { $0.ref.kind == .node })
+            services[member] = Set(objects.filter { $0.ref.kind == .service }.map(\.ref.name))
+        }
+        #expect(services["east-1"] == ["web", "api", "db", "legacy", "cache"])
+        #expect(services["east-2"] == ["web", "api"])
+        #expect(services["west-1"] == ["web", "api", "db"])
+    }
+}

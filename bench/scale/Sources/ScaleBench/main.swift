@@ -1,0 +1,193 @@
+import ClusterController
+import DNSAnswer
+import DNSWire
+import Foundation
+import KubeClient
+import Logging
+import MCDNSModel
+import RecordStore
+
+// Scale benchmark (issue 3): N members × M headless services with three endpoints each, fed through the real
+// controller (merge, coalescing) into the real RecordStore/LiveTable. Prints the time to the first complete table,
+// RSS, bytes per endpoint, and the latency from one changed EndpointSlice to the changed DNS answer, measured by
+// querying the published table until the new address shows.
+
+func option(_ name: String, _ fallback: Int) -> Int {
+    let args = CommandLine.arguments
+    guard let index = args.firstIndex(of: "--" + name), index + 1 < args.count, let value = Int(args[index + 1]) else {
+        return fallback
+    }
+    return value
+}
+
+let members = option("members", 20)
+let servicesPerMember = option("services", 5000)
+let changes = option("changes", 1000)
+
+func rssBytes() -> Int {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+    for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+        let kb = line.split(separator: " ").compactMap { Int($0) }.first ?? 0
+        return kb * 1024
+    }
+    return 0
+}
+
+func address(member: Int, service: Int, endpoint: Int) -> String {
+    // 10.<member>.<service high>.<service low*... > kept unique per endpoint.
+    let n = service * 4 + endpoint
+    return "10.\(member).\(n / 256 % 256).\(n % 256)" + (n >= 65536 ? "" : "")
+}
+
+func slice(member: Int, service: Int, addresses: [String]) -> KubeObject {
+    .endpointSlice(KubeEndpointSlice(
+        metadata: KubeObjectMeta(namespace: "bench", name: "s\(service)-abc"), serviceName: "s\(service)",
+        addressType: .ipv4, endpoints: addresses.map { KubeEndpointSlice.Endpoint(addresses: [$0], ready: true) },
+        ports: [KubeEndpointSlice.Port(name: "http", protocol: "TCP", port: 8080)]))
+}
+
+/// Each member owns distinct services (`s<member*M+i>`), so the table holds N × M services.
+struct BenchSource: MemberSource {
+    let cluster: ClusterID
+    let index: Int
+    let changes: AsyncStream<MemberEvent>
+
+    func run(events: MemberEventSink) async throws {
+        events.send(.upsert(.node(KubeNode(name: "node-\(index)", region: "r\(index % 4)", zone: "r\(index % 4)z\(index % 3)"))))
+        for i in 0..<servicesPerMember {
+            let service = index * servicesPerMember + i
+            events.send(.upsert(.service(KubeService(
+                metadata: KubeObjectMeta(namespace: "bench", name: "s\(service)"), headless: true,
+                ports: [KubeService.Port(name: "http", port: 80)]))))
+            events.send(.upsert(slice(member: index, service: service,
+                                      addresses: (0..<3).map { address(member: index, service: i, endpoint: $0) })))
+        }
+        events.send(.synced)
+        for await event in changes { events.send(event) }
+    }
+}
+
+/// Forwards to the store and notes when every service has been published once.
+final class CountingSink: ServiceRecordSink, @unchecked Sendable {
+    let store: RecordStore
+    let lock = NSLock()
+    var seen = Set<ServiceKey>()
+    var compileMilliseconds: [Double] = []
+    init(store: RecordStore) { self.store = store }
+    func apply(_ changes: RecordChanges) async {
+        let started = ContinuousClock.now
+        await store.apply(changes)
+        let took = ContinuousClock.now - started
+        lock.withLock {
+            for record in changes.upserted { seen.insert(record.key) }
+            compileMilliseconds.append(Double(took.components.seconds) * 1000 + Double(took.components.attoseconds) / 1e15)
+        }
+    }
+    var count: Int { lock.withLock { seen.count } }
+}
+
+let zoneText = """
+    $ORIGIN example.com.
+    @ 300 IN SOA ns1 hostmaster 1 7200 3600 1209600 60
+    @ 300 IN NS ns1
+    ns1 300 IN A 192.0.2.1
+
+    """
+let clustersetText = """
+    $ORIGIN clusterset.local.
+    @ 30 IN SOA ns hostmaster 1 7200 3600 1209600 5
+    @ 30 IN NS ns
+    ns 30 IN A 192.0.2.2
+
+    """
+
+var logger = Logger(label: "bench")
+logger.logLevel = .warning
+let naming = NamingConfiguration(federationName: "acme", federationDomain: try DomainName("example.com"),
+                                 clustersetDomain: try DomainName("clusterset.local"))
+let zones = [ZoneFile.parse(zoneText, origin: try DomainName("example.com")).0!,
+             ZoneFile.parse(clustersetText, origin: try DomainName("clusterset.local")).0!]
+let rssBefore = rssBytes()
+let store = try RecordStore(live: try LiveTable(zones: zones, naming: naming), firstSerial: 1, logger: logger)
+let sink = CountingSink(store: store)
+
+var continuations: [AsyncStream<MemberEvent>.Continuation] = []
+var sources: [any MemberSource] = []
+var memberConfigs: [MemberConfiguration] = []
+for m in 0..<members {
+    let (stream, continuation) = AsyncStream<MemberEvent>.makeStream()
+    continuations.append(continuation)
+    sources.append(BenchSource(cluster: ClusterID("m\(m)"), index: m, changes: stream))
+    memberConfigs.append(MemberConfiguration(name: ClusterID("m\(m)"), region: nil, zones: nil,
+                                             source: .manifests(path: "/nonexistent")))
+}
+let configuration = ControllerConfiguration(members: memberConfigs, export: ExportPolicy(namespaces: ["bench"]))
+let controller = try ClusterController(configuration: configuration, sources: sources, sink: sink, logger: logger,
+                                       clock: ContinuousClock())
+
+let total = members * servicesPerMember
+print("mcdns scale bench: \(members) members × \(servicesPerMember) services × 3 endpoints = \(total) services, \(total * 3) endpoints")
+let started = ContinuousClock.now
+let runner = Task { try await controller.run() }
+while sink.count < total {
+    try await Task.sleep(for: .milliseconds(20))
+}
+let firstTable = ContinuousClock.now - started
+let table = store.current()
+let rss = rssBytes()
+print("time to first complete answer table: \(firstTable)")
+print("names in table: \(table.nameCount)")
+print(String(format: "RSS: %.1f MiB (%.1f MiB over the empty store); %.0f bytes per endpoint",
+             Double(rss) / 1048576, Double(rss - rssBefore) / 1048576, Double(rss - rssBefore) / Double(total * 3)))
+
+// Change latency: one EndpointSlice at a time, then query until the answer shows the new address.
+var latencies: [Double] = []
+var output = [UInt8](repeating: 0, count: 65535)
+var generator = SystemRandomNumberGenerator()
+for change in 0..<changes {
+    let member = Int.random(in: 0..<members, using: &generator)
+    let i = Int.random(in: 0..<servicesPerMember, using: &generator)
+    let service = member * servicesPerMember + i
+    let fresh = "10.\(200 + change / 65536 % 50).\(change / 256 % 256).\(change % 256)"
+    let addresses = [fresh, address(member: member, service: i, endpoint: 1), address(member: member, service: i, endpoint: 2)]
+    let query = try Message.query(name: try DomainName("s\(service).bench.acme.svc.example.com"), type: .a)
+    let expected = fresh.split(separator: ".").map { UInt8($0)! }
+    let t0 = ContinuousClock.now
+    continuations[member].yield(.upsert(slice(member: member, service: service, addresses: addresses)))
+    while true {
+        let length = query.withUnsafeBytes { q in
+            output.withUnsafeMutableBytes { store.current().respond(to: q, transport: .tcp, into: $0) }
+        }
+        if output[..<length].windowsContains(expected) { break }
+        if ContinuousClock.now - t0 > .seconds(5) { print("change \(change) not seen after 5 s"); break }
+        try await Task.sleep(for: .microseconds(50))
+    }
+    let elapsed = ContinuousClock.now - t0
+    latencies.append(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
+}
+latencies.sort()
+let compiles = sink.lock.withLock { Array(sink.compileMilliseconds.suffix(latencies.count)).sorted() }
+if !compiles.isEmpty {
+    let p = { (q: Double) in compiles[min(compiles.count - 1, Int(Double(compiles.count) * q))] }
+    print(String(format: "of which compile + publish per batch (RecordStore.apply): p50 %.2f ms, p99 %.2f ms",
+                 p(0.5), p(0.99)))
+}
+if !latencies.isEmpty {
+    let p = { (q: Double) in latencies[min(latencies.count - 1, Int(Double(latencies.count) * q))] }
+    print(String(format: "EndpointSlice change → DNS answer over %d changes: p50 %.2f ms, p99 %.2f ms, max %.2f ms",
+                 latencies.count, p(0.5), p(0.99), latencies.last!))
+}
+print(String(format: "RSS after changes: %.1f MiB", Double(rssBytes()) / 1048576))
+runner.cancel()
+
+extension ArraySlice where Element == UInt8 {
+    func windowsContains(_ needle: [UInt8]) -> Bool {
+        guard count >= needle.count else { return false }
+        var i = startIndex
+        while i + needle.count <= endIndex {
+            if self[i..<(i + needle.count)].elementsEqual(needle) { return true }
+            i += 1
+        }
+        return false
+    }
+}
