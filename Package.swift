@@ -135,7 +135,8 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
-            name: "IntegrationTests", dependencies: ["DNSWire", "DNSAnswer", "DNSTestSupport"], exclude: ["Zones"],
+            name: "IntegrationTests", dependencies: ["DNSWire", "DNSAnswer", "DNSTestSupport"],
+            exclude: ["Zones", "README.md"],
             swiftSettings: strict
         ),
         .testTarget(name: "PackageTests", exclude: ["README.md"], swiftSettings: strict),
