@@ -11,7 +11,10 @@ let package = Package(
     targets: [
         .executableTarget(
             name: "DNSFuzz",
-            dependencies: [.product(name: "DNSAnswer", package: "mcdns"), .product(name: "DNSWire", package: "mcdns")]
+            dependencies: [
+                .product(name: "DNSAnswer", package: "mcdns"),
+                .product(name: "DNSWire", package: "mcdns"),
+            ]
         )
     ]
 )
