@@ -135,12 +135,8 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
-<<<<<<< HEAD
-            name: "IntegrationTests", dependencies: ["DNSWire", "DNSAnswer", "DNSTestSupport"], exclude: ["Zones"],
-=======
             name: "IntegrationTests", dependencies: ["DNSWire", "DNSAnswer", "DNSTestSupport"],
             exclude: ["Zones", "README.md"],
->>>>>>> peer
             swiftSettings: strict
         ),
         .testTarget(name: "PackageTests", exclude: ["README.md"], swiftSettings: strict),
