@@ -67,8 +67,6 @@ enum QueryParser {
         query.qclass = UInt16(packet[offset + 2]) << 8 | UInt16(packet[offset + 3])
         offset += 4
 
-        if query.opcode != 0 { return .error(query, rcode: 4, echoQuestion: true) }
-
         // The remaining sections: skip each record, take the OPT from the additional section.
         let total = ancount + nscount + arcount
         var index = 0
@@ -97,6 +95,8 @@ enum QueryParser {
         }
         // Bytes after the last record the counts announce.
         guard offset == count else { return .error(query, rcode: 1, echoQuestion: true) }
+        // Another opcode: NOTIMP, with our OPT when the request had one (RFC 6891 §7).
+        if query.opcode != 0 { return .error(query, rcode: 4, echoQuestion: true) }
         return .query(query)
     }
 

@@ -25,15 +25,6 @@ import Testing
             allowed: [.rcode, .edns]
         ),
         DeliberateDifference(
-            id: "other-opcodes-without-opt",
-            reason: """
-                mcdns answers an opcode other than QUERY with header and question only: it does not read the rest \
-                of a message whose format it does not know, so no OPT is echoed; Knot echoes the OPT
-                """,
-            matches: DifferenceRules.option("+opcode"),
-            allowed: [.edns]
-        ),
-        DeliberateDifference(
             id: "cd-bit-copied",
             reason: """
                 mcdns copies the CD bit from query to response as RFC 4035 §3.1.6 asks of a name server; Knot \
