@@ -36,7 +36,7 @@ public final class BackgroundProcess: @unchecked Sendable {
         // The handler holds only the exit state, not `self`, so dropping the last reference still runs deinit.
         process.terminationHandler = { [exit] _ in exit.markExited() }
         do {
-            try process.run()
+            try SpawnLock.run(process)
         } catch {
             throw TestSupportError.system("cannot run \(executable): \(error)")
         }

@@ -59,7 +59,7 @@ public enum ProcessRunner {
         DispatchQueue.global().async(group: readers) { collected.setErr(errHandle.readDataToEndOfFile()) }
 
         do {
-            try process.run()
+            try SpawnLock.run(process)
         } catch {
             // Closing our write ends lets the readers finish before we report the failure.
             try? outPipe.fileHandleForWriting.close()
