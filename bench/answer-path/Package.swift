@@ -1,0 +1,18 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// Instructions per answered query on the compiled answer path, for callgrind (bench/answer-path.sh). Synchronous
+// top-level code on purpose: valgrind 3.19 crashes in the sigsuspend of an async main's dispatchMain().
+let package = Package(
+    name: "AnswerPath",
+    dependencies: [.package(name: "mcdns", path: "../..")],
+    targets: [
+        .executableTarget(
+            name: "AnswerPath",
+            dependencies: [
+                .product(name: "DNSAnswer", package: "mcdns"),
+                .product(name: "DNSWire", package: "mcdns"),
+            ]
+        )
+    ]
+)
