@@ -28,7 +28,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
-        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
@@ -40,19 +39,21 @@ let package = Package(
             pkgConfig: "ldns",
             providers: [.apt(["libldns-dev"])]
         ),
-        .target(name: "CMCDNSSys"),
+        .target(name: "CMCDNSSys", exclude: ["README.md"]),
 
         // DNS half.
-        .target(name: "DNSWire", dependencies: ["CLDNS"], swiftSettings: strict),
-        .target(name: "MCDNSModel", swiftSettings: strict),
+        .target(name: "DNSWire", dependencies: ["CLDNS"], exclude: ["README.md"], swiftSettings: strict),
+        .target(name: "MCDNSModel", exclude: ["README.md"], swiftSettings: strict),
         .target(
             name: "DNSAnswer",
-            dependencies: ["DNSWire", "MCDNSModel", .product(name: "Collections", package: "swift-collections")],
+            dependencies: ["DNSWire", "MCDNSModel"],
+            exclude: ["README.md"],
             swiftSettings: strict
         ),
         .target(
             name: "RecordStore",
             dependencies: ["DNSAnswer", "MCDNSModel", .product(name: "Logging", package: "swift-log")],
+            exclude: ["README.md"],
             swiftSettings: strict
         ),
         .target(
