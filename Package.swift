@@ -69,7 +69,12 @@ let package = Package(
         ),
 
         // Kubernetes half.
-        .target(name: "KubeClient", exclude: ["README.md"], swiftSettings: strict),
+        .target(
+            name: "KubeClient",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+            exclude: ["README.md"],
+            swiftSettings: strict
+        ),
         .target(
             name: "ClusterController",
             dependencies: [
