@@ -7,8 +7,18 @@ FUZZ_SCRIPT := Tests/Fuzz/run.sh
 
 # What the build needs (the ldns headers and library, found through pkg-config).
 BUILD_PACKAGES := libldns-dev pkg-config
-# What the tests drive or compare against: dig, kdig, drill, Knot DNS, NSD, Unbound and dnsperf.
-TEST_PACKAGES := $(BUILD_PACKAGES) ldnsutils dnsutils knot-dnsutils knot knot-dnssecutils nsd unbound dnsperf
+# What the tests drive or compare against: dig, kdig, drill, Knot DNS, NSD, Unbound and dnsperf; kubectl
+# (kubernetes-client) renders the kustomize bases under deploy/, python3-venv holds the deploy tests' validators.
+TEST_PACKAGES := $(BUILD_PACKAGES) ldnsutils dnsutils knot-dnsutils knot knot-dnssecutils nsd unbound dnsperf \
+	python3 python3-venv
+# Debian's kubectl (1.20, whose embedded kustomize the bases stay compatible with) only when there is no kubectl
+# at all: installing it would replace a newer one that came from elsewhere.
+ifeq ($(shell command -v kubectl),)
+TEST_PACKAGES += kubernetes-client
+endif
+# The deploy tests' Python validators (kubernetes-validate, jsonschema), pinned, in a venv the tests look for.
+TEST_PYTHON := .build/test-python
+TEST_PYTHON_REQUIREMENTS := deploy/test-requirements.txt
 # The demo only needs dig on top of the build, to have something to query with.
 DEMO_PACKAGES := $(BUILD_PACKAGES) dnsutils
 
@@ -48,6 +58,12 @@ build-deps:
 
 test-deps:
 	$(call ensure_packages,$(TEST_PACKAGES))
+	@if ! cmp -s $(TEST_PYTHON_REQUIREMENTS) $(TEST_PYTHON)/requirements.txt; then \
+		echo "installing $(TEST_PYTHON_REQUIREMENTS) into $(TEST_PYTHON)"; \
+		rm -rf $(TEST_PYTHON) && python3 -m venv $(TEST_PYTHON) \
+			&& $(TEST_PYTHON)/bin/pip install --quiet --disable-pip-version-check -r $(TEST_PYTHON_REQUIREMENTS) \
+			&& cp $(TEST_PYTHON_REQUIREMENTS) $(TEST_PYTHON)/requirements.txt; \
+	fi
 
 demo-deps:
 	$(call ensure_packages,$(DEMO_PACKAGES))

@@ -146,5 +146,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "PackageTests", exclude: ["README.md"], swiftSettings: strict),
+        .testTarget(
+            name: "DeployTests",
+            dependencies: ["DNSTestSupport", .product(name: "Yams", package: "Yams")],
+            exclude: ["README.md"],
+            swiftSettings: strict
+        ),
     ]
 )
