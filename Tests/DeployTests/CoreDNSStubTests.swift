@@ -24,13 +24,14 @@ import Yams
                 depth = 1
                 continue
             }
-            if line.hasSuffix("{") { depth += 1 }
             if line == "}" {
                 depth -= 1
                 if depth == 0 { current = nil }
                 continue
             }
+            // A directive of the server block itself, possibly opening its own block (`kubernetes ... {`).
             if let current, depth == 1 { blocks[current, default: []].append(line) }
+            if line.hasSuffix("{") { depth += 1 }
         }
         return blocks
     }

@@ -32,7 +32,7 @@ struct Dockerfile {
             if !pending.isEmpty && line.hasPrefix("#") { continue }  // comments inside a continued instruction
             if pending.isEmpty { pendingLine = index + 1 }
             if line.hasSuffix("\\") {
-                pending += line.dropLast() + " "
+                pending += line.dropLast().trimmingCharacters(in: .whitespaces) + " "
                 continue
             }
             let full = pending + line

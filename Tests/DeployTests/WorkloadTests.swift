@@ -86,7 +86,7 @@ import Yams
         let configMapName = try #require(configVolume["configMap"]["name"].string)
         let configMap = try #require(rendered.object(kind: "ConfigMap", name: configMapName))
         let fileName = String(configPath.split(separator: "/").last ?? "")
-        let config = try #require(try Yams.load(yaml: configMap["data"][fileName].string ?? "")).map(YAMLNode.init)
+        let config = YAMLNode(try #require(try Yams.load(yaml: configMap["data"][fileName].string ?? "")))
         #expect(config["listen"]["dns"].strings == ["0.0.0.0:53"])
         #expect(config["listen"]["admin"].string == "0.0.0.0:9253")
         #expect(config["tunnel"]["listen"].string == "0.0.0.0:8443")
