@@ -33,18 +33,33 @@ public final class UnboundProcess: @unchecked Sendable {
             let config = try directory.write(
                 "unbound.conf",
                 configuration(
-                    directory: directory.path, port: port, stubZones: stubZones, authorityPort: authorityPort,
+                    directory: directory.path,
+                    port: port,
+                    stubZones: stubZones,
+                    authorityPort: authorityPort,
                     extraServerOptions: extraServerOptions
                 )
             )
             let checked = try ProcessRunner.run(checkconf, [config])
             guard checked.status == 0 else {
-                throw TestSupportError.serverFailed("unbound-checkconf refused \(config)", log: checked.stdout + checked.stderr)
+                throw TestSupportError.serverFailed(
+                    "unbound-checkconf refused \(config)",
+                    log: checked.stdout + checked.stderr
+                )
             }
-            let process = try BackgroundProcess(executable, ["-d", "-c", config], logPath: directory.path + "/unbound.log")
+            let process = try BackgroundProcess(
+                executable,
+                ["-d", "-c", config],
+                logPath: directory.path + "/unbound.log"
+            )
             do {
                 try DNSReadiness.waitUntilAnswering(
-                    port: port, probeName: probeName, probeType: "A", process: process, timeout: startupTimeout)
+                    port: port,
+                    probeName: probeName,
+                    probeType: "A",
+                    process: process,
+                    timeout: startupTimeout
+                )
                 return UnboundProcess(port: port, stubZones: stubZones, directory: directory, process: process)
             } catch {
                 process.stop()

@@ -42,7 +42,9 @@ import Testing
             #expect(status[field].exists, "status.\(field) is missing")
         }
         let dns = status["dns"]["items"]["properties"]
-        for field in ["cluster", "region", "zones", "loadBalancer", "clusterIPs", "readyEndpoints", "stale", "lastObserved"] {
+        for field in [
+            "cluster", "region", "zones", "loadBalancer", "clusterIPs", "readyEndpoints", "stale", "lastObserved",
+        ] {
             #expect(dns[field].exists, "status.dns[].\(field) is missing")
         }
         #expect(dns["loadBalancer"]["properties"]["ingress"]["items"]["properties"].keys == ["hostname", "ip"])
@@ -112,7 +114,10 @@ import Testing
                     print(f"{name}#{index}: {verdict}")
             """
         let output = try ProcessRunner.run(
-            python, ["-c", script, DeployFixture.path(Self.crdFile)] + files, timeout: .seconds(60))
+            python,
+            ["-c", script, DeployFixture.path(Self.crdFile)] + files,
+            timeout: .seconds(60)
+        )
         #expect(output.status == 0, "\(output.stderr)")
         return output.stdout.split(separator: "\n").map(String.init)
     }

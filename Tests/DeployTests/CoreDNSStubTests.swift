@@ -52,17 +52,31 @@ import Yams
             #expect(directives.contains { $0.hasPrefix("forward . ") }, "\(zone) forwards nowhere")
         }
         // The full ConfigMap carries the same blocks next to the cluster's own.
-        let configMap = YAMLNode(try Yams.load(yaml: String(
-            contentsOfFile: DeployFixture.path("deploy/coredns/coredns-configmap.yaml"), encoding: .utf8)))
+        let configMap = YAMLNode(
+            try Yams.load(
+                yaml: String(
+                    contentsOfFile: DeployFixture.path("deploy/coredns/coredns-configmap.yaml"),
+                    encoding: .utf8
+                )
+            )
+        )
         let full = Self.serverBlocks(configMap["data"]["Corefile"].string ?? "")
-        for (zone, directives) in blocks { #expect(full[zone] == directives, "\(zone) differs in coredns-configmap.yaml") }
+        for (zone, directives) in blocks {
+            #expect(full[zone] == directives, "\(zone) differs in coredns-configmap.yaml")
+        }
         #expect(full[".:53"]?.contains { $0.hasPrefix("kubernetes cluster.local") } == true)
     }
 
     @Test func kubeDNSStubDomainsNameTheSameZones() throws {
         let config = try hostConfig()
-        let configMap = YAMLNode(try Yams.load(yaml: String(
-            contentsOfFile: DeployFixture.path("deploy/coredns/kube-dns-stubdomains.yaml"), encoding: .utf8)))
+        let configMap = YAMLNode(
+            try Yams.load(
+                yaml: String(
+                    contentsOfFile: DeployFixture.path("deploy/coredns/kube-dns-stubdomains.yaml"),
+                    encoding: .utf8
+                )
+            )
+        )
         #expect(configMap["metadata"]["name"].string == "kube-dns")
         #expect(configMap["metadata"]["namespace"].string == "kube-system")
         let json = try #require(configMap["data"]["stubDomains"].string)

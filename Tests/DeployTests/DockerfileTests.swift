@@ -38,8 +38,10 @@ import Testing
         for base in ["deploy/host", "deploy/member"] {
             let rendered = try DeployFixture.render(base)
             for deployment in rendered.objects(kind: "Deployment") {
-                #expect(deployment["spec"]["template"]["spec"]["securityContext"]["runAsUser"].int == uid,
-                        "\(base): \(deployment["metadata"]["name"]) runs as another user than the image's")
+                #expect(
+                    deployment["spec"]["template"]["spec"]["securityContext"]["runAsUser"].int == uid,
+                    "\(base): \(deployment["metadata"]["name"]) runs as another user than the image's"
+                )
             }
         }
     }
@@ -51,7 +53,10 @@ import Testing
         let entrypoint = try #require(runtime.all("ENTRYPOINT").last?.arguments)
         let decoded = try JSONDecoder().decode([String].self, from: Data(entrypoint.utf8))
         #expect(decoded == ["/usr/local/bin/mcdns"])
-        let command = try JSONDecoder().decode([String].self, from: Data((runtime.all("CMD").last?.arguments ?? "").utf8))
+        let command = try JSONDecoder().decode(
+            [String].self,
+            from: Data((runtime.all("CMD").last?.arguments ?? "").utf8)
+        )
         // The default command reads the config where the host Deployment mounts it.
         let deployment = try #require(try DeployFixture.render("deploy/host").object(kind: "Deployment", name: "mcdns"))
         #expect(command == deployment["spec"]["template"]["spec"]["containers"][0]["args"].strings)

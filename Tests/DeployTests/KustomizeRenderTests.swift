@@ -82,6 +82,9 @@ import Testing
         let output = try runValidator(file: file, version: version)
         let passed = output.stdout.split(separator: "\n").filter { $0.hasPrefix("INFO") && $0.contains(" passed ") }
         #expect(output.status == 0, "\(what) against \(version):\n\(output.stdout)\(output.stderr)")
-        #expect(passed.count == documents, "\(what) against \(version): \(passed.count) of \(documents) passed\n\(output.stdout)")
+        #expect(
+            passed.count == documents,
+            "\(what) against \(version): \(passed.count) of \(documents) passed\n\(output.stdout)"
+        )
     }
 }

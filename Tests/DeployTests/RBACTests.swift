@@ -7,7 +7,9 @@ import Testing
     static let readVerbs: Set<String> = ["get", "list", "watch"]
 
     /// (apiGroup, resource) → verbs, over every rule of every Role and ClusterRole; resourceNames noted.
-    func grants(_ rendered: RenderedManifests) -> [(role: String, group: String, resource: String, verbs: Set<String>, names: [String])] {
+    func grants(
+        _ rendered: RenderedManifests
+    ) -> [(role: String, group: String, resource: String, verbs: Set<String>, names: [String])] {
         var result: [(String, String, String, Set<String>, [String])] = []
         for role in rendered.objects(kind: "Role") + rendered.objects(kind: "ClusterRole") {
             let name = "\(role["kind"].string ?? "")/\(role["metadata"]["name"].string ?? "")"
@@ -15,7 +17,9 @@ import Testing
                 #expect(rule["nonResourceURLs"].array.isEmpty, "\(name) grants non-resource URLs")
                 for group in rule["apiGroups"].strings {
                     for resource in rule["resources"].strings {
-                        result.append((name, group, resource, Set(rule["verbs"].strings), rule["resourceNames"].strings))
+                        result.append(
+                            (name, group, resource, Set(rule["verbs"].strings), rule["resourceNames"].strings)
+                        )
                     }
                 }
             }
@@ -27,7 +31,10 @@ import Testing
         for role in rendered.objects(kind: "Role") + rendered.objects(kind: "ClusterRole") {
             for rule in role["rules"].array {
                 for field in ["apiGroups", "resources", "verbs", "resourceNames"] {
-                    #expect(!rule[field].strings.contains("*"), "\(rendered.base): wildcard in \(field) of \(role["metadata"]["name"])")
+                    #expect(
+                        !rule[field].strings.contains("*"),
+                        "\(rendered.base): wildcard in \(field) of \(role["metadata"]["name"])"
+                    )
                 }
             }
             #expect(!role["aggregationRule"].exists, "\(rendered.base): aggregated roles grant what others add")
@@ -76,7 +83,11 @@ import Testing
             #expect(grant.role.hasPrefix("ClusterRole/"), "\(grant)")
         }
         let granted = Set(grants.map { "\($0.group)/\($0.resource)" })
-        #expect(granted == ["/services", "discovery.k8s.io/endpointslices", "/nodes", "multicluster.x-k8s.io/serviceexports"])
+        #expect(
+            granted == [
+                "/services", "discovery.k8s.io/endpointslices", "/nodes", "multicluster.x-k8s.io/serviceexports",
+            ]
+        )
         #expect(rendered.objects(kind: "Role").isEmpty)
         // Reading Secrets would let a stolen member token read every credential of the member.
         #expect(!grants.contains { $0.resource == "secrets" })

@@ -22,7 +22,11 @@ import Testing
         try root.write("tls/tls.key", "placeholder\n")
         try root.write("members/west-1.kubeconfig", "placeholder\n")
 
-        let output = try ProcessRunner.run(DeployFixture.mcdnsBinary, ["check", "--config", configFile], timeout: .seconds(30))
+        let output = try ProcessRunner.run(
+            DeployFixture.mcdnsBinary,
+            ["check", "--config", configFile],
+            timeout: .seconds(30)
+        )
         #expect(output.status == 0, "\(base):\n\(output.stdout)\(output.stderr)")
         #expect(output.stdout.contains("\(configFile): configuration ok"), "\(output.stdout)")
         // Both served zones (the federation domain and clusterset.local) compiled.
@@ -39,7 +43,11 @@ import Testing
         let configFile = try root.write("config/mcdns.yaml", config["data"]["mcdns.yaml"].string ?? "")
         let zones = try #require(rendered.generatedConfigMap("mcdns-zones"))
         for (name, text) in zones["data"].mapping { try root.write("zones/\(name)", text.string ?? "") }
-        let output = try ProcessRunner.run(DeployFixture.mcdnsBinary, ["check", "--config", configFile], timeout: .seconds(30))
+        let output = try ProcessRunner.run(
+            DeployFixture.mcdnsBinary,
+            ["check", "--config", configFile],
+            timeout: .seconds(30)
+        )
         #expect(output.status != 0)
         #expect((output.stdout + output.stderr).contains("tls.crt"), "\(output.stdout)\(output.stderr)")
     }

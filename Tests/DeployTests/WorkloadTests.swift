@@ -51,7 +51,11 @@ import Yams
         // Binding 53 as a non-root user: capabilities added to a non-root process are dropped at exec, so the
         // sysctl is what makes it work; NET_BIND_SERVICE is the only capability on top.
         let sysctls = pod["securityContext"]["sysctls"].array
-        #expect(sysctls.contains { $0["name"].string == "net.ipv4.ip_unprivileged_port_start" && $0["value"].string == "53" })
+        #expect(
+            sysctls.contains {
+                $0["name"].string == "net.ipv4.ip_unprivileged_port_start" && $0["value"].string == "53"
+            }
+        )
         #expect(container["securityContext"]["capabilities"]["add"].strings == ["NET_BIND_SERVICE"])
 
         let ports = container["ports"].array.map { "\($0["containerPort"].int ?? 0)/\($0["protocol"].string ?? "TCP")" }
@@ -66,10 +70,12 @@ import Yams
         }
 
         let antiAffinity = pod["affinity"]["podAntiAffinity"]
-        let terms = antiAffinity["preferredDuringSchedulingIgnoredDuringExecution"].array.map(\.["podAffinityTerm"])
+        let terms =
+            antiAffinity["preferredDuringSchedulingIgnoredDuringExecution"].array.map(\.["podAffinityTerm"])
             + antiAffinity["requiredDuringSchedulingIgnoredDuringExecution"].array
         #expect(terms.contains { $0["topologyKey"].string == "kubernetes.io/hostname" })
-        let podLabels = pod.exists ? deployment["spec"]["template"]["metadata"]["labels"].mapping.compactMapValues(\.string) : [:]
+        let podLabels =
+            pod.exists ? deployment["spec"]["template"]["metadata"]["labels"].mapping.compactMapValues(\.string) : [:]
         for term in terms {
             for (key, value) in term["labelSelector"]["matchLabels"].mapping {
                 #expect(podLabels[key] == value.string, "anti-affinity selects \(key)=\(value), which the pods lack")
@@ -92,7 +98,10 @@ import Yams
         #expect(config["tunnel"]["listen"].string == "0.0.0.0:8443")
         #expect(config["host"]["inCluster"].bool == true)
         let stateDir = try #require(config["stateDir"].string)
-        let stateMount = try #require(mounts.first { $0["mountPath"].string == stateDir }, "nothing mounted at stateDir \(stateDir)")
+        let stateMount = try #require(
+            mounts.first { $0["mountPath"].string == stateDir },
+            "nothing mounted at stateDir \(stateDir)"
+        )
         let stateVolume = pod["volumes"].array.first { $0["name"].string == stateMount["name"].string }
         #expect(stateVolume?["emptyDir"].exists == true)
         #expect(stateMount["readOnly"].bool != true)
@@ -106,9 +115,14 @@ import Yams
         let service = try #require(rendered.object(kind: "Service", name: "mcdns"))
         let ports = service["spec"]["ports"].array.map { "\($0["port"].int ?? 0)/\($0["protocol"].string ?? "TCP")" }
         #expect(Set(ports) == ["53/UDP", "53/TCP", "8443/TCP"])
-        let containerPorts = Set(deployment["spec"]["template"]["spec"]["containers"][0]["ports"].array.compactMap(\.["name"].string))
+        let containerPorts = Set(
+            deployment["spec"]["template"]["spec"]["containers"][0]["ports"].array.compactMap(\.["name"].string)
+        )
         for port in service["spec"]["ports"].array {
-            #expect(containerPorts.contains(port["targetPort"].string ?? ""), "targetPort \(port["targetPort"]) is no container port")
+            #expect(
+                containerPorts.contains(port["targetPort"].string ?? ""),
+                "targetPort \(port["targetPort"]) is no container port"
+            )
         }
         let pdb = try #require(rendered.objects(kind: "PodDisruptionBudget").first)
         #expect(pdb["spec"]["minAvailable"].int == 1)
@@ -135,7 +149,9 @@ import Yams
             #expect(container["args"].strings.contains { $0.hasPrefix(flag) }, "\(flag) missing")
         }
         // The overlay's values reach the container through the generated ConfigMap.
-        let configMapName = container["env"].array.first { $0["name"].string == "MCDNS_CLUSTER" }?["valueFrom"]["configMapKeyRef"]["name"].string
+        let configMapName = container["env"].array.first { $0["name"].string == "MCDNS_CLUSTER" }?["valueFrom"][
+            "configMapKeyRef"
+        ]["name"].string
         let configMap = try #require(rendered.object(kind: "ConfigMap", name: configMapName ?? ""))
         #expect(configMap["data"]["cluster"].string == "east-1")
         #expect(configMap["data"]["host"].string?.hasPrefix("wss://") == true)

@@ -65,13 +65,17 @@ import Testing
     }
 
     @Test func unboundGivesTheAnswersMcdnsGives() throws {
-        let mcdns = try MCDNSProcess.start(binary: KnotDifferentialTests.mcdnsBinary, zonesDir: Self.zones, extraConfig: """
-            federation: { name: acme, domain: example.com }
-            clusters:
-              - { name: east-1, source: { manifests: "\(Self.members)/east-1" } }
-              - { name: east-2, source: { manifests: "\(Self.members)/east-2" } }
-              - { name: west-1, source: { manifests: "\(Self.members)/west-1" } }
-            """)
+        let mcdns = try MCDNSProcess.start(
+            binary: KnotDifferentialTests.mcdnsBinary,
+            zonesDir: Self.zones,
+            extraConfig: """
+                federation: { name: acme, domain: example.com }
+                clusters:
+                  - { name: east-1, source: { manifests: "\(Self.members)/east-1" } }
+                  - { name: east-2, source: { manifests: "\(Self.members)/east-2" } }
+                  - { name: west-1, source: { manifests: "\(Self.members)/west-1" } }
+                """
+        )
         defer { mcdns.stop() }
         let direct = try Dig(port: mcdns.port)
         // The members sync a moment after the DNS port opens.
@@ -94,12 +98,17 @@ import Testing
                     Issue.record("\(pass): unbound did not answer \(name) \(type)\n\(unbound.log)")
                     continue
                 }
-                #expect(Comparable(resolved) == Comparable(expected),
-                        "\(pass) \(name) \(type):\n unbound \(Comparable(resolved))\n mcdns   \(Comparable(expected))")
+                #expect(
+                    Comparable(resolved) == Comparable(expected),
+                    "\(pass) \(name) \(type):\n unbound \(Comparable(resolved))\n mcdns   \(Comparable(expected))"
+                )
                 // A resolver may count TTLs down, never up.
                 for rrset in resolved.answer {
                     let original = expected.answer.first { $0.owner == rrset.owner && $0.type == rrset.type }
-                    #expect(rrset.ttl <= (original?.ttl ?? 0), "\(pass) \(name) \(type): \(rrset) above \(original?.ttl ?? 0)")
+                    #expect(
+                        rrset.ttl <= (original?.ttl ?? 0),
+                        "\(pass) \(name) \(type): \(rrset) above \(original?.ttl ?? 0)"
+                    )
                 }
                 #expect(resolved.ra && !resolved.aa, "\(pass) \(name) \(type): flags \(resolved.flags)")
                 if pass == "first" { kinds.formUnion(Self.kinds(of: expected, type: type)) }
