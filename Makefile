@@ -76,7 +76,9 @@ build: build-deps
 # two-core machine they starve the cooperative threads the controller tests run on, and those time out.
 # MALLOC_ARENA_MAX=1: Foundation's Process.run() on Linux (Swift 6.3.1) reads up to 256 bytes past a readdir
 # buffer (swift-corelibs-foundation PR #5472) and crashed the test process now and then when that buffer ended a
-# thread arena's mapped memory; with one arena the bytes after it stay mapped.
+# thread arena's mapped memory; with one arena the bytes after it stay mapped. The tests now start processes
+# through DNSTestSupport's ChildProcess (posix_spawn) instead; the setting stays as a guard for any
+# Process.run() a branch still brings in.
 test: test-deps
 	$(SWIFT) build
 	MALLOC_ARENA_MAX=1 $(SWIFT) test --no-parallel

@@ -145,7 +145,7 @@ let package = Package(
             exclude: ["Zones", "README.md"],
             swiftSettings: strict
         ),
-        .testTarget(name: "PackageTests", exclude: ["README.md"], swiftSettings: strict),
+        .testTarget(name: "PackageTests", dependencies: ["DNSTestSupport"], exclude: ["README.md"], swiftSettings: strict),
         .testTarget(
             name: "DeployTests",
             dependencies: ["DNSTestSupport", .product(name: "Yams", package: "Yams")],

@@ -7,8 +7,7 @@ public final class BackgroundProcess: @unchecked Sendable {
     public let executable: String
     public let arguments: [String]
     public let logPath: String
-    private let process = Process()
-    private let exit = ExitState()
+    private let child: ChildProcess
 
     public init(
         _ executable: String,
@@ -21,34 +20,21 @@ public final class BackgroundProcess: @unchecked Sendable {
         self.executable = executable
         self.arguments = arguments
         self.logPath = logPath
-        guard FileManager.default.createFile(atPath: logPath, contents: nil) else {
-            throw TestSupportError.system("cannot create log file \(logPath)")
-        }
-        guard let log = FileHandle(forWritingAtPath: logPath) else {
-            throw TestSupportError.system("cannot open log file \(logPath)")
-        }
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if let environment { process.environment = environment }
-        process.standardOutput = log
-        process.standardError = log
-        process.standardInput = FileHandle.nullDevice
-        // The handler holds only the exit state, not `self`, so dropping the last reference still runs deinit.
-        process.terminationHandler = { [exit] _ in exit.markExited() }
-        do {
-            try SpawnLock.run(process)
-        } catch {
-            throw TestSupportError.system("cannot run \(executable): \(error)")
-        }
-        try? log.close()
+        child = try ChildProcess(
+            executable,
+            arguments,
+            environment: environment,
+            standardOutput: .file(logPath),
+            standardError: .file(logPath)
+        )
     }
 
-    public var pid: Int32 { process.processIdentifier }
+    public var pid: Int32 { child.pid }
 
-    public var isRunning: Bool { !exit.hasExited }
+    public var isRunning: Bool { child.isRunning }
 
     /// The exit status, once the process has exited.
-    public var terminationStatus: Int32? { isRunning ? nil : process.terminationStatus }
+    public var terminationStatus: Int32? { child.terminationStatus }
 
     /// Everything the process has written so far.
     public var log: String {
@@ -59,14 +45,13 @@ public final class BackgroundProcess: @unchecked Sendable {
     @discardableResult
     public func signal(_ signal: Int32, waitingUpTo timeout: Duration) -> Bool {
         guard isRunning else { return true }
-        kill(process.processIdentifier, signal)
+        child.send(signal)
         return waitForExit(timeout: timeout)
     }
 
     /// Waits up to `timeout` for the process to exit by itself.
     public func waitForExit(timeout: Duration) -> Bool {
-        guard isRunning else { return true }
-        return exit.wait(timeout: timeout)
+        child.waitForExit(timeout: timeout)
     }
 
     /// SIGTERM, then SIGKILL if the process is still there after `grace`.
@@ -78,25 +63,5 @@ public final class BackgroundProcess: @unchecked Sendable {
 
     deinit {
         if isRunning { stop(grace: .seconds(2)) }
-    }
-}
-
-/// Exit bookkeeping shared with the termination handler.
-private final class ExitState: @unchecked Sendable {
-    private let lock = NSLock()
-    private let exited = DispatchSemaphore(value: 0)
-    private var exitedFlag = false
-
-    var hasExited: Bool { lock.withLock { exitedFlag } }
-
-    func markExited() {
-        lock.withLock { exitedFlag = true }
-        exited.signal()
-    }
-
-    func wait(timeout: Duration) -> Bool {
-        if exited.wait(timeout: .now() + timeout.dispatchInterval) == .timedOut { return hasExited }
-        exited.signal()  // keep it signalled for later waiters
-        return true
     }
 }

@@ -38,44 +38,30 @@ public enum ProcessRunner {
         timeout: Duration = .seconds(10),
         currentDirectory: String? = nil
     ) throws -> ProcessOutput {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
-        let outPipe = Pipe()
-        let errPipe = Pipe()
-        process.standardOutput = outPipe
-        process.standardError = errPipe
-        process.standardInput = FileHandle.nullDevice
-        let exited = DispatchSemaphore(value: 0)
-        process.terminationHandler = { _ in exited.signal() }
-
+        let child: ChildProcess
+        do {
+            child = try ChildProcess(executable, arguments, currentDirectory: currentDirectory)
+        } catch {
+            throw TestSupportError.system("cannot run \(executable): \(error)")
+        }
         // Both pipes are drained while the process runs: a tool that fills a pipe buffer would otherwise block.
         let collected = CollectedOutput()
         let readers = DispatchGroup()
-        let outHandle = outPipe.fileHandleForReading
-        let errHandle = errPipe.fileHandleForReading
-        DispatchQueue.global().async(group: readers) { collected.setOut(outHandle.readDataToEndOfFile()) }
-        DispatchQueue.global().async(group: readers) { collected.setErr(errHandle.readDataToEndOfFile()) }
-
-        do {
-            try SpawnLock.run(process)
-        } catch {
-            // Closing our write ends lets the readers finish before we report the failure.
-            try? outPipe.fileHandleForWriting.close()
-            try? errPipe.fileHandleForWriting.close()
-            readers.wait()
-            throw TestSupportError.system("cannot run \(executable): \(error)")
+        if let outHandle = child.standardOutput {
+            DispatchQueue.global().async(group: readers) { collected.setOut(outHandle.readDataToEndOfFile()) }
+        }
+        if let errHandle = child.standardError {
+            DispatchQueue.global().async(group: readers) { collected.setErr(errHandle.readDataToEndOfFile()) }
         }
         var timedOut = false
-        if exited.wait(timeout: .now() + timeout.dispatchInterval) == .timedOut {
+        if !child.waitForExit(timeout: timeout) {
             timedOut = true
-            kill(process.processIdentifier, SIGKILL)
-            exited.wait()
+            child.send(SIGKILL)
+            child.waitUntilExit()
         }
         readers.wait()
         return ProcessOutput(
-            status: process.terminationStatus,
+            status: child.terminationStatus ?? -1,
             stdout: collected.out,
             stderr: collected.err,
             timedOut: timedOut

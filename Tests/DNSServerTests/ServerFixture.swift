@@ -1,5 +1,6 @@
 import DNSAnswer
 import DNSServer
+import DNSTestSupport
 import DNSWire
 import Foundation
 import Logging
@@ -66,32 +67,17 @@ enum ServerFixture {
     /// Runs `dig` against `address` and returns its output; `+short` prints only the answer data.
     static func dig(_ address: ListenAddress, _ arguments: [String]) async throws -> String {
         try await onThread {
-            var attempts = 0
-            while true {
-                let process = Process()
-                process.executableURL = URL(fileURLWithPath: "/usr/bin/dig")
-                process.arguments = ["@\(address.host)", "-p", "\(address.port)", "+time=3", "+tries=1"] + arguments
-                let output = Pipe()
-                process.standardOutput = output
-                process.standardError = output
-                do {
-                    try process.run()
-                } catch let error as NSError where error.domain == NSPOSIXErrorDomain && error.code == Int(EBADF) {
-                    // Foundation lists this process's descriptors and asks the child to close each one; a socket
-                    // closed meanwhile by a test running in parallel fails the spawn with EBADF. Nothing is wrong
-                    // with dig or the server then, so spawn again.
-                    attempts += 1
-                    if attempts == 5 { throw error }
-                    continue
-                }
-                let data = output.fileHandleForReading.readDataToEndOfFile()
-                process.waitUntilExit()
-                let text = String(decoding: data, as: UTF8.self)
-                guard process.terminationStatus == 0 else {
-                    throw FixtureError(message: "dig \(arguments) exited \(process.terminationStatus): \(text)")
-                }
-                return text.trimmingCharacters(in: .whitespacesAndNewlines)
+            let dig = try ProcessRunner.locate("dig", package: "dnsutils")
+            let output = try ProcessRunner.run(
+                dig,
+                ["@\(address.host)", "-p", "\(address.port)", "+time=3", "+tries=1"] + arguments,
+                timeout: .seconds(10)
+            )
+            let text = output.stdout + output.stderr
+            guard output.status == 0, !output.timedOut else {
+                throw FixtureError(message: "dig \(arguments) exited \(output.status): \(text)")
             }
+            return text.trimmingCharacters(in: .whitespacesAndNewlines)
         }
     }
 

@@ -1,3 +1,4 @@
+import DNSTestSupport
 import Foundation
 
 /// Runs the built `mcdns` binary (`.build/debug/mcdns`, found from this file's path) as a subprocess, as a user
@@ -23,31 +24,15 @@ struct MCDNSProcess {
     }
 
     /// Starts `mcdns` with `arguments` in the package root; the caller reads its pipes and waits.
-    static func start(_ arguments: [String]) throws -> (Process, stdout: Pipe, stderr: Pipe) {
+    static func start(_ arguments: [String]) throws -> ChildProcess {
         guard FileManager.default.isExecutableFile(atPath: binary) else { throw MissingBinary() }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: packageRoot)
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        return (process, out, err)
+        return try ChildProcess(binary, arguments, currentDirectory: packageRoot)
     }
 
     /// Runs `mcdns` to completion (commands that finish on their own: check, help, a refused serve).
     static func run(_ arguments: [String]) throws -> Result {
-        let (process, out, err) = try start(arguments)
-        // Read both pipes before waiting, so a chatty child never blocks on a full pipe.
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(
-            status: process.terminationStatus,
-            standardOutput: String(decoding: outData, as: UTF8.self),
-            standardError: String(decoding: errData, as: UTF8.self)
-        )
+        guard FileManager.default.isExecutableFile(atPath: binary) else { throw MissingBinary() }
+        let output = try ProcessRunner.run(binary, arguments, timeout: .seconds(60), currentDirectory: packageRoot)
+        return Result(status: output.status, standardOutput: output.stdout, standardError: output.stderr)
     }
 }

@@ -9,9 +9,8 @@ final class OutputLines: Sendable {
     private let stream: AsyncStream<Void>
     private let continuation: AsyncStream<Void>.Continuation
 
-    init(_ pipe: Pipe) {
+    init(_ handle: FileHandle) {
         (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
-        let handle = pipe.fileHandleForReading
         let thread = Thread { [self] in
             while true {
                 let data = handle.availableData

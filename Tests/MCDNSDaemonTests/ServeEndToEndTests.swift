@@ -1,3 +1,4 @@
+import DNSTestSupport
 import Foundation
 import Testing
 
@@ -22,16 +23,10 @@ import Glibc
     }
 
     static func dig(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        let dig = try ProcessRunner.locate("dig", package: "dnsutils")
         // One try with a short timeout: the server is already known to be listening.
-        process.arguments = ["dig", "+norecurse", "+time=3", "+tries=1"] + arguments
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        let output = try ProcessRunner.run(dig, ["+norecurse", "+time=3", "+tries=1"] + arguments, timeout: .seconds(10))
+        return output.stdout
     }
 
     @Test(.timeLimit(.minutes(2)))
@@ -42,11 +37,11 @@ import Glibc
         for attempt in 1...5 {
             let port = try FreePort.pick()
             let config = try Self.writeConfig(in: dir, port: port)
-            let (process, _, errPipe) = try MCDNSProcess.start(["serve", "--config", config])
-            let stderr = OutputLines(errPipe)
+            let process = try MCDNSProcess.start(["serve", "--config", config])
+            let stderr = OutputLines(try #require(process.standardError))
             let ready = await stderr.wait(for: "listening on udp 127.0.0.1:\(port)", timeout: .seconds(60))
             guard ready else {
-                if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+                process.send(SIGKILL)
                 _ = await stderr.waitForEnd(timeout: .seconds(10))
                 process.waitUntilExit()
                 if stderr.all.contains("in use") && attempt < 5 { continue }
@@ -68,11 +63,10 @@ import Glibc
             let refused = try Self.dig(["@127.0.0.1", "-p", "\(port)", "example.org", "A"])
             #expect(refused.contains("status: REFUSED"), "\(refused)")
 
-            kill(process.processIdentifier, SIGTERM)
+            process.send(SIGTERM)
             #expect(await stderr.waitForEnd(timeout: .seconds(30)), "mcdns did not stop on SIGTERM")
             process.waitUntilExit()
-            #expect(process.terminationReason == .exit)
-            #expect(process.terminationStatus == 0, "\(stderr.all)")
+            #expect(process.termination == .exit(0), "\(stderr.all)")
             return
         }
     }

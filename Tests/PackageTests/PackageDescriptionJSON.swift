@@ -1,3 +1,4 @@
+import DNSTestSupport
 import Foundation
 
 /// The parts of `swift package describe --type json` the dependency test reads.
@@ -30,23 +31,20 @@ struct PackageDescriptionJSON: Decodable {
     /// Runs `swift package describe --type json` in the package root. Its own scratch path keeps it off the lock
     /// that the running `swift test` holds on `.build` (describe resolves nothing, so the folder stays empty).
     static func load() throws -> PackageDescriptionJSON {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
             "mcdns-describe-\(UUID().uuidString)"
         )
         defer { try? FileManager.default.removeItem(at: scratch) }
-        process.arguments = ["swift", "package", "--scratch-path", scratch.path, "describe", "--type", "json"]
-        process.currentDirectoryURL = URL(fileURLWithPath: packageRoot)
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw DescribeFailed(status: process.terminationStatus)
+        let output = try ProcessRunner.run(
+            "/usr/bin/env",
+            ["swift", "package", "--scratch-path", scratch.path, "describe", "--type", "json"],
+            timeout: .seconds(300),
+            currentDirectory: packageRoot
+        )
+        guard output.status == 0, !output.timedOut else {
+            throw DescribeFailed(status: output.status)
         }
+        let data = Data(output.stdout.utf8)
         return try JSONDecoder().decode(PackageDescriptionJSON.self, from: data)
     }
 
