@@ -44,47 +44,58 @@ public enum ProcessRunner {
         } catch {
             throw TestSupportError.system("cannot run \(executable): \(error)")
         }
-        // Both pipes are drained while the process runs: a tool that fills a pipe buffer would otherwise block.
-        let collected = CollectedOutput()
-        let readers = DispatchGroup()
-        if let outHandle = child.standardOutput {
-            DispatchQueue.global().async(group: readers) { collected.setOut(outHandle.readDataToEndOfFile()) }
-        }
-        if let errHandle = child.standardError {
-            DispatchQueue.global().async(group: readers) { collected.setErr(errHandle.readDataToEndOfFile()) }
-        }
+        // Both pipes are drained while the process runs (a tool that fills a pipe buffer would otherwise block),
+        // here on the calling thread with poll: no reader threads, which under many parallel runs the global
+        // dispatch pool hands out only slowly.
+        let deadline = ContinuousClock.now + timeout
         var timedOut = false
-        if !child.waitForExit(timeout: timeout) {
+        var streams = [child.standardOutput, child.standardError].map { handle in
+            (descriptor: handle?.fileDescriptor ?? -1, data: Data())
+        }
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while streams.contains(where: { $0.descriptor >= 0 }) {
+            var polled = streams.map { pollfd(fd: $0.descriptor, events: Int16(POLLIN), revents: 0) }
+            let left = deadline - ContinuousClock.now
+            let waitMilliseconds = timedOut ? -1 : Int32(clamping: max(0, left.milliseconds))
+            let ready = poll(&polled, nfds_t(polled.count), waitMilliseconds)
+            if ready < 0 {
+                guard errno == EINTR else { throw TestSupportError.system("poll: \(ChildProcess.errorText(errno))") }
+                continue
+            }
+            if ready == 0 {
+                // The deadline passed with the pipes still open: kill, then read what is left until they close.
+                timedOut = true
+                child.send(SIGKILL)
+                continue
+            }
+            for index in streams.indices where streams[index].descriptor >= 0 && polled[index].revents != 0 {
+                let count = read(streams[index].descriptor, &buffer, buffer.count)
+                if count > 0 {
+                    streams[index].data.append(contentsOf: buffer[0..<count])
+                } else if count == 0 || errno != EINTR {
+                    streams[index].descriptor = -1  // end of file (the FileHandle closes the descriptor)
+                }
+            }
+        }
+        // The pipes can close before the exit (a tool that closes its output and lingers).
+        if !child.waitForExit(timeout: max(.zero, deadline - ContinuousClock.now)) {
             timedOut = true
             child.send(SIGKILL)
-            child.waitUntilExit()
         }
-        readers.wait()
+        child.waitUntilExit()
         return ProcessOutput(
             status: child.terminationStatus ?? -1,
-            stdout: collected.out,
-            stderr: collected.err,
+            stdout: String(decoding: streams[0].data, as: UTF8.self),
+            stderr: String(decoding: streams[1].data, as: UTF8.self),
             timedOut: timedOut
         )
     }
 }
 
-/// Output gathered by the two reader threads.
-private final class CollectedOutput: @unchecked Sendable {
-    private let lock = NSLock()
-    private var outData = Data()
-    private var errData = Data()
-
-    func setOut(_ data: Data) { lock.withLock { outData = data } }
-    func setErr(_ data: Data) { lock.withLock { errData = data } }
-    var out: String { lock.withLock { String(decoding: outData, as: UTF8.self) } }
-    var err: String { lock.withLock { String(decoding: errData, as: UTF8.self) } }
-}
-
 extension Duration {
-    var dispatchInterval: DispatchTimeInterval {
+    var milliseconds: Int64 {
         let (seconds, attoseconds) = components
-        return .milliseconds(Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000))
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
     }
 
     var timeInterval: TimeInterval {
