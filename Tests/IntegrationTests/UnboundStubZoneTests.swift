@@ -6,7 +6,7 @@ import Testing
 /// clusterset.local and the federation domain pointing at `mcdns serve` (the demo members, the shipped zones).
 /// Every query asked through unbound gets the answer mcdns gives directly: the same RCODE, the same RRsets
 /// (unbound may lower TTLs, never raise them), the same SOA behind NXDOMAIN and NODATA. Then once more from
-/// unbound's cache.
+/// unbound's cache. shop/api is made unready in us-east-1, so its names there answer with fallback CNAME chains.
 @Suite(.serialized) struct UnboundStubZoneTests {
     static let members = TestZones.packageRoot.appendingPathComponent("examples/demo/members").path
     static let zones = TestZones.packageRoot.appendingPathComponent("zones").path
@@ -20,8 +20,12 @@ import Testing
         ("web.shop.acme.svc.us-east-1b.us-east-1.example.com", "A"),
         ("WEB.Shop.ACME.svc.us-west-2.Example.COM", "A"),
         ("api.shop.acme.svc.example.com", "A"),
+        // Fallback chains: zone → region → global, and region → global.
         ("api.shop.acme.svc.us-east-1a.us-east-1.example.com", "A"),
         ("api.shop.acme.svc.us-east-1b.us-east-1.example.com", "A"),
+        ("api.shop.acme.svc.us-east-1.example.com", "A"),
+        // A chain that ends in NODATA (api has no IPv6 target).
+        ("api.shop.acme.svc.us-east-1a.us-east-1.example.com", "AAAA"),
         ("api.shop.acme.svc.us-west-2.example.com", "A"),
         ("db.shop.acme.svc.example.com", "A"),
         ("db.shop.acme.svc.us-west-2a.us-west-2.example.com", "A"),
@@ -64,16 +68,41 @@ import Testing
         var description: String { "\(rcode) \(answer) soa: \(negativeSOA ?? "-")" }
     }
 
+    /// The demo members, with shop/api not ready in both us-east-1 clusters: its zone names there fall back to
+    /// the region (CNAME), which falls back to the global name (CNAME), which west-1 answers.
+    static func membersWithFallbacks() throws -> TemporaryDirectory {
+        let copy = try TemporaryDirectory(prefix: "mcdns-members")
+        for cluster in ["east-1", "east-2", "west-1"] {
+            try FileManager.default.copyItem(
+                atPath: "\(Self.members)/\(cluster)",
+                toPath: copy.url.appendingPathComponent(cluster).path
+            )
+        }
+        let edits = [
+            ("east-1/api.yaml", "conditions: { ready: true }", "conditions: { ready: false }"),
+            ("east-2/api.yaml", "    zone: us-east-1b", "    conditions: { ready: false }\n    zone: us-east-1b"),
+        ]
+        for (file, old, new) in edits {
+            let path = copy.url.appendingPathComponent(file)
+            let text = try String(contentsOf: path, encoding: .utf8)
+            #expect(text.contains(old), "\(file) no longer has \(old)")
+            try text.replacingOccurrences(of: old, with: new).write(to: path, atomically: true, encoding: .utf8)
+        }
+        return copy
+    }
+
     @Test func unboundGivesTheAnswersMcdnsGives() throws {
+        let members = try Self.membersWithFallbacks()
+        defer { members.remove() }
         let mcdns = try MCDNSProcess.start(
             binary: KnotDifferentialTests.mcdnsBinary,
             zonesDir: Self.zones,
             extraConfig: """
                 federation: { name: acme, domain: example.com }
                 clusters:
-                  - { name: east-1, source: { manifests: "\(Self.members)/east-1" } }
-                  - { name: east-2, source: { manifests: "\(Self.members)/east-2" } }
-                  - { name: west-1, source: { manifests: "\(Self.members)/west-1" } }
+                  - { name: east-1, source: { manifests: "\(members.path)/east-1" } }
+                  - { name: east-2, source: { manifests: "\(members.path)/east-2" } }
+                  - { name: west-1, source: { manifests: "\(members.path)/west-1" } }
                 """
         )
         defer { mcdns.stop() }
@@ -112,6 +141,10 @@ import Testing
                 }
                 #expect(resolved.ra && !resolved.aa, "\(pass) \(name) \(type): flags \(resolved.flags)")
                 if pass == "first" { kinds.formUnion(Self.kinds(of: expected, type: type)) }
+                if pass == "first", name.hasPrefix("api.shop.acme.svc.us-east-1a.") {
+                    // The fallback really is there: two CNAMEs before the answer.
+                    #expect(expected.answer.filter { $0.type == "CNAME" }.count == 2, "\(expected)")
+                }
             }
         }
         // The list covers every kind of answer the stub zones must carry through.
