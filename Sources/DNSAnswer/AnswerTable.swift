@@ -233,6 +233,14 @@ public final class AnswerTable: Sendable {
                     output[questionEnd + position + 1] = UInt8(pointer & 0xFF)
                 }
             }
+            // A live zone's SOA carries the serial of this table, whichever table rendered the body.
+            if entry.serialPosition != TemplateEntry.noSerial, Int(entry.serialPosition) + 4 <= bodyLength {
+                let at = questionEnd + Int(entry.serialPosition)
+                output[at] = UInt8(truncatingIfNeeded: serial >> 24)
+                output[at + 1] = UInt8(truncatingIfNeeded: serial >> 16)
+                output[at + 2] = UInt8(truncatingIfNeeded: serial >> 8)
+                output[at + 3] = UInt8(truncatingIfNeeded: serial)
+            }
         }
         var length = questionEnd + bodyLength
         if parsed.hasOPT { length = writeOPT(parsed, query, output, at: length, extendedRcode: 0, ecsScope: ecsScope) }
