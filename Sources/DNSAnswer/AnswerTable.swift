@@ -76,6 +76,17 @@ public final class AnswerTable: Sendable {
     /// The number of names in the table.
     public var nameCount: Int { shards.reduce(0) { $0 + $1.nodes.count } }
 
+    /// Bytes held by the compiled shards (slots, entries, names, answer bytes): the table's own footprint,
+    /// without the records it was compiled from.
+    public var compiledByteCount: Int {
+        shards.reduce(0) { total, shard in
+            total + shard.slots.count * MemoryLayout<Slot>.stride + shard.nodes.count * MemoryLayout<NodeEntry>.stride
+                + shard.hashes.count * 4 + shard.names.count + shard.types.count * MemoryLayout<TypeEntry>.stride
+                + shard.variants.count * MemoryLayout<VariantEntry>.stride + shard.store.bytes.count
+                + shard.store.entries.count * MemoryLayout<TemplateEntry>.stride
+                + shard.store.relocations.count * MemoryLayout<Relocation>.stride
+        }
+    }
 
     // MARK: - The query path
 
