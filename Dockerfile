@@ -1,7 +1,9 @@
 # mcdns container image (deploy/README.md, "Building the image").
 #   docker build -t ghcr.io/mcdns/mcdns:0.1.0 .
-# Two stages: the Swift toolchain image compiles a release binary with the Swift runtime linked in statically;
-# the runtime stage is a slim Debian with libldns and nothing else of the toolchain.
+# Two stages: the Swift toolchain image compiles a release binary; the runtime stage is a slim Debian with
+# libldns, the binary and the Swift runtime libraries it links (found with ldd), and nothing else of the toolchain.
+# (--static-swift-stdlib is not used: with Swift 6.3.1 it leaves Foundation's ICU and CoreFoundation symbols
+# unresolved at link time.)
 
 ARG SWIFT_VERSION=6.3.1
 ARG DEBIAN_RELEASE=bookworm
@@ -17,14 +19,18 @@ COPY Package.swift Package.resolved* ./
 RUN swift package resolve
 COPY Sources ./Sources
 COPY Tests ./Tests
-# --static-swift-stdlib: the Swift runtime and Foundation go into the binary, so the runtime image needs no
-# toolchain libraries.
-RUN swift build -c release --product mcdns --static-swift-stdlib \
-    && install -D -m 0755 "$(swift build -c release --show-bin-path)/mcdns" /out/mcdns
+# /out is the runtime image's file tree: the binary, and the Swift runtime libraries it needs (ldd lists them
+# transitively) under /usr/lib/swift/linux, registered with the dynamic linker whatever RUNPATH the toolchain set.
+RUN swift build -c release --product mcdns \
+    && bin="$(swift build -c release --show-bin-path)/mcdns" \
+    && install -D -m 0755 "$bin" /out/usr/local/bin/mcdns \
+    && mkdir -p /out/usr/lib/swift/linux /out/etc/ld.so.conf.d \
+    && ldd "$bin" | awk '$3 ~ /\/lib\/swift\// { print $3 }' | xargs -r cp -L -t /out/usr/lib/swift/linux/ \
+    && echo /usr/lib/swift/linux > /out/etc/ld.so.conf.d/swift.conf
 
 FROM debian:${DEBIAN_RELEASE}-slim AS runtime
-# libldns3: the one C library mcdns links dynamically (with libssl, its dependency); ca-certificates for the
-# member API servers' TLS; libstdc++6 for the statically linked Swift runtime.
+# libldns3: the C library mcdns links (with libssl, its dependency); libstdc++6 for the Swift runtime;
+# ca-certificates for the member API servers' TLS.
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         libldns3 libstdc++6 ca-certificates tzdata \
@@ -34,7 +40,8 @@ RUN groupadd --system --gid 65532 mcdns \
     && useradd --system --uid 65532 --gid 65532 --home-dir /var/lib/mcdns --no-create-home \
         --shell /usr/sbin/nologin mcdns \
     && install -d -o 65532 -g 65532 -m 0750 /var/lib/mcdns /etc/mcdns
-COPY --from=build /out/mcdns /usr/local/bin/mcdns
+COPY --from=build /out/ /
+RUN ldconfig && /usr/local/bin/mcdns --help >/dev/null
 COPY zones /etc/mcdns/zones
 USER 65532:65532
 WORKDIR /var/lib/mcdns

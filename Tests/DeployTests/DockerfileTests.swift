@@ -20,9 +20,15 @@ import Testing
         #expect(build.all("RUN").contains { $0.arguments.contains("swift build -c release") })
         let runtimeImage = file.expand(runtime.image)
         #expect(runtimeImage.hasPrefix("debian:") && runtimeImage.hasSuffix("-slim"), "\(runtimeImage)")
-        // The runtime stage takes only the binary from the build stage, and links ldns from Debian.
+        // The runtime stage takes one prepared tree from the build stage: the binary and the Swift runtime
+        // libraries ldd found, registered with the dynamic linker; ldns comes from Debian.
         let copies = runtime.all("COPY").filter { $0.arguments.hasPrefix("--from=") }
-        #expect(copies.map(\.arguments) == ["--from=build /out/mcdns /usr/local/bin/mcdns"])
+        #expect(copies.map(\.arguments) == ["--from=build /out/ /"])
+        let assemble = build.all("RUN").map(\.arguments).joined(separator: "\n")
+        for step in ["/out/usr/local/bin/mcdns", "ldd", "/out/usr/lib/swift/linux", "/out/etc/ld.so.conf.d/"] {
+            #expect(assemble.contains(step), "the build stage does not prepare \(step)")
+        }
+        #expect(runtime.all("RUN").contains { $0.arguments.contains("ldconfig") })
         #expect(runtime.all("RUN").contains { $0.arguments.contains("libldns3") })
         #expect(!runtime.all("RUN").contains { $0.arguments.contains("-dev") }, "no headers in the runtime image")
     }
