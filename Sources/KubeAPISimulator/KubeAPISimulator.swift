@@ -3,6 +3,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
+import Synchronization
 
 /// A Kubernetes API server on 127.0.0.1 for tests and demos, faithful to the recordings in
 /// shared/kube-transcripts: discovery, paginated lists, watches with bookmarks, compaction and 410s, token and
@@ -15,14 +16,23 @@ public final class KubeAPISimulator: Sendable {
     public let baseURL: String
 
     private let core: SimServerCore
-    private let serverChannel: any Channel
+    /// The listening socket; nil while paused or stopped.
+    private let serverChannel: Mutex<(any Channel)?>
+    private let sslContext: NIOSSLContext?
 
-    private init(configuration: SimulatorConfiguration, port: Int, core: SimServerCore, serverChannel: any Channel) {
+    private init(
+        configuration: SimulatorConfiguration,
+        port: Int,
+        core: SimServerCore,
+        serverChannel: any Channel,
+        sslContext: NIOSSLContext?
+    ) {
         self.configuration = configuration
         self.port = port
         self.baseURL = "\(configuration.tls == nil ? "http" : "https")://127.0.0.1:\(port)"
         self.core = core
-        self.serverChannel = serverChannel
+        self.serverChannel = Mutex(serverChannel)
+        self.sslContext = sslContext
     }
 
     /// Binds 127.0.0.1:`configuration.port` (0 = any free port) and starts serving.
@@ -43,7 +53,20 @@ public final class KubeAPISimulator: Sendable {
             tlsConfiguration.applicationProtocols = ["http/1.1"]
             return try NIOSSLContext(configuration: tlsConfiguration)
         }
-        let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        let bootstrap = makeBootstrap(core: core, sslContext: sslContext)
+        let channel = try await bootstrap.bind(host: "127.0.0.1", port: configuration.port).get()
+        guard let port = channel.localAddress?.port else {
+            try? await channel.close()
+            throw SimulatorStartError(message: "the listening socket has no port")
+        }
+        core.serverAddress.withLock { $0 = "127.0.0.1:\(port)" }
+        return KubeAPISimulator(
+            configuration: configuration, port: port, core: core, serverChannel: channel, sslContext: sslContext
+        )
+    }
+
+    private static func makeBootstrap(core: SimServerCore, sslContext: NIOSSLContext?) -> ServerBootstrap {
+        ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
@@ -55,24 +78,38 @@ public final class KubeAPISimulator: Sendable {
                     try channel.pipeline.syncOperations.addHandler(SimHTTPHandler(core: core))
                 }
             }
-        let channel = try await bootstrap.bind(host: "127.0.0.1", port: configuration.port).get()
-        guard let port = channel.localAddress?.port else {
-            try? await channel.close()
-            throw SimulatorStartError(message: "the listening socket has no port")
-        }
-        core.serverAddress.withLock { $0 = "127.0.0.1:\(port)" }
-        return KubeAPISimulator(configuration: configuration, port: port, core: core, serverChannel: channel)
     }
 
     /// Stops listening and closes every connection (open watches end without the chunked terminator, as when an
     /// apiserver goes away).
     public func stop() async throws {
-        try? await serverChannel.close()
+        try await pause()
+    }
+
+    /// An outage: stops listening and drops every connection, keeping the objects, the revision and the event
+    /// log (the Swift API keeps working meanwhile). Connecting is refused until `resume()`.
+    public func pause() async throws {
+        let channel = serverChannel.withLock { channel in
+            defer { channel = nil }
+            return channel
+        }
+        try? await channel?.close()
         for connection in core.openConnections() {
             try? await connection.close()
         }
         core.store.forgetWatches()
     }
+
+    /// Listens again on the same port after `pause()`, with the same state.
+    public func resume() async throws {
+        guard serverChannel.withLock({ $0 == nil }) else { return }
+        let bootstrap = Self.makeBootstrap(core: core, sslContext: sslContext)
+        let channel = try await bootstrap.bind(host: "127.0.0.1", port: port).get()
+        serverChannel.withLock { $0 = channel }
+    }
+
+    /// Whether the simulator is listening (not paused or stopped).
+    public var isListening: Bool { serverChannel.withLock { $0 != nil } }
 
     // MARK: objects
 
