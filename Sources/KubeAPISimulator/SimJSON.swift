@@ -147,6 +147,12 @@ enum SimJSON: Equatable, Sendable {
 
     private static func writeString(_ text: String, into out: inout String) {
         out += "\""
+        // Fast path: most keys and values need no escaping at all.
+        if !text.utf8.contains(where: { $0 < 0x20 || $0 >= 0x80 || $0 == 0x22 || $0 == 0x5C || $0 == 0x3C || $0 == 0x3E || $0 == 0x26 }) {
+            out += text
+            out += "\""
+            return
+        }
         for scalar in text.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""

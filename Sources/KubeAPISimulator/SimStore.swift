@@ -16,7 +16,10 @@ struct SimFilter: Sendable {
 
     var hasSelectors: Bool { !labels.requirements.isEmpty || !fields.requirements.isEmpty }
 
+    var isEverything: Bool { namespace == nil && !hasSelectors }
+
     func matches(_ object: SimJSON) -> Bool {
+        if isEverything { return true }
         let metadata = object["metadata"] ?? .object([])
         let namespace = metadata["namespace"]?.stringValue
         if let wanted = self.namespace, namespace != wanted { return false }
@@ -81,7 +84,7 @@ final class SimStore: Sendable {
         state.withLock { state in
             (state.objects[resource] ?? [:])
                 .filter { namespace == nil || $0.value["metadata"]?["namespace"]?.stringValue == namespace }
-                .sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+                .sorted { $0.key < $1.key }
                 .map(\.value)
         }
     }
@@ -138,13 +141,15 @@ final class SimStore: Sendable {
             let snapshot = Self.objects(of: resource, at: snapshotRevision, in: state)
             var keys = snapshot.keys.filter { key in
                 guard let startAfter else { return true }
-                return startAfter.utf8.lexicographicallyPrecedes(key.utf8)
+                return startAfter < key
             }
-            keys.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+            keys.sort()
             var items: [SimJSON] = []
             var lastKey: String?
             var remaining = 0
+            let namespacePrefix = request.filter.namespace.map { $0 + "/" }
             for key in keys {
+                if let namespacePrefix, !key.hasPrefix(namespacePrefix) { continue }
                 guard let object = snapshot[key], request.filter.matches(object) else { continue }
                 if let limit, limit > 0, items.count >= limit {
                     remaining += 1
@@ -436,7 +441,7 @@ final class SimStore: Sendable {
                     if let delivery = Self.translate(event, for: filter) { deliver(delivery) }
                 }
             case .currentState:
-                let objects = (state.objects[resource] ?? [:]).sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+                let objects = (state.objects[resource] ?? [:]).sorted { $0.key < $1.key }
                 for (_, object) in objects where filter.matches(object) {
                     deliver(.event(type: "ADDED", object: object))
                 }
@@ -538,11 +543,14 @@ final class SimStore: Sendable {
         return String((0..<5).map { _ in alphabet.randomElement()! })
     }
 
+    /// RFC 3339 in UTC with whole seconds, as metadata timestamps are (a formatter per call is slow on Linux).
     static func timestamp(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        return formatter.string(from: date)
+        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T"
+            + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
     }
 
     /// Whether anything but metadata and status changed: what bumps `metadata.generation`.

@@ -405,3 +405,30 @@ import Testing
         await #expect(throws: (any Error).self) { _ = try await TestConnection.connect(port: sims[0].port) }
     }
 }
+
+/// A large member: 2,000 Services in pages of 500 (the benchmark's members hold 5,000).
+@Suite struct SimulatorScaleTests {
+    @Test func twoThousandServicesListInPages() async throws {
+        let sim = try await Fixtures.start()
+        defer { Task { try? await sim.stop() } }
+        let createStart = ContinuousClock.now
+        for index in 0..<2000 { try sim.create(Fixtures.service(String(format: "svc-%04d", index), namespace: "ns-\(index % 10)")) }
+        let createTime = ContinuousClock.now - createStart
+        let listStart = ContinuousClock.now
+        var names: [String] = []
+        var token: String?
+        var pages = 0
+        repeat {
+            let query = "/api/v1/services?limit=500" + (token.map { "&continue=\($0)" } ?? "")
+            let page = try await TestConnection.request(port: sim.port, .GET, query)
+            #expect(page.status == 200)
+            names += Fixtures.items(page.json).map(Fixtures.name)
+            token = Fixtures.metadata(page.json)["continue"] as? String
+            pages += 1
+        } while token != nil
+        let listTime = ContinuousClock.now - listStart
+        #expect(pages == 4)
+        #expect(names.count == 2000 && Set(names).count == 2000)
+        print("2000 creates: \(createTime); paginated list of 2000 in \(pages) pages: \(listTime)")
+    }
+}
