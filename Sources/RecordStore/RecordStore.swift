@@ -75,6 +75,9 @@ public final class RecordStore: Sendable, ServiceRecordSink {
             logger.warning("record changes arrived but this store serves static zones only")
         case .success(let (table, problems)):
             publish(table)
+            if changes.upserted.count + changes.removed.count >= HeapTrim.threshold || changes.clusters != nil {
+                HeapTrim.trim()
+            }
             for problem in problems { logger.warning("record not fully served", metadata: ["problem": "\(problem)"]) }
             logger.debug("published", metadata: [
                 "serial": "\(table.serial)", "upserted": "\(changes.upserted.count)",
