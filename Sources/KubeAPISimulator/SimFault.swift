@@ -49,6 +49,10 @@ public struct SimRequestRecord: Sendable, CustomStringConvertible {
     public var user: String?
     /// The fault applied to this request, if any.
     public var fault: SimFault?
+    /// When the request was read, and when its answer (or a watch's headers) went out; nil while unanswered.
+    /// Across simulators these tell how many requests a client had in flight at once.
+    public var receivedAt: ContinuousClock.Instant
+    public var answeredAt: ContinuousClock.Instant?
 
     public func queryValue(_ name: String) -> String? {
         query.first(where: { $0.name == name })?.value

@@ -30,6 +30,8 @@ final class SimHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var state = State.idle
     private var context: ChannelHandlerContext?
     private var watchToken: UInt64 = 0
+    /// False when the client asked for `Connection: close` (or spoke HTTP/1.0): close after the answer.
+    private var keepAlive = true
     /// Bodies beyond this are refused: the apiserver's limit is 3 MiB per request.
     private static let maxBody = 3 * 1024 * 1024
 
@@ -73,6 +75,7 @@ final class SimHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .end:
             guard case .receiving(let head, let body) = state else { return }
             state = .answering
+            keepAlive = head.isKeepAlive
             process(head: head, body: body, context: context)
         }
     }
@@ -99,7 +102,8 @@ final class SimHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         let recordIndex = core.record(
             SimRequestRecord(
                 method: request.method, path: path, query: query, isWatch: isWatch, resource: route.resource,
-                status: 0, user: nil, fault: fault, isCollection: route.isCollection
+                status: 0, user: nil, fault: fault, receivedAt: .now, answeredAt: nil,
+                isCollection: route.isCollection
             )
         )
         let router = SimRouter(core: core)
@@ -199,8 +203,7 @@ final class SimHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             buffer.writeString(body)
             writeHead(status: status, contentType: contentType, extra: headers, contentLength: buffer.readableBytes, context: context)
             context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-            state = .idle
+            endResponse(context: context)
         case .watch(let plan):
             startWatch(plan, recordIndex: recordIndex, user: user, context: context)
         }
@@ -224,6 +227,7 @@ final class SimHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         for (name, value) in extra { headers.add(name: name, value: value) }
         headers.add(name: "Date", value: Self.httpDate())
+        if !keepAlive { headers.add(name: "Connection", value: "close") }
         if let contentLength { headers.add(name: "Content-Length", value: String(contentLength)) }
         let head = HTTPResponseHead(
             version: .http1_1, status: HTTPResponseStatus(statusCode: status), headers: headers
@@ -317,8 +321,17 @@ final class SimHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func finishStream(context: ChannelHandlerContext) {
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        endResponse(context: context)
+    }
+
+    private func endResponse(context: ChannelHandlerContext) {
         state = .idle
+        if keepAlive {
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        } else {
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+        }
     }
 }
 

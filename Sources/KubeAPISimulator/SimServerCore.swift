@@ -77,6 +77,7 @@ final class SimServerCore: Sendable {
             guard records.indices.contains(index) else { return }
             records[index].status = status
             records[index].user = user
+            records[index].answeredAt = .now
         }
     }
 

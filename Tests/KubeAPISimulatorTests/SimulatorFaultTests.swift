@@ -59,6 +59,10 @@ import Testing
         let list = try await TestConnection.request(port: sim.port, .GET, "/api/v1/services")
         #expect(list.status == 200)
         #expect(ContinuousClock.now - started >= .milliseconds(550))
+        // The request log tells when it came and when it was answered.
+        let record = try #require(sim.requests().last)
+        let answeredAt = try #require(record.answeredAt)
+        #expect(answeredAt - record.receivedAt >= .milliseconds(550))
     }
 
     @Test func statusFaultsCarryStatusBodiesAndRetryAfter() async throws {

@@ -388,6 +388,17 @@ import Testing
         #expect(refused.status == 401)
     }
 
+    @Test func connectionCloseIsHonoured() async throws {
+        let sim = try await Fixtures.start()
+        defer { Task { try? await sim.stop() } }
+        let connection = try await TestConnection.connect(port: sim.port)
+        connection.send(.GET, "/version", headers: [("Connection", "close")])
+        let answer = try await connection.response()
+        #expect(answer.status == 200)
+        #expect(answer.header("Connection") == "close")
+        guard case .closed = await connection.next() else { Issue.record("the server kept the connection"); return }
+    }
+
     @Test func severalSimulatorsRunSideBySide() async throws {
         var sims: [KubeAPISimulator] = []
         for index in 0..<5 {
