@@ -171,6 +171,14 @@ public final class KubeAPISimulator: Sendable {
         core.store.endAllWatches()
     }
 
+    /// Writes `text` verbatim, as one HTTP chunk, into every open watch of `resource`, in order with its events:
+    /// for framing tests (an event split across chunks, several events in one chunk, invalid JSON, unknown event
+    /// types). Returns the number of watches written to.
+    @discardableResult
+    public func emitRawWatchData(_ text: String, to resource: SimResource) -> Int {
+        core.store.emitRaw(text, to: resource)
+    }
+
     /// Watch streams open now.
     public var openWatchCount: Int { core.store.openWatchCount }
 

@@ -301,6 +301,10 @@ final class SimHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .event(let type, let object):
             writeEvent(type: type, object: object, context: context)
             context.flush()
+        case .raw(let text):
+            var buffer = context.channel.allocator.buffer(capacity: text.utf8.count)
+            buffer.writeString(text)
+            context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
         case .close:
             cancel(watch, removeFromStore: false)
             finishStream(context: context)

@@ -4,6 +4,8 @@ import Synchronization
 /// What a watch receives, in order, on its connection's event loop.
 enum SimWatchDelivery: Sendable {
     case event(type: String, object: SimJSON)
+    /// Bytes written as they are, as one chunk (framing tests).
+    case raw(String)
     /// End the stream normally (the chunked terminator).
     case close
 }
@@ -466,6 +468,15 @@ final class SimStore: Sendable {
             guard let watcher = state.watchers[id] else { return }
             let object = watcher.resource.bookmarkObject(resourceVersion: String(state.revision))
             watcher.deliver(.event(type: "BOOKMARK", object: object))
+        }
+    }
+
+    /// Writes `text` as it is to every open watch of `resource`, in order with the events; returns how many.
+    func emitRaw(_ text: String, to resource: SimResource) -> Int {
+        state.withLock { state in
+            let watchers = state.watchers.values.filter { $0.resource == resource }
+            for watcher in watchers { watcher.deliver(.raw(text)) }
+            return watchers.count
         }
     }
 

@@ -179,3 +179,28 @@ import Testing
         guard case .closed = await watch.nextWatchItem() else { Issue.record("expected the connection to drop"); return }
     }
 }
+
+/// Raw watch data for the client's framing tests.
+@Suite struct SimulatorRawWatchDataTests {
+    @Test func rawDataArrivesVerbatimAndInOrder() async throws {
+        let sim = try await Fixtures.start()
+        defer { Task { try? await sim.stop() } }
+        let watch = try await TestConnection.connect(port: sim.port)
+        defer { Task { await watch.close() } }
+        watch.send(.GET, "/api/v1/services?watch=1&resourceVersion=\(sim.currentResourceVersion)")
+        #expect(try await watch.head().status == 200)
+        #expect(await Fixtures.eventually { sim.openWatchCount == 1 })
+        try sim.create(Fixtures.service("svc-a"))
+        // One event split over two chunks, then two events in one chunk (one of an unknown type).
+        #expect(sim.emitRawWatchData(#"{"type":"ADDED","object":{"kind":"Service","apiVersion":"v1","met"#, to: .services) == 1)
+        sim.emitRawWatchData(#"adata":{"name":"split"}}}"# + "\n", to: .services)
+        sim.emitRawWatchData(#"{"type":"SURPRISE","object":{}}"# + "\n" + #"{"type":"DELETED","object":{"metadata":{"name":"x"}}}"# + "\n", to: .services)
+        #expect(sim.emitRawWatchData("ignored", to: .nodes) == 0)
+
+        var seen: [String] = []
+        for _ in 0..<4 {
+            if case .event(let type, let object) = await watch.nextWatchItem() { seen.append("\(type) \(Fixtures.name(object))") }
+        }
+        #expect(seen == ["ADDED svc-a", "ADDED split", "SURPRISE ", "DELETED x"])
+    }
+}
