@@ -372,7 +372,8 @@ struct SimRouter {
                 guard let seconds = Int(text), seconds >= 0 else {
                     throw SimStatus.badRequest("invalid timeoutSeconds: \(text)")
                 }
-                if seconds > 0 { timeout = .seconds(seconds) }
+                // Clamped to a year: the nanosecond timer would overflow on absurd values.
+                if seconds > 0 { timeout = .seconds(min(seconds, 365 * 86400)) }
             }
             return .watch(
                 SimWatchPlan(

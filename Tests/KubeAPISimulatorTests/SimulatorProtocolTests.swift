@@ -388,6 +388,39 @@ import Testing
         #expect(refused.status == 401)
     }
 
+    @Test func badInputGetsAClearStatusNeverACrash() async throws {
+        let sim = try await Fixtures.start()
+        defer { Task { try? await sim.stop() } }
+        let cases: [(HTTPMethodName, String, String?, Int)] = [
+            (.post, "/api/v1/namespaces/demo/services", "{not json", 400),
+            (.post, "/api/v1/namespaces/demo/services", #"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"}}"#, 400),
+            (.post, "/api/v1/namespaces/demo/services", #"{"apiVersion":"v1","kind":"Service","metadata":{"name":"Bad_Name"}}"#, 422),
+            (.post, "/api/v1/namespaces/demo/services", #"{"apiVersion":"v1","kind":"Service","metadata":{"name":"x","namespace":"other"}}"#, 400),
+            (.get, "/api/v1/services?continue=%%%garbage", nil, 400),
+            (.get, "/api/v1/services?resourceVersion=abc", nil, 400),
+            (.get, "/api/v1/services?labelSelector=a%20in%20(b", nil, 400),
+            (.get, "/api/v1/services?limit=-3", nil, 400),
+            (.get, "/api/v1/services?watch=1&resourceVersion=xyz", nil, 400),
+            (.get, "/api/v1/namespaces/demo/widgets", nil, 404),
+            (.get, "/apis/nothing.example/v9", nil, 404),
+            (.put, "/api/v1/namespaces/demo/services", "{}", 405),
+            (.patch, "/api/v1/namespaces/demo/services/none", "[]", 415),
+        ]
+        for (method, path, body, status) in cases {
+            let answer = try await TestConnection.request(port: sim.port, method.nio, path, body: body)
+            #expect(answer.status == status, "\(method) \(path): \(answer.body)")
+            #expect(answer.json["kind"] as? String == "Status", "\(path)")
+        }
+        // An absurd timeout is clamped, not a crash: the watch opens and closeWatches() ends it.
+        let watch = try await TestConnection.connect(port: sim.port)
+        defer { Task { await watch.close() } }
+        watch.send(.GET, "/api/v1/services?watch=1&timeoutSeconds=999999999999999")
+        #expect(try await watch.head().status == 200)
+        #expect(await Fixtures.eventually { sim.openWatchCount == 1 })
+        sim.closeWatches()
+        guard case .end = await watch.nextWatchItem() else { Issue.record("watch did not end"); return }
+    }
+
     @Test func connectionCloseIsHonoured() async throws {
         let sim = try await Fixtures.start()
         defer { Task { try? await sim.stop() } }
