@@ -31,6 +31,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         // C: the ldns headers (only DNSWire imports this) and the few syscalls Glibc does not show.
@@ -114,6 +115,26 @@ let package = Package(
         // Test support.
         .target(name: "DNSTestSupport", dependencies: ["DNSWire"], swiftSettings: strict),
 
+        // A Kubernetes API server on loopback for tests and demos; imports none of our modules (DESIGN §2).
+        .target(
+            name: "KubeAPISimulator",
+            dependencies: [
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ] + nio,
+            exclude: ["README.md"],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "mcdns-apisim",
+            dependencies: [
+                "KubeAPISimulator",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: strict
+        ),
+
         .testTarget(name: "DNSWireTests", dependencies: ["DNSWire"], swiftSettings: strict),
         .testTarget(name: "DNSAnswerTests", dependencies: ["DNSAnswer", "DNSWire", "MCDNSModel", "DNSTestSupport"], swiftSettings: strict),
         .testTarget(
@@ -150,6 +171,11 @@ let package = Package(
             name: "DeployTests",
             dependencies: ["DNSTestSupport", .product(name: "Yams", package: "Yams")],
             exclude: ["README.md"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "KubeAPISimulatorTests",
+            dependencies: ["KubeAPISimulator", "DNSTestSupport", .product(name: "NIOHTTP1", package: "swift-nio")] + nio,
             swiftSettings: strict
         ),
     ]
