@@ -31,6 +31,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
     ],
     targets: [
         // C: the ldns headers (only DNSWire imports this) and the few syscalls Glibc does not show.
@@ -72,6 +75,19 @@ let package = Package(
         .target(
             name: "KubeClient",
             dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+            exclude: ["README.md"],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "ClusterTunnel",
+            dependencies: [
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ] + nio,
             exclude: ["README.md"],
             swiftSettings: strict
         ),
@@ -135,6 +151,16 @@ let package = Package(
         ),
         .testTarget(name: "RecordStoreTests", dependencies: ["RecordStore", "DNSAnswer", "DNSWire", "MCDNSModel"], swiftSettings: strict),
         .testTarget(name: "KubeClientTests", dependencies: ["KubeClient"], swiftSettings: strict),
+        .testTarget(
+            name: "ClusterTunnelTests",
+            dependencies: [
+                "ClusterTunnel", "DNSTestSupport",
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ] + nio,
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "ClusterControllerTests",
             dependencies: ["ClusterController", "KubeClient", "MCDNSModel", .product(name: "Logging", package: "swift-log")],
