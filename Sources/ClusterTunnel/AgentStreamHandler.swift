@@ -65,45 +65,58 @@ final class AgentStreamHandler: ChannelInboundHandler {
             )
             return
         }
-        let headers = head.headers.filter { Self.forwardedRequestHeaders.contains($0.name.lowercased()) }
-            .map { ($0.name, $0.value) }
-        let channel = context.channel
-        let upstream = self.upstream
-        let logger = self.logger
-        let path = head.uri
-        task = Task {
-            var headSent = false
-            do {
-                let response = try await upstream.forward(method: method, path: path, headers: headers)
-                let responseHeaders = HTTPHeaders(
-                    response.headers.filter { !Self.droppedResponseHeaders.contains($0.0.lowercased()) }
-                )
-                let status = HTTPResponseStatus(statusCode: response.status)
-                try await channel.writeAndFlush(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: status, headers: responseHeaders))).get()
-                headSent = true
-                for try await chunk in response.body {
-                    try await channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(chunk))).get()
-                }
-                try await channel.writeAndFlush(HTTPServerResponsePart.end(nil)).get()
-            } catch {
-                if Task.isCancelled { return }
-                logger.notice("upstream request GET \(path) failed: \(error)")
-                if headSent {
-                    // Mid-body: only a reset tells the host the body is incomplete.
-                    channel.close(promise: nil)
-                } else {
-                    Self.respond(
-                        channel: channel, status: .badGateway,
-                        body: KubernetesStatus.failure(
-                            code: 502, reason: "BadGateway", message: "the mcdns agent could not reach its API server: \(error)"
-                        )
+        let forwarded = Forwarded(
+            channel: context.channel, upstream: upstream, logger: logger, method: method, path: head.uri,
+            headers: head.headers.filter { Self.forwardedRequestHeaders.contains($0.name.lowercased()) }
+                .map { ($0.name, $0.value) }
+        )
+        task = Task.detached { await forwarded.run() }
+    }
+}
+
+/// One accepted request on its way to the upstream and back, run in its own task.
+private struct Forwarded: Sendable {
+    let channel: any Channel
+    let upstream: any TunnelUpstream
+    let logger: Logger
+    let method: String
+    let path: String
+    let headers: [(String, String)]
+
+    func run() async {
+        var headSent = false
+        do {
+            let response = try await upstream.forward(method: method, path: path, headers: headers)
+            let responseHeaders = HTTPHeaders(
+                response.headers.filter { !AgentStreamHandler.droppedResponseHeaders.contains($0.0.lowercased()) }
+            )
+            let status = HTTPResponseStatus(statusCode: response.status)
+            try await channel.writeAndFlush(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: status, headers: responseHeaders))).get()
+            headSent = true
+            for try await chunk in response.body {
+                try await channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(chunk))).get()
+            }
+            try await channel.writeAndFlush(HTTPServerResponsePart.end(nil)).get()
+        } catch {
+            if Task.isCancelled { return }
+            logger.notice("upstream request GET \(path) failed: \(error)")
+            if headSent {
+                // Mid-body: only a reset tells the host the body is incomplete.
+                channel.close(promise: nil)
+            } else {
+                AgentStreamHandler.respond(
+                    channel: channel, status: .badGateway,
+                    body: KubernetesStatus.failure(
+                        code: 502, reason: "BadGateway", message: "the mcdns agent could not reach its API server: \(error)"
                     )
-                }
+                )
             }
         }
     }
+}
 
-    private static func respond(channel: any Channel, status: HTTPResponseStatus, body: [UInt8]) {
+extension AgentStreamHandler {
+    static func respond(channel: any Channel, status: HTTPResponseStatus, body: [UInt8]) {
         let headers = HTTPHeaders([("content-type", "application/json"), ("content-length", "\(body.count)")])
         channel.write(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers)), promise: nil)
         channel.write(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(bytes: body))), promise: nil)

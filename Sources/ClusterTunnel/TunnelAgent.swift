@@ -4,7 +4,7 @@ public import NIOCore
 import NIOConcurrencyHelpers
 import NIOHTTP1
 import NIOHTTP2
-import NIOPosix
+public import NIOPosix
 import NIOSSL
 import NIOWebSocket
 

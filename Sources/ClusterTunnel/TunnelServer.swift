@@ -1,10 +1,10 @@
-public import Foundation
+import Foundation
 public import Logging
 public import NIOCore
 import NIOConcurrencyHelpers
 import NIOHTTP1
 import NIOHTTP2
-import NIOPosix
+public import NIOPosix
 import NIOSSL
 import NIOWebSocket
 
@@ -206,8 +206,9 @@ public final class TunnelServer: Sendable {
 
     private func configureConnection(_ channel: any Channel) throws {
         let remote = channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "?"
-        var logger = self.logger
-        logger[metadataKey: "tunnel.remote"] = "\(remote)"
+        var connectionLogger = self.logger
+        connectionLogger[metadataKey: "tunnel.remote"] = "\(remote)"
+        let logger = connectionLogger
         let state = ConnectionState()
         let limits = configuration.limits
 

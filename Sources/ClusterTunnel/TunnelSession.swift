@@ -1,6 +1,6 @@
 public import Foundation
 import Logging
-public import NIOCore
+import NIOCore
 import NIOConcurrencyHelpers
 import NIOHTTP1
 import NIOHTTP2

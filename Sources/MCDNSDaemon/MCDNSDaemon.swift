@@ -73,6 +73,9 @@ public enum MCDNSDaemon {
         let dns = DNSService(configuration: dnsConfiguration, store: store, logger: logger)
         var services: [any Service] = [dns, DNSListening(service: dns, socketsPerAddress: sockets, logger: logger)]
         if let controller { services.append(controller) }
+        if let tunnel = configuration.tunnel {
+            services.append(try TunnelHostService(configuration: configuration, tunnel: tunnel, logger: logger))
+        }
         return ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
