@@ -147,7 +147,10 @@ public final class TunnelAgent: Sendable {
                             }
                         }
                     )
+                    // The host may send its HTTP/2 preface in the same read as the 101: those bytes belong to the
+                    // tunnel, so they are forwarded, not dropped (the default).
                     try sync.addHTTPClientHandlers(
+                        leftOverBytesStrategy: .forwardBytes,
                         withClientUpgrade: (upgraders: [upgrader], completionHandler: { _ in })
                     )
                     try sync.addHandler(

@@ -1,5 +1,6 @@
 public import ClusterTunnel
-import Logging
+public import Logging
+import DNSWire
 public import ServiceLifecycle
 
 /// The host's tunnel listener as a `Service` of the daemon's `ServiceGroup`, built from `tunnel:`.

@@ -40,9 +40,11 @@ final class FaultProxy: Sendable {
     func cutWithReset() {
         for pair in pairs.withLockedValue({ pairs in defer { pairs.removeAll() }; return pairs }) {
             for channel in [pair.client, pair.server] {
-                channel.setOption(.socketOption(.so_linger), value: linger(l_onoff: 1, l_linger: 0)).whenComplete { _ in
+                guard let provider = channel as? any SocketOptionProvider else {
                     channel.close(promise: nil)
+                    continue
                 }
+                provider.setSoLinger(linger(l_onoff: 1, l_linger: 0)).whenComplete { _ in channel.close(promise: nil) }
             }
         }
     }

@@ -5,7 +5,7 @@ import NIOPosix
 
 /// A tiny HTTP/1.1 server on 127.0.0.1 standing in for a member's API server until the simulator is merged:
 /// `/api/v1/services` answers a fixed list, `…?watch=1` keeps the body open and sends what the test `emit`s,
-/// `/big` sends `bigSize` bytes. It records every request path it saw.
+/// `…?big=1` sends `bigSize` bytes. It records every request path it saw.
 final class LoopbackAPIServer: Sendable {
     static let serviceList = #"{"kind":"ServiceList","apiVersion":"v1","metadata":{"resourceVersion":"10"},"items":[]}"#
     static let bigSize = 4 << 20
@@ -81,7 +81,7 @@ final class LoopbackAPIServer: Sendable {
                 return
             }
             let body: ByteBuffer
-            switch path {
+            switch uri.contains("big=1") ? "/big" : path {
             case "/api/v1/services", "/api/v1/nodes":
                 body = ByteBuffer(string: LoopbackAPIServer.serviceList)
             case "/big":
@@ -89,7 +89,7 @@ final class LoopbackAPIServer: Sendable {
             default:
                 body = ByteBuffer(string: #"{"kind":"Status","code":404}"#)
             }
-            let status: HTTPResponseStatus = path == "/big" || path.hasPrefix("/api/v1/") ? .ok : .notFound
+            let status: HTTPResponseStatus = path.hasPrefix("/api/v1/") ? .ok : .notFound
             let head = HTTPResponseHead(
                 version: .http1_1, status: status,
                 headers: ["content-type": "application/json", "content-length": "\(body.readableBytes)"]

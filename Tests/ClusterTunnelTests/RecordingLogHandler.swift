@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import NIOConcurrencyHelpers
 
@@ -46,6 +47,9 @@ struct RecordingLogHandler: LogHandler {
     func log(event: LogEvent) {
         let merged = metadata.merging(event.metadata ?? [:]) { $1 }
         let fields = merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-        recorder.append("\(event.level) \(event.message) \(fields)")
+        let line = "\(event.level) \(event.message) \(fields)"
+        recorder.append(line)
+        // MCDNS_TEST_LOG=1 prints the lines as they happen, for a failing test's story.
+        if ProcessInfo.processInfo.environment["MCDNS_TEST_LOG"] != nil { print(line) }
     }
 }

@@ -36,12 +36,12 @@ import Testing
         let first = try await within(.seconds(10)) { try await fixture.server.nextSession(for: "east-1") }
 
         // No FIN, no RST: only the missing PING answers tell. Bound: one ping interval plus the ping timeout
-        // (1 s here), with slack for a loaded machine.
+        // (2.5 s here), with slack for a loaded machine.
         proxy.blackHoleOpenConnections()
         let started = ContinuousClock.now
         try await within(.seconds(10)) { await first.closed() }
         let detectedAfter = ContinuousClock.now - started
-        #expect(detectedAfter < .seconds(6))
+        #expect(detectedAfter < .seconds(8))
         #expect(await fixture.logs.waitFor("did not answer an HTTP/2 PING"))
         #expect(await fixture.agentLogs.waitFor("did not answer an HTTP/2 PING"))
         #expect(fixture.server.status().first { $0.cluster == "east-1" }?.connected == false)

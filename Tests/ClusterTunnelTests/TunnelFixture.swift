@@ -18,8 +18,8 @@ final class TunnelFixture: Sendable {
 
     static var fastLimits: TunnelLimits {
         var limits = TunnelLimits()
-        limits.pingInterval = .milliseconds(250)
-        limits.pingTimeout = .milliseconds(750)
+        limits.pingInterval = .milliseconds(500)
+        limits.pingTimeout = .seconds(2)
         limits.webSocketPingInterval = .milliseconds(300)
         limits.handshakeTimeout = .seconds(5)
         limits.timeToFirstByte = .seconds(5)
