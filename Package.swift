@@ -145,7 +145,15 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "RecordStoreTests", dependencies: ["RecordStore", "DNSAnswer", "DNSWire", "MCDNSModel"], swiftSettings: strict),
-        .testTarget(name: "KubeClientTests", dependencies: ["KubeClient"], swiftSettings: strict),
+        .testTarget(
+            name: "KubeClientTests",
+            dependencies: [
+                "KubeClient", "DNSTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "ClusterControllerTests",
             dependencies: ["ClusterController", "KubeClient", "MCDNSModel", .product(name: "Logging", package: "swift-log")],

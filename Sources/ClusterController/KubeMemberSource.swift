@@ -52,14 +52,14 @@ public struct KubeMemberSource: MemberSource {
     }
 
     public func run(events: MemberEventSink) async throws {
-        let link = Mutex(LinkState(kinds: Set(kinds)))
+        let link = LinkTracker(LinkState(kinds: Set(kinds)))
         do {
             try await withThrowingDiscardingTaskGroup { group in
                 for reflector in reflectors {
                     let kind = reflector.kind
                     group.addTask {
                         try await reflector.run { event in
-                            link.withLock { $0.handle(event, kind: kind, events: events) }
+                            link.handle(event, kind: kind, events: events)
                         }
                     }
                 }
@@ -69,6 +69,19 @@ public struct KubeMemberSource: MemberSource {
             throw error
         }
         await onStop()
+    }
+
+    /// The link state shared by the reflectors' tasks.
+    final class LinkTracker: Sendable {
+        private let state: Mutex<LinkState>
+
+        init(_ state: LinkState) {
+            self.state = Mutex(state)
+        }
+
+        func handle(_ event: ReflectorEvent, kind: KubeObjectKind, events: MemberEventSink) {
+            state.withLock { $0.handle(event, kind: kind, events: events) }
+        }
     }
 
     /// The member's link as the union of its watches. Events are sent while the lock is held, so the order

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 extension KubeClientConfiguration {
     public static let serviceAccountDirectory = "/var/run/secrets/kubernetes.io/serviceaccount"

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// The credentials a connector sends, kept current: a token file is re-read every refresh interval (service
 /// account tokens rotate), an exec plugin's answer is cached until its `expirationTimestamp` (or, without one,

@@ -349,11 +349,10 @@ public final class Reflector: Sendable {
 
         let silence = configuration.silenceTimeout
         let settle = configuration.minimumWatchDuration
-        let lastActivity = Mutex(ContinuousClock.now)
         let reader = WatchReader(kind: kind, maximumEventSize: configuration.maximumEventSize, version: version)
         let outcome: Outcome = await withTaskGroup(of: Outcome?.self) { group in
             group.addTask {
-                await reader.read(response.body, activity: lastActivity, handler: handler, reflector: self,
+                await reader.read(response.body, handler: handler, reflector: self,
                                   firstFrame: fireResume)
             }
             group.addTask {
@@ -364,7 +363,7 @@ public final class Reflector: Sendable {
                     try? await Task.sleep(for: step)
                     if Task.isCancelled { return nil }
                     if ContinuousClock.now - started >= settle { await fireResume() }
-                    let idle = ContinuousClock.now - lastActivity.withLock { $0 }
+                    let idle = ContinuousClock.now - reader.lastActivity
                     if idle >= silence {
                         return .failure(reason: "silent", detail: "no data for \(idle)", retryAfter: nil)
                     }
@@ -395,6 +394,7 @@ public final class Reflector: Sendable {
         let kind: KubeObjectKind
         let maximumEventSize: Int
         private let state: Mutex<String>
+        private let activity = Mutex(ContinuousClock.now)
 
         init(kind: KubeObjectKind, maximumEventSize: Int, version: String) {
             self.kind = kind
@@ -403,10 +403,11 @@ public final class Reflector: Sendable {
         }
 
         var version: String { state.withLock { $0 } }
+        /// When the last bytes arrived.
+        var lastActivity: ContinuousClock.Instant { activity.withLock { $0 } }
 
         func read(
             _ body: AsyncThrowingStream<ByteBuffer, any Error>,
-            activity: Mutex<ContinuousClock.Instant>,
             handler: @Sendable (ReflectorEvent) async -> Void,
             reflector: Reflector,
             firstFrame: @Sendable () async -> Void
@@ -415,7 +416,7 @@ public final class Reflector: Sendable {
             var events = 0
             do {
                 for try await chunk in body {
-                    activity.withLock { $0 = ContinuousClock.now }
+                    activity.withLock { $0 = ContinuousClock.now }  // for the silence detector
                     for frame in framer.append(chunk) {
                         if events == 0 { await firstFrame() }
                         if let outcome = await handle(frame, events: &events, handler: handler, reflector: reflector) {
@@ -462,17 +463,17 @@ public final class Reflector: Sendable {
             switch event {
             case .added(let object, let version), .modified(let object, let version):
                 await handler(.upsert(object))
-                advance(version)
+                advance(version, reflector)
             case .deleted(let object, let version):
                 await handler(.delete(object.ref))
-                advance(version)
+                advance(version, reflector)
             case .bookmark(let version):
-                advance(version)
+                advance(version, reflector)
             case .ignored(_, let version):
-                advance(version)
+                advance(version, reflector)
             case .malformed(let type, let problem, let version):
                 reflector.skip("\(type): \(problem)")
-                advance(version)
+                advance(version, reflector)
             case .unknown(let type):
                 reflector.statistics.update { $0.skippedEvents += 1 }
                 reflector.logger.info("skipping a watch event of unknown type", metadata: ["type": "\(type)"])
@@ -482,9 +483,10 @@ public final class Reflector: Sendable {
             return nil
         }
 
-        private func advance(_ version: String?) {
+        private func advance(_ version: String?, _ reflector: Reflector) {
             guard let version, !version.isEmpty else { return }
             state.withLock { $0 = version }
+            reflector.statistics.update { $0.resourceVersion = version }
         }
     }
 

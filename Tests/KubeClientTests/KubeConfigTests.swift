@@ -132,13 +132,15 @@ struct KubeConfigTests {
               cluster: {server: ftp://x}
             - name: b
               cluster: {server: https://b, certificate-authority: /nonexistent/ca.pem}
+            - name: a2
+              cluster: {server: https://a2}
             users:
             - name: half
               user: {client-certificate-data: Q0VSVA==}
             contexts:
             - {name: bad-url, context: {cluster: a}}
             - {name: no-ca, context: {cluster: b}}
-            - {name: no-user, context: {cluster: b, user: ghost}}
+            - {name: no-user, context: {cluster: a2, user: ghost}}
             - {name: half, context: {cluster: a, user: half}}
             """
         let config = try KubeConfig.parse(yaml, file: "m.kubeconfig")
