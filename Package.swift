@@ -148,7 +148,7 @@ let package = Package(
         .testTarget(
             name: "KubeClientTests",
             dependencies: [
-                "KubeClient", "DNSTestSupport",
+                "KubeClient", "DNSTestSupport", "KubeAPISimulator",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
@@ -156,11 +156,14 @@ let package = Package(
         ),
         .testTarget(
             name: "ClusterControllerTests",
-            dependencies: ["ClusterController", "KubeClient", "MCDNSModel", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "ClusterController", "KubeClient", "MCDNSModel", "KubeAPISimulator",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(
-            name: "IntegrationTests", dependencies: ["DNSWire", "DNSAnswer", "DNSTestSupport"],
+            name: "IntegrationTests", dependencies: ["DNSWire", "DNSAnswer", "DNSTestSupport", "KubeAPISimulator"],
             exclude: ["Zones", "README.md"],
             swiftSettings: strict
         ),
