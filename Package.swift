@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "RecordStore", targets: ["RecordStore"]),
         .library(name: "KubeClient", targets: ["KubeClient"]),
         .library(name: "ClusterController", targets: ["ClusterController"]),
+        .library(name: "KubeAPISimulator", targets: ["KubeAPISimulator"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -125,6 +126,26 @@ let package = Package(
         // Test support.
         .target(name: "DNSTestSupport", dependencies: ["DNSWire"], swiftSettings: strict),
 
+        // A Kubernetes API server on loopback for tests and demos; imports none of our modules (DESIGN §2).
+        .target(
+            name: "KubeAPISimulator",
+            dependencies: [
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ] + nio,
+            exclude: ["README.md"],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "mcdns-apisim",
+            dependencies: [
+                "KubeAPISimulator",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: strict
+        ),
+
         .testTarget(name: "DNSWireTests", dependencies: ["DNSWire"], swiftSettings: strict),
         .testTarget(name: "DNSAnswerTests", dependencies: ["DNSAnswer", "DNSWire", "MCDNSModel", "DNSTestSupport"], swiftSettings: strict),
         .testTarget(
@@ -165,6 +186,11 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests", dependencies: ["DNSWire", "DNSAnswer", "DNSTestSupport", "KubeAPISimulator"],
             exclude: ["Zones", "README.md"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "KubeAPISimulatorTests",
+            dependencies: ["KubeAPISimulator", "DNSTestSupport", .product(name: "NIOHTTP1", package: "swift-nio")] + nio,
             swiftSettings: strict
         ),
         .testTarget(name: "PackageTests", exclude: ["README.md"], swiftSettings: strict),
