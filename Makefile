@@ -7,7 +7,8 @@ FUZZ_SCRIPT := Tests/Fuzz/run.sh
 
 # What the build needs (the ldns headers and library, found through pkg-config).
 BUILD_PACKAGES := libldns-dev pkg-config
-# What the tests drive or compare against: dig, kdig, drill, Knot DNS, NSD, Unbound and dnsperf.
+# What the tests drive or compare against: dig, kdig, drill, Knot DNS, NSD, Unbound and dnsperf (and kubectl,
+# below); openssl makes the test certificates.
 TEST_PACKAGES := $(BUILD_PACKAGES) ldnsutils dnsutils knot-dnsutils knot knot-dnssecutils nsd unbound dnsperf openssl
 # The demo only needs dig on top of the build, to have something to query with.
 DEMO_PACKAGES := $(BUILD_PACKAGES) dnsutils
@@ -46,8 +47,12 @@ all: build
 build-deps:
 	$(call ensure_packages,$(BUILD_PACKAGES))
 
+# kubectl, which the API simulator's tests drive: Debian's kubernetes-client, unless some kubectl is already on
+# PATH (a cloud SDK's kubectl package owns /usr/bin/kubectl too, and the two would clash).
+KUBECTL_PACKAGE := $(shell command -v kubectl >/dev/null 2>&1 || echo kubernetes-client)
+
 test-deps:
-	$(call ensure_packages,$(TEST_PACKAGES))
+	$(call ensure_packages,$(TEST_PACKAGES) $(KUBECTL_PACKAGE))
 
 demo-deps:
 	$(call ensure_packages,$(DEMO_PACKAGES))

@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "RecordStore", targets: ["RecordStore"]),
         .library(name: "KubeClient", targets: ["KubeClient"]),
         .library(name: "ClusterController", targets: ["ClusterController"]),
+        .library(name: "KubeAPISimulator", targets: ["KubeAPISimulator"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -31,6 +32,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
@@ -74,7 +77,15 @@ let package = Package(
         // Kubernetes half.
         .target(
             name: "KubeClient",
-            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
             exclude: ["README.md"],
             swiftSettings: strict
         ),
@@ -132,6 +143,26 @@ let package = Package(
         // Test support.
         .target(name: "DNSTestSupport", dependencies: ["DNSWire"], swiftSettings: strict),
 
+        // A Kubernetes API server on loopback for tests and demos; imports none of our modules (DESIGN §2).
+        .target(
+            name: "KubeAPISimulator",
+            dependencies: [
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ] + nio,
+            exclude: ["README.md"],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "mcdns-apisim",
+            dependencies: [
+                "KubeAPISimulator",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: strict
+        ),
+
         .testTarget(name: "DNSWireTests", dependencies: ["DNSWire"], swiftSettings: strict),
         .testTarget(name: "DNSAnswerTests", dependencies: ["DNSAnswer", "DNSWire", "MCDNSModel", "DNSTestSupport"], swiftSettings: strict),
         .testTarget(
@@ -152,7 +183,6 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "RecordStoreTests", dependencies: ["RecordStore", "DNSAnswer", "DNSWire", "MCDNSModel"], swiftSettings: strict),
-        .testTarget(name: "KubeClientTests", dependencies: ["KubeClient"], swiftSettings: strict),
         .testTarget(
             name: "ClusterTunnelTests",
             dependencies: [
@@ -167,13 +197,30 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
-            name: "ClusterControllerTests",
-            dependencies: ["ClusterController", "KubeClient", "MCDNSModel", .product(name: "Logging", package: "swift-log")],
+            name: "KubeClientTests",
+            dependencies: [
+                "KubeClient", "DNSTestSupport", "KubeAPISimulator",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(
-            name: "IntegrationTests", dependencies: ["DNSWire", "DNSAnswer", "DNSTestSupport"],
+            name: "ClusterControllerTests",
+            dependencies: [
+                "ClusterController", "KubeClient", "MCDNSModel", "KubeAPISimulator",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "IntegrationTests", dependencies: ["DNSWire", "DNSAnswer", "DNSTestSupport", "KubeAPISimulator"],
             exclude: ["Zones", "README.md"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "KubeAPISimulatorTests",
+            dependencies: ["KubeAPISimulator", "DNSTestSupport", .product(name: "NIOHTTP1", package: "swift-nio")] + nio,
             swiftSettings: strict
         ),
         .testTarget(name: "PackageTests", exclude: ["README.md"], swiftSettings: strict),

@@ -1,4 +1,5 @@
 public import Foundation
+import KubeClient
 public import Logging
 public import MCDNSModel
 public import ServiceLifecycle
@@ -153,6 +154,8 @@ extension ClusterController where C == ContinuousClock {
         logger: Logger
     ) throws(ControllerError) {
         var sources: [any MemberSource] = []
+        // One limiter for the whole fleet: a restart of many members lists a few at a time.
+        let limiter = ListLimiter(limit: max(configuration.listConcurrency, 1))
         for member in configuration.members {
             switch member.source {
             case .manifests(let path):
@@ -164,7 +167,23 @@ extension ClusterController where C == ContinuousClock {
                         logger: logger
                     )
                 )
-            case .kubeconfig, .tunnel, .inCluster:
+            case .kubeconfig(let path, let context):
+                let client: KubeClientConfiguration
+                do throws(KubeConfigError) {
+                    client = try KubeConfig.load(path: path).resolve(context: context)
+                } catch {
+                    throw .invalidConfiguration("cluster \"\(member.name)\": \(error)")
+                }
+                sources.append(try Self.direct(member.name, client, configuration, limiter, logger))
+            case .inCluster:
+                let client: KubeClientConfiguration
+                do throws(KubeConfigError) {
+                    client = try KubeClientConfiguration.inCluster()
+                } catch {
+                    throw .invalidConfiguration("cluster \"\(member.name)\": \(error)")
+                }
+                sources.append(try Self.direct(member.name, client, configuration, limiter, logger))
+            case .tunnel:
                 throw .sourceNotSupported(cluster: member.name, source: member.source.description)
             }
         }
@@ -175,5 +194,20 @@ extension ClusterController where C == ContinuousClock {
             logger: logger,
             clock: ContinuousClock()
         )
+    }
+
+    private static func direct(
+        _ cluster: ClusterID,
+        _ client: KubeClientConfiguration,
+        _ configuration: ControllerConfiguration,
+        _ limiter: ListLimiter,
+        _ logger: Logger
+    ) throws(ControllerError) -> KubeMemberSource {
+        do throws(KubeClientError) {
+            return try KubeMemberSource.direct(cluster: cluster, client: client, configuration: configuration.reflector,
+                                               limiter: limiter, logger: logger)
+        } catch {
+            throw .invalidConfiguration("cluster \"\(cluster)\": \(error)")
+        }
     }
 }

@@ -21,11 +21,13 @@ enum ModuleTable {
         "mcdns": ["MCDNSCommands"],
         "DNSTestSupport": ["DNSWire"],
         "KubeAPISimulator": [],
+        // The simulator on its own, for demos.
+        "mcdns-apisim": ["KubeAPISimulator"],
     ]
 
     static let dnsHalf: Set<String> = ["CLDNS", "CMCDNSSys", "DNSWire", "DNSAnswer", "RecordStore", "DNSServer"]
     static let kubernetesHalf: Set<String> = ["KubeClient", "ClusterTunnel", "ClusterController"]
-    static let testSupport: Set<String> = ["DNSTestSupport", "KubeAPISimulator"]
+    static let testSupport: Set<String> = ["DNSTestSupport", "KubeAPISimulator", "mcdns-apisim"]
 
     /// Everything `target` may reach by following the table's arrows: importing a module further down an arrow
     /// (DNSServer naming DNSAnswer's types, say) keeps the direction, so it is allowed.

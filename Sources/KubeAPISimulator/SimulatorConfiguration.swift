@@ -1,0 +1,63 @@
+/// How a simulator listens, who may talk to it, and the timings of its watches.
+public struct SimulatorConfiguration: Sendable {
+    /// Files for HTTPS. With `clientCAPath`, a client certificate that verifies against that CA authenticates its
+    /// subject's common name as the user (a request without a certificate falls back to the bearer token).
+    public struct TLS: Sendable {
+        public var certificatePath: String
+        public var keyPath: String
+        public var clientCAPath: String?
+
+        public init(certificatePath: String, keyPath: String, clientCAPath: String? = nil) {
+            self.certificatePath = certificatePath
+            self.keyPath = keyPath
+            self.clientCAPath = clientCAPath
+        }
+    }
+
+    /// The TCP port on 127.0.0.1; 0 picks a free one (read it back from `KubeAPISimulator.port`).
+    public var port: Int
+    /// Bearer token -> user name. An unknown token is answered 401. When empty and no client CA is configured,
+    /// authentication is off and every request acts as "admin".
+    public var tokens: [String: String]
+    /// Per resource, the users allowed to use it (every verb); a resource without an entry is open to every
+    /// authenticated user. Others get the transcripts' 403 Forbidden body.
+    public var allowedUsers: [SimResource: Set<String>]
+    /// Whether a request without credentials is let in as "system:anonymous" (then answered 403 on resources, as
+    /// transcript 52 shows) or answered 401 (the apiserver's `--anonymous-auth=false`).
+    public var anonymousAuth: Bool
+    public var tls: TLS?
+    /// How often an open watch with `allowWatchBookmarks=true` gets a BOOKMARK. The apiserver sends them about
+    /// once a minute; tests want them sooner.
+    public var bookmarkInterval: Duration
+    /// How long a watch without `timeoutSeconds` stays open before the server ends it normally (the apiserver's
+    /// default is a random 30–60 min).
+    public var defaultWatchTimeout: Duration
+    /// The largest page a list answers; a larger `limit` is cut down to this (the apiserver allows any limit).
+    public var maxPageSize: Int
+    /// The git version /version reports.
+    public var serverVersion: String
+
+    public init(
+        port: Int = 0,
+        tokens: [String: String] = [:],
+        allowedUsers: [SimResource: Set<String>] = [:],
+        anonymousAuth: Bool = true,
+        tls: TLS? = nil,
+        bookmarkInterval: Duration = .seconds(1),
+        defaultWatchTimeout: Duration = .seconds(1800),
+        maxPageSize: Int = 500,
+        serverVersion: String = "v1.36.2"
+    ) {
+        self.port = port
+        self.tokens = tokens
+        self.allowedUsers = allowedUsers
+        self.anonymousAuth = anonymousAuth
+        self.tls = tls
+        self.bookmarkInterval = bookmarkInterval
+        self.defaultWatchTimeout = defaultWatchTimeout
+        self.maxPageSize = maxPageSize
+        self.serverVersion = serverVersion
+    }
+
+    var authenticationEnabled: Bool { !tokens.isEmpty || tls?.clientCAPath != nil }
+}
