@@ -1,5 +1,5 @@
 public import Foundation
-import KubeClient
+public import KubeClient
 public import Logging
 public import MCDNSModel
 public import ServiceLifecycle
@@ -147,11 +147,14 @@ public final class ClusterController<C: Clock>: Service, Sendable where C.Durati
 }
 
 extension ClusterController where C == ContinuousClock {
-    /// The controller the daemon runs: one source per member, built from its configuration.
+    /// The controller the daemon runs: one source per member, built from its configuration. `tunnelConnector`
+    /// gives a `source: { tunnel: {} }` member its connector (the daemon adapts the reverse tunnel; this module
+    /// does not know it); without it such a member is refused.
     public convenience init(
         configuration: ControllerConfiguration,
         sink: any ServiceRecordSink,
-        logger: Logger
+        logger: Logger,
+        tunnelConnector: (@Sendable (ClusterID) -> any KubeConnector)? = nil
     ) throws(ControllerError) {
         var sources: [any MemberSource] = []
         // One limiter for the whole fleet: a restart of many members lists a few at a time.
@@ -184,7 +187,17 @@ extension ClusterController where C == ContinuousClock {
                 }
                 sources.append(try Self.direct(member.name, client, configuration, limiter, logger))
             case .tunnel:
-                throw .sourceNotSupported(cluster: member.name, source: member.source.description)
+                guard let tunnelConnector else {
+                    throw .sourceNotSupported(cluster: member.name, source: member.source.description)
+                }
+                var memberLogger = logger
+                memberLogger[metadataKey: "cluster.id"] = "\(member.name)"
+                sources.append(
+                    KubeMemberSource(
+                        cluster: member.name, connector: tunnelConnector(member.name),
+                        configuration: configuration.reflector, limiter: limiter, logger: memberLogger
+                    )
+                )
             }
         }
         try self.init(
