@@ -178,7 +178,10 @@ let package = Package(
         ),
         .testTarget(
             name: "MCDNSDaemonTests",
-            dependencies: ["MCDNSDaemon", "MCDNSCommands", "DNSWire", "DNSTestSupport"],
+            dependencies: [
+                "MCDNSDaemon", "MCDNSCommands", "DNSWire", "DNSTestSupport", "ClusterTunnel", "KubeClient",
+                "KubeAPISimulator", .product(name: "Logging", package: "swift-log"),
+            ],
             exclude: ["README.md"],
             swiftSettings: strict
         ),

@@ -53,3 +53,8 @@ struct RecordingLogHandler: LogHandler {
         if ProcessInfo.processInfo.environment["MCDNS_TEST_LOG"] != nil { print(line) }
     }
 }
+
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,33 +1,32 @@
-import DNSTestSupport
 import Foundation
 
 /// Certificates made with the `openssl` CLI at test time: a host CA and the host's certificate (for 127.0.0.1), a
 /// second CA with a host certificate the agent must not trust, and client certificates per cluster from the
 /// client CA and from an unknown CA.
-struct TestCertificates {
-    let directory: TemporaryDirectory
-    var path: String { directory.path }
+public struct TestCertificates: Sendable {
+    public let directory: TemporaryDirectory
+    public var path: String { directory.path }
 
-    var hostCA: String { "\(path)/host-ca.pem" }
-    var hostCert: String { "\(path)/host.pem" }
-    var hostKey: String { "\(path)/host.key" }
-    var otherCA: String { "\(path)/other-ca.pem" }
-    var otherHostCert: String { "\(path)/other-host.pem" }
-    var otherHostKey: String { "\(path)/other-host.key" }
-    var clientCA: String { "\(path)/client-ca.pem" }
+    public var hostCA: String { "\(path)/host-ca.pem" }
+    public var hostCert: String { "\(path)/host.pem" }
+    public var hostKey: String { "\(path)/host.key" }
+    public var otherCA: String { "\(path)/other-ca.pem" }
+    public var otherHostCert: String { "\(path)/other-host.pem" }
+    public var otherHostKey: String { "\(path)/other-host.key" }
+    public var clientCA: String { "\(path)/client-ca.pem" }
 
-    func clientCert(_ cluster: String, fromOtherCA: Bool = false) -> (cert: String, key: String) {
+    public func clientCert(_ cluster: String, fromOtherCA: Bool = false) -> (cert: String, key: String) {
         let stem = fromOtherCA ? "other-client-\(cluster)" : "client-\(cluster)"
         return ("\(path)/\(stem).pem", "\(path)/\(stem).key")
     }
 
-    init(clientClusters: [String] = ["east-1"]) throws {
+    public init(clientClusters: [String] = ["east-1"]) throws {
         directory = try TemporaryDirectory(prefix: "mcdns-tunnel-certs")
         let openssl = try ProcessRunner.locate("openssl", package: "openssl")
         func run(_ arguments: [String]) throws {
             let output = try ProcessRunner.run(openssl, arguments, timeout: .seconds(30), currentDirectory: path)
             guard output.status == 0 else {
-                throw TestFailure("openssl \(arguments.joined(separator: " ")) failed: \(output.stderr)")
+                throw TestSupportError.system("openssl \(arguments.joined(separator: " ")) failed: \(output.stderr)")
             }
         }
         func ca(_ name: String) throws {
@@ -60,9 +59,4 @@ struct TestCertificates {
             try leaf("other-client-\(cluster)", cn: cluster, ca: "other-ca", extensions: clientExtensions)
         }
     }
-}
-
-struct TestFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }
