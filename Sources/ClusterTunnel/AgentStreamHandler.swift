@@ -57,16 +57,23 @@ final class AgentStreamHandler: ChannelInboundHandler {
         guard allowList.allows(method: method, target: head.uri) else {
             logger.notice("refused \(method) \(head.uri) from the host: not a read-only request on the allow-list")
             Self.respond(
-                channel: context.channel, status: .forbidden,
+                channel: context.channel,
+                status: .forbidden,
                 body: KubernetesStatus.failure(
-                    code: 403, reason: "Forbidden",
-                    message: "the mcdns agent forwards only list and watch of services, endpointslices, nodes and serviceexports, and discovery; \(method) \(head.uri) is refused"
+                    code: 403,
+                    reason: "Forbidden",
+                    message:
+                        "the mcdns agent forwards only list and watch of services, endpointslices, nodes and serviceexports, and discovery; \(method) \(head.uri) is refused"
                 )
             )
             return
         }
         let forwarded = Forwarded(
-            channel: context.channel, upstream: upstream, logger: logger, method: method, path: head.uri,
+            channel: context.channel,
+            upstream: upstream,
+            logger: logger,
+            method: method,
+            path: head.uri,
             headers: head.headers.filter { Self.forwardedRequestHeaders.contains($0.name.lowercased()) }
                 .map { ($0.name, $0.value) }
         )
@@ -91,7 +98,11 @@ private struct Forwarded: Sendable {
                 response.headers.filter { !AgentStreamHandler.droppedResponseHeaders.contains($0.0.lowercased()) }
             )
             let status = HTTPResponseStatus(statusCode: response.status)
-            try await channel.writeAndFlush(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: status, headers: responseHeaders))).get()
+            try await channel.writeAndFlush(
+                HTTPServerResponsePart.head(
+                    HTTPResponseHead(version: .http1_1, status: status, headers: responseHeaders)
+                )
+            ).get()
             headSent = true
             for try await chunk in response.body {
                 try await channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(chunk))).get()
@@ -105,9 +116,12 @@ private struct Forwarded: Sendable {
                 channel.close(promise: nil)
             } else {
                 AgentStreamHandler.respond(
-                    channel: channel, status: .badGateway,
+                    channel: channel,
+                    status: .badGateway,
                     body: KubernetesStatus.failure(
-                        code: 502, reason: "BadGateway", message: "the mcdns agent could not reach its API server: \(error)"
+                        code: 502,
+                        reason: "BadGateway",
+                        message: "the mcdns agent could not reach its API server: \(error)"
                     )
                 )
             }
@@ -118,7 +132,10 @@ private struct Forwarded: Sendable {
 extension AgentStreamHandler {
     static func respond(channel: any Channel, status: HTTPResponseStatus, body: [UInt8]) {
         let headers = HTTPHeaders([("content-type", "application/json"), ("content-length", "\(body.count)")])
-        channel.write(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers)), promise: nil)
+        channel.write(
+            HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers)),
+            promise: nil
+        )
         channel.write(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(bytes: body))), promise: nil)
         channel.writeAndFlush(HTTPServerResponsePart.end(nil), promise: nil)
     }

@@ -36,7 +36,9 @@ final class AgentUpgradeRequestHandler: ChannelInboundHandler, RemovableChannelH
     private func send(context: ChannelHandlerContext) {
         guard !sent else { return }
         sent = true
-        var headers = HTTPHeaders([("host", host), (TunnelAuthenticator.clusterHeader, cluster), ("content-length", "0")])
+        var headers = HTTPHeaders([
+            ("host", host), (TunnelAuthenticator.clusterHeader, cluster), ("content-length", "0"),
+        ])
         if let token { headers.add(name: "authorization", value: "Bearer \(token)") }
         let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: TunnelServer.path, headers: headers)
         context.write(wrapOutboundOut(.head(head)), promise: nil)

@@ -8,7 +8,8 @@ public struct ReconnectBackoff: Sendable {
     public var stableAfter: Duration
     private var attempt = 0
 
-    public init(initial: Duration = .seconds(1), maximum: Duration = .seconds(30), stableAfter: Duration = .seconds(30)) {
+    public init(initial: Duration = .seconds(1), maximum: Duration = .seconds(30), stableAfter: Duration = .seconds(30))
+    {
         self.initial = initial
         self.maximum = maximum
         self.stableAfter = stableAfter

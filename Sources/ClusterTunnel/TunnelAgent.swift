@@ -20,8 +20,10 @@ public final class TunnelAgent: Sendable {
     private let established = NIOLockedValueBox(0)
 
     public init(
-        configuration: TunnelAgentConfiguration, upstream: any TunnelUpstream,
-        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger
+        configuration: TunnelAgentConfiguration,
+        upstream: any TunnelUpstream,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger
     ) {
         self.configuration = configuration
         self.upstream = upstream
@@ -54,16 +56,25 @@ public final class TunnelAgent: Sendable {
                 connectedFor = ContinuousClock.now - start
                 replaced = connection.outcome.replaced
                 logger.notice(
-                    replaced ? "the host replaced this tunnel with a newer connection for the cluster" : "tunnel to the host closed",
+                    replaced
+                        ? "the host replaced this tunnel with a newer connection for the cluster"
+                        : "tunnel to the host closed",
                     metadata: ["tunnel.connectedSeconds": "\(connectedFor?.components.seconds ?? 0)"]
                 )
             } catch {
                 logger.warning("tunnel to the host failed: \(Self.explain(error))")
             }
             if Task.isCancelled { break }
-            let delay = replaced
+            let delay =
+                replaced
                 ? backoff.replaced() : backoff.nextDelay(connectedFor: connectedFor) { Double.random(in: $0) }
-            logger.info("reconnecting to the host", metadata: ["tunnel.delayMs": "\(delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000)"])
+            logger.info(
+                "reconnecting to the host",
+                metadata: [
+                    "tunnel.delayMs":
+                        "\(delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000)"
+                ]
+            )
             try? await Task.sleep(for: delay)
         }
     }
@@ -90,11 +101,21 @@ public final class TunnelAgent: Sendable {
         }
 
         func succeed() {
-            if state.withLockedValue({ state in defer { state.done = true }; return !state.done }) { promise.succeed(()) }
+            if state.withLockedValue({ state in
+                defer { state.done = true }
+                return !state.done
+            }) {
+                promise.succeed(())
+            }
         }
 
         func fail(_ error: any Error) {
-            if state.withLockedValue({ state in defer { state.done = true }; return !state.done }) { promise.fail(error) }
+            if state.withLockedValue({ state in
+                defer { state.done = true }
+                return !state.done
+            }) {
+                promise.fail(error)
+            }
         }
 
         func markReplaced() { state.withLockedValue { $0.replaced = true } }
@@ -185,8 +206,10 @@ public final class TunnelAgent: Sendable {
         _ = sync.removeHandler(name: AgentUpgradeRequestHandler.name)
         try sync.addHandler(
             WebSocketByteStreamHandler(
-                masking: true, pingInterval: limits.effectiveWebSocketPingInterval,
-                maxFrameSize: limits.maxWebSocketFrameSize, logger: logger
+                masking: true,
+                pingInterval: limits.effectiveWebSocketPingInterval,
+                maxFrameSize: limits.maxWebSocketFrameSize,
+                logger: logger
             )
         )
         var connection = NIOHTTP2Handler.ConnectionConfiguration()
@@ -199,7 +222,9 @@ public final class TunnelAgent: Sendable {
         let allowList = self.allowList
         let logger = self.logger
         _ = try sync.configureHTTP2Pipeline(
-            mode: .server, connectionConfiguration: connection, streamConfiguration: .init()
+            mode: .server,
+            connectionConfiguration: connection,
+            streamConfiguration: .init()
         ) { stream in
             stream.eventLoop.makeCompletedFuture {
                 try stream.pipeline.syncOperations.addHandlers(

@@ -21,8 +21,13 @@ public struct TunnelAgentConfiguration: Sendable {
     public var backoff: ReconnectBackoff
 
     public init(
-        host: String, port: Int, cluster: String, credential: Credential, hostCertificateAuthority: [NIOSSLCertificate],
-        limits: TunnelLimits = TunnelLimits(), backoff: ReconnectBackoff = ReconnectBackoff()
+        host: String,
+        port: Int,
+        cluster: String,
+        credential: Credential,
+        hostCertificateAuthority: [NIOSSLCertificate],
+        limits: TunnelLimits = TunnelLimits(),
+        backoff: ReconnectBackoff = ReconnectBackoff()
     ) {
         self.host = host
         self.port = port
@@ -35,14 +40,23 @@ public struct TunnelAgentConfiguration: Sendable {
 
     /// From the command line's `--host wss://HOST:PORT`, a token file and a CA file.
     public init(
-        url: String, cluster: String, tokenFile: String, caFile: String, limits: TunnelLimits = TunnelLimits(),
+        url: String,
+        cluster: String,
+        tokenFile: String,
+        caFile: String,
+        limits: TunnelLimits = TunnelLimits(),
         backoff: ReconnectBackoff = ReconnectBackoff()
     ) throws(TunnelError) {
         let (host, port) = try Self.parse(url: url)
         let ca = try TunnelServerConfiguration.loadCertificates(caFile, what: "host CA")
         self.init(
-            host: host, port: port, cluster: cluster, credential: .tokenFile(tokenFile), hostCertificateAuthority: ca,
-            limits: limits, backoff: backoff
+            host: host,
+            port: port,
+            cluster: cluster,
+            credential: .tokenFile(tokenFile),
+            hostCertificateAuthority: ca,
+            limits: limits,
+            backoff: backoff
         )
     }
 

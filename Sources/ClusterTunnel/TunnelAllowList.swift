@@ -21,7 +21,8 @@ public struct TunnelAllowList: Sendable {
     /// Whether `method` on `target` (path with optional query) may be forwarded.
     public func allows(method: String, target: String) -> Bool {
         guard method == "GET" else { return false }
-        let path = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+        let path =
+            target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
         if Self.discovery.contains(path) { return true }
         guard path.hasPrefix("/") else { return false }
         let segments = path.dropFirst().split(separator: "/", omittingEmptySubsequences: false).map(String.init)
@@ -39,7 +40,8 @@ public struct TunnelAllowList: Sendable {
     static func isName(_ text: String) -> Bool {
         guard !text.isEmpty, text.utf8.count <= 63 else { return false }
         return text.utf8.allSatisfy { byte in
-            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
                 || byte == UInt8(ascii: "-")
         }
     }

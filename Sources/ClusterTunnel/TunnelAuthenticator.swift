@@ -44,7 +44,10 @@ struct TunnelAuthenticator: Sendable {
                 return .refused(status: .forbidden, reason: "client certificate has neither a CN nor a DNS SAN")
             }
             guard clusters.contains(name) else {
-                return .refused(status: .forbidden, reason: "client certificate names cluster \(name), which is not configured")
+                return .refused(
+                    status: .forbidden,
+                    reason: "client certificate names cluster \(name), which is not configured"
+                )
             }
             identified = .accepted(cluster: name, method: "client certificate")
         } else {
@@ -70,7 +73,8 @@ struct TunnelAuthenticator: Sendable {
     }
 
     static func clusterName(of certificate: NIOSSLCertificate) -> String? {
-        if let commonName = certificate.subjectName.last(where: { $0.type == .commonName })?.value, !commonName.isEmpty {
+        if let commonName = certificate.subjectName.last(where: { $0.type == .commonName })?.value, !commonName.isEmpty
+        {
             return commonName
         }
         for name in certificate._subjectAlternativeNames() where name.nameType == .dnsName {

@@ -17,8 +17,13 @@ public struct TunnelConnectionStatus: Sendable, Equatable {
     public var sessionsAccepted: Int
 
     public init(
-        cluster: String, connected: Bool, since: Date, remoteAddress: String? = nil, authentication: String? = nil,
-        lastError: String? = nil, sessionsAccepted: Int = 0
+        cluster: String,
+        connected: Bool,
+        since: Date,
+        remoteAddress: String? = nil,
+        authentication: String? = nil,
+        lastError: String? = nil,
+        sessionsAccepted: Int = 0
     ) {
         self.cluster = cluster
         self.connected = connected

@@ -80,7 +80,10 @@ final class TunnelKeepaliveHandler: ChannelInboundHandler, RemovableChannelHandl
             handler.stop()
             context.close(promise: nil)
         }
-        context.writeAndFlush(wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .ping(data, ack: false))), promise: nil)
+        context.writeAndFlush(
+            wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .ping(data, ack: false))),
+            promise: nil
+        )
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

@@ -50,7 +50,10 @@ final class TunnelRefusalHandler: ChannelInboundHandler, RemovableChannelHandler
             ("content-type", "text/plain; charset=utf-8"), ("content-length", "\(body.readableBytes)"),
             ("connection", "close"),
         ])
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+        context.write(
+            wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))),
+            promise: nil
+        )
         context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { [channel = context.channel] _ in
             channel.close(promise: nil)

@@ -20,7 +20,9 @@ public final class TunnelServer: Sendable {
     private struct Registry {
         var current: [String: TunnelSession] = [:]
         var status: [String: TunnelConnectionStatus] = [:]
-        var waiters: [UInt64: (cluster: String, after: UInt64?, continuation: CheckedContinuation<TunnelSession, any Error>)] = [:]
+        var waiters:
+            [UInt64: (cluster: String, after: UInt64?, continuation: CheckedContinuation<TunnelSession, any Error>)] =
+                [:]
         var nextWaiter: UInt64 = 0
         var nextSession: UInt64 = 0
     }
@@ -72,7 +74,10 @@ public final class TunnelServer: Sendable {
             .bind(host: configuration.host, port: configuration.port)
             .get()
         listener.withLockedValue { $0 = channel }
-        logger.info("tunnel server listening", metadata: ["tunnel.listen": "\(channel.localAddress?.description ?? "?")"])
+        logger.info(
+            "tunnel server listening",
+            metadata: ["tunnel.listen": "\(channel.localAddress?.description ?? "?")"]
+        )
     }
 
     /// The bound port (useful when configured with port 0).
@@ -154,7 +159,8 @@ public final class TunnelServer: Sendable {
         let (previous, waiters) = registry.withLockedValue { registry in
             let previous = registry.current[session.cluster]
             registry.current[session.cluster] = session
-            var status = registry.status[session.cluster]
+            var status =
+                registry.status[session.cluster]
                 ?? TunnelConnectionStatus(cluster: session.cluster, connected: false, since: session.since)
             status.connected = true
             status.since = session.since
@@ -170,7 +176,9 @@ public final class TunnelServer: Sendable {
             return (previous, ready)
         }
         if let previous {
-            previous.drain(reason: "a newer connection for cluster \(session.cluster) from \(session.remoteAddress) replaces it")
+            previous.drain(
+                reason: "a newer connection for cluster \(session.cluster) from \(session.remoteAddress) replaces it"
+            )
         }
         for waiter in waiters { waiter.resume(returning: session) }
     }
@@ -214,7 +222,9 @@ public final class TunnelServer: Sendable {
 
         // TLS and the upgrade together must finish within the handshake timeout.
         let handshakeDeadline = channel.eventLoop.scheduleTask(in: limits.handshakeTimeout) { [logger] in
-            logger.notice("tunnel handshake (TLS + WebSocket upgrade) did not finish within the handshake timeout; closing")
+            logger.notice(
+                "tunnel handshake (TLS + WebSocket upgrade) did not finish within the handshake timeout; closing"
+            )
             channel.close(promise: nil)
         }
 
@@ -234,7 +244,13 @@ public final class TunnelServer: Sendable {
                     guard case .accepted(let cluster, let method) = state.decision.withLockedValue({ $0 }) else {
                         throw TunnelError.configuration("upgrade without an accepted credential")
                     }
-                    try self.startSession(channel: channel, cluster: cluster, method: method, remote: remote, logger: logger)
+                    try self.startSession(
+                        channel: channel,
+                        cluster: cluster,
+                        method: method,
+                        remote: remote,
+                        logger: logger
+                    )
                 }
             }
         )
@@ -248,7 +264,11 @@ public final class TunnelServer: Sendable {
         try sync.addHandler(TunnelRefusalHandler(state: state), name: TunnelRefusalHandler.name)
     }
 
-    private func decide(channel: any Channel, head: HTTPRequestHead, logger: Logger) throws -> TunnelAuthenticator.Decision {
+    private func decide(
+        channel: any Channel,
+        head: HTTPRequestHead,
+        logger: Logger
+    ) throws -> TunnelAuthenticator.Decision {
         let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
         guard path == Self.path else {
             logger.notice("upgrade request for \(path) refused: the tunnel lives at \(Self.path)")
@@ -268,7 +288,13 @@ public final class TunnelServer: Sendable {
         return decision
     }
 
-    private func startSession(channel: any Channel, cluster: String, method: String, remote: String, logger: Logger) throws {
+    private func startSession(
+        channel: any Channel,
+        cluster: String,
+        method: String,
+        remote: String,
+        logger: Logger
+    ) throws {
         var logger = logger
         logger[metadataKey: "cluster.id"] = "\(cluster)"
         let limits = configuration.limits
@@ -277,8 +303,10 @@ public final class TunnelServer: Sendable {
         _ = sync.removeHandler(name: TunnelRefusalHandler.name)
         try sync.addHandler(
             WebSocketByteStreamHandler(
-                masking: false, pingInterval: limits.effectiveWebSocketPingInterval,
-                maxFrameSize: limits.maxWebSocketFrameSize, logger: logger
+                masking: false,
+                pingInterval: limits.effectiveWebSocketPingInterval,
+                maxFrameSize: limits.maxWebSocketFrameSize,
+                logger: logger
             )
         )
         var connection = NIOHTTP2Handler.ConnectionConfiguration()
@@ -288,19 +316,29 @@ public final class TunnelServer: Sendable {
             HTTP2Setting(parameter: .initialWindowSize, value: 1 << 20),
         ]
         let multiplexer = try sync.configureHTTP2Pipeline(
-            mode: .client, connectionConfiguration: connection, streamConfiguration: .init()
+            mode: .client,
+            connectionConfiguration: connection,
+            streamConfiguration: .init()
         ) { stream in
             // The agent never opens streams (it is the server); refuse any it tries.
             stream.close()
         }
-        try sync.addHandler(TunnelKeepaliveHandler(interval: limits.pingInterval, timeout: limits.pingTimeout, logger: logger))
+        try sync.addHandler(
+            TunnelKeepaliveHandler(interval: limits.pingInterval, timeout: limits.pingTimeout, logger: logger)
+        )
         let id = registry.withLockedValue { registry -> UInt64 in
             registry.nextSession += 1
             return registry.nextSession
         }
         let session = TunnelSession(
-            id: id, cluster: cluster, remoteAddress: remote, authentication: method, channel: channel,
-            multiplexer: multiplexer, limits: limits, logger: logger
+            id: id,
+            cluster: cluster,
+            remoteAddress: remote,
+            authentication: method,
+            channel: channel,
+            multiplexer: multiplexer,
+            limits: limits,
+            logger: logger
         )
         logger.info("tunnel connected", metadata: ["tunnel.session": "\(id)", "tunnel.auth": "\(method)"])
         register(session)

@@ -64,8 +64,13 @@ public struct TunnelServerConfiguration: Sendable {
             try Self.loadCertificates(file, what: "client CA")
         }
         self.init(
-            host: host, port: port, certificateChain: chain, privateKey: key, clientCertificateAuthority: clientCA,
-            clusters: clusters, limits: limits
+            host: host,
+            port: port,
+            certificateChain: chain,
+            privateKey: key,
+            clientCertificateAuthority: clientCA,
+            clusters: clusters,
+            limits: limits
         )
     }
 

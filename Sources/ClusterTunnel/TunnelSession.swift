@@ -37,8 +37,14 @@ public final class TunnelSession: Sendable {
     private let mutable = NIOLockedValueBox(Mutable())
 
     init(
-        id: UInt64, cluster: String, remoteAddress: String, authentication: String, channel: any Channel,
-        multiplexer: NIOHTTP2Handler.StreamMultiplexer, limits: TunnelLimits, logger: Logger
+        id: UInt64,
+        cluster: String,
+        remoteAddress: String,
+        authentication: String,
+        channel: any Channel,
+        multiplexer: NIOHTTP2Handler.StreamMultiplexer,
+        limits: TunnelLimits,
+        logger: Logger
     ) {
         self.id = id
         self.cluster = cluster
@@ -65,7 +71,11 @@ public final class TunnelSession: Sendable {
     /// Sends one request on a new stream and returns once its response head has arrived; the body streams after.
     /// Cancelling the task, or dropping the body stream before its end, resets the stream (RST_STREAM) and leaves
     /// the other streams of the tunnel alone.
-    public func request(method: String = "GET", path: String, headers: [(String, String)] = []) async throws -> TunnelResponse {
+    public func request(
+        method: String = "GET",
+        path: String,
+        headers: [(String, String)] = []
+    ) async throws -> TunnelResponse {
         let admitted: Result<Void, TunnelError> = mutable.withLockedValue { mutable in
             guard mutable.state == .active else { return .failure(.sessionClosed(cluster: cluster)) }
             guard mutable.openStreams < limits.maxConcurrentStreams else {
@@ -86,7 +96,10 @@ public final class TunnelSession: Sendable {
                     try streamChannel.pipeline.syncOperations.addHandlers(
                         HTTP2FramePayloadToHTTP1ClientCodec(httpProtocol: .https),
                         TunnelStreamClientHandler(
-                            path: path, timeToFirstByte: timeToFirstByte, head: headPromise, body: continuation
+                            path: path,
+                            timeToFirstByte: timeToFirstByte,
+                            head: headPromise,
+                            body: continuation
                         )
                     )
                 }
@@ -103,7 +116,12 @@ public final class TunnelSession: Sendable {
 
         var requestHeaders = HTTPHeaders(headers)
         if !requestHeaders.contains(name: "host") { requestHeaders.add(name: "host", value: cluster) }
-        let head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: path, headers: requestHeaders)
+        let head = HTTPRequestHead(
+            version: .http1_1,
+            method: HTTPMethod(rawValue: method),
+            uri: path,
+            headers: requestHeaders
+        )
         return try await withTaskCancellationHandler {
             streamChannel.write(HTTPClientRequestPart.head(head), promise: nil)
             try await streamChannel.writeAndFlush(HTTPClientRequestPart.end(nil)).get()
@@ -136,7 +154,8 @@ public final class TunnelSession: Sendable {
         guard let openStreams else { return }
         logger.info("draining tunnel session: \(reason)", metadata: ["tunnel.openStreams": "\(openStreams)"])
         let goAway = HTTP2Frame(
-            streamID: .rootStream, payload: .goAway(lastStreamID: .rootStream, errorCode: .noError, opaqueData: nil)
+            streamID: .rootStream,
+            payload: .goAway(lastStreamID: .rootStream, errorCode: .noError, opaqueData: nil)
         )
         channel.writeAndFlush(goAway, promise: nil)
         if openStreams == 0 {

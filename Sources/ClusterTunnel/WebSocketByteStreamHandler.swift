@@ -56,7 +56,10 @@ final class WebSocketByteStreamHandler: ChannelDuplexHandler, RemovableChannelHa
         pingTask = context.eventLoop.scheduleRepeatedTask(initialDelay: pingInterval, delay: pingInterval) { _ in
             let (handler, context) = loopBound.value
             let frame = WebSocketFrame(
-                fin: true, opcode: .ping, maskKey: handler.maskKey, data: context.channel.allocator.buffer(capacity: 0)
+                fin: true,
+                opcode: .ping,
+                maskKey: handler.maskKey,
+                data: context.channel.allocator.buffer(capacity: 0)
             )
             context.writeAndFlush(handler.wrapOutboundOut(frame), promise: nil)
         }
@@ -80,7 +83,9 @@ final class WebSocketByteStreamHandler: ChannelDuplexHandler, RemovableChannelHa
             context.close(promise: nil)
         default:
             // Text frames (or reserved opcodes) have no meaning in the tunnel: the peer speaks something else.
-            logger.notice("WebSocket frame with opcode \(frame.opcode) on the tunnel; closing (only binary frames carry HTTP/2)")
+            logger.notice(
+                "WebSocket frame with opcode \(frame.opcode) on the tunnel; closing (only binary frames carry HTTP/2)"
+            )
             sendClose(context: context, code: .protocolError)
             context.close(promise: nil)
         }

@@ -49,7 +49,14 @@ struct AgentCommand: AsyncParsableCommand {
         let logger = MCDNSDaemon.bootstrapLogging(level: logLevel.level)
         do {
             try await MemberAgent.run(
-                .init(host: host, cluster: cluster, tokenFile: tokenFile, caFile: caFile, kubeconfig: kubeconfig, context: context),
+                .init(
+                    host: host,
+                    cluster: cluster,
+                    tokenFile: tokenFile,
+                    caFile: caFile,
+                    kubeconfig: kubeconfig,
+                    context: context
+                ),
                 logger: logger
             )
         } catch {

@@ -14,6 +14,10 @@ public struct KubeTunnelUpstream: TunnelUpstream {
         let response = try await connector.execute(
             KubeRequest(method: method, path: path, headers: headers.map { (name: $0.0, value: $0.1) })
         )
-        return TunnelResponse(status: response.status, headers: response.headers.map { ($0.name, $0.value) }, body: response.body)
+        return TunnelResponse(
+            status: response.status,
+            headers: response.headers.map { ($0.name, $0.value) },
+            body: response.body
+        )
     }
 }

@@ -13,7 +13,14 @@ public enum MemberAgent {
         public var kubeconfig: String?
         public var context: String?
 
-        public init(host: String, cluster: String, tokenFile: String, caFile: String, kubeconfig: String?, context: String?) {
+        public init(
+            host: String,
+            cluster: String,
+            tokenFile: String,
+            caFile: String,
+            kubeconfig: String?,
+            context: String?
+        ) {
             self.host = host
             self.cluster = cluster
             self.tokenFile = tokenFile
@@ -27,7 +34,10 @@ public enum MemberAgent {
     /// message naming the file or flag) only for what retrying cannot fix.
     public static func run(_ options: Options, logger: Logger) async throws {
         let configuration = try TunnelAgentConfiguration(
-            url: options.host, cluster: options.cluster, tokenFile: options.tokenFile, caFile: options.caFile
+            url: options.host,
+            cluster: options.cluster,
+            tokenFile: options.tokenFile,
+            caFile: options.caFile
         )
         let client: KubeClientConfiguration
         if let kubeconfig = options.kubeconfig {
@@ -37,7 +47,9 @@ public enum MemberAgent {
         }
         let connector = try HTTPKubeConnector(configuration: client, logger: logger)
         let agent = TunnelAgent(
-            configuration: configuration, upstream: KubeTunnelUpstream(connector: connector), logger: logger
+            configuration: configuration,
+            upstream: KubeTunnelUpstream(connector: connector),
+            logger: logger
         )
         logger.info("mcdns agent for cluster \(options.cluster) dialling \(options.host); API server \(client.origin)")
         await agent.run()

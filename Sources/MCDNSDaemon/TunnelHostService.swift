@@ -11,11 +11,16 @@ public struct TunnelHostService: Service {
     public init(configuration: Configuration, tunnel: Configuration.Tunnel, logger: Logger) throws {
         do {
             let serverConfiguration = try TunnelServerConfiguration(
-                host: tunnel.listen.host, port: tunnel.listen.port, certificateFile: tunnel.tls.certificate,
+                host: tunnel.listen.host,
+                port: tunnel.listen.port,
+                certificateFile: tunnel.tls.certificate,
                 keyFile: tunnel.tls.key,
                 clusters: Dictionary(
                     uniqueKeysWithValues: tunnel.clusters.map {
-                        ($0.key.description, TunnelServerConfiguration.ClusterCredential(tokenSHA256: $0.value.tokenSHA256))
+                        (
+                            $0.key.description,
+                            TunnelServerConfiguration.ClusterCredential(tokenSHA256: $0.value.tokenSHA256)
+                        )
                     }
                 )
             )

@@ -19,14 +19,20 @@ public struct TunnelKubeConnector: KubeConnector {
 
     public func execute(_ request: KubeRequest) async throws -> KubeResponse {
         guard request.body == nil else {
-            throw TunnelError.configuration("the tunnel carries read-only GETs; \(request.method) \(request.path) has a body")
+            throw TunnelError.configuration(
+                "the tunnel carries read-only GETs; \(request.method) \(request.path) has a body"
+            )
         }
         let session = try await currentSession()
         let response = try await session.request(
-            method: request.method, path: request.path, headers: request.headers.map { ($0.name, $0.value) }
+            method: request.method,
+            path: request.path,
+            headers: request.headers.map { ($0.name, $0.value) }
         )
         return KubeResponse(
-            status: response.status, headers: response.headers.map { (name: $0.0, value: $0.1) }, body: response.body
+            status: response.status,
+            headers: response.headers.map { (name: $0.0, value: $0.1) },
+            body: response.body
         )
     }
 

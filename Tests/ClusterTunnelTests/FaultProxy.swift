@@ -38,7 +38,10 @@ final class FaultProxy: Sendable {
 
     /// Resets every open connection on both sides (SO_LINGER 0, then close sends a RST).
     func cutWithReset() {
-        for pair in pairs.withLockedValue({ pairs in defer { pairs.removeAll() }; return pairs }) {
+        for pair in pairs.withLockedValue({ pairs in
+            defer { pairs.removeAll() }
+            return pairs
+        }) {
             for channel in [pair.client, pair.server] {
                 guard let provider = channel as? any SocketOptionProvider else {
                     channel.close(promise: nil)

@@ -35,7 +35,10 @@ final class LoopbackAPIServer: Sendable {
     /// Sends one line to every open watch.
     func emit(_ line: String) {
         for watcher in watchers.withLockedValue({ $0 }) where watcher.isActive {
-            watcher.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(string: line + "\n"))), promise: nil)
+            watcher.writeAndFlush(
+                HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(string: line + "\n"))),
+                promise: nil
+            )
         }
     }
 
@@ -73,7 +76,8 @@ final class LoopbackAPIServer: Sendable {
             let path = uri.split(separator: "?").first.map(String.init) ?? uri
             if uri.contains("watch=1") {
                 let head = HTTPResponseHead(
-                    version: .http1_1, status: .ok,
+                    version: .http1_1,
+                    status: .ok,
                     headers: ["content-type": "application/json", "transfer-encoding": "chunked"]
                 )
                 context.writeAndFlush(wrapOutboundOut(.head(head)), promise: nil)
@@ -91,7 +95,8 @@ final class LoopbackAPIServer: Sendable {
             }
             let status: HTTPResponseStatus = path.hasPrefix("/api/v1/") ? .ok : .notFound
             let head = HTTPResponseHead(
-                version: .http1_1, status: status,
+                version: .http1_1,
+                status: status,
                 headers: ["content-type": "application/json", "content-length": "\(body.readableBytes)"]
             )
             context.write(wrapOutboundOut(.head(head)), promise: nil)

@@ -15,7 +15,9 @@ struct LoopbackHTTPUpstream: TunnelUpstream {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    try channel.pipeline.syncOperations.addHandler(ResponseHandler(head: headPromise, body: continuation))
+                    try channel.pipeline.syncOperations.addHandler(
+                        ResponseHandler(head: headPromise, body: continuation)
+                    )
                 }
             }
             .connect(host: "127.0.0.1", port: port).get()
@@ -23,12 +25,23 @@ struct LoopbackHTTPUpstream: TunnelUpstream {
         var requestHeaders = HTTPHeaders(headers)
         requestHeaders.add(name: "host", value: "127.0.0.1")
         channel.write(
-            HTTPClientRequestPart.head(HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: path, headers: requestHeaders)),
+            HTTPClientRequestPart.head(
+                HTTPRequestHead(
+                    version: .http1_1,
+                    method: HTTPMethod(rawValue: method),
+                    uri: path,
+                    headers: requestHeaders
+                )
+            ),
             promise: nil
         )
         try await channel.writeAndFlush(HTTPClientRequestPart.end(nil)).get()
         let head = try await headPromise.futureResult.get()
-        return TunnelResponse(status: Int(head.status.code), headers: head.headers.map { ($0.name, $0.value) }, body: body)
+        return TunnelResponse(
+            status: Int(head.status.code),
+            headers: head.headers.map { ($0.name, $0.value) },
+            body: body
+        )
     }
 
     private final class ResponseHandler: ChannelInboundHandler {

@@ -15,13 +15,21 @@ import Testing
         #expect(session.cluster == "east-1")
         #expect(session.authentication == "token")
 
-        let list = try await session.request(method: "GET", path: "/api/v1/services?limit=500", headers: [("accept", "application/json")])
+        let list = try await session.request(
+            method: "GET",
+            path: "/api/v1/services?limit=500",
+            headers: [("accept", "application/json")]
+        )
         #expect(list.status == 200)
         #expect(list.header("content-type") == "application/json")
         #expect(try await collect(list.body) == LoopbackAPIServer.serviceList)
 
         // A watch is one long body: each line must arrive while the body is still open.
-        let watch = try await session.request(method: "GET", path: "/api/v1/services?watch=1&resourceVersion=10", headers: [])
+        let watch = try await session.request(
+            method: "GET",
+            path: "/api/v1/services?watch=1&resourceVersion=10",
+            headers: []
+        )
         #expect(watch.status == 200)
         let received = NIOLockedValueBox<[String]>([])
         let reader = Task {
@@ -82,7 +90,8 @@ import Testing
         let (cert, key) = fixture.certificates.clientCert("east-1")
         var configuration = try fixture.agentConfiguration()
         configuration.credential = .clientCertificate(
-            chain: try NIOSSLCertificate.fromPEMFile(cert), key: try NIOSSLPrivateKey(file: key, format: .pem)
+            chain: try NIOSSLCertificate.fromPEMFile(cert),
+            key: try NIOSSLPrivateKey(file: key, format: .pem)
         )
         let (_, agentTask) = fixture.startAgent(configuration)
         defer { agentTask.cancel() }

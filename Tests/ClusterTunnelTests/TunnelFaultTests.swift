@@ -17,7 +17,9 @@ import Testing
         proxy.cutWithReset()
         // The open watch fails (the reflector then resumes from its resourceVersion), and a new session arrives.
         await #expect(throws: (any Error).self) { _ = try await within(.seconds(5)) { try await collect(watch.body) } }
-        let second = try await within(.seconds(10)) { try await fixture.server.nextSession(for: "east-1", after: first) }
+        let second = try await within(.seconds(10)) {
+            try await fixture.server.nextSession(for: "east-1", after: first)
+        }
         #expect(second.id != first.id)
         #expect(await eventually { agent.connectionsEstablished == 2 })
         let list = try await second.request(method: "GET", path: "/api/v1/services", headers: [])
@@ -45,7 +47,9 @@ import Testing
         #expect(await fixture.logs.waitFor("did not answer an HTTP/2 PING"))
         #expect(first.state == .closed)
         // The agent dials again through the proxy (new connections pass) and a new session serves.
-        let second = try await within(.seconds(10)) { try await fixture.server.nextSession(for: "east-1", after: first) }
+        let second = try await within(.seconds(10)) {
+            try await fixture.server.nextSession(for: "east-1", after: first)
+        }
         #expect(try await second.request(method: "GET", path: "/api/v1/services", headers: []).status == 200)
         agentTask.cancel()
         await proxy.shutdown()
@@ -59,12 +63,16 @@ import Testing
         let first = try await within(.seconds(10)) { try await fixture.server.nextSession(for: "east-1") }
         let watch = try await first.request(method: "GET", path: "/api/v1/services?watch=1", headers: [])
         let received = NIOLockedValueBox("")
-        let reader = Task { for try await chunk in watch.body { received.withLockedValue { $0 += String(buffer: chunk) } } }
+        let reader = Task {
+            for try await chunk in watch.body { received.withLockedValue { $0 += String(buffer: chunk) } }
+        }
         #expect(await eventually { fixture.upstream.watcherCount == 1 })
 
         let (_, secondTask) = fixture.startAgent(try fixture.agentConfiguration())
         defer { secondTask.cancel() }
-        let second = try await within(.seconds(10)) { try await fixture.server.nextSession(for: "east-1", after: first) }
+        let second = try await within(.seconds(10)) {
+            try await fixture.server.nextSession(for: "east-1", after: first)
+        }
         #expect(second.id != first.id)
         #expect(fixture.server.session(for: "east-1")?.id == second.id)
         // The old session takes no new request but its open watch keeps flowing until it ends.

@@ -27,7 +27,11 @@ final class TunnelFixture: Sendable {
         return limits
     }
 
-    static let fastBackoff = ReconnectBackoff(initial: .milliseconds(50), maximum: .milliseconds(200), stableAfter: .seconds(5))
+    static let fastBackoff = ReconnectBackoff(
+        initial: .milliseconds(50),
+        maximum: .milliseconds(200),
+        stableAfter: .seconds(5)
+    )
 
     init(clientCertificates: Bool = false, clusters: [String] = ["east-1", "west-2"]) async throws {
         certificates = try TestCertificates()
@@ -39,8 +43,13 @@ final class TunnelFixture: Sendable {
             credentials[cluster] = .init(tokenSHA256: Self.sha256Hex(token))
         }
         let configuration = try TunnelServerConfiguration(
-            host: "127.0.0.1", port: 0, certificateFile: certificates.hostCert, keyFile: certificates.hostKey,
-            clientCAFile: clientCertificates ? certificates.clientCA : nil, clusters: credentials, limits: Self.fastLimits
+            host: "127.0.0.1",
+            port: 0,
+            certificateFile: certificates.hostCert,
+            keyFile: certificates.hostKey,
+            clientCAFile: clientCertificates ? certificates.clientCA : nil,
+            clusters: credentials,
+            limits: Self.fastLimits
         )
         server = try TunnelServer(configuration: configuration, logger: logs.logger("host"))
         try await server.start()
@@ -54,18 +63,27 @@ final class TunnelFixture: Sendable {
     }
 
     func agentConfiguration(
-        cluster: String = "east-1", port: Int? = nil, tokenFile: String? = nil, caFile: String? = nil
+        cluster: String = "east-1",
+        port: Int? = nil,
+        tokenFile: String? = nil,
+        caFile: String? = nil
     ) throws -> TunnelAgentConfiguration {
         try TunnelAgentConfiguration(
-            url: "wss://127.0.0.1:\(port ?? self.port)", cluster: cluster, tokenFile: tokenFile ?? self.tokenFile,
-            caFile: caFile ?? certificates.hostCA, limits: Self.fastLimits, backoff: Self.fastBackoff
+            url: "wss://127.0.0.1:\(port ?? self.port)",
+            cluster: cluster,
+            tokenFile: tokenFile ?? self.tokenFile,
+            caFile: caFile ?? certificates.hostCA,
+            limits: Self.fastLimits,
+            backoff: Self.fastBackoff
         )
     }
 
     /// Runs an agent until the returned task is cancelled.
     func startAgent(_ configuration: TunnelAgentConfiguration) -> (agent: TunnelAgent, task: Task<Void, Never>) {
         let agent = TunnelAgent(
-            configuration: configuration, upstream: LoopbackHTTPUpstream(port: upstream.port), logger: agentLogs.logger("agent")
+            configuration: configuration,
+            upstream: LoopbackHTTPUpstream(port: upstream.port),
+            logger: agentLogs.logger("agent")
         )
         let task = Task { await agent.run() }
         return (agent, task)

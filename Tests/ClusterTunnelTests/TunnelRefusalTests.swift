@@ -47,7 +47,8 @@ import Testing
         let (cert, key) = fixture.certificates.clientCert("east-1", fromOtherCA: true)
         var configuration = try fixture.agentConfiguration()
         configuration.credential = .clientCertificate(
-            chain: try NIOSSLCertificate.fromPEMFile(cert), key: try NIOSSLPrivateKey(file: key, format: .pem)
+            chain: try NIOSSLCertificate.fromPEMFile(cert),
+            key: try NIOSSLPrivateKey(file: key, format: .pem)
         )
         let (_, agentTask) = fixture.startAgent(configuration)
         #expect(await fixture.logs.waitFor("TLS with the agent failed"))
@@ -68,7 +69,10 @@ import Testing
             let response = try await session.request(method: method, path: path, headers: [])
             #expect(response.status == 403, "\(method) \(path)")
             let body = try await collect(response.body)
-            #expect(body.contains(#""kind":"Status""#) && body.contains(#""reason":"Forbidden""#) && body.contains(#""code":403"#))
+            #expect(
+                body.contains(#""kind":"Status""#) && body.contains(#""reason":"Forbidden""#)
+                    && body.contains(#""code":403"#)
+            )
         }
         #expect(await fixture.agentLogs.waitFor("refused GET /api/v1/secrets from the host"))
         // None of them reached the API server.

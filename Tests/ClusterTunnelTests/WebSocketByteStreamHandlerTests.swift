@@ -11,7 +11,10 @@ import Testing
         let channel = EmbeddedChannel()
         try channel.pipeline.syncOperations.addHandler(
             WebSocketByteStreamHandler(
-                masking: masking, pingInterval: .seconds(20), maxFrameSize: maxFrameSize, logger: Logger(label: "test")
+                masking: masking,
+                pingInterval: .seconds(20),
+                maxFrameSize: maxFrameSize,
+                logger: Logger(label: "test")
             )
         )
         return channel

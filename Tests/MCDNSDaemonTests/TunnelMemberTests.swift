@@ -24,23 +24,33 @@ import Testing
         limits.pingTimeout = .seconds(2)
         let server = try TunnelServer(
             configuration: TunnelServerConfiguration(
-                host: "127.0.0.1", port: 0, certificateFile: certificates.hostCert, keyFile: certificates.hostKey,
-                clusters: ["east-1": .init(tokenSHA256: String(digest))], limits: limits
+                host: "127.0.0.1",
+                port: 0,
+                certificateFile: certificates.hostCert,
+                keyFile: certificates.hostKey,
+                clusters: ["east-1": .init(tokenSHA256: String(digest))],
+                limits: limits
             ),
             logger: Logger(label: "host")
         )
         try await server.start()
         let direct = try HTTPKubeConnector(
-            configuration: KubeClientConfiguration(server: sim.baseURL, origin: "simulator"), logger: Logger(label: "agent")
+            configuration: KubeClientConfiguration(server: sim.baseURL, origin: "simulator"),
+            logger: Logger(label: "agent")
         )
         let agentConfiguration = try TunnelAgentConfiguration(
-            url: "wss://127.0.0.1:\(server.localPort!)", cluster: "east-1", tokenFile: tokenFile,
-            caFile: certificates.hostCA, limits: limits,
+            url: "wss://127.0.0.1:\(server.localPort!)",
+            cluster: "east-1",
+            tokenFile: tokenFile,
+            caFile: certificates.hostCA,
+            limits: limits,
             backoff: ReconnectBackoff(initial: .milliseconds(50), maximum: .milliseconds(200))
         )
         func startAgent() -> Task<Void, Never> {
             let agent = TunnelAgent(
-                configuration: agentConfiguration, upstream: KubeTunnelUpstream(connector: direct), logger: Logger(label: "agent")
+                configuration: agentConfiguration,
+                upstream: KubeTunnelUpstream(connector: direct),
+                logger: Logger(label: "agent")
             )
             return Task { await agent.run() }
         }
@@ -50,8 +60,11 @@ import Testing
         reflectorConfiguration.initialBackoff = .milliseconds(100)
         reflectorConfiguration.maximumBackoff = .seconds(1)
         let reflector = Reflector(
-            kind: .service, connector: TunnelKubeConnector(server: server, cluster: "east-1"),
-            configuration: reflectorConfiguration, cluster: "east-1", logger: Logger(label: "reflector")
+            kind: .service,
+            connector: TunnelKubeConnector(server: server, cluster: "east-1"),
+            configuration: reflectorConfiguration,
+            cluster: "east-1",
+            logger: Logger(label: "reflector")
         )
         let names = Mutex<Set<String>>([])
         let run = Task {
