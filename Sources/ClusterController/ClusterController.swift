@@ -1,4 +1,5 @@
 public import Foundation
+public import KubeClient
 public import Logging
 public import MCDNSModel
 public import ServiceLifecycle
@@ -146,13 +147,18 @@ public final class ClusterController<C: Clock>: Service, Sendable where C.Durati
 }
 
 extension ClusterController where C == ContinuousClock {
-    /// The controller the daemon runs: one source per member, built from its configuration.
+    /// The controller the daemon runs: one source per member, built from its configuration. `tunnelConnector`
+    /// gives a `source: { tunnel: {} }` member its connector (the daemon adapts the reverse tunnel; this module
+    /// does not know it); without it such a member is refused.
     public convenience init(
         configuration: ControllerConfiguration,
         sink: any ServiceRecordSink,
-        logger: Logger
+        logger: Logger,
+        tunnelConnector: (@Sendable (ClusterID) -> any KubeConnector)? = nil
     ) throws(ControllerError) {
         var sources: [any MemberSource] = []
+        // One limiter for the whole fleet: a restart of many members lists a few at a time.
+        let limiter = ListLimiter(limit: max(configuration.listConcurrency, 1))
         for member in configuration.members {
             switch member.source {
             case .manifests(let path):
@@ -164,8 +170,34 @@ extension ClusterController where C == ContinuousClock {
                         logger: logger
                     )
                 )
-            case .kubeconfig, .tunnel, .inCluster:
-                throw .sourceNotSupported(cluster: member.name, source: member.source.description)
+            case .kubeconfig(let path, let context):
+                let client: KubeClientConfiguration
+                do throws(KubeConfigError) {
+                    client = try KubeConfig.load(path: path).resolve(context: context)
+                } catch {
+                    throw .invalidConfiguration("cluster \"\(member.name)\": \(error)")
+                }
+                sources.append(try Self.direct(member.name, client, configuration, limiter, logger))
+            case .inCluster:
+                let client: KubeClientConfiguration
+                do throws(KubeConfigError) {
+                    client = try KubeClientConfiguration.inCluster()
+                } catch {
+                    throw .invalidConfiguration("cluster \"\(member.name)\": \(error)")
+                }
+                sources.append(try Self.direct(member.name, client, configuration, limiter, logger))
+            case .tunnel:
+                guard let tunnelConnector else {
+                    throw .sourceNotSupported(cluster: member.name, source: member.source.description)
+                }
+                var memberLogger = logger
+                memberLogger[metadataKey: "cluster.id"] = "\(member.name)"
+                sources.append(
+                    KubeMemberSource(
+                        cluster: member.name, connector: tunnelConnector(member.name),
+                        configuration: configuration.reflector, limiter: limiter, logger: memberLogger
+                    )
+                )
             }
         }
         try self.init(
@@ -175,5 +207,20 @@ extension ClusterController where C == ContinuousClock {
             logger: logger,
             clock: ContinuousClock()
         )
+    }
+
+    private static func direct(
+        _ cluster: ClusterID,
+        _ client: KubeClientConfiguration,
+        _ configuration: ControllerConfiguration,
+        _ limiter: ListLimiter,
+        _ logger: Logger
+    ) throws(ControllerError) -> KubeMemberSource {
+        do throws(KubeClientError) {
+            return try KubeMemberSource.direct(cluster: cluster, client: client, configuration: configuration.reflector,
+                                               limiter: limiter, logger: logger)
+        } catch {
+            throw .invalidConfiguration("cluster \"\(cluster)\": \(error)")
+        }
     }
 }

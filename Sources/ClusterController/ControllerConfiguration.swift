@@ -1,3 +1,4 @@
+public import KubeClient
 import MCDNSModel
 
 /// What the controller needs to know; the daemon maps its YAML configuration (DESIGN §3) onto this.
@@ -10,14 +11,22 @@ public struct ControllerConfiguration: Sendable, Equatable {
     public var coalescingWindow: Duration
     /// How often manifest directories are checked for changes.
     public var manifestPollInterval: Duration
+    /// List/watch tuning of members read from an API server (kubeconfig, inCluster).
+    public var reflector: ReflectorConfiguration
+    /// How many lists may run at once across all API-server members (a fleet restarting together).
+    public var listConcurrency: Int
 
     public init(
         members: [MemberConfiguration],
         export: ExportPolicy = ExportPolicy(),
         staleGracePeriod: Duration = .seconds(120),
         coalescingWindow: Duration = .milliseconds(5),
-        manifestPollInterval: Duration = .milliseconds(200)
+        manifestPollInterval: Duration = .milliseconds(200),
+        reflector: ReflectorConfiguration = ReflectorConfiguration(),
+        listConcurrency: Int = 4
     ) {
+        self.reflector = reflector
+        self.listConcurrency = listConcurrency
         self.members = members
         self.export = export
         self.staleGracePeriod = staleGracePeriod
@@ -39,6 +48,7 @@ public struct ControllerConfiguration: Sendable, Equatable {
                 throw .invalidConfiguration("cluster \"\(member.name)\": zones must not contain an empty name")
             }
         }
+        guard listConcurrency > 0 else { throw .invalidConfiguration("listConcurrency must be at least 1") }
         try export.validate()
     }
 }

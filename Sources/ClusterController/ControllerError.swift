@@ -11,7 +11,7 @@ public enum ControllerError: Error, Sendable, Equatable, CustomStringConvertible
             return message
         case .sourceNotSupported(let cluster, let source):
             return "cluster \"\(cluster)\": source \(source) is not supported yet; "
-                + "this version reads members from manifest directories only (source: { manifests: DIR })"
+                + "use { kubeconfig: FILE, context: NAME }, { inCluster: true } or { manifests: DIR }"
         }
     }
 }

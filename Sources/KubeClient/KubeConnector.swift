@@ -9,16 +9,26 @@ public struct KubeRequest: Sendable, Equatable {
     public var path: String
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]?
+    /// How long the whole exchange (head and body) may take; nil leaves it to the connector. A watch sets it a
+    /// little above its `timeoutSeconds`, so the server's own close comes first.
+    public var timeout: Duration?
 
-    public init(method: String = "GET", path: String, headers: [(name: String, value: String)] = [], body: [UInt8]? = nil) {
+    public init(
+        method: String = "GET",
+        path: String,
+        headers: [(name: String, value: String)] = [],
+        body: [UInt8]? = nil,
+        timeout: Duration? = nil
+    ) {
         self.method = method
         self.path = path
         self.headers = headers
         self.body = body
+        self.timeout = timeout
     }
 
     public static func == (lhs: KubeRequest, rhs: KubeRequest) -> Bool {
-        lhs.method == rhs.method && lhs.path == rhs.path && lhs.body == rhs.body
+        lhs.method == rhs.method && lhs.path == rhs.path && lhs.body == rhs.body && lhs.timeout == rhs.timeout
             && lhs.headers.elementsEqual(rhs.headers) { $0.name == $1.name && $0.value == $1.value }
     }
 }

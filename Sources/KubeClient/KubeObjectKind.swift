@@ -22,3 +22,22 @@ public enum KubeObjectKind: String, Sendable, Hashable, CaseIterable, CustomStri
 
     public var description: String { rawValue }
 }
+
+extension KubeObjectKind {
+    /// The plural resource name in API paths.
+    public var resource: String {
+        switch self {
+        case .service: return "services"
+        case .endpointSlice: return "endpointslices"
+        case .serviceExport: return "serviceexports"
+        case .node: return "nodes"
+        }
+    }
+
+    /// The collection path, cluster-wide or (for namespaced kinds) in one namespace.
+    public func collectionPath(namespace: String? = nil) -> String {
+        let prefix = group.isEmpty ? "/api/\(apiVersion)" : "/apis/\(apiVersion)"
+        if let namespace, self != .node { return "\(prefix)/namespaces/\(namespace)/\(resource)" }
+        return "\(prefix)/\(resource)"
+    }
+}

@@ -15,7 +15,7 @@ public struct MCDNSCommand: AsyncParsableCommand {
               mcdns check --config /etc/mcdns/mcdns.yaml
               dig @127.0.0.1 -p 5300 example.com SOA
             """,
-        subcommands: [ServeCommand.self, CheckCommand.self]
+        subcommands: [ServeCommand.self, CheckCommand.self, AgentCommand.self]
     )
 
     public init() {}

@@ -1,7 +1,10 @@
 import ClusterController
+import ClusterTunnel
 import DNSAnswer
 import DNSServer
 import DNSWire
+import KubeClient
+import MCDNSModel
 public import Logging
 import NIOCore
 import RecordStore
@@ -35,6 +38,10 @@ public enum MCDNSDaemon {
         for zone in loaded.zones {
             logger.info("loaded zone \(zone.origin) (\(zone.records.count) records) from \(zone.file)")
         }
+        // The tunnel listener exists before the controller: `source: { tunnel: {} }` members read through it.
+        let tunnelService = try configuration.tunnel.map {
+            try TunnelHostService(configuration: configuration, tunnel: $0, logger: logger)
+        }
         let store: RecordStore
         var controller: ClusterController<ContinuousClock>? = nil
         if LiveRecords.enabled(configuration) {
@@ -47,8 +54,12 @@ public enum MCDNSDaemon {
                 throw StartupError([SourceError(file: configuration.file, line: nil, message: error.description)])
             }
             do throws(ControllerError) {
+                var tunnelConnector: (@Sendable (ClusterID) -> any KubeConnector)? = nil
+                if let server = tunnelService?.server {
+                    tunnelConnector = { cluster in TunnelKubeConnector(server: server, cluster: cluster.rawValue) }
+                }
                 controller = try ClusterController(configuration: LiveRecords.controllerConfiguration(configuration),
-                                                   sink: store, logger: logger)
+                                                   sink: store, logger: logger, tunnelConnector: tunnelConnector)
             } catch {
                 throw StartupError([SourceError(file: configuration.file, line: nil, message: "clusters: \(error)")])
             }
@@ -72,6 +83,7 @@ public enum MCDNSDaemon {
         }
         let dns = DNSService(configuration: dnsConfiguration, store: store, logger: logger)
         var services: [any Service] = [dns, DNSListening(service: dns, socketsPerAddress: sockets, logger: logger)]
+        if let tunnelService { services.append(tunnelService) }
         if let controller { services.append(controller) }
         return ServiceGroup(
             configuration: ServiceGroupConfiguration(

@@ -264,14 +264,18 @@ struct ClusterControllerTests {
     }
 
     @Test func unsupportedSourcesSaySo() {
+        let configuration = ControllerConfiguration(members: [MemberConfiguration(name: "east-1", source: .tunnel)])
+        #expect(throws: ControllerError.sourceNotSupported(cluster: "east-1", source: "tunnel")) {
+            try ClusterController(configuration: configuration, sink: RecordingSink(), logger: F.logger)
+        }
+    }
+
+    @Test func unusableKubeconfigNamesClusterAndFile() {
         let configuration = ControllerConfiguration(members: [
-            MemberConfiguration(name: "east-1", source: .kubeconfig(path: "east.kubeconfig", context: "east"))
+            MemberConfiguration(name: "east-1", source: .kubeconfig(path: "/nonexistent/east.kubeconfig", context: "east"))
         ])
         #expect(
-            throws: ControllerError.sourceNotSupported(
-                cluster: "east-1",
-                source: "kubeconfig east.kubeconfig context east"
-            )
+            throws: ControllerError.invalidConfiguration("cluster \"east-1\": /nonexistent/east.kubeconfig: cannot read the file")
         ) {
             try ClusterController(configuration: configuration, sink: RecordingSink(), logger: F.logger)
         }

@@ -1,0 +1,36 @@
+public import Foundation
+
+/// What the admin API (`/v1/clusters`) and the logs say about one cluster's tunnel.
+public struct TunnelConnectionStatus: Sendable, Equatable {
+    public var cluster: String
+    /// The TunnelConnected condition: an authenticated, upgraded session is current.
+    public var connected: Bool
+    /// When `connected` last changed.
+    public var since: Date
+    /// The agent's address as the host sees it (the last one, once disconnected).
+    public var remoteAddress: String?
+    /// How the current agent authenticated: "token" or "client certificate".
+    public var authentication: String?
+    /// Why the last session ended or the last attempt was refused.
+    public var lastError: String?
+    /// Sessions accepted for this cluster since the server started.
+    public var sessionsAccepted: Int
+
+    public init(
+        cluster: String,
+        connected: Bool,
+        since: Date,
+        remoteAddress: String? = nil,
+        authentication: String? = nil,
+        lastError: String? = nil,
+        sessionsAccepted: Int = 0
+    ) {
+        self.cluster = cluster
+        self.connected = connected
+        self.since = since
+        self.remoteAddress = remoteAddress
+        self.authentication = authentication
+        self.lastError = lastError
+        self.sessionsAccepted = sessionsAccepted
+    }
+}

@@ -1,0 +1,49 @@
+/// A `v1/Status` as the API server sends it for a failed request, in an error body or as a watch ERROR event.
+public struct KubeStatus: Sendable, Equatable, CustomStringConvertible {
+    public var code: Int?
+    public var reason: String?
+    public var message: String?
+    /// `details.causes[].reason` (for instance `ResourceVersionTooLarge`).
+    public var causes: [String]
+    /// `details.retryAfterSeconds`.
+    public var retryAfterSeconds: Int?
+
+    public init(code: Int? = nil, reason: String? = nil, message: String? = nil, causes: [String] = [],
+                retryAfterSeconds: Int? = nil) {
+        self.code = code
+        self.reason = reason
+        self.message = message
+        self.causes = causes
+        self.retryAfterSeconds = retryAfterSeconds
+    }
+
+    /// Reads a decoded JSON object; anything missing stays nil.
+    init(json: [String: Any]) {
+        code = json["code"] as? Int
+        reason = json["reason"] as? String
+        message = json["message"] as? String
+        let details = json["details"] as? [String: Any]
+        causes = (details?["causes"] as? [[String: Any]] ?? []).compactMap { $0["reason"] as? String }
+        retryAfterSeconds = details?["retryAfterSeconds"] as? Int
+    }
+
+    /// 410 Gone / reason Expired (or Gone): the requested resourceVersion or continue token is compacted away.
+    public var isExpired: Bool {
+        code == 410 || reason == "Expired" || reason == "Gone"
+    }
+
+    /// The server has not yet seen the requested resourceVersion (a member restored from an older etcd backup,
+    /// or a load balancer alternating between API servers): retry the same version later.
+    public var isTooLargeResourceVersion: Bool {
+        causes.contains("ResourceVersionTooLarge")
+            || (message?.lowercased().contains("too large resource version") ?? false)
+    }
+
+    public var description: String {
+        var parts: [String] = []
+        if let code { parts.append("\(code)") }
+        if let reason { parts.append(reason) }
+        if let message { parts.append(message) }
+        return parts.isEmpty ? "Status without details" : parts.joined(separator: " ")
+    }
+}

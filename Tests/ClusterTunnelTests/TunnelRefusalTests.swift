@@ -1,0 +1,83 @@
+import ClusterTunnel
+import Foundation
+import NIOCore
+import NIOSSL
+import Testing
+
+/// Each refusal is explained in a log line, leaves no session behind, and crashes nothing.
+@Suite(.serialized) struct TunnelRefusalTests {
+    @Test func wrongTokenIsRefusedWith401() async throws {
+        let fixture = try await TunnelFixture()
+        let wrong = try fixture.certificates.directory.write("wrong-token", "not-the-token\n")
+        let (_, agentTask) = fixture.startAgent(try fixture.agentConfiguration(tokenFile: wrong))
+        #expect(await fixture.logs.waitFor("tunnel refused (401): bearer token matches no configured cluster"))
+        #expect(await fixture.agentLogs.waitFor("the host refused the tunnel with HTTP 401"))
+        #expect(fixture.server.session(for: "east-1") == nil)
+        #expect(!fixture.logs.all.contains { $0.contains("not-the-token") })
+        #expect(!fixture.agentLogs.all.contains { $0.contains("not-the-token") })
+        agentTask.cancel()
+        await fixture.shutdown()
+    }
+
+    @Test func agentClaimingAnotherClustersNameIsRefused() async throws {
+        let fixture = try await TunnelFixture()
+        // east-1's token, but the agent says it is west-2: the credential decides, and the mismatch is refused.
+        let (_, agentTask) = fixture.startAgent(try fixture.agentConfiguration(cluster: "west-2"))
+        #expect(await fixture.logs.waitFor("agent claims cluster west-2 but its credential is for cluster east-1"))
+        #expect(await fixture.agentLogs.waitFor("HTTP 403"))
+        #expect(fixture.server.session(for: "east-1") == nil)
+        #expect(fixture.server.session(for: "west-2") == nil)
+        agentTask.cancel()
+        await fixture.shutdown()
+    }
+
+    @Test func unpinnedHostCertificateIsRefusedByTheAgent() async throws {
+        let fixture = try await TunnelFixture()
+        // The agent pins a CA that did not sign the host's certificate.
+        let (_, agentTask) = fixture.startAgent(try fixture.agentConfiguration(caFile: fixture.certificates.otherCA))
+        #expect(await fixture.agentLogs.waitFor("TLS handshake failed"))
+        #expect(fixture.agentLogs.contains("is --ca-file the CA that signed the host's certificate?"))
+        #expect(fixture.server.session(for: "east-1") == nil)
+        agentTask.cancel()
+        await fixture.shutdown()
+    }
+
+    @Test func unknownClientCertificateIsRefusedByTheHost() async throws {
+        let fixture = try await TunnelFixture(clientCertificates: true)
+        let (cert, key) = fixture.certificates.clientCert("east-1", fromOtherCA: true)
+        var configuration = try fixture.agentConfiguration()
+        configuration.credential = .clientCertificate(
+            chain: try NIOSSLCertificate.fromPEMFile(cert),
+            key: try NIOSSLPrivateKey(file: key, format: .pem)
+        )
+        let (_, agentTask) = fixture.startAgent(configuration)
+        #expect(await fixture.logs.waitFor("TLS with the agent failed"))
+        #expect(fixture.server.session(for: "east-1") == nil)
+        agentTask.cancel()
+        await fixture.shutdown()
+    }
+
+    @Test func nonAllowListedRequestsGet403Status() async throws {
+        let fixture = try await TunnelFixture()
+        let (_, agentTask) = fixture.startAgent(try fixture.agentConfiguration())
+        defer { agentTask.cancel() }
+        let session = try await within(.seconds(10)) { try await fixture.server.nextSession(for: "east-1") }
+        for (method, path) in [
+            ("GET", "/api/v1/secrets"), ("GET", "/api/v1/namespaces/default/secrets"), ("DELETE", "/api/v1/services"),
+            ("GET", "/api/v1/services/../secrets"), ("GET", "/api/v1/namespaces/kube-system/services/kube-dns"),
+        ] {
+            let response = try await session.request(method: method, path: path, headers: [])
+            #expect(response.status == 403, "\(method) \(path)")
+            let body = try await collect(response.body)
+            #expect(
+                body.contains(#""kind":"Status""#) && body.contains(#""reason":"Forbidden""#)
+                    && body.contains(#""code":403"#)
+            )
+        }
+        #expect(await fixture.agentLogs.waitFor("refused GET /api/v1/secrets from the host"))
+        // None of them reached the API server.
+        #expect(!fixture.upstream.requests.contains { $0.contains("secrets") || $0.contains("kube-dns") })
+        agentTask.cancel()
+        await fixture.shutdown()
+    }
+}

@@ -1,0 +1,157 @@
+import Foundation
+import KubeAPISimulator
+import KubeClient
+import Logging
+import Testing
+
+/// Tests 12 and 13: HTTP errors and credentials, against `KubeAPISimulator` over HTTP(S).
+@Suite("Reflector HTTP errors and credentials", .serialized)
+struct HTTPErrorAndCredentialTests {
+    @Test("12a: 429 honours Retry-After, 500 is retried")
+    func tooManyRequestsAndServerErrors() async throws {
+        let h = try await SimHarness.start()
+        defer { Task { await h.stop() } }
+        try h.service("a")
+        h.sim.inject(.status(code: 429, retryAfterSeconds: 1), matching: .list(.services), times: 1)
+        h.sim.inject(.status(code: 500, retryAfterSeconds: nil), matching: .watch(.services), times: 2)
+        let run = h.run(.service)
+        #expect(try await h.waitConsistent(run))
+        #expect(await run.wait { $0.watchRestarts["serverError", default: 0] == 2 && $0.condition == nil })
+        try h.service("b")
+        #expect(try await h.waitConsistent(run))
+        await run.stop()
+        let statistics = run.statistics
+        #expect(statistics.watchRestarts["tooManyRequests"] == 1)
+        #expect(statistics.backoffs.first.map { $0 >= .seconds(1) } == true, "Retry-After: 1 honoured: \(statistics.backoffs)")
+        #expect(h.sim.listCount(.services) == 2)
+    }
+
+    @Test("12b: 403 backs off with a visible condition and no hot loop")
+    func forbidden() async throws {
+        let h = try await SimHarness.start(
+            SimulatorConfiguration(tokens: ["t": "limited"], allowedUsers: [.services: ["admin"]]),
+            client: { KubeClientConfiguration(server: $0, bearerToken: .literal("t"), origin: "test") }
+        )
+        defer { Task { await h.stop() } }
+        var configuration = SimHarness.quick
+        configuration.initialBackoff = .milliseconds(200)
+        configuration.maximumBackoff = .seconds(5)
+        let run = h.run(.service, configuration)
+        try await Task.sleep(for: .seconds(3))
+        let statistics = run.statistics
+        await run.stop()
+        #expect(statistics.condition?.hasPrefix("forbidden") == true, "\(String(describing: statistics.condition))")
+        // 200 ms doubling: about 0, 0.2, 0.6, 1.4, 3.0 s — five tries at most in three seconds, never dozens.
+        let attempts = h.sim.requests().filter { $0.resource == .services }.count
+        #expect(attempts >= 2 && attempts <= 6, "\(attempts) attempts")
+        #expect(h.sim.requests().allSatisfy { $0.status == 403 })
+        #expect(run.events.filter { if case .down = $0 { true } else { false } }.count == 1, "down reported once per outage")
+    }
+
+    @Test("12c: a 401 re-runs the exec plugin and the retry succeeds")
+    func unauthorizedRerunsExecPlugin() async throws {
+        let plugin = try ExecPlugin(tokens: ["expired-token", "good-token"])
+        defer { plugin.remove() }
+        let h = try await SimHarness.start(
+            SimulatorConfiguration(tokens: ["good-token": "admin"]),
+            client: { KubeClientConfiguration(server: $0, exec: plugin.config, origin: "test") }
+        )
+        defer { Task { await h.stop() } }
+        try h.service("a")
+        let run = h.run(.service)
+        #expect(try await h.waitConsistent(run))
+        await run.stop()
+        #expect(await h.connector.credentials.execRuns == 2)
+        let statuses = h.sim.requests().filter { $0.resource == .services }.map(\.status)
+        #expect(statuses.first == 401)
+        #expect(statuses.dropFirst().allSatisfy { $0 == 200 })
+    }
+
+    @Test("13a: a rotated token file is picked up")
+    func tokenFileRotates() async throws {
+        let dir = NSTemporaryDirectory() + "token-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let file = dir + "/token"
+        try "first\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let h = try await SimHarness.start(
+            SimulatorConfiguration(tokens: ["first": "old-sa", "second": "new-sa"], bookmarkInterval: .milliseconds(200)),
+            client: {
+                KubeClientConfiguration(server: $0, bearerToken: .file(file), tokenFileRefreshInterval: .milliseconds(200),
+                                        origin: "test")
+            }
+        )
+        defer { Task { await h.stop() } }
+        var configuration = SimHarness.quick
+        configuration.watchTimeoutSeconds = 1...1
+        let run = h.run(.service, configuration)
+        #expect(try await h.waitConsistent(run))
+        try "second\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !h.sim.requests().contains(where: { $0.user == "new-sa" }), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        await run.stop()
+        let users = h.sim.requests().compactMap(\.user)
+        #expect(users.first == "old-sa")
+        #expect(users.last == "new-sa", "\(users)")
+        #expect(h.sim.listCount(.services) == 1, "rotation needs no relist")
+    }
+
+    @Test("13b: a failing exec plugin is a visible condition, and a plugin without expiry is cached")
+    func execPluginFailsOrHasNoExpiry() async throws {
+        let failing = try ExecPlugin(tokens: [], failWith: "login required: run tsh login")
+        defer { failing.remove() }
+        let bad = try await SimHarness.start(
+            SimulatorConfiguration(tokens: ["good-token": "admin"]),
+            client: { KubeClientConfiguration(server: $0, exec: failing.config, origin: "test") }
+        )
+        defer { Task { await bad.stop() } }
+        let failingRun = bad.run(.service)
+        #expect(await failingRun.wait { $0.condition?.contains("login required: run tsh login") == true })
+        await failingRun.stop()
+        #expect(bad.sim.requests().isEmpty, "nothing is sent without credentials")
+
+        let cached = try ExecPlugin(tokens: ["good-token"])
+        defer { cached.remove() }
+        let h = try await SimHarness.start(
+            SimulatorConfiguration(tokens: ["good-token": "admin"]),
+            client: { KubeClientConfiguration(server: $0, exec: cached.config, origin: "test") }
+        )
+        defer { Task { await h.stop() } }
+        try h.service("a")
+        var configuration = SimHarness.quick
+        configuration.watchTimeoutSeconds = 1...1
+        let run = h.run(.service, configuration)
+        #expect(try await h.waitConsistent(run))
+        #expect(await run.wait { $0.watches >= 3 })
+        await run.stop()
+        #expect(await h.connector.credentials.execRuns == 1, "no expirationTimestamp: cached until a 401")
+    }
+
+    @Test("13c: an exec plugin that returns a client certificate authenticates over TLS")
+    func execPluginReturnsClientCertificate() async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let plugin = try ExecPlugin(certificate: pki.clientCertificate, key: pki.clientKey,
+                                    expiry: Date().addingTimeInterval(3600))
+        defer { plugin.remove() }
+        let h = try await SimHarness.start(
+            SimulatorConfiguration(
+                tls: .init(certificatePath: pki.serverCertificatePath, keyPath: pki.serverKeyPath, clientCAPath: pki.caPath)
+            ),
+            client: {
+                KubeClientConfiguration(server: $0, certificateAuthorityPEM: Array(pki.ca.utf8), exec: plugin.config,
+                                        origin: "test")
+            }
+        )
+        defer { Task { await h.stop() } }
+        #expect(h.sim.baseURL.hasPrefix("https://"))
+        try h.service("a")
+        let run = h.run(.service)
+        #expect(try await h.waitConsistent(run))
+        await run.stop()
+        #expect(h.sim.requests().allSatisfy { $0.user == "mcdns-member" }, "\(h.sim.requests())")
+        #expect(await h.connector.credentials.execRuns == 1, "cached until its expirationTimestamp")
+    }
+}
