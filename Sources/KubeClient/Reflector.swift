@@ -1,5 +1,6 @@
 import Foundation
 public import Logging
+public import CoreMetrics
 import Metrics
 import NIOCore
 import Synchronization
@@ -25,6 +26,8 @@ public final class Reflector: Sendable {
     private let logger: Logger
     private let cluster: String
     private let counters = Mutex<[String: Counter]>([:])
+    /// Where counters are made; nil is the process-wide backend the daemon bootstraps (tests pass TestMetrics).
+    private let metrics: (any MetricsFactory)?
 
     public init(
         kind: KubeObjectKind,
@@ -33,9 +36,11 @@ public final class Reflector: Sendable {
         configuration: ReflectorConfiguration = ReflectorConfiguration(),
         limiter: ListLimiter? = nil,
         cluster: String,
+        metrics: (any MetricsFactory)? = nil,
         logger: Logger
     ) {
         self.kind = kind
+        self.metrics = metrics
         self.namespace = namespace
         self.connector = connector
         self.configuration = configuration
@@ -185,7 +190,9 @@ public final class Reflector: Sendable {
         counters.withLock { counters in
             let key = label + "/" + reason
             if let counter = counters[key] { return counter }
-            let counter = Counter(label: label, dimensions: [("cluster", cluster), ("resource", kind.resource), ("reason", reason)])
+            let dimensions = [("cluster", cluster), ("resource", kind.resource), ("reason", reason)]
+            let counter = metrics.map { Counter(label: label, dimensions: dimensions, factory: $0) }
+                ?? Counter(label: label, dimensions: dimensions)
             counters[key] = counter
             return counter
         }

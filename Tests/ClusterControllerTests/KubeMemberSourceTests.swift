@@ -4,6 +4,7 @@ import KubeAPISimulator
 import KubeClient
 import Logging
 import MCDNSModel
+import Synchronization
 import Testing
 
 /// Tests 14–17: members read over HTTP from `KubeAPISimulator` through `KubeMemberSource` and the controller.
@@ -179,5 +180,58 @@ struct KubeMemberSourceTests {
         #expect(await fleet.sink.wait { Self.endpoints($0, eager) == ["10.0.2.1": true] } != nil)
         await fleet.stop()
         try await sim.stop()
+    }
+
+    @Test("a member whose watches resume without a gap reports linkRegained, not a relist")
+    func linkLostAndRegained() async throws {
+        let sim = try await KubeAPISimulator.start(SimulatorConfiguration(bookmarkInterval: .milliseconds(300)))
+        _ = try sim.create(Self.exported("web", spec: #"{"clusterIP":"10.96.0.10","ports":[{"name":"http","port":80}]}"#))
+        let connector = try HTTPKubeConnector(configuration: KubeClientConfiguration(server: sim.baseURL, origin: "m1"),
+                                              logger: Fixture.logger)
+        let source = KubeMemberSource(cluster: "m1", connector: connector, configuration: Self.quick, logger: Fixture.logger)
+        let events = MemberEventLog()
+        let task = Task { try await source.run(events: MemberEventSink { events.append($0) }) }
+        #expect(await events.wait { $0.contains(.synced) })
+        sim.inject(.status(code: 503, retryAfterSeconds: 1), matching: .any, times: 4)
+        sim.closeWatches()
+        #expect(await events.wait { $0.contains(.linkRegained) })
+        task.cancel()
+        _ = try? await task.value
+        await connector.shutdown()
+        let links = events.all.filter {
+            switch $0 {
+            case .synced, .linkLost, .linkRegained: return true
+            default: return false
+            }
+        }
+        #expect(links.count == 3, "\(links)")
+        #expect(links.first == .synced)
+        if case .linkLost(let reason) = links.dropFirst().first {
+            // The cut watch itself (closed at once) or the refused re-watch (503), whichever came first.
+            #expect(reason.contains("serverError") || reason.contains("closedEmpty"), "\(reason)")
+        } else {
+            Issue.record("expected linkLost second, got \(links)")
+        }
+        #expect(links.last == .linkRegained)
+        #expect(sim.listCount(.services) == 1, "no relist")
+        try await sim.stop()
+    }
+}
+
+/// The member events a source sent, in order.
+final class MemberEventLog: Sendable {
+    private let events = Mutex<[MemberEvent]>([])
+
+    func append(_ event: MemberEvent) { events.withLock { $0.append(event) } }
+
+    var all: [MemberEvent] { events.withLock { $0 } }
+
+    func wait(timeout: Duration = .seconds(15), until condition: ([MemberEvent]) -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if condition(all) { return true }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return condition(all)
     }
 }

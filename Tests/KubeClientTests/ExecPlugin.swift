@@ -46,7 +46,8 @@ struct ExecPlugin {
     func remove() { try? FileManager.default.removeItem(atPath: directory) }
 }
 
-/// A CA, a server certificate for 127.0.0.1 and a client certificate (CN mcdns-member), made with openssl.
+/// A CA, a server certificate (for 127.0.0.1 and localhost unless told otherwise) and a client certificate
+/// (CN mcdns-member), made with openssl.
 struct TestPKI {
     let directory: String
     var caPath: String { directory + "/ca.pem" }
@@ -56,7 +57,7 @@ struct TestPKI {
     let clientCertificate: String
     let clientKey: String
 
-    init() throws {
+    init(serverNames: String = "IP:127.0.0.1,DNS:localhost") throws {
         directory = NSTemporaryDirectory() + "pki-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let openssl = try ProcessRunner.locate("openssl", package: "openssl")
@@ -69,8 +70,8 @@ struct TestPKI {
         }
         try run(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
                  "-subj", "/CN=test-ca", "-keyout", "ca-key.pem", "-out", "ca.pem"])
-        try "subjectAltName=IP:127.0.0.1,DNS:localhost\n".write(toFile: dir + "/san.ext", atomically: true, encoding: .utf8)
-        for (name, subject, ext) in [("server", "/CN=127.0.0.1", true), ("client", "/CN=mcdns-member", false)] {
+        try "subjectAltName=\(serverNames)\n".write(toFile: dir + "/san.ext", atomically: true, encoding: .utf8)
+        for (name, subject, ext) in [("server", "/CN=mcdns-test-server", true), ("client", "/CN=mcdns-member", false)] {
             try run(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", subject,
                      "-keyout", "\(name)-key.pem", "-out", "\(name).csr"])
             try run(["x509", "-req", "-in", "\(name).csr", "-CA", "ca.pem", "-CAkey", "ca-key.pem", "-CAcreateserial",

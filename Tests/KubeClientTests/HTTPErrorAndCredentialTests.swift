@@ -155,3 +155,58 @@ struct HTTPErrorAndCredentialTests {
         #expect(await h.connector.credentials.execRuns == 1, "cached until its expirationTimestamp")
     }
 }
+
+/// TLS settings of a kubeconfig cluster against the simulator over HTTPS.
+@Suite("Connector TLS settings", .serialized)
+struct ConnectorTLSTests {
+    static func syncs(_ client: KubeClientConfiguration, pki: TestPKI) async throws -> (Bool, String?) {
+        let h = try await SimHarness.start(
+            SimulatorConfiguration(tls: .init(certificatePath: pki.serverCertificatePath, keyPath: pki.serverKeyPath)),
+            client: { url in
+                var configured = client
+                configured.server = url
+                return configured
+            }
+        )
+        defer { Task { await h.stop() } }
+        try h.service("a")
+        let run = h.run(.service)
+        let synced = await run.wait(timeout: .seconds(3)) { $0.lists["initial"] == 1 }
+        let condition = run.statistics.condition
+        await run.stop()
+        return (synced, condition)
+    }
+
+    @Test func caDataServerNameAndInsecureSkipVerify() async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let ca = Array(pki.ca.utf8)
+        // The CA as data; the URL's host 127.0.0.1 is in the certificate.
+        #expect(try await Self.syncs(KubeClientConfiguration(server: "", certificateAuthorityPEM: ca, origin: "t"), pki: pki).0)
+        // Without the CA the server is not trusted, unless insecure-skip-tls-verify.
+        #expect(try await !Self.syncs(KubeClientConfiguration(server: "", origin: "t"), pki: pki).0)
+        #expect(try await Self.syncs(KubeClientConfiguration(server: "", insecureSkipTLSVerify: true, origin: "t"), pki: pki).0)
+    }
+
+    @Test func tlsServerNameIsWhatTheCertificateIsCheckedFor() async throws {
+        // A certificate for a name only (no IP): reached at 127.0.0.1, it verifies only under tls-server-name.
+        let pki = try TestPKI(serverNames: "DNS:api.member.internal")
+        defer { pki.remove() }
+        let ca = Array(pki.ca.utf8)
+        #expect(try await !Self.syncs(KubeClientConfiguration(server: "", certificateAuthorityPEM: ca, origin: "t"), pki: pki).0)
+        #expect(try await Self.syncs(KubeClientConfiguration(server: "", certificateAuthorityPEM: ca,
+                                                              tlsServerName: "api.member.internal", origin: "t"), pki: pki).0)
+        #expect(try await !Self.syncs(KubeClientConfiguration(server: "", certificateAuthorityPEM: ca,
+                                                               tlsServerName: "api.elsewhere.example", origin: "t"), pki: pki).0)
+    }
+
+    @Test func badPEMIsAClearError() {
+        let error = #expect(throws: KubeClientError.self) {
+            try HTTPKubeConnector(configuration: KubeClientConfiguration(server: "https://127.0.0.1:1",
+                                                                         certificateAuthorityPEM: Array("not a pem".utf8),
+                                                                         origin: "east.kubeconfig context east"),
+                                  logger: Logger(label: "test"))
+        }
+        #expect(error?.description.hasPrefix("TLS: east.kubeconfig context east: certificate authority is not valid PEM") == true)
+    }
+}

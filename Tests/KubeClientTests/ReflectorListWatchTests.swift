@@ -1,6 +1,7 @@
 import Foundation
 import KubeAPISimulator
 import KubeClient
+import MetricsTestKit
 import Testing
 
 /// Tests 1–10 of the issue against `KubeAPISimulator` over HTTP: each ends with the reflector's store equal to
@@ -219,5 +220,21 @@ struct ReflectorListWatchTests {
         await run.stop()
         #expect(run.objects[KubeObjectRef(kind: .service, namespace: "shop", name: "big")] != nil)
         #expect(run.statistics.skippedEvents >= 1)
+    }
+
+    @Test("metrics: relists and watch restarts are counted by cluster, resource and reason")
+    func metricsByReason() async throws {
+        let h = try await SimHarness.start()
+        defer { Task { await h.stop() } }
+        try h.service("a")
+        h.sim.inject(.status(code: 410, retryAfterSeconds: nil), matching: .watch(.services), times: 1)
+        let metrics = TestMetrics()
+        let run = h.run(.service, metrics: metrics)
+        #expect(await run.wait { $0.lists["expired", default: 0] == 1 })
+        await run.stop()
+        let dimensions = { (reason: String) in [("cluster", "sim"), ("resource", "services"), ("reason", reason)] }
+        #expect(try metrics.expectCounter("mcdns_relists_total", dimensions("initial")).totalValue == 1)
+        #expect(try metrics.expectCounter("mcdns_relists_total", dimensions("expired")).totalValue == 1)
+        #expect(try metrics.expectCounter("mcdns_watch_restarts_total", dimensions("expired")).totalValue == 1)
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import KubeAPISimulator
 import KubeClient
 import Logging
+import Metrics
 import Synchronization
 import Testing
 
@@ -35,9 +36,9 @@ struct SimHarness {
     }
 
     func run(_ kind: KubeObjectKind, _ configuration: ReflectorConfiguration = SimHarness.quick,
-             connector: (any KubeConnector)? = nil) -> ReflectorRun {
+             connector: (any KubeConnector)? = nil, metrics: (any MetricsFactory)? = nil) -> ReflectorRun {
         let reflector = Reflector(kind: kind, connector: connector ?? self.connector, configuration: configuration,
-                                  cluster: "sim", logger: Logger(label: "test"))
+                                  cluster: "sim", metrics: metrics, logger: Logger(label: "test"))
         return ReflectorRun(reflector: reflector)
     }
 
