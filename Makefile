@@ -8,7 +8,7 @@ FUZZ_SCRIPT := Tests/Fuzz/run.sh
 # What the build needs (the ldns headers and library, found through pkg-config).
 BUILD_PACKAGES := libldns-dev pkg-config
 # What the tests drive or compare against: dig, kdig, drill, Knot DNS, NSD, Unbound and dnsperf.
-TEST_PACKAGES := $(BUILD_PACKAGES) ldnsutils dnsutils knot-dnsutils knot knot-dnssecutils nsd unbound dnsperf
+TEST_PACKAGES := $(BUILD_PACKAGES) curl ldnsutils dnsutils knot-dnsutils knot knot-dnssecutils nsd unbound dnsperf
 # The demo only needs dig on top of the build, to have something to query with.
 DEMO_PACKAGES := $(BUILD_PACKAGES) dnsutils
 

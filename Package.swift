@@ -138,7 +138,10 @@ let package = Package(
         ),
         .testTarget(
             name: "MCDNSDaemonTests",
-            dependencies: ["MCDNSDaemon", "MCDNSCommands", "DNSWire", "DNSTestSupport"],
+            dependencies: [
+                "MCDNSDaemon", "MCDNSCommands", "DNSWire", "DNSAnswer", "DNSTestSupport",
+                .product(name: "Yams", package: "Yams"),
+            ],
             exclude: ["README.md"],
             swiftSettings: strict
         ),
