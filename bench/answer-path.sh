@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Instructions per query of mcdns's answer path (parse, lookup, copy, patch) under callgrind, on the zone and
-# queries bench/dns-qps.sh generates (run that once first). The server's socket loop is not included: valgrind
-# 3.19 crashes as `mcdns serve` starts (the sigsuspend of dispatchMain), so this harness calls
-# AnswerTable.respond directly, COUNT times and 0 times, and prints the difference per query.
+# queries bench/dns-qps.sh generates (run that once first). The server's socket loop is not included (the
+# whole server's figure is `bench/dns-qps.sh --callgrind`): this harness calls AnswerTable.respond directly,
+# COUNT times and 0 times, and prints the difference per query, to see the answer path's share.
 # Usage: bench/answer-path.sh [COUNT]   (default 30000). Run by hand; never part of `make test`.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"

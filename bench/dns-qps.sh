@@ -9,7 +9,8 @@
 # about 10% NXDOMAIN, and serves the same zone from each server, each on 127.0.0.1 with one worker pinned to
 # CPU 1 under SCHED_FIFO (chrt -f 20). dnsperf runs pinned to CPU 0, also under chrt, for S seconds per server,
 # the servers alternating within each round, because rounds vary by 10-15% here and only same-round ratios compare
-# well. It prints QPS, mean and p99 latency and RSS per server and round, then the mcdns/Knot and mcdns/NSD ratios.
+# well. It prints QPS, mean and p99 latency, RSS and CPU microseconds per query per server and round, then the
+# mcdns/Knot and mcdns/NSD ratios of QPS and of queries per CPU-second (robust when the client saturates first).
 #
 # --callgrind runs each server under valgrind --tool=callgrind (mcdns stripped of debug info first: valgrind
 # cannot read Swift 6.3's DWARF) twice, once answering 1,000 warm-up + 3,000 queries and once answering only the
@@ -222,6 +223,17 @@ rss_kib() {
     echo "$total"
 }
 
+# CPU time (user + system, in clock ticks) of a server's process tree: with the client saturated, QPS alone
+# understates a server that still has CPU to spare, so every round also prints CPU microseconds per query.
+cpu_ticks() {
+    local total=0
+    for p_ in $(tree_pids "$1"); do
+        local t; t=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$p_/stat" 2>/dev/null || echo 0)
+        total=$((total + ${t:-0}))
+    done
+    echo "$total"
+}
+
 stop_server() {
     local name="$1" p_ tries=0
     [ -n "${pid[$name]:-}" ] || return 0
@@ -311,22 +323,28 @@ if [ "$mode" = callgrind ]; then
 fi
 
 # --- dnsperf rounds ----------------------------------------------------------------------------------------------
-printf '%-5s %-6s %10s %11s %11s %10s\n' round server qps mean_ms p99_ms rss_mib
+printf '%-5s %-6s %10s %11s %11s %10s %10s\n' round server qps mean_ms p99_ms rss_mib cpu_us/q
+hz=$(getconf CLK_TCK)
 results="$out/results.txt"
 : > "$results"
 for round in $(seq 1 "$rounds"); do
     for name in "${server_list[@]}"; do
         log="$out/dnsperf-$name-$round.txt"
+        ticks_before=$(cpu_ticks "${pid[$name]}")
         # -v reports every query's latency (for p99); its cost lands on dnsperf's CPU equally for every server.
         taskset -c "$client_cpu" chrt -f 20 dnsperf -s 127.0.0.1 -p "${port[$name]}" -d "$queries" \
             -l "$seconds" -q 500 -c 4 -t 2 -v > "$log" 2>&1 || true
+        ticks_after=$(cpu_ticks "${pid[$name]}")
         qps=$(awk '/Queries per second:/ { printf "%.0f", $4 }' "$log")
+        completed=$(awk '/Queries completed:/ { print $3 }' "$log")
+        cpu=$(awk -v t=$((ticks_after - ticks_before)) -v hz="$hz" -v n="${completed:-0}" \
+              'BEGIN { if (n > 0) printf "%.2f", t / hz * 1e6 / n; else print "n/a" }')
         mean=$(awk '/Average Latency \(s\):/ { printf "%.3f", $4 * 1000 }' "$log")
         p99=$(awk '$1 == ">" && $NF ~ /^[0-9.]+$/ { print $NF }' "$log" | sort -g | \
               awk '{ v[NR] = $1 } END { if (NR) printf "%.3f", v[int(NR * 0.99)] * 1000; else print "n/a" }')
         rss=$(awk -v k="$(rss_kib "${pid[$name]}")" 'BEGIN { printf "%.1f", k / 1024 }')
-        printf '%-5s %-6s %10s %11s %11s %10s\n' "$round" "$name" "${qps:-n/a}" "${mean:-n/a}" "$p99" "$rss"
-        echo "$round $name ${qps:-0}" >> "$results"
+        printf '%-5s %-6s %10s %11s %11s %10s %10s\n' "$round" "$name" "${qps:-n/a}" "${mean:-n/a}" "$p99" "$rss" "$cpu"
+        echo "$round $name ${qps:-0} $cpu" >> "$results"
         rm -f "$log.gz"; gzip -f "$log"
     done
 done
@@ -339,5 +357,12 @@ for ref in knot nsd; do
             n = 0; s = 0; line = ""
             for (k in m) if (k in r && r[k] > 0) { q = m[k] / r[k]; s += q; n++; line = line sprintf(" %.2f", q) }
             if (n) printf "QPS mcdns/%s per round:%s  mean %.2f%s\n", ref, line, s / n, (ref == "knot" ? " (goal >= 1.3)" : "")
+        }' "$results"
+    awk -v ref="$ref" '
+        $2 == "mcdns" { m[$1] = $4 } $2 == ref { r[$1] = $4 }
+        END {
+            n = 0; s = 0
+            for (k in m) if (k in r && m[k] > 0) { s += r[k] / m[k]; n++ }
+            if (n) printf "CPU per query %s/mcdns: mean %.2f (queries per CPU-second, relative)\n", ref, s / n
         }' "$results"
 done

@@ -19,12 +19,14 @@ public struct ServingOptions: Sendable, Equatable {
 /// An immutable, wire-ready answer table: every answer is compiled to bytes when the table is built.
 /// `respond` is the hot path: bytes in, bytes out, no allocation, no lock.
 public final class AnswerTable: Sendable {
-    /// An update rebuilds the shards holding the names it changed, so shards stay small: at a million names a
-    /// shard holds about 250 (DESIGN §7). The top bits of the name hash pick the shard, the low bits the slot.
-    public static let shardCount = 4096
+    /// An update rebuilds the shards holding the names it changed (copying their other entries), so shards stay
+    /// small: at a million names a shard holds about 60 (DESIGN §7). Empty shards share one object, so a small
+    /// table pays only for the array of references. The top bits of the name hash pick the shard, the low bits
+    /// the slot.
+    public static let shardCount = 16_384
 
     @inline(__always)
-    static func shard(of hash: UInt32) -> Int { Int(hash >> 20) & (shardCount - 1) }
+    static func shard(of hash: UInt32) -> Int { Int(hash >> 18) & (shardCount - 1) }
 
     /// The snapshot generation; the SOA serial of zones with live records.
     public let serial: UInt32
@@ -76,6 +78,17 @@ public final class AnswerTable: Sendable {
     /// The number of names in the table.
     public var nameCount: Int { shards.reduce(0) { $0 + $1.nodes.count } }
 
+    /// Bytes held by the compiled shards (slots, entries, names, answer bytes): the table's own footprint,
+    /// without the records it was compiled from.
+    public var compiledByteCount: Int {
+        shards.reduce(0) { total, shard in
+            total + shard.slots.count * MemoryLayout<Slot>.stride + shard.nodes.count * MemoryLayout<NodeEntry>.stride
+                + shard.hashes.count * 4 + shard.names.count + shard.types.count * MemoryLayout<TypeEntry>.stride
+                + shard.variants.count * MemoryLayout<VariantEntry>.stride + shard.store.bytes.count
+                + shard.store.entries.count * MemoryLayout<TemplateEntry>.stride
+                + shard.store.relocations.count * MemoryLayout<Relocation>.stride
+        }
+    }
 
     // MARK: - The query path
 
@@ -248,6 +261,14 @@ public final class AnswerTable: Sendable {
                     output[questionEnd + position] = 0xC0 | UInt8(pointer >> 8)
                     output[questionEnd + position + 1] = UInt8(pointer & 0xFF)
                 }
+            }
+            // A live zone's SOA carries the serial of this table, whichever table rendered the body.
+            if entry.serialPosition != TemplateEntry.noSerial, Int(entry.serialPosition) + 4 <= bodyLength {
+                let at = questionEnd + Int(entry.serialPosition)
+                output[at] = UInt8(truncatingIfNeeded: serial >> 24)
+                output[at + 1] = UInt8(truncatingIfNeeded: serial >> 16)
+                output[at + 2] = UInt8(truncatingIfNeeded: serial >> 8)
+                output[at + 3] = UInt8(truncatingIfNeeded: serial)
             }
         }
         var length = questionEnd + bodyLength

@@ -24,6 +24,9 @@ struct RenderedBody: Sendable, Equatable {
     var rcode: UInt8
     var authoritative: Bool
     var resolution: Resolution
+    /// Where the SOA serial sits in the body, for a zone whose serial follows the table's: written from the
+    /// table at answer time, so a body copied unchanged into a later table still carries the current serial.
+    var serialPosition: Int? = nil
 }
 
 /// Renders a `ResolvedAnswer` into wire bytes that follow the question, with name compression (RFC 1035 §4.1.4).
@@ -35,6 +38,7 @@ struct RenderedBody: Sendable, Equatable {
 struct MessageRenderer {
     private var body: [UInt8] = []
     private var relocations: [Relocation] = []
+    private var serialPosition: Int?
     /// Lower-cased name (wire) → where it can be pointed at.
     private var targets: [[UInt8]: (target: Int, isQnameSuffix: Bool)] = [:]
     private let qname: DomainName
@@ -56,7 +60,9 @@ struct MessageRenderer {
         }
     }
 
-    static func render(_ answer: ResolvedAnswer, qname: DomainName, fixedSuffix: DomainName) -> RenderedBody {
+    /// `serialFollowsTable`: the zone's SOA serial is the table's (live zones), so its position is recorded.
+    static func render(_ answer: ResolvedAnswer, qname: DomainName, fixedSuffix: DomainName,
+                       serialFollowsTable: Bool = false) -> RenderedBody {
         var renderer = MessageRenderer(qname: qname, fixedSuffix: fixedSuffix)
         for record in answer.answer { renderer.write(record) }
         for record in answer.authority { renderer.write(record) }
@@ -74,7 +80,8 @@ struct MessageRenderer {
             referenceQnameLength: qname.wire.count,
             rcode: answer.rcode,
             authoritative: answer.authoritative,
-            resolution: answer.resolution
+            resolution: answer.resolution,
+            serialPosition: serialFollowsTable ? renderer.serialPosition : nil
         )
     }
 
@@ -95,6 +102,9 @@ struct MessageRenderer {
             }
             writeName(name, compress: true)
             cursor = nameOffset + length
+        }
+        if record.type == .soa, serialPosition == nil, record.rdata.count - cursor == 20 {
+            serialPosition = body.count
         }
         body += record.rdata[cursor...]
         let rdataLength = body.count - rdataStart

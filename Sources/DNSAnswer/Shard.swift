@@ -39,6 +39,8 @@ final class Shard: Sendable {
     let slots: [Slot]
     let mask: Int
     let nodes: [NodeEntry]
+    /// The name hash of each node (same index as `nodes`): an update copies entries without re-hashing.
+    let hashes: [UInt32]
     let names: [UInt8]
     let types: [TypeEntry]
     let variants: [VariantEntry]
@@ -59,6 +61,7 @@ final class Shard: Sendable {
         self.slots = slots
         self.mask = mask
         self.nodes = nodes
+        self.hashes = hashes
         self.names = names
         self.types = types
         self.variants = variants

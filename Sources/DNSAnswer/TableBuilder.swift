@@ -36,7 +36,8 @@ struct TableBuilder {
     private var nodataTemplates: [Int32] = []
     private var serviceNodataTemplates: [Int32] = []
     private var referralTemplates: [DomainName: Int32] = [:]
-    private var pending: [[DomainName: PendingNode]] = Array(repeating: [:], count: AnswerTable.shardCount)
+    /// The compiled shards are the only copy of the answers: an update re-renders the touched names and copies
+    /// every other entry of their shards from the previous shard (no rendered bodies are kept beside them).
     private var shards: [Shard] = Array(repeating: .empty, count: AnswerTable.shardCount)
 
     init(zones: [ZoneContent], options: ServingOptions, requesters: [ClusterID] = [],
@@ -76,34 +77,48 @@ struct TableBuilder {
 
     // MARK: - Whole builds and changes
 
-    /// Renders every name.
+    /// Renders every name, one shard at a time (only that shard's rendered bodies are alive at once).
     mutating func buildAll(serial: UInt32) throws(CompileError) -> AnswerTable {
         self.serial = serial
         renderShared()
-        pending = Array(repeating: [:], count: AnswerTable.shardCount)
+        var byShard = Array(repeating: [(name: DomainName, zone: Int)](), count: AnswerTable.shardCount)
         for index in zones.indices {
-            for name in zones[index].nodes.keys { try place(name, zone: index) }
+            for name in zones[index].nodes.keys { byShard[Self.shardIndex(of: name)].append((name, index)) }
         }
-        shards = pending.map(Self.shard(from:))
+        var built: [Shard] = []
+        built.reserveCapacity(AnswerTable.shardCount)
+        for names in byShard {
+            var packer = ShardPacker(capacity: names.count)
+            for (name, index) in names {
+                if let node = try render(name, zone: index) { packer.add(node) }
+            }
+            built.append(packer.finish())
+        }
+        shards = built
         return table()
     }
 
     /// Applies edits to the zone contents, then re-renders the names they report touched (plus the names whose
     /// answers may follow others: the apex, and static names that point inside the zone) and rebuilds only the
-    /// shards holding them.
+    /// shards holding them: their other entries are copied from the previous shard as packed bytes. Nothing of
+    /// the shards changes when a render throws.
     mutating func update(serial: UInt32, _ edit: (inout [ZoneContent]) -> Set<DomainName>) throws(CompileError) -> AnswerTable {
         self.serial = serial
         var touched = edit(&zones).union(staticDependents)
         for zone in zones { touched.insert(zone.origin) }
         renderShared()
-        var dirty = Set<Int>()
-        for name in touched {
-            let shard = Self.shardIndex(of: name)
-            dirty.insert(shard)
-            pending[shard][name] = nil
-            if let index = zoneIndex(of: name) { try place(name, zone: index) }
+        var byShard: [Int: [DomainName]] = [:]
+        for name in touched { byShard[Self.shardIndex(of: name), default: []].append(name) }
+        var rebuilt: [(Int, Shard)] = []
+        rebuilt.reserveCapacity(byShard.count)
+        for (shard, names) in byShard {
+            var fresh: [PendingNode] = []
+            for name in names {
+                if let index = zoneIndex(of: name), let node = try render(name, zone: index) { fresh.append(node) }
+            }
+            rebuilt.append((shard, ShardPacker.rebuild(shards[shard], replacing: names, with: fresh)))
         }
-        for shard in dirty { shards[shard] = Self.shard(from: pending[shard]) }
+        for (index, shard) in rebuilt { shards[index] = shard }
         return table()
     }
 
@@ -129,29 +144,27 @@ struct TableBuilder {
             let placeholder = (try? zone.origin.prepending("\u{0}")) ?? zone.origin
             var nx = ResolvedAnswer(resolution: .nxDomain, rcode: 3, authoritative: true)
             resolver.addNegative(to: &nx)
-            nxTemplates.append(reference(shared.add(MessageRenderer.render(nx, qname: placeholder, fixedSuffix: zone.origin))))
+            nxTemplates.append(reference(shared.add(MessageRenderer.render(nx, qname: placeholder, fixedSuffix: zone.origin, serialFollowsTable: zone.followsTableSerial))))
             var nodata = ResolvedAnswer(resolution: .noData, rcode: 0, authoritative: true)
             resolver.addNegative(to: &nodata)
             nodataTemplates.append(reference(shared.add(MessageRenderer.render(nodata, qname: placeholder,
-                                                                              fixedSuffix: zone.origin))))
+                                                                              fixedSuffix: zone.origin,
+                                                                              serialFollowsTable: zone.followsTableSerial))))
             var service = nodata
             if let ttl = zone.negativeTTLs.values.first { service.authority[0].ttl = ttl }
             serviceNodataTemplates.append(reference(shared.add(MessageRenderer.render(service, qname: placeholder,
-                                                                                     fixedSuffix: zone.origin))))
+                                                                                     fixedSuffix: zone.origin,
+                                                                                     serialFollowsTable: zone.followsTableSerial))))
             for cut in zone.cuts.sorted() {
                 let below = (try? cut.prepending("\u{0}")) ?? cut
                 let referral = resolver.resolve(below, absentTypes[index])
-                referralTemplates[cut] = reference(shared.add(MessageRenderer.render(referral, qname: below, fixedSuffix: cut)))
+                referralTemplates[cut] = reference(shared.add(MessageRenderer.render(referral, qname: below, fixedSuffix: cut,
+                                                                                       serialFollowsTable: zone.followsTableSerial)))
             }
         }
     }
 
     private func reference(_ index: Int32) -> Int32 { -(index + 1) }
-
-    private mutating func place(_ name: DomainName, zone index: Int) throws(CompileError) {
-        guard let node = try render(name, zone: index) else { return }
-        pending[Self.shardIndex(of: name)][name] = node
-    }
 
     /// Compiles every answer of one name, or nil when the name does not exist (or belongs to a deeper zone).
     private func render(_ name: DomainName, zone index: Int) throws(CompileError) -> PendingNode? {
@@ -168,7 +181,8 @@ struct TableBuilder {
             node.sharedFallback = referralTemplates[cut]!
             if cut == name {
                 node.types.append((RRType.ds.rawValue, MessageRenderer.render(resolver.resolve(name, .ds), qname: name,
-                                                                              fixedSuffix: name)))
+                                                                              fixedSuffix: name,
+                                                                              serialFollowsTable: zone.followsTableSerial)))
             }
             return node
         }
@@ -176,7 +190,7 @@ struct TableBuilder {
         let fixed = name.isWildcard ? name.parent ?? name : name
         func render(_ type: RRType, _ override: [RRType: [ResourceRecord]]? = nil) throws(CompileError) -> RenderedBody {
             let body = MessageRenderer.render(resolver.resolve(name, type, override: override), qname: name,
-                                              fixedSuffix: fixed)
+                                              fixedSuffix: fixed, serialFollowsTable: zone.followsTableSerial)
             guard body.bytes.count <= 65535 - 12 - 259 - 11 else { throw .answerTooLarge(name, type) }
             return body
         }
@@ -228,33 +242,5 @@ struct TableBuilder {
 
     static func shardIndex(of name: DomainName) -> Int {
         AnswerTable.shard(of: NameHash.hash(name.key))
-    }
-
-    static func shard(from nodes: [DomainName: PendingNode]) -> Shard {
-        guard !nodes.isEmpty else { return .empty }
-        var store = TemplateStore()
-        var entries: [NodeEntry] = []
-        var hashes: [UInt32] = []
-        var names: [UInt8] = []
-        var types: [TypeEntry] = []
-        var variants: [VariantEntry] = []
-        for node in nodes.values {
-            let typesStart = types.count
-            for (qtype, body) in node.types { types.append(TypeEntry(qtype: qtype, template: store.add(body))) }
-            let variantsStart = variants.count
-            for variant in node.variants {
-                variants.append(VariantEntry(requester: variant.requester, qtype: variant.qtype,
-                                             template: store.add(variant.body)))
-            }
-            let fallback = node.fallback.map { store.add($0) } ?? node.sharedFallback
-            entries.append(NodeEntry(
-                nameStart: UInt32(names.count), nameLength: UInt16(node.name.key.count), zone: UInt16(node.zone),
-                typesStart: UInt32(typesStart), typesCount: UInt16(types.count - typesStart),
-                variantsStart: UInt32(variantsStart), variantsCount: UInt16(variants.count - variantsStart),
-                fallback: fallback, delegated: node.delegated, hasWildcardChild: node.hasWildcardChild))
-            names += node.name.key
-            hashes.append(NameHash.hash(node.name.key))
-        }
-        return Shard(nodes: entries, hashes: hashes, names: names, types: types, variants: variants, store: store)
     }
 }

@@ -12,6 +12,10 @@ struct TemplateEntry: Sendable {
     var referenceQnameLength: UInt16
     var rcode: UInt8
     var authoritative: Bool
+    /// Where the table's serial is written in the body (a live zone's SOA), or `noSerial`.
+    var serialPosition: UInt16
+
+    static let noSerial = UInt16.max
 }
 
 /// Compiled answers packed into flat arrays (no per-answer objects, nothing to retain per query).
@@ -33,10 +37,25 @@ struct TemplateStore: Sendable {
             trimmedAdditionalCount: UInt16(body.trimmedAdditionalCount),
             referenceQnameLength: UInt16(body.referenceQnameLength),
             rcode: body.rcode,
-            authoritative: body.authoritative
+            authoritative: body.authoritative,
+            serialPosition: body.serialPosition.map { UInt16($0) } ?? TemplateEntry.noSerial
         )
         bytes += body.bytes
         relocations += body.relocations
+        entries.append(entry)
+        return Int32(entries.count - 1)
+    }
+
+    /// Copies template `index` of `other` (bytes, relocations and header facts) and returns its index here.
+    /// Relocation positions are relative to the body, so they copy unchanged.
+    mutating func copy(_ index: Int, from other: TemplateStore) -> Int32 {
+        var entry = other.entries[index]
+        let bodyStart = Int(entry.bodyStart)
+        let relocationStart = Int(entry.relocationStart)
+        entry.bodyStart = UInt32(bytes.count)
+        entry.relocationStart = UInt32(relocations.count)
+        bytes.append(contentsOf: other.bytes[bodyStart..<(bodyStart + Int(entry.bodyLength))])
+        relocations.append(contentsOf: other.relocations[relocationStart..<(relocationStart + Int(entry.relocationCount))])
         entries.append(entry)
         return Int32(entries.count - 1)
     }

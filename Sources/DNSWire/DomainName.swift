@@ -14,7 +14,9 @@ public struct DomainName: Hashable, Sendable, Comparable, CustomStringConvertibl
 
     init(uncheckedWire wire: [UInt8]) {
         self.wire = wire
-        self.key = wire.map(DomainName.lower)
+        // Most names are lower-case already (every name mcdns makes from records is): then the key shares the
+        // wire form's storage instead of holding a second copy (a million live names, DESIGN §7).
+        self.key = wire.contains { $0 >= 0x41 && $0 <= 0x5A } ? wire.map(DomainName.lower) : wire
     }
 
     /// Reads a name in wire form; the bytes must be exactly one uncompressed name.

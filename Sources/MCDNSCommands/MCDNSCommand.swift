@@ -1,4 +1,5 @@
 public import ArgumentParser
+import Dispatch
 
 /// The `mcdns` root command: only dispatches to its subcommands (DESIGN §3).
 public struct MCDNSCommand: AsyncParsableCommand {
@@ -27,9 +28,37 @@ public struct MCDNSCommand: AsyncParsableCommand {
 
     public init() {}
 
-    /// The process entry point. `main()` called from top-level code would pick `ParsableCommand`'s synchronous
-    /// overload, which refuses an async command tree; from an async function the async overload is chosen.
-    public static func start() async {
-        await main(nil)
+    /// The process entry point, synchronous on purpose.
+    ///
+    /// An async top-level `main` parks the main thread in `dispatchMain()`, whose `sigsuspend` loop valgrind
+    /// 3.19 cannot follow, so `mcdns serve` could not be measured under callgrind (bench/dns-qps.sh
+    /// --callgrind). Our commands' `run()` are not main-actor bound, so the parsed command runs on a detached
+    /// task while the main thread waits on a semaphore; argument-parser's own `main()` is not used because it is
+    /// main-actor isolated and would deadlock behind that wait.
+    public static func start(arguments: [String]? = nil) -> Never {
+        let command: any ParsableCommand
+        do {
+            command = try parseAsRoot(arguments)
+        } catch {
+            exit(withError: error)
+        }
+        guard let asyncCommand = command as? any AsyncParsableCommand else {
+            do {
+                var synchronous = command
+                try synchronous.run()
+                exit()
+            } catch {
+                exit(withError: error)
+            }
+        }
+        let outcome = CommandOutcome(asyncCommand)
+        let finished = DispatchSemaphore(value: 0)
+        Task.detached {
+            await outcome.run()
+            finished.signal()
+        }
+        finished.wait()
+        if let failure = outcome.failure { exit(withError: failure) }
+        exit()
     }
 }

@@ -100,7 +100,9 @@ public final class RecordStore: Sendable, ServiceRecordSink {
     /// Compiles a batch of record changes into a new table and publishes it.
     public func apply(_ changes: RecordChanges) async {
         guard !changes.isEmpty else { return }
-        compile(upserted: changes.upserted.count, removed: changes.removed.count) { state in
+        // Big batches and member changes free much of the old table: hand that memory back (HeapTrim).
+        let trim = changes.upserted.count + changes.removed.count >= HeapTrim.threshold || changes.clusters != nil
+        compile(upserted: changes.upserted.count, removed: changes.removed.count, trim: trim) { state in
             state.effective(changes)
         }
     }
@@ -177,7 +179,7 @@ public final class RecordStore: Sendable, ServiceRecordSink {
         }
     }
 
-    private func compile(upserted: Int, removed: Int, _ transform: (inout StoreState) -> RecordChanges?) {
+    private func compile(upserted: Int, removed: Int, trim: Bool = true, _ transform: (inout StoreState) -> RecordChanges?) {
         let started = ContinuousClock.now
         let outcome = live.withLock { state -> Result<(AnswerTable, [String], Int), CompileError>? in
             guard state != nil, let changes = transform(&state!), !changes.isEmpty else { return nil }
@@ -205,6 +207,7 @@ public final class RecordStore: Sendable, ServiceRecordSink {
                 stats.buildSeconds += took.seconds
                 stats.builds += 1
             }
+            if trim { HeapTrim.trim() }
             for problem in problems { logger.warning("record not fully served", metadata: ["problem": "\(problem)"]) }
             logger.debug("published", metadata: [
                 "serial": "\(table.serial)", "upserted": "\(upserted)",

@@ -1,3 +1,3 @@
 import MCDNSCommands
 
-await MCDNSCommand.start()
+MCDNSCommand.start()

@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Instructions per answered query on the compiled answer path, for callgrind (bench/answer-path.sh). Synchronous
-// top-level code on purpose: valgrind 3.19 crashes in the sigsuspend of an async main's dispatchMain().
+// top-level code, as mcdns's own main: valgrind 3.19 cannot follow an async main's dispatchMain() sigsuspend.
 let package = Package(
     name: "AnswerPath",
     dependencies: [.package(name: "mcdns", path: "../..")],

@@ -2,6 +2,9 @@ import ClusterController
 import DNSAnswer
 import DNSWire
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import KubeClient
 import Logging
 import MCDNSModel
@@ -23,6 +26,8 @@ func option(_ name: String, _ fallback: Int) -> Int {
 let members = option("members", 20)
 let servicesPerMember = option("services", 5000)
 let changes = option("changes", 1000)
+/// `--controller-only 1`: the sink only counts, to tell the controller's share of the memory from the table's.
+let controllerOnly = option("controller-only", 0) == 1
 
 func rssBytes() -> Int {
     guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
@@ -76,7 +81,7 @@ final class CountingSink: ServiceRecordSink, @unchecked Sendable {
     init(store: RecordStore) { self.store = store }
     func apply(_ changes: RecordChanges) async {
         let started = ContinuousClock.now
-        await store.apply(changes)
+        if !controllerOnly { await store.apply(changes) }
         let took = ContinuousClock.now - started
         lock.withLock {
             for record in changes.upserted { seen.insert(record.key) }
@@ -134,11 +139,24 @@ while sink.count < total {
 }
 let firstTable = ContinuousClock.now - started
 let table = store.current()
+let rssUntrimmed = rssBytes()
+// Freed memory glibc still keeps (garbage of the last, small batches of the first table) is not the footprint.
+// malloc.h is not in Glibc's module map: look malloc_trim up.
+if let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") {
+    _ = unsafeBitCast(symbol, to: (@convention(c) (Int) -> Int32).self)(0)
+}
 let rss = rssBytes()
+print(String(format: "RSS as the store left it (it trims after batches of 1,000+ changes): %.1f MiB; after a final malloc_trim:",
+             Double(rssUntrimmed) / 1048576))
 print("time to first complete answer table: \(firstTable)")
 print("names in table: \(table.nameCount)")
+print(String(format: "compiled shards: %.1f MiB (%.0f bytes per name)", Double(table.compiledByteCount) / 1048576,
+             Double(table.compiledByteCount) / Double(max(table.nameCount, 1))))
+if controllerOnly { print("controller only: the records were merged but not compiled") }
 print(String(format: "RSS: %.1f MiB (%.1f MiB over the empty store); %.0f bytes per endpoint",
              Double(rss) / 1048576, Double(rss - rssBefore) / 1048576, Double(rss - rssBefore) / Double(total * 3)))
+
+if controllerOnly { exit(0) }
 
 // Change latency: one EndpointSlice at a time, then query until the answer shows the new address.
 var latencies: [Double] = []
