@@ -11,7 +11,7 @@ struct ClustersCommand: AsyncParsableCommand {
             LINK is what the answers use (synced, stale: last-known targets with the degraded TTL, offline:
             targets withdrawn). LAST SYNC is when the member last became current.
 
-            Exit codes: 0 listed, 2 bad arguments, 3 admin API unreachable, 4 token refused.
+            Exit codes: 0 listed, 64 bad arguments, 3 admin API unreachable, 4 token refused.
 
             Examples:
               mcdns clusters

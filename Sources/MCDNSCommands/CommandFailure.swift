@@ -5,7 +5,8 @@ import ArgumentParser
 enum CommandFailure: Error, CustomStringConvertible {
     /// 1: the command ran and the answer is "no" (check found problems; the server answered with an error).
     case failed(String)
-    /// 2: bad arguments the parser could not catch (an unusable --admin, --server, --subnet).
+    /// 64 (EX_USAGE, as argument-parser's own usage errors): bad arguments the parser could not catch (an
+    /// unusable --admin, --server, --subnet).
     case usage(String)
     /// 3: the admin API or DNS server could not be reached, or did not answer in time.
     case unreachable(String)
@@ -13,7 +14,7 @@ enum CommandFailure: Error, CustomStringConvertible {
     case unauthorized(String)
     /// 5: what was asked for does not exist (a record, a cluster).
     case notFound(String)
-    /// 2: the admin API rejected the request as malformed (an unknown cluster, a bad name).
+    /// 64: the admin API rejected the request as malformed (an unknown cluster, a bad name).
     case badRequest(String)
 
     var description: String {
@@ -27,7 +28,7 @@ enum CommandFailure: Error, CustomStringConvertible {
     var exitCode: ExitCode {
         switch self {
         case .failed: return ExitCode(1)
-        case .usage, .badRequest: return ExitCode(2)
+        case .usage, .badRequest: return ExitCode(64)
         case .unreachable: return ExitCode(3)
         case .unauthorized: return ExitCode(4)
         case .notFound: return ExitCode(5)

@@ -13,7 +13,7 @@ struct ExplainCommand: AsyncParsableCommand {
             answer table was compiled from. --as-cluster gives the answer a requester in that cluster gets (as
             the EDNS option or a requester subnet would identify it).
 
-            Exit codes: 0 explained, 2 bad arguments or unknown cluster, 3 admin API unreachable, 4 token refused.
+            Exit codes: 0 explained, 64 bad arguments or unknown cluster, 3 admin API unreachable, 4 token refused.
 
             Examples:
               mcdns explain web.shop.acme.svc.example.com

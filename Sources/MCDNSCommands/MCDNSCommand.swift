@@ -18,7 +18,7 @@ public struct MCDNSCommand: AsyncParsableCommand {
               mcdns clusters
               mcdns explain web.shop.acme.svc.example.com --as-cluster east-1
 
-            Exit codes: 0 success; 1 the answer is no (check found problems, serve could not start); 2 bad
+            Exit codes: 0 success; 1 the answer is no (check found problems, serve could not start); 64 bad
             arguments; 3 the admin API or DNS server is unreachable; 4 the admin API refused the token; 5 not
             found.
             """,

@@ -14,7 +14,7 @@ struct QueryCommand: AsyncParsableCommand {
             65518 = 0xffee, as locality.requesters.ednsLocalOption); --subnet adds EDNS Client Subnet (RFC 7871).
             A truncated UDP answer (tc flag) is shown as it came: ask again with --tcp.
 
-            Exit codes: 0 a response arrived (whatever its rcode; see status:), 2 bad arguments, 3 no response.
+            Exit codes: 0 a response arrived (whatever its rcode; see status:), 64 bad arguments, 3 no response.
 
             Examples:
               mcdns query web.shop.acme.svc.example.com

@@ -12,7 +12,7 @@ struct RecordsCommand: AsyncParsableCommand {
             names it owns. --output json or yaml prints everything the admin API knows (spec, status per cluster,
             conditions, problems).
 
-            Exit codes: 0 listed, 2 bad arguments, 3 admin API unreachable, 4 token refused, 5 no such record.
+            Exit codes: 0 listed, 64 bad arguments, 3 admin API unreachable, 4 token refused, 5 no such record.
 
             Examples:
               mcdns records
