@@ -58,14 +58,14 @@ final class ConfigurationReloader: Service, Sendable {
         if LiveRecords.enabled(new) {
             let controllerConfiguration = LiveRecords.controllerConfiguration(new)
             var replacement: ClusterController<ContinuousClock>? = nil
-            if controllerConfiguration != LiveRecords.controllerConfiguration(old), let members {
+            // Built before anything changes, so a member list the controller rejects leaves everything as it was.
+            if controllerConfiguration != LiveRecords.controllerConfiguration(old), members != nil {
                 do throws(ControllerError) {
                     replacement = try ClusterController(configuration: controllerConfiguration, sink: store,
                                                         logger: logger)
                 } catch {
                     return refuse(["\(file): clusters: \(error)"])
                 }
-                _ = members
             }
             let naming = LiveRecords.naming(new)
             let options = ServingOptions(maxUDPPayload: old.dns.maxUDPPayload)

@@ -162,8 +162,9 @@ import Yams
     func sighupReloadsAndABrokenConfigKeepsTheOldOne() async throws {
         let daemon = try await ServedDaemon.start()
         defer { daemon.remove() }
+        // Wait for every member (west-1's address in the global answer).
         var first = try daemon.query(Self.global)
-        for _ in 0..<50 where first?.answer.isEmpty ?? true {
+        for _ in 0..<100 where !(first?.answer.contains { $0.hasSuffix("198.51.100.30") } ?? false) {
             try await Task.sleep(for: .milliseconds(100))
             first = try daemon.query(Self.global)
         }
@@ -177,6 +178,23 @@ import Yams
         #expect(await daemon.stderr.wait(for: "configuration reloaded", timeout: .seconds(20)))
         let reloaded = try daemon.query(Self.global)
         #expect(reloaded?.answer.first?.contains("\t61\t") == true, "\(String(describing: reloaded))")
+
+        // Members change live: without west-1, its address leaves once the remaining members have resynced.
+        #expect(reloaded?.answer.contains { $0.hasSuffix("198.51.100.30") } == true, "\(String(describing: reloaded?.answer))")
+        let withoutWest = ServedDaemon.config(dir: daemon.dir, dnsPort: daemon.dnsPort, adminPort: daemon.adminPort,
+                                              extra: "ttl: { record: 61 }")
+            .replacingOccurrences(of: "  - { name: west-1, source: { manifests: members/west-1 } }\n", with: "")
+        _ = try daemon.dir.write("mcdns.yaml", withoutWest)
+        daemon.kill(SIGHUP)
+        #expect(await daemon.stderr.wait(for: "members replaced", timeout: .seconds(20)), "\(daemon.stderr.all)")
+        var west = true
+        for _ in 0..<100 where west {
+            try await Task.sleep(for: .milliseconds(100))
+            west = try daemon.query(Self.global)?.answer.contains { $0.hasSuffix("198.51.100.30") } ?? true
+        }
+        #expect(!west, "west-1 left the answers")
+        let clusters = try JSONDecoder().decode(AdminViews.Clusters.self, from: Data(try daemon.http("/v1/clusters").body.utf8))
+        #expect(clusters.clusters.map(\.name) == ["east-1", "east-2"])
 
         // A broken one: refused, the previous keeps serving.
         _ = try daemon.dir.write("mcdns.yaml", "ttl: { record: -3 }\nlisten: [\n")
