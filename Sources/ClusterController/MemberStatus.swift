@@ -23,9 +23,18 @@ public struct MemberStatus: Sendable, Equatable, Codable {
 
     public static let conditionLimit = 10
 
-    public init(cluster: ClusterID, sourceKind: String, source: String, link: LinkState, everSynced: Bool,
-                lastSync: Double?, lastEvent: Double?, locality: Locality, objects: [String: Int],
-                conditions: [String]) {
+    public init(
+        cluster: ClusterID,
+        sourceKind: String,
+        source: String,
+        link: LinkState,
+        everSynced: Bool,
+        lastSync: Double?,
+        lastEvent: Double?,
+        locality: Locality,
+        objects: [String: Int],
+        conditions: [String]
+    ) {
         self.cluster = cluster
         self.sourceKind = sourceKind
         self.source = source

@@ -8,14 +8,18 @@ import CMCDNSSys
 /// nanoseconds and its count.
 public final class QueryCounters: @unchecked Sendable {
     /// The query types counted by name; every other type lands in `other`.
-    public static let typeBuckets: [String] = ["A", "AAAA", "CNAME", "SRV", "TXT", "SOA", "NS", "MX", "PTR", "ANY",
-                                               "other"]
+    public static let typeBuckets: [String] = [
+        "A", "AAAA", "CNAME", "SRV", "TXT", "SOA", "NS", "MX", "PTR", "ANY",
+        "other",
+    ]
     /// RCODEs 0 to 15 as the header carries them; 16 counts queries answered with nothing (dropped).
     public static let rcodeBuckets = 17
     public static let transports: [String] = ["udp", "tcp"]
     /// Upper bounds of the latency buckets, in nanoseconds (the last bucket is +Inf).
-    public static let latencyBounds: [UInt64] = [1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 250_000,
-                                                 500_000, 1_000_000, 10_000_000]
+    public static let latencyBounds: [UInt64] = [
+        1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 250_000,
+        500_000, 1_000_000, 10_000_000,
+    ]
 
     static let queryCells = transports.count * typeBuckets.count * rcodeBuckets
     static let latencyStart = queryCells

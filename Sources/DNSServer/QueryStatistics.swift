@@ -35,9 +35,12 @@ public final class QueryStatistics: Sendable {
             }
         }
         let buckets = (0..<QueryCounters.latencyCells).map { cells[QueryCounters.latencyStart + $0] }
-        return Totals(queries: queries, latencyBuckets: buckets,
-                      latencySumNanoseconds: cells[QueryCounters.sumIndex],
-                      latencyCount: cells[QueryCounters.countIndex])
+        return Totals(
+            queries: queries,
+            latencyBuckets: buckets,
+            latencySumNanoseconds: cells[QueryCounters.sumIndex],
+            latencyCount: cells[QueryCounters.countIndex]
+        )
     }
 
     public struct Totals: Sendable, Equatable {

@@ -1,7 +1,7 @@
 internal import CLDNS
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 extension ResourceRecord {

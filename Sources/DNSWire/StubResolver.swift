@@ -1,7 +1,7 @@
 internal import CLDNS
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// Sends one query to one server through ldns's resolver and returns the raw response: what `mcdns query` uses.
@@ -48,7 +48,10 @@ public struct StubResolver: Sendable {
         ldns_resolver_set_random(resolver, 0)
         ldns_resolver_set_retry(resolver, UInt8(clamping: max(1, attempts)))
         let (seconds, attoseconds) = timeout.components
-        ldns_resolver_set_timeout(resolver, timeval(tv_sec: Int(seconds), tv_usec: Int(attoseconds / 1_000_000_000_000)))
+        ldns_resolver_set_timeout(
+            resolver,
+            timeval(tv_sec: Int(seconds), tv_usec: Int(attoseconds / 1_000_000_000_000))
+        )
 
         var packet: UnsafeMutablePointer<ldns_pkt>? = nil
         let status = query.withUnsafeBufferPointer { ldns_wire2pkt(&packet, $0.baseAddress, $0.count) }
@@ -62,8 +65,10 @@ public struct StubResolver: Sendable {
         let elapsed = ContinuousClock.now - started
         guard sent == LDNS_STATUS_OK, let answer else {
             if let answer { ldns_pkt_free(answer) }
-            throw .ldns("no answer from \(server) port \(port) over \(tcp ? "TCP" : "UDP"): "
-                + String(cString: ldns_get_errorstr_by_id(sent)))
+            throw .ldns(
+                "no answer from \(server) port \(port) over \(tcp ? "TCP" : "UDP"): "
+                    + String(cString: ldns_get_errorstr_by_id(sent))
+            )
         }
         defer { ldns_pkt_free(answer) }
         var wire: UnsafeMutablePointer<UInt8>? = nil

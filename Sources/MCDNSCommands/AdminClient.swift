@@ -25,8 +25,12 @@ struct AdminClient {
         headers.add(name: "Accept", value: "application/json")
         headers.add(name: "Connection", value: "close")
         if let token { headers.add(name: "Authorization", value: "Bearer \(token)") }
-        let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: base.pathPrefix + pathAndQuery,
-                                   headers: headers)
+        let head = HTTPRequestHead(
+            version: .http1_1,
+            method: .GET,
+            uri: base.pathPrefix + pathAndQuery,
+            headers: headers
+        )
         let connected = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connectTimeout(timeout)
             .channelInitializer { channel in
@@ -50,22 +54,26 @@ struct AdminClient {
         } catch {
             throw .unreachable(
                 "cannot reach the admin API at \(base.text) (\(error)) — is `mcdns serve` running? "
-                    + "use --admin URL (or MCDNS_ADMIN) to point at its listen.admin address")
+                    + "use --admin URL (or MCDNS_ADMIN) to point at its listen.admin address"
+            )
         }
     }
 
     /// GETs and decodes a JSON body, turning error statuses into failures that say what to do.
     func fetch<T: Decodable>(_ type: T.Type, _ pathAndQuery: String) async throws(CommandFailure) -> T {
         let reply = try await get(pathAndQuery)
-        let message = (try? JSONDecoder().decode(ErrorBody.self, from: Data(reply.body)))?.error
+        let message =
+            (try? JSONDecoder().decode(ErrorBody.self, from: Data(reply.body)))?.error
             ?? String(decoding: reply.body.prefix(300), as: UTF8.self)
         switch reply.status {
         case 200..<300:
             do {
                 return try JSONDecoder().decode(T.self, from: Data(reply.body))
             } catch {
-                throw .failed("the admin API at \(base.text) sent a body this mcdns cannot read (\(error)); "
-                    + "are the CLI and the daemon the same version?")
+                throw .failed(
+                    "the admin API at \(base.text) sent a body this mcdns cannot read (\(error)); "
+                        + "are the CLI and the daemon the same version?"
+                )
             }
         case 401, 403:
             throw .unauthorized("the admin API at \(base.text) refused the request: \(message)")

@@ -3,10 +3,17 @@ import Foundation
 
 /// The options every admin API command shares.
 struct AdminOptions: ParsableArguments {
-    @Option(name: .long, help: "The admin API of `mcdns serve` (its listen.admin); default \(AdminURL.defaultText), or $MCDNS_ADMIN.")
+    @Option(
+        name: .long,
+        help: "The admin API of `mcdns serve` (its listen.admin); default \(AdminURL.defaultText), or $MCDNS_ADMIN."
+    )
     var admin: String?
 
-    @Option(name: .long, help: "A file holding the admin API's bearer token (needed when the daemon sets admin.tokenFile); or $MCDNS_ADMIN_TOKEN.")
+    @Option(
+        name: .long,
+        help:
+            "A file holding the admin API's bearer token (needed when the daemon sets admin.tokenFile); or $MCDNS_ADMIN_TOKEN."
+    )
     var tokenFile: String?
 
     @Option(name: .long, help: "Seconds to wait for the admin API.")

@@ -13,8 +13,10 @@ struct AdminURL {
         self.text = text
         var rest = Substring(text)
         if rest.hasPrefix("https://") {
-            throw .usage("--admin \(text): the admin API speaks plain HTTP; use http://HOST:PORT "
-                + "(put a TLS proxy in front of it to reach it across a network)")
+            throw .usage(
+                "--admin \(text): the admin API speaks plain HTTP; use http://HOST:PORT "
+                    + "(put a TLS proxy in front of it to reach it across a network)"
+            )
         }
         if rest.hasPrefix("http://") { rest = rest.dropFirst("http://".count) }
         let slash = rest.firstIndex(of: "/")

@@ -39,8 +39,10 @@ struct ClustersCommand: AsyncParsableCommand {
         for cluster in view.clusters {
             let age = cluster.lastSync.map { Render.age(now - $0) + " ago" } ?? "never"
             let objects = cluster.objects.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-            rows.append([cluster.name, cluster.sourceKind, cluster.link, age, "\(cluster.region)/\(cluster.zone)",
-                         objects.joined(separator: " "), "\(cluster.services)", cluster.conditions.last ?? ""])
+            rows.append([
+                cluster.name, cluster.sourceKind, cluster.link, age, "\(cluster.region)/\(cluster.zone)",
+                objects.joined(separator: " "), "\(cluster.services)", cluster.conditions.last ?? "",
+            ])
         }
         return Render.table(rows)
     }

@@ -49,7 +49,9 @@ struct ExplainCommand: AsyncParsableCommand {
 
     func text(_ e: Explanation) -> String {
         var lines: [String] = []
-        lines.append("\(e.name) \(e.type)" + (e.requester.map { " asked from cluster \($0)" } ?? " (unknown requester)"))
+        lines.append(
+            "\(e.name) \(e.type)" + (e.requester.map { " asked from cluster \($0)" } ?? " (unknown requester)")
+        )
         lines.append("  zone:       \(e.zone ?? "none (REFUSED)")")
         lines.append("  service:    \(e.service ?? "none") (\(e.kind) name)")
         lines.append("  result:     \(e.resolution), rcode \(e.rcode)" + (e.degraded ? ", degraded" : ""))
@@ -60,8 +62,10 @@ struct ExplainCommand: AsyncParsableCommand {
             lines.append("  candidates:")
             var rows = [["CLUSTER", "REGION/ZONE", "LINK", "READY", "HEALTHY", "LEVEL", "TARGETS", "WHY"]]
             for c in e.candidates {
-                rows.append([c.cluster, "\(c.region)/\(c.zone)", c.link, "\(c.readyEndpoints)", c.healthy ? "yes" : "no",
-                             c.level ?? "-", c.targets.joined(separator: ","), c.reason])
+                rows.append([
+                    c.cluster, "\(c.region)/\(c.zone)", c.link, "\(c.readyEndpoints)", c.healthy ? "yes" : "no",
+                    c.level ?? "-", c.targets.joined(separator: ","), c.reason,
+                ])
             }
             lines += Render.table(rows).split(separator: "\n").map { "    " + $0 }
         }

@@ -50,7 +50,9 @@ struct QueryCommand: AsyncParsableCommand {
 
     func validate() throws {
         if asCluster != nil && subnet != nil {
-            throw ValidationError("use --as-cluster or --subnet, not both: the server would take the cluster option first")
+            throw ValidationError(
+                "use --as-cluster or --subnet, not both: the server would take the cluster option first"
+            )
         }
         if timeout < 1 { throw ValidationError("--timeout must be at least 1 second") }
     }
@@ -77,7 +79,9 @@ struct QueryCommand: AsyncParsableCommand {
         var options: [UInt8] = []
         if let asCluster {
             let value = Array(asCluster.utf8)
-            guard !value.isEmpty, value.count <= 255 else { throw .usage("--as-cluster: a cluster name, 1 to 255 bytes") }
+            guard !value.isEmpty, value.count <= 255 else {
+                throw .usage("--as-cluster: a cluster name, 1 to 255 bytes")
+            }
             options += Self.option(localOption, value)
         }
         if let subnet {
@@ -89,8 +93,12 @@ struct QueryCommand: AsyncParsableCommand {
         let id = UInt16.random(in: 1...UInt16.max)
         let query: [UInt8]
         do {
-            query = try Message.query(name: domain, type: rrtype, id: id,
-                                      edns: (udpSize: 1232, version: 0, dnssecOK: false, options: options))
+            query = try Message.query(
+                name: domain,
+                type: rrtype,
+                id: id,
+                edns: (udpSize: 1232, version: 0, dnssecOK: false, options: options)
+            )
         } catch {
             throw .usage("cannot build the query: \(error)")
         }
@@ -107,9 +115,19 @@ struct QueryCommand: AsyncParsableCommand {
         } catch {
             throw .failed("the response from \(server) cannot be read: \(error)")
         }
-        Output.line(Self.render(message, name: name, type: rrtype, server: host, port: port, tcp: tcp,
-                                extras: (asCluster.map { "cluster \($0)" } ?? subnet.map { "subnet \($0)" }),
-                                elapsed: exchange.elapsed, size: exchange.response.count))
+        Output.line(
+            Self.render(
+                message,
+                name: name,
+                type: rrtype,
+                server: host,
+                port: port,
+                tcp: tcp,
+                extras: (asCluster.map { "cluster \($0)" } ?? subnet.map { "subnet \($0)" }),
+                elapsed: exchange.elapsed,
+                size: exchange.response.count
+            )
+        )
     }
 
     static func option(_ code: UInt16, _ value: [UInt8]) -> [UInt8] {
@@ -132,7 +150,9 @@ struct QueryCommand: AsyncParsableCommand {
             host = String(text[text.index(after: text.startIndex)..<close])
             let rest = text[text.index(after: close)...]
             if rest.hasPrefix(":") {
-                guard let value = UInt16(rest.dropFirst()), value > 0 else { throw .usage("--server \(text): bad port") }
+                guard let value = UInt16(rest.dropFirst()), value > 0 else {
+                    throw .usage("--server \(text): bad port")
+                }
                 port = value
             }
         } else if text.filter({ $0 == ":" }).count == 1, let colon = text.firstIndex(of: ":") {
@@ -148,10 +168,21 @@ struct QueryCommand: AsyncParsableCommand {
         return (host, port)
     }
 
-    static func render(_ m: Message, name: String, type: RRType, server: String, port: UInt16, tcp: Bool,
-                       extras: String?, elapsed: Duration, size: Int) -> String {
-        let statuses = [0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED",
-                        16: "BADVERS"]
+    static func render(
+        _ m: Message,
+        name: String,
+        type: RRType,
+        server: String,
+        port: UInt16,
+        tcp: Bool,
+        extras: String?,
+        elapsed: Duration,
+        size: Int
+    ) -> String {
+        let statuses = [
+            0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED",
+            16: "BADVERS",
+        ]
         var flags: [String] = []
         if m.qr { flags.append("qr") }
         if m.aa { flags.append("aa") }
@@ -161,10 +192,14 @@ struct QueryCommand: AsyncParsableCommand {
         if m.cd { flags.append("cd") }
         var lines: [String] = []
         lines.append("; <<>> mcdns query <<>> \(name) \(type)" + (extras.map { " (as \($0))" } ?? ""))
-        lines.append(";; ->>HEADER<<- opcode: \(m.opcode == 0 ? "QUERY" : "\(m.opcode)"), status: "
-            + "\(statuses[m.fullRcode] ?? "RCODE\(m.fullRcode)"), id: \(m.id)")
-        lines.append(";; flags: \(flags.joined(separator: " ")); QUERY: \(m.question.count), ANSWER: \(m.answer.count), "
-            + "AUTHORITY: \(m.authority.count), ADDITIONAL: \(m.additional.count + (m.edns == nil ? 0 : 1))")
+        lines.append(
+            ";; ->>HEADER<<- opcode: \(m.opcode == 0 ? "QUERY" : "\(m.opcode)"), status: "
+                + "\(statuses[m.fullRcode] ?? "RCODE\(m.fullRcode)"), id: \(m.id)"
+        )
+        lines.append(
+            ";; flags: \(flags.joined(separator: " ")); QUERY: \(m.question.count), ANSWER: \(m.answer.count), "
+                + "AUTHORITY: \(m.authority.count), ADDITIONAL: \(m.additional.count + (m.edns == nil ? 0 : 1))"
+        )
         if let edns = m.edns {
             lines.append("")
             lines.append(";; OPT PSEUDOSECTION:")

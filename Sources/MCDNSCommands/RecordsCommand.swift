@@ -55,26 +55,35 @@ struct RecordsCommand: AsyncParsableCommand {
     }
 
     static func escape(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/?&=#"))) ?? text
+        text.addingPercentEncoding(
+            withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/?&=#"))
+        ) ?? text
     }
 
     func table(_ view: AdminViews.Records) -> String {
         var rows = [["NAMESPACE", "NAME", "CLUSTERS", "KIND", "PORTS", "NAMES", "NOTES"]]
         for record in view.records {
             let healthy = record.status.dns.filter { $0.readyEndpoints > 0 && !$0.stale }.count
-            let kind = record.status.externalTarget != nil ? "external"
-                : record.status.headless ? "headless"
-                : record.status.dns.contains { !$0.loadBalancer.isEmpty } ? "loadBalancer" : "clusterIP"
+            let kind =
+                record.status.externalTarget != nil
+                ? "external"
+                : record.status.headless
+                    ? "headless"
+                    : record.status.dns.contains { !$0.loadBalancer.isEmpty } ? "loadBalancer" : "clusterIP"
             let ports = record.status.ports.map { ($0.name.map { "\($0):" } ?? "") + "\($0.port)/\($0.protocol)" }
             var notes: [String] = []
             if record.restored { notes.append("restored (awaiting resync)") }
             if !record.problems.isEmpty { notes.append("\(record.problems.count) problem(s)") }
             if !record.status.conditions.isEmpty { notes.append("\(record.status.conditions.count) condition(s)") }
-            rows.append([record.namespace, record.name, "\(healthy)/\(record.status.dns.count)", kind,
-                         ports.joined(separator: ","), "\(record.names.count)", notes.joined(separator: "; ")])
+            rows.append([
+                record.namespace, record.name, "\(healthy)/\(record.status.dns.count)", kind,
+                ports.joined(separator: ","), "\(record.names.count)", notes.joined(separator: "; "),
+            ])
         }
         var text = Render.table(rows)
-        text += "\nserial \(view.serial)" + (view.warmStart ? " (warm start: serving saved records until members resync)" : "")
+        text +=
+            "\nserial \(view.serial)"
+            + (view.warmStart ? " (warm start: serving saved records until members resync)" : "")
         return text
     }
 }

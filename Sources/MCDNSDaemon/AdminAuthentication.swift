@@ -6,7 +6,11 @@ import Hummingbird
 struct AdminAuthentication<Context: RequestContext>: RouterMiddleware {
     let token: [UInt8]
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
+    func handle(
+        _ request: Request,
+        context: Context,
+        next: (Request, Context) async throws -> Response
+    )
         async throws -> Response
     {
         let path = request.uri.path
@@ -14,12 +18,18 @@ struct AdminAuthentication<Context: RequestContext>: RouterMiddleware {
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
             Self.constantTimeEqual(Array(header.utf8.dropFirst("Bearer ".utf8.count)), token)
         else {
-            context.logger.notice("admin API request refused: missing or wrong bearer token",
-                                  metadata: ["http.path": "\(path)"])
+            context.logger.notice(
+                "admin API request refused: missing or wrong bearer token",
+                metadata: ["http.path": "\(path)"]
+            )
             return AdminServer.json(
-                AdminViews.Failure(error: "missing or wrong bearer token: send Authorization: Bearer TOKEN "
-                    + "(mcdns: --token-file F or MCDNS_ADMIN_TOKEN)"),
-                status: .unauthorized, headers: [.wwwAuthenticate: "Bearer"])
+                AdminViews.Failure(
+                    error: "missing or wrong bearer token: send Authorization: Bearer TOKEN "
+                        + "(mcdns: --token-file F or MCDNS_ADMIN_TOKEN)"
+                ),
+                status: .unauthorized,
+                headers: [.wwwAuthenticate: "Bearer"]
+            )
         }
         return try await next(request, context)
     }

@@ -18,8 +18,13 @@ final class AdminServer: Service {
     let token: [UInt8]?
     let logger: Logger
 
-    init(address: Configuration.ListenAddress, snapshot: AdminSnapshot, metrics: MetricsExporter, token: [UInt8]?,
-         logger: Logger) {
+    init(
+        address: Configuration.ListenAddress,
+        snapshot: AdminSnapshot,
+        metrics: MetricsExporter,
+        token: [UInt8]?,
+        logger: Logger
+    ) {
         self.address = address
         self.snapshot = snapshot
         self.metrics = metrics
@@ -38,18 +43,26 @@ final class AdminServer: Service {
         router.get("/readyz") { _, _ in
             let store = snapshot.store
             if store.isReady {
-                let reason = store.liveState()?.restoredFromState == true && store.liveState()?.warmStart == true
+                let reason =
+                    store.liveState()?.restoredFromState == true && store.liveState()?.warmStart == true
                     ? "serving the saved snapshot while members resync" : "serving"
                 return Self.json(AdminViews.Health(status: "ready", reason: reason, serial: store.current().serial))
             }
             return Self.json(
-                AdminViews.Health(status: "not ready", reason: "waiting for every member to sync once",
-                                  serial: store.current().serial),
-                status: .serviceUnavailable)
+                AdminViews.Health(
+                    status: "not ready",
+                    reason: "waiting for every member to sync once",
+                    serial: store.current().serial
+                ),
+                status: .serviceUnavailable
+            )
         }
         router.get("/metrics") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                     body: .init(byteBuffer: ByteBuffer(string: metrics.render())))
+            Response(
+                status: .ok,
+                headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: metrics.render()))
+            )
         }
         router.get("/v1/records") { request, _ in
             let namespace = request.uri.queryParameters.get("namespace")
@@ -60,8 +73,13 @@ final class AdminServer: Service {
             let name = try context.parameters.require("name")
             let found = snapshot.records(namespace: namespace, name: name)
             guard !found.records.isEmpty else {
-                return Self.json(AdminViews.Failure(error: "no record for service \(namespace)/\(name): "
-                    + "list them with GET /v1/records (mcdns records)"), status: .notFound)
+                return Self.json(
+                    AdminViews.Failure(
+                        error: "no record for service \(namespace)/\(name): "
+                            + "list them with GET /v1/records (mcdns records)"
+                    ),
+                    status: .notFound
+                )
             }
             return Self.json(found)
         }
@@ -69,14 +87,24 @@ final class AdminServer: Service {
         router.get("/v1/explain") { request, _ in
             let query = request.uri.queryParameters
             do throws(AdminSnapshot.ExplainFailure) {
-                return Self.json(try snapshot.explain(name: query.get("name"), type: query.get("type"),
-                                                      cluster: query.get("cluster")))
+                return Self.json(
+                    try snapshot.explain(
+                        name: query.get("name"),
+                        type: query.get("type"),
+                        cluster: query.get("cluster")
+                    )
+                )
             } catch {
                 switch error {
                 case .badRequest(let message): return Self.json(AdminViews.Failure(error: message), status: .badRequest)
                 case .notLive:
-                    return Self.json(AdminViews.Failure(error: "explain needs members: this daemon serves static "
-                        + "zones only (no clusters configured); use mcdns query instead"), status: .conflict)
+                    return Self.json(
+                        AdminViews.Failure(
+                            error: "explain needs members: this daemon serves static "
+                                + "zones only (no clusters configured); use mcdns query instead"
+                        ),
+                        status: .conflict
+                    )
                 }
             }
         }
@@ -95,8 +123,11 @@ final class AdminServer: Service {
         logger.info("admin API stopped")
     }
 
-    static func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok,
-                                   headers: HTTPFields = [:]) -> Response {
+    static func json<T: Encodable>(
+        _ value: T,
+        status: HTTPResponse.Status = .ok,
+        headers: HTTPFields = [:]
+    ) -> Response {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
         let data = (try? encoder.encode(value)) ?? Data("{\"error\":\"cannot encode the response\"}".utf8)

@@ -19,9 +19,14 @@ struct AdminSnapshot {
         let records = keys.map { key in
             let record = state.records[key]!
             return AdminViews.Record(
-                namespace: key.namespace, name: key.name, spec: record.spec, status: record.status,
-                names: (state.names[key] ?? []).map(\.name.description), problems: state.problems[key] ?? [],
-                restored: state.unconfirmed.contains(key))
+                namespace: key.namespace,
+                name: key.name,
+                spec: record.spec,
+                status: record.status,
+                names: (state.names[key] ?? []).map(\.name.description),
+                problems: state.problems[key] ?? [],
+                restored: state.unconfirmed.contains(key)
+            )
         }
         return AdminViews.Records(serial: state.serial, warmStart: state.warmStart, records: records)
     }
@@ -37,20 +42,41 @@ struct AdminSnapshot {
             let info = state?.clusters[status.cluster]
             let locality = info?.locality ?? status.locality
             return AdminViews.Cluster(
-                name: status.cluster.rawValue, sourceKind: status.sourceKind, source: status.source,
-                link: (info?.link ?? status.link).rawValue, sourceLink: status.link.rawValue,
-                everSynced: status.everSynced, lastSync: status.lastSync, lastEvent: status.lastEvent,
-                region: locality.region, zone: locality.zone, objects: status.objects,
-                services: services[status.cluster] ?? 0, conditions: status.conditions)
+                name: status.cluster.rawValue,
+                sourceKind: status.sourceKind,
+                source: status.source,
+                link: (info?.link ?? status.link).rawValue,
+                sourceLink: status.link.rawValue,
+                everSynced: status.everSynced,
+                lastSync: status.lastSync,
+                lastEvent: status.lastEvent,
+                region: locality.region,
+                zone: locality.zone,
+                objects: status.objects,
+                services: services[status.cluster] ?? 0,
+                conditions: status.conditions
+            )
         }
         // Members known only from the state file (removed from the configuration, or before a reload).
         let known = Set(statuses.map(\.cluster))
         for info in (state?.clusters.values.sorted { $0.id < $1.id } ?? []) where !known.contains(info.id) {
-            result.append(AdminViews.Cluster(
-                name: info.id.rawValue, sourceKind: "restored", source: "state file", link: info.link.rawValue,
-                sourceLink: nil, everSynced: false, lastSync: nil, lastEvent: nil, region: info.locality.region,
-                zone: info.locality.zone, objects: [:], services: services[info.id] ?? 0,
-                conditions: ["known only from the state file"]))
+            result.append(
+                AdminViews.Cluster(
+                    name: info.id.rawValue,
+                    sourceKind: "restored",
+                    source: "state file",
+                    link: info.link.rawValue,
+                    sourceLink: nil,
+                    everSynced: false,
+                    lastSync: nil,
+                    lastEvent: nil,
+                    region: info.locality.region,
+                    zone: info.locality.zone,
+                    objects: [:],
+                    services: services[info.id] ?? 0,
+                    conditions: ["known only from the state file"]
+                )
+            )
         }
         return AdminViews.Clusters(serial: state?.serial ?? store.current().serial, clusters: result)
     }

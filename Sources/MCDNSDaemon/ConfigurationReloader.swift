@@ -61,8 +61,11 @@ final class ConfigurationReloader: Service, Sendable {
             // Built before anything changes, so a member list the controller rejects leaves everything as it was.
             if controllerConfiguration != LiveRecords.controllerConfiguration(old), members != nil {
                 do throws(ControllerError) {
-                    replacement = try ClusterController(configuration: controllerConfiguration, sink: store,
-                                                        logger: logger)
+                    replacement = try ClusterController(
+                        configuration: controllerConfiguration,
+                        sink: store,
+                        logger: logger
+                    )
                 } catch {
                     return refuse(["\(file): clusters: \(error)"])
                 }
@@ -92,18 +95,27 @@ final class ConfigurationReloader: Service, Sendable {
         applied.admin = old.admin
         current.withLock { $0 = applied }
         if !ignored.isEmpty {
-            logger.warning("reload: these sections changed but take effect only after a restart",
-                           metadata: ["ignored": "\(ignored.joined(separator: ","))"])
+            logger.warning(
+                "reload: these sections changed but take effect only after a restart",
+                metadata: ["ignored": "\(ignored.joined(separator: ","))"]
+            )
         }
-        logger.notice("configuration reloaded", metadata: [
-            "zones": "\(loaded.zones.count)", "members": "\(new.clusters.count)",
-            "serial": "\(store.current().serial)"])
+        logger.notice(
+            "configuration reloaded",
+            metadata: [
+                "zones": "\(loaded.zones.count)", "members": "\(new.clusters.count)",
+                "serial": "\(store.current().serial)",
+            ]
+        )
         return true
     }
 
     private func refuse(_ problems: [String]) -> Bool {
         for problem in problems {
-            logger.error("reload refused; the previous configuration keeps serving", metadata: ["problem": "\(problem)"])
+            logger.error(
+                "reload refused; the previous configuration keeps serving",
+                metadata: ["problem": "\(problem)"]
+            )
         }
         return false
     }

@@ -46,8 +46,12 @@ final class MemberSupervisor: Service, Sendable {
                 self.store.expectResync()
                 self.current.withLock { $0 = next }
                 running = Task<Void, Never> { try? await next.run() }
-                self.logger.info("members replaced", metadata: [
-                    "members": "\(next.configuration.members.map(\.name.rawValue).joined(separator: ","))"])
+                self.logger.info(
+                    "members replaced",
+                    metadata: [
+                        "members": "\(next.configuration.members.map(\.name.rawValue).joined(separator: ","))"
+                    ]
+                )
             }
             return running
         }

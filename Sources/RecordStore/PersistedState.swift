@@ -12,8 +12,13 @@ public struct PersistedState: Sendable, Codable, Equatable {
     public var records: [ServiceDNSRecord]
     public var clusters: [ClusterInfo]
 
-    public init(serial: UInt32, serialReserved: UInt32, savedAt: Double, records: [ServiceDNSRecord],
-                clusters: [ClusterInfo]) {
+    public init(
+        serial: UInt32,
+        serialReserved: UInt32,
+        savedAt: Double,
+        records: [ServiceDNSRecord],
+        clusters: [ClusterInfo]
+    ) {
         self.serial = serial
         self.serialReserved = serialReserved
         self.savedAt = savedAt

@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// The warm-restart file in `stateDir`: a versioned header with a checksum, then the state as JSON.

@@ -2,7 +2,7 @@ import DNSAnswer
 import MCDNSModel
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// What `RecordStore` keeps beside its table, under one lock: the live table and the warm-start bookkeeping.
@@ -47,8 +47,11 @@ struct StoreState {
         if let reported {
             result.clusters = reported.map { info in
                 guard !syncedOnce.contains(info.id), let restored = warm.restored[info.id] else { return info }
-                return ClusterInfo(id: info.id, locality: restored.locality,
-                                   link: restored.link == .offline ? .offline : .stale)
+                return ClusterInfo(
+                    id: info.id,
+                    locality: restored.locality,
+                    link: restored.link == .offline ? .offline : .stale
+                )
             }
         }
         self.warm = warm
@@ -58,10 +61,13 @@ struct StoreState {
     func persisted(serial: UInt32) -> PersistedState {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
-        return PersistedState(serial: serial, serialReserved: serial,
-                              savedAt: Double(now.tv_sec) + Double(now.tv_nsec) / 1e9,
-                              records: table.records.keys.sorted().map { table.records[$0]! },
-                              clusters: table.clusters.keys.sorted().map { table.clusters[$0]! })
+        return PersistedState(
+            serial: serial,
+            serialReserved: serial,
+            savedAt: Double(now.tv_sec) + Double(now.tv_nsec) / 1e9,
+            records: table.records.keys.sorted().map { table.records[$0]! },
+            clusters: table.clusters.keys.sorted().map { table.clusters[$0]! }
+        )
     }
 }
 

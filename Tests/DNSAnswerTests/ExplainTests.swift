@@ -30,10 +30,18 @@ import Testing
     @Test func zoneWithoutHealthyTargetsFallsBackToTheRegion() throws {
         var dns = L.healthy
         dns[1].readyEndpoints = 0
-        dns[1].endpoints = dns[1].endpoints.map { var e = $0; e.ready = false; return e }
+        dns[1].endpoints = dns[1].endpoints.map {
+            var e = $0
+            e.ready = false
+            return e
+        }
         let live = try table(dns)
-        let e = live.explain(try DomainName("web.shop.acme.svc.us-east-1b.us-east-1.example.com"), .a, requester: nil,
-                             serial: 77)
+        let e = live.explain(
+            try DomainName("web.shop.acme.svc.us-east-1b.us-east-1.example.com"),
+            .a,
+            requester: nil,
+            serial: 77
+        )
         #expect(e.kind == "zone")
         #expect(e.degraded)
         #expect(e.step.contains("zone→region"))

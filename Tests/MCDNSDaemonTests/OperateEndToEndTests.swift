@@ -7,7 +7,7 @@ import Testing
 import Yams
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// Issue 6 end to end: the admin API and the CLI against a real daemon on loopback, signals, and restarts.
@@ -48,7 +48,10 @@ import Yams
         // Equal but for the last digits of the lastObserved doubles, which YAML prints shorter.
         #expect(fromYAML.serial == records.serial)
         #expect(fromYAML.records.map(\.names) == records.records.map(\.names))
-        #expect(fromYAML.records.map { $0.status.dns.map(\.endpoints) } == records.records.map { $0.status.dns.map(\.endpoints) })
+        #expect(
+            fromYAML.records.map { $0.status.dns.map(\.endpoints) }
+                == records.records.map { $0.status.dns.map(\.endpoints) }
+        )
         let table = try Self.mcdns(["records"] + admin)
         #expect(table.stdout.contains("NAMESPACE") && table.stdout.contains("loadBalancer"))
         let one = try daemon.http("/v1/records/shop/web")
@@ -62,13 +65,17 @@ import Yams
         let clustersJSON = try Self.mcdns(["clusters", "--output", "json"] + admin)
         let clusters = try JSONDecoder().decode(AdminViews.Clusters.self, from: Data(clustersJSON.stdout.utf8))
         #expect(clusters.clusters.map(\.name) == ["east-1", "east-2", "west-1"])
-        #expect(clusters.clusters.allSatisfy { $0.link == "synced" && $0.sourceKind == "manifests" && $0.lastSync != nil })
+        #expect(
+            clusters.clusters.allSatisfy { $0.link == "synced" && $0.sourceKind == "manifests" && $0.lastSync != nil }
+        )
         #expect(clusters.clusters.first?.objects["services"] ?? 0 > 0)
         let clustersYAML = try Self.mcdns(["clusters", "--output", "yaml"] + admin)
         #expect(try YAMLDecoder().decode(AdminViews.Clusters.self, from: clustersYAML.stdout).clusters.count == 3)
 
         // explain, as east-2: the cluster level answers.
-        let explainJSON = try Self.mcdns(["explain", Self.global, "--as-cluster", "east-2", "--output", "json"] + admin)
+        let explainJSON = try Self.mcdns(
+            ["explain", Self.global, "--as-cluster", "east-2", "--output", "json"] + admin
+        )
         #expect(explainJSON.status == 0, "\(explainJSON.stderr)")
         let explanation = try JSONDecoder().decode(Explanation.self, from: Data(explainJSON.stdout.utf8))
         #expect(explanation.step.contains("first level with healthy targets: cluster (east-2)"))
@@ -152,7 +159,8 @@ import Yams
         defer { dir.remove() }
         let config = try dir.write(
             "mcdns.yaml",
-            "listen: { admin: \"0.0.0.0:9253\" }\nzonesDir: \(MCDNSProcess.packageRoot)/zones\n")
+            "listen: { admin: \"0.0.0.0:9253\" }\nzonesDir: \(MCDNSProcess.packageRoot)/zones\n"
+        )
         let check = try Self.mcdns(["check", "--config", config])
         #expect(check.status == 1)
         #expect(check.stdout.contains("beyond loopback: set admin.tokenFile"))
@@ -171,19 +179,32 @@ import Yams
         #expect(first?.answer.first?.contains("\t30\t") == true, "\(String(describing: first))")
 
         // A valid change: the record TTL.
-        _ = try daemon.dir.write("mcdns.yaml", ServedDaemon.config(dir: daemon.dir, dnsPort: daemon.dnsPort,
-                                                                     adminPort: daemon.adminPort,
-                                                                     extra: "ttl: { record: 61 }"))
+        _ = try daemon.dir.write(
+            "mcdns.yaml",
+            ServedDaemon.config(
+                dir: daemon.dir,
+                dnsPort: daemon.dnsPort,
+                adminPort: daemon.adminPort,
+                extra: "ttl: { record: 61 }"
+            )
+        )
         daemon.kill(SIGHUP)
         #expect(await daemon.stderr.wait(for: "configuration reloaded", timeout: .seconds(20)))
         let reloaded = try daemon.query(Self.global)
         #expect(reloaded?.answer.first?.contains("\t61\t") == true, "\(String(describing: reloaded))")
 
         // Members change live: without west-1, its address leaves once the remaining members have resynced.
-        #expect(reloaded?.answer.contains { $0.hasSuffix("198.51.100.30") } == true, "\(String(describing: reloaded?.answer))")
-        let withoutWest = ServedDaemon.config(dir: daemon.dir, dnsPort: daemon.dnsPort, adminPort: daemon.adminPort,
-                                              extra: "ttl: { record: 61 }")
-            .replacingOccurrences(of: "  - { name: west-1, source: { manifests: members/west-1 } }\n", with: "")
+        #expect(
+            reloaded?.answer.contains { $0.hasSuffix("198.51.100.30") } == true,
+            "\(String(describing: reloaded?.answer))"
+        )
+        let withoutWest = ServedDaemon.config(
+            dir: daemon.dir,
+            dnsPort: daemon.dnsPort,
+            adminPort: daemon.adminPort,
+            extra: "ttl: { record: 61 }"
+        )
+        .replacingOccurrences(of: "  - { name: west-1, source: { manifests: members/west-1 } }\n", with: "")
         _ = try daemon.dir.write("mcdns.yaml", withoutWest)
         daemon.kill(SIGHUP)
         #expect(await daemon.stderr.wait(for: "members replaced", timeout: .seconds(20)), "\(daemon.stderr.all)")
@@ -193,14 +214,21 @@ import Yams
             west = try daemon.query(Self.global)?.answer.contains { $0.hasSuffix("198.51.100.30") } ?? true
         }
         #expect(!west, "west-1 left the answers")
-        let clusters = try JSONDecoder().decode(AdminViews.Clusters.self, from: Data(try daemon.http("/v1/clusters").body.utf8))
+        let clusters = try JSONDecoder().decode(
+            AdminViews.Clusters.self,
+            from: Data(try daemon.http("/v1/clusters").body.utf8)
+        )
         #expect(clusters.clusters.map(\.name) == ["east-1", "east-2"])
 
         // A broken one: refused, the previous keeps serving.
         _ = try daemon.dir.write("mcdns.yaml", "ttl: { record: -3 }\nlisten: [\n")
         daemon.kill(SIGHUP)
-        #expect(await daemon.stderr.wait(for: "reload refused; the previous configuration keeps serving",
-                                         timeout: .seconds(20)))
+        #expect(
+            await daemon.stderr.wait(
+                for: "reload refused; the previous configuration keeps serving",
+                timeout: .seconds(20)
+            )
+        )
         let still = try daemon.query(Self.global)
         #expect(still?.rcode == 0)
         #expect(still?.answer.first?.contains("\t61\t") == true)
@@ -218,8 +246,13 @@ import Yams
             let connection = try LoopbackTCPConnection(port: UInt16(daemon.dnsPort))
             var bytes: [UInt8] = []
             for index in 0..<perConnection {
-                bytes += WireQuery.framed(try Message.query(name: try DomainName("example.com"), type: .soa,
-                                                            id: UInt16(index + 1)))
+                bytes += WireQuery.framed(
+                    try Message.query(
+                        name: try DomainName("example.com"),
+                        type: .soa,
+                        id: UInt16(index + 1)
+                    )
+                )
             }
             try connection.send(bytes)
             connections.append(connection)
@@ -235,16 +268,21 @@ import Yams
         #expect(answered == connections.count * perConnection)
         #expect(await daemon.stderr.waitForEnd(timeout: .seconds(30)))
         daemon.process.waitUntilExit()
-        #expect(daemon.process.terminationReason == .exit && daemon.process.terminationStatus == 0,
-                "\(daemon.stderr.all)")
+        #expect(
+            daemon.process.terminationReason == .exit && daemon.process.terminationStatus == 0,
+            "\(daemon.stderr.all)"
+        )
     }
 
     /// Rewrites east-2's web Service with load balancer address 203.0.113.`octet`.
     static func setEast2Address(_ daemon: ServedDaemon, _ octet: Int) throws {
         let path = daemon.dir.path + "/members/east-2/web.yaml"
         let text = try String(contentsOfFile: path, encoding: .utf8)
-        let updated = text.replacingOccurrences(of: #"- ip: 203\.0\.113\.\d+"#, with: "- ip: 203.0.113.\(octet)",
-                                                options: .regularExpression)
+        let updated = text.replacingOccurrences(
+            of: #"- ip: 203\.0\.113\.\d+"#,
+            with: "- ip: 203.0.113.\(octet)",
+            options: .regularExpression
+        )
         // Atomic replace, as editors and kubectl-like tools do, so the poller never reads half a file.
         try updated.write(toFile: path, atomically: true, encoding: .utf8)
     }
@@ -297,7 +335,8 @@ import Yams
         // Answers in the next half second are all addresses served before the kill (no torn state).
         let until = ContinuousClock.now + .milliseconds(500)
         while ContinuousClock.now < until {
-            let more = try daemon.query(Self.global, asCluster: "east-2")?.answer
+            let more =
+                try daemon.query(Self.global, asCluster: "east-2")?.answer
                 .map { String($0.split(separator: "\t").last ?? "") } ?? []
             #expect(more.allSatisfy { served.contains($0) }, "\(more)")
         }

@@ -3,7 +3,7 @@ import DNSWire
 import Foundation
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// `mcdns serve` on loopback with the demo members copied into a temporary directory (so tests can edit them),
@@ -43,11 +43,20 @@ final class ServedDaemon: @unchecked Sendable {
         for _ in 0..<4 {
             let dnsPort = try FreePort.pick()
             let adminPort = try FreePort.pick()
-            let config = try dir.write("mcdns.yaml", config(dir: dir, dnsPort: dnsPort, adminPort: adminPort, extra: extra))
+            let config = try dir.write(
+                "mcdns.yaml",
+                config(dir: dir, dnsPort: dnsPort, adminPort: adminPort, extra: extra)
+            )
             let (process, _, err) = try MCDNSProcess.start(["serve", "--config", config])
             let stderr = OutputLines(err)
-            let daemon = ServedDaemon(dir: dir, dnsPort: dnsPort, adminPort: adminPort, configPath: config,
-                                      process: process, stderr: stderr)
+            let daemon = ServedDaemon(
+                dir: dir,
+                dnsPort: dnsPort,
+                adminPort: adminPort,
+                configPath: config,
+                process: process,
+                stderr: stderr
+            )
             if await daemon.waitUntilServing() { return daemon }
             daemon.kill(SIGKILL)
             lastLog = stderr.all
@@ -58,8 +67,14 @@ final class ServedDaemon: @unchecked Sendable {
         throw DaemonFailure("mcdns did not start:\n\(lastLog)")
     }
 
-    private init(dir: TemporaryDirectory, dnsPort: Int, adminPort: Int, configPath: String, process: Process,
-                 stderr: OutputLines) {
+    private init(
+        dir: TemporaryDirectory,
+        dnsPort: Int,
+        adminPort: Int,
+        configPath: String,
+        process: Process,
+        stderr: OutputLines
+    ) {
         self.dir = dir
         self.dnsPort = dnsPort
         self.adminPort = adminPort
@@ -69,7 +84,9 @@ final class ServedDaemon: @unchecked Sendable {
     }
 
     func waitUntilServing() async -> Bool {
-        guard await stderr.wait(for: "listening on udp 127.0.0.1:\(dnsPort)", timeout: .seconds(60)) else { return false }
+        guard await stderr.wait(for: "listening on udp 127.0.0.1:\(dnsPort)", timeout: .seconds(60)) else {
+            return false
+        }
         return await stderr.wait(for: "admin API listening", timeout: .seconds(30))
     }
 
@@ -101,7 +118,12 @@ final class ServedDaemon: @unchecked Sendable {
     }
 
     /// One UDP query; `asCluster` sets the EDNS0 option 65518. Nil when no answer came.
-    func query(_ name: String, _ type: RRType = .a, asCluster: String? = nil, timeout: Duration = .seconds(2)) throws
+    func query(
+        _ name: String,
+        _ type: RRType = .a,
+        asCluster: String? = nil,
+        timeout: Duration = .seconds(2)
+    ) throws
         -> Message?
     {
         var options: [UInt8] = []
@@ -109,9 +131,15 @@ final class ServedDaemon: @unchecked Sendable {
             let value = Array(asCluster.utf8)
             options = [0xFF, 0xEE, 0, UInt8(value.count)] + value
         }
-        let packet = try Message.query(name: try DomainName(name), type: type, id: UInt16.random(in: 1...0xFFFF),
-                                       edns: (1232, 0, false, options))
-        guard let reply = try LoopbackUDPClient.exchange(packet, port: UInt16(dnsPort), timeout: timeout) else { return nil }
+        let packet = try Message.query(
+            name: try DomainName(name),
+            type: type,
+            id: UInt16.random(in: 1...0xFFFF),
+            edns: (1232, 0, false, options)
+        )
+        guard let reply = try LoopbackUDPClient.exchange(packet, port: UInt16(dnsPort), timeout: timeout) else {
+            return nil
+        }
         return try Message(wire: reply)
     }
 

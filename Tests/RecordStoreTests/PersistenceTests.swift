@@ -18,15 +18,26 @@ import Testing
     static func liveTable() throws -> LiveTable {
         let (zone, errors) = ZoneFile.parse(zone, origin: try DomainName("example.com"))
         #expect(errors.isEmpty)
-        let naming = NamingConfiguration(federationName: "acme", federationDomain: try DomainName("example.com"),
-                                         recordTTL: 30, degradedTTL: 5)
+        let naming = NamingConfiguration(
+            federationName: "acme",
+            federationDomain: try DomainName("example.com"),
+            recordTTL: 30,
+            degradedTTL: 5
+        )
         return try LiveTable(zones: [try #require(zone)], naming: naming)
     }
 
     static func record(_ name: String, address: String, cluster: ClusterID = "east-1") -> ServiceDNSRecord {
         var record = ServiceDNSRecord(key: ServiceKey(namespace: "shop", name: name))
-        record.status.dns = [ClusterDNS(cluster: cluster, region: "r", zones: ["z"], clusterIPs: [address],
-                                        readyEndpoints: 1)]
+        record.status.dns = [
+            ClusterDNS(
+                cluster: cluster,
+                region: "r",
+                zones: ["z"],
+                clusterIPs: [address],
+                readyEndpoints: 1
+            )
+        ]
         return record
     }
 
@@ -37,7 +48,9 @@ import Testing
     static func answer(_ table: AnswerTable, _ name: String) throws -> [String] {
         let query = try Message.query(name: try DomainName("\(name).shop.acme.svc.example.com"), type: .a)
         var output = [UInt8](repeating: 0, count: 65535)
-        let length = query.withUnsafeBytes { q in output.withUnsafeMutableBytes { table.respond(to: q, transport: .tcp, into: $0) } }
+        let length = query.withUnsafeBytes { q in
+            output.withUnsafeMutableBytes { table.respond(to: q, transport: .tcp, into: $0) }
+        }
         return try Message(wire: Array(output[..<length])).answer.map {
             let fields = $0.split(whereSeparator: { $0 == "\t" || $0 == " " })
             return "\(fields[4]) ttl \(fields[1])"
@@ -54,8 +67,13 @@ import Testing
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let file = StateFile(directory: directory)
-        let state = PersistedState(serial: 42, serialReserved: 1042, savedAt: 1_700_000_000,
-                                   records: [Self.record("web", address: "10.0.0.1")], clusters: Self.synced)
+        let state = PersistedState(
+            serial: 42,
+            serialReserved: 1042,
+            savedAt: 1_700_000_000,
+            records: [Self.record("web", address: "10.0.0.1")],
+            clusters: Self.synced
+        )
         try file.save(state)
         #expect(try file.load() == state)
         // Atomic: no temporary file is left behind.
@@ -63,8 +81,13 @@ import Testing
     }
 
     @Test func damagedFilesAreReportedNotTrusted() throws {
-        let state = PersistedState(serial: 7, serialReserved: 1007, savedAt: 0,
-                                   records: [Self.record("web", address: "10.0.0.1")], clusters: Self.synced)
+        let state = PersistedState(
+            serial: 7,
+            serialReserved: 1007,
+            savedAt: 0,
+            records: [Self.record("web", address: "10.0.0.1")],
+            clusters: Self.synced
+        )
         let bytes = try StateFile.encode(state)
         #expect(try StateFile.decode(bytes, path: "f") == state)
         // Truncated anywhere: in the header or in the payload.
@@ -136,8 +159,13 @@ import Testing
     }
 
     @Test func aWarmStartThatNeverCompletesEndsAfterTheGrace() async throws {
-        let saved = PersistedState(serial: 100, serialReserved: 1100, savedAt: 0,
-                                   records: [Self.record("web", address: "10.0.0.1")], clusters: Self.synced)
+        let saved = PersistedState(
+            serial: 100,
+            serialReserved: 1100,
+            savedAt: 0,
+            records: [Self.record("web", address: "10.0.0.1")],
+            clusters: Self.synced
+        )
         let store = try RecordStore(live: try Self.liveTable(), firstSerial: 1, restoring: saved)
         await store.apply(RecordChanges(clusters: Self.offline))
         #expect(try Self.answer(store.current(), "web") == ["10.0.0.1 ttl 5"])
