@@ -14,6 +14,8 @@ public final class QueryCounters: @unchecked Sendable {
     ]
     /// RCODEs 0 to 15 as the header carries them; 16 counts queries answered with nothing (dropped).
     public static let rcodeBuckets = 17
+    /// `typeBuckets.count` as a literal: the per-query index must not touch the array (a lazy global).
+    static let typeBucketCount = 11
     public static let transports: [String] = ["udp", "tcp"]
     /// Upper bounds of the latency buckets, in nanoseconds (the last bucket is +Inf).
     public static let latencyBounds: [UInt64] = [
@@ -61,7 +63,7 @@ public final class QueryCounters: @unchecked Sendable {
     @inline(__always)
     func count(transport: Int, qtype: UInt16, response: UnsafeRawPointer, length: Int) {
         let rcode = length >= 4 ? Int(response.load(fromByteOffset: 3, as: UInt8.self) & 0x0F) : 16
-        let index = (transport * Self.typeBuckets.count + Self.typeBucket(qtype)) * Self.rcodeBuckets + rcode
+        let index = (transport * Self.typeBucketCount + Self.typeBucket(qtype)) * Self.rcodeBuckets + rcode
         add(index, 1)
     }
 

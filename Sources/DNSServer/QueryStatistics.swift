@@ -7,6 +7,7 @@ public final class QueryStatistics: Sendable {
     let tcp: QueryCounters
 
     public init() {
+        precondition(QueryCounters.typeBucketCount == QueryCounters.typeBuckets.count)
         tcp = QueryCounters(shared: true)
         sets.withLock { $0.append(tcp) }
     }
