@@ -9,8 +9,8 @@ FUZZ_SCRIPT := Tests/Fuzz/run.sh
 BUILD_PACKAGES := libldns-dev pkg-config
 # What the tests drive or compare against: dig, kdig, drill, Knot DNS, NSD, Unbound and dnsperf; kubectl
 # (kubernetes-client) renders the kustomize bases under deploy/ and drives the API simulator, python3-venv holds
-# the deploy tests' validators, openssl makes the test certificates.
-TEST_PACKAGES := $(BUILD_PACKAGES) ldnsutils dnsutils knot-dnsutils knot knot-dnssecutils nsd unbound dnsperf \
+# the deploy tests' validators, openssl makes the test certificates, curl talks to the admin API.
+TEST_PACKAGES := $(BUILD_PACKAGES) curl ldnsutils dnsutils knot-dnsutils knot knot-dnssecutils nsd unbound dnsperf \
 	python3 python3-venv openssl
 # Debian's kubectl (1.20, whose embedded kustomize the bases stay compatible with) only when there is no kubectl
 # at all: installing it would replace a newer one that came from elsewhere.

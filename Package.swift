@@ -37,6 +37,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // C: the ldns headers (only DNSWire imports this) and the few syscalls Glibc does not show.
@@ -125,6 +127,10 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ] + nio,
             exclude: ["README.md"],
             swiftSettings: strict
@@ -135,7 +141,9 @@ let package = Package(
                 "MCDNSDaemon", "DNSAnswer", "DNSWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-            ],
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ] + nio,
             exclude: ["README.md"],
             swiftSettings: strict
         ),
@@ -180,8 +188,8 @@ let package = Package(
         .testTarget(
             name: "MCDNSDaemonTests",
             dependencies: [
-                "MCDNSDaemon", "MCDNSCommands", "DNSWire", "DNSTestSupport", "ClusterTunnel", "KubeClient",
-                "KubeAPISimulator", .product(name: "Logging", package: "swift-log"),
+                "MCDNSDaemon", "MCDNSCommands", "DNSWire", "DNSAnswer", "DNSTestSupport", "ClusterTunnel", "KubeClient",
+                "KubeAPISimulator", .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams"),
             ],
             exclude: ["README.md"],
             swiftSettings: strict

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <pthread.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 struct mcdns_batch {
@@ -171,4 +172,10 @@ void mcdns_thread_set_name(const char *name) {
     strncpy(shortName, name, sizeof(shortName) - 1);
     shortName[sizeof(shortName) - 1] = 0;
     pthread_setname_np(pthread_self(), shortName);
+}
+
+uint64_t mcdns_monotonic_nanoseconds(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 }

@@ -35,6 +35,12 @@ public struct ClusterCache: Sendable {
 
     public init() {}
 
+    /// Objects held, by kind (for status).
+    public var objectCounts: [String: Int] {
+        ["services": services.count, "endpointSlices": sliceOwners.count, "serviceExports": exports.count,
+         "nodes": nodes.count]
+    }
+
     /// Every service key this member knows anything about.
     public var allKeys: Set<ServiceKey> {
         Set(services.keys).union(slices.keys).union(exports.keys)

@@ -3,6 +3,7 @@ public import KubeClient
 public import Logging
 public import MCDNSModel
 public import ServiceLifecycle
+import Synchronization
 
 /// Runs the member sources, keeps their caches and links, and publishes merged records to a sink.
 ///
@@ -18,6 +19,8 @@ public final class ClusterController<C: Clock>: Service, Sendable where C.Durati
     private let logger: Logger
     private let clock: C
     private let wallClock: @Sendable () -> Double
+    /// The members as the reconcile loop last left them, for `status()` (read by the admin API).
+    private let board: Mutex<[MemberStatus]>
 
     /// A controller over the given sources, one per configured member (tests and later issues plug sources in
     /// here); `wallClock` gives `lastObserved` times, `clock` drives coalescing and the stale grace period.
@@ -45,6 +48,12 @@ public final class ClusterController<C: Clock>: Service, Sendable where C.Durati
         self.logger = logger
         self.clock = clock
         self.wallClock = wallClock
+        self.board = Mutex(ReconcileState<C.Instant>(configuration: configuration).members.map(\.status))
+    }
+
+    /// Each member's source, link, cache size and recent conditions, in configuration order.
+    public func status() -> [MemberStatus] {
+        board.withLock { $0 }
     }
 
     public func run() async throws {
@@ -128,6 +137,8 @@ public final class ClusterController<C: Clock>: Service, Sendable where C.Durati
                         await sink.apply(changes)
                     }
                 }
+                let snapshot = state.members.map(\.status)
+                board.withLock { $0 = snapshot }
                 if state.needsFlush && !flushScheduled {
                     flushScheduled = true
                     // Deadline taken now, so a test clock advanced past it releases the flush whenever the

@@ -8,6 +8,9 @@ struct MemberRuntime<Instant: InstantProtocol>: Sendable where Instant.Duration 
     var cache = ClusterCache()
     var link: MemberLink<Instant>
     var topology: MemberTopology
+    /// Recent problems and link changes, for `status`.
+    var conditions: [String] = []
+    var lastEvent: Double?
 
     init(configuration: MemberConfiguration, grace: Duration) {
         self.configuration = configuration
@@ -23,6 +26,26 @@ struct MemberRuntime<Instant: InstantProtocol>: Sendable where Instant.Duration 
 
     var info: ClusterInfo {
         ClusterInfo(id: id, locality: topology.locality, link: link.state)
+    }
+
+    mutating func note(_ condition: String, wallClock: Double) {
+        conditions.append(condition)
+        if conditions.count > MemberStatus.conditionLimit { conditions.removeFirst(conditions.count - MemberStatus.conditionLimit) }
+        lastEvent = wallClock
+    }
+
+    var status: MemberStatus {
+        let kind: String
+        switch configuration.source {
+        case .manifests: kind = "manifests"
+        case .kubeconfig: kind = "kubeconfig"
+        case .tunnel: kind = "tunnel"
+        case .inCluster: kind = "inCluster"
+        }
+        return MemberStatus(
+            cluster: id, sourceKind: kind, source: configuration.source.description, link: link.state,
+            everSynced: link.everSynced, lastSync: link.observedAt, lastEvent: lastEvent, locality: topology.locality,
+            objects: cache.objectCounts, conditions: conditions)
     }
 
     /// Re-derives the topology from the configuration and Nodes; returns whether it changed.

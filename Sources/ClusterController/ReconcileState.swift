@@ -36,6 +36,7 @@ struct ReconcileState<Instant: InstantProtocol>: Sendable where Instant.Duration
     ) -> Instant? {
         // Built only when something is logged: most events log nothing.
         var memberLogger: Logger { Self.logger(logger, for: members[index].id) }
+        members[index].lastEvent = wallClock
         switch event {
         case .upsert, .delete, .replace:
             let impact = members[index].cache.apply(event)
@@ -54,8 +55,10 @@ struct ReconcileState<Instant: InstantProtocol>: Sendable where Instant.Duration
             }
             if first { topologyChanged(member: index, logger: memberLogger, report: true) }
         case .linkLost(let reason):
+            members[index].note("link lost: \(reason)", wallClock: wallClock)
             return lost(member: index, reason: reason, now: now, wallClock: wallClock, logger: memberLogger)
         case .problem(let message):
+            members[index].note(message, wallClock: wallClock)
             memberLogger.info("\(message)")
         }
         return nil
@@ -71,6 +74,7 @@ struct ReconcileState<Instant: InstantProtocol>: Sendable where Instant.Duration
     ) -> Instant? {
         let logger = Self.logger(logger, for: members[index].id)
         logger.info("member source stopped", metadata: ["reason": "\(reason)"])
+        members[index].note("source stopped: \(reason)", wallClock: wallClock)
         return lost(member: index, reason: reason, now: now, wallClock: wallClock, logger: logger)
     }
 

@@ -109,12 +109,28 @@ public final class AnswerTable: Sendable {
         source: RequesterAddress,
         into output: UnsafeMutableRawBufferPointer
     ) -> Int {
+        var qtype: UInt16 = 0
+        return respond(to: query, transport: transport, source: source, into: output, qtype: &qtype)
+    }
+
+    /// As above, and reports the query's type in `qtype` (0 when the question could not be read), so the server
+    /// can count queries by type without parsing the question again.
+    @inline(__always)
+    public func respond(
+        to query: UnsafeRawBufferPointer,
+        transport: Transport,
+        source: RequesterAddress,
+        into output: UnsafeMutableRawBufferPointer,
+        qtype: inout UInt16
+    ) -> Int {
         switch QueryParser.parse(query, localOption: localOption) {
         case .drop:
             return 0
         case .error(let parsed, let rcode, let echoQuestion):
+            qtype = parsed.qtype
             return writeBare(parsed, query, output, transport, rcode: rcode, echoQuestion: echoQuestion)
         case .query(let parsed):
+            qtype = parsed.qtype
             if parsed.hasOPT && parsed.ednsVersion > 0 {
                 // RFC 6891 §6.1.3: BADVERS is extended RCODE 16: 0 in the header, 1 in the OPT.
                 return writeBare(parsed, query, output, transport, rcode: 16, echoQuestion: true)

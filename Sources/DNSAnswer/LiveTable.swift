@@ -38,6 +38,16 @@ public final class LiveTable {
         builder.resolve(name, type)
     }
 
+    /// As `resolve`, with the RRsets of `name` replaced by a requester's variant.
+    func resolve(_ name: DomainName, _ type: RRType, override: [RRType: [ResourceRecord]]?) -> ResolvedAnswer {
+        builder.resolve(name, type, override: override)
+    }
+
+    /// The origins of the served zones, deepest first.
+    public var staticZoneOrigins: [DomainName] {
+        staticZones.map(\.origin).sorted { $0.labelCount > $1.labelCount }
+    }
+
     /// Compiles everything from scratch (at start, and when the member list changes).
     public func rebuild(serial: UInt32) throws(CompileError) -> AnswerTable {
         let ids = clusters.keys.sorted()

@@ -68,11 +68,11 @@ struct TableBuilder {
 
     func zoneIndex(of name: DomainName) -> Int? { zones.firstIndex { name.isSubdomain(of: $0.origin) } }
 
-    func resolve(_ name: DomainName, _ type: RRType) -> ResolvedAnswer {
+    func resolve(_ name: DomainName, _ type: RRType, override: [RRType: [ResourceRecord]]? = nil) -> ResolvedAnswer {
         guard let index = zoneIndex(of: name) else {
             return ResolvedAnswer(resolution: .refused, rcode: 5, authoritative: false)
         }
-        return ZoneResolver(zone: zones[index], serial: serial).resolve(name, type)
+        return ZoneResolver(zone: zones[index], serial: serial).resolve(name, type, override: override)
     }
 
     // MARK: - Whole builds and changes

@@ -15,6 +15,8 @@ public final class DNSService: Service {
     private let logger: Logger
     private let group: any EventLoopGroup
     private let readiness = ReadinessSignal<[ListenAddress]>()
+    /// Queries answered, by transport, type and RCODE, and the answer latency: summed when scraped.
+    public let statistics = QueryStatistics()
 
     public init(
         configuration: DNSServerConfiguration,
@@ -69,7 +71,7 @@ public final class DNSService: Service {
     }
 
     private func runOnce() async throws {
-        let udp = UDPBatchServer(configuration: configuration, store: store, logger: logger)
+        let udp = UDPBatchServer(configuration: configuration, store: store, logger: logger, statistics: statistics)
         let readiness = self.readiness
         try await withThrowingDiscardingTaskGroup { tasks in
             tasks.addTask { try await udp.run() }
@@ -81,7 +83,8 @@ public final class DNSService: Service {
                 maxConnections: configuration.maxTCPConnections,
                 store: store,
                 logger: logger,
-                eventLoopGroup: group
+                eventLoopGroup: group,
+                statistics: statistics
             )
             tasks.addTask {
                 do {

@@ -1,3 +1,4 @@
+import CMCDNSSys
 import DNSAnswer
 import NIOCore
 import NIOExtras
@@ -19,8 +20,10 @@ final class DNSTCPHandler: ChannelInboundHandler {
     private var closing = false
     /// The client's address, read once per connection.
     private var source: RequesterAddress = .unknown
+    private let counters: QueryCounters?
 
-    init(store: RecordStore, scratch: TCPScratchBuffers, eventLoop: any EventLoop) {
+    init(store: RecordStore, scratch: TCPScratchBuffers, eventLoop: any EventLoop, counters: QueryCounters? = nil) {
+        self.counters = counters
         self.reader = RecordStore.Reader(store)
         self.scratchOwner = scratch
         self.scratch = scratch.buffer(for: eventLoop)
@@ -32,7 +35,8 @@ final class DNSTCPHandler: ChannelInboundHandler {
         eventLoop: any EventLoop,
         store: RecordStore,
         scratch: TCPScratchBuffers,
-        idleTimeout: Duration
+        idleTimeout: Duration,
+        counters: QueryCounters? = nil
     ) throws {
         // Stop reading while the peer does not read our answers, so a pipelining client cannot make us
         // queue answers without bound; the idle timeout then ends such a connection.
@@ -40,7 +44,9 @@ final class DNSTCPHandler: ChannelInboundHandler {
         // No byte for `idleTimeout` ends the connection, also one stuck between a length prefix and its data.
         try pipeline.addHandler(TCPIdleTimeoutHandler(timeout: TimeAmount(idleTimeout)))
         try pipeline.addHandler(ByteToMessageHandler(LengthFieldBasedFrameDecoder(lengthFieldBitLength: .twoBytes)))
-        try pipeline.addHandler(DNSTCPHandler(store: store, scratch: scratch, eventLoop: eventLoop))
+        try pipeline.addHandler(
+            DNSTCPHandler(store: store, scratch: scratch, eventLoop: eventLoop, counters: counters)
+        )
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -57,9 +63,14 @@ final class DNSTCPHandler: ChannelInboundHandler {
         let query = unwrapInboundIn(data)
         let table = reader.table()
         let answer = UnsafeMutableRawBufferPointer(rebasing: scratch[2...])
+        var qtype: UInt16 = 0
+        let started = mcdns_monotonic_nanoseconds()
         let length = query.withUnsafeReadableBytes { bytes in
-            table.respond(to: bytes, transport: .tcp, source: source, into: answer)
+            table.respond(to: bytes, transport: .tcp, source: source, into: answer, qtype: &qtype)
         }
+        counters?.count(transport: 1, qtype: qtype, response: answer.baseAddress!,
+                        length: length <= answer.count ? length : 0)
+        counters?.latency(nanoseconds: mcdns_monotonic_nanoseconds() &- started, queries: 1)
         guard length > 0, length <= answer.count else {
             // The responder drops this query; over TCP that means closing, after the answers already queued.
             closeAfterPendingWrites(context: context)

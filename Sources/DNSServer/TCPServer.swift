@@ -20,6 +20,7 @@ public final class TCPServer: Service {
     private let logger: Logger
     private let group: any EventLoopGroup
     private let readiness = ReadinessSignal<[ListenAddress]>()
+    private let statistics: QueryStatistics
 
     public init(
         addresses: [ListenAddress],
@@ -27,8 +28,10 @@ public final class TCPServer: Service {
         maxConnections: Int = DNSServerConfiguration.defaultMaxTCPConnections,
         store: RecordStore,
         logger: Logger,
-        eventLoopGroup: (any EventLoopGroup)? = nil
+        eventLoopGroup: (any EventLoopGroup)? = nil,
+        statistics: QueryStatistics = QueryStatistics()
     ) {
+        self.statistics = statistics
         self.addresses = addresses
         self.idleTimeout = idleTimeout
         self.maxConnections = maxConnections
@@ -134,6 +137,7 @@ public final class TCPServer: Service {
         let socketAddress = try SocketAddress(ipAddress: address.host, port: address.port)
         let store = self.store
         let idleTimeout = self.idleTimeout
+        let counters = statistics.tcp
         return try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -158,7 +162,8 @@ public final class TCPServer: Service {
                         eventLoop: channel.eventLoop,
                         store: store,
                         scratch: scratch,
-                        idleTimeout: idleTimeout
+                        idleTimeout: idleTimeout,
+                        counters: counters
                     )
                 }
             }

@@ -18,21 +18,26 @@ public final class UDPBatchServer: Service {
     private let store: RecordStore
     private let logger: Logger
     private let readiness = ReadinessSignal<[ListenAddress]>()
+    private let statistics: QueryStatistics
 
-    public init(addresses: [ListenAddress], threadsPerAddress: Int, store: RecordStore, logger: Logger) {
+    public init(addresses: [ListenAddress], threadsPerAddress: Int, store: RecordStore, logger: Logger,
+                statistics: QueryStatistics = QueryStatistics()) {
         precondition(threadsPerAddress >= 1, "threadsPerAddress must be at least 1")
         self.addresses = addresses
         self.threadsPerAddress = threadsPerAddress
         self.store = store
         self.logger = logger
+        self.statistics = statistics
     }
 
-    public convenience init(configuration: DNSServerConfiguration, store: RecordStore, logger: Logger) {
+    public convenience init(configuration: DNSServerConfiguration, store: RecordStore, logger: Logger,
+                            statistics: QueryStatistics = QueryStatistics()) {
         self.init(
             addresses: configuration.listen,
             threadsPerAddress: configuration.udpThreadsPerAddress,
             store: store,
-            logger: logger
+            logger: logger,
+            statistics: statistics
         )
     }
 
@@ -58,7 +63,7 @@ public final class UDPBatchServer: Service {
         var started = 0
         do {
             for worker in workers {
-                try worker.start(store: store, exits: exits)
+                try worker.start(store: store, exits: exits, counters: statistics.makeWorkerCounters())
                 started += 1
             }
         } catch {

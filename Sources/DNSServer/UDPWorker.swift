@@ -38,11 +38,11 @@ final class UDPWorker: Sendable {
     }
 
     /// Starts the thread; when the loop ends it reports to `exits`.
-    func start(store: RecordStore, exits: WorkerExitTracker) throws(DNSServerError) {
+    func start(store: RecordStore, exits: WorkerExitTracker, counters: QueryCounters) throws(DNSServerError) {
         let body = ThreadBody { [self] in
             // Named so `top -H` and perf show which threads serve UDP (the kernel keeps 15 characters).
             mcdns_thread_set_name("mcdns-udp-\(index)")
-            let failure = serve(store: store)
+            let failure = serve(store: store, counters: counters)
             exits.exited(failure: failure)
         }
         let argument = Unmanaged.passRetained(body).toOpaque()
@@ -87,7 +87,7 @@ final class UDPWorker: Sendable {
     }
 
     /// The batch loop. Returns nil when asked to stop, or why it could not go on.
-    private func serve(store: RecordStore) -> String? {
+    private func serve(store: RecordStore, counters: QueryCounters) -> String? {
         guard let batch = mcdns_batch_create(Self.batchSize, Self.datagramBufferSize) else {
             return "UDP \(address): cannot allocate the datagram buffers"
         }
@@ -112,9 +112,12 @@ final class UDPWorker: Sendable {
                 }
             }
             if received == 0 { continue }
+            // Latency is measured per batch (two vDSO clock reads per recvmmsg, not per query).
+            let started = mcdns_monotonic_nanoseconds()
             let table = reader.table()
             for slot in 0..<received {
                 var length = 0
+                var qtype: UInt16 = 0
                 let size = mcdns_batch_in_length(batch, slot)
                 // A datagram larger than the buffer is no DNS query we could answer correctly: drop it.
                 if size > 0, mcdns_batch_in_truncated(batch, slot) == 0 {
@@ -127,11 +130,14 @@ final class UDPWorker: Sendable {
                     case 6: source = .ipv6(high, low)
                     default: source = .unknown
                     }
-                    let answered = table.respond(to: query, transport: .udp, source: source, into: output)
+                    let answered = table.respond(to: query, transport: .udp, source: source, into: output,
+                                                 qtype: &qtype)
                     length = min(max(answered, 0), outputSize)
                 }
+                counters.count(transport: 0, qtype: qtype, response: mcdns_batch_out(batch, slot), length: length)
                 mcdns_batch_set_out_length(batch, slot, length)
             }
+            counters.latency(nanoseconds: mcdns_monotonic_nanoseconds() &- started, queries: Int(received))
             _ = mcdns_batch_send(fd, batch, received)
         }
         return nil

@@ -13,9 +13,17 @@ public struct MCDNSCommand: AsyncParsableCommand {
             Examples:
               mcdns serve --config examples/demo/mcdns.yaml
               mcdns check --config /etc/mcdns/mcdns.yaml
-              dig @127.0.0.1 -p 5300 example.com SOA
+              mcdns query web.shop.acme.svc.example.com --as-cluster east-1
+              mcdns records --output yaml
+              mcdns clusters
+              mcdns explain web.shop.acme.svc.example.com --as-cluster east-1
+
+            Exit codes: 0 success; 1 the answer is no (check found problems, serve could not start); 64 bad
+            arguments; 3 the admin API or DNS server is unreachable; 4 the admin API refused the token; 5 not
+            found.
             """,
-        subcommands: [ServeCommand.self, CheckCommand.self, AgentCommand.self]
+        subcommands: [ServeCommand.self, CheckCommand.self, AgentCommand.self, QueryCommand.self, RecordsCommand.self,
+                      ClustersCommand.self, ExplainCommand.self]
     )
 
     public init() {}

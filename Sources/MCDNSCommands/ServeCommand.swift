@@ -9,8 +9,10 @@ struct ServeCommand: AsyncParsableCommand {
         abstract: "Run the DNS server (and, in later releases, the cluster watchers).",
         discussion: """
             Loads the configuration and every *.zone file of its zonesDir; on any error prints each one as
-            file:line: message and exits with status 1 without serving. Stops cleanly (status 0) on SIGTERM or
-            SIGINT.
+            file:line: message and exits with status 1 without serving. Starts from the saved state of stateDir
+            when there is one (answers at once, marked stale until the members resync). Stops cleanly (status 0)
+            on SIGTERM or SIGINT, after TCP connections have their answers. SIGHUP reloads the configuration and
+            the zone files; a broken one is refused (logged) and the running one keeps serving.
 
             Examples:
               mcdns serve --config examples/demo/mcdns.yaml
@@ -40,6 +42,7 @@ struct ServeCommand: AsyncParsableCommand {
             throw ExitCode.failure
         }
         let logger = MCDNSDaemon.bootstrapLogging(level: logLevel.level)
+        MCDNSDaemon.bootstrapMetrics()
         do {
             let group = try await MCDNSDaemon.build(configuration: configuration, logger: logger)
             try await group.run()

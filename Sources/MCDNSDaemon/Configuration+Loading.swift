@@ -7,7 +7,7 @@ import Yams
 extension Configuration {
     static let rootKeys = [
         "listen", "zonesDir", "stateDir", "federation", "clusterset", "ttl", "locality", "staleGracePeriod",
-        "export", "clusters", "tunnel", "host", "dns",
+        "export", "clusters", "tunnel", "host", "dns", "admin",
     ]
 
     /// Reads and checks a configuration file. Every problem found is reported, each as `file:line: message`.
@@ -96,6 +96,19 @@ extension Configuration {
         if let dns = reader.fields(fields, "dns", allowed: ["maxUDPPayload", "tcpIdleTimeout", "udpThreadsPerAddress"])
         {
             readDNS(dns, into: &configuration.dns, reader: &reader)
+        }
+        if let admin = reader.fields(fields, "admin", allowed: ["tokenFile", "requireToken"]) {
+            if let file = reader.path(admin, "tokenFile", mustExist: .file) { configuration.admin.tokenFile = file }
+            if let require = reader.bool(admin, "requireToken") { configuration.admin.requireToken = require }
+            if configuration.admin.requireToken && configuration.admin.tokenFile == nil {
+                reader.fail(admin.line(of: "requireToken"), admin.path("requireToken"),
+                            "is true but admin.tokenFile is not set: name the file holding the bearer token")
+            }
+        }
+        if !configuration.listen.admin.isLoopback && configuration.admin.tokenFile == nil {
+            reader.fail(fields.line(of: "listen"), "listen.admin",
+                        "\(configuration.listen.admin) is beyond loopback: set admin.tokenFile (a file holding the "
+                            + "bearer token clients must send), or listen on 127.0.0.1")
         }
         // Clusters come before the sections that refer to them by name.
         configuration.clusters = readClusters(fields, reader: &reader)

@@ -37,6 +37,8 @@ public struct Configuration: Sendable, Equatable {
     public var host: Host?
     /// `dns`: tuning of the DNS listeners.
     public var dns: DNS
+    /// `admin`: who may use the admin HTTP API.
+    public var admin: Admin
 
     public init(file: String = "", directory: String = ".") {
         self.file = file
@@ -53,6 +55,20 @@ public struct Configuration: Sendable, Equatable {
         self.tunnel = nil
         self.host = nil
         self.dns = DNS()
+        self.admin = Admin()
+    }
+
+    /// `admin`: the admin API's bearer token. Listening beyond loopback requires one.
+    public struct Admin: Sendable, Equatable {
+        /// `admin.tokenFile` (default: none): a file whose content (surrounding whitespace trimmed) is the bearer
+        /// token clients send as `Authorization: Bearer TOKEN`. A file rather than an inline value, so the
+        /// configuration can be shared and versioned without the secret.
+        public var tokenFile: String?
+        /// `admin.requireToken` (default false): require the token on loopback too (it is always required when
+        /// `listen.admin` is not a loopback address). `/healthz` and `/readyz` never need it (probes).
+        public var requireToken = false
+
+        public init() {}
     }
 
     /// `listen`.

@@ -11,6 +11,11 @@ extension Configuration {
             self.port = port
         }
 
+        /// 127.0.0.0/8 or ::1: reachable from this host only.
+        public var isLoopback: Bool {
+            host == "::1" || host.hasPrefix("127.") || host == "0:0:0:0:0:0:0:1"
+        }
+
         /// Reads `HOST:PORT` (IPv6 hosts in brackets); the error text says what is wrong and shows the expected form.
         public static func parse(_ text: String) -> Result<ListenAddress, ListenAddressError> {
             let host: Substring

@@ -1,6 +1,10 @@
 import ClusterController
 import ClusterTunnel
 import DNSAnswer
+import Foundation
+import Metrics
+import MCDNSModel
+public import Prometheus
 import DNSServer
 import DNSWire
 import KubeClient
@@ -26,9 +30,22 @@ public enum MCDNSDaemon {
         return logger
     }
 
-    /// Loads and compiles every zone, publishes the table into a `RecordStore`, and returns the services that
-    /// serve it, in start order (shut down in reverse, on SIGTERM or SIGINT). Throws `StartupError` for any zone
-    /// problem, so nothing starts half-configured.
+    /// The Prometheus registry `/metrics` renders. swift-metrics is bootstrapped onto it by `bootstrapMetrics()`,
+    /// so counters libraries create through swift-metrics (KubeClient's `mcdns_watch_restarts_total` and
+    /// `mcdns_relists_total`, tunnel sessions) are exported with the daemon's own.
+    public static let metricsRegistry = PrometheusCollectorRegistry()
+
+    /// Points swift-metrics at `metricsRegistry`. Call once per process (swift-metrics allows one bootstrap).
+    public static func bootstrapMetrics() {
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metricsRegistry))
+    }
+
+    /// Loads and compiles every zone, publishes the table into a `RecordStore` (with the saved state of
+    /// `stateDir`, when there is a good one), and returns the services in start order: DNS, the state writer, the
+    /// members, the admin API, the SIGHUP reloader. They shut down in reverse on SIGTERM or SIGINT: the reloader
+    /// and admin API first, then the members, then the final state write, and the DNS listeners last (TCP
+    /// connections deliver the answers to what they have read). Throws `StartupError` for any zone or
+    /// configuration problem, so nothing starts half-configured.
     public static func build(configuration: Configuration, logger: Logger) async throws -> ServiceGroup {
         let loaded = ZoneDirectory.load(configuration.zonesDir)
         guard loaded.errors.isEmpty else { throw StartupError(loaded.errors) }
@@ -42,24 +59,60 @@ public enum MCDNSDaemon {
         let tunnelService = try configuration.tunnel.map {
             try TunnelHostService(configuration: configuration, tunnel: $0, logger: logger)
         }
+
+        var token: [UInt8]? = nil
+        if let tokenFile = configuration.admin.tokenFile {
+            do {
+                let text = try FileSystem.readText(tokenFile).trimmingCharacters(in: .whitespacesAndNewlines)
+                guard !text.isEmpty else {
+                    throw StartupError([SourceError(file: tokenFile, line: nil,
+                                                    message: "admin.tokenFile is empty: put the bearer token in it")])
+                }
+                token = Array(text.utf8)
+            } catch let error as StartupError {
+                throw error
+            } catch {
+                throw StartupError([SourceError(file: tokenFile, line: nil, message: "cannot read admin.tokenFile: \(error)")])
+            }
+        } else if !configuration.listen.admin.isLoopback {
+            throw StartupError([SourceError(file: configuration.file, line: nil,
+                                            message: "listen.admin beyond loopback needs admin.tokenFile")])
+        }
+
+        // `source: { tunnel: {} }` members read through the tunnel listener (also for controllers a reload builds).
+        var tunnelConnector: (@Sendable (ClusterID) -> any KubeConnector)? = nil
+        if let server = tunnelService?.server {
+            tunnelConnector = { cluster in TunnelKubeConnector(server: server, cluster: cluster.rawValue) }
+        }
         let store: RecordStore
-        var controller: ClusterController<ContinuousClock>? = nil
+        var supervisor: MemberSupervisor? = nil
         if LiveRecords.enabled(configuration) {
             // Members: the static zones plus the live names the controller publishes into the store.
+            let stateFile = StateFile(directory: configuration.stateDir)
+            var saved: PersistedState? = nil
+            do throws(StateFileError) {
+                saved = try stateFile.load()
+                logger.notice("state loaded: serving its records as stale until the members resync", metadata: [
+                    "state.file": "\(stateFile.path)", "serial": "\(saved!.serial)", "records": "\(saved!.records.count)"])
+            } catch {
+                if case .missing = error {
+                    logger.info("no saved state yet; starting cold", metadata: ["state.file": "\(stateFile.path)"])
+                } else {
+                    // Reported, never fatal: the members fill the records in again.
+                    logger.warning("state file ignored; starting cold", metadata: ["error": "\(error)"])
+                }
+            }
             do throws(CompileError) {
                 let live = try LiveTable(zones: loaded.zones, naming: LiveRecords.naming(configuration),
                                          options: ServingOptions(maxUDPPayload: configuration.dns.maxUDPPayload))
-                store = try RecordStore(live: live, logger: logger)
+                store = try RecordStore(live: live, stateFile: stateFile, restoring: saved, logger: logger)
             } catch {
                 throw StartupError([SourceError(file: configuration.file, line: nil, message: error.description)])
             }
             do throws(ControllerError) {
-                var tunnelConnector: (@Sendable (ClusterID) -> any KubeConnector)? = nil
-                if let server = tunnelService?.server {
-                    tunnelConnector = { cluster in TunnelKubeConnector(server: server, cluster: cluster.rawValue) }
-                }
-                controller = try ClusterController(configuration: LiveRecords.controllerConfiguration(configuration),
-                                                   sink: store, logger: logger, tunnelConnector: tunnelConnector)
+                let controller = try ClusterController(configuration: LiveRecords.controllerConfiguration(configuration),
+                                                       sink: store, logger: logger, tunnelConnector: tunnelConnector)
+                supervisor = MemberSupervisor(controller: controller, store: store, logger: logger)
             } catch {
                 throw StartupError([SourceError(file: configuration.file, line: nil, message: "clusters: \(error)")])
             }
@@ -82,9 +135,23 @@ public enum MCDNSDaemon {
             throw StartupError([SourceError(file: configuration.file, line: nil, message: "listen.dns: \(error)")])
         }
         let dns = DNSService(configuration: dnsConfiguration, store: store, logger: logger)
+        let members: @Sendable () -> [MemberStatus] = { [supervisor] in supervisor?.status() ?? [] }
+        let admin = AdminServer(
+            address: configuration.listen.admin,
+            snapshot: AdminSnapshot(store: store, members: members),
+            metrics: MetricsExporter(registry: metricsRegistry, store: store, queries: dns.statistics, members: members),
+            token: token,
+            logger: logger
+        )
         var services: [any Service] = [dns, DNSListening(service: dns, socketsPerAddress: sockets, logger: logger)]
         if let tunnelService { services.append(tunnelService) }
-        if let controller { services.append(controller) }
+        if let supervisor {
+            services.append(StatePersister(store: store, warmStartLimit: configuration.staleGracePeriod, logger: logger))
+            services.append(supervisor)
+        }
+        services.append(admin)
+        services.append(ConfigurationReloader(configuration: configuration, store: store, members: supervisor,
+                                              tunnelConnector: tunnelConnector, logger: logger))
         return ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },

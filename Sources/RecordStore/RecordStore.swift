@@ -15,9 +15,18 @@ import Synchronization
 public final class RecordStore: Sendable, ServiceRecordSink {
     private let table: Mutex<AnswerTable>
     private let _generation: Atomic<UInt64>
-    private let live: Mutex<LiveTable?>
+    private let live: Mutex<StoreState?>
     private let serialCounter: Atomic<UInt32>
     private let logger: Logger
+    /// Where the merged records are persisted for a warm restart (nil: not persisted).
+    public let stateFile: StateFile?
+    /// Serialises state writes (the debounced writer and a forced write for a new serial reservation).
+    private let writing = Mutex<UInt32>(0)
+    /// Counts publishes: the persister compares it with what it wrote last.
+    private let _changeCount = Atomic<UInt64>(0)
+    private let statistics = Mutex(Statistics())
+    /// Serials published before a new state file is written: bounds what a restart must skip.
+    public static let serialReservation: UInt32 = 1000
 
     public init(initial: AnswerTable, logger: Logger = Logger(label: "mcdns.records")) {
         self.table = Mutex(initial)
@@ -25,21 +34,54 @@ public final class RecordStore: Sendable, ServiceRecordSink {
         self.live = Mutex(nil)
         self.serialCounter = Atomic(initial.serial)
         self.logger = logger
+        self.stateFile = nil
+        self.statistics.withLock { $0.ready = true }
     }
 
-    /// A store fed by live records. The first table has the static zones and no records yet.
-    /// The SOA serial starts at the current time in seconds and grows by one per publish, so it does not go
-    /// backwards across a restart unless more than one publish a second was sustained.
-    public init(live: sending LiveTable, firstSerial: UInt32? = nil, logger: Logger = Logger(label: "mcdns.records"))
+    /// A store fed by live records. The first table has the static zones and, when `restoring` a saved state,
+    /// its records, served as stale (degraded TTL) until the members resync; otherwise no records yet.
+    /// The SOA serial starts at the current time in seconds (or above the saved reservation, whichever is
+    /// higher) and grows by one per publish, so it never goes backwards across a restart.
+    public init(live: sending LiveTable, firstSerial: UInt32? = nil, stateFile: StateFile? = nil,
+                restoring saved: PersistedState? = nil, logger: Logger = Logger(label: "mcdns.records"))
         throws(CompileError)
     {
-        let serial = firstSerial ?? UInt32(truncatingIfNeeded: time(nil))
-        let initial = try live.rebuild(serial: serial)
+        var serial = firstSerial ?? UInt32(truncatingIfNeeded: time(nil))
+        var warm: WarmStart? = nil
+        var initial: AnswerTable
+        if let saved {
+            serial = max(serial, saved.serialReserved &+ 1)
+            let stale = saved.clusters.map { info in
+                ClusterInfo(id: info.id, locality: info.locality, link: info.link == .offline ? .offline : .stale)
+            }
+            do throws(CompileError) {
+                initial = try live.apply(RecordChanges(upserted: saved.records, clusters: stale), serial: serial)
+                warm = WarmStart(unconfirmed: Set(saved.records.map(\.key)),
+                                 restored: Dictionary(stale.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }))
+            } catch {
+                logger.error("the saved records do not compile; starting without them", metadata: [
+                    "error": "\(error)"])
+                initial = try live.rebuild(serial: serial)
+            }
+        } else {
+            initial = try live.rebuild(serial: serial)
+        }
         self.table = Mutex(initial)
         self._generation = Atomic(1)
-        self.live = Mutex(live)
         self.serialCounter = Atomic(serial)
         self.logger = logger
+        self.stateFile = stateFile
+        let recordCount = live.records.count
+        var state = StoreState(table: live)
+        state.warm = warm
+        state.restoredFromState = warm != nil
+        self.live = Mutex(state)
+        statistics.withLock {
+            $0.ready = warm != nil
+            $0.recordCount = recordCount
+        }
+        // The reservation covers the serials this process may use before it writes its first state.
+        if stateFile != nil { writing.withLock { $0 = serial } }
     }
 
     /// Bumped after every swap; compare with the value a reader saw last.
@@ -52,48 +94,220 @@ public final class RecordStore: Sendable, ServiceRecordSink {
     public func publish(_ newTable: AnswerTable) {
         table.withLock { $0 = newTable }
         _generation.add(1, ordering: .releasing)
+        _changeCount.add(1, ordering: .releasing)
     }
 
     /// Compiles a batch of record changes into a new table and publishes it.
     public func apply(_ changes: RecordChanges) async {
         guard !changes.isEmpty else { return }
+        // Big batches and member changes free much of the old table: hand that memory back (HeapTrim).
+        let trim = changes.upserted.count + changes.removed.count >= HeapTrim.threshold || changes.clusters != nil
+        compile(upserted: changes.upserted.count, removed: changes.removed.count, trim: trim) { state in
+            state.effective(changes)
+        }
+    }
+
+    /// Ends a warm start that the members never completed (some member did not sync within the grace period):
+    /// restored records no member confirmed leave, and members are shown as the controller reports them.
+    /// Returns whether a warm start was still in progress.
+    @discardableResult
+    public func endWarmStart() -> Bool {
+        var ended = false
+        compile(upserted: 0, removed: 0) { state in
+            guard let warm = state.warm else { return nil }
+            ended = true
+            state.warm = nil
+            logger.info("warm start over: members that did not resync are shown as they are", metadata: [
+                "unconfirmed": "\(warm.unconfirmed.count)"])
+            return RecordChanges(removed: warm.unconfirmed.sorted(), clusters: state.reported ?? state.table.clusters.values.sorted { $0.id < $1.id })
+        }
+        return ended
+    }
+
+    /// Replaces the live table with one `make` builds (new zones, TTLs or naming after a reload), carrying the
+    /// current records and members over. When `make` or the compile fails, nothing changes and the error is
+    /// returned: the old table keeps serving. Nil for success; a static-only store returns `.notLive`.
+    public func reconfigure(_ make: () throws(CompileError) -> LiveTable) -> ReconfigureError? {
         let started = ContinuousClock.now
-        let outcome = live.withLock { live -> Result<(AnswerTable, [String]), CompileError>? in
-            guard let live else { return nil }
-            let serial = serialCounter.add(1, ordering: .relaxed).newValue
+        let outcome = live.withLock { state -> Result<AnswerTable, ReconfigureError> in
+            guard state != nil else { return .failure(.notLive) }
             do throws(CompileError) {
-                let table = try live.apply(changes, serial: serial)
+                let fresh = try make()
+                let old = state!.table
+                let serial = nextSerial(state!)
+                let changes = RecordChanges(upserted: old.records.keys.sorted().map { old.records[$0]! },
+                                            clusters: old.clusters.keys.sorted().map { old.clusters[$0]! })
+                let table = changes.isEmpty ? try fresh.rebuild(serial: serial) : try fresh.apply(changes, serial: serial)
+                state!.table = fresh
+                return .success(table)
+            } catch {
+                return .failure(.compile(error))
+            }
+        }
+        switch outcome {
+        case .success(let table):
+            publish(table)
+            statistics.withLock { $0.lastBuild = ContinuousClock.now - started; $0.builds += 1 }
+            return nil
+        case .failure(let error):
+            return error
+        }
+    }
+
+    public enum ReconfigureError: Error, Sendable, CustomStringConvertible {
+        case notLive
+        case compile(CompileError)
+
+        public var description: String {
+            switch self {
+            case .notLive: return "this store serves static zones only"
+            case .compile(let error): return error.description
+            }
+        }
+    }
+
+    /// Starts treating every current record as unconfirmed until each member has synced again: what a member
+    /// list change (a reload) needs, since the new controller republishes from scratch.
+    public func expectResync() {
+        live.withLock { state in
+            guard state != nil else { return }
+            let keys = Set(state!.table.records.keys)
+            let restored = state!.table.clusters
+            state!.warm = WarmStart(unconfirmed: keys, restored: restored)
+            state!.syncedOnce = []
+            state!.reported = nil
+        }
+    }
+
+    private func compile(upserted: Int, removed: Int, trim: Bool = true, _ transform: (inout StoreState) -> RecordChanges?) {
+        let started = ContinuousClock.now
+        let outcome = live.withLock { state -> Result<(AnswerTable, [String], Int), CompileError>? in
+            guard state != nil, let changes = transform(&state!), !changes.isEmpty else { return nil }
+            let serial = nextSerial(state!)
+            do throws(CompileError) {
+                let table = try state!.table.apply(changes, serial: serial)
                 let keys = Set(changes.upserted.map(\.key))
-                let problems = keys.sorted().flatMap { key in (live.problems[key] ?? []).map { "\(key): \($0)" } }
-                return .success((table, problems))
+                let problems = keys.sorted().flatMap { key in
+                    (state!.table.problems[key] ?? []).map { "\(key): \($0)" }
+                }
+                return .success((table, problems, state!.table.records.count))
             } catch {
                 return .failure(error)
             }
         }
+        let took = ContinuousClock.now - started
         switch outcome {
         case nil:
-            logger.warning("record changes arrived but this store serves static zones only")
-        case .success(let (table, problems)):
+            break
+        case .success(let (table, problems, count)):
             publish(table)
-            if changes.upserted.count + changes.removed.count >= HeapTrim.threshold || changes.clusters != nil {
-                HeapTrim.trim()
+            statistics.withLock { stats in
+                stats.recordCount = count
+                stats.lastBuild = took
+                stats.buildSeconds += took.seconds
+                stats.builds += 1
             }
+            if trim { HeapTrim.trim() }
             for problem in problems { logger.warning("record not fully served", metadata: ["problem": "\(problem)"]) }
             logger.debug("published", metadata: [
-                "serial": "\(table.serial)", "upserted": "\(changes.upserted.count)",
-                "removed": "\(changes.removed.count)", "took": "\(ContinuousClock.now - started)",
+                "serial": "\(table.serial)", "upserted": "\(upserted)",
+                "removed": "\(removed)", "took": "\(took)",
             ])
         case .failure(let error):
+            statistics.withLock { $0.failedBuilds += 1 }
             logger.error("compile failed; the previous answers keep serving", metadata: ["error": "\(error)"])
         }
+        let ready = live.withLock { state in state?.allSyncedOnce ?? true }
+        if ready { statistics.withLock { $0.ready = true } }
+    }
+
+    /// The next serial; past the persisted reservation it first writes a state that reserves more, so a restart
+    /// after a crash never reuses a serial a secondary may have seen.
+    private func nextSerial(_ state: StoreState) -> UInt32 {
+        let serial = serialCounter.add(1, ordering: .relaxed).newValue
+        guard let stateFile else { return serial }
+        let reserved = writing.withLock { $0 }
+        if serial > reserved {
+            write(state.persisted(serial: serial &- 1), to: stateFile)
+        }
+        return serial
+    }
+
+    // MARK: - Persistence
+
+    /// Writes the state when something was published since the last write (the daemon calls this debounced,
+    /// and once more at shutdown). Returns whether it wrote.
+    @discardableResult
+    public func persistIfChanged() -> Bool {
+        guard let stateFile else { return false }
+        let changes = _changeCount.load(ordering: .acquiring)
+        guard changes != statistics.withLock({ $0.persistedChangeCount }) else { return false }
+        guard let snapshot = live.withLock({ state in state.map { $0.persisted(serial: current().serial) } }) else {
+            return false
+        }
+        write(snapshot, to: stateFile)
+        statistics.withLock { $0.persistedChangeCount = changes }
+        return true
+    }
+
+    private func write(_ snapshot: PersistedState, to file: StateFile) {
+        writing.withLock { reserved in
+            var snapshot = snapshot
+            snapshot.serialReserved = max(reserved, snapshot.serial &+ Self.serialReservation)
+            do throws(StateFileError) {
+                try file.save(snapshot)
+                reserved = snapshot.serialReserved
+                statistics.withLock { $0.writes += 1 }
+                logger.debug("state saved", metadata: [
+                    "state.file": "\(file.path)", "serial": "\(snapshot.serial)",
+                    "records": "\(snapshot.records.count)"])
+            } catch {
+                statistics.withLock { $0.writeFailures += 1 }
+                logger.warning("state not saved; answers are unaffected, a restart starts colder", metadata: [
+                    "error": "\(error)"])
+            }
+        }
+    }
+
+    // MARK: - Introspection
+
+    /// Counters and gauges for the admin API and metrics.
+    public var stats: Statistics { statistics.withLock { $0 } }
+
+    /// Ready once a saved state was loaded or every member has synced once (a static-only store always is).
+    public var isReady: Bool { statistics.withLock { $0.ready } }
+
+    public struct Statistics: Sendable {
+        public var ready = false
+        public var recordCount = 0
+        public var builds = 0
+        public var failedBuilds = 0
+        public var buildSeconds = 0.0
+        public var lastBuild: Duration = .zero
+        public var writes = 0
+        public var writeFailures = 0
+        var persistedChangeCount: UInt64 = 0
     }
 
     /// The live state as plain values (for the admin API and `explain`); nil for a static-only store.
     public func liveState() -> LiveState? {
-        live.withLock { live in
-            guard let live else { return nil }
+        live.withLock { state in
+            guard let state else { return nil }
+            let live = state.table
             return LiveState(records: live.records, clusters: live.clusters, problems: live.problems,
-                             names: live.namesByService)
+                             names: live.namesByService, naming: live.naming, serial: current().serial,
+                             restoredFromState: state.restoredFromState,
+                             warmStart: state.warm != nil, unconfirmed: state.warm?.unconfirmed ?? [],
+                             syncedOnce: state.syncedOnce)
+        }
+    }
+
+    /// Runs `body` on the live table under the store's lock, with the serial being served (for `explain`, which
+    /// resolves in record form against exactly what the table was compiled from). Nil for a static-only store.
+    public func withLiveTable<T: Sendable>(_ body: (LiveTable, UInt32) -> T) -> T? {
+        live.withLock { state in
+            guard let state else { return nil }
+            return body(state.table, current().serial)
         }
     }
 
@@ -102,6 +316,16 @@ public final class RecordStore: Sendable, ServiceRecordSink {
         public var clusters: [ClusterID: ClusterInfo]
         public var problems: [ServiceKey: [String]]
         public var names: [ServiceKey: [LiveName]]
+        public var naming: NamingConfiguration
+        public var serial: UInt32
+        /// Records came from the state file at start.
+        public var restoredFromState: Bool
+        /// Restored records are still waiting for their members to resync.
+        public var warmStart: Bool
+        /// Restored services no member has confirmed yet.
+        public var unconfirmed: Set<ServiceKey>
+        /// Members seen synced since start (or since the last member change).
+        public var syncedOnce: Set<ClusterID>
     }
 
     /// A reader's cached view of the store: `table()` is one atomic load unless a publish happened.

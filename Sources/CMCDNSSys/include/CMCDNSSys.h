@@ -43,6 +43,22 @@ int mcdns_socket_port(int fd);
 /// Names the calling thread (pthread_setname_np is also behind _GNU_SOURCE); longer names are cut to 15 bytes.
 void mcdns_thread_set_name(const char *name);
 
+/// Query counters written by one thread and read by another at scrape time. Relaxed atomic loads and stores
+/// (not a read-modify-write: each counter has a single writer), so the increment is a plain load, add and store
+/// on x86-64 and arm64, yet the reader never sees a torn value and there is no data race.
+static inline void mcdns_counter_add(uint64_t *counter, uint64_t amount) {
+    __atomic_store_n(counter, __atomic_load_n(counter, __ATOMIC_RELAXED) + amount, __ATOMIC_RELAXED);
+}
+/// For counters several threads write (the TCP event loops share one set): an atomic add.
+static inline void mcdns_counter_add_shared(uint64_t *counter, uint64_t amount) {
+    __atomic_fetch_add(counter, amount, __ATOMIC_RELAXED);
+}
+static inline uint64_t mcdns_counter_load(const uint64_t *counter) {
+    return __atomic_load_n(counter, __ATOMIC_RELAXED);
+}
+/// Monotonic nanoseconds (vDSO, no system call): per-batch answer latency.
+uint64_t mcdns_monotonic_nanoseconds(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,173 @@
+public import DNSWire
+public import MCDNSModel
+
+extension LiveTable {
+    /// Explains the answer to (`name`, `type`) asked by a requester in `requester` (nil: unknown requester), from
+    /// the same naming rules and contents the table was compiled from. Pure: reads the table, changes nothing.
+    public func explain(_ name: DomainName, _ type: RRType, requester: ClusterID?, serial: UInt32) -> Explanation {
+        let owner = namesByService.first { $0.value.contains { $0.name == name } }
+        let live = owner?.value.first { $0.name == name }
+        var override: [RRType: [ResourceRecord]]? = nil
+        if let requester, let variant = live?.variants[requester] { override = variant }
+        let resolved = resolve(name, type, override: override)
+        let zone = staticZoneOrigins.first { name.isSubdomain(of: $0) }
+        var explanation = Explanation(
+            name: name.description,
+            type: type.description,
+            requester: requester?.rawValue,
+            serial: serial,
+            zone: zone?.description,
+            service: owner.map { $0.key.description },
+            kind: zone == nil ? "none" : "static",
+            resolution: "\(resolved.resolution)",
+            rcode: Int(resolved.rcode),
+            answer: resolved.answer.map { $0.presentation ?? "\($0.owner) \($0.type)" },
+            authority: resolved.authority.map { $0.presentation ?? "\($0.owner) \($0.type)" },
+            ttl: resolved.answer.first?.ttl ?? resolved.authority.first(where: { $0.type == .soa })?.ttl,
+            degraded: live?.degraded ?? false,
+            step: "",
+            candidates: []
+        )
+        guard let key = owner?.key, let record = records[key] else {
+            explanation.step =
+                zone == nil
+                ? "outside every served zone: REFUSED"
+                : "no service owns this name: answered from the zone file contents"
+            return explanation
+        }
+        let rules = RecordNames(naming: naming, clusters: clusters)
+        rules.explain(record, name: name, requester: requester.flatMap { clusters[$0] }, into: &explanation)
+        if override != nil, let requester { explanation.step += " (answer specific to requester \(requester))" }
+        return explanation
+    }
+}
+
+extension RecordNames {
+    /// Fills in the kind, the candidates and the step for a name of `record` (DESIGN §4.1, §4.2).
+    func explain(
+        _ record: ServiceDNSRecord,
+        name: DomainName,
+        requester: ClusterInfo?,
+        into explanation: inout Explanation
+    ) {
+        let healthy = healthyTargets(record, useEndpoints: record.status.headless)
+        let healthyIDs = Set(healthy.map(\.cluster))
+        let levels = requester.map { ordered(healthy, for: $0) }
+        explanation.candidates = record.status.dns.sorted { $0.cluster < $1.cluster }.map { dns in
+            let state = link(dns)
+            let reason: String
+            if state == .offline {
+                reason = "member is offline (link lost beyond the grace period, or never synced)"
+            } else if dns.readyEndpoints == 0 && !record.spec.allowServiceWithoutEndpoints {
+                reason = "no ready endpoints"
+            } else if !healthyIDs.contains(dns.cluster) {
+                reason = "no usable target address"
+            } else if state == .stale {
+                reason = "link lost: last-known targets serve as stale (degraded TTL)"
+            } else {
+                reason =
+                    dns.readyEndpoints > 0 ? "\(dns.readyEndpoints) ready endpoint(s)" : "allowed without endpoints"
+            }
+            var level: String? = nil
+            if let levels, let index = levels.firstIndex(where: { $0.contains { $0.cluster == dns.cluster } }) {
+                level = index < naming.localityPolicy.count ? naming.localityPolicy[index].rawValue : "global"
+            }
+            let targets =
+                record.status.headless
+                ? dns.endpoints.filter(\.ready).map(\.address)
+                : (dns.loadBalancer.isEmpty ? dns.clusterIPs : dns.loadBalancer.compactMap { $0.ip ?? $0.hostname })
+            return Explanation.Candidate(
+                cluster: dns.cluster.rawValue,
+                region: dns.region,
+                zone: dns.zone,
+                link: state.rawValue,
+                readyEndpoints: dns.readyEndpoints,
+                healthy: healthyIDs.contains(dns.cluster),
+                reason: reason,
+                targets: targets,
+                lastObserved: dns.lastObserved,
+                level: level
+            )
+        }
+        let (kind, region, zone) = classify(record, name)
+        explanation.kind = kind
+        switch kind {
+        case "global":
+            if healthy.isEmpty {
+                explanation.step =
+                    "global: no healthy cluster anywhere: NODATA with the negative TTL (the service exists)"
+            } else if let levels, let requester {
+                let index = levels.firstIndex { !$0.isEmpty } ?? 0
+                let level = index < naming.localityPolicy.count ? naming.localityPolicy[index].rawValue : "global"
+                let clusters = levels[index].map(\.cluster.rawValue).joined(separator: ", ")
+                explanation.step =
+                    "global name asked from \(requester.id) (\(requester.locality)): policy "
+                    + naming.localityPolicy.map(\.rawValue).joined(separator: "→")
+                    + "; first level with healthy targets: \(level) (\(clusters))"
+            } else {
+                explanation.step =
+                    "global: every healthy cluster (\(healthy.map(\.cluster.rawValue).joined(separator: ", ")))"
+            }
+        case "region":
+            let inRegion = healthy.filter { $0.region == region }
+            explanation.step =
+                inRegion.isEmpty
+                ? "region \(region ?? "?"): no healthy target in the region: region→global (CNAME, degraded TTL)"
+                : "region \(region ?? "?"): healthy targets in the region (\(inRegion.map(\.cluster.rawValue).joined(separator: ", ")))"
+        case "zone":
+            let inRegion = healthy.filter { $0.region == region }
+            let inZone = inRegion.filter { $0.zone == zone }
+            if !inZone.isEmpty {
+                explanation.step =
+                    "zone \(zone ?? "?"): healthy targets in the zone (\(inZone.map(\.cluster.rawValue).joined(separator: ", ")))"
+            } else if !inRegion.isEmpty {
+                explanation.step = "zone \(zone ?? "?"): none healthy in the zone: zone→region (CNAME, degraded TTL)"
+            } else {
+                explanation.step =
+                    "zone \(zone ?? "?"): none healthy in the zone or region: zone→region→global (CNAMEs, degraded TTL)"
+            }
+        case "external":
+            explanation.step = "ExternalName service: CNAME to \(record.status.externalTarget ?? "?")"
+        case "vanity":
+            explanation.step = "dnsPrefix: CNAME to the global name"
+        case "clusterset":
+            explanation.step =
+                record.status.headless
+                ? "clusterset (headless): ready endpoints of every cluster not offline"
+                : "clusterset: ClusterIPs of the healthy clusters"
+                    + (requester.map { ", nearest to \($0.id) first" } ?? "")
+        case "clusterset-srv":
+            explanation.step = "clusterset SRV for a named port"
+        case "clusterset-host":
+            explanation.step = "clusterset: one headless endpoint by hostname"
+        default:
+            explanation.step = "a name of service \(record.key)"
+        }
+    }
+
+    /// Which of the service's names `name` is, with the region and zone labels of a region or zone name.
+    func classify(_ record: ServiceDNSRecord, _ name: DomainName) -> (String, String?, String?) {
+        if let domain = naming.federationDomain, let fed = naming.federationName, name.isSubdomain(of: domain) {
+            let service = record.spec.externalName ?? record.key.name
+            let labels = name.labels.map { String(decoding: $0, as: UTF8.self).lowercased() }
+            let prefix = [service, record.key.namespace, fed, "svc"].map { $0.lowercased() }
+            let extra = labels.count - domain.labelCount - prefix.count
+            if labels.count >= prefix.count, Array(labels.prefix(prefix.count)) == prefix, extra >= 0, extra <= 2 {
+                if record.status.externalTarget != nil { return ("external", nil, nil) }
+                switch extra {
+                case 0: return ("global", nil, nil)
+                case 1: return ("region", labels[prefix.count], nil)
+                default: return ("zone", labels[prefix.count + 1], labels[prefix.count])
+                }
+            }
+            return ("vanity", nil, nil)
+        }
+        if let domain = naming.clustersetDomain, name.isSubdomain(of: domain) {
+            let extra = name.labelCount - domain.labelCount - 3
+            if extra == 0 { return ("clusterset", nil, nil) }
+            if let first = name.labels.first, first.first == UInt8(ascii: "_") { return ("clusterset-srv", nil, nil) }
+            return ("clusterset-host", nil, nil)
+        }
+        return ("static", nil, nil)
+    }
+}

@@ -1,0 +1,92 @@
+import CMCDNSSys
+
+/// Plain per-thread query counters (DESIGN §8: no metrics call, lock or allocation per query). Each UDP thread
+/// owns one set and is its only writer; the TCP event loops share one set with atomic adds. A scrape sums the
+/// sets (`QueryStatistics.totals()`), reading each counter with a relaxed atomic load.
+///
+/// Layout: queries by [transport][qtype bucket][rcode bucket], then the latency histogram buckets, its sum in
+/// nanoseconds and its count.
+public final class QueryCounters: @unchecked Sendable {
+    /// The query types counted by name; every other type lands in `other`.
+    public static let typeBuckets: [String] = [
+        "A", "AAAA", "CNAME", "SRV", "TXT", "SOA", "NS", "MX", "PTR", "ANY",
+        "other",
+    ]
+    /// RCODEs 0 to 15 as the header carries them; 16 counts queries answered with nothing (dropped).
+    public static let rcodeBuckets = 17
+    /// `typeBuckets.count` as a literal: the per-query index must not touch the array (a lazy global).
+    static let typeBucketCount = 11
+    public static let transports: [String] = ["udp", "tcp"]
+    /// Upper bounds of the latency buckets, in nanoseconds (the last bucket is +Inf).
+    public static let latencyBounds: [UInt64] = [
+        1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 250_000,
+        500_000, 1_000_000, 10_000_000,
+    ]
+
+    static let queryCells = transports.count * typeBuckets.count * rcodeBuckets
+    static let latencyStart = queryCells
+    static let latencyCells = latencyBounds.count + 1
+    static let sumIndex = latencyStart + latencyCells
+    static let countIndex = sumIndex + 1
+    static let cells = countIndex + 1
+
+    let cells: UnsafeMutablePointer<UInt64>
+    private let shared: Bool
+
+    /// `shared`: written by several threads (atomic adds) rather than one.
+    init(shared: Bool) {
+        cells = .allocate(capacity: Self.cells)
+        cells.initialize(repeating: 0, count: Self.cells)
+        self.shared = shared
+    }
+
+    deinit { cells.deallocate() }
+
+    @inline(__always)
+    static func typeBucket(_ qtype: UInt16) -> Int {
+        switch qtype {
+        case 1: return 0
+        case 28: return 1
+        case 5: return 2
+        case 33: return 3
+        case 16: return 4
+        case 6: return 5
+        case 2: return 6
+        case 15: return 7
+        case 12: return 8
+        case 255: return 9
+        default: return 10
+        }
+    }
+
+    /// Counts one query: `response` holds the answer (`length` bytes; 0 = nothing sent).
+    @inline(__always)
+    func count(transport: Int, qtype: UInt16, response: UnsafeRawPointer, length: Int) {
+        let rcode = length >= 4 ? Int(response.load(fromByteOffset: 3, as: UInt8.self) & 0x0F) : 16
+        let index = (transport * Self.typeBucketCount + Self.typeBucket(qtype)) * Self.rcodeBuckets + rcode
+        add(index, 1)
+    }
+
+    /// Records `queries` answered in `nanoseconds` all together (one batch): each counts with the batch's mean.
+    @inline(__always)
+    func latency(nanoseconds: UInt64, queries: Int) {
+        guard queries > 0 else { return }
+        let mean = nanoseconds / UInt64(queries)
+        var bucket = 0
+        while bucket < Self.latencyBounds.count && mean > Self.latencyBounds[bucket] { bucket += 1 }
+        add(Self.latencyStart + bucket, UInt64(queries))
+        add(Self.sumIndex, nanoseconds)
+        add(Self.countIndex, UInt64(queries))
+    }
+
+    @inline(__always)
+    private func add(_ index: Int, _ amount: UInt64) {
+        if shared {
+            mcdns_counter_add_shared(cells + index, amount)
+        } else {
+            mcdns_counter_add(cells + index, amount)
+        }
+    }
+
+    func load(_ index: Int) -> UInt64 { mcdns_counter_load(cells + index) }
+}

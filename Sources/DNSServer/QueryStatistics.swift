@@ -1,0 +1,75 @@
+import Synchronization
+
+/// Every counter set of one DNS service, summed on demand: what `/metrics` reads at scrape time.
+public final class QueryStatistics: Sendable {
+    private let sets = Mutex<[QueryCounters]>([])
+    /// TCP queries, from every event loop.
+    let tcp: QueryCounters
+
+    public init() {
+        precondition(QueryCounters.typeBucketCount == QueryCounters.typeBuckets.count)
+        tcp = QueryCounters(shared: true)
+        sets.withLock { $0.append(tcp) }
+    }
+
+    /// A new set for one UDP thread. Sets are kept after their thread ends so the totals never go down.
+    func makeWorkerCounters() -> QueryCounters {
+        let counters = QueryCounters(shared: false)
+        sets.withLock { $0.append(counters) }
+        return counters
+    }
+
+    /// The sums over every set.
+    public func totals() -> Totals {
+        var cells = [UInt64](repeating: 0, count: QueryCounters.cells)
+        for set in sets.withLock({ $0 }) {
+            for index in 0..<QueryCounters.cells { cells[index] &+= set.load(index) }
+        }
+        var queries: [Totals.Key: UInt64] = [:]
+        for (t, transport) in QueryCounters.transports.enumerated() {
+            for (q, type) in QueryCounters.typeBuckets.enumerated() {
+                for rcode in 0..<QueryCounters.rcodeBuckets {
+                    let value = cells[(t * QueryCounters.typeBuckets.count + q) * QueryCounters.rcodeBuckets + rcode]
+                    guard value > 0 else { continue }
+                    queries[Totals.Key(transport: transport, type: type, rcode: Totals.rcodeName(rcode))] = value
+                }
+            }
+        }
+        let buckets = (0..<QueryCounters.latencyCells).map { cells[QueryCounters.latencyStart + $0] }
+        return Totals(
+            queries: queries,
+            latencyBuckets: buckets,
+            latencySumNanoseconds: cells[QueryCounters.sumIndex],
+            latencyCount: cells[QueryCounters.countIndex]
+        )
+    }
+
+    public struct Totals: Sendable, Equatable {
+        public struct Key: Hashable, Sendable {
+            public var transport: String
+            public var type: String
+            public var rcode: String
+        }
+
+        public var queries: [Key: UInt64]
+        /// Counts per bucket of `QueryCounters.latencyBounds` (not cumulative), the last one +Inf.
+        public var latencyBuckets: [UInt64]
+        public var latencySumNanoseconds: UInt64
+        public var latencyCount: UInt64
+
+        public static var latencyBoundsSeconds: [Double] { QueryCounters.latencyBounds.map { Double($0) / 1e9 } }
+
+        static func rcodeName(_ code: Int) -> String {
+            switch code {
+            case 0: return "NOERROR"
+            case 1: return "FORMERR"
+            case 2: return "SERVFAIL"
+            case 3: return "NXDOMAIN"
+            case 4: return "NOTIMP"
+            case 5: return "REFUSED"
+            case 16: return "dropped"
+            default: return "RCODE\(code)"
+            }
+        }
+    }
+}

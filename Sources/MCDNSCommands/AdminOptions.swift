@@ -1,0 +1,41 @@
+import ArgumentParser
+import Foundation
+
+/// The options every admin API command shares.
+struct AdminOptions: ParsableArguments {
+    @Option(
+        name: .long,
+        help: "The admin API of `mcdns serve` (its listen.admin); default \(AdminURL.defaultText), or $MCDNS_ADMIN."
+    )
+    var admin: String?
+
+    @Option(
+        name: .long,
+        help:
+            "A file holding the admin API's bearer token (needed when the daemon sets admin.tokenFile); or $MCDNS_ADMIN_TOKEN."
+    )
+    var tokenFile: String?
+
+    @Option(name: .long, help: "Seconds to wait for the admin API.")
+    var timeout: Int = 5
+
+    func client() throws(CommandFailure) -> AdminClient {
+        let environment = ProcessInfo.processInfo.environment
+        let url = try AdminURL(admin ?? environment["MCDNS_ADMIN"] ?? AdminURL.defaultText)
+        var token = environment["MCDNS_ADMIN_TOKEN"]
+        if let tokenFile {
+            do {
+                token = try String(contentsOfFile: tokenFile, encoding: .utf8)
+                    .trimmingCharacters(in: .whitespacesAndNewlines)
+            } catch {
+                throw .usage("--token-file \(tokenFile): cannot read it (\(error.localizedDescription))")
+            }
+        }
+        return AdminClient(base: url, token: token, timeout: .seconds(Int64(max(1, timeout))))
+    }
+}
+
+/// `--output`: how the admin commands print.
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case table, json, yaml
+}

@@ -1,0 +1,49 @@
+import ArgumentParser
+import Foundation
+import MCDNSDaemon
+
+/// `mcdns clusters`: the members of a running daemon, their links and caches.
+struct ClustersCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "clusters",
+        abstract: "List the member clusters of a running mcdns serve: link, source, last sync, objects.",
+        discussion: """
+            LINK is what the answers use (synced, stale: last-known targets with the degraded TTL, offline:
+            targets withdrawn). LAST SYNC is when the member last became current.
+
+            Exit codes: 0 listed, 64 bad arguments, 3 admin API unreachable, 4 token refused.
+
+            Examples:
+              mcdns clusters
+              mcdns clusters --output json
+            """
+    )
+
+    @Option(name: .shortAndLong, help: "table, json or yaml.")
+    var output: OutputFormat = .table
+
+    @OptionGroup var admin: AdminOptions
+
+    func run() async throws {
+        do throws(CommandFailure) {
+            let view = try await admin.client().fetch(AdminViews.Clusters.self, "/v1/clusters")
+            try Render.print(view, as: output) { table(view) }
+        } catch {
+            throw error.report()
+        }
+    }
+
+    func table(_ view: AdminViews.Clusters) -> String {
+        var rows = [["NAME", "SOURCE", "LINK", "LAST SYNC", "LOCALITY", "OBJECTS", "SERVICES", "CONDITIONS"]]
+        let now = Date().timeIntervalSince1970
+        for cluster in view.clusters {
+            let age = cluster.lastSync.map { Render.age(now - $0) + " ago" } ?? "never"
+            let objects = cluster.objects.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+            rows.append([
+                cluster.name, cluster.sourceKind, cluster.link, age, "\(cluster.region)/\(cluster.zone)",
+                objects.joined(separator: " "), "\(cluster.services)", cluster.conditions.last ?? "",
+            ])
+        }
+        return Render.table(rows)
+    }
+}

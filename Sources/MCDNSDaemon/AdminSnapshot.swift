@@ -1,0 +1,115 @@
+import ClusterController
+import DNSAnswer
+import DNSWire
+import MCDNSModel
+import RecordStore
+
+/// Builds the admin API's views from the store and the controller: plain functions, so tests call them too.
+struct AdminSnapshot {
+    let store: RecordStore
+    let members: @Sendable () -> [MemberStatus]
+
+    func records(namespace: String? = nil, name: String? = nil) -> AdminViews.Records {
+        guard let state = store.liveState() else {
+            return AdminViews.Records(serial: store.current().serial, warmStart: false, records: [])
+        }
+        let keys = state.records.keys.sorted().filter { key in
+            (namespace == nil || key.namespace == namespace) && (name == nil || key.name == name)
+        }
+        let records = keys.map { key in
+            let record = state.records[key]!
+            return AdminViews.Record(
+                namespace: key.namespace,
+                name: key.name,
+                spec: record.spec,
+                status: record.status,
+                names: (state.names[key] ?? []).map(\.name.description),
+                problems: state.problems[key] ?? [],
+                restored: state.unconfirmed.contains(key)
+            )
+        }
+        return AdminViews.Records(serial: state.serial, warmStart: state.warmStart, records: records)
+    }
+
+    func clusters() -> AdminViews.Clusters {
+        let state = store.liveState()
+        let statuses = members()
+        var services: [ClusterID: Int] = [:]
+        for record in state?.records.values ?? [:].values {
+            for dns in record.status.dns { services[dns.cluster, default: 0] += 1 }
+        }
+        var result: [AdminViews.Cluster] = statuses.map { status in
+            let info = state?.clusters[status.cluster]
+            let locality = info?.locality ?? status.locality
+            return AdminViews.Cluster(
+                name: status.cluster.rawValue,
+                sourceKind: status.sourceKind,
+                source: status.source,
+                link: (info?.link ?? status.link).rawValue,
+                sourceLink: status.link.rawValue,
+                everSynced: status.everSynced,
+                lastSync: status.lastSync,
+                lastEvent: status.lastEvent,
+                region: locality.region,
+                zone: locality.zone,
+                objects: status.objects,
+                services: services[status.cluster] ?? 0,
+                conditions: status.conditions
+            )
+        }
+        // Members known only from the state file (removed from the configuration, or before a reload).
+        let known = Set(statuses.map(\.cluster))
+        for info in (state?.clusters.values.sorted { $0.id < $1.id } ?? []) where !known.contains(info.id) {
+            result.append(
+                AdminViews.Cluster(
+                    name: info.id.rawValue,
+                    sourceKind: "restored",
+                    source: "state file",
+                    link: info.link.rawValue,
+                    sourceLink: nil,
+                    everSynced: false,
+                    lastSync: nil,
+                    lastEvent: nil,
+                    region: info.locality.region,
+                    zone: info.locality.zone,
+                    objects: [:],
+                    services: services[info.id] ?? 0,
+                    conditions: ["known only from the state file"]
+                )
+            )
+        }
+        return AdminViews.Clusters(serial: state?.serial ?? store.current().serial, clusters: result)
+    }
+
+    enum ExplainFailure: Error {
+        case badRequest(String)
+        case notLive
+    }
+
+    func explain(name: String?, type: String?, cluster: String?) throws(ExplainFailure) -> Explanation {
+        guard let name, !name.isEmpty else { throw .badRequest("missing ?name=: the DNS name to explain") }
+        let domain: DomainName
+        do {
+            domain = try DomainName(name)
+        } catch {
+            throw .badRequest("\(name) is not a DNS name: \(error)")
+        }
+        var rrtype = RRType.a
+        if let type, !type.isEmpty {
+            guard let parsed = RRType(mnemonic: type) else {
+                throw .badRequest("\(type) is not a record type (A, AAAA, SRV, TXT, CNAME, TYPE65280…)")
+            }
+            rrtype = parsed
+        }
+        let requester = cluster.flatMap { $0.isEmpty ? nil : ClusterID($0) }
+        let result = store.withLiveTable { table, serial -> Result<Explanation, ExplainFailure> in
+            if let requester, table.clusters[requester] == nil {
+                let known = table.clusters.keys.sorted().map(\.rawValue).joined(separator: ", ")
+                return .failure(.badRequest("unknown cluster \(requester); known: \(known)"))
+            }
+            return .success(table.explain(domain, rrtype, requester: requester, serial: serial))
+        }
+        guard let result else { throw .notLive }
+        return try result.get()
+    }
+}

@@ -1,0 +1,65 @@
+public import MCDNSModel
+
+/// The JSON bodies of the admin API (`/v1/...`). Public so the CLI decodes exactly what the daemon encodes.
+public enum AdminViews {
+    /// `/v1/records` and `/v1/records/{namespace}/{name}`.
+    public struct Records: Codable, Sendable, Equatable {
+        public var serial: UInt32
+        /// The records came from the state file and some members have not resynced yet.
+        public var warmStart: Bool
+        public var records: [Record]
+    }
+
+    public struct Record: Codable, Sendable, Equatable {
+        public var namespace: String
+        public var name: String
+        public var spec: ServiceDNSRecord.Spec
+        public var status: ServiceDNSRecord.Status
+        /// The DNS names this service owns now.
+        public var names: [String]
+        /// Names that could not be served, and why.
+        public var problems: [String]
+        /// Restored from the state file and not yet confirmed by a member.
+        public var restored: Bool
+    }
+
+    /// `/v1/clusters`.
+    public struct Clusters: Codable, Sendable, Equatable {
+        public var serial: UInt32
+        public var clusters: [Cluster]
+    }
+
+    public struct Cluster: Codable, Sendable, Equatable {
+        public var name: String
+        /// manifests, kubeconfig, tunnel, inCluster (or "restored" for a member known only from the state file).
+        public var sourceKind: String
+        public var source: String
+        /// synced, stale or offline, as the answers see it (a restored member is stale until it resyncs).
+        public var link: String
+        /// The link as the member's source reports it.
+        public var sourceLink: String?
+        public var everSynced: Bool
+        /// Wall-clock seconds since the epoch.
+        public var lastSync: Double?
+        public var lastEvent: Double?
+        public var region: String
+        public var zone: String
+        /// Objects in the member's cache by kind.
+        public var objects: [String: Int]
+        /// Services the member contributes to.
+        public var services: Int
+        public var conditions: [String]
+    }
+
+    /// `/readyz` and `/healthz`.
+    public struct Health: Codable, Sendable, Equatable {
+        public var status: String
+        public var reason: String
+        public var serial: UInt32
+    }
+
+    /// Every error body: what went wrong and what to do.
+    public struct Failure: Codable, Sendable, Equatable {
+        public var error: String
+    }
+}

@@ -1,0 +1,61 @@
+import ClusterController
+import Logging
+import MCDNSModel
+import RecordStore
+import ServiceLifecycle
+import Synchronization
+
+/// Runs the cluster controller, and replaces it when a reload changes the members: the old controller is
+/// cancelled, the store is told to expect a resync (records stay, as in a warm start, until each member has
+/// synced again), and a new controller starts.
+final class MemberSupervisor: Service, Sendable {
+    private let store: RecordStore
+    private let logger: Logger
+    private let current: Mutex<ClusterController<ContinuousClock>?>
+    private let replacements: AsyncStream<ClusterController<ContinuousClock>>
+    private let replace: AsyncStream<ClusterController<ContinuousClock>>.Continuation
+
+    init(controller: ClusterController<ContinuousClock>, store: RecordStore, logger: Logger) {
+        self.store = store
+        self.logger = logger
+        self.current = Mutex(controller)
+        (replacements, replace) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// The members as the running controller sees them.
+    func status() -> [MemberStatus] {
+        current.withLock { $0 }?.status() ?? []
+    }
+
+    var configuration: ControllerConfiguration? { current.withLock { $0 }?.configuration }
+
+    /// Swaps in a controller for a new member list.
+    func replace(with controller: ClusterController<ContinuousClock>) {
+        replace.yield(controller)
+    }
+
+    func run() async throws {
+        guard let first = current.withLock({ $0 }) else { return }
+        // One controller runs at a time; a replacement cancels it and waits for it to finish first, so two
+        // controllers never publish into the store together.
+        let running = await cancelWhenGracefulShutdown { () async -> Task<Void, Never> in
+            var running = Task<Void, Never> { try? await first.run() }
+            for await next in self.replacements {
+                running.cancel()
+                await running.value
+                self.store.expectResync()
+                self.current.withLock { $0 = next }
+                running = Task<Void, Never> { try? await next.run() }
+                self.logger.info(
+                    "members replaced",
+                    metadata: [
+                        "members": "\(next.configuration.members.map(\.name.rawValue).joined(separator: ","))"
+                    ]
+                )
+            }
+            return running
+        }
+        running.cancel()
+        await running.value
+    }
+}

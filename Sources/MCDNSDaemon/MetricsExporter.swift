@@ -1,0 +1,109 @@
+import ClusterController
+import DNSServer
+import MCDNSModel
+public import Prometheus
+import RecordStore
+
+/// Renders `/metrics` in the Prometheus text format: the swift-metrics registry (what libraries such as
+/// KubeClient emit through swift-metrics, e.g. `mcdns_watch_restarts_total`, `mcdns_relists_total`), plus the
+/// values the hot path and the store keep as plain counters, summed at scrape time (DESIGN §8: no metrics call
+/// per query).
+public struct MetricsExporter: Sendable {
+    public let registry: PrometheusCollectorRegistry
+    let store: RecordStore
+    let queries: QueryStatistics
+    let members: @Sendable () -> [MemberStatus]
+
+    func render() -> String {
+        var out = registry.emitToString()
+        let totals = queries.totals()
+        out += "# HELP mcdns_dns_queries_total DNS queries answered, by transport, query type and response code.\n"
+        out += "# TYPE mcdns_dns_queries_total counter\n"
+        for (key, value) in totals.queries.sorted(by: {
+            ($0.key.transport, $0.key.type, $0.key.rcode) < ($1.key.transport, $1.key.type, $1.key.rcode)
+        }) {
+            out +=
+                "mcdns_dns_queries_total{transport=\"\(key.transport)\",type=\"\(key.type)\",rcode=\"\(key.rcode)\"} \(value)\n"
+        }
+        out +=
+            "# HELP mcdns_dns_answer_latency_seconds Time to answer a query inside mcdns (UDP: the mean of each recvmmsg batch; TCP: per query).\n"
+        out += "# TYPE mcdns_dns_answer_latency_seconds histogram\n"
+        var cumulative: UInt64 = 0
+        let bounds = QueryStatistics.Totals.latencyBoundsSeconds
+        for (index, count) in totals.latencyBuckets.enumerated() {
+            cumulative += count
+            let le = index < bounds.count ? "\(bounds[index])" : "+Inf"
+            out += "mcdns_dns_answer_latency_seconds_bucket{le=\"\(le)\"} \(cumulative)\n"
+        }
+        out += "mcdns_dns_answer_latency_seconds_sum \(Double(totals.latencySumNanoseconds) / 1e9)\n"
+        out += "mcdns_dns_answer_latency_seconds_count \(totals.latencyCount)\n"
+
+        let stats = store.stats
+        let serial = store.current().serial
+        out += gauge(
+            "mcdns_records_snapshot_serial",
+            "The serial (generation) of the answer table being served.",
+            "\(serial)"
+        )
+        out += counter(
+            "mcdns_records_snapshot_builds_total",
+            "Answer tables compiled and published.",
+            "\(stats.builds)"
+        )
+        out += counter(
+            "mcdns_records_snapshot_build_failures_total",
+            "Compiles that failed (the previous table kept serving).",
+            "\(stats.failedBuilds)"
+        )
+        out += counter(
+            "mcdns_records_snapshot_build_seconds_total",
+            "Time spent compiling answer tables.",
+            "\(stats.buildSeconds)"
+        )
+        out += gauge(
+            "mcdns_records_snapshot_last_build_seconds",
+            "How long the last compile took.",
+            "\(Double(stats.lastBuild.components.seconds) + Double(stats.lastBuild.components.attoseconds) / 1e18)"
+        )
+        out += gauge("mcdns_records_services", "Merged service records being served.", "\(stats.recordCount)")
+        out += gauge(
+            "mcdns_records_ready",
+            "1 once a saved state was loaded or every member synced once.",
+            stats.ready ? "1" : "0"
+        )
+        out += counter("mcdns_records_state_writes_total", "State file writes (warm restart).", "\(stats.writes)")
+        out += counter(
+            "mcdns_records_state_write_failures_total",
+            "State file writes that failed.",
+            "\(stats.writeFailures)"
+        )
+
+        let links = store.liveState()?.clusters ?? [:]
+        out += "# HELP mcdns_member_link_state Each member's link (1 for its current state), as the answers see it.\n"
+        out += "# TYPE mcdns_member_link_state gauge\n"
+        let statuses = members()
+        for status in statuses {
+            let current = links[status.cluster]?.link ?? status.link
+            for state in [LinkState.synced, .stale, .offline] {
+                out +=
+                    "mcdns_member_link_state{cluster=\"\(status.cluster)\",state=\"\(state.rawValue)\"} \(current == state ? 1 : 0)\n"
+            }
+        }
+        out += "# HELP mcdns_member_objects Objects in each member's cache, by kind.\n"
+        out += "# TYPE mcdns_member_objects gauge\n"
+        for status in statuses {
+            for (kind, count) in status.objects.sorted(by: { $0.key < $1.key }) {
+                out += "mcdns_member_objects{cluster=\"\(status.cluster)\",kind=\"\(kind)\"} \(count)\n"
+            }
+        }
+        return out
+    }
+
+    private func gauge(_ name: String, _ help: String, _ value: String) -> String {
+        "# HELP \(name) \(help)\n# TYPE \(name) gauge\n\(name) \(value)\n"
+    }
+
+    private func counter(_ name: String, _ help: String, _ value: String) -> String {
+        "# HELP \(name) \(help)\n# TYPE \(name) counter\n\(name) \(value)\n"
+    }
+}

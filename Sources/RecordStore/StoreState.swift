@@ -1,0 +1,85 @@
+import DNSAnswer
+import MCDNSModel
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What `RecordStore` keeps beside its table, under one lock: the live table and the warm-start bookkeeping.
+struct StoreState {
+    var table: LiveTable
+    /// Set while restored records wait for their members to resync.
+    var warm: WarmStart?
+    /// The member list as the controller last reported it.
+    var reported: [ClusterInfo]?
+    /// Members seen synced at least once since start (or since the member list changed).
+    var syncedOnce: Set<ClusterID> = []
+    var restoredFromState = false
+
+    init(table: LiveTable) {
+        self.table = table
+    }
+
+    /// Every reported member has synced once (nothing reported yet: not known, so false).
+    var allSyncedOnce: Bool {
+        guard let reported else { return false }
+        return Set(reported.map(\.id)).isSubset(of: syncedOnce)
+    }
+
+    /// Turns the controller's changes into what the table gets: while warm, members that have not synced since
+    /// the restore keep their restored (stale) state instead of the controller's "offline, never synced"; once
+    /// every member has synced, restored records no member re-published are removed.
+    mutating func effective(_ changes: RecordChanges) -> RecordChanges {
+        var result = changes
+        if let clusters = changes.clusters {
+            reported = clusters
+            for info in clusters where info.link == .synced { syncedOnce.insert(info.id) }
+        }
+        guard var warm else { return result }
+        warm.unconfirmed.subtract(changes.upserted.map(\.key))
+        warm.unconfirmed.subtract(changes.removed)
+        if allSyncedOnce, let reported {
+            result.removed += warm.unconfirmed.sorted()
+            result.clusters = reported
+            self.warm = nil
+            return result
+        }
+        if let reported {
+            result.clusters = reported.map { info in
+                guard !syncedOnce.contains(info.id), let restored = warm.restored[info.id] else { return info }
+                return ClusterInfo(
+                    id: info.id,
+                    locality: restored.locality,
+                    link: restored.link == .offline ? .offline : .stale
+                )
+            }
+        }
+        self.warm = warm
+        return result
+    }
+
+    func persisted(serial: UInt32) -> PersistedState {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return PersistedState(
+            serial: serial,
+            serialReserved: serial,
+            savedAt: Double(now.tv_sec) + Double(now.tv_nsec) / 1e9,
+            records: table.records.keys.sorted().map { table.records[$0]! },
+            clusters: table.clusters.keys.sorted().map { table.clusters[$0]! }
+        )
+    }
+}
+
+/// Restored records waiting for their members.
+struct WarmStart {
+    var unconfirmed: Set<ServiceKey>
+    var restored: [ClusterID: ClusterInfo]
+}
+
+extension Duration {
+    var seconds: Double {
+        let (whole, fraction) = components
+        return Double(whole) + Double(fraction) / 1e18
+    }
+}

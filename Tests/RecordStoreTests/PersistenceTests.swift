@@ -1,0 +1,191 @@
+import DNSAnswer
+import DNSWire
+import Foundation
+import MCDNSModel
+import RecordStore
+import Testing
+
+/// The state file (format, atomic writes, rejection of damaged files) and the warm start it feeds.
+@Suite struct PersistenceTests {
+    static let zone = """
+        $ORIGIN example.com.
+        @ 300 IN SOA ns1 hostmaster 1 7200 3600 1209600 60
+        @ 300 IN NS ns1
+        ns1 300 IN A 192.0.2.1
+
+        """
+
+    static func liveTable() throws -> LiveTable {
+        let (zone, errors) = ZoneFile.parse(zone, origin: try DomainName("example.com"))
+        #expect(errors.isEmpty)
+        let naming = NamingConfiguration(
+            federationName: "acme",
+            federationDomain: try DomainName("example.com"),
+            recordTTL: 30,
+            degradedTTL: 5
+        )
+        return try LiveTable(zones: [try #require(zone)], naming: naming)
+    }
+
+    static func record(_ name: String, address: String, cluster: ClusterID = "east-1") -> ServiceDNSRecord {
+        var record = ServiceDNSRecord(key: ServiceKey(namespace: "shop", name: name))
+        record.status.dns = [
+            ClusterDNS(
+                cluster: cluster,
+                region: "r",
+                zones: ["z"],
+                clusterIPs: [address],
+                readyEndpoints: 1
+            )
+        ]
+        return record
+    }
+
+    static let synced = [ClusterInfo(id: "east-1", locality: Locality(region: "r", zone: "z"), link: .synced)]
+    static let offline = [ClusterInfo(id: "east-1", locality: Locality(region: "r", zone: "z"), link: .offline)]
+
+    /// The A records (address, TTL) the table gives for `<name>.shop.acme.svc.example.com`.
+    static func answer(_ table: AnswerTable, _ name: String) throws -> [String] {
+        let query = try Message.query(name: try DomainName("\(name).shop.acme.svc.example.com"), type: .a)
+        var output = [UInt8](repeating: 0, count: 65535)
+        let length = query.withUnsafeBytes { q in
+            output.withUnsafeMutableBytes { table.respond(to: q, transport: .tcp, into: $0) }
+        }
+        return try Message(wire: Array(output[..<length])).answer.map {
+            let fields = $0.split(whereSeparator: { $0 == "\t" || $0 == " " })
+            return "\(fields[4]) ttl \(fields[1])"
+        }
+    }
+
+    func temporaryDirectory() throws -> String {
+        let path = NSTemporaryDirectory() + "mcdns-state-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    @Test func roundTripsThroughTheFile() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let file = StateFile(directory: directory)
+        let state = PersistedState(
+            serial: 42,
+            serialReserved: 1042,
+            savedAt: 1_700_000_000,
+            records: [Self.record("web", address: "10.0.0.1")],
+            clusters: Self.synced
+        )
+        try file.save(state)
+        #expect(try file.load() == state)
+        // Atomic: no temporary file is left behind.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == [StateFile.fileName])
+    }
+
+    @Test func damagedFilesAreReportedNotTrusted() throws {
+        let state = PersistedState(
+            serial: 7,
+            serialReserved: 1007,
+            savedAt: 0,
+            records: [Self.record("web", address: "10.0.0.1")],
+            clusters: Self.synced
+        )
+        let bytes = try StateFile.encode(state)
+        #expect(try StateFile.decode(bytes, path: "f") == state)
+        // Truncated anywhere: in the header or in the payload.
+        for cut in [3, 10, 23, bytes.count / 2, bytes.count - 1] {
+            #expect(throws: StateFileError.self) { try StateFile.decode(Array(bytes.prefix(cut)), path: "f") }
+            do {
+                _ = try StateFile.decode(Array(bytes.prefix(cut)), path: "f")
+            } catch {
+                guard case .truncated = error else {
+                    Issue.record("cut at \(cut): \(error)")
+                    continue
+                }
+            }
+        }
+        // One flipped payload byte: the checksum catches it.
+        var flipped = bytes
+        flipped[bytes.count - 5] ^= 0x01
+        #expect(throws: StateFileError.checksumMismatch("f")) { try StateFile.decode(flipped, path: "f") }
+        // Another program's file.
+        #expect(throws: StateFileError.foreign("f")) { try StateFile.decode(Array("{\"serial\": 1}".utf8), path: "f") }
+        // A future format version.
+        var future = bytes
+        future[11] = 9
+        #expect(throws: StateFileError.unsupportedVersion("f", version: 9)) { try StateFile.decode(future, path: "f") }
+        #expect(throws: StateFileError.self) { try StateFile.decode([], path: "f") }
+    }
+
+    @Test func aMissingFileIsNotAnError() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        #expect(throws: StateFileError.missing(StateFile(directory: directory).path)) {
+            try StateFile(directory: directory).load()
+        }
+    }
+
+    @Test func aRestartServesTheSavedRecordsAsStaleAndTheSerialNeverGoesBack() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let file = StateFile(directory: directory)
+        let first = try RecordStore(live: try Self.liveTable(), firstSerial: 5000, stateFile: file)
+        await first.apply(RecordChanges(upserted: [Self.record("web", address: "10.0.0.1")], clusters: Self.synced))
+        await first.apply(RecordChanges(upserted: [Self.record("api", address: "10.0.0.2")]))
+        #expect(try Self.answer(first.current(), "web") == ["10.0.0.1 ttl 30"])
+        let servedSerial = first.current().serial
+        #expect(first.persistIfChanged())
+        #expect(!first.persistIfChanged(), "nothing changed since the last write")
+
+        // The clock went backwards (firstSerial lower than anything served): the saved reservation still wins.
+        let saved = try file.load()
+        #expect(saved.records.map(\.key.name) == ["api", "web"])
+        let second = try RecordStore(live: try Self.liveTable(), firstSerial: 10, stateFile: file, restoring: saved)
+        #expect(second.current().serial > servedSerial)
+        #expect(second.current().serial > saved.serialReserved)
+        #expect(second.isReady, "a loaded state makes the daemon ready at once")
+        // Stale until the member resyncs: the degraded TTL.
+        #expect(try Self.answer(second.current(), "web") == ["10.0.0.1 ttl 5"])
+        #expect(second.liveState()?.warmStart == true)
+
+        // The controller's first report says "offline, never synced": the restored data keeps serving.
+        await second.apply(RecordChanges(clusters: Self.offline))
+        #expect(try Self.answer(second.current(), "web") == ["10.0.0.1 ttl 5"])
+
+        // The member syncs and republishes only web (api is gone from it): api leaves, web is fresh again.
+        await second.apply(RecordChanges(upserted: [Self.record("web", address: "10.0.0.9")], clusters: Self.synced))
+        #expect(try Self.answer(second.current(), "web") == ["10.0.0.9 ttl 30"])
+        #expect(try Self.answer(second.current(), "api") == [])
+        #expect(second.liveState()?.warmStart == false)
+        #expect(second.liveState()?.records.keys.map(\.name) == ["web"])
+    }
+
+    @Test func aWarmStartThatNeverCompletesEndsAfterTheGrace() async throws {
+        let saved = PersistedState(
+            serial: 100,
+            serialReserved: 1100,
+            savedAt: 0,
+            records: [Self.record("web", address: "10.0.0.1")],
+            clusters: Self.synced
+        )
+        let store = try RecordStore(live: try Self.liveTable(), firstSerial: 1, restoring: saved)
+        await store.apply(RecordChanges(clusters: Self.offline))
+        #expect(try Self.answer(store.current(), "web") == ["10.0.0.1 ttl 5"])
+        #expect(store.endWarmStart())
+        #expect(try Self.answer(store.current(), "web") == [])
+        #expect(!store.endWarmStart())
+    }
+
+    @Test func aCorruptStateFileIsIgnoredAtStart() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let file = StateFile(directory: directory)
+        try file.save(PersistedState(serial: 1, serialReserved: 2, savedAt: 0, records: [], clusters: []))
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: file.path))
+        try bytes.prefix(bytes.count - 3).write(to: URL(fileURLWithPath: file.path))
+        #expect {
+            try file.load()
+        } throws: { error in
+            guard let error = error as? StateFileError, case .truncated = error else { return false }
+            return error.description.contains("truncated")
+        }
+    }
+}
