@@ -18,6 +18,10 @@ let services = Int(option("services", "5000"))!
 let changes = Int(option("changes", "1000"))!
 let mcdns = option("mcdns", "mcdns")
 let zones = option("zones", "zones")
+/// `--tunnel`: one more member, read through `mcdns agent` and the reverse tunnel (via a TCP proxy this process can
+/// cut), to compare its propagation with a direct member's and to time reconnect + resume after cuts.
+let tunnel = CommandLine.arguments.contains("--tunnel")
+let cuts = Int(option("cuts", "5"))!
 
 func service(_ name: String, _ ip: String) -> String {
     #"{"apiVersion":"v1","kind":"Service","metadata":{"name":"\#(name)","namespace":"bench","annotations":{"mcdns.io/export":"true"}},"spec":{"clusterIP":"\#(ip)","ports":[{"name":"http","port":80}]}}"#
@@ -139,6 +143,17 @@ _ = try sims[0].create(slice("probe-1", "probe", "10.200.0.1"))
 
 let directory = NSTemporaryDirectory() + "mcdns-propagation-\(getpid())"
 try FileManager.default.createDirectory(atPath: directory + "/state", withIntermediateDirectories: true)
+
+// The tunnel member: its own simulator with one probe service, an agent dialling the host through `proxy`.
+var tunnelSim: KubeAPISimulator?
+var tunnelSetup: TunnelSetup?
+if tunnel {
+    let sim = try await KubeAPISimulator.start(SimulatorConfiguration(bookmarkInterval: .seconds(1)))
+    _ = try sim.create(headless("tprobe"))
+    _ = try sim.create(slice("tprobe-1", "tprobe", "10.201.0.1"))
+    tunnelSim = sim
+    tunnelSetup = try TunnelSetup(directory: directory, memberServer: sim.baseURL)
+}
 var kubeconfig = "apiVersion: v1\nkind: Config\nclusters:\n"
 for (index, sim) in sims.enumerated() { kubeconfig += "- { name: m\(index), cluster: { server: \"\(sim.baseURL)\" } }\n" }
 kubeconfig += "contexts:\n"
@@ -154,6 +169,10 @@ var config = """
     """
 for index in sims.indices {
     config += "  - { name: m\(index), region: r\(index % 3), zones: [z\(index)], source: { kubeconfig: \"\(directory)/members.kubeconfig\", context: m\(index) } }\n"
+}
+if let tunnelSetup {
+    config += "  - { name: t0, region: r0, zones: [t0], source: { tunnel: {} } }\n"
+    config += tunnelSetup.hostConfig
 }
 try config.write(toFile: directory + "/mcdns.yaml", atomically: true, encoding: .utf8)
 
@@ -172,25 +191,77 @@ while (resolver.a(last)?.count ?? 0) < members {
     if !process.isRunning { fatalError("mcdns exited; run it by hand with \(directory)/mcdns.yaml") }
     try await Task.sleep(for: .milliseconds(5))
 }
+var agent: Process?
+if let tunnelSetup {
+    agent = try tunnelSetup.startAgent(mcdns: mcdns)
+    while resolver.a("tprobe.bench.svc.clusterset.local") != ["10.201.0.1"] {
+        if !process.isRunning { fatalError("mcdns exited; run it by hand with \(directory)/mcdns.yaml") }
+        try await Task.sleep(for: .milliseconds(5))
+    }
+}
 let sync = ContinuousClock.now - started
 // Every member's service list and slice list arrived: the last service answers with all members' ClusterIPs.
 print("first full sync: \(members) members × \(services) services: \(sync) (from mcdns start)")
 
 // MARK: - Propagation latency
 
-let probe = "probe.bench.svc.clusterset.local"
-var latencies: [Double] = []
-for change in 0..<changes {
-    let address = "10.200.\(1 + change / 250).\(change % 250 + 1)"
-    let before = ContinuousClock.now
-    _ = try sims[0].update(slice("probe-1", "probe", address))
-    while resolver.a(probe) != [address] {}
-    let elapsed = ContinuousClock.now - before
-    latencies.append(Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000)
+func milliseconds(_ duration: Duration) -> Double {
+    Double(duration.components.attoseconds) / 1e15 + Double(duration.components.seconds) * 1000
 }
-latencies.sort()
-print(String(format: "EndpointSlice change accepted → changed DNS answer over %d changes: p50 %.2f ms, p99 %.2f ms, max %.2f ms",
-             changes, percentile(latencies, 0.5), percentile(latencies, 0.99), latencies.last ?? 0))
+
+/// Changes `sim`'s probe slice and times until the DNS answer shows it.
+func timeChange(_ sim: KubeAPISimulator, probe: String, address: String) throws -> Double {
+    let before = ContinuousClock.now
+    _ = try sim.update(slice("\(probe)-1", probe, address))
+    while resolver.a("\(probe).bench.svc.clusterset.local") != [address] {}
+    return milliseconds(ContinuousClock.now - before)
+}
+
+func report(_ label: String, _ unsorted: [Double]) -> [Double] {
+    let sorted = unsorted.sorted()
+    print(String(format: "%@ over %d changes: p50 %.2f ms, p99 %.2f ms, max %.2f ms",
+                 label, sorted.count, percentile(sorted, 0.5), percentile(sorted, 0.99), sorted.last ?? 0))
+    return sorted
+}
+
+// Direct and tunnel changes alternate, so both see the same load on the machine.
+var latencies: [Double] = []
+var tunnelLatencies: [Double] = []
+for change in 0..<changes {
+    let address = "\(1 + change / 250).\(change % 250 + 1)"
+    latencies.append(try timeChange(sims[0], probe: "probe", address: "10.200." + address))
+    if let tunnelSim { tunnelLatencies.append(try timeChange(tunnelSim, probe: "tprobe", address: "10.201." + address)) }
+}
+let direct = report("EndpointSlice change accepted → changed DNS answer (direct member)", latencies)
+if let tunnelSim, let tunnelSetup {
+    let through = report("EndpointSlice change accepted → changed DNS answer (tunnel member)", tunnelLatencies)
+    print(String(format: "added latency of the tunnel: p50 %.2f ms, p99 %.2f ms",
+                 percentile(through, 0.5) - percentile(direct, 0.5), percentile(through, 0.99) - percentile(direct, 0.99)))
+
+    // Cuts: the proxy closes every tunnel connection (as a reset link would); a change made at the cut reaches DNS
+    // once the agent has redialled, the host's watches have resumed, and the event has propagated.
+    var recoveries: [Double] = []
+    let listsBefore = tunnelSim.listCount(.endpointSlices) + tunnelSim.listCount(.services)
+    for cut in 0..<cuts {
+        let cutAt = ContinuousClock.now
+        tunnelSetup.proxy.cut()
+        let address = "10.202.0.\(cut + 1)"
+        _ = try tunnelSim.update(slice("tprobe-1", "tprobe", address))
+        while resolver.a("tprobe.bench.svc.clusterset.local") != [address] {
+            try await Task.sleep(for: .milliseconds(2))
+        }
+        recoveries.append(milliseconds(ContinuousClock.now - cutAt))
+        // Let the new connection settle before the next cut, as a flapping link would not.
+        try await Task.sleep(for: .seconds(2))
+    }
+    let relists = tunnelSim.listCount(.endpointSlices) + tunnelSim.listCount(.services) - listsBefore
+    let sortedRecoveries = recoveries.sorted()
+    print(String(format: "tunnel cut → reconnected, resumed, change answered over %d cuts: median %.0f ms, max %.0f ms; relists of services+endpointslices: %d; connections accepted by the proxy: %d",
+                 cuts, percentile(sortedRecoveries, 0.5), sortedRecoveries.last ?? 0, relists, tunnelSetup.proxy.accepted))
+    print("each cut (ms): " + recoveries.map { String(format: "%.0f", $0) }.joined(separator: " "))
+    agent?.terminate()
+    agent?.waitUntilExit()
+}
 process.terminate()
 process.waitUntilExit()
 for sim in sims { try await sim.stop() }
