@@ -53,7 +53,7 @@ struct TunnelSetup {
             "agent", "--host", "wss://127.0.0.1:\(proxy.port)", "--cluster", "t0", "--token-file",
             directory + "/token", "--ca-file", directory + "/ca.pem", "--kubeconfig", directory + "/t0.kubeconfig",
         ]
-        FileManager.default.createFile(atPath: directory + "/agent.log", contents: nil)
+        _ = FileManager.default.createFile(atPath: directory + "/agent.log", contents: nil)
         agent.standardError = FileHandle(forWritingAtPath: directory + "/agent.log")
         try agent.run()
         return agent

@@ -35,7 +35,7 @@ func slice(_ name: String, _ service: String, _ address: String) -> String {
     #"{"apiVersion":"discovery.k8s.io/v1","kind":"EndpointSlice","metadata":{"name":"\#(name)","namespace":"bench","labels":{"kubernetes.io/service-name":"\#(service)"}},"addressType":"IPv4","endpoints":[{"addresses":["\#(address)"],"conditions":{"ready":true}}],"ports":[{"name":"http","port":8080,"protocol":"TCP"}]}"#
 }
 
-func ip(_ a: Int, _ index: Int) -> String { "10.\(a).\(index / 250).\(index % 250 + 1)" }
+func ip(_ a: String, _ index: Int) -> String { "10.\(a).\(index / 250).\(index % 250 + 1)" }
 
 // MARK: - DNS over UDP, minimal: one A question, answers read as raw 4-byte RDATA.
 
@@ -210,7 +210,7 @@ func milliseconds(_ duration: Duration) -> Double {
 }
 
 /// Changes `sim`'s probe slice and times until the DNS answer shows it.
-func timeChange(_ sim: KubeAPISimulator, probe: String, address: String) throws -> Double {
+@MainActor func timeChange(_ sim: KubeAPISimulator, probe: String, address: String) throws -> Double {
     let before = ContinuousClock.now
     _ = try sim.update(slice("\(probe)-1", probe, address))
     while resolver.a("\(probe).bench.svc.clusterset.local") != [address] {}
