@@ -22,9 +22,10 @@ let zones = option("zones", "zones")
 /// cut), to compare its propagation with a direct member's and to time reconnect + resume after cuts.
 let tunnel = CommandLine.arguments.contains("--tunnel")
 let cuts = Int(option("cuts", "5"))!
-/// Seconds between cuts. The agent resets its backoff only after 30 s connected, so cuts closer together than that
-/// measure a flapping link (the redial delay doubles each time), not a single cut.
-let settle = Int(option("settle", "32"))!
+/// Seconds between cuts. The agent resets its redial backoff after 30 s connected, the host's reflectors theirs
+/// after 120 s without a failure (`ReflectorConfiguration.backoffResetAfter`); cuts closer together than that
+/// measure a flapping link (the retry delays double each time), not independent cuts.
+let settle = Int(option("settle", "125"))!
 
 func service(_ name: String, _ ip: String) -> String {
     #"{"apiVersion":"v1","kind":"Service","metadata":{"name":"\#(name)","namespace":"bench","annotations":{"mcdns.io/export":"true"}},"spec":{"clusterIP":"\#(ip)","ports":[{"name":"http","port":80}]}}"#
