@@ -1,0 +1,115 @@
+import DNSTestSupport
+import Foundation
+import KubeAPISimulator
+import Testing
+
+/// Issue 5 end to end, as real processes: KubeAPISimulator ← `mcdns agent` (kubeconfig to the simulator) ← TLS
+/// reverse tunnel ← `mcdns serve` (a `source: { tunnel: {} }` member) ← `dig`. Records appear and follow a scale;
+/// killing the agent keeps the member's answers (stale, degraded TTL) within the grace period; a new agent resumes
+/// the member's watches from their resourceVersion, so the simulator sees no second list of any kind.
+@Suite(.serialized) struct TunnelMemberEndToEndTests {
+    typealias Members = KubeMembersEndToEndTests
+    /// Long enough that the agent's outage (kill, a change, restart) stays well inside it on a loaded machine.
+    static let grace = 60
+    let web = "web.shop.svc.clusterset.local"
+    let db = "db.shop.svc.clusterset.local"
+
+    /// `mcdns agent` for east-2 as a real process; its log goes to `directory`.
+    static func startAgent(tunnelPort: UInt16, directory: TemporaryDirectory, tokenFile: String, caFile: String,
+                           kubeconfig: String, generation: Int) throws -> BackgroundProcess {
+        try BackgroundProcess(
+            KnotDifferentialTests.mcdnsBinary,
+            ["agent", "--host", "wss://127.0.0.1:\(tunnelPort)", "--cluster", "east-2", "--token-file", tokenFile,
+             "--ca-file", caFile, "--kubeconfig", kubeconfig],
+            logPath: "\(directory.path)/agent-\(generation).log"
+        )
+    }
+
+    /// The number of lists the simulator has served, per kind the member reads.
+    static func lists(_ sim: KubeAPISimulator) -> [String: Int] {
+        let kinds: [(String, SimResource)] = [
+            ("services", .services), ("endpointslices", .endpointSlices), ("serviceexports", .serviceExports),
+            ("nodes", .nodes),
+        ]
+        return Dictionary(uniqueKeysWithValues: kinds.map { ($0.0, sim.listCount($0.1)) })
+    }
+
+    @Test(.timeLimit(.minutes(3)))
+    func tunnelMemberFollowsChangesAndResumesAfterAnAgentRestart() async throws {
+        let certificates = try TestCertificates(clientClusters: [])
+        defer { certificates.directory.remove() }
+        let sim = try await KubeAPISimulator.start(SimulatorConfiguration(bookmarkInterval: .milliseconds(500)))
+        let token = "east-2-tunnel-token"
+        let tokenFile = try certificates.directory.write("token", token + "\n")
+        let digest = try ProcessRunner.run("/bin/sh", ["-c", "printf %s '\(token)' | sha256sum"]).stdout.prefix(64)
+        let kubeconfig = try certificates.directory.write("east-2.kubeconfig", """
+            apiVersion: v1
+            kind: Config
+            current-context: east-2
+            clusters:
+            - { name: east-2, cluster: { server: "\(sim.baseURL)" } }
+            contexts:
+            - { name: east-2, context: { cluster: east-2 } }
+            """)
+        let tunnelPort = try FreePort.loopback()
+        let host = try MCDNSProcess.start(binary: KnotDifferentialTests.mcdnsBinary, zonesDir: Members.zones, extraConfig: """
+            federation: { name: acme, domain: example.com }
+            clusterset: { domain: clusterset.local }
+            ttl: { record: 30, degraded: 5, negative: 5 }
+            staleGracePeriod: \(Self.grace)s
+            tunnel:
+              listen: "127.0.0.1:\(tunnelPort)"
+              tls: { cert: "\(certificates.hostCert)", key: "\(certificates.hostKey)" }
+              clusters:
+                east-2: { tokenSHA256: \(digest) }
+            clusters:
+              - { name: east-2, region: us-east-1, zones: [us-east-1b], source: { tunnel: {} } }
+            """)
+        defer { host.stop() }
+        let dig = try Dig(port: host.port)
+        func agentStart(_ generation: Int) throws -> BackgroundProcess {
+            try Self.startAgent(tunnelPort: tunnelPort, directory: certificates.directory, tokenFile: tokenFile,
+                                caFile: certificates.hostCA, kubeconfig: kubeconfig, generation: generation)
+        }
+        var agent = try agentStart(1)
+        defer { agent.stop() }
+
+        // Create: the member's objects reach dig through the tunnel.
+        try Members.populate(sim, clusterIP: "10.96.5.10", subnet: "10.5.0", replicas: 1)
+        #expect(try Members.waitFor(dig, web, within: .seconds(40)) { rdata, ttl in rdata == ["10.96.5.10"] && ttl == 30 },
+                "host:\n\(host.log)\nagent:\n\(agent.log)")
+        #expect(try Members.waitFor(dig, db) { rdata, _ in rdata == ["10.5.0.11"] })
+
+        // Scale: the headless service's endpoints follow the slice.
+        _ = try sim.update(Members.slice("db-1", "db", ["10.5.0.11", "10.5.0.12", "10.5.0.13"]))
+        #expect(try Members.waitFor(dig, db) { rdata, _ in rdata == ["10.5.0.11", "10.5.0.12", "10.5.0.13"] })
+        let listsBefore = Self.lists(sim)
+        let watchesBefore = sim.watchCount(.endpointSlices)
+        #expect(listsBefore["services"] == 1 && listsBefore["endpointslices"] == 1, "\(listsBefore)")
+
+        // The agent dies: the member's answers stay, stale (degraded TTL), well inside the grace period.
+        let killed = ContinuousClock.now
+        #expect(agent.signal(SIGKILL, waitingUpTo: .seconds(10)))
+        #expect(try Members.waitFor(dig, web, within: .seconds(30)) { rdata, ttl in rdata == ["10.96.5.10"] && ttl == 5 },
+                "host:\n\(host.log)")
+        #expect(try Members.answer(dig, db).rdata == ["10.5.0.11", "10.5.0.12", "10.5.0.13"])
+        #expect(ContinuousClock.now - killed < .seconds(Self.grace), "checked within the grace period")
+
+        // A change while no agent runs; a new agent process resumes the watches and delivers it.
+        _ = try sim.update(Members.slice("db-1", "db", ["10.5.0.11", "10.5.0.12"]))
+        agent = try agentStart(2)
+        #expect(try Members.waitFor(dig, db, within: .seconds(60)) { rdata, ttl in rdata == ["10.5.0.11", "10.5.0.12"] && ttl == 30 },
+                "host:\n\(host.log)\nagent:\n\(agent.log)")
+        #expect(try Members.waitFor(dig, web) { rdata, ttl in rdata == ["10.96.5.10"] && ttl == 30 })
+
+        // Resumed, not relisted: no kind was listed again, and the slices' watch was opened anew.
+        #expect(Self.lists(sim) == listsBefore)
+        #expect(sim.watchCount(.endpointSlices) > watchesBefore)
+
+        // And the resumed watches keep following.
+        _ = try sim.update(Members.slice("db-1", "db", ["10.5.0.14"]))
+        #expect(try Members.waitFor(dig, db) { rdata, _ in rdata == ["10.5.0.14"] })
+        #expect(Self.lists(sim) == listsBefore)
+        try await sim.stop()
+    }
+}
