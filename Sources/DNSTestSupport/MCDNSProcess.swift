@@ -8,11 +8,13 @@ public final class MCDNSProcess: @unchecked Sendable {
     private let process: BackgroundProcess
 
     /// Starts `binary serve --config <generated>` serving the `*.zone` files of `zonesDir`, and waits until it
-    /// answers over UDP and TCP. `extraConfig` is appended to the YAML. Retries on a new port when the first
+    /// answers over UDP and TCP. `extraConfig` is appended to the YAML; the admin API listens on `adminPort`
+    /// (0: any). Retries on a new port when the first
     /// choice was taken meanwhile.
     public static func start(
         binary: String,
         zonesDir: String,
+        adminPort: UInt16 = 0,
         extraConfig: String = "",
         startupTimeout: Duration = .seconds(30)
     ) throws -> MCDNSProcess {
@@ -26,7 +28,7 @@ public final class MCDNSProcess: @unchecked Sendable {
             let config = try directory.write(
                 "mcdns.yaml",
                 """
-                listen: { dns: ["127.0.0.1:\(port)"], admin: "127.0.0.1:0" }
+                listen: { dns: ["127.0.0.1:\(port)"], admin: "127.0.0.1:\(adminPort)" }
                 zonesDir: "\(zonesDir)"
                 stateDir: "\(directory.path)/state"
                 \(extraConfig)

@@ -1,4 +1,6 @@
 import ClusterController
+import ClusterTunnel
+import Foundation
 import DNSAnswer
 import DNSWire
 import MCDNSModel
@@ -8,6 +10,8 @@ import RecordStore
 struct AdminSnapshot {
     let store: RecordStore
     let members: @Sendable () -> [MemberStatus]
+    /// The tunnel listener's view of each tunnel member (empty without a `tunnel:` block).
+    var tunnels: @Sendable () -> [TunnelConnectionStatus] = { [] }
 
     func records(namespace: String? = nil, name: String? = nil) -> AdminViews.Records {
         guard let state = store.liveState() else {
@@ -38,9 +42,30 @@ struct AdminSnapshot {
         for record in state?.records.values ?? [:].values {
             for dns in record.status.dns { services[dns.cluster, default: 0] += 1 }
         }
+        let tunnelStatus = Dictionary(tunnels().map { ($0.cluster, $0) }, uniquingKeysWith: { _, last in last })
         var result: [AdminViews.Cluster] = statuses.map { status in
             let info = state?.clusters[status.cluster]
             let locality = info?.locality ?? status.locality
+            let answerLink = info?.link ?? status.link
+            var states: [AdminViews.MemberCondition] = []
+            var tunnel: AdminViews.Tunnel? = nil
+            if status.sourceKind == "tunnel" {
+                let current = tunnelStatus[status.cluster.rawValue]
+                tunnel = current.map {
+                    AdminViews.Tunnel(connected: $0.connected, since: $0.since.timeIntervalSince1970,
+                                      remoteAddress: $0.remoteAddress, authentication: $0.authentication,
+                                      lastError: $0.lastError, sessionsAccepted: $0.sessionsAccepted)
+                }
+                states.append(Self.condition("TunnelConnected", current?.connected == true,
+                                             current.map { $0.connected ? "agent at \($0.remoteAddress ?? "?")"
+                                                 : ($0.lastError ?? "no agent connected") } ?? "no agent has connected yet"))
+            }
+            states.append(Self.condition("WatchesSynced", status.everSynced && status.link == .synced,
+                                         "the source reports \(status.link.rawValue)"
+                                             + (status.everSynced ? "" : ", never synced")))
+            states.append(Self.condition("RecordsFresh", answerLink == .synced,
+                                         answerLink == .synced ? "answers use current data"
+                                             : "answers use \(answerLink.rawValue) data"))
             return AdminViews.Cluster(
                 name: status.cluster.rawValue,
                 sourceKind: status.sourceKind,
@@ -54,7 +79,9 @@ struct AdminSnapshot {
                 zone: locality.zone,
                 objects: status.objects,
                 services: services[status.cluster] ?? 0,
-                conditions: status.conditions
+                conditions: status.conditions,
+                states: states,
+                tunnel: tunnel
             )
         }
         // Members known only from the state file (removed from the configuration, or before a reload).
@@ -111,5 +138,9 @@ struct AdminSnapshot {
         }
         guard let result else { throw .notLive }
         return try result.get()
+    }
+
+    private static func condition(_ type: String, _ holds: Bool, _ message: String) -> AdminViews.MemberCondition {
+        AdminViews.MemberCondition(type: type, status: holds ? "True" : "False", message: message)
     }
 }

@@ -49,6 +49,28 @@ public enum AdminViews {
         /// Services the member contributes to.
         public var services: Int
         public var conditions: [String]
+        /// The member's state as conditions (DESIGN §6): TunnelConnected (tunnel members), WatchesSynced,
+        /// RecordsFresh.
+        public var states: [MemberCondition]?
+        /// The reverse tunnel, for `source: { tunnel: {} }` members.
+        public var tunnel: Tunnel?
+    }
+
+    public struct MemberCondition: Codable, Sendable, Equatable {
+        public var type: String
+        /// "True" or "False", as Kubernetes conditions.
+        public var status: String
+        public var message: String
+    }
+
+    public struct Tunnel: Codable, Sendable, Equatable {
+        public var connected: Bool
+        /// Wall-clock seconds since the epoch when `connected` last changed.
+        public var since: Double
+        public var remoteAddress: String?
+        public var authentication: String?
+        public var lastError: String?
+        public var sessionsAccepted: Int
     }
 
     /// `/readyz` and `/healthz`.

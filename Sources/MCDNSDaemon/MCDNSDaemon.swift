@@ -136,10 +136,13 @@ public enum MCDNSDaemon {
         }
         let dns = DNSService(configuration: dnsConfiguration, store: store, logger: logger)
         let members: @Sendable () -> [MemberStatus] = { [supervisor] in supervisor?.status() ?? [] }
+        let tunnelServer = tunnelService?.server
+        let tunnels: @Sendable () -> [TunnelConnectionStatus] = { tunnelServer?.status() ?? [] }
         let admin = AdminServer(
             address: configuration.listen.admin,
-            snapshot: AdminSnapshot(store: store, members: members),
-            metrics: MetricsExporter(registry: metricsRegistry, store: store, queries: dns.statistics, members: members),
+            snapshot: AdminSnapshot(store: store, members: members, tunnels: tunnels),
+            metrics: MetricsExporter(registry: metricsRegistry, store: store, queries: dns.statistics, members: members,
+                                     tunnels: tunnels),
             token: token,
             logger: logger
         )

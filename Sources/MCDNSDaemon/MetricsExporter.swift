@@ -1,4 +1,5 @@
 import ClusterController
+import ClusterTunnel
 import DNSServer
 import MCDNSModel
 public import Prometheus
@@ -13,6 +14,8 @@ public struct MetricsExporter: Sendable {
     let store: RecordStore
     let queries: QueryStatistics
     let members: @Sendable () -> [MemberStatus]
+    /// The tunnel listener's view of each tunnel member (empty without a `tunnel:` block).
+    var tunnels: @Sendable () -> [TunnelConnectionStatus] = { [] }
 
     func render() -> String {
         var out = registry.emitToString()
@@ -94,6 +97,19 @@ public struct MetricsExporter: Sendable {
         for status in statuses {
             for (kind, count) in status.objects.sorted(by: { $0.key < $1.key }) {
                 out += "mcdns_member_objects{cluster=\"\(status.cluster)\",kind=\"\(kind)\"} \(count)\n"
+            }
+        }
+        let tunnelStatus = tunnels().sorted { $0.cluster < $1.cluster }
+        if !tunnelStatus.isEmpty {
+            out += "# HELP mcdns_tunnel_connected 1 while an authenticated agent session is current for the cluster.\n"
+            out += "# TYPE mcdns_tunnel_connected gauge\n"
+            for tunnel in tunnelStatus {
+                out += "mcdns_tunnel_connected{cluster=\"\(tunnel.cluster)\"} \(tunnel.connected ? 1 : 0)\n"
+            }
+            out += "# HELP mcdns_tunnel_sessions_total Agent sessions accepted per cluster since the start.\n"
+            out += "# TYPE mcdns_tunnel_sessions_total counter\n"
+            for tunnel in tunnelStatus {
+                out += "mcdns_tunnel_sessions_total{cluster=\"\(tunnel.cluster)\"} \(tunnel.sessionsAccepted)\n"
             }
         }
         return out

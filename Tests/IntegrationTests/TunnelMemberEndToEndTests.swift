@@ -34,6 +34,35 @@ import Testing
         return Dictionary(uniqueKeysWithValues: kinds.map { ($0.0, sim.listCount($0.1)) })
     }
 
+    /// east-2 as `/v1/clusters` shows it: its conditions (type → status) and its tunnel block.
+    static func member(adminPort: UInt16) throws -> (states: [String: String], tunnel: [String: Any]?) {
+        let body = try ProcessRunner.run("/usr/bin/curl", ["-sf", "http://127.0.0.1:\(adminPort)/v1/clusters"]).stdout
+        let root = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]
+        let clusters = root?["clusters"] as? [[String: Any]] ?? []
+        let east2 = clusters.first { $0["name"] as? String == "east-2" }
+        var states: [String: String] = [:]
+        for state in east2?["states"] as? [[String: Any]] ?? [] {
+            if let type = state["type"] as? String { states[type] = state["status"] as? String }
+        }
+        return (states, east2?["tunnel"] as? [String: Any])
+    }
+
+    static func describeMember(adminPort: UInt16) -> Comment {
+        let body = (try? ProcessRunner.run("/usr/bin/curl", ["-s", "http://127.0.0.1:\(adminPort)/v1/clusters"]))?.stdout
+        return Comment(rawValue: "/v1/clusters: \(body ?? "unreachable")")
+    }
+
+    /// Polls `/v1/clusters` until `check` holds (the tunnel's view follows the agent within seconds).
+    static func waitForMember(adminPort: UInt16, within limit: Duration = .seconds(30),
+                              _ check: ([String: String], [String: Any]?) -> Bool) throws -> Bool {
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline {
+            if let (states, tunnel) = try? member(adminPort: adminPort), check(states, tunnel) { return true }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        return false
+    }
+
     @Test(.timeLimit(.minutes(3)))
     func tunnelMemberFollowsChangesAndResumesAfterAnAgentRestart() async throws {
         let certificates = try TestCertificates(clientClusters: [])
@@ -52,7 +81,8 @@ import Testing
             - { name: east-2, context: { cluster: east-2 } }
             """)
         let tunnelPort = try FreePort.loopback()
-        let host = try MCDNSProcess.start(binary: KnotDifferentialTests.mcdnsBinary, zonesDir: Members.zones, extraConfig: """
+        let adminPort = try FreePort.loopback()
+        let host = try MCDNSProcess.start(binary: KnotDifferentialTests.mcdnsBinary, zonesDir: Members.zones, adminPort: adminPort, extraConfig: """
             federation: { name: acme, domain: example.com }
             clusterset: { domain: clusterset.local }
             ttl: { record: 30, degraded: 5, negative: 5 }
@@ -79,6 +109,13 @@ import Testing
         #expect(try Members.waitFor(dig, web, within: .seconds(40)) { rdata, ttl in rdata == ["10.96.5.10"] && ttl == 30 },
                 "host:\n\(host.log)\nagent:\n\(agent.log)")
         #expect(try Members.waitFor(dig, db) { rdata, _ in rdata == ["10.5.0.11"] })
+        // The admin API shows the member connected through the tunnel, its watches synced, its records fresh.
+        #expect(try Self.waitForMember(adminPort: adminPort) { states, tunnel in
+            states == ["TunnelConnected": "True", "WatchesSynced": "True", "RecordsFresh": "True"]
+                && tunnel?["connected"] as? Bool == true && tunnel?["authentication"] as? String == "token"
+        }, Self.describeMember(adminPort: adminPort))
+        let metrics = try ProcessRunner.run("/usr/bin/curl", ["-sf", "http://127.0.0.1:\(adminPort)/metrics"]).stdout
+        #expect(metrics.contains("mcdns_tunnel_connected{cluster=\"east-2\"} 1"))
 
         // Scale: the headless service's endpoints follow the slice.
         _ = try sim.update(Members.slice("db-1", "db", ["10.5.0.11", "10.5.0.12", "10.5.0.13"]))
@@ -94,6 +131,9 @@ import Testing
                 "host:\n\(host.log)")
         #expect(try Members.answer(dig, db).rdata == ["10.5.0.11", "10.5.0.12", "10.5.0.13"])
         #expect(ContinuousClock.now - killed < .seconds(Self.grace), "checked within the grace period")
+        #expect(try Self.waitForMember(adminPort: adminPort) { states, tunnel in
+            states["TunnelConnected"] == "False" && states["RecordsFresh"] == "False" && tunnel?["connected"] as? Bool == false
+        }, Self.describeMember(adminPort: adminPort))
 
         // A change while no agent runs; a new agent process resumes the watches and delivers it.
         _ = try sim.update(Members.slice("db-1", "db", ["10.5.0.11", "10.5.0.12"]))
@@ -101,6 +141,10 @@ import Testing
         #expect(try Members.waitFor(dig, db, within: .seconds(60)) { rdata, ttl in rdata == ["10.5.0.11", "10.5.0.12"] && ttl == 30 },
                 "host:\n\(host.log)\nagent:\n\(agent.log)")
         #expect(try Members.waitFor(dig, web) { rdata, ttl in rdata == ["10.96.5.10"] && ttl == 30 })
+        #expect(try Self.waitForMember(adminPort: adminPort) { states, tunnel in
+            states["TunnelConnected"] == "True" && states["RecordsFresh"] == "True"
+                && (tunnel?["sessionsAccepted"] as? Int ?? 0) >= 2
+        }, Self.describeMember(adminPort: adminPort))
 
         // Resumed, not relisted: no kind was listed again, and the slices' watch was opened anew.
         #expect(Self.lists(sim) == listsBefore)

@@ -269,7 +269,7 @@ import Glibc
         #expect(await daemon.stderr.waitForEnd(timeout: .seconds(30)))
         daemon.process.waitUntilExit()
         #expect(
-            daemon.process.terminationReason == .exit && daemon.process.terminationStatus == 0,
+            daemon.process.termination == .exit(0),
             "\(daemon.stderr.all)"
         )
     }

@@ -13,7 +13,7 @@ final class ServedDaemon: @unchecked Sendable {
     let dnsPort: Int
     let adminPort: Int
     let configPath: String
-    private(set) var process: Process
+    private(set) var process: ChildProcess
     private(set) var stderr: OutputLines
 
     var admin: String { "http://127.0.0.1:\(adminPort)" }
@@ -47,8 +47,8 @@ final class ServedDaemon: @unchecked Sendable {
                 "mcdns.yaml",
                 config(dir: dir, dnsPort: dnsPort, adminPort: adminPort, extra: extra)
             )
-            let (process, _, err) = try MCDNSProcess.start(["serve", "--config", config])
-            let stderr = OutputLines(err)
+            let process = try MCDNSProcess.start(["serve", "--config", config])
+            let stderr = OutputLines(process.standardError!)
             let daemon = ServedDaemon(
                 dir: dir,
                 dnsPort: dnsPort,
@@ -72,7 +72,7 @@ final class ServedDaemon: @unchecked Sendable {
         dnsPort: Int,
         adminPort: Int,
         configPath: String,
-        process: Process,
+        process: ChildProcess,
         stderr: OutputLines
     ) {
         self.dir = dir
@@ -92,13 +92,13 @@ final class ServedDaemon: @unchecked Sendable {
 
     /// Starts the daemon again on the same directory, ports and state; returns when the process is spawned.
     func restart() throws {
-        let (process, _, err) = try MCDNSProcess.start(["serve", "--config", configPath])
+        let process = try MCDNSProcess.start(["serve", "--config", configPath])
         self.process = process
-        self.stderr = OutputLines(err)
+        self.stderr = OutputLines(process.standardError!)
     }
 
     func kill(_ signal: Int32) {
-        if process.isRunning { Glibc.kill(process.processIdentifier, signal) }
+        process.send(signal)
     }
 
     /// SIGTERM and wait for the exit; returns the exit status (nil if it did not exit in time).
@@ -109,7 +109,8 @@ final class ServedDaemon: @unchecked Sendable {
             return nil
         }
         process.waitUntilExit()
-        return process.terminationReason == .exit ? process.terminationStatus : nil
+        if case .exit(let status) = process.termination { return status }
+        return nil
     }
 
     func remove() {
