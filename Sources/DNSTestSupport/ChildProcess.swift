@@ -155,6 +155,12 @@ public final class ChildProcess: @unchecked Sendable {
                 posix_spawn_file_actions_adddup2(&actions, descriptor, target)
             }
         }
+        // Nothing else of the test process reaches the child: descriptors opened without close-on-exec (SwiftNIO's
+        // listening sockets among them) would otherwise live on in a long-running child such as `mcdns serve`,
+        // keeping a stopped simulator's port in LISTEN so it could not be bound again.
+        if let addclosefrom = addCloseFrom {
+            _ = addclosefrom(&actions, 3)
+        }
         if let currentDirectory {
             guard let addchdir = addChdir else {
                 throw .system("this C library has no posix_spawn_file_actions_addchdir_np (glibc 2.29+)")
@@ -202,6 +208,12 @@ public final class ChildProcess: @unchecked Sendable {
         ) -> Int32
     private static let addChdir: AddChdir? = dlsym(nil, "posix_spawn_file_actions_addchdir_np")
         .map { unsafeBitCast($0, to: AddChdir.self) }
+
+    /// posix_spawn_file_actions_addclosefrom_np (glibc 2.34+), also behind _GNU_SOURCE: closes every descriptor
+    /// from the given one up in the child, after the dup2s above.
+    private typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+    private static let addCloseFrom: AddCloseFrom? = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np")
+        .map { unsafeBitCast($0, to: AddCloseFrom.self) }
 
     /// pipe2 is hidden behind _GNU_SOURCE too. pipe plus fcntl would leave a moment in which a child spawned by
     /// another thread inherits the write end, and its reader would then wait for that child's exit.

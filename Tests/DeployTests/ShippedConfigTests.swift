@@ -21,6 +21,8 @@ import Testing
         try root.write("tls/tls.crt", "placeholder\n")
         try root.write("tls/tls.key", "placeholder\n")
         try root.write("members/west-1.kubeconfig", "placeholder\n")
+        // What `kubectl create secret generic mcdns-admin-token` puts there.
+        try root.write("admin/token", "placeholder-token\n")
 
         let output = try ProcessRunner.run(
             DeployFixture.mcdnsBinary,

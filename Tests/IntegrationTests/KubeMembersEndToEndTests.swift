@@ -29,6 +29,22 @@ import Testing
         _ = try sim.create(slice("db-1", "db", (1...replicas).map { "\(subnet).1\($0)" }))
     }
 
+    /// A simulator on a port below the ephemeral range (32768–60999 by default): a member that is stopped and
+    /// restarted on its old port must find it free, and a port from the ephemeral range can meanwhile become the
+    /// source port of some client connection (the other member's long watch), which made the rebind fail.
+    static func startOnStablePort() async throws -> KubeAPISimulator {
+        var lastError: (any Error)?
+        for _ in 0..<40 {
+            do {
+                return try await KubeAPISimulator.start(SimulatorConfiguration(port: Int.random(in: 20_000..<32_000),
+                                                                               bookmarkInterval: .milliseconds(500)))
+            } catch {
+                lastError = error
+            }
+        }
+        throw lastError!
+    }
+
     /// A member API server back after a restart on its old port: history beyond what the client saw, then
     /// compacted, as etcd is after a restore, so the client's watch gets 410 and relists.
     static func restart(port: Int, after previous: String, clusterIP: String, subnet: String) async throws -> KubeAPISimulator {
@@ -64,7 +80,7 @@ import Testing
     @Test(.timeLimit(.minutes(3)))
     func twoMembersOverHTTP() async throws {
         let east = try await KubeAPISimulator.start(SimulatorConfiguration(bookmarkInterval: .milliseconds(500)))
-        var west = try await KubeAPISimulator.start(SimulatorConfiguration(bookmarkInterval: .milliseconds(500)))
+        var west = try await Self.startOnStablePort()
         let westPort = west.port
         let dir = try TemporaryDirectory(prefix: "mcdns-kube")
         defer { dir.remove() }
