@@ -95,7 +95,9 @@ import Testing
             - { name: east, context: { cluster: east } }
             - { name: west, context: { cluster: west } }
             """)
-        let process = try MCDNSProcess.start(binary: KnotDifferentialTests.mcdnsBinary, zonesDir: Self.zones, extraConfig: """
+        let adminPort = try FreePort.loopback()
+        let process = try MCDNSProcess.start(binary: KnotDifferentialTests.mcdnsBinary, zonesDir: Self.zones,
+                                             adminPort: adminPort, extraConfig: """
             federation: { name: acme, domain: example.com }
             ttl: { record: 30, degraded: 5, negative: 5 }
             staleGracePeriod: \(Self.grace)s
@@ -129,6 +131,14 @@ import Testing
         #expect(try Self.waitFor(dig, web) { rdata, ttl in rdata == ["10.96.1.10", "10.96.2.99"] && ttl == 5 })
         west = try await Self.restart(port: westPort, after: seen, clusterIP: "10.96.2.10", subnet: "10.2.0")
         #expect(try Self.waitFor(dig, web) { rdata, ttl in rdata == ["10.96.1.10", "10.96.2.10"] && ttl == 30 }, "resynced after the restart")
+        // The restarted, compacted server answered the watch with 410: the relist shows in /metrics, by reason,
+        // from the reflector's swift-metrics counters through the daemon's Prometheus registry.
+        let metrics = try ProcessRunner.run("/usr/bin/curl", ["-sf", "http://127.0.0.1:\(adminPort)/metrics"]).stdout
+        let relists = metrics.split(separator: "\n").filter {
+            $0.hasPrefix("mcdns_relists_total{") && $0.contains("cluster=\"west\"") && $0.contains("reason=\"expired\"")
+        }
+        #expect(!relists.isEmpty, "\(metrics)")
+        #expect(metrics.contains("mcdns_watch_restarts_total{"), "\(metrics)")
 
         // Stopped for longer than the grace: west's answers go.
         seen = west.currentResourceVersion
