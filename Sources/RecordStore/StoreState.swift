@@ -44,6 +44,22 @@ struct StoreState {
             self.warm = nil
             return result
         }
+        // A member that has synced republishes a service with its own data only: the restored data of members
+        // that have not synced yet stays in the record (stale) until they do, also when the synced members no
+        // longer have the service at all.
+        result.upserted = changes.upserted.map { keepUnsyncedTargets(in: $0) }
+        var removed: [ServiceKey] = []
+        for key in changes.removed {
+            let kept = keepUnsyncedTargets(in: ServiceDNSRecord(key: key))
+            if kept.status.dns.isEmpty {
+                removed.append(key)
+            } else {
+                // Still only restored data: it leaves at the end of the warm start unless its member republishes it.
+                result.upserted.append(kept)
+                warm.unconfirmed.insert(key)
+            }
+        }
+        result.removed = removed
         if let reported {
             result.clusters = reported.map { info in
                 guard !syncedOnce.contains(info.id), let restored = warm.restored[info.id] else { return info }
@@ -56,6 +72,23 @@ struct StoreState {
         }
         self.warm = warm
         return result
+    }
+
+    /// `record` plus the restored per-cluster data of members that have not synced since the restore.
+    private func keepUnsyncedTargets(in record: ServiceDNSRecord) -> ServiceDNSRecord {
+        guard let previous = table.records[record.key] else { return record }
+        let present = Set(record.status.dns.map(\.cluster))
+        var merged = record
+        for dns in previous.status.dns where !syncedOnce.contains(dns.cluster) && !present.contains(dns.cluster) {
+            merged.status.dns.append(dns)
+        }
+        if record.status.dns.isEmpty && !merged.status.dns.isEmpty {
+            // Only restored data is left: keep the rest of the record as it was restored too.
+            var restored = previous
+            restored.status.dns = merged.status.dns
+            return restored
+        }
+        return merged
     }
 
     func persisted(serial: UInt32) -> PersistedState {

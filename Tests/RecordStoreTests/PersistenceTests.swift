@@ -158,6 +158,35 @@ import Testing
         #expect(second.liveState()?.records.keys.map(\.name) == ["web"])
     }
 
+    /// A service served by two members before the restart: the member that syncs first republishes it with its own
+    /// targets only, and the other member's restored targets stay (stale) until that member has synced too.
+    @Test func aMemberThatSyncsFirstDoesNotDropTheOthersRestoredTargets() async throws {
+        var web = Self.record("web", address: "10.0.0.1")
+        web.status.dns += Self.record("web", address: "10.0.0.2", cluster: "west-1").status.dns
+        var api = Self.record("api", address: "10.0.1.2", cluster: "west-1")
+        api.status.dns[0].region = "r"
+        let bothSynced = Self.synced + [ClusterInfo(id: "west-1", locality: Locality(region: "r", zone: "z"), link: .synced)]
+        let saved = PersistedState(serial: 100, serialReserved: 1100, savedAt: 0, records: [web, api], clusters: bothSynced)
+        let store = try RecordStore(live: try Self.liveTable(), firstSerial: 1, restoring: saved)
+        #expect(try Set(Self.answer(store.current(), "web")) == ["10.0.0.1 ttl 5", "10.0.0.2 ttl 5"])
+
+        // east-1 syncs: web comes back with east-1's (new) address only, and api is not in east-1 (removed).
+        let eastOnly = [bothSynced[0], ClusterInfo(id: "west-1", locality: Locality(region: "r", zone: "z"), link: .offline)]
+        await store.apply(RecordChanges(upserted: [Self.record("web", address: "10.0.0.9")], removed: [api.key],
+                                        clusters: eastOnly))
+        #expect(try Set(Self.answer(store.current(), "web")) == ["10.0.0.9 ttl 5", "10.0.0.2 ttl 5"],
+                "west-1's restored target stays, stale, beside east-1's fresh one")
+        #expect(try Self.answer(store.current(), "api") == ["10.0.1.2 ttl 5"], "api is west-1's: kept until it syncs")
+        #expect(store.liveState()?.warmStart == true)
+
+        // west-1 syncs without web's second address and without api: now both go.
+        await store.apply(RecordChanges(upserted: [Self.record("web", address: "10.0.0.9")], removed: [api.key],
+                                        clusters: bothSynced))
+        #expect(try Self.answer(store.current(), "web") == ["10.0.0.9 ttl 30"])
+        #expect(try Self.answer(store.current(), "api") == [])
+        #expect(store.liveState()?.warmStart == false)
+    }
+
     @Test func aWarmStartThatNeverCompletesEndsAfterTheGrace() async throws {
         let saved = PersistedState(
             serial: 100,
