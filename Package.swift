@@ -150,7 +150,7 @@ let package = Package(
         .executableTarget(name: "mcdns", dependencies: ["MCDNSCommands"], exclude: ["README.md"], swiftSettings: strict),
 
         // Test support.
-        .target(name: "DNSTestSupport", dependencies: ["DNSWire"], swiftSettings: strict),
+        .target(name: "DNSTestSupport", dependencies: ["DNSWire"] + nio, swiftSettings: strict),
 
         // A Kubernetes API server on loopback for tests and demos; imports none of our modules (DESIGN §2).
         .target(
