@@ -189,7 +189,7 @@ let package = Package(
             name: "MCDNSDaemonTests",
             dependencies: [
                 "MCDNSDaemon", "MCDNSCommands", "DNSWire", "DNSAnswer", "DNSTestSupport", "ClusterTunnel", "KubeClient",
-                "KubeAPISimulator", .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams"),
+                "KubeAPISimulator", "ClusterController", "MCDNSModel", .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams"),
             ],
             exclude: ["README.md"],
             swiftSettings: strict
