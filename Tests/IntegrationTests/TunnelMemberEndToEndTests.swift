@@ -74,6 +74,7 @@ import Testing
         let adminPort: UInt16
         let host: MCDNSProcess
         let dig: Dig
+        let hostConfig: String
 
         init() async throws {
             certificates = try TestCertificates(clientClusters: [])
@@ -92,7 +93,7 @@ import Testing
                 """)
             tunnelPort = try FreePort.loopback()
             adminPort = try FreePort.loopback()
-            host = try MCDNSProcess.start(binary: KnotDifferentialTests.mcdnsBinary, zonesDir: Members.zones, adminPort: adminPort, extraConfig: """
+            hostConfig = """
                 federation: { name: acme, domain: example.com }
                 clusterset: { domain: clusterset.local }
                 ttl: { record: 30, degraded: 5, negative: 5 }
@@ -104,8 +105,16 @@ import Testing
                     east-2: { tokenSHA256: \(digest) }
                 clusters:
                   - { name: east-2, region: us-east-1, zones: [us-east-1b], source: { tunnel: {} } }
-                """)
+                """
+            host = try MCDNSProcess.start(binary: KnotDifferentialTests.mcdnsBinary, zonesDir: Members.zones,
+                                          adminPort: adminPort, extraConfig: hostConfig)
             dig = try Dig(port: host.port)
+        }
+
+        /// Another `mcdns serve` with the same configuration (the same tunnel port), as a restarted host.
+        func startHost(adminPort: UInt16) throws -> MCDNSProcess {
+            try MCDNSProcess.start(binary: KnotDifferentialTests.mcdnsBinary, zonesDir: Members.zones,
+                                   adminPort: adminPort, extraConfig: hostConfig)
         }
 
         /// `mcdns agent` dialling `port` (the host's tunnel port unless given, e.g. a proxy's).
@@ -250,6 +259,42 @@ import Testing
         }, Self.describeMember(adminPort: adminPort))
         #expect(Self.lists(sim) == listsBefore)
         await proxy.shutdown()
+        await member.stop()
+    }
+
+    /// The host restarts (`mcdns serve` stopped, started again on the same tunnel port): the same agent process
+    /// dials again by itself and the new host is served. A new host process lists each kind once (it has no
+    /// resourceVersion to resume from); the agent adds no list of its own.
+    @Test(.timeLimit(.minutes(3)))
+    func agentRejoinsARestartedHostByItself() async throws {
+        let member = try await Member()
+        let (sim, host) = (member.sim, member.host)
+        defer { host.stop() }
+        let agent = try member.startAgent(1)
+        defer { agent.stop() }
+        try Members.populate(sim, clusterIP: "10.96.5.10", subnet: "10.5.0", replicas: 1)
+        #expect(try Members.waitFor(member.dig, web, within: .seconds(40)) { rdata, ttl in rdata == ["10.96.5.10"] && ttl == 30 },
+                "host:\n\(host.log)\nagent:\n\(agent.log)")
+        let listsBefore = Self.lists(sim)
+        #expect(listsBefore.values.allSatisfy { $0 == 1 }, "\(listsBefore)")
+
+        host.stop()
+        _ = try sim.update(Members.slice("db-1", "db", ["10.5.0.21", "10.5.0.22"]))
+        let adminPort = try FreePort.loopback()
+        let restarted = try member.startHost(adminPort: adminPort)
+        defer { restarted.stop() }
+        let dig = try Dig(port: restarted.port)
+        #expect(try Members.waitFor(dig, db, within: .seconds(60)) { rdata, ttl in rdata == ["10.5.0.21", "10.5.0.22"] && ttl == 30 },
+                "host:\n\(restarted.log)\nagent:\n\(agent.log)")
+        #expect(try Self.waitForMember(adminPort: adminPort) { states, tunnel in
+            states == ["TunnelConnected": "True", "WatchesSynced": "True", "RecordsFresh": "True"]
+                && tunnel?["connected"] as? Bool == true && tunnel?["sessionsAccepted"] as? Int == 1
+        }, Self.describeMember(adminPort: adminPort))
+        #expect(agent.isRunning, "the same agent process")
+        #expect(agent.log.components(separatedBy: "tunnel connected to the host").count - 1 == 2, "\(agent.log)")
+        #expect(Self.lists(sim) == listsBefore.mapValues { $0 + 1 }, "one list per kind by the new host only")
+        _ = try sim.update(Members.slice("db-1", "db", ["10.5.0.23"]))
+        #expect(try Members.waitFor(dig, db) { rdata, _ in rdata == ["10.5.0.23"] })
         await member.stop()
     }
 }
