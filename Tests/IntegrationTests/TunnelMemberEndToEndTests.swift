@@ -213,13 +213,20 @@ import Testing
         }, Self.describeMember(adminPort: adminPort))
         let listsBefore = Self.lists(sim)
         #expect(listsBefore.values.allSatisfy { $0 == 1 }, "\(listsBefore)")
+        // `since` marks each transition of the tunnel block: it only moves forward.
+        func since() -> Double { (try? Self.member(adminPort: adminPort).tunnel?["since"] as? Double) ?? 0 }
+        let connectedSince = since()
 
-        // Cut, and the route stays down: disconnected in /v1/clusters, the answers stay (stale, degraded TTL).
+        // Cut, and the route stays down: disconnected in /v1/clusters (with why), the answers stay (stale,
+        // degraded TTL).
         proxy.refuseNewConnections(true)
         proxy.cutWithReset()
         #expect(try Self.waitForMember(adminPort: adminPort) { states, tunnel in
             states["TunnelConnected"] == "False" && tunnel?["connected"] as? Bool == false
+                && tunnel?["lastError"] as? String == "connection closed"
         }, Self.describeMember(adminPort: adminPort))
+        let disconnectedSince = since()
+        #expect(disconnectedSince > connectedSince)
         #expect(try Members.waitFor(dig, web, within: .seconds(30)) { rdata, ttl in rdata == ["10.96.5.10"] && ttl == 5 },
                 "host:\n\(host.log)")
         _ = try sim.update(Members.slice("db-1", "db", ["10.5.0.11", "10.5.0.12"]))
@@ -231,6 +238,8 @@ import Testing
             states["TunnelConnected"] == "True" && states["RecordsFresh"] == "True" && tunnel?["connected"] as? Bool == true
                 && tunnel?["sessionsAccepted"] as? Int == 2
         }, Self.describeMember(adminPort: adminPort))
+        let reconnectedSince = since()
+        #expect(reconnectedSince > disconnectedSince)
         #expect(Self.lists(sim) == listsBefore)
 
         // Slowed: 200 ms each way, 64 KiB/s. Changes keep arriving on the same session.
@@ -243,6 +252,7 @@ import Testing
         #expect(try Self.waitForMember(adminPort: adminPort) { states, tunnel in
             states["TunnelConnected"] == "True" && tunnel?["sessionsAccepted"] as? Int == 2
         }, Self.describeMember(adminPort: adminPort))
+        #expect(since() == reconnectedSince, "no transition on a slow link")
         #expect(Self.lists(sim) == listsBefore)
 
         // Black hole: bytes vanish, no FIN. The PINGs notice (default 10 s interval + 10 s timeout, on both ends),
@@ -257,6 +267,7 @@ import Testing
         #expect(try Self.waitForMember(adminPort: adminPort) { states, tunnel in
             states["TunnelConnected"] == "True" && tunnel?["sessionsAccepted"] as? Int == 3
         }, Self.describeMember(adminPort: adminPort))
+        #expect(since() > reconnectedSince)
         #expect(Self.lists(sim) == listsBefore)
         await proxy.shutdown()
         await member.stop()
