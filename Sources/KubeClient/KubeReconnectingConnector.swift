@@ -7,7 +7,8 @@
 public protocol KubeReconnectingConnector: KubeConnector {
     /// An opaque mark of the newest connection so far; it grows with every new connection.
     func connectionEpoch() -> UInt64
-    /// Returns once a connection newer than `epoch` is up. Throws `CancellationError` when cancelled, or any
+    /// Returns once a connection newer than `epoch` is up. Must end promptly (throwing `CancellationError`) when
+    /// its task is cancelled: the reflector cancels it once its backoff timer fires first. Throws any
     /// error when it cannot tell any more (the transport shut down); the reflector then waits out its backoff.
     func waitForConnection(newerThan epoch: UInt64) async throws
 }
