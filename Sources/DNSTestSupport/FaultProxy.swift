@@ -53,8 +53,12 @@ public final class FaultProxy: Sendable {
                     .connect(host: "127.0.0.1", port: targetPort)
                     .flatMap { outbound in
                         inbound.eventLoop.makeCompletedFuture {
-                            try inbound.pipeline.syncOperations.addHandler(Relay(peer: outbound, gate: gate, link: link))
-                            try outbound.pipeline.syncOperations.addHandler(Relay(peer: inbound, gate: gate, link: link))
+                            try inbound.pipeline.syncOperations.addHandler(
+                                Relay(peer: outbound, gate: gate, link: link)
+                            )
+                            try outbound.pipeline.syncOperations.addHandler(
+                                Relay(peer: inbound, gate: gate, link: link)
+                            )
                             connections.pairs.withLock { $0.append((inbound, outbound, gate)) }
                             // The client's bytes are read only once the initializer is done, so none are lost.
                         }
@@ -140,7 +144,8 @@ public final class FaultProxy: Sendable {
             }
             var due = now + shape.latency
             if let rate = shape.bytesPerSecond {
-                transmitEnd = max(transmitEnd, now) + .nanoseconds(Int64(bytes.readableBytes) * 1_000_000_000 / Int64(rate))
+                transmitEnd =
+                    max(transmitEnd, now) + .nanoseconds(Int64(bytes.readableBytes) * 1_000_000_000 / Int64(rate))
                 due = transmitEnd + shape.latency
             }
             // Strictly after the previous chunk: scheduled tasks due at the same instant may run in any order.

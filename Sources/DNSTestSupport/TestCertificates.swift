@@ -73,7 +73,9 @@ public struct TestCertificates: Sendable {
         let ca = "expired-ca-\(cluster)"
         _ = try directory.write("\(ca).index", "")
         _ = try directory.write("\(ca).serial", "1000\n")
-        _ = try directory.write("\(ca).cnf", """
+        _ = try directory.write(
+            "\(ca).cnf",
+            """
             [ ca ]
             default_ca = signer
             [ signer ]
@@ -89,16 +91,24 @@ public struct TestCertificates: Sendable {
             subjectAltName = DNS:\(cluster)
             extendedKeyUsage = clientAuth
 
-            """)
-        try Self.openssl([
-            "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "\(stem).key",
-            "-out", "\(stem).csr", "-subj", "/CN=\(cluster)",
-        ], in: path)
-        try Self.openssl([
-            "ca", "-batch", "-config", "\(ca).cnf", "-extensions", "client", "-cert", "client-ca.pem", "-keyfile",
-            "client-ca.key", "-in", "\(stem).csr", "-out", "\(stem).pem", "-notext", "-startdate", "20200101000000Z",
-            "-enddate", "20200102000000Z",
-        ], in: path)
+            """
+        )
+        try Self.openssl(
+            [
+                "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "\(stem).key",
+                "-out", "\(stem).csr", "-subj", "/CN=\(cluster)",
+            ],
+            in: path
+        )
+        try Self.openssl(
+            [
+                "ca", "-batch", "-config", "\(ca).cnf", "-extensions", "client", "-cert", "client-ca.pem", "-keyfile",
+                "client-ca.key", "-in", "\(stem).csr", "-out", "\(stem).pem", "-notext", "-startdate",
+                "20200101000000Z",
+                "-enddate", "20200102000000Z",
+            ],
+            in: path
+        )
         return ("\(path)/\(stem).pem", "\(path)/\(stem).key")
     }
 }

@@ -202,8 +202,10 @@ public final class Reflector: Sendable {
         try Task.checkCancellation()
         if woke {
             statistics.update { $0.reconnectWakes += 1 }
-            logger.info("the connection to the member is back; retrying now instead of after the backoff",
-                        metadata: ["backoff": "\(delay)"])
+            logger.info(
+                "the connection to the member is back; retrying now instead of after the backoff",
+                metadata: ["backoff": "\(delay)"]
+            )
         }
     }
 

@@ -52,8 +52,10 @@ import Testing
         )
         let (_, agentTask) = fixture.startAgent(configuration)
         #expect(await fixture.logs.waitFor("TLS with the agent failed"))
-        #expect(fixture.logs.contains("(CN east-1) is within its dates: is it signed by the client CA?"),
-                "\(fixture.logs.all)")
+        #expect(
+            fixture.logs.contains("(CN east-1) is within its dates: is it signed by the client CA?"),
+            "\(fixture.logs.all)"
+        )
         #expect(fixture.server.session(for: "east-1") == nil)
         agentTask.cancel()
         await fixture.shutdown()
@@ -70,8 +72,10 @@ import Testing
         )
         let (agent, agentTask) = fixture.startAgent(configuration)
         #expect(await fixture.logs.waitFor("TLS with the agent failed"))
-        #expect(fixture.logs.contains("the agent's client certificate (CN east-1) expired at 2020-01-02T00:00:00Z"),
-                "\(fixture.logs.all)")
+        #expect(
+            fixture.logs.contains("the agent's client certificate (CN east-1) expired at 2020-01-02T00:00:00Z"),
+            "\(fixture.logs.all)"
+        )
         // The agent keeps trying (and keeps being refused); the host serves on: a valid agent still gets in.
         #expect(await fixture.agentLogs.waitFor("tunnel to the host failed"))
         #expect(fixture.agentLogs.contains("EXPIRED"), "\(fixture.agentLogs.all)")

@@ -26,7 +26,10 @@ import Testing
                 return state.failing && request.path.contains("watch=1")
             }
             if !request.path.contains("watch=1") {
-                return Self.response(200, #"{"kind":"ServiceList","apiVersion":"v1","metadata":{"resourceVersion":"7"},"items":[]}"#)
+                return Self.response(
+                    200,
+                    #"{"kind":"ServiceList","apiVersion":"v1","metadata":{"resourceVersion":"7"},"items":[]}"#
+                )
             }
             if failing {
                 return Self.response(503, #"{"kind":"Status","apiVersion":"v1","status":"Failure","code":503}"#)
@@ -35,10 +38,14 @@ import Testing
         }
 
         static func response(_ status: Int, _ body: String) -> KubeResponse {
-            KubeResponse(status: status, headers: [], body: AsyncThrowingStream { continuation in
-                continuation.yield(ByteBuffer(string: body))
-                continuation.finish()
-            })
+            KubeResponse(
+                status: status,
+                headers: [],
+                body: AsyncThrowingStream { continuation in
+                    continuation.yield(ByteBuffer(string: body))
+                    continuation.finish()
+                }
+            )
         }
 
         func connectionEpoch() -> UInt64 { state.withLock { $0.epoch } }
@@ -58,7 +65,9 @@ import Testing
                     if ready { continuation.resume() }
                 }
             } onCancel: {
-                state.withLock { $0.waiters.removeValue(forKey: id) }?.continuation.resume(throwing: CancellationError())
+                state.withLock { $0.waiters.removeValue(forKey: id) }?.continuation.resume(
+                    throwing: CancellationError()
+                )
             }
         }
 
@@ -82,8 +91,13 @@ import Testing
         var configuration = ReflectorConfiguration()
         configuration.initialBackoff = .seconds(30)
         configuration.maximumBackoff = .seconds(60)
-        let reflector = Reflector(kind: .service, connector: connector, configuration: configuration, cluster: "flaky",
-                                  logger: Logger(label: "test"))
+        let reflector = Reflector(
+            kind: .service,
+            connector: connector,
+            configuration: configuration,
+            cluster: "flaky",
+            logger: Logger(label: "test")
+        )
         let resumed = Mutex(false)
         let task = Task {
             try? await reflector.run { event in

@@ -21,8 +21,10 @@ import Testing
         fixture.proxy.cutWithReset()
         #expect(await fixture.recorder.eventually { $0.linkLost == 1 }, "\(fixture.recorder.state)")
         _ = try fixture.sim.create(TunnelMemberTests.service("api"))
-        #expect(await fixture.recorder.eventually { $0.services == ["web", "api"] && $0.linkRegained == 1 },
-                "\(fixture.recorder.state)")
+        #expect(
+            await fixture.recorder.eventually { $0.services == ["web", "api"] && $0.linkRegained == 1 },
+            "\(fixture.recorder.state)"
+        )
         #expect(agent.connectionsEstablished == 2)
         #expect(fixture.sessionsAccepted == 2)
         #expect(fixture.lists() == listed)
@@ -46,8 +48,10 @@ import Testing
         #expect(await fixture.recorder.eventually { $0.linkLost == 1 }, "\(fixture.recorder.state)")
         #expect(ContinuousClock.now - started < .seconds(10))
         // New connections pass the proxy: the agent dials again, the watches resume and deliver the change.
-        #expect(await fixture.recorder.eventually { $0.services == ["web", "api"] && $0.linkRegained == 1 },
-                "\(fixture.recorder.state)")
+        #expect(
+            await fixture.recorder.eventually { $0.services == ["web", "api"] && $0.linkRegained == 1 },
+            "\(fixture.recorder.state)"
+        )
         #expect(fixture.sessionsAccepted == 2)
         #expect(fixture.lists() == listed)
         #expect(fixture.recorder.state.synced == 1)
@@ -69,8 +73,10 @@ import Testing
         for index in 1...5 {
             let created = ContinuousClock.now
             _ = try fixture.sim.create(TunnelMemberTests.service("slow-\(index)"))
-            #expect(await fixture.recorder.eventually { $0.services.contains("slow-\(index)") },
-                    "\(fixture.recorder.state)")
+            #expect(
+                await fixture.recorder.eventually { $0.services.contains("slow-\(index)") },
+                "\(fixture.recorder.state)"
+            )
             slowest = max(slowest, ContinuousClock.now - created)
         }
         // Past several ping rounds on the slow link.
@@ -112,8 +118,10 @@ import Testing
         try await fixture.server.start()
         #expect(fixture.server.localPort == port)
         // The agent dials again by itself; the reflectors (in the same host process) resume their watches.
-        #expect(await fixture.recorder.eventually { $0.services == ["web", "api"] && $0.linkRegained == 1 },
-                "\(fixture.recorder.state)")
+        #expect(
+            await fixture.recorder.eventually { $0.services == ["web", "api"] && $0.linkRegained == 1 },
+            "\(fixture.recorder.state)"
+        )
         #expect(agent.connectionsEstablished == 2)
         #expect(fixture.sessionsAccepted == 2)
         #expect(fixture.lists() == listed)
@@ -135,8 +143,10 @@ import Testing
         let restarted = try fixture.startAgent()
         agentTask = restarted.task
         defer { agentTask.cancel() }
-        #expect(await fixture.recorder.eventually { $0.services == ["web", "api"] && $0.linkRegained == 1 },
-                "\(fixture.recorder.state)")
+        #expect(
+            await fixture.recorder.eventually { $0.services == ["web", "api"] && $0.linkRegained == 1 },
+            "\(fixture.recorder.state)"
+        )
         #expect(restarted.agent.connectionsEstablished == 1)
         #expect(fixture.sessionsAccepted == 2)
         #expect(fixture.lists() == listed)
@@ -166,9 +176,12 @@ import Testing
         // Its watches end with it (drain timeout 2 s); the reflectors re-watch on the newest session.
         await first.closed()
         _ = try fixture.sim.create(TunnelMemberTests.service("after-drain"))
-        #expect(await fixture.recorder.eventually { state in
-            state.services == ["web", "during-drain", "after-drain"] && state.linkRegained == state.linkLost
-        }, "\(fixture.recorder.state)")
+        #expect(
+            await fixture.recorder.eventually { state in
+                state.services == ["web", "during-drain", "after-drain"] && state.linkRegained == state.linkLost
+            },
+            "\(fixture.recorder.state)"
+        )
         #expect(second.state == .active)
         #expect(second.openStreams == 4, "the four watches run on the newest session")
         #expect(fixture.server.session(for: TunnelMemberFixture.cluster)?.id == second.id)
@@ -195,16 +208,23 @@ import Testing
         await agentTask.value
         #expect(await fixture.recorder.eventually { $0.linkLost == 1 }, "\(fixture.recorder.state)")
         // Every reflector is now sleeping a backoff of at least 24 s (30 s, jitter ±20%).
-        #expect(await fixture.recorder.eventually { _ in
-            fixture.source.reflectors.allSatisfy { $0.statistics.snapshot.backoffs.last.map { $0 >= .seconds(24) } ?? false }
-        })
+        #expect(
+            await fixture.recorder.eventually { _ in
+                fixture.source.reflectors.allSatisfy {
+                    $0.statistics.snapshot.backoffs.last.map { $0 >= .seconds(24) } ?? false
+                }
+            }
+        )
         _ = try fixture.sim.create(TunnelMemberTests.service("api"))
         let restarted = ContinuousClock.now
         agentTask = try fixture.startAgent().task
         defer { agentTask.cancel() }
-        #expect(await fixture.recorder.eventually(timeout: .seconds(20)) {
-            $0.services == ["web", "api"] && $0.linkRegained == 1
-        }, "\(fixture.recorder.state)")
+        #expect(
+            await fixture.recorder.eventually(timeout: .seconds(20)) {
+                $0.services == ["web", "api"] && $0.linkRegained == 1
+            },
+            "\(fixture.recorder.state)"
+        )
         #expect(ContinuousClock.now - restarted < .seconds(20), "well before the shortest backoff (24 s) ends")
         #expect(fixture.source.reflectors.allSatisfy { $0.statistics.snapshot.reconnectWakes >= 1 })
         #expect(fixture.lists() == listed)

@@ -80,7 +80,9 @@ final class TunnelMemberFixture: Sendable {
 
     /// An agent dialling the host through the proxy, until the returned task is cancelled. `maximumBackoff` is also
     /// how long a replaced agent waits before it dials again.
-    func startAgent(maximumBackoff: Duration = .milliseconds(200)) throws -> (agent: TunnelAgent, task: Task<Void, Never>) {
+    func startAgent(
+        maximumBackoff: Duration = .milliseconds(200)
+    ) throws -> (agent: TunnelAgent, task: Task<Void, Never>) {
         let configuration = try TunnelAgentConfiguration(
             url: "wss://127.0.0.1:\(proxy.port)",
             cluster: Self.cluster,
