@@ -308,4 +308,33 @@ import Testing
         #expect(try Members.waitFor(dig, db) { rdata, _ in rdata == ["10.5.0.23"] })
         await member.stop()
     }
+
+    /// A second agent process for the same cluster: the newest connection wins (sessionsAccepted 2, still one
+    /// connected tunnel), the first one's session drains with its watches still flowing, and changes keep
+    /// arriving without a relist.
+    @Test(.timeLimit(.minutes(3)))
+    func secondAgentForTheClusterTakesOverWithoutRelist() async throws {
+        let member = try await Member()
+        let (sim, host, dig, adminPort) = (member.sim, member.host, member.dig, member.adminPort)
+        defer { host.stop() }
+        let first = try member.startAgent(1)
+        defer { first.stop() }
+        try Members.populate(sim, clusterIP: "10.96.5.10", subnet: "10.5.0", replicas: 1)
+        #expect(try Members.waitFor(dig, web, within: .seconds(40)) { rdata, ttl in rdata == ["10.96.5.10"] && ttl == 30 },
+                "host:\n\(host.log)\nagent:\n\(first.log)")
+        let listsBefore = Self.lists(sim)
+
+        let second = try member.startAgent(2)
+        defer { second.stop() }
+        #expect(try Self.waitForMember(adminPort: adminPort) { states, tunnel in
+            states["TunnelConnected"] == "True" && tunnel?["sessionsAccepted"] as? Int == 2
+        }, Self.describeMember(adminPort: adminPort))
+        #expect(host.log.contains("draining tunnel session"), "\(host.log)")
+        _ = try sim.update(Members.slice("db-1", "db", ["10.5.0.31", "10.5.0.32"]))
+        #expect(try Members.waitFor(dig, db, within: .seconds(30)) { rdata, ttl in rdata == ["10.5.0.31", "10.5.0.32"] && ttl == 30 },
+                "host:\n\(host.log)")
+        #expect(first.isRunning && second.isRunning)
+        #expect(Self.lists(sim) == listsBefore)
+        await member.stop()
+    }
 }
