@@ -177,7 +177,7 @@ let package = Package(
         .testTarget(
             name: "DNSServerTests",
             dependencies: [
-                "DNSServer", "RecordStore", "DNSAnswer", "DNSWire", "MCDNSModel", "DNSTestSupport",
+                "DNSServer", "CMCDNSSys", "RecordStore", "DNSAnswer", "DNSWire", "MCDNSModel", "DNSTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
