@@ -27,6 +27,31 @@ public struct KubeStatus: Sendable, Equatable, CustomStringConvertible {
         retryAfterSeconds = details?["retryAfterSeconds"] as? Int
     }
 
+    /// Reads a parsed watch ERROR object; anything missing stays nil.
+    init(fields json: [String: KubeValue]) {
+        func string(_ value: KubeValue?) -> String? {
+            if case .string(let text)? = value?.content { return text }
+            return nil
+        }
+        func int(_ value: KubeValue?) -> Int? {
+            if case .int(let number)? = value?.content { return number }
+            return nil
+        }
+        code = int(json["code"])
+        reason = string(json["reason"])
+        message = string(json["message"])
+        var details: [String: KubeValue] = [:]
+        if case .object(let fields)? = json["details"]?.content { details = fields }
+        var causes: [String] = []
+        if case .array(let items)? = details["causes"]?.content {
+            for item in items {
+                if case .object(let cause) = item.content, let reason = string(cause["reason"]) { causes.append(reason) }
+            }
+        }
+        self.causes = causes
+        retryAfterSeconds = int(details["retryAfterSeconds"])
+    }
+
     /// 410 Gone / reason Expired (or Gone): the requested resourceVersion or continue token is compacted away.
     public var isExpired: Bool {
         code == 410 || reason == "Expired" || reason == "Gone"

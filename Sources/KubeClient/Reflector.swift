@@ -312,7 +312,7 @@ public final class Reflector: Sendable {
                 return .failure(ListFailure(outcome: .failure(reason: "connectionError", detail: "list body: \(error)", retryAfter: nil)))
             }
             guard response.status == 200 else {
-                let status = (try? KubeJSON.object(body)).map { KubeStatus(json: $0) } ?? KubeStatus(code: response.status)
+                let status = (try? KubeJSON.fields(body)).map { KubeStatus(fields: $0) } ?? KubeStatus(code: response.status)
                 if response.status == 410 && token != nil {
                     // The continue token expired half-way: one full list, no paging (client-go's pager does this).
                     logger.info("list continue token expired; listing everything at once")
@@ -324,27 +324,29 @@ public final class Reflector: Sendable {
                 }
                 return .failure(ListFailure(outcome: classify(status: response.status, body: status, headers: response)))
             }
-            let page: [String: Any]
+            let page: [String: KubeValue]
             do {
-                page = try KubeJSON.object(body)
+                page = try KubeJSON.fields(body)
             } catch {
                 return .failure(ListFailure(outcome: .failure(reason: "invalidResponse", detail: "list: \(error)", retryAfter: nil)))
             }
-            for (index, item) in (page["items"] as? [Any] ?? []).enumerated() {
-                guard let item = item as? [String: Any] else { continue }
-                do {
-                    if let object = try KubeJSON.decode(item, as: kind) { objects.append(object) }
-                } catch {
-                    skip("list item \(index): \(error)")
+            if case .array(let items)? = page["items"]?.content {
+                for (index, item) in items.enumerated() {
+                    guard case .object(let fields) = item.content else { continue }
+                    do {
+                        if let object = try KubeJSON.decode(fields: fields, as: kind) { objects.append(object) }
+                    } catch {
+                        skip("list item \(index): \(error)")
+                    }
                 }
             }
-            let metadata = page["metadata"] as? [String: Any]
-            let next = metadata?["continue"] as? String
-            if let next, !next.isEmpty {
+            var metadata: [String: KubeValue] = [:]
+            if case .object(let fields)? = page["metadata"]?.content { metadata = fields }
+            if case .string(let next)? = metadata["continue"]?.content, !next.isEmpty {
                 token = next
                 continue
             }
-            guard let listVersion = metadata?["resourceVersion"] as? String, !listVersion.isEmpty else {
+            guard case .string(let listVersion)? = metadata["resourceVersion"]?.content, !listVersion.isEmpty else {
                 return .failure(ListFailure(outcome: .failure(reason: "invalidResponse", detail: "list without metadata.resourceVersion", retryAfter: nil)))
             }
             return .success((objects, listVersion, reason))
@@ -377,7 +379,7 @@ public final class Reflector: Sendable {
         }
         guard response.status == 200 else {
             let body = (try? await Self.collect(response.body, limit: 1 << 20)) ?? []
-            let status = (try? KubeJSON.object(body)).map { KubeStatus(json: $0) } ?? KubeStatus(code: response.status)
+            let status = (try? KubeJSON.fields(body)).map { KubeStatus(fields: $0) } ?? KubeStatus(code: response.status)
             return classify(status: response.status, body: status, headers: response)
         }
         // After an outage, a 200 alone is not recovery (a server may close at once): the watch counts as resumed

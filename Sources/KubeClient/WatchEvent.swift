@@ -16,20 +16,20 @@ public enum WatchEvent: Sendable, Equatable {
 
     /// Decodes one line of a watch body for a watch on `kind`.
     public static func decode(line: [UInt8], kind: KubeObjectKind) throws(KubeJSONError) -> WatchEvent {
-        let event = try KubeJSON.object(line)
-        guard let type = event["type"] as? String else { throw .invalidJSON("watch event without a type") }
-        guard let object = event["object"] as? [String: Any] else {
+        let event = try KubeJSON.fields(line)
+        guard case .string(let type)? = event["type"]?.content else { throw .invalidJSON("watch event without a type") }
+        guard case .object(let object)? = event["object"]?.content else {
             if ["ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR"].contains(type) {
                 throw .invalidJSON("\(type) event without an object")
             }
             return .unknown(type: type)
         }
-        let version = KubeJSON.resourceVersion(object)
+        let version = KubeJSON.resourceVersion(fields: object)
         switch type {
         case "ADDED", "MODIFIED", "DELETED":
             let decoded: KubeObject?
             do {
-                decoded = try KubeJSON.decode(object, as: kind)
+                decoded = try KubeJSON.decode(fields: object, as: kind)
             } catch {
                 return .malformed(type: type, problem: error.description, resourceVersion: version)
             }
@@ -43,7 +43,7 @@ public enum WatchEvent: Sendable, Equatable {
             guard let version else { throw .invalidJSON("BOOKMARK without metadata.resourceVersion") }
             return .bookmark(resourceVersion: version)
         case "ERROR":
-            return .error(KubeStatus(json: object))
+            return .error(KubeStatus(fields: object))
         default:
             return .unknown(type: type)
         }

@@ -1,16 +1,26 @@
+import Dispatch
 import Logging
 import RecordStore
 import ServiceLifecycle
 
-/// Writes the store's state file debounced (at most once per `interval`, only after a change) and once more at
-/// shutdown, and ends a warm start that the members did not complete within the stale grace period.
+/// Writes the store's state file debounced (only after a change, at most once per `interval`, and further apart
+/// when writes are slow) and once more at shutdown, and ends a warm start that the members did not complete
+/// within the stale grace period.
+///
+/// Encoding a large state is real work (about a second for 100,000 records across 20 members): it runs on its
+/// own queue, never on the cooperative pool the controller and admin API need, and after a write that took `d`
+/// the next waits at least `pauseFactor × d`, so saving never takes more than a small share of one core
+/// however fast records change.
 final class StatePersister: Service {
     /// Long enough that a burst of updates is one write, short enough that a crash loses little.
     static let interval: Duration = .milliseconds(250)
+    /// Pause after a write, in multiples of how long it took: 10 keeps saving under a tenth of one core.
+    static let pauseFactor = 10
 
     let store: RecordStore
     let warmStartLimit: Duration
     let logger: Logger
+    private let queue = DispatchQueue(label: "mcdns.state-persister")
 
     init(store: RecordStore, warmStartLimit: Duration, logger: Logger) {
         self.store = store
@@ -23,9 +33,12 @@ final class StatePersister: Service {
         let initiallyWarm = store.liveState()?.warmStart == true
         await cancelWhenGracefulShutdown {
             var warm = initiallyWarm
+            var pause = Self.interval
             while !Task.isCancelled {
-                try? await Task.sleep(for: Self.interval)
-                self.store.persistIfChanged()
+                try? await Task.sleep(for: pause)
+                let writeStarted = ContinuousClock.now
+                let wrote = await self.persistOffPool()
+                pause = wrote ? max(Self.interval, (ContinuousClock.now - writeStarted) * Self.pauseFactor) : Self.interval
                 if warm, ContinuousClock.now - started >= self.warmStartLimit {
                     warm = false
                     self.store.endWarmStart()
@@ -33,6 +46,13 @@ final class StatePersister: Service {
             }
         }
         // The last word at shutdown: what is served now is what a restart starts from.
-        if store.persistIfChanged() { logger.info("state saved at shutdown") }
+        if await persistOffPool() { logger.info("state saved at shutdown") }
+    }
+
+    /// `RecordStore.persistIfChanged` on the persister's queue.
+    private func persistOffPool() async -> Bool {
+        await withCheckedContinuation { continuation in
+            queue.async { [store] in continuation.resume(returning: store.persistIfChanged()) }
+        }
     }
 }
