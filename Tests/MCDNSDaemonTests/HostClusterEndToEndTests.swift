@@ -1,0 +1,120 @@
+import DNSTestSupport
+import DNSWire
+import Foundation
+import KubeAPISimulator
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Two real `mcdns serve` replicas with a `host:` block pointing at the API simulator (over HTTP, one token
+/// each): one leads and writes ServiceDNSRecord status, both honour a user's ServiceDNSRecord spec in their
+/// answers, and SIGTERM to the leader hands over within the lease duration.
+@Suite(.serialized) struct HostClusterEndToEndTests {
+    static func kubeconfig(_ dir: TemporaryDirectory, _ name: String, server: String, token: String) throws -> String {
+        try dir.write(
+            "\(name).kubeconfig",
+            """
+            apiVersion: v1
+            kind: Config
+            clusters: [{ name: host, cluster: { server: "\(server)" } }]
+            users: [{ name: \(name), user: { token: \(token) } }]
+            contexts: [{ name: host, context: { cluster: host, user: \(name) } }]
+            current-context: host
+            """
+        )
+    }
+
+    static func host(_ kubeconfig: String) -> String {
+        """
+        host:
+          kubeconfig: \(kubeconfig)
+          namespace: mcdns-system
+          leaseDuration: 3s
+          renewDeadline: 2s
+          retryPeriod: 250ms
+          statusResync: 1s
+        """
+    }
+
+    static func metric(_ daemon: ServedDaemon, _ name: String) -> String? {
+        guard let body = try? daemon.http("/metrics").body else { return nil }
+        return body.split(separator: "\n").first { $0.hasPrefix(name + " ") }.map { String($0.dropFirst(name.count + 1)) }
+    }
+
+    static func eventually(timeout: Duration, _ condition: () -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while ContinuousClock.now < deadline {
+            if condition() { return true }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return condition()
+    }
+
+    @Test(.timeLimit(.minutes(2)))
+    func twoReplicasOneLeaderUserSpecInAnswersAndHandover() async throws {
+        let sim = try await KubeAPISimulator.start(
+            SimulatorConfiguration(tokens: ["token-1": "replica-1", "token-2": "replica-2", "token-admin": "admin"])
+        )
+        defer { Task { try? await sim.stop() } }
+        // The user's record for shop/web: a 7 s TTL, a vanity name, and "store" instead of "web" in its names.
+        try sim.create(
+            #"{"apiVersion":"multicluster.mcdns.io/v1alpha1","kind":"ServiceDNSRecord","metadata":{"name":"web","namespace":"shop"},"spec":{"recordTTL":7,"dnsPrefix":"www","externalName":"store"}}"#
+        )
+        let configs = try TemporaryDirectory()
+        defer { configs.remove() }
+        let one = try await ServedDaemon.start(
+            extra: Self.host(try Self.kubeconfig(configs, "replica-1", server: sim.baseURL, token: "token-1"))
+        )
+        defer { one.remove() }
+        let two = try await ServedDaemon.start(
+            extra: Self.host(try Self.kubeconfig(configs, "replica-2", server: sim.baseURL, token: "token-2"))
+        )
+        defer { two.remove() }
+
+        // Status lands once: three clusters export web in the demo.
+        func dnsCount() -> Int {
+            guard let text = sim.get(.serviceDNSRecords, namespace: "shop", name: "web"),
+                let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
+            else { return 0 }
+            return ((object["status"] as? [String: Any])?["dns"] as? [Any])?.count ?? 0
+        }
+        #expect(await Self.eventually(timeout: .seconds(20)) { dnsCount() == 3 }, "\(one.stderr.all)\n\(two.stderr.all)")
+        // Every exported service of the demo got a record; only web's is the user's (no managed-by label).
+        #expect(sim.objects(.serviceDNSRecords).count >= 2)
+
+        let leaders = [one, two].filter { Self.metric($0, "mcdns_leader") == "1" }
+        #expect(leaders.count == 1)
+        let leader = try #require(leaders.first)
+        let follower = leader === one ? two : one
+        #expect(Self.metric(follower, "mcdns_leader") == "0")
+        let leaderUser = leader === one ? "replica-1" : "replica-2"
+        let writes = sim.requests().filter { $0.method == "PUT" && $0.path.hasSuffix("/status") && $0.status == 200 }
+        #expect(!writes.isEmpty && writes.allSatisfy { $0.user == leaderUser })
+        #expect(leader.stderr.all.contains("acquired the lease"))
+
+        // Both replicas answer with the user's spec: the external name, its TTL, the vanity CNAME.
+        for daemon in [one, two] {
+            let answer = try #require(try daemon.query("store.shop.acme.svc.example.com"))
+            #expect(answer.rcode == 0)
+            #expect(!answer.answer.isEmpty && answer.answer.allSatisfy { $0.contains("\t7\t") }, "\(answer.answer)")
+            let vanity = try #require(try daemon.query("www.example.com"))
+            #expect(
+                vanity.answer.contains { $0.contains("\tCNAME\t") && $0.hasSuffix("store.shop.acme.svc.example.com.") },
+                "\(vanity.answer)"
+            )
+            let old = try #require(try daemon.query("web.shop.acme.svc.example.com"))
+            #expect(old.rcode == 3)
+        }
+
+        // SIGTERM to the leader: it releases the Lease and the follower leads within the lease duration.
+        let stoppedAt = ContinuousClock.now
+        #expect(await leader.stop() == 0)
+        #expect(await Self.eventually(timeout: .seconds(3)) { Self.metric(follower, "mcdns_leader") == "1" })
+        #expect(ContinuousClock.now - stoppedAt < .seconds(4))
+        #expect(follower.stderr.all.contains("acquired the lease"))
+        let lease = sim.get(.leases, namespace: "mcdns-system", name: "mcdns-leader") ?? ""
+        #expect(lease.contains(#""holderIdentity":""#))
+    }
+}
