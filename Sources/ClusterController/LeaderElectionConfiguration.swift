@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Leader election on a `coordination.k8s.io/v1` Lease, with client-go's timings and meanings.
 public struct LeaderElectionConfiguration: Sendable, Equatable {

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import KubeClient
 public import Logging
 public import ServiceLifecycle
@@ -103,7 +103,8 @@ public final class LeaderElector: Service, Sendable {
         await cancelWhenGracefulShutdown {
             await self.loop()
         }
-        await release()
+        // In a task of its own: a cancelled caller (shutdown) would cancel the release request too.
+        await Task { await self.release() }.value
     }
 
     private func loop() async {

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import KubeClient
 public import Logging
 public import MCDNSModel
@@ -144,7 +144,10 @@ public final class StatusWriter: Service, ServiceRecordSink, Sendable {
         }
         for (key, object) in hostRecords.records().sorted(by: { $0.key < $1.key })
         where desired[key] == nil && object.managedBy == Self.managedByValue && (removed.contains(key) || allSynced) {
-            guard elector.isLeader() else { return notLeading() }
+            guard elector.isLeader() else {
+                _ = notLeading()
+                return
+            }
             do throws(KubeAPIError) {
                 try await client.delete(
                     namespace: key.namespace, name: key.name, resourceVersion: object.metadata.resourceVersion

@@ -56,7 +56,7 @@ public struct KubeServiceDNSRecord: Sendable, Hashable {
 
     static func decode(_ object: FieldReader) throws(KubeDecodingError) -> KubeServiceDNSRecord {
         let (metadata, metadataReader) = try KubeObjectMeta.decode(object, namespaced: true)
-        do {
+        do throws(KubeDecodingError) {
             let labels = try metadataReader.stringMap("labels") { $0 == managedByLabel }
             var spec = Spec()
             if let reader = try object.object("spec") {

@@ -1,4 +1,5 @@
 import ClusterController
+import DNSWire
 import KubeClient
 import Logging
 import MCDNSModel
@@ -27,12 +28,14 @@ struct HostCluster: Sendable {
         }
         var hostLogger = logger
         hostLogger[metadataKey: "cluster.id"] = "host"
+        let connector: HTTPKubeConnector
         do {
             connector = try HTTPKubeConnector(configuration: client, logger: hostLogger)
         } catch {
             throw StartupError([SourceError(file: file, line: nil, message: "host: \(error)")])
         }
-        records = HostRecordSource(connector: connector, logger: hostLogger)
+        let records = HostRecordSource(connector: connector, logger: hostLogger)
+        let elector: LeaderElector
         do throws(ControllerError) {
             elector = try LeaderElector(
                 configuration: LeaderElectionConfiguration(
@@ -47,6 +50,9 @@ struct HostCluster: Sendable {
         } catch {
             throw StartupError([SourceError(file: file, line: nil, message: "host: \(error)")])
         }
+        self.connector = connector
+        self.records = records
+        self.elector = elector
         writer = StatusWriter(
             configuration: StatusWriter.Configuration(resyncPeriod: configuration.statusResync),
             elector: elector, hostRecords: records, connector: connector, logger: hostLogger

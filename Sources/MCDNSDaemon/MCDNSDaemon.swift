@@ -131,6 +131,9 @@ public enum MCDNSDaemon {
             }
             logger.info("watching \(configuration.clusters.count) member cluster(s)")
         } else {
+            if configuration.host != nil {
+                logger.warning("host: ignored: without clusters there are no merged records to write status for")
+            }
             let table = try StaticAnswers.compile(zones: loaded.zones, configuration: configuration)
             store = RecordStore(initial: table, logger: logger)
         }
