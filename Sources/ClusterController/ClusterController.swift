@@ -101,7 +101,8 @@ public final class ClusterController<C: Clock>: Service, Sendable where C.Durati
                         var specs: [ServiceKey: KubeServiceDNSRecord.Spec?] = [:]
                         for key in keys {
                             let spec = hostRecords.record(key)?.spec
-                            specs[key] = spec.flatMap { $0.isEmpty ? nil : $0 }
+                            // updateValue: a subscript assignment of nil would drop the key, not record "no spec".
+                            specs.updateValue(spec.flatMap { $0.isEmpty ? nil : $0 }, forKey: key)
                         }
                         continuation.yield(.userSpecs(specs))
                     }

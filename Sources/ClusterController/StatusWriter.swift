@@ -110,7 +110,10 @@ public final class StatusWriter: Service, ServiceRecordSink, Sendable {
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 group.addTask {
-                    for await _ in self.hostRecords.changes() { self.wake.yield() }
+                    for await keys in self.hostRecords.changes() {
+                        self.forgetDeleted(keys)
+                        self.wake.yield()
+                    }
                 }
                 group.addTask {
                     for await _ in self.elector.leadershipChanges() { self.wake.yield() }
@@ -231,6 +234,16 @@ public final class StatusWriter: Service, ServiceRecordSink, Sendable {
     private func notLeading() -> Bool {
         state.withLock { $0.statistics.skippedNotLeader += 1 }
         return false
+    }
+
+    /// An object the watch saw deleted is gone, whatever this writer's last write answered: without this, a
+    /// record deleted by a user would look current (and its status equal) until something else changed.
+    private func forgetDeleted(_ keys: Set<ServiceKey>) {
+        let gone = keys.filter { hostRecords.record($0) == nil }
+        guard !gone.isEmpty else { return }
+        state.withLock { state in
+            for key in gone { state.written[key] = nil }
+        }
     }
 
     /// The newest of what the watch delivered and what this writer's last write answered.

@@ -202,9 +202,12 @@ import Testing
         #expect(await a.sink.wait { $0.records[Fixture.key]?.spec.recordTTL == 60 } != nil)
 
         // mcdns recreated it as its own; now a user record for another service that is not exported stays.
-        #expect(await eventually {
-            ((sim.webRecord()?["metadata"] as? [String: Any])?["labels"] as? [String: String])?["app.kubernetes.io/managed-by"] == "mcdns"
-        })
+        #expect(
+            await eventually {
+                ((sim.webRecord()?["metadata"] as? [String: Any])?["labels"] as? [String: String])?["app.kubernetes.io/managed-by"] == "mcdns"
+            },
+            "\(sim.requests().filter { $0.method != "GET" }.map { "\($0.method) \($0.path) \($0.status)" })"
+        )
         try sim.create(
             #"{"apiVersion":"multicluster.mcdns.io/v1alpha1","kind":"ServiceDNSRecord","metadata":{"name":"api","namespace":"shop"},"spec":{"recordTTL":5}}"#
         )
