@@ -36,10 +36,14 @@ public final class HostRecordSource: Service, Sendable {
     public var statistics: ReflectorStatistics { reflector.statistics }
 
     public func run() async throws {
-        try await cancelWhenGracefulShutdown {
-            try await self.reflector.run { event in
-                self.apply(event)
+        do {
+            try await cancelWhenGracefulShutdown {
+                try await self.reflector.run { event in
+                    self.apply(event)
+                }
             }
+        } catch is CancellationError {
+            // Shutdown: the reflector stops by throwing CancellationError, which is not a failure of the service.
         }
     }
 

@@ -59,8 +59,9 @@ struct HostCluster: Sendable {
         )
     }
 
-    /// In start order; they stop in reverse, so the elector releases the Lease after the writer stopped.
-    var services: [any Service] { [records, elector, writer] }
+    /// In start order; they stop in reverse, so the elector releases the Lease after the writer stopped, and the
+    /// HTTP client closes last.
+    var services: [any Service] { [HostConnectorCloser(connector: connector), records, elector, writer] }
 
     /// What `/metrics` and `/healthz` show of it.
     var status: HostStatus {

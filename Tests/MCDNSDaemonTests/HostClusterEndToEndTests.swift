@@ -60,7 +60,7 @@ import Glibc
         defer { Task { try? await sim.stop() } }
         // The user's record for shop/web: a 7 s TTL, a vanity name, and "store" instead of "web" in its names.
         try sim.create(
-            #"{"apiVersion":"multicluster.mcdns.io/v1alpha1","kind":"ServiceDNSRecord","metadata":{"name":"web","namespace":"shop"},"spec":{"recordTTL":7,"dnsPrefix":"www","externalName":"store"}}"#
+            #"{"apiVersion":"multicluster.mcdns.io/v1alpha1","kind":"ServiceDNSRecord","metadata":{"name":"web","namespace":"shop"},"spec":{"recordTTL":7,"dnsPrefix":"storefront","externalName":"store"}}"#
         )
         let configs = try TemporaryDirectory()
         defer { configs.remove() }
@@ -99,7 +99,7 @@ import Glibc
             let answer = try #require(try daemon.query("store.shop.acme.svc.example.com"))
             #expect(answer.rcode == 0)
             #expect(!answer.answer.isEmpty && answer.answer.allSatisfy { $0.contains("\t7\t") }, "\(answer.answer)")
-            let vanity = try #require(try daemon.query("www.example.com"))
+            let vanity = try #require(try daemon.query("storefront.example.com"))
             #expect(
                 vanity.answer.contains { $0.contains("\tCNAME\t") && $0.hasSuffix("store.shop.acme.svc.example.com.") },
                 "\(vanity.answer)"
@@ -110,7 +110,8 @@ import Glibc
 
         // SIGTERM to the leader: it releases the Lease and the follower leads within the lease duration.
         let stoppedAt = ContinuousClock.now
-        #expect(await leader.stop() == 0)
+        let exit = await leader.stop()
+        #expect(exit == 0, "\(leader.stderr.all.components(separatedBy: "Thread 1").first?.suffix(4000) ?? "")")
         #expect(await Self.eventually(timeout: .seconds(3)) { Self.metric(follower, "mcdns_leader") == "1" })
         #expect(ContinuousClock.now - stoppedAt < .seconds(4))
         #expect(follower.stderr.all.contains("acquired the lease"))
