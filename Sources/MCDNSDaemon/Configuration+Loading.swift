@@ -416,10 +416,11 @@ extension Configuration {
         if let value = reader.duration(fields, "retryPeriod") { host.retryPeriod = value }
         if let value = reader.duration(fields, "statusResync") { host.statusResync = value }
         // client-go's rules, checked here so `mcdns check` reports them with the file and line.
+        let line = fields.isSet("renewDeadline") ? fields.line(of: "renewDeadline") : fields.line
         if host.leaseDuration <= host.renewDeadline {
-            reader.fail(fields.line, fields.path, "leaseDuration must be greater than renewDeadline")
+            reader.fail(line, fields.path, "leaseDuration must be greater than renewDeadline")
         } else if host.renewDeadline <= host.retryPeriod * 1.2 {
-            reader.fail(fields.line, fields.path, "renewDeadline must be greater than 1.2 × retryPeriod")
+            reader.fail(line, fields.path, "renewDeadline must be greater than 1.2 × retryPeriod")
         }
         return host
     }
