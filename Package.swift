@@ -150,7 +150,7 @@ let package = Package(
         .executableTarget(name: "mcdns", dependencies: ["MCDNSCommands"], exclude: ["README.md"], swiftSettings: strict),
 
         // Test support.
-        .target(name: "DNSTestSupport", dependencies: ["DNSWire"], swiftSettings: strict),
+        .target(name: "DNSTestSupport", dependencies: ["DNSWire"] + nio, swiftSettings: strict),
 
         // A Kubernetes API server on loopback for tests and demos; imports none of our modules (DESIGN §2).
         .target(
@@ -177,7 +177,7 @@ let package = Package(
         .testTarget(
             name: "DNSServerTests",
             dependencies: [
-                "DNSServer", "RecordStore", "DNSAnswer", "DNSWire", "MCDNSModel", "DNSTestSupport",
+                "DNSServer", "CMCDNSSys", "RecordStore", "DNSAnswer", "DNSWire", "MCDNSModel", "DNSTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -189,7 +189,7 @@ let package = Package(
             name: "MCDNSDaemonTests",
             dependencies: [
                 "MCDNSDaemon", "MCDNSCommands", "DNSWire", "DNSAnswer", "DNSTestSupport", "ClusterTunnel", "KubeClient",
-                "KubeAPISimulator", .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams"),
+                "KubeAPISimulator", "ClusterController", "MCDNSModel", .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams"),
             ],
             exclude: ["README.md"],
             swiftSettings: strict

@@ -46,7 +46,7 @@ void mcdns_batch_destroy(mcdns_batch *b) {
     free(b->recvIov); free(b->sendIov); free(b->peers); free(b);
 }
 
-int mcdns_batch_recv(int fd, mcdns_batch *b) {
+int mcdns_batch_recv(int fd, mcdns_batch *b, int wait) {
     for (int i = 0; i < b->count; i++) {
         b->recvIov[i].iov_base = b->in + (size_t)i * (size_t)b->bufferSize;
         b->recvIov[i].iov_len = (size_t)b->bufferSize;
@@ -57,8 +57,9 @@ int mcdns_batch_recv(int fd, mcdns_batch *b) {
         b->recvHeaders[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_storage);
         b->recvHeaders[i].msg_len = 0;
     }
-    // Wait for the first datagram, then take whatever else is already queued.
-    return recvmmsg(fd, b->recvHeaders, (unsigned int)b->count, MSG_WAITFORONE, NULL);
+    // Wait for the first datagram (or, when not waiting, fail with EAGAIN at once if none is queued), then take
+    // whatever else is already queued.
+    return recvmmsg(fd, b->recvHeaders, (unsigned int)b->count, MSG_WAITFORONE | (wait ? 0 : MSG_DONTWAIT), NULL);
 }
 
 int mcdns_batch_send(int fd, mcdns_batch *b, int count) {
@@ -145,6 +146,15 @@ int mcdns_udp_socket(const char *host, int port, int receiveTimeoutMillis) {
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
     if (family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    // Queries that arrive while the thread answers a batch wait in the receive buffer; the default (about
+    // 200 KiB, a few hundred datagrams) overflows under a client with hundreds of queries in flight, and a
+    // dropped query costs the client a whole timeout. Ask for 8 MiB: privileged processes get it (FORCE),
+    // others get what net.core.rmem_max allows. The send side likewise, for bursts of 64 answers.
+    int buffer = 8 * 1024 * 1024;
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buffer, sizeof(buffer)) < 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof(buffer));
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buffer, sizeof(buffer)) < 0)
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buffer, sizeof(buffer));
     if (receiveTimeoutMillis > 0) {
         struct timeval tv = { receiveTimeoutMillis / 1000, (receiveTimeoutMillis % 1000) * 1000 };
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));

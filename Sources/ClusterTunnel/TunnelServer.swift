@@ -21,7 +21,7 @@ public final class TunnelServer: Sendable {
         var current: [String: TunnelSession] = [:]
         var status: [String: TunnelConnectionStatus] = [:]
         var waiters:
-            [UInt64: (cluster: String, after: UInt64?, continuation: CheckedContinuation<TunnelSession, any Error>)] =
+            [UInt64: (cluster: String, after: UInt64, continuation: CheckedContinuation<TunnelSession, any Error>)] =
                 [:]
         var nextWaiter: UInt64 = 0
         var nextSession: UInt64 = 0
@@ -124,6 +124,17 @@ public final class TunnelServer: Sendable {
     /// The current session of `cluster` if it is active and not `previous`; otherwise waits for the next one.
     /// Throws `CancellationError` when the task is cancelled.
     public func nextSession(for cluster: String, after previous: TunnelSession? = nil) async throws -> TunnelSession {
+        try await nextSession(for: cluster, newerThan: previous?.id ?? 0)
+    }
+
+    /// The id of the newest session accepted so far for any cluster (0 before the first). Session ids only grow,
+    /// so a session whose id is larger arrived later: `nextSession(for:newerThan:)` waits for one.
+    public var latestSessionID: UInt64 { registry.withLockedValue { $0.nextSession } }
+
+    /// The current session of `cluster` if it is active and its id is larger than `id`; otherwise waits for the
+    /// next such session. Throws `CancellationError` when the task is cancelled, `TunnelError.noSession` when the
+    /// server shuts down.
+    public func nextSession(for cluster: String, newerThan id: UInt64) async throws -> TunnelSession {
         let waiterID = registry.withLockedValue { registry -> UInt64 in
             registry.nextWaiter += 1
             return registry.nextWaiter
@@ -131,11 +142,11 @@ public final class TunnelServer: Sendable {
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 let ready: TunnelSession? = registry.withLockedValue { registry in
-                    if let session = registry.current[cluster], session.state == .active, session.id != previous?.id {
+                    if let session = registry.current[cluster], session.state == .active, session.id > id {
                         return session
                     }
                     if Task.isCancelled { return nil }
-                    registry.waiters[waiterID] = (cluster, previous?.id, continuation)
+                    registry.waiters[waiterID] = (cluster, id, continuation)
                     return nil
                 }
                 if let ready {
@@ -169,7 +180,7 @@ public final class TunnelServer: Sendable {
             status.sessionsAccepted += 1
             registry.status[session.cluster] = status
             var ready: [CheckedContinuation<TunnelSession, any Error>] = []
-            for (id, waiter) in registry.waiters where waiter.cluster == session.cluster && waiter.after != session.id {
+            for (id, waiter) in registry.waiters where waiter.cluster == session.cluster && session.id > waiter.after {
                 ready.append(waiter.continuation)
                 registry.waiters.removeValue(forKey: id)
             }

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import NIOCore
 import NIOSSL
@@ -20,12 +21,33 @@ final class TunnelTLSErrorLogger: ChannelInboundHandler, RemovableChannelHandler
         if !logged {
             logged = true
             if error is NIOSSLError || error is BoringSSLError {
-                logger.warning("TLS with the \(peer) failed: \(error)")
+                let why = Self.explainPeerCertificate(context: context).map { " (\($0))" } ?? ""
+                logger.warning("TLS with the \(peer) failed: \(error)\(why)")
             } else {
                 logger.notice("tunnel connection error: \(error)")
             }
         }
         context.fireErrorCaught(error)
         context.close(promise: nil)
+    }
+
+    /// BoringSSL reports any rejected client certificate as CERTIFICATE_VERIFY_FAILED; the host's operator needs
+    /// to know which certificate and why. The certificate the peer presented is still readable after the failed
+    /// handshake: its dates tell an expired (or not yet valid) one from one the client CA did not sign.
+    static func explainPeerCertificate(context: ChannelHandlerContext, now: Date = Date()) -> String? {
+        guard let handler = try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self),
+            let certificate = handler.peerCertificate
+        else { return nil }
+        let subject = TunnelAuthenticator.clusterName(of: certificate).map { "CN \($0)" } ?? "without a CN"
+        let notBefore = Date(timeIntervalSince1970: TimeInterval(certificate.notValidBefore))
+        let notAfter = Date(timeIntervalSince1970: TimeInterval(certificate.notValidAfter))
+        let dates = ISO8601DateFormatter()
+        if now > notAfter {
+            return "the agent's client certificate (\(subject)) expired at \(dates.string(from: notAfter))"
+        }
+        if now < notBefore {
+            return "the agent's client certificate (\(subject)) is not valid before \(dates.string(from: notBefore))"
+        }
+        return "the agent's client certificate (\(subject)) is within its dates: is it signed by the client CA?"
     }
 }

@@ -19,12 +19,16 @@ public final class UDPBatchServer: Service {
     private let logger: Logger
     private let readiness = ReadinessSignal<[ListenAddress]>()
     private let statistics: QueryStatistics
+    private let spinNanoseconds: UInt64
 
     public init(addresses: [ListenAddress], threadsPerAddress: Int, store: RecordStore, logger: Logger,
-                statistics: QueryStatistics = QueryStatistics()) {
+                statistics: QueryStatistics = QueryStatistics(),
+                spin: Duration = DNSServerConfiguration.defaultUDPSpin) {
         precondition(threadsPerAddress >= 1, "threadsPerAddress must be at least 1")
         self.addresses = addresses
         self.threadsPerAddress = threadsPerAddress
+        let (seconds, attoseconds) = max(spin, .zero).components
+        self.spinNanoseconds = UInt64(seconds) &* 1_000_000_000 &+ UInt64(attoseconds / 1_000_000_000)
         self.store = store
         self.logger = logger
         self.statistics = statistics
@@ -37,7 +41,8 @@ public final class UDPBatchServer: Service {
             threadsPerAddress: configuration.udpThreadsPerAddress,
             store: store,
             logger: logger,
-            statistics: statistics
+            statistics: statistics,
+            spin: configuration.udpSpin
         )
     }
 
@@ -126,7 +131,8 @@ public final class UDPBatchServer: Service {
                             throw DNSServerError("cannot read the port of UDP \(address): \(reason)")
                         }
                     }
-                    workers.append(UDPWorker(fd: fd, address: address.with(port: port), index: workers.count))
+                    workers.append(UDPWorker(fd: fd, address: address.with(port: port), index: workers.count,
+                                             spinNanoseconds: spinNanoseconds))
                 }
             }
         } catch {

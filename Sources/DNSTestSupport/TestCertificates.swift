@@ -22,13 +22,8 @@ public struct TestCertificates: Sendable {
 
     public init(clientClusters: [String] = ["east-1"]) throws {
         directory = try TemporaryDirectory(prefix: "mcdns-tunnel-certs")
-        let openssl = try ProcessRunner.locate("openssl", package: "openssl")
-        func run(_ arguments: [String]) throws {
-            let output = try ProcessRunner.run(openssl, arguments, timeout: .seconds(30), currentDirectory: path)
-            guard output.status == 0 else {
-                throw TestSupportError.system("openssl \(arguments.joined(separator: " ")) failed: \(output.stderr)")
-            }
-        }
+        let path = directory.path
+        func run(_ arguments: [String]) throws { try Self.openssl(arguments, in: path) }
         func ca(_ name: String) throws {
             try run([
                 "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
@@ -59,5 +54,61 @@ public struct TestCertificates: Sendable {
             try leaf("client-\(cluster)", cn: cluster, ca: "client-ca", extensions: clientExtensions)
             try leaf("other-client-\(cluster)", cn: cluster, ca: "other-ca", extensions: clientExtensions)
         }
+    }
+
+    /// Runs the `openssl` CLI in `directory`; a failure throws with its stderr.
+    static func openssl(_ arguments: [String], in directory: String) throws {
+        let openssl = try ProcessRunner.locate("openssl", package: "openssl")
+        let output = try ProcessRunner.run(openssl, arguments, timeout: .seconds(30), currentDirectory: directory)
+        guard output.status == 0 else {
+            throw TestSupportError.system("openssl \(arguments.joined(separator: " ")) failed: \(output.stderr)")
+        }
+    }
+
+    /// A client certificate for `cluster` from the client CA that expired long ago (valid 1–2 January 2020):
+    /// everything else about it is right, so a refusal can only be for its dates. `openssl x509 -req` cannot
+    /// back-date, so `openssl ca` signs it with explicit start and end dates.
+    public func makeExpiredClientCert(_ cluster: String) throws -> (cert: String, key: String) {
+        let stem = "expired-client-\(cluster)"
+        let ca = "expired-ca-\(cluster)"
+        _ = try directory.write("\(ca).index", "")
+        _ = try directory.write("\(ca).serial", "1000\n")
+        _ = try directory.write(
+            "\(ca).cnf",
+            """
+            [ ca ]
+            default_ca = signer
+            [ signer ]
+            database = \(ca).index
+            serial = \(ca).serial
+            new_certs_dir = .
+            default_md = sha256
+            policy = anything
+            unique_subject = no
+            [ anything ]
+            commonName = supplied
+            [ client ]
+            subjectAltName = DNS:\(cluster)
+            extendedKeyUsage = clientAuth
+
+            """
+        )
+        try Self.openssl(
+            [
+                "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "\(stem).key",
+                "-out", "\(stem).csr", "-subj", "/CN=\(cluster)",
+            ],
+            in: path
+        )
+        try Self.openssl(
+            [
+                "ca", "-batch", "-config", "\(ca).cnf", "-extensions", "client", "-cert", "client-ca.pem", "-keyfile",
+                "client-ca.key", "-in", "\(stem).csr", "-out", "\(stem).pem", "-notext", "-startdate",
+                "20200101000000Z",
+                "-enddate", "20200102000000Z",
+            ],
+            in: path
+        )
+        return ("\(path)/\(stem).pem", "\(path)/\(stem).key")
     }
 }

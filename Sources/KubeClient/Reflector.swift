@@ -77,6 +77,9 @@ public final class Reflector: Sendable {
         var backoff: Duration
         var lastFailure: ContinuousClock.Instant?
         var notFoundReported = false
+        /// The connector's connection epoch when the last attempt started (`KubeReconnectingConnector` only): a
+        /// newer connection ends the backoff after a failure at once.
+        var epoch: UInt64?
     }
 
     /// Runs until cancelled, delivering events to `handler` in order (each awaited before the next).
@@ -172,7 +175,38 @@ public final class Reflector: Sendable {
         } else {
             logger.debug("still failing; backing off", metadata: ["reason": "\(condition)", "delay": "\(delay)"])
         }
-        try await Task.sleep(for: delay)
+        try await backOff(for: delay, epoch: state.epoch)
+    }
+
+    /// Sleeps `delay`, or less when the connector reconnects meanwhile (a new tunnel session): the failure was
+    /// the old connection's, so the new one is tried at once.
+    private func backOff(for delay: Duration, epoch: UInt64?) async throws {
+        guard let epoch, let reconnecting = connector as? any KubeReconnectingConnector else {
+            try await Task.sleep(for: delay)
+            return
+        }
+        // nil: that child ended without a verdict (cancelled, or the connector cannot tell): the other decides.
+        let woke = await withTaskGroup(of: Bool?.self) { group in
+            group.addTask { (try? await Task.sleep(for: delay)) == nil ? nil : false }
+            group.addTask { (try? await reconnecting.waitForConnection(newerThan: epoch)) == nil ? nil : true }
+            var woke = false
+            for await result in group {
+                if let result {
+                    woke = result
+                    break
+                }
+            }
+            group.cancelAll()
+            return woke
+        }
+        try Task.checkCancellation()
+        if woke {
+            statistics.update { $0.reconnectWakes += 1 }
+            logger.info(
+                "the connection to the member is back; retrying now instead of after the backoff",
+                metadata: ["backoff": "\(delay)"]
+            )
+        }
     }
 
     private func jittered(_ base: Duration) -> Duration {
@@ -205,6 +239,7 @@ public final class Reflector: Sendable {
         let requested: String? =
             state.versionUnavailable || state.resourceVersion == nil ? nil : state.resourceVersion
         let reason = state.listReason
+        state.epoch = (connector as? any KubeReconnectingConnector)?.connectionEpoch()
         let result: Result<(objects: [KubeObject], version: String, reason: String), ListFailure>
         if let limiter {
             do {
@@ -329,6 +364,7 @@ public final class Reflector: Sendable {
         let path = kind.collectionPath(namespace: namespace)
             + "?watch=1&allowWatchBookmarks=true&resourceVersion=\(Self.escape(version))&timeoutSeconds=\(seconds)"
         statistics.update { $0.watches += 1 }
+        state.epoch = (connector as? any KubeReconnectingConnector)?.connectionEpoch()
         let started = ContinuousClock.now
         let response: KubeResponse
         do {

@@ -14,6 +14,8 @@ public final class ReflectorStatistics: Sendable {
         public var watchRestarts: [String: Int] = [:]
         /// Backoff delays taken, most recent last (bounded).
         public var backoffs: [Duration] = []
+        /// Backoffs cut short because the connector reconnected (`KubeReconnectingConnector`: a new tunnel session).
+        public var reconnectWakes = 0
         /// Watch events skipped: unknown types, undecodable objects, oversized lines.
         public var skippedEvents = 0
         /// The current problem, visible while it lasts (`forbidden: …`); nil when healthy.

@@ -1,4 +1,4 @@
-/// Reads the durations of `mcdns.yaml`: `120s`, `2m`, `1h30m`, `500ms`, or a bare number of seconds.
+/// Reads the durations of `mcdns.yaml`: `120s`, `2m`, `1h30m`, `500ms`, `50us`, or a bare number of seconds.
 enum DurationText {
     static let example = "examples: 120s, 2m, 1h30m, 500ms"
 
@@ -23,6 +23,7 @@ enum DurationText {
             // Bounded so that a large number cannot overflow Duration's arithmetic.
             guard value <= 1_000_000_000 else { return nil }
             switch String(decoding: bytes[unitStart..<index], as: UTF8.self) {
+            case "us", "µs": total += .microseconds(value)
             case "ms": total += .milliseconds(value)
             case "s": total += .seconds(value)
             case "m": total += .seconds(value * 60)

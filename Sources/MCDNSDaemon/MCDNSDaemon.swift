@@ -140,13 +140,14 @@ public enum MCDNSDaemon {
 
         let sockets =
             configuration.dns.udpThreadsPerAddress == 0 ? System.coreCount : configuration.dns.udpThreadsPerAddress
-        let dnsConfiguration: DNSServerConfiguration
+        var dnsConfiguration: DNSServerConfiguration
         do {
             dnsConfiguration = try DNSServerConfiguration(
                 listen: configuration.listen.dns.map(\.description),
                 udpThreadsPerAddress: sockets,
                 tcpIdleTimeout: configuration.dns.tcpIdleTimeout
             )
+            dnsConfiguration.udpSpin = configuration.dns.udpSpin
         } catch {
             throw StartupError([SourceError(file: configuration.file, line: nil, message: "listen.dns: \(error)")])
         }

@@ -6,7 +6,10 @@ public import KubeClient
 ///
 /// When no agent is connected the request waits up to `sessionWait` for one, then fails like a refused
 /// connection would, so the reflector backs off and the member's link goes stale under the staleness policy.
-public struct TunnelKubeConnector: KubeConnector {
+///
+/// It is a `KubeReconnectingConnector`: a reflector backing off after the tunnel broke retries as soon as the agent
+/// has a new session, rather than after up to 30 s of backoff.
+public struct TunnelKubeConnector: KubeReconnectingConnector {
     public let server: TunnelServer
     public let cluster: String
     public let sessionWait: Duration
@@ -34,6 +37,16 @@ public struct TunnelKubeConnector: KubeConnector {
             headers: response.headers.map { (name: $0.0, value: $0.1) },
             body: response.body
         )
+    }
+
+    /// The newest session id the server has handed out (any cluster): sessions only get larger ids.
+    public func connectionEpoch() -> UInt64 {
+        server.latestSessionID
+    }
+
+    /// Returns once this cluster has an active session newer than `epoch`.
+    public func waitForConnection(newerThan epoch: UInt64) async throws {
+        _ = try await server.nextSession(for: cluster, newerThan: epoch)
     }
 
     private func currentSession() async throws -> TunnelSession {

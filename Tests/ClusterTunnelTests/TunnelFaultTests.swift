@@ -1,4 +1,5 @@
 import ClusterTunnel
+import DNSTestSupport
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore

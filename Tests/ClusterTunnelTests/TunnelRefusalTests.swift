@@ -52,8 +52,40 @@ import Testing
         )
         let (_, agentTask) = fixture.startAgent(configuration)
         #expect(await fixture.logs.waitFor("TLS with the agent failed"))
+        #expect(
+            fixture.logs.contains("(CN east-1) is within its dates: is it signed by the client CA?"),
+            "\(fixture.logs.all)"
+        )
         #expect(fixture.server.session(for: "east-1") == nil)
         agentTask.cancel()
+        await fixture.shutdown()
+    }
+
+    @Test func expiredClientCertificateIsRefusedByTheHost() async throws {
+        let fixture = try await TunnelFixture(clientCertificates: true)
+        // Signed by the client CA the host trusts, for a configured cluster: only its dates (2020) are wrong.
+        let (cert, key) = try fixture.certificates.makeExpiredClientCert("east-1")
+        var configuration = try fixture.agentConfiguration()
+        configuration.credential = .clientCertificate(
+            chain: try NIOSSLCertificate.fromPEMFile(cert),
+            key: try NIOSSLPrivateKey(file: key, format: .pem)
+        )
+        let (agent, agentTask) = fixture.startAgent(configuration)
+        #expect(await fixture.logs.waitFor("TLS with the agent failed"))
+        #expect(
+            fixture.logs.contains("the agent's client certificate (CN east-1) expired at 2020-01-02T00:00:00Z"),
+            "\(fixture.logs.all)"
+        )
+        // The agent keeps trying (and keeps being refused); the host serves on: a valid agent still gets in.
+        #expect(await fixture.agentLogs.waitFor("tunnel to the host failed"))
+        #expect(fixture.agentLogs.contains("EXPIRED"), "\(fixture.agentLogs.all)")
+        #expect(fixture.server.session(for: "east-1") == nil)
+        #expect(agent.connectionsEstablished == 0)
+        agentTask.cancel()
+        let (_, validTask) = fixture.startAgent(try fixture.agentConfiguration())
+        defer { validTask.cancel() }
+        _ = try await within(.seconds(10)) { try await fixture.server.nextSession(for: "east-1") }
+        validTask.cancel()
         await fixture.shutdown()
     }
 

@@ -63,44 +63,80 @@ import Testing
         return false
     }
 
+    /// A running host (`mcdns serve` with east-2 as a tunnel member) and east-2's API simulator; agents are
+    /// started by the test, dialling `tunnelPort` or a proxy in front of it.
+    struct Member {
+        let certificates: TestCertificates
+        let sim: KubeAPISimulator
+        let tokenFile: String
+        let kubeconfig: String
+        let tunnelPort: UInt16
+        let adminPort: UInt16
+        let host: MCDNSProcess
+        let dig: Dig
+        let hostConfig: String
+
+        init() async throws {
+            certificates = try TestCertificates(clientClusters: [])
+            sim = try await KubeAPISimulator.start(SimulatorConfiguration(bookmarkInterval: .milliseconds(500)))
+            let token = "east-2-tunnel-token"
+            tokenFile = try certificates.directory.write("token", token + "\n")
+            let digest = try ProcessRunner.run("/bin/sh", ["-c", "printf %s '\(token)' | sha256sum"]).stdout.prefix(64)
+            kubeconfig = try certificates.directory.write("east-2.kubeconfig", """
+                apiVersion: v1
+                kind: Config
+                current-context: east-2
+                clusters:
+                - { name: east-2, cluster: { server: "\(sim.baseURL)" } }
+                contexts:
+                - { name: east-2, context: { cluster: east-2 } }
+                """)
+            tunnelPort = try FreePort.loopback()
+            adminPort = try FreePort.loopback()
+            hostConfig = """
+                federation: { name: acme, domain: example.com }
+                clusterset: { domain: clusterset.local }
+                ttl: { record: 30, degraded: 5, negative: 5 }
+                staleGracePeriod: \(TunnelMemberEndToEndTests.grace)s
+                tunnel:
+                  listen: "127.0.0.1:\(tunnelPort)"
+                  tls: { cert: "\(certificates.hostCert)", key: "\(certificates.hostKey)" }
+                  clusters:
+                    east-2: { tokenSHA256: \(digest) }
+                clusters:
+                  - { name: east-2, region: us-east-1, zones: [us-east-1b], source: { tunnel: {} } }
+                """
+            host = try MCDNSProcess.start(binary: KnotDifferentialTests.mcdnsBinary, zonesDir: Members.zones,
+                                          adminPort: adminPort, extraConfig: hostConfig)
+            dig = try Dig(port: host.port)
+        }
+
+        /// Another `mcdns serve` with the same configuration (the same tunnel port), as a restarted host.
+        func startHost(adminPort: UInt16) throws -> MCDNSProcess {
+            try MCDNSProcess.start(binary: KnotDifferentialTests.mcdnsBinary, zonesDir: Members.zones,
+                                   adminPort: adminPort, extraConfig: hostConfig)
+        }
+
+        /// `mcdns agent` dialling `port` (the host's tunnel port unless given, e.g. a proxy's).
+        func startAgent(_ generation: Int, port: UInt16? = nil) throws -> BackgroundProcess {
+            try TunnelMemberEndToEndTests.startAgent(
+                tunnelPort: port ?? tunnelPort, directory: certificates.directory, tokenFile: tokenFile,
+                caFile: certificates.hostCA, kubeconfig: kubeconfig, generation: generation)
+        }
+
+        func stop() async {
+            host.stop()
+            try? await sim.stop()
+            certificates.directory.remove()
+        }
+    }
+
     @Test(.timeLimit(.minutes(3)))
     func tunnelMemberFollowsChangesAndResumesAfterAnAgentRestart() async throws {
-        let certificates = try TestCertificates(clientClusters: [])
-        defer { certificates.directory.remove() }
-        let sim = try await KubeAPISimulator.start(SimulatorConfiguration(bookmarkInterval: .milliseconds(500)))
-        let token = "east-2-tunnel-token"
-        let tokenFile = try certificates.directory.write("token", token + "\n")
-        let digest = try ProcessRunner.run("/bin/sh", ["-c", "printf %s '\(token)' | sha256sum"]).stdout.prefix(64)
-        let kubeconfig = try certificates.directory.write("east-2.kubeconfig", """
-            apiVersion: v1
-            kind: Config
-            current-context: east-2
-            clusters:
-            - { name: east-2, cluster: { server: "\(sim.baseURL)" } }
-            contexts:
-            - { name: east-2, context: { cluster: east-2 } }
-            """)
-        let tunnelPort = try FreePort.loopback()
-        let adminPort = try FreePort.loopback()
-        let host = try MCDNSProcess.start(binary: KnotDifferentialTests.mcdnsBinary, zonesDir: Members.zones, adminPort: adminPort, extraConfig: """
-            federation: { name: acme, domain: example.com }
-            clusterset: { domain: clusterset.local }
-            ttl: { record: 30, degraded: 5, negative: 5 }
-            staleGracePeriod: \(Self.grace)s
-            tunnel:
-              listen: "127.0.0.1:\(tunnelPort)"
-              tls: { cert: "\(certificates.hostCert)", key: "\(certificates.hostKey)" }
-              clusters:
-                east-2: { tokenSHA256: \(digest) }
-            clusters:
-              - { name: east-2, region: us-east-1, zones: [us-east-1b], source: { tunnel: {} } }
-            """)
+        let member = try await Member()
+        let (sim, host, dig, adminPort) = (member.sim, member.host, member.dig, member.adminPort)
         defer { host.stop() }
-        let dig = try Dig(port: host.port)
-        func agentStart(_ generation: Int) throws -> BackgroundProcess {
-            try Self.startAgent(tunnelPort: tunnelPort, directory: certificates.directory, tokenFile: tokenFile,
-                                caFile: certificates.hostCA, kubeconfig: kubeconfig, generation: generation)
-        }
+        func agentStart(_ generation: Int) throws -> BackgroundProcess { try member.startAgent(generation) }
         var agent = try agentStart(1)
         defer { agent.stop() }
 
@@ -154,6 +190,151 @@ import Testing
         _ = try sim.update(Members.slice("db-1", "db", ["10.5.0.14"]))
         #expect(try Members.waitFor(dig, db) { rdata, _ in rdata == ["10.5.0.14"] })
         #expect(Self.lists(sim) == listsBefore)
-        try await sim.stop()
+        await member.stop()
+    }
+
+    /// Faults on the route between agent and host, through a TCP proxy: a cut with RST while the route stays
+    /// down (the admin API shows the tunnel disconnected, answers stay, stale), then the route back (connected
+    /// again, a change made meanwhile delivered, no relist); a slowed link (no reconnect, no relist); a black hole
+    /// without FIN, noticed by the HTTP/2 PINGs within their default bound (10 s + 10 s), then resumed.
+    @Test(.timeLimit(.minutes(3)))
+    func tunnelMemberRidesOutCutsSlowLinksAndBlackHolesWithoutRelist() async throws {
+        let member = try await Member()
+        let (sim, host, dig, adminPort) = (member.sim, member.host, member.dig, member.adminPort)
+        defer { host.stop() }
+        let proxy = try await FaultProxy(targetPort: Int(member.tunnelPort))
+        let agent = try member.startAgent(1, port: UInt16(proxy.port))
+        defer { agent.stop() }
+        try Members.populate(sim, clusterIP: "10.96.5.10", subnet: "10.5.0", replicas: 1)
+        #expect(try Members.waitFor(dig, web, within: .seconds(40)) { rdata, ttl in rdata == ["10.96.5.10"] && ttl == 30 },
+                "host:\n\(host.log)\nagent:\n\(agent.log)")
+        #expect(try Self.waitForMember(adminPort: adminPort) { states, tunnel in
+            states["TunnelConnected"] == "True" && states["RecordsFresh"] == "True" && tunnel?["sessionsAccepted"] as? Int == 1
+        }, Self.describeMember(adminPort: adminPort))
+        let listsBefore = Self.lists(sim)
+        #expect(listsBefore.values.allSatisfy { $0 == 1 }, "\(listsBefore)")
+        // `since` marks each transition of the tunnel block: it only moves forward.
+        func since() -> Double { (try? Self.member(adminPort: adminPort).tunnel?["since"] as? Double) ?? 0 }
+        let connectedSince = since()
+
+        // Cut, and the route stays down: disconnected in /v1/clusters (with why), the answers stay (stale,
+        // degraded TTL).
+        proxy.refuseNewConnections(true)
+        proxy.cutWithReset()
+        #expect(try Self.waitForMember(adminPort: adminPort) { states, tunnel in
+            states["TunnelConnected"] == "False" && tunnel?["connected"] as? Bool == false
+                && tunnel?["lastError"] as? String == "connection closed"
+        }, Self.describeMember(adminPort: adminPort))
+        let disconnectedSince = since()
+        #expect(disconnectedSince > connectedSince)
+        #expect(try Members.waitFor(dig, web, within: .seconds(30)) { rdata, ttl in rdata == ["10.96.5.10"] && ttl == 5 },
+                "host:\n\(host.log)")
+        _ = try sim.update(Members.slice("db-1", "db", ["10.5.0.11", "10.5.0.12"]))
+        // The route is back: the agent redials by itself, connected again, the change arrives, fresh again.
+        proxy.refuseNewConnections(false)
+        #expect(try Members.waitFor(dig, db, within: .seconds(60)) { rdata, ttl in rdata == ["10.5.0.11", "10.5.0.12"] && ttl == 30 },
+                "host:\n\(host.log)\nagent:\n\(agent.log)")
+        #expect(try Self.waitForMember(adminPort: adminPort) { states, tunnel in
+            states["TunnelConnected"] == "True" && states["RecordsFresh"] == "True" && tunnel?["connected"] as? Bool == true
+                && tunnel?["sessionsAccepted"] as? Int == 2
+        }, Self.describeMember(adminPort: adminPort))
+        let reconnectedSince = since()
+        #expect(reconnectedSince > disconnectedSince)
+        #expect(Self.lists(sim) == listsBefore)
+
+        // Slowed: 200 ms each way, 64 KiB/s. Changes keep arriving on the same session.
+        proxy.slowDown(latency: .milliseconds(200), bytesPerSecond: 64 * 1024)
+        _ = try sim.update(Members.slice("db-1", "db", ["10.5.0.13"]))
+        #expect(try Members.waitFor(dig, db, within: .seconds(30)) { rdata, _ in rdata == ["10.5.0.13"] })
+        _ = try sim.update(Members.slice("db-1", "db", ["10.5.0.13", "10.5.0.14"]))
+        #expect(try Members.waitFor(dig, db, within: .seconds(30)) { rdata, _ in rdata == ["10.5.0.13", "10.5.0.14"] })
+        proxy.restoreSpeed()
+        #expect(try Self.waitForMember(adminPort: adminPort) { states, tunnel in
+            states["TunnelConnected"] == "True" && tunnel?["sessionsAccepted"] as? Int == 2
+        }, Self.describeMember(adminPort: adminPort))
+        #expect(since() == reconnectedSince, "no transition on a slow link")
+        #expect(Self.lists(sim) == listsBefore)
+
+        // Black hole: bytes vanish, no FIN. The PINGs notice (default 10 s interval + 10 s timeout, on both ends),
+        // the agent redials (new connections pass), the watches resume. Whether /v1/clusters shows the gap depends
+        // on which end notices first (a new session replaces the old at once), so the new session is what counts.
+        let holed = ContinuousClock.now
+        proxy.blackHoleOpenConnections()
+        _ = try sim.update(Members.slice("db-1", "db", ["10.5.0.15"]))
+        #expect(try Members.waitFor(dig, db, within: .seconds(60)) { rdata, ttl in rdata == ["10.5.0.15"] && ttl == 30 },
+                "host:\n\(host.log)\nagent:\n\(agent.log)")
+        #expect(ContinuousClock.now - holed < .seconds(60))
+        #expect(try Self.waitForMember(adminPort: adminPort) { states, tunnel in
+            states["TunnelConnected"] == "True" && tunnel?["sessionsAccepted"] as? Int == 3
+        }, Self.describeMember(adminPort: adminPort))
+        #expect(since() > reconnectedSince)
+        #expect(Self.lists(sim) == listsBefore)
+        await proxy.shutdown()
+        await member.stop()
+    }
+
+    /// The host restarts (`mcdns serve` stopped, started again on the same tunnel port): the same agent process
+    /// dials again by itself and the new host is served. A new host process lists each kind once (it has no
+    /// resourceVersion to resume from); the agent adds no list of its own.
+    @Test(.timeLimit(.minutes(3)))
+    func agentRejoinsARestartedHostByItself() async throws {
+        let member = try await Member()
+        let (sim, host) = (member.sim, member.host)
+        defer { host.stop() }
+        let agent = try member.startAgent(1)
+        defer { agent.stop() }
+        try Members.populate(sim, clusterIP: "10.96.5.10", subnet: "10.5.0", replicas: 1)
+        #expect(try Members.waitFor(member.dig, web, within: .seconds(40)) { rdata, ttl in rdata == ["10.96.5.10"] && ttl == 30 },
+                "host:\n\(host.log)\nagent:\n\(agent.log)")
+        let listsBefore = Self.lists(sim)
+        #expect(listsBefore.values.allSatisfy { $0 == 1 }, "\(listsBefore)")
+
+        host.stop()
+        _ = try sim.update(Members.slice("db-1", "db", ["10.5.0.21", "10.5.0.22"]))
+        let adminPort = try FreePort.loopback()
+        let restarted = try member.startHost(adminPort: adminPort)
+        defer { restarted.stop() }
+        let dig = try Dig(port: restarted.port)
+        #expect(try Members.waitFor(dig, db, within: .seconds(60)) { rdata, ttl in rdata == ["10.5.0.21", "10.5.0.22"] && ttl == 30 },
+                "host:\n\(restarted.log)\nagent:\n\(agent.log)")
+        #expect(try Self.waitForMember(adminPort: adminPort) { states, tunnel in
+            states == ["TunnelConnected": "True", "WatchesSynced": "True", "RecordsFresh": "True"]
+                && tunnel?["connected"] as? Bool == true && tunnel?["sessionsAccepted"] as? Int == 1
+        }, Self.describeMember(adminPort: adminPort))
+        #expect(agent.isRunning, "the same agent process")
+        #expect(agent.log.components(separatedBy: "tunnel connected to the host").count - 1 == 2, "\(agent.log)")
+        #expect(Self.lists(sim) == listsBefore.mapValues { $0 + 1 }, "one list per kind by the new host only")
+        _ = try sim.update(Members.slice("db-1", "db", ["10.5.0.23"]))
+        #expect(try Members.waitFor(dig, db) { rdata, _ in rdata == ["10.5.0.23"] })
+        await member.stop()
+    }
+
+    /// A second agent process for the same cluster: the newest connection wins (sessionsAccepted 2, still one
+    /// connected tunnel), the first one's session drains with its watches still flowing, and changes keep
+    /// arriving without a relist.
+    @Test(.timeLimit(.minutes(3)))
+    func secondAgentForTheClusterTakesOverWithoutRelist() async throws {
+        let member = try await Member()
+        let (sim, host, dig, adminPort) = (member.sim, member.host, member.dig, member.adminPort)
+        defer { host.stop() }
+        let first = try member.startAgent(1)
+        defer { first.stop() }
+        try Members.populate(sim, clusterIP: "10.96.5.10", subnet: "10.5.0", replicas: 1)
+        #expect(try Members.waitFor(dig, web, within: .seconds(40)) { rdata, ttl in rdata == ["10.96.5.10"] && ttl == 30 },
+                "host:\n\(host.log)\nagent:\n\(first.log)")
+        let listsBefore = Self.lists(sim)
+
+        let second = try member.startAgent(2)
+        defer { second.stop() }
+        #expect(try Self.waitForMember(adminPort: adminPort) { states, tunnel in
+            states["TunnelConnected"] == "True" && tunnel?["sessionsAccepted"] as? Int == 2
+        }, Self.describeMember(adminPort: adminPort))
+        #expect(host.log.contains("draining tunnel session"), "\(host.log)")
+        _ = try sim.update(Members.slice("db-1", "db", ["10.5.0.31", "10.5.0.32"]))
+        #expect(try Members.waitFor(dig, db, within: .seconds(30)) { rdata, ttl in rdata == ["10.5.0.31", "10.5.0.32"] && ttl == 30 },
+                "host:\n\(host.log)")
+        #expect(first.isRunning && second.isRunning)
+        #expect(Self.lists(sim) == listsBefore)
+        await member.stop()
     }
 }
