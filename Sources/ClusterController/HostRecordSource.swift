@@ -27,8 +27,12 @@ public final class HostRecordSource: Service, Sendable {
         logger: Logger
     ) {
         reflector = Reflector(
-            kind: .serviceDNSRecord, namespace: nil, connector: connector, configuration: configuration,
-            cluster: "host", logger: logger
+            kind: .serviceDNSRecord,
+            namespace: nil,
+            connector: connector,
+            configuration: configuration,
+            cluster: "host",
+            logger: logger
         )
     }
 

@@ -45,10 +45,14 @@ public struct LeaderElectionConfiguration: Sendable, Equatable {
             throw .invalidConfiguration("leader election needs a namespace, a lease name and an identity")
         }
         guard leaseDuration > renewDeadline else {
-            throw .invalidConfiguration("leaseDuration (\(leaseDuration)) must be greater than renewDeadline (\(renewDeadline))")
+            throw .invalidConfiguration(
+                "leaseDuration (\(leaseDuration)) must be greater than renewDeadline (\(renewDeadline))"
+            )
         }
         guard renewDeadline > retryPeriod * 1.2 else {
-            throw .invalidConfiguration("renewDeadline (\(renewDeadline)) must be greater than 1.2 × retryPeriod (\(retryPeriod))")
+            throw .invalidConfiguration(
+                "renewDeadline (\(renewDeadline)) must be greater than 1.2 × retryPeriod (\(retryPeriod))"
+            )
         }
         guard retryPeriod > .zero else { throw .invalidConfiguration("retryPeriod must be positive") }
     }

@@ -45,7 +45,8 @@ public final class LeaderElector: Service, Sendable {
         try configuration.validate()
         self.configuration = configuration
         self.client = KubeResourceClient(
-            resource: .leases, connector: connector,
+            resource: .leases,
+            connector: connector,
             timeout: min(configuration.renewDeadline, .seconds(10))
         )
         var logger = logger
@@ -118,7 +119,8 @@ public final class LeaderElector: Service, Sendable {
                 setLeading(false)
             }
             // client-go waits retryPeriod between renewals and retryPeriod × [1, 1.2) between acquisitions.
-            let wait = isLeadingFlag ? configuration.retryPeriod : configuration.retryPeriod * Double.random(in: 1..<1.2)
+            let wait =
+                isLeadingFlag ? configuration.retryPeriod : configuration.retryPeriod * Double.random(in: 1..<1.2)
             try? await Task.sleep(for: wait)
         }
     }
@@ -136,7 +138,10 @@ public final class LeaderElector: Service, Sendable {
             lease = try await client.get(namespace: namespace, name: name)
         } catch .notFound {
             do throws(KubeAPIError) {
-                let created = try await client.create(namespace: namespace, leaseObject(spec: newSpec(now: now, transitions: 0)))
+                let created = try await client.create(
+                    namespace: namespace,
+                    leaseObject(spec: newSpec(now: now, transitions: 0))
+                )
                 observe(created)
                 markRenewed()
                 return true
@@ -192,7 +197,9 @@ public final class LeaderElector: Service, Sendable {
                 .setting("renewTime", KubeValue(.string(now)))
                 .setting("acquireTime", KubeValue(.string(now)))
             _ = try await client.update(
-                namespace: configuration.namespace, name: configuration.leaseName, lease.setting("spec", spec)
+                namespace: configuration.namespace,
+                name: configuration.leaseName,
+                lease.setting("spec", spec)
             )
             logger.info("released the lease")
         } catch {
@@ -204,25 +211,31 @@ public final class LeaderElector: Service, Sendable {
 
     private func newSpec(now: Date, transitions: Int) -> KubeValue {
         let time = KubeValue(.string(Self.microTime(now)))
-        return KubeValue(.object([
-            "holderIdentity": KubeValue(.string(configuration.identity)),
-            "leaseDurationSeconds": KubeValue(.int(leaseSeconds)),
-            "acquireTime": time,
-            "renewTime": time,
-            "leaseTransitions": KubeValue(.int(transitions)),
-        ]))
+        return KubeValue(
+            .object([
+                "holderIdentity": KubeValue(.string(configuration.identity)),
+                "leaseDurationSeconds": KubeValue(.int(leaseSeconds)),
+                "acquireTime": time,
+                "renewTime": time,
+                "leaseTransitions": KubeValue(.int(transitions)),
+            ])
+        )
     }
 
     private func leaseObject(spec: KubeValue) -> KubeValue {
-        KubeValue(.object([
-            "apiVersion": "coordination.k8s.io/v1",
-            "kind": "Lease",
-            "metadata": KubeValue(.object([
-                "name": KubeValue(.string(configuration.leaseName)),
-                "namespace": KubeValue(.string(configuration.namespace)),
-            ])),
-            "spec": spec,
-        ]))
+        KubeValue(
+            .object([
+                "apiVersion": "coordination.k8s.io/v1",
+                "kind": "Lease",
+                "metadata": KubeValue(
+                    .object([
+                        "name": KubeValue(.string(configuration.leaseName)),
+                        "namespace": KubeValue(.string(configuration.namespace)),
+                    ])
+                ),
+                "spec": spec,
+            ])
+        )
     }
 
     /// Notes the Lease as read; its observation time moves only when its content changed.

@@ -128,7 +128,8 @@ public enum RecordMerger {
     }
 
     /// The annotations' spec with the fields a user's ServiceDNSRecord sets put over it.
-    static func overlay(_ user: KubeServiceDNSRecord.Spec, on annotated: ServiceDNSRecord.Spec) -> ServiceDNSRecord.Spec {
+    static func overlay(_ user: KubeServiceDNSRecord.Spec, on annotated: ServiceDNSRecord.Spec) -> ServiceDNSRecord.Spec
+    {
         var spec = annotated
         if let domainRef = user.domainRef, !domainRef.isEmpty { spec.domainRef = domainRef }
         if let ttl = user.recordTTL, let value = UInt32(exactly: ttl) { spec.recordTTL = value }

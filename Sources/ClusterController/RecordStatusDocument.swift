@@ -19,28 +19,38 @@ public enum RecordStatusDocument {
         status["dns"] = KubeValue(.array(record.status.dns.map(cluster)))
         status["headless"] = KubeValue(.bool(record.status.headless))
         if let target = record.status.externalTarget { status["externalTarget"] = KubeValue(.string(target)) }
-        status["ports"] = KubeValue(.array(record.status.ports.map { port in
-            var fields: [String: KubeValue] = [
-                "protocol": KubeValue(.string(port.protocol)), "port": KubeValue(.int(port.port)),
-            ]
-            if let name = port.name, !name.isEmpty { fields["name"] = KubeValue(.string(name)) }
-            return KubeValue(.object(fields))
-        }))
+        status["ports"] = KubeValue(
+            .array(
+                record.status.ports.map { port in
+                    var fields: [String: KubeValue] = [
+                        "protocol": KubeValue(.string(port.protocol)), "port": KubeValue(.int(port.port)),
+                    ]
+                    if let name = port.name, !name.isEmpty { fields["name"] = KubeValue(.string(name)) }
+                    return KubeValue(.object(fields))
+                }
+            )
+        )
         let previousConditions = previousConditions(previous)
-        status["conditions"] = KubeValue(.array(record.status.conditions.map { condition in
-            var fields: [String: KubeValue] = [
-                "type": KubeValue(.string(condition.type)), "status": KubeValue(.string(condition.status)),
-                "reason": KubeValue(.string(condition.reason)), "message": KubeValue(.string(condition.message)),
-            ]
-            // The transition time moves only when the condition's status does (Kubernetes' condition rule).
-            if let old = previousConditions[condition.type], old.status == condition.status, let time = old.time {
-                fields["lastTransitionTime"] = KubeValue(.string(time))
-            } else {
-                fields["lastTransitionTime"] = KubeValue(.string(timestamp(now)))
-            }
-            if let observedGeneration { fields["observedGeneration"] = KubeValue(.int(observedGeneration)) }
-            return KubeValue(.object(fields))
-        }))
+        status["conditions"] = KubeValue(
+            .array(
+                record.status.conditions.map { condition in
+                    var fields: [String: KubeValue] = [
+                        "type": KubeValue(.string(condition.type)), "status": KubeValue(.string(condition.status)),
+                        "reason": KubeValue(.string(condition.reason)),
+                        "message": KubeValue(.string(condition.message)),
+                    ]
+                    // The transition time moves only when the condition's status does (Kubernetes' condition rule).
+                    if let old = previousConditions[condition.type], old.status == condition.status, let time = old.time
+                    {
+                        fields["lastTransitionTime"] = KubeValue(.string(time))
+                    } else {
+                        fields["lastTransitionTime"] = KubeValue(.string(timestamp(now)))
+                    }
+                    if let observedGeneration { fields["observedGeneration"] = KubeValue(.int(observedGeneration)) }
+                    return KubeValue(.object(fields))
+                }
+            )
+        )
         return KubeValue(.object(status))
     }
 
@@ -48,14 +58,20 @@ public enum RecordStatusDocument {
         var fields: [String: KubeValue] = [
             "cluster": KubeValue(.string(dns.cluster.rawValue)),
             "zones": KubeValue(.array(dns.zones.map { KubeValue(.string($0)) })),
-            "loadBalancer": KubeValue(.object([
-                "ingress": KubeValue(.array(dns.loadBalancer.map { ingress in
-                    var entry: [String: KubeValue] = [:]
-                    if let ip = ingress.ip { entry["ip"] = KubeValue(.string(ip)) }
-                    if let hostname = ingress.hostname { entry["hostname"] = KubeValue(.string(hostname)) }
-                    return KubeValue(.object(entry))
-                }))
-            ])),
+            "loadBalancer": KubeValue(
+                .object([
+                    "ingress": KubeValue(
+                        .array(
+                            dns.loadBalancer.map { ingress in
+                                var entry: [String: KubeValue] = [:]
+                                if let ip = ingress.ip { entry["ip"] = KubeValue(.string(ip)) }
+                                if let hostname = ingress.hostname { entry["hostname"] = KubeValue(.string(hostname)) }
+                                return KubeValue(.object(entry))
+                            }
+                        )
+                    )
+                ])
+            ),
             "clusterIPs": KubeValue(.array(dns.clusterIPs.map { KubeValue(.string($0)) })),
             "readyEndpoints": KubeValue(.int(dns.readyEndpoints)),
             "endpoints": KubeValue(.int(dns.endpoints.count)),

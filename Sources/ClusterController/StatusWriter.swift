@@ -153,7 +153,9 @@ public final class StatusWriter: Service, ServiceRecordSink, Sendable {
             }
             do throws(KubeAPIError) {
                 try await client.delete(
-                    namespace: key.namespace, name: key.name, resourceVersion: object.metadata.resourceVersion
+                    namespace: key.namespace,
+                    name: key.name,
+                    resourceVersion: object.metadata.resourceVersion
                 )
                 logger.debug("deleted the ServiceDNSRecord of a service that is gone", metadata: ["service": "\(key)"])
                 state.withLock {
@@ -165,7 +167,10 @@ public final class StatusWriter: Service, ServiceRecordSink, Sendable {
                 state.withLock { _ = $0.removed.remove(key) }
             } catch {
                 // Changed meanwhile (a user took it over, say): looked at again next round.
-                logger.debug("could not delete a ServiceDNSRecord", metadata: ["service": "\(key)", "error": "\(error)"])
+                logger.debug(
+                    "could not delete a ServiceDNSRecord",
+                    metadata: ["service": "\(key)", "error": "\(error)"]
+                )
             }
         }
     }
@@ -186,26 +191,36 @@ public final class StatusWriter: Service, ServiceRecordSink, Sendable {
                     current = await read(key)
                     if current == nil { return true }
                 } catch {
-                    logger.info("could not create a ServiceDNSRecord", metadata: ["service": "\(key)", "error": "\(error)"])
+                    logger.info(
+                        "could not create a ServiceDNSRecord",
+                        metadata: ["service": "\(key)", "error": "\(error)"]
+                    )
                     return true
                 }
             }
             guard let object = current else { return true }
             let status = RecordStatusDocument.render(
-                record, observedGeneration: object.generation, previous: object.status?.withoutLines, now: Date()
+                record,
+                observedGeneration: object.generation,
+                previous: object.status?.withoutLines,
+                now: Date()
             )
             if object.status?.withoutLines == status { return true }
             guard elector.isLeader() else { return notLeading() }
             do throws(KubeAPIError) {
-                let body = KubeValue(.object([
-                    "apiVersion": KubeValue(.string(KubeObjectKind.serviceDNSRecord.apiVersion)),
-                    "kind": KubeValue(.string(KubeObjectKind.serviceDNSRecord.rawValue)),
-                    "metadata": KubeValue(.object([
-                        "name": KubeValue(.string(key.name)), "namespace": KubeValue(.string(key.namespace)),
-                        "resourceVersion": KubeValue(.string(object.metadata.resourceVersion ?? "")),
-                    ])),
-                    "status": status,
-                ]))
+                let body = KubeValue(
+                    .object([
+                        "apiVersion": KubeValue(.string(KubeObjectKind.serviceDNSRecord.apiVersion)),
+                        "kind": KubeValue(.string(KubeObjectKind.serviceDNSRecord.rawValue)),
+                        "metadata": KubeValue(
+                            .object([
+                                "name": KubeValue(.string(key.name)), "namespace": KubeValue(.string(key.namespace)),
+                                "resourceVersion": KubeValue(.string(object.metadata.resourceVersion ?? "")),
+                            ])
+                        ),
+                        "status": status,
+                    ])
+                )
                 let stored = try await client.updateStatus(namespace: key.namespace, name: key.name, body)
                 _ = remember(key, stored)
                 state.withLock { $0.statistics.statusWrites += 1 }
@@ -223,7 +238,10 @@ public final class StatusWriter: Service, ServiceRecordSink, Sendable {
                 state.withLock { _ = $0.written.removeValue(forKey: key) }
                 current = nil
             } catch {
-                logger.info("could not write ServiceDNSRecord status", metadata: ["service": "\(key)", "error": "\(error)"])
+                logger.info(
+                    "could not write ServiceDNSRecord status",
+                    metadata: ["service": "\(key)", "error": "\(error)"]
+                )
                 return true
             }
         }
@@ -274,17 +292,23 @@ public final class StatusWriter: Service, ServiceRecordSink, Sendable {
     }
 
     private func newObject(_ key: ServiceKey) -> KubeValue {
-        KubeValue(.object([
-            "apiVersion": KubeValue(.string(KubeObjectKind.serviceDNSRecord.apiVersion)),
-            "kind": KubeValue(.string(KubeObjectKind.serviceDNSRecord.rawValue)),
-            "metadata": KubeValue(.object([
-                "name": KubeValue(.string(key.name)),
-                "namespace": KubeValue(.string(key.namespace)),
-                "labels": KubeValue(.object([
-                    KubeServiceDNSRecord.managedByLabel: KubeValue(.string(Self.managedByValue))
-                ])),
-            ])),
-            "spec": KubeValue(.object([:])),
-        ]))
+        KubeValue(
+            .object([
+                "apiVersion": KubeValue(.string(KubeObjectKind.serviceDNSRecord.apiVersion)),
+                "kind": KubeValue(.string(KubeObjectKind.serviceDNSRecord.rawValue)),
+                "metadata": KubeValue(
+                    .object([
+                        "name": KubeValue(.string(key.name)),
+                        "namespace": KubeValue(.string(key.namespace)),
+                        "labels": KubeValue(
+                            .object([
+                                KubeServiceDNSRecord.managedByLabel: KubeValue(.string(Self.managedByValue))
+                            ])
+                        ),
+                    ])
+                ),
+                "spec": KubeValue(.object([:])),
+            ])
+        )
     }
 }

@@ -68,18 +68,28 @@ public struct KubeResourceClient: Sendable {
     }
 
     /// PUT of the whole object; its `metadata.resourceVersion` is the precondition.
-    public func update(namespace: String, name: String, _ object: KubeValue) async throws(KubeAPIError)
+    public func update(
+        namespace: String,
+        name: String,
+        _ object: KubeValue
+    ) async throws(KubeAPIError)
         -> KubeValue
     {
         try await send("PUT", resource.path(namespace: namespace, name: name) + managerQuery, body: object)
     }
 
     /// PUT of the `/status` subresource: the server takes only `status` from `object`.
-    public func updateStatus(namespace: String, name: String, _ object: KubeValue) async throws(KubeAPIError)
+    public func updateStatus(
+        namespace: String,
+        name: String,
+        _ object: KubeValue
+    ) async throws(KubeAPIError)
         -> KubeValue
     {
         try await send(
-            "PUT", resource.path(namespace: namespace, name: name) + "/status" + managerQuery, body: object
+            "PUT",
+            resource.path(namespace: namespace, name: name) + "/status" + managerQuery,
+            body: object
         )
     }
 
@@ -100,7 +110,13 @@ public struct KubeResourceClient: Sendable {
     private func send(_ method: String, _ path: String, body: KubeValue?) async throws(KubeAPIError) -> KubeValue {
         var headers: [(name: String, value: String)] = [("Accept", "application/json")]
         if body != nil { headers.append(("Content-Type", "application/json")) }
-        let request = KubeRequest(method: method, path: path, headers: headers, body: body?.jsonBytes(), timeout: timeout)
+        let request = KubeRequest(
+            method: method,
+            path: path,
+            headers: headers,
+            body: body?.jsonBytes(),
+            timeout: timeout
+        )
         let status: Int
         let bytes: [UInt8]
         do {
@@ -117,7 +133,10 @@ public struct KubeResourceClient: Sendable {
             object = try KubeJSON.object(bytes)
         } catch {
             if (200..<300).contains(status) { throw .invalidResponse("\(method) \(path): \(error)") }
-            throw .status(code: status, KubeStatus(code: status, message: String(decoding: bytes.prefix(200), as: UTF8.self)))
+            throw .status(
+                code: status,
+                KubeStatus(code: status, message: String(decoding: bytes.prefix(200), as: UTF8.self))
+            )
         }
         guard (200..<300).contains(status) else {
             var kubeStatus = KubeStatus(json: object)
@@ -141,7 +160,8 @@ public struct KubeResourceClient: Sendable {
         }
     }
 
-    private static func collect(_ body: AsyncThrowingStream<ByteBuffer, any Error>, limit: Int) async throws -> [UInt8] {
+    private static func collect(_ body: AsyncThrowingStream<ByteBuffer, any Error>, limit: Int) async throws -> [UInt8]
+    {
         var bytes: [UInt8] = []
         for try await chunk in body {
             guard bytes.count + chunk.readableBytes <= limit else {

@@ -87,9 +87,11 @@ extension KubeValue {
 
     /// The value as compact JSON with sorted keys (stable bytes for equal values).
     public func jsonBytes() -> [UInt8] {
-        let data = (try? JSONSerialization.data(
-            withJSONObject: jsonObject, options: [.sortedKeys, .fragmentsAllowed, .withoutEscapingSlashes]
-        )) ?? Data("null".utf8)
+        let data =
+            (try? JSONSerialization.data(
+                withJSONObject: jsonObject,
+                options: [.sortedKeys, .fragmentsAllowed, .withoutEscapingSlashes]
+            )) ?? Data("null".utf8)
         return Array(data)
     }
 

@@ -55,7 +55,10 @@ struct HostCluster: Sendable {
         self.elector = elector
         writer = StatusWriter(
             configuration: StatusWriter.Configuration(resyncPeriod: configuration.statusResync),
-            elector: elector, hostRecords: records, connector: connector, logger: hostLogger
+            elector: elector,
+            hostRecords: records,
+            connector: connector,
+            logger: hostLogger
         )
     }
 

@@ -115,12 +115,21 @@ public struct MetricsExporter: Sendable {
             }
         }
         if let host = host() {
-            out += gauge("mcdns_leader", "1 while this replica holds the leader Lease and writes ServiceDNSRecord status.",
-                         host.leader ? "1" : "0")
-            out += counter("mcdns_status_writes_total", "ServiceDNSRecord status updates written by this replica.",
-                           "\(host.statusWrites)")
-            out += counter("mcdns_status_write_conflicts_total",
-                           "Status writes answered 409 Conflict (stale resourceVersion) and retried.", "\(host.conflicts)")
+            out += gauge(
+                "mcdns_leader",
+                "1 while this replica holds the leader Lease and writes ServiceDNSRecord status.",
+                host.leader ? "1" : "0"
+            )
+            out += counter(
+                "mcdns_status_writes_total",
+                "ServiceDNSRecord status updates written by this replica.",
+                "\(host.statusWrites)"
+            )
+            out += counter(
+                "mcdns_status_write_conflicts_total",
+                "Status writes answered 409 Conflict (stale resourceVersion) and retried.",
+                "\(host.conflicts)"
+            )
         }
         return out
     }

@@ -8,7 +8,9 @@ import Testing
 @Suite struct HostPiecesTests {
     static func member(annotations: [String: String]) -> MergeInput {
         MergeInput(
-            cluster: "east-1", topology: F.east1, service: F.service(clusterIPs: ["10.96.0.10"], annotations: annotations),
+            cluster: "east-1",
+            topology: F.east1,
+            service: F.service(clusterIPs: ["10.96.0.10"], annotations: annotations),
             slices: [F.slice("web-1", [F.endpoint("10.0.0.1", ready: true)])]
         )
     }
@@ -29,30 +31,52 @@ import Testing
         #expect(!merged.status.conditions.contains { $0.type == RecordMerger.ConditionType.conflict })
 
         // allowServiceWithoutEndpoints: either may turn it on, a false never turns the annotation's off.
-        let allowing = Self.member(annotations: ["mcdns.io/export": "true", "mcdns.io/allow-service-without-endpoints": "true"])
+        let allowing = Self.member(annotations: [
+            "mcdns.io/export": "true", "mcdns.io/allow-service-without-endpoints": "true",
+        ])
         let off = KubeServiceDNSRecord.Spec(allowServiceWithoutEndpoints: false)
-        #expect(RecordMerger.merge(key: F.key, members: [allowing], userSpec: off)?.spec.allowServiceWithoutEndpoints == true)
+        #expect(
+            RecordMerger.merge(key: F.key, members: [allowing], userSpec: off)?.spec.allowServiceWithoutEndpoints
+                == true
+        )
         let on = KubeServiceDNSRecord.Spec(allowServiceWithoutEndpoints: true)
-        #expect(RecordMerger.merge(key: F.key, members: [annotated], userSpec: on)?.spec.allowServiceWithoutEndpoints == true)
+        #expect(
+            RecordMerger.merge(key: F.key, members: [annotated], userSpec: on)?.spec.allowServiceWithoutEndpoints
+                == true
+        )
     }
 
     @Test func statusDocumentIsStableAndKeepsTransitionTimes() throws {
-        let record = try #require(RecordMerger.merge(
-            key: F.key,
-            members: [Self.member(annotations: ["mcdns.io/export": "true"])]
-        ))
-        let first = RecordStatusDocument.render(record, observedGeneration: 2, previous: nil, now: Date(timeIntervalSince1970: 1_700_000_000))
+        let record = try #require(
+            RecordMerger.merge(
+                key: F.key,
+                members: [Self.member(annotations: ["mcdns.io/export": "true"])]
+            )
+        )
+        let first = RecordStatusDocument.render(
+            record,
+            observedGeneration: 2,
+            previous: nil,
+            now: Date(timeIntervalSince1970: 1_700_000_000)
+        )
         #expect(first["observedGeneration"] == 2)
-        let dns = try #require(first["dns"].flatMap { value -> [KubeValue]? in
-            if case .array(let items) = value.content { return items }
-            return nil
-        })
+        let dns = try #require(
+            first["dns"].flatMap { value -> [KubeValue]? in
+                if case .array(let items) = value.content { return items }
+                return nil
+            }
+        )
         #expect(dns.first?["cluster"] == "east-1")
         #expect(dns.first?["region"] == "us-east-1")
         #expect(dns.first?["readyEndpoints"] == 1)
         #expect(dns.first?["clusterIPs"] == ["10.96.0.10"])
         // Rendered later from what the server holds: identical, so nothing would be written.
-        let later = RecordStatusDocument.render(record, observedGeneration: 2, previous: first, now: Date(timeIntervalSince1970: 1_700_000_600))
+        let later = RecordStatusDocument.render(
+            record,
+            observedGeneration: 2,
+            previous: first,
+            now: Date(timeIntervalSince1970: 1_700_000_600)
+        )
         #expect(later == first)
         // A condition whose status flips gets a new transition time.
         var notReady = record
@@ -61,7 +85,12 @@ import Testing
             if condition.type == "Ready" { condition.status = "False" }
             return condition
         }
-        let flipped = RecordStatusDocument.render(notReady, observedGeneration: 2, previous: first, now: Date(timeIntervalSince1970: 1_700_000_600))
+        let flipped = RecordStatusDocument.render(
+            notReady,
+            observedGeneration: 2,
+            previous: first,
+            now: Date(timeIntervalSince1970: 1_700_000_600)
+        )
         #expect(flipped != first)
         guard case .array(let conditions)? = flipped["conditions"]?.content else {
             Issue.record("no conditions")
@@ -73,10 +102,12 @@ import Testing
 
     @Test func leaseTimingsFollowClientGoRules() {
         #expect(throws: ControllerError.self) {
-            try LeaderElectionConfiguration(namespace: "ns", leaseDuration: .seconds(5), renewDeadline: .seconds(5)).validate()
+            try LeaderElectionConfiguration(namespace: "ns", leaseDuration: .seconds(5), renewDeadline: .seconds(5))
+                .validate()
         }
         #expect(throws: ControllerError.self) {
-            try LeaderElectionConfiguration(namespace: "ns", renewDeadline: .seconds(2), retryPeriod: .seconds(2)).validate()
+            try LeaderElectionConfiguration(namespace: "ns", renewDeadline: .seconds(2), retryPeriod: .seconds(2))
+                .validate()
         }
         #expect(throws: ControllerError.self) {
             try LeaderElectionConfiguration(namespace: "").validate()

@@ -20,7 +20,10 @@ struct HostReplica: Sendable {
     let tasks: [Task<Void, any Error>]
 
     static let timings = LeaderElectionConfiguration(
-        namespace: "mcdns-system", identity: "unused", leaseDuration: .seconds(2), renewDeadline: .milliseconds(1500),
+        namespace: "mcdns-system",
+        identity: "unused",
+        leaseDuration: .seconds(2),
+        renewDeadline: .milliseconds(1500),
         retryPeriod: .milliseconds(200)
     )
 
@@ -44,7 +47,8 @@ struct HostReplica: Sendable {
         var logger = Logger(label: "mcdns.test.\(name)")
         logger.logLevel = .info
         connector = try HTTPKubeConnector(
-            configuration: KubeClientConfiguration(server: sim.baseURL, bearerToken: .literal(token), origin: "test"), logger: logger
+            configuration: KubeClientConfiguration(server: sim.baseURL, bearerToken: .literal(token), origin: "test"),
+            logger: logger
         )
         records = HostRecordSource(connector: connector, configuration: Self.reflector, logger: logger)
         var timings = Self.timings
@@ -52,8 +56,11 @@ struct HostReplica: Sendable {
         timings.leaseDuration = leaseDuration
         elector = try LeaderElector(configuration: timings, connector: connector, logger: logger)
         writer = StatusWriter(
-            configuration: StatusWriter.Configuration(resyncPeriod: resync), elector: elector, hostRecords: records,
-            connector: connector, logger: logger
+            configuration: StatusWriter.Configuration(resyncPeriod: resync),
+            elector: elector,
+            hostRecords: records,
+            connector: connector,
+            logger: logger
         )
         member = ScriptedSource("east-1")
         let controller = try ClusterController(

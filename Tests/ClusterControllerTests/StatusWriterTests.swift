@@ -61,7 +61,10 @@ import Testing
         #expect(sim.statusWrites(by: first.name) >= 1)
         #expect(sim.statusWrites(by: second.name) == 0)
         #expect(second.sink.current.records[Fixture.key] != nil)
-        #expect(sim.requests().filter { $0.method != "GET" && $0.resource == .serviceDNSRecords && $0.user == second.name }.isEmpty)
+        #expect(
+            sim.requests().filter { $0.method != "GET" && $0.resource == .serviceDNSRecords && $0.user == second.name }
+                .isEmpty
+        )
 
         // The leader stops (SIGTERM: it releases the Lease); the other leads within the lease duration and
         // writes the next change.
@@ -71,9 +74,18 @@ import Testing
         #expect(ContinuousClock.now - stoppedAt < HostReplica.timings.leaseDuration)
         #expect(Self.holder(sim) == second.name)
         let writesBefore = sim.statusWrites(by: first.name)
-        second.member.send(.upsert(.endpointSlice(Fixture.slice("web-1", [
-            Fixture.endpoint("10.0.0.1", ready: true), Fixture.endpoint("10.0.0.2", ready: true),
-        ]))))
+        second.member.send(
+            .upsert(
+                .endpointSlice(
+                    Fixture.slice(
+                        "web-1",
+                        [
+                            Fixture.endpoint("10.0.0.1", ready: true), Fixture.endpoint("10.0.0.2", ready: true),
+                        ]
+                    )
+                )
+            )
+        )
         #expect(await eventually { Self.readyEndpoints(sim.webRecord()) == 2 })
         #expect(sim.statusWrites(by: second.name) >= 1)
         #expect(sim.statusWrites(by: first.name) == writesBefore)
@@ -97,16 +109,27 @@ import Testing
                     spec["holderIdentity"] = "intruder"
                     spec["renewTime"] = Date().formatted(.iso8601)
                     lease["spec"] = spec
-                    _ = try? sim.update(String(decoding: try JSONSerialization.data(withJSONObject: lease), as: UTF8.self))
+                    _ = try? sim.update(
+                        String(decoding: try JSONSerialization.data(withJSONObject: lease), as: UTF8.self)
+                    )
                 }
                 try? await Task.sleep(for: .milliseconds(150))
             }
         }
         #expect(await eventually(timeout: .seconds(3)) { !a.elector.isLeader() })
         let writes = sim.statusPuts().count
-        a.member.send(.upsert(.endpointSlice(Fixture.slice("web-1", [
-            Fixture.endpoint("10.0.0.1", ready: true), Fixture.endpoint("10.0.0.3", ready: true),
-        ]))))
+        a.member.send(
+            .upsert(
+                .endpointSlice(
+                    Fixture.slice(
+                        "web-1",
+                        [
+                            Fixture.endpoint("10.0.0.1", ready: true), Fixture.endpoint("10.0.0.3", ready: true),
+                        ]
+                    )
+                )
+            )
+        )
         // The merge sees it (every replica serves DNS) but no status is written while the intruder holds on.
         #expect(await eventually { a.sink.current.records[Fixture.key]?.status.dns.first?.readyEndpoints == 2 })
         try await Task.sleep(for: .seconds(1))
@@ -142,9 +165,18 @@ import Testing
         try sim.update(String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self))
         let putsBefore = sim.statusPuts().count
 
-        a.member.send(.upsert(.endpointSlice(Fixture.slice("web-1", [
-            Fixture.endpoint("10.0.0.1", ready: true), Fixture.endpoint("10.0.0.4", ready: true),
-        ]))))
+        a.member.send(
+            .upsert(
+                .endpointSlice(
+                    Fixture.slice(
+                        "web-1",
+                        [
+                            Fixture.endpoint("10.0.0.1", ready: true), Fixture.endpoint("10.0.0.4", ready: true),
+                        ]
+                    )
+                )
+            )
+        )
         #expect(await eventually { Self.readyEndpoints(sim.webRecord()) == 2 })
         let puts = sim.statusPuts().dropFirst(putsBefore)
         // One 409 with the stale version, then (after a fresh GET) one 200: no hot loop.
@@ -195,16 +227,20 @@ import Testing
         try sim.update(String(decoding: try JSONSerialization.data(withJSONObject: edited), as: UTF8.self))
         let followed = await a.sink.wait { $0.records[Fixture.key]?.spec.recordTTL == 9 }
         #expect(followed?.records[Fixture.key]?.spec.dnsPrefix == nil)
-        #expect(await eventually {
-            ((sim.webRecord()?["status"] as? [String: Any])?["observedGeneration"] as? Int) == 2
-        })
+        #expect(
+            await eventually {
+                ((sim.webRecord()?["status"] as? [String: Any])?["observedGeneration"] as? Int) == 2
+            }
+        )
         try sim.delete(.serviceDNSRecords, namespace: "shop", name: "web")
         #expect(await a.sink.wait { $0.records[Fixture.key]?.spec.recordTTL == 60 } != nil)
 
         // mcdns recreated it as its own; now a user record for another service that is not exported stays.
         #expect(
             await eventually {
-                ((sim.webRecord()?["metadata"] as? [String: Any])?["labels"] as? [String: String])?["app.kubernetes.io/managed-by"] == "mcdns"
+                ((sim.webRecord()?["metadata"] as? [String: Any])?["labels"] as? [String: String])?[
+                    "app.kubernetes.io/managed-by"
+                ] == "mcdns"
             },
             "\(sim.requests().filter { $0.method != "GET" }.map { "\($0.method) \($0.path) \($0.status)" })"
         )

@@ -33,7 +33,9 @@ import Testing
         #expect(resources.first?["kind"] as? String == "ServiceDNSRecord")
 
         let aggregated = try await TestConnection.request(
-            port: sim.port, .GET, "/apis",
+            port: sim.port,
+            .GET,
+            "/apis",
             headers: [("Accept", "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList")]
         )
         let items = aggregated.json["items"] as? [[String: Any]] ?? []
@@ -49,7 +51,9 @@ import Testing
         defer { Task { try? await sim.stop() } }
         // A create drops status (only /status writes it) and starts the generation at 1.
         let created = try await TestConnection.request(
-            port: sim.port, .POST, Self.recordsPath,
+            port: sim.port,
+            .POST,
+            Self.recordsPath,
             body: Self.record("web", spec: ["recordTTL": 10], status: ["headless": true])
         )
         #expect(created.status == 201)
@@ -65,7 +69,10 @@ import Testing
         body["metadata"] = metadata
         body["status"] = ["observedGeneration": 1, "headless": false]
         let status = try await TestConnection.request(
-            port: sim.port, .PUT, Self.recordsPath + "/web/status", body: Fixtures.text(body)
+            port: sim.port,
+            .PUT,
+            Self.recordsPath + "/web/status",
+            body: Fixtures.text(body)
         )
         #expect(status.status == 200)
         #expect((status.json["status"] as? [String: Any])?["observedGeneration"] as? Int == 1)
@@ -81,7 +88,10 @@ import Testing
         labelled["labels"] = ["team": "a"]
         main["metadata"] = labelled
         let relabelled = try await TestConnection.request(
-            port: sim.port, .PUT, Self.recordsPath + "/web", body: Fixtures.text(main)
+            port: sim.port,
+            .PUT,
+            Self.recordsPath + "/web",
+            body: Fixtures.text(main)
         )
         #expect(relabelled.status == 200)
         #expect(Self.generation(relabelled.json) == 1)
@@ -89,7 +99,10 @@ import Testing
         var respec = relabelled.json
         respec["spec"] = ["recordTTL": 20, "dnsPrefix": "www"]
         let respecced = try await TestConnection.request(
-            port: sim.port, .PUT, Self.recordsPath + "/web", body: Fixtures.text(respec)
+            port: sim.port,
+            .PUT,
+            Self.recordsPath + "/web",
+            body: Fixtures.text(respec)
         )
         #expect(Self.generation(respecced.json) == 2)
         #expect((respecced.json["status"] as? [String: Any])?["observedGeneration"] as? Int == 1)
@@ -98,13 +111,18 @@ import Testing
         let got = try await TestConnection.request(port: sim.port, .GET, Self.recordsPath + "/web/status")
         #expect(Fixtures.resourceVersion(got.json) == Fixtures.resourceVersion(respecced.json))
         let same = try await TestConnection.request(
-            port: sim.port, .PUT, Self.recordsPath + "/web/status", body: Fixtures.text(got.json)
+            port: sim.port,
+            .PUT,
+            Self.recordsPath + "/web/status",
+            body: Fixtures.text(got.json)
         )
         #expect(Fixtures.resourceVersion(same.json) == Fixtures.resourceVersion(respecced.json))
 
         // Lists keep kind and apiVersion on items (a CRD is served unstructured); DELETE answers the object.
         let listed = try await TestConnection.request(
-            port: sim.port, .GET, "/apis/multicluster.mcdns.io/v1alpha1/servicednsrecords"
+            port: sim.port,
+            .GET,
+            "/apis/multicluster.mcdns.io/v1alpha1/servicednsrecords"
         )
         let items = listed.json["items"] as? [[String: Any]] ?? []
         #expect(items.count == 1 && items.first?["kind"] as? String == "ServiceDNSRecord")
@@ -142,7 +160,10 @@ import Testing
         metadata["resourceVersion"] = nil
         unconditional["metadata"] = metadata
         let refused = try await TestConnection.request(
-            port: sim.port, .PUT, Self.recordsPath + "/web", body: Fixtures.text(unconditional)
+            port: sim.port,
+            .PUT,
+            Self.recordsPath + "/web",
+            body: Fixtures.text(unconditional)
         )
         #expect(refused.status == 422)
         #expect(refused.json["reason"] as? String == "Invalid")
@@ -176,14 +197,20 @@ import Testing
         spec["renewTime"] = "2026-11-27T10:00:05.000000Z"
         renewed["spec"] = spec
         let first = try await TestConnection.request(
-            port: sim.port, .PUT, path + "/mcdns-leader", body: Fixtures.text(renewed)
+            port: sim.port,
+            .PUT,
+            path + "/mcdns-leader",
+            body: Fixtures.text(renewed)
         )
         #expect(first.status == 200)
         // The second writer holding the same (now stale) version loses: exactly what leader election relies on.
         spec["holderIdentity"] = "b"
         renewed["spec"] = spec
         let second = try await TestConnection.request(
-            port: sim.port, .PUT, path + "/mcdns-leader", body: Fixtures.text(renewed)
+            port: sim.port,
+            .PUT,
+            path + "/mcdns-leader",
+            body: Fixtures.text(renewed)
         )
         #expect(second.status == 409)
         #expect(second.json["reason"] as? String == "Conflict")

@@ -64,9 +64,11 @@ import Testing
         await #expect(throws: KubeAPIError.self) {
             try await client.delete(namespace: "shop", name: "web", resourceVersion: stale)
         }
-        let current = harness.sim.get(.serviceDNSRecords, namespace: "shop", name: "web").flatMap {
-            (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["metadata"] as? [String: Any]
-        }?["resourceVersion"] as? String
+        let current =
+            harness.sim.get(.serviceDNSRecords, namespace: "shop", name: "web").flatMap {
+                (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["metadata"]
+                    as? [String: Any]
+            }?["resourceVersion"] as? String
         try await client.delete(namespace: "shop", name: "web", resourceVersion: current)
         do {
             _ = try await client.get(namespace: "shop", name: "web")
@@ -84,7 +86,9 @@ import Testing
                 "name": "web", "namespace": "shop", "generation": 3,
                 "labels": ["app.kubernetes.io/managed-by": "mcdns", "team": "a"],
             ],
-            "spec": ["recordTTL": 30, "dnsPrefix": "www", "externalName": "store", "allowServiceWithoutEndpoints": true],
+            "spec": [
+                "recordTTL": 30, "dnsPrefix": "www", "externalName": "store", "allowServiceWithoutEndpoints": true,
+            ],
             "status": ["headless": true],
         ])
         guard case .serviceDNSRecord(let record)? = object else {
@@ -96,7 +100,10 @@ import Testing
         #expect(
             record.spec
                 == KubeServiceDNSRecord.Spec(
-                    recordTTL: 30, dnsPrefix: "www", externalName: "store", allowServiceWithoutEndpoints: true
+                    recordTTL: 30,
+                    dnsPrefix: "www",
+                    externalName: "store",
+                    allowServiceWithoutEndpoints: true
                 )
         )
         #expect(record.status == ["headless": true])

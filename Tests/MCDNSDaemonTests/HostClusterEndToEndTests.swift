@@ -40,7 +40,9 @@ import Glibc
 
     static func metric(_ daemon: ServedDaemon, _ name: String) -> String? {
         guard let body = try? daemon.http("/metrics").body else { return nil }
-        return body.split(separator: "\n").first { $0.hasPrefix(name + " ") }.map { String($0.dropFirst(name.count + 1)) }
+        return body.split(separator: "\n").first { $0.hasPrefix(name + " ") }.map {
+            String($0.dropFirst(name.count + 1))
+        }
     }
 
     static func eventually(timeout: Duration, _ condition: () -> Bool) async -> Bool {
@@ -80,7 +82,10 @@ import Glibc
             else { return 0 }
             return ((object["status"] as? [String: Any])?["dns"] as? [Any])?.count ?? 0
         }
-        #expect(await Self.eventually(timeout: .seconds(20)) { dnsCount() == 3 }, "\(one.stderr.all)\n\(two.stderr.all)")
+        #expect(
+            await Self.eventually(timeout: .seconds(20)) { dnsCount() == 3 },
+            "\(one.stderr.all)\n\(two.stderr.all)"
+        )
         // Every exported service of the demo got a record; only web's is the user's (no managed-by label).
         #expect(sim.objects(.serviceDNSRecords).count >= 2)
 
