@@ -2,6 +2,7 @@ import DNSTestSupport
 import DNSWire
 import Foundation
 import KubeAPISimulator
+import MCDNSDaemon
 import Testing
 
 #if canImport(Glibc)
@@ -98,6 +99,15 @@ import Glibc
         let writes = sim.requests().filter { $0.method == "PUT" && $0.path.hasSuffix("/status") && $0.status == 200 }
         #expect(!writes.isEmpty && writes.allSatisfy { $0.user == leaderUser })
         #expect(leader.stderr.all.contains("acquired the lease"))
+        // /v1/clusters names this replica's part too.
+        let clusters = try JSONDecoder().decode(
+            AdminViews.Clusters.self,
+            from: Data(try follower.http("/v1/clusters").body.utf8)
+        )
+        #expect(clusters.host?.leader == false)
+        #expect(clusters.host?.recordsSynced == true)
+        #expect(clusters.host?.statusWrites == 0)
+        #expect(clusters.host?.identity.hasSuffix("_\(follower.process.pid)") == true)
 
         // Both replicas answer with the user's spec: the external name, its TTL, the vanity CNAME.
         for daemon in [one, two] {
