@@ -133,4 +133,39 @@ import Glibc
         let lease = sim.get(.leases, namespace: "mcdns-system", name: "mcdns-leader") ?? ""
         #expect(lease.contains(#""holderIdentity":""#))
     }
+
+    @Test(.timeLimit(.minutes(2)))
+    func aKilledLeaderIsReplacedOnlyAfterItsLeaseExpires() async throws {
+        let sim = try await KubeAPISimulator.start(
+            SimulatorConfiguration(tokens: ["token-1": "replica-1", "token-2": "replica-2"])
+        )
+        defer { Task { try? await sim.stop() } }
+        let configs = try TemporaryDirectory()
+        defer { configs.remove() }
+        let one = try await ServedDaemon.start(
+            extra: Self.host(try Self.kubeconfig(configs, "replica-1", server: sim.baseURL, token: "token-1"))
+        )
+        defer { one.remove() }
+        let two = try await ServedDaemon.start(
+            extra: Self.host(try Self.kubeconfig(configs, "replica-2", server: sim.baseURL, token: "token-2"))
+        )
+        defer { two.remove() }
+        #expect(
+            await Self.eventually(timeout: .seconds(20)) {
+                [one, two].filter { Self.metric($0, "mcdns_leader") == "1" }.count == 1
+            }
+        )
+        let leader = try #require([one, two].first { Self.metric($0, "mcdns_leader") == "1" })
+        let follower = leader === one ? two : one
+
+        // SIGKILL: no release. The follower must wait out the lease (3 s since it last saw it renewed), no less.
+        let killedAt = ContinuousClock.now
+        leader.kill(SIGKILL)
+        #expect(await Self.eventually(timeout: .seconds(8)) { Self.metric(follower, "mcdns_leader") == "1" })
+        let takeover = ContinuousClock.now - killedAt
+        #expect(takeover >= .seconds(2), "took over after \(takeover), before the lease could have expired")
+        #expect(takeover < .seconds(6), "took over after \(takeover)")
+        let lease = sim.get(.leases, namespace: "mcdns-system", name: "mcdns-leader") ?? ""
+        #expect(lease.contains(#""leaseTransitions":1"#), "\(lease)")
+    }
 }
