@@ -82,6 +82,9 @@ public struct ClusterCache: Sendable {
             nodes[node.name] = node
             // Only the labels matter; a Node updated for any other reason (status, resourceVersion) touches nothing.
             return Impact(topologyChanged: old?.region != node.region || old?.zone != node.zone)
+        case .serviceDNSRecord:
+            // Host-cluster objects, not a member's: a manifest directory holding one contributes nothing.
+            return Impact()
         }
     }
 
@@ -96,6 +99,8 @@ public struct ClusterCache: Sendable {
             return removeSlice(SliceID(namespace: ref.namespace, name: ref.name))
         case .node:
             return nodes.removeValue(forKey: ref.name) == nil ? Impact() : Impact(topologyChanged: true)
+        case .serviceDNSRecord:
+            return Impact()
         }
     }
 
@@ -123,6 +128,8 @@ public struct ClusterCache: Sendable {
             return sliceOwners.keys.map { KubeObjectRef(kind: .endpointSlice, namespace: $0.namespace, name: $0.name) }
         case .node:
             return nodes.keys.map { KubeObjectRef(kind: .node, namespace: "", name: $0) }
+        case .serviceDNSRecord:
+            return []
         }
     }
 

@@ -21,6 +21,8 @@ public final class ClusterController<C: Clock>: Service, Sendable where C.Durati
     private let wallClock: @Sendable () -> Double
     /// The members as the reconcile loop last left them, for `status()` (read by the admin API).
     private let board: Mutex<[MemberStatus]>
+    /// The host cluster's ServiceDNSRecords, whose specs users set; nil without a `host:` configuration.
+    private let hostRecords: HostRecordSource?
 
     /// A controller over the given sources, one per configured member (tests and later issues plug sources in
     /// here); `wallClock` gives `lastObserved` times, `clock` drives coalescing and the stale grace period.
@@ -30,9 +32,11 @@ public final class ClusterController<C: Clock>: Service, Sendable where C.Durati
         sink: any ServiceRecordSink,
         logger: Logger,
         clock: C,
-        wallClock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
+        wallClock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
+        hostRecords: HostRecordSource? = nil
     ) throws(ControllerError) {
         try configuration.validate()
+        self.hostRecords = hostRecords
         let configured = configuration.members.map(\.name)
         let provided = sources.map(\.cluster)
         guard Set(provided).count == provided.count, Set(provided) == Set(configured) else {
@@ -67,6 +71,7 @@ public final class ClusterController<C: Clock>: Service, Sendable where C.Durati
         case sourceEnded(Int, String)
         case flush
         case linkDeadline(Int)
+        case userSpecs([ServiceKey: KubeServiceDNSRecord.Spec?])
     }
 
     private func reconcile() async {
@@ -86,6 +91,20 @@ public final class ClusterController<C: Clock>: Service, Sendable where C.Durati
                         // Shutdown.
                     } catch {
                         continuation.yield(.sourceEnded(index, "\(error)"))
+                    }
+                }
+            }
+
+            if let hostRecords {
+                group.addTask {
+                    for await keys in hostRecords.changes() {
+                        var specs: [ServiceKey: KubeServiceDNSRecord.Spec?] = [:]
+                        for key in keys {
+                            let spec = hostRecords.record(key)?.spec
+                            // updateValue: a subscript assignment of nil would drop the key, not record "no spec".
+                            specs.updateValue(spec.flatMap { $0.isEmpty ? nil : $0 }, forKey: key)
+                        }
+                        continuation.yield(.userSpecs(specs))
                     }
                 }
             }
@@ -123,6 +142,8 @@ public final class ClusterController<C: Clock>: Service, Sendable where C.Durati
                     }
                 case .linkDeadline(let index):
                     state.expire(member: index, now: clock.now, logger: logger)
+                case .userSpecs(let specs):
+                    state.setUserSpecs(specs)
                 case .flush:
                     flushScheduled = false
                     let changes = state.flush()
@@ -165,7 +186,8 @@ extension ClusterController where C == ContinuousClock {
         configuration: ControllerConfiguration,
         sink: any ServiceRecordSink,
         logger: Logger,
-        tunnelConnector: (@Sendable (ClusterID) -> any KubeConnector)? = nil
+        tunnelConnector: (@Sendable (ClusterID) -> any KubeConnector)? = nil,
+        hostRecords: HostRecordSource? = nil
     ) throws(ControllerError) {
         var sources: [any MemberSource] = []
         // One limiter for the whole fleet: a restart of many members lists a few at a time.
@@ -216,7 +238,8 @@ extension ClusterController where C == ContinuousClock {
             sources: sources,
             sink: sink,
             logger: logger,
-            clock: ContinuousClock()
+            clock: ContinuousClock(),
+            hostRecords: hostRecords
         )
     }
 

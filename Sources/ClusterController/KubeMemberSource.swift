@@ -20,7 +20,7 @@ public struct KubeMemberSource: MemberSource {
     public init(
         cluster: ClusterID,
         connector: any KubeConnector,
-        kinds: [KubeObjectKind] = KubeObjectKind.allCases,
+        kinds: [KubeObjectKind] = KubeObjectKind.memberKinds,
         configuration: ReflectorConfiguration = ReflectorConfiguration(),
         limiter: ListLimiter? = nil,
         logger: Logger,

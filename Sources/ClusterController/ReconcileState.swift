@@ -13,6 +13,8 @@ struct ReconcileState<Instant: InstantProtocol>: Sendable where Instant.Duration
     var dirty: Set<ServiceKey> = []
     /// The member list (links, localities) changed since the last flush; the first flush always sends it.
     var clustersChanged = true
+    /// Specs of the ServiceDNSRecords users created in the host cluster, by service.
+    private(set) var userSpecs: [ServiceKey: KubeServiceDNSRecord.Spec] = [:]
     /// The records last handed to the sink, to send only real changes.
     private(set) var published: [ServiceKey: ServiceDNSRecord] = [:]
 
@@ -86,12 +88,21 @@ struct ReconcileState<Instant: InstantProtocol>: Sendable where Instant.Duration
         dirty.formUnion(members[index].cache.allKeys)
     }
 
+    /// Takes the current user specs of `changed` keys (nil: no record, or one with an empty spec); a key whose
+    /// spec changed is merged again.
+    mutating func setUserSpecs(_ changed: [ServiceKey: KubeServiceDNSRecord.Spec?]) {
+        for (key, spec) in changed where userSpecs[key] != spec {
+            userSpecs[key] = spec
+            dirty.insert(key)
+        }
+    }
+
     /// Merges every dirty key and returns what changed since the last flush.
     mutating func flush() -> RecordChanges {
         var changes = RecordChanges()
         for key in dirty.sorted() {
             let inputs = members.compactMap { $0.input(for: key, policy: policy) }
-            if let record = RecordMerger.merge(key: key, members: inputs) {
+            if let record = RecordMerger.merge(key: key, members: inputs, userSpec: userSpecs[key]) {
                 if published[key] != record {
                     published[key] = record
                     changes.upserted.append(record)

@@ -1,5 +1,5 @@
 import Foundation
-import KubeClient
+public import KubeClient
 public import MCDNSModel
 
 /// The pure merge: every member's view of one service → one `ServiceDNSRecord`.
@@ -31,7 +31,14 @@ public enum RecordMerger {
         case externalName = "ExternalName"
     }
 
-    public static func merge(key: ServiceKey, members: [MergeInput]) -> ServiceDNSRecord? {
+    /// `userSpec` is the spec of a ServiceDNSRecord a user created in the host cluster for this service: its set
+    /// fields win over the members' `mcdns.io/*` annotations (allowServiceWithoutEndpoints: either may turn it
+    /// on, since the CRD defaults it to false and an absent field cannot be told from a false one).
+    public static func merge(
+        key: ServiceKey,
+        members: [MergeInput],
+        userSpec: KubeServiceDNSRecord.Spec? = nil
+    ) -> ServiceDNSRecord? {
         guard !members.isEmpty else { return nil }
         let members = members.sorted { $0.cluster < $1.cluster }
         // The oldest export decides; unknown creation times sort last, ties by cluster name.
@@ -47,10 +54,12 @@ public enum RecordMerger {
         var conflicts: [(reason: String, message: String)] = []
         var problems: [(reason: String, message: String)] = []
 
-        // Spec from the deciding member's annotations.
-        let (spec, specProblems) = spec(from: oldest.service)
+        // Spec from the deciding member's annotations, overridden by the user's ServiceDNSRecord.
+        let (annotated, specProblems) = spec(from: oldest.service)
+        var spec = annotated
+        if let userSpec { spec = overlay(userSpec, on: annotated) }
         problems += specProblems.map { ("InvalidAnnotation", "\(oldest.cluster): \($0)") }
-        let differing = members.filter { $0.cluster != oldest.cluster && Self.spec(from: $0.service).0 != spec }
+        let differing = members.filter { $0.cluster != oldest.cluster && Self.spec(from: $0.service).0 != annotated }
         if !differing.isEmpty {
             conflicts.append(
                 (
@@ -116,6 +125,18 @@ public enum RecordMerger {
         if let degraded = combine(ConditionType.degraded, problems) { conditions.append(degraded) }
         record.status.conditions = conditions
         return record
+    }
+
+    /// The annotations' spec with the fields a user's ServiceDNSRecord sets put over it.
+    static func overlay(_ user: KubeServiceDNSRecord.Spec, on annotated: ServiceDNSRecord.Spec) -> ServiceDNSRecord.Spec
+    {
+        var spec = annotated
+        if let domainRef = user.domainRef, !domainRef.isEmpty { spec.domainRef = domainRef }
+        if let ttl = user.recordTTL, let value = UInt32(exactly: ttl) { spec.recordTTL = value }
+        if let prefix = user.dnsPrefix, !prefix.isEmpty { spec.dnsPrefix = prefix }
+        if let name = user.externalName, !name.isEmpty { spec.externalName = name }
+        if user.allowServiceWithoutEndpoints == true { spec.allowServiceWithoutEndpoints = true }
+        return spec
     }
 
     /// The spec a Service's annotations ask for, and what was wrong with them.

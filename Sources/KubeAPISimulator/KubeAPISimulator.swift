@@ -130,6 +130,19 @@ public final class KubeAPISimulator: Sendable {
         return try core.store.update(resource, namespace: nil, name: nil, body: body, manager: "kube-api-simulator").text
     }
 
+    /// Replaces an object's status, as a PUT to its `/status` subresource does: everything but `status` in `json`
+    /// is ignored; a stale `metadata.resourceVersion` throws 409 Conflict.
+    @discardableResult
+    public func updateStatus(_ json: String) throws -> String {
+        let (resource, body) = try Self.parseObject(json)
+        guard resource.hasStatusSubresource else {
+            throw SimStatus.badRequest("\(resource.plural) have no status subresource")
+        }
+        return try core.store.update(
+            resource, namespace: nil, name: nil, body: body, manager: "kube-api-simulator", part: .status
+        ).text
+    }
+
     /// Deletes an object (404 NotFound when absent). `namespace` nil means "default" for namespaced resources.
     public func delete(_ resource: SimResource, namespace: String?, name: String) throws {
         try core.store.delete(resource, namespace: namespace, name: name)

@@ -82,7 +82,7 @@ enum SimDiscovery {
             if !resource.categories.isEmpty { entry.append(("categories", .array(resource.categories.map { .string($0) }))) }
             if let hash = resource.storageVersionHash { entry.append(("storageVersionHash", .string(hash))) }
             entries.append(.object(entry))
-            if resource == .services || resource == .nodes {
+            if resource.hasStatusSubresource {
                 entries.append(.object([
                     ("name", .string("\(resource.plural)/status")), ("singularName", .string("")),
                     ("namespaced", .bool(resource.namespaced)), ("kind", .string(resource.kind)),
@@ -119,7 +119,7 @@ enum SimDiscovery {
                 if !resource.categories.isEmpty {
                     entry.append(("categories", .array(resource.categories.map { .string($0) })))
                 }
-                if resource == .services || resource == .nodes {
+                if resource.hasStatusSubresource {
                     entry.append((
                         "subresources",
                         .array([

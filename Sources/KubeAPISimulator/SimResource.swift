@@ -1,10 +1,12 @@
-/// The resources the simulator serves: what mcdns watches in a member cluster, and Leases for leader election.
+/// The resources the simulator serves: what mcdns watches in a member cluster, and what it writes in the host
+/// cluster (Leases for leader election, ServiceDNSRecords with their status).
 public enum SimResource: String, CaseIterable, Sendable, Hashable, CustomStringConvertible {
     case services
     case endpointSlices
     case serviceExports
     case nodes
     case leases
+    case serviceDNSRecords
 
     public var description: String { plural }
 
@@ -15,12 +17,13 @@ public enum SimResource: String, CaseIterable, Sendable, Hashable, CustomStringC
         case .endpointSlices: "discovery.k8s.io"
         case .serviceExports: "multicluster.x-k8s.io"
         case .leases: "coordination.k8s.io"
+        case .serviceDNSRecords: "multicluster.mcdns.io"
         }
     }
 
     public var version: String {
         switch self {
-        case .serviceExports: "v1alpha1"
+        case .serviceExports, .serviceDNSRecords: "v1alpha1"
         default: "v1"
         }
     }
@@ -36,6 +39,7 @@ public enum SimResource: String, CaseIterable, Sendable, Hashable, CustomStringC
         case .serviceExports: "serviceexports"
         case .nodes: "nodes"
         case .leases: "leases"
+        case .serviceDNSRecords: "servicednsrecords"
         }
     }
 
@@ -48,6 +52,7 @@ public enum SimResource: String, CaseIterable, Sendable, Hashable, CustomStringC
         case .serviceExports: "ServiceExport"
         case .nodes: "Node"
         case .leases: "Lease"
+        case .serviceDNSRecords: "ServiceDNSRecord"
         }
     }
 
@@ -58,27 +63,44 @@ public enum SimResource: String, CaseIterable, Sendable, Hashable, CustomStringC
     /// The URL prefix of the group version: "/api/v1" or "/apis/group/version".
     var groupVersionPath: String { group.isEmpty ? "/api/\(version)" : "/apis/\(group)/\(version)" }
 
-    /// ServiceExport is a CustomResourceDefinition: the apiserver serves it as unstructured JSON, so list items keep
-    /// their kind and apiVersion, which built-in types drop.
-    var isCustomResource: Bool { self == .serviceExports }
+    /// ServiceExport and ServiceDNSRecord are CustomResourceDefinitions: the apiserver serves them as unstructured
+    /// JSON, so list items keep their kind and apiVersion, which built-in types drop.
+    var isCustomResource: Bool { self == .serviceExports || self == .serviceDNSRecords }
 
     /// Whether `metadata.generation` is kept (Services, Nodes and Leases have none in the recordings/apiserver).
-    var tracksGeneration: Bool { self == .endpointSlices || self == .serviceExports }
+    var tracksGeneration: Bool { self == .endpointSlices || isCustomResource }
 
     /// A Service or a custom resource DELETE answers the deleted object; the others a Status (transcripts 24, 28).
-    var deleteReturnsObject: Bool { self == .services || self == .serviceExports }
+    var deleteReturnsObject: Bool { self == .services || isCustomResource }
+
+    /// Resources with a `/status` subresource: PUT/PATCH there change only `status`.
+    var hasStatusSubresource: Bool { self == .services || self == .nodes || self == .serviceDNSRecords }
+
+    /// Whether the main resource ignores `status` on create and update, as the apiserver does for every type with
+    /// a status subresource. Only the CRD's resource does it here: tests give Services their load-balancer status
+    /// with a plain update (a documented simplification).
+    var statusOnlyThroughSubresource: Bool { self == .serviceDNSRecords }
+
+    /// A custom resource refuses an update without `metadata.resourceVersion` (the CRD strategy disallows
+    /// unconditional updates); built-in types accept it.
+    var requiresResourceVersionOnUpdate: Bool { isCustomResource }
 
     var shortNames: [String] {
         switch self {
         case .services: ["svc"]
         case .nodes: ["no"]
         case .serviceExports: ["svcex"]
+        case .serviceDNSRecords: ["sdr"]
         default: []
         }
     }
 
     var categories: [String] {
-        self == .services ? ["all"] : []
+        switch self {
+        case .services: ["all"]
+        case .serviceDNSRecords: ["mcdns"]
+        default: []
+        }
     }
 
     var storageVersionHash: String? {
@@ -87,7 +109,7 @@ public enum SimResource: String, CaseIterable, Sendable, Hashable, CustomStringC
         case .endpointSlices: "qgS0xkrxYAI="
         case .nodes: "XwShjMxG9Fs="
         case .leases: "gqkMMb/YqFM="
-        case .serviceExports: nil
+        case .serviceExports, .serviceDNSRecords: nil
         }
     }
 
@@ -119,7 +141,7 @@ public enum SimResource: String, CaseIterable, Sendable, Hashable, CustomStringC
             ]
         case .leases:
             members += [("spec", .object([]))]
-        case .serviceExports:
+        case .serviceExports, .serviceDNSRecords:
             break
         }
         return .object(members)

@@ -56,6 +56,8 @@ enum SimRoute: Equatable {
     case resourceList(groupVersion: String)
     case collection(SimResource, namespace: String?)
     case object(SimResource, namespace: String?, name: String)
+    /// `…/NAME/status` of a resource with a status subresource.
+    case status(SimResource, namespace: String?, name: String)
     case unknown
 
     init(path: String) {
@@ -90,6 +92,8 @@ enum SimRoute: Equatable {
             switch parts.count {
             case 3: self = .collection(found, namespace: parts[1])
             case 4: self = .object(found, namespace: parts[1], name: parts[3])
+            case 5 where parts[4] == "status" && found.hasStatusSubresource:
+                self = .status(found, namespace: parts[1], name: parts[3])
             default: self = .unknown
             }
             return
@@ -98,6 +102,8 @@ enum SimRoute: Equatable {
             switch parts.count {
             case 1: self = .collection(found, namespace: nil)
             case 2 where !found.namespaced: self = .object(found, namespace: nil, name: parts[1])
+            case 3 where !found.namespaced && parts[2] == "status" && found.hasStatusSubresource:
+                self = .status(found, namespace: nil, name: parts[1])
             default: self = .unknown
             }
             return
@@ -107,7 +113,7 @@ enum SimRoute: Equatable {
 
     var resource: SimResource? {
         switch self {
-        case .collection(let resource, _), .object(let resource, _, _): resource
+        case .collection(let resource, _), .object(let resource, _, _), .status(let resource, _, _): resource
         default: nil
         }
     }
@@ -216,6 +222,8 @@ struct SimRouter {
                 return create(request, resource: resource, namespace: namespace)
             default: return methodNotAllowed()
             }
+        case .status(let resource, let namespace, let name):
+            return status(request, resource: resource, namespace: namespace, name: name, user: user)
         case .object(let resource, let namespace, let name):
             let verb: String =
                 switch request.method {
@@ -276,6 +284,58 @@ struct SimRouter {
             } catch {
                 return .error(error)
             }
+        }
+    }
+
+    /// The status subresource: GET answers the whole object; PUT and merge PATCH change only `status` (RBAC names
+    /// it `RESOURCE/status`, as the apiserver's authorizer does).
+    private func status(
+        _ request: SimHTTPRequest,
+        resource: SimResource,
+        namespace: String?,
+        name: String,
+        user: String
+    ) -> SimAction {
+        let verb: String =
+            switch request.method {
+            case "GET": "get"
+            case "PUT": "update"
+            case "PATCH": "patch"
+            default: request.method.lowercased()
+            }
+        if let denied = authorize(user: user, verb: verb, resource: resource, namespace: namespace, name: name) {
+            return .error(denied)
+        }
+        do throws(SimAPIError) {
+            switch request.method {
+            case "GET":
+                return .json(200, try core.store.get(resource, namespace: namespace, name: name))
+            case "PUT":
+                let stored = try core.store.update(
+                    resource, namespace: namespace, name: name, body: try parseBody(request),
+                    manager: manager(request), part: .status
+                )
+                return .json(200, stored)
+            case "PATCH":
+                let contentType = request.headers.first(name: "Content-Type") ?? ""
+                guard contentType.hasPrefix("application/merge-patch+json") else {
+                    return .error(
+                        SimStatus.error(
+                            code: 415, reason: "UnsupportedMediaType",
+                            message: "the body of the request was in an unknown format - accepted media types include: application/merge-patch+json"
+                        )
+                    )
+                }
+                let stored = try core.store.patch(
+                    resource, namespace: namespace, name: name, patch: try parseBody(request),
+                    manager: manager(request), part: .status
+                )
+                return .json(200, stored)
+            default:
+                return methodNotAllowed()
+            }
+        } catch {
+            return .error(error)
         }
     }
 

@@ -252,6 +252,8 @@ final class SimStore: Sendable {
             object.set("kind", .string(resource.kind))
             object.set("apiVersion", .string(resource.apiVersion))
             object.set("metadata", metadata)
+            // A type with a status subresource starts without status; only /status writes it.
+            if resource.statusOnlyThroughSubresource { object.set("status", nil) }
             object = SimDefaults.apply(resource, to: object, previous: nil, allocator: &state)
             object = Self.canonical(Self.withManagedFields(object, manager: manager, time: now, resource: resource))
             state.revision = revision
@@ -261,13 +263,22 @@ final class SimStore: Sendable {
         }
     }
 
+    /// Which part of an object a write may change.
+    enum WritePart {
+        /// The main resource: everything but `status` where the type has a status subresource.
+        case main
+        /// The status subresource: only `status`; the rest of the body is ignored.
+        case status
+    }
+
     /// PUT: replaces the object; a non-empty `metadata.resourceVersion` must be the stored one (409 otherwise).
     func update(
         _ resource: SimResource,
         namespace pathNamespace: String?,
         name pathName: String?,
         body: SimJSON,
-        manager: String
+        manager: String,
+        part: WritePart = .main
     ) throws(SimAPIError) -> SimJSON {
         guard body.isObject else { throw SimStatus.badRequest("the body of the request was in an unknown format") }
         try Self.checkTypeMeta(body, resource)
@@ -278,15 +289,41 @@ final class SimStore: Sendable {
         }
         let namespace = try Self.resolveNamespace(resource, path: pathNamespace, body: metadata["namespace"]?.stringValue)
         try SimValidation.validate(resource, name: name, object: body)
+        let sent = metadata["resourceVersion"]?.stringValue ?? ""
+        if sent.isEmpty, resource.requiresResourceVersionOnUpdate {
+            throw SimStatus.invalid(
+                resource, name: name, field: "metadata.resourceVersion", causeReason: "FieldValueInvalid",
+                causeMessage: "Invalid value: 0x0: must be specified for an update"
+            )
+        }
         return try state.withLock { state throws(SimAPIError) -> SimJSON in
             let key = Self.key(namespace: namespace, name: name)
             guard let old = state.objects[resource]?[key] else { throw SimStatus.notFound(resource, name: name) }
-            if let sent = metadata["resourceVersion"]?.stringValue, !sent.isEmpty,
-                sent != old["metadata"]?["resourceVersion"]?.stringValue
-            {
+            if !sent.isEmpty, sent != old["metadata"]?["resourceVersion"]?.stringValue {
                 throw SimStatus.conflict(resource, name: name)
             }
-            return Self.replace(resource, key: key, old: old, new: body, manager: manager, clock: clock, &state)
+            let new = Self.restricted(body, to: part, of: resource, old: old)
+            return Self.replace(resource, key: key, old: old, new: new, manager: manager, clock: clock, &state)
+        }
+    }
+
+    /// What a write to `part` keeps of `body`, as the apiserver's status strategies do: a status write takes only
+    /// `status` (the rest, metadata included, stays as stored); a main write keeps the stored `status` where the
+    /// type has a status subresource.
+    private static func restricted(_ body: SimJSON, to part: WritePart, of resource: SimResource, old: SimJSON)
+        -> SimJSON
+    {
+        switch part {
+        case .status:
+            var object = old
+            object.set("status", body["status"])
+            return object
+        case .main where resource.statusOnlyThroughSubresource:
+            var object = body
+            object.set("status", old["status"])
+            return object
+        case .main:
+            return body
         }
     }
 
@@ -296,7 +333,8 @@ final class SimStore: Sendable {
         namespace: String?,
         name: String,
         patch: SimJSON,
-        manager: String
+        manager: String,
+        part: WritePart = .main
     ) throws(SimAPIError) -> SimJSON {
         guard patch.isObject else { throw SimStatus.badRequest("the body of the request was in an unknown format") }
         return try state.withLock { state throws(SimAPIError) -> SimJSON in
@@ -307,7 +345,7 @@ final class SimStore: Sendable {
             {
                 throw SimStatus.conflict(resource, name: name)
             }
-            let patched = old.mergePatched(with: patch)
+            let patched = Self.restricted(old.mergePatched(with: patch), to: part, of: resource, old: old)
             if patched["metadata"]?["name"]?.stringValue != name {
                 throw SimStatus.badRequest("metadata.name: Invalid value: the name cannot be changed by a patch")
             }

@@ -4,6 +4,7 @@ public enum KubeObject: Sendable, Hashable {
     case endpointSlice(KubeEndpointSlice)
     case serviceExport(KubeServiceExport)
     case node(KubeNode)
+    case serviceDNSRecord(KubeServiceDNSRecord)
 
     public var ref: KubeObjectRef {
         switch self {
@@ -19,6 +20,12 @@ public enum KubeObject: Sendable, Hashable {
             )
         case .node(let node):
             return KubeObjectRef(kind: .node, namespace: "", name: node.name)
+        case .serviceDNSRecord(let record):
+            return KubeObjectRef(
+                kind: .serviceDNSRecord,
+                namespace: record.metadata.namespace,
+                name: record.metadata.name
+            )
         }
     }
 
@@ -32,6 +39,7 @@ public enum KubeObject: Sendable, Hashable {
         case .endpointSlice: return .endpointSlice(try KubeEndpointSlice.decode(object))
         case .serviceExport: return .serviceExport(try KubeServiceExport.decode(object))
         case .node: return .node(try KubeNode.decode(object))
+        case .serviceDNSRecord: return .serviceDNSRecord(try KubeServiceDNSRecord.decode(object))
         }
     }
 

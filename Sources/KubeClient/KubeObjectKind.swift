@@ -4,6 +4,11 @@ public enum KubeObjectKind: String, Sendable, Hashable, CaseIterable, CustomStri
     case endpointSlice = "EndpointSlice"
     case serviceExport = "ServiceExport"
     case node = "Node"
+    /// The host cluster's merged records (mcdns's own CRD); read by the status writer and for user specs.
+    case serviceDNSRecord = "ServiceDNSRecord"
+
+    /// What a member source reads (everything but mcdns's own records, which live in the host cluster).
+    public static let memberKinds: [KubeObjectKind] = [.service, .endpointSlice, .serviceExport, .node]
 
     /// The apiVersion mcdns reads the kind in.
     public var apiVersion: String {
@@ -11,6 +16,7 @@ public enum KubeObjectKind: String, Sendable, Hashable, CaseIterable, CustomStri
         case .service, .node: return "v1"
         case .endpointSlice: return "discovery.k8s.io/v1"
         case .serviceExport: return "multicluster.x-k8s.io/v1alpha1"
+        case .serviceDNSRecord: return "multicluster.mcdns.io/v1alpha1"
         }
     }
 
@@ -31,6 +37,7 @@ extension KubeObjectKind {
         case .endpointSlice: return "endpointslices"
         case .serviceExport: return "serviceexports"
         case .node: return "nodes"
+        case .serviceDNSRecord: return "servicednsrecords"
         }
     }
 

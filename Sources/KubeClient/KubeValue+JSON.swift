@@ -70,3 +70,50 @@ extension KubeValue {
         }
     }
 }
+
+extension KubeValue {
+    /// The value as `JSONSerialization` writes it (the inverse of `init(jsonObject:)`).
+    public var jsonObject: Any {
+        switch content {
+        case .null: return NSNull()
+        case .bool(let value): return value
+        case .int(let value): return value
+        case .double(let value): return value
+        case .string(let value): return value
+        case .array(let items): return items.map(\.jsonObject)
+        case .object(let fields): return fields.mapValues(\.jsonObject)
+        }
+    }
+
+    /// The value as compact JSON with sorted keys (stable bytes for equal values).
+    public func jsonBytes() -> [UInt8] {
+        let data =
+            (try? JSONSerialization.data(
+                withJSONObject: jsonObject,
+                options: [.sortedKeys, .fragmentsAllowed, .withoutEscapingSlashes]
+            )) ?? Data("null".utf8)
+        return Array(data)
+    }
+
+    /// The member `key` of an object value, nil otherwise.
+    public subscript(key: String) -> KubeValue? {
+        guard case .object(let fields) = content else { return nil }
+        return fields[key]
+    }
+
+    /// A copy with the member `key` of an object value set (nil removes it); other values are returned unchanged.
+    public func setting(_ key: String, _ value: KubeValue?) -> KubeValue {
+        guard case .object(var fields) = content else { return self }
+        fields[key] = value
+        return KubeValue(.object(fields), line: line)
+    }
+
+    /// The value without source lines, so values parsed from YAML and from JSON compare equal.
+    public var withoutLines: KubeValue {
+        switch content {
+        case .array(let items): return KubeValue(.array(items.map(\.withoutLines)))
+        case .object(let fields): return KubeValue(.object(fields.mapValues(\.withoutLines)))
+        default: return KubeValue(content)
+        }
+    }
+}

@@ -12,6 +12,8 @@ struct AdminSnapshot {
     let members: @Sendable () -> [MemberStatus]
     /// The tunnel listener's view of each tunnel member (empty without a `tunnel:` block).
     var tunnels: @Sendable () -> [TunnelConnectionStatus] = { [] }
+    /// The host cluster's leader election and status writer (nil without a `host:` block).
+    var host: @Sendable () -> HostStatus? = { nil }
 
     func records(namespace: String? = nil, name: String? = nil) -> AdminViews.Records {
         guard let state = store.liveState() else {
@@ -105,7 +107,7 @@ struct AdminSnapshot {
                 )
             )
         }
-        return AdminViews.Clusters(serial: state?.serial ?? store.current().serial, clusters: result)
+        return AdminViews.Clusters(serial: state?.serial ?? store.current().serial, clusters: result, host: host())
     }
 
     enum ExplainFailure: Error {

@@ -27,6 +27,9 @@ public enum AdminViews {
     public struct Clusters: Codable, Sendable, Equatable {
         public var serial: UInt32
         public var clusters: [Cluster]
+        /// The host cluster (`host:`): this replica's identity, whether it leads, its status writes; absent
+        /// without a `host:` block.
+        public var host: HostStatus? = nil
     }
 
     public struct Cluster: Codable, Sendable, Equatable {

@@ -83,6 +83,14 @@ extension Configuration {
         public var credentials: HostCredentials
         /// `host.namespace` (default `mcdns-system`).
         public var namespace: String
+        /// `host.leaseDuration` (default 15s): how long the leader's Lease stays valid without renewal.
+        public var leaseDuration: Duration = .seconds(15)
+        /// `host.renewDeadline` (default 10s): a leader that could not renew for this long stops leading.
+        public var renewDeadline: Duration = .seconds(10)
+        /// `host.retryPeriod` (default 2s): how often replicas try to acquire or renew the Lease.
+        public var retryPeriod: Duration = .seconds(2)
+        /// `host.statusResync` (default 30s): how often the leader compares every record's status anyway.
+        public var statusResync: Duration = .seconds(30)
 
         public init(credentials: HostCredentials, namespace: String = "mcdns-system") {
             self.credentials = credentials

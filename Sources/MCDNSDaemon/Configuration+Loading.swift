@@ -122,7 +122,13 @@ extension Configuration {
             configuration.tunnel = readTunnel(tunnel, clusters: names, reader: &reader)
         }
         if fields.isSet("host"),
-            let host = reader.fields(fields, "host", allowed: ["kubeconfig", "context", "inCluster", "namespace"])
+            let host = reader.fields(
+                fields, "host",
+                allowed: [
+                    "kubeconfig", "context", "inCluster", "namespace", "leaseDuration", "renewDeadline", "retryPeriod",
+                    "statusResync",
+                ]
+            )
         {
             configuration.host = readHost(host, reader: &reader)
         }
@@ -411,6 +417,22 @@ extension Configuration {
     }
 
     private static func readHost(_ fields: YAMLFields, reader: inout ConfigurationReader) -> Host? {
+        guard var host = readHostCredentials(fields, reader: &reader) else { return nil }
+        if let value = reader.duration(fields, "leaseDuration") { host.leaseDuration = value }
+        if let value = reader.duration(fields, "renewDeadline") { host.renewDeadline = value }
+        if let value = reader.duration(fields, "retryPeriod") { host.retryPeriod = value }
+        if let value = reader.duration(fields, "statusResync") { host.statusResync = value }
+        // client-go's rules, checked here so `mcdns check` reports them with the file and line.
+        let line = fields.isSet("renewDeadline") ? fields.line(of: "renewDeadline") : fields.line
+        if host.leaseDuration <= host.renewDeadline {
+            reader.fail(line, fields.path, "leaseDuration must be greater than renewDeadline")
+        } else if host.renewDeadline <= host.retryPeriod * 1.2 {
+            reader.fail(line, fields.path, "renewDeadline must be greater than 1.2 × retryPeriod")
+        }
+        return host
+    }
+
+    private static func readHostCredentials(_ fields: YAMLFields, reader: inout ConfigurationReader) -> Host? {
         let namespace = reader.label(fields["namespace"], path: fields.path("namespace")) ?? "mcdns-system"
         switch (fields.isSet("kubeconfig"), fields.isSet("inCluster")) {
         case (true, true):

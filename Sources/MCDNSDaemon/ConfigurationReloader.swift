@@ -22,9 +22,15 @@ final class ConfigurationReloader: Service, Sendable {
     /// How tunnel members are reached (the listener does not change on reload: `tunnel` needs a restart).
     private let tunnelConnector: (@Sendable (ClusterID) -> any KubeConnector)?
     private let logger: Logger
+    /// Where a replacement controller publishes (the store, and with `host:` the status writer too).
+    private let controllerSink: (any ServiceRecordSink)?
+    private let hostRecords: HostRecordSource?
 
     init(configuration: Configuration, store: RecordStore, members: MemberSupervisor?,
-         tunnelConnector: (@Sendable (ClusterID) -> any KubeConnector)? = nil, logger: Logger) {
+         tunnelConnector: (@Sendable (ClusterID) -> any KubeConnector)? = nil,
+         controllerSink: (any ServiceRecordSink)? = nil, hostRecords: HostRecordSource? = nil, logger: Logger) {
+        self.controllerSink = controllerSink
+        self.hostRecords = hostRecords
         self.current = Mutex(configuration)
         self.store = store
         self.members = members
@@ -61,6 +67,7 @@ final class ConfigurationReloader: Service, Sendable {
         if new.dns != old.dns { ignored.append("dns") }
         if new.admin != old.admin { ignored.append("admin") }
         if new.tunnel != old.tunnel { ignored.append("tunnel") }
+        if new.host != old.host { ignored.append("host") }
 
         if LiveRecords.enabled(new) {
             let controllerConfiguration = LiveRecords.controllerConfiguration(new)
@@ -70,9 +77,10 @@ final class ConfigurationReloader: Service, Sendable {
                 do throws(ControllerError) {
                     replacement = try ClusterController(
                         configuration: controllerConfiguration,
-                        sink: store,
+                        sink: controllerSink ?? store,
                         logger: logger,
-                        tunnelConnector: tunnelConnector
+                        tunnelConnector: tunnelConnector,
+                        hostRecords: hostRecords
                     )
                 } catch {
                     return refuse(["\(file): clusters: \(error)"])

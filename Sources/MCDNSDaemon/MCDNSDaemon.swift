@@ -86,6 +86,7 @@ public enum MCDNSDaemon {
         }
         let store: RecordStore
         var supervisor: MemberSupervisor? = nil
+        var host: HostCluster? = nil
         if LiveRecords.enabled(configuration) {
             // Members: the static zones plus the live names the controller publishes into the store.
             let stateFile = StateFile(directory: configuration.stateDir)
@@ -109,15 +110,30 @@ public enum MCDNSDaemon {
             } catch {
                 throw StartupError([SourceError(file: configuration.file, line: nil, message: error.description)])
             }
+            // `host:`: every replica watches the host's ServiceDNSRecords (user specs feed the merge); the leader
+            // also writes their status, so the controller's batches go to the writer as well as the store.
+            var sink: any ServiceRecordSink = store
+            if let hostConfiguration = configuration.host {
+                let built = try HostCluster(configuration: hostConfiguration, file: configuration.file, logger: logger)
+                sink = RecordSinkFanOut(sinks: [store, built.writer])
+                host = built
+                logger.info("host cluster: watching ServiceDNSRecords; leader election on a Lease", metadata: [
+                    "lease": "\(hostConfiguration.namespace)/\(built.elector.configuration.leaseName)",
+                    "identity": "\(built.elector.configuration.identity)"])
+            }
             do throws(ControllerError) {
                 let controller = try ClusterController(configuration: LiveRecords.controllerConfiguration(configuration),
-                                                       sink: store, logger: logger, tunnelConnector: tunnelConnector)
+                                                       sink: sink, logger: logger, tunnelConnector: tunnelConnector,
+                                                       hostRecords: host?.records)
                 supervisor = MemberSupervisor(controller: controller, store: store, logger: logger)
             } catch {
                 throw StartupError([SourceError(file: configuration.file, line: nil, message: "clusters: \(error)")])
             }
             logger.info("watching \(configuration.clusters.count) member cluster(s)")
         } else {
+            if configuration.host != nil {
+                logger.warning("host: ignored: without clusters there are no merged records to write status for")
+            }
             let table = try StaticAnswers.compile(zones: loaded.zones, configuration: configuration)
             store = RecordStore(initial: table, logger: logger)
         }
@@ -139,23 +155,27 @@ public enum MCDNSDaemon {
         let members: @Sendable () -> [MemberStatus] = { [supervisor] in supervisor?.status() ?? [] }
         let tunnelServer = tunnelService?.server
         let tunnels: @Sendable () -> [TunnelConnectionStatus] = { tunnelServer?.status() ?? [] }
+        let hostStatus: @Sendable () -> HostStatus? = { [host] in host?.status }
         let admin = AdminServer(
             address: configuration.listen.admin,
-            snapshot: AdminSnapshot(store: store, members: members, tunnels: tunnels),
+            snapshot: AdminSnapshot(store: store, members: members, tunnels: tunnels, host: hostStatus),
             metrics: MetricsExporter(registry: metricsRegistry, store: store, queries: dns.statistics, members: members,
-                                     tunnels: tunnels),
+                                     tunnels: tunnels, host: hostStatus),
             token: token,
             logger: logger
         )
         var services: [any Service] = [dns, DNSListening(service: dns, socketsPerAddress: sockets, logger: logger)]
         if let tunnelService { services.append(tunnelService) }
+        if let host { services += host.services }
         if let supervisor {
             services.append(StatePersister(store: store, warmStartLimit: configuration.staleGracePeriod, logger: logger))
             services.append(supervisor)
         }
         services.append(admin)
         services.append(ConfigurationReloader(configuration: configuration, store: store, members: supervisor,
-                                              tunnelConnector: tunnelConnector, logger: logger))
+                                              tunnelConnector: tunnelConnector,
+                                              controllerSink: host.map { RecordSinkFanOut(sinks: [store, $0.writer]) },
+                                              hostRecords: host?.records, logger: logger))
         return ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },

@@ -16,6 +16,8 @@ public struct MetricsExporter: Sendable {
     let members: @Sendable () -> [MemberStatus]
     /// The tunnel listener's view of each tunnel member (empty without a `tunnel:` block).
     var tunnels: @Sendable () -> [TunnelConnectionStatus] = { [] }
+    /// The host cluster's leader election and status writer (nil without a `host:` block).
+    var host: @Sendable () -> HostStatus? = { nil }
 
     func render() -> String {
         var out = registry.emitToString()
@@ -111,6 +113,23 @@ public struct MetricsExporter: Sendable {
             for tunnel in tunnelStatus {
                 out += "mcdns_tunnel_sessions_total{cluster=\"\(tunnel.cluster)\"} \(tunnel.sessionsAccepted)\n"
             }
+        }
+        if let host = host() {
+            out += gauge(
+                "mcdns_leader",
+                "1 while this replica holds the leader Lease and writes ServiceDNSRecord status.",
+                host.leader ? "1" : "0"
+            )
+            out += counter(
+                "mcdns_status_writes_total",
+                "ServiceDNSRecord status updates written by this replica.",
+                "\(host.statusWrites)"
+            )
+            out += counter(
+                "mcdns_status_write_conflicts_total",
+                "Status writes answered 409 Conflict (stale resourceVersion) and retried.",
+                "\(host.conflicts)"
+            )
         }
         return out
     }

@@ -118,6 +118,29 @@ import Testing
         #expect(!watcher.log.contains("svc-b"))  // another namespace
     }
 
+    @Test func kubectlListsServiceDNSRecordsAcrossNamespaces() async throws {
+        let sim = try await KubeAPISimulator.start()
+        defer { Task { try? await sim.stop() } }
+        let directory = try TemporaryDirectory(prefix: "apisim-kubectl-sdr")
+        defer { directory.remove() }
+        let kubectl = try Kubectl(server: sim.baseURL, user: "    username: nobody", directory: directory)
+        for (name, namespace) in [("web", "demo"), ("db", "other")] {
+            try sim.create(
+                Fixtures.text([
+                    "apiVersion": "multicluster.mcdns.io/v1alpha1", "kind": "ServiceDNSRecord",
+                    "metadata": ["name": name, "namespace": namespace], "spec": ["recordTTL": 30],
+                ])
+            )
+        }
+        let all = try kubectl.run(["get", "servicednsrecords", "-A"])
+        #expect(all.status == 0, "\(all.stderr)")
+        #expect(all.stdout.contains("web") && all.stdout.contains("db") && all.stdout.contains("other"), "\(all.stdout)")
+        // The short name comes from discovery.
+        let short = try kubectl.run(["get", "sdr", "web", "-o", "jsonpath={.spec.recordTTL}"])
+        #expect(short.status == 0, "\(short.stderr)")
+        #expect(short.stdout == "30")
+    }
+
     @Test func kubectlOverTLSWithAClientCertificate() async throws {
         let directory = try TemporaryDirectory(prefix: "apisim-tls")
         defer { directory.remove() }

@@ -58,6 +58,7 @@ struct SimHarness {
         switch kind {
         case .service: return .services
         case .endpointSlice: return .endpointSlices
+        case .serviceDNSRecord: return .serviceDNSRecords
         case .serviceExport: return .serviceExports
         case .node: return .nodes
         }

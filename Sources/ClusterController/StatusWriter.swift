@@ -1,0 +1,314 @@
+import Foundation
+public import KubeClient
+public import Logging
+public import MCDNSModel
+public import ServiceLifecycle
+import Synchronization
+
+/// Writes every merged record's status to a ServiceDNSRecord in the host cluster, on the leader only.
+///
+/// It is a `ServiceRecordSink` beside the record store: the controller's batches tell it what the records are.
+/// A round runs after each batch, each change of the host's records, each leadership change, and every
+/// `resyncPeriod`; it is level-based (it compares the whole desired state with what the server holds):
+///
+/// - Nothing happens unless `LeaderElector.confirmLeadership()` re-reads the Lease and finds this replica its
+///   holder; before each single write `isLeader()` checks the renew deadline again.
+/// - A record without an object gets one (namespace/name of the service, labelled
+///   `app.kubernetes.io/managed-by: mcdns`, empty spec); a user's own object is used as it is.
+/// - Status is PUT to `/status` only when the rendered status differs from the server's, with the
+///   resourceVersion last seen as precondition; on 409 the object is read again and the write retried with
+///   exponential backoff, a bounded number of times (the next round tries again).
+/// - An object mcdns created is deleted (with a resourceVersion precondition) when its service is gone; objects
+///   without the label are never deleted.
+public final class StatusWriter: Service, ServiceRecordSink, Sendable {
+    public static let managedByValue = "mcdns"
+
+    public struct Configuration: Sendable, Equatable {
+        /// How often a round runs without any trigger (a missed event never leaves status wrong for long).
+        public var resyncPeriod: Duration
+        /// Attempts per object per round when writes conflict.
+        public var maximumAttempts: Int
+        /// The first backoff after a conflict; it doubles per attempt.
+        public var conflictBackoff: Duration
+
+        public init(
+            resyncPeriod: Duration = .seconds(30),
+            maximumAttempts: Int = 5,
+            conflictBackoff: Duration = .milliseconds(50)
+        ) {
+            self.resyncPeriod = resyncPeriod
+            self.maximumAttempts = maximumAttempts
+            self.conflictBackoff = conflictBackoff
+        }
+    }
+
+    /// Counts of what the writer did, for tests and diagnostics.
+    public struct Statistics: Sendable, Equatable {
+        public var rounds = 0
+        public var created = 0
+        public var statusWrites = 0
+        public var conflicts = 0
+        public var deleted = 0
+        public var skippedNotLeader = 0
+    }
+
+    public let configuration: Configuration
+    private let elector: LeaderElector
+    private let hostRecords: HostRecordSource
+    private let client: KubeResourceClient
+    private let logger: Logger
+    private let state = Mutex(State())
+    private let wake: AsyncStream<Void>.Continuation
+    private let wakes: AsyncStream<Void>
+
+    private struct State {
+        var desired: [ServiceKey: ServiceDNSRecord] = [:]
+        /// Keys the controller removed while this process ran: their managed objects may go at once.
+        var removed: Set<ServiceKey> = []
+        /// Every member has synced since the last batch that listed them: keys not desired then are truly gone.
+        var allMembersSynced = false
+        /// What this writer's own writes answered, which the watch may not have delivered yet.
+        var written: [ServiceKey: KubeServiceDNSRecord] = [:]
+        var statistics = Statistics()
+    }
+
+    public init(
+        configuration: Configuration = Configuration(),
+        elector: LeaderElector,
+        hostRecords: HostRecordSource,
+        connector: any KubeConnector,
+        logger: Logger
+    ) {
+        self.configuration = configuration
+        self.elector = elector
+        self.hostRecords = hostRecords
+        self.client = KubeResourceClient(resource: .serviceDNSRecords, connector: connector)
+        self.logger = logger
+        (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    public var statistics: Statistics { state.withLock { $0.statistics } }
+
+    public func apply(_ changes: RecordChanges) async {
+        state.withLock { state in
+            for record in changes.upserted {
+                state.desired[record.key] = record
+                state.removed.remove(record.key)
+            }
+            for key in changes.removed {
+                state.desired[key] = nil
+                state.removed.insert(key)
+            }
+            if let clusters = changes.clusters {
+                state.allMembersSynced = !clusters.isEmpty && clusters.allSatisfy { $0.link == .synced }
+            }
+        }
+        wake.yield()
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await withDiscardingTaskGroup { group in
+                group.addTask {
+                    for await keys in self.hostRecords.changes() {
+                        self.forgetDeleted(keys)
+                        self.wake.yield()
+                    }
+                }
+                group.addTask {
+                    for await _ in self.elector.leadershipChanges() { self.wake.yield() }
+                }
+                group.addTask {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: self.configuration.resyncPeriod)
+                        self.wake.yield()
+                    }
+                }
+                for await _ in self.wakes {
+                    if Task.isCancelled { break }
+                    await self.round()
+                }
+                group.cancelAll()
+            }
+        }
+    }
+
+    /// One pass over everything, if this replica leads.
+    func round() async {
+        guard elector.isLeader(), hostRecords.isSynced else { return }
+        guard await elector.confirmLeadership() else { return }
+        let (desired, removed, allSynced) = state.withLock { state in
+            state.statistics.rounds += 1
+            return (state.desired, state.removed, state.allMembersSynced)
+        }
+        for key in desired.keys.sorted() {
+            guard let record = desired[key] else { continue }
+            guard await write(record) else { return }
+        }
+        for (key, object) in hostRecords.records().sorted(by: { $0.key < $1.key })
+        where desired[key] == nil && object.managedBy == Self.managedByValue && (removed.contains(key) || allSynced) {
+            guard elector.isLeader() else {
+                _ = notLeading()
+                return
+            }
+            do throws(KubeAPIError) {
+                try await client.delete(
+                    namespace: key.namespace,
+                    name: key.name,
+                    resourceVersion: object.metadata.resourceVersion
+                )
+                logger.debug("deleted the ServiceDNSRecord of a service that is gone", metadata: ["service": "\(key)"])
+                state.withLock {
+                    $0.statistics.deleted += 1
+                    $0.written[key] = nil
+                    $0.removed.remove(key)
+                }
+            } catch .notFound {
+                state.withLock { _ = $0.removed.remove(key) }
+            } catch {
+                // Changed meanwhile (a user took it over, say): looked at again next round.
+                logger.debug(
+                    "could not delete a ServiceDNSRecord",
+                    metadata: ["service": "\(key)", "error": "\(error)"]
+                )
+            }
+        }
+    }
+
+    /// Brings one object's status up to date. Returns false when leadership was lost (the round stops).
+    private func write(_ record: ServiceDNSRecord) async -> Bool {
+        let key = record.key
+        var current = known(key)
+        var backoff = configuration.conflictBackoff
+        for attempt in 1...max(1, configuration.maximumAttempts) {
+            guard elector.isLeader() else { return notLeading() }
+            if current == nil {
+                do throws(KubeAPIError) {
+                    let created = try await client.create(namespace: key.namespace, newObject(key))
+                    current = remember(key, created)
+                    state.withLock { $0.statistics.created += 1 }
+                } catch .alreadyExists {
+                    current = await read(key)
+                    if current == nil { return true }
+                } catch {
+                    logger.info(
+                        "could not create a ServiceDNSRecord",
+                        metadata: ["service": "\(key)", "error": "\(error)"]
+                    )
+                    return true
+                }
+            }
+            guard let object = current else { return true }
+            let status = RecordStatusDocument.render(
+                record,
+                observedGeneration: object.generation,
+                previous: object.status?.withoutLines,
+                now: Date()
+            )
+            if object.status?.withoutLines == status { return true }
+            guard elector.isLeader() else { return notLeading() }
+            do throws(KubeAPIError) {
+                let body = KubeValue(
+                    .object([
+                        "apiVersion": KubeValue(.string(KubeObjectKind.serviceDNSRecord.apiVersion)),
+                        "kind": KubeValue(.string(KubeObjectKind.serviceDNSRecord.rawValue)),
+                        "metadata": KubeValue(
+                            .object([
+                                "name": KubeValue(.string(key.name)), "namespace": KubeValue(.string(key.namespace)),
+                                "resourceVersion": KubeValue(.string(object.metadata.resourceVersion ?? "")),
+                            ])
+                        ),
+                        "status": status,
+                    ])
+                )
+                let stored = try await client.updateStatus(namespace: key.namespace, name: key.name, body)
+                _ = remember(key, stored)
+                state.withLock { $0.statistics.statusWrites += 1 }
+                return true
+            } catch .conflict {
+                state.withLock { $0.statistics.conflicts += 1 }
+                logger.debug(
+                    "status write conflicted; reading the object again",
+                    metadata: ["service": "\(key)", "attempt": "\(attempt)"]
+                )
+                try? await Task.sleep(for: backoff)
+                backoff = backoff * 2
+                current = await read(key)
+            } catch .notFound {
+                state.withLock { _ = $0.written.removeValue(forKey: key) }
+                current = nil
+            } catch {
+                logger.info(
+                    "could not write ServiceDNSRecord status",
+                    metadata: ["service": "\(key)", "error": "\(error)"]
+                )
+                return true
+            }
+        }
+        logger.info("ServiceDNSRecord status still conflicts; retrying next round", metadata: ["service": "\(key)"])
+        return true
+    }
+
+    private func notLeading() -> Bool {
+        state.withLock { $0.statistics.skippedNotLeader += 1 }
+        return false
+    }
+
+    /// An object the watch saw deleted is gone, whatever this writer's last write answered: without this, a
+    /// record deleted by a user would look current (and its status equal) until something else changed.
+    private func forgetDeleted(_ keys: Set<ServiceKey>) {
+        let gone = keys.filter { hostRecords.record($0) == nil }
+        guard !gone.isEmpty else { return }
+        state.withLock { state in
+            for key in gone { state.written[key] = nil }
+        }
+    }
+
+    /// The newest of what the watch delivered and what this writer's last write answered.
+    private func known(_ key: ServiceKey) -> KubeServiceDNSRecord? {
+        let watched = hostRecords.record(key)
+        let written = state.withLock { $0.written[key] }
+        guard let written else { return watched }
+        guard let watched else { return written }
+        let watchedVersion = watched.metadata.resourceVersion.flatMap { UInt64($0) }
+        let writtenVersion = written.metadata.resourceVersion.flatMap { UInt64($0) }
+        if let watchedVersion, let writtenVersion, writtenVersion > watchedVersion { return written }
+        return watched
+    }
+
+    private func read(_ key: ServiceKey) async -> KubeServiceDNSRecord? {
+        do throws(KubeAPIError) {
+            return remember(key, try await client.get(namespace: key.namespace, name: key.name))
+        } catch {
+            state.withLock { _ = $0.written.removeValue(forKey: key) }
+            return nil
+        }
+    }
+
+    private func remember(_ key: ServiceKey, _ value: KubeValue) -> KubeServiceDNSRecord? {
+        guard case .serviceDNSRecord(let record)? = try? KubeObject.decode(value) else { return nil }
+        state.withLock { $0.written[key] = record }
+        return record
+    }
+
+    private func newObject(_ key: ServiceKey) -> KubeValue {
+        KubeValue(
+            .object([
+                "apiVersion": KubeValue(.string(KubeObjectKind.serviceDNSRecord.apiVersion)),
+                "kind": KubeValue(.string(KubeObjectKind.serviceDNSRecord.rawValue)),
+                "metadata": KubeValue(
+                    .object([
+                        "name": KubeValue(.string(key.name)),
+                        "namespace": KubeValue(.string(key.namespace)),
+                        "labels": KubeValue(
+                            .object([
+                                KubeServiceDNSRecord.managedByLabel: KubeValue(.string(Self.managedByValue))
+                            ])
+                        ),
+                    ])
+                ),
+                "spec": KubeValue(.object([:])),
+            ])
+        )
+    }
+}
