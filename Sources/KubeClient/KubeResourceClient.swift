@@ -128,9 +128,9 @@ public struct KubeResourceClient: Sendable {
         } catch {
             throw .transport("\(method) \(path): \(error)")
         }
-        let object: [String: Any]
+        let object: [String: KubeValue]
         do throws(KubeJSONError) {
-            object = try KubeJSON.object(bytes)
+            object = try KubeJSON.fields(bytes)
         } catch {
             if (200..<300).contains(status) { throw .invalidResponse("\(method) \(path): \(error)") }
             throw .status(
@@ -139,7 +139,7 @@ public struct KubeResourceClient: Sendable {
             )
         }
         guard (200..<300).contains(status) else {
-            var kubeStatus = KubeStatus(json: object)
+            var kubeStatus = KubeStatus(fields: object)
             if kubeStatus.code == nil { kubeStatus.code = status }
             switch (status, kubeStatus.reason) {
             case (409, "AlreadyExists"): throw .alreadyExists(kubeStatus)
@@ -149,15 +149,11 @@ public struct KubeResourceClient: Sendable {
             }
         }
         var trimmed = object
-        if var metadata = trimmed["metadata"] as? [String: Any], metadata["managedFields"] != nil {
+        if case .object(var metadata)? = trimmed["metadata"]?.content, metadata["managedFields"] != nil {
             metadata["managedFields"] = nil
-            trimmed["metadata"] = metadata
+            trimmed["metadata"] = KubeValue(.object(metadata))
         }
-        do {
-            return try KubeValue(jsonObject: trimmed)
-        } catch {
-            throw .invalidResponse("\(method) \(path): \(error)")
-        }
+        return KubeValue(.object(trimmed))
     }
 
     private static func collect(_ body: AsyncThrowingStream<ByteBuffer, any Error>, limit: Int) async throws -> [UInt8]

@@ -17,17 +17,7 @@ public struct KubeStatus: Sendable, Equatable, CustomStringConvertible {
         self.retryAfterSeconds = retryAfterSeconds
     }
 
-    /// Reads a decoded JSON object; anything missing stays nil.
-    init(json: [String: Any]) {
-        code = json["code"] as? Int
-        reason = json["reason"] as? String
-        message = json["message"] as? String
-        let details = json["details"] as? [String: Any]
-        causes = (details?["causes"] as? [[String: Any]] ?? []).compactMap { $0["reason"] as? String }
-        retryAfterSeconds = details?["retryAfterSeconds"] as? Int
-    }
-
-    /// Reads a parsed watch ERROR object; anything missing stays nil.
+    /// Reads a parsed Status (an error body or a watch ERROR object); anything missing stays nil.
     init(fields json: [String: KubeValue]) {
         func string(_ value: KubeValue?) -> String? {
             if case .string(let text)? = value?.content { return text }
