@@ -46,7 +46,7 @@ void mcdns_batch_destroy(mcdns_batch *b) {
     free(b->recvIov); free(b->sendIov); free(b->peers); free(b);
 }
 
-int mcdns_batch_recv(int fd, mcdns_batch *b, int wait) {
+int mcdns_batch_recv(int fd, mcdns_batch *b) {
     for (int i = 0; i < b->count; i++) {
         b->recvIov[i].iov_base = b->in + (size_t)i * (size_t)b->bufferSize;
         b->recvIov[i].iov_len = (size_t)b->bufferSize;
@@ -57,9 +57,8 @@ int mcdns_batch_recv(int fd, mcdns_batch *b, int wait) {
         b->recvHeaders[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_storage);
         b->recvHeaders[i].msg_len = 0;
     }
-    // Wait for the first datagram (or, when not waiting, fail with EAGAIN at once if none is queued), then take
-    // whatever else is already queued.
-    return recvmmsg(fd, b->recvHeaders, (unsigned int)b->count, MSG_WAITFORONE | (wait ? 0 : MSG_DONTWAIT), NULL);
+    // Wait for the first datagram, then take whatever else is already queued.
+    return recvmmsg(fd, b->recvHeaders, (unsigned int)b->count, MSG_WAITFORONE, NULL);
 }
 
 int mcdns_batch_send(int fd, mcdns_batch *b, int count) {

@@ -10,13 +10,7 @@ public struct DNSServerConfiguration: Sendable, Equatable {
     public var tcpIdleTimeout: Duration
     /// Connections beyond this many are closed as soon as they are accepted.
     public var maxTCPConnections: Int
-    /// After each UDP batch a thread polls its socket without sleeping for this long before it blocks again
-    /// (zero: block at once). Under load the next query is usually already on its way; catching it without a
-    /// sleep spares the server's thread and the client a wake-up each. Costs at most this much CPU per batch
-    /// when load is light. `mcdns.yaml`: `dns.udpSpin`.
-    public var udpSpin: Duration = defaultUDPSpin
 
-    public static let defaultUDPSpin: Duration = .microseconds(50)
     public static let defaultTCPIdleTimeout: Duration = .seconds(10)
     public static let defaultMaxTCPConnections = 512
 

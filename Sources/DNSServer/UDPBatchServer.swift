@@ -19,16 +19,12 @@ public final class UDPBatchServer: Service {
     private let logger: Logger
     private let readiness = ReadinessSignal<[ListenAddress]>()
     private let statistics: QueryStatistics
-    private let spinNanoseconds: UInt64
 
     public init(addresses: [ListenAddress], threadsPerAddress: Int, store: RecordStore, logger: Logger,
-                statistics: QueryStatistics = QueryStatistics(),
-                spin: Duration = DNSServerConfiguration.defaultUDPSpin) {
+                statistics: QueryStatistics = QueryStatistics()) {
         precondition(threadsPerAddress >= 1, "threadsPerAddress must be at least 1")
         self.addresses = addresses
         self.threadsPerAddress = threadsPerAddress
-        let (seconds, attoseconds) = max(spin, .zero).components
-        self.spinNanoseconds = UInt64(seconds) &* 1_000_000_000 &+ UInt64(attoseconds / 1_000_000_000)
         self.store = store
         self.logger = logger
         self.statistics = statistics
@@ -41,8 +37,7 @@ public final class UDPBatchServer: Service {
             threadsPerAddress: configuration.udpThreadsPerAddress,
             store: store,
             logger: logger,
-            statistics: statistics,
-            spin: configuration.udpSpin
+            statistics: statistics
         )
     }
 
@@ -131,8 +126,7 @@ public final class UDPBatchServer: Service {
                             throw DNSServerError("cannot read the port of UDP \(address): \(reason)")
                         }
                     }
-                    workers.append(UDPWorker(fd: fd, address: address.with(port: port), index: workers.count,
-                                             spinNanoseconds: spinNanoseconds))
+                    workers.append(UDPWorker(fd: fd, address: address.with(port: port), index: workers.count))
                 }
             }
         } catch {

@@ -25,19 +25,16 @@ final class UDPWorker: Sendable {
     let fd: Int32
     let address: ListenAddress
     let index: Int
-    /// How long the loop polls without blocking after a batch (0: never; DNSServerConfiguration.udpSpin).
-    let spinNanoseconds: UInt64
     private let stopping = Atomic<Bool>(false)
     private let thread = Mutex<pthread_t?>(nil)
     /// Guards the descriptor: a late `stop()` (a shutdown handler racing the end of `run()`) must not
     /// `shutdown(2)` a number the kernel has already handed to another socket.
     private let closed = Mutex(false)
 
-    init(fd: Int32, address: ListenAddress, index: Int, spinNanoseconds: UInt64) {
+    init(fd: Int32, address: ListenAddress, index: Int) {
         self.fd = fd
         self.address = address
         self.index = index
-        self.spinNanoseconds = spinNanoseconds
     }
 
     /// Starts the thread; when the loop ends it reports to `exits`.
@@ -100,18 +97,10 @@ final class UDPWorker: Sendable {
         var v4: UInt32 = 0
         var high: UInt64 = 0
         var low: UInt64 = 0
-        // Until when to poll without blocking (0: block). After a batch the loop polls for `spinNanoseconds`
-        // before it sleeps again: under load the next datagram is usually there within microseconds, and
-        // catching it without a sleep spares both sides a wake-up (DESIGN §8).
-        var spinUntil: UInt64 = 0
         while !stopping.load(ordering: .acquiring) {
-            let received = mcdns_batch_recv(fd, batch, spinUntil == 0 ? 1 : 0)
+            let received = mcdns_batch_recv(fd, batch)
             if received < 0 {
                 let error = errno
-                if spinUntil != 0, error == EAGAIN || error == EWOULDBLOCK {
-                    if mcdns_monotonic_nanoseconds() >= spinUntil { spinUntil = 0 }
-                    continue
-                }
                 switch error {
                 case EAGAIN, EWOULDBLOCK, EINTR, ENOMEM, ENOBUFS, ECONNREFUSED, EHOSTUNREACH, ENETUNREACH:
                     // A receive timeout, a signal, memory pressure or an ICMP error left by an earlier send:
@@ -148,10 +137,8 @@ final class UDPWorker: Sendable {
                 counters.count(transport: 0, qtype: qtype, response: mcdns_batch_out(batch, slot), length: length)
                 mcdns_batch_set_out_length(batch, slot, length)
             }
-            let finished = mcdns_monotonic_nanoseconds()
-            counters.latency(nanoseconds: finished &- started, queries: Int(received))
+            counters.latency(nanoseconds: mcdns_monotonic_nanoseconds() &- started, queries: Int(received))
             _ = mcdns_batch_send(fd, batch, received)
-            if spinNanoseconds > 0 { spinUntil = finished &+ spinNanoseconds }
         }
         return nil
     }

@@ -93,7 +93,7 @@ extension Configuration {
         if let export = reader.fields(fields, "export", allowed: ["annotation", "serviceExport", "namespaces"]) {
             readExport(export, into: &configuration.export, reader: &reader)
         }
-        if let dns = reader.fields(fields, "dns", allowed: ["maxUDPPayload", "tcpIdleTimeout", "udpThreadsPerAddress", "udpSpin"])
+        if let dns = reader.fields(fields, "dns", allowed: ["maxUDPPayload", "tcpIdleTimeout", "udpThreadsPerAddress"])
         {
             readDNS(dns, into: &configuration.dns, reader: &reader)
         }
@@ -197,13 +197,6 @@ extension Configuration {
             dns.tcpIdleTimeout = idle
         }
         if let threads = reader.int(fields, "udpThreadsPerAddress", in: 0...1024) { dns.udpThreadsPerAddress = threads }
-        if let spin = reader.duration(fields, "udpSpin") {
-            if spin > .milliseconds(10) {
-                reader.fail(fields["udpSpin"]?.mark?.line, fields.path("udpSpin"),
-                            "must be at most 10ms (a thread spinning longer mostly burns CPU); 50us is the default")
-            }
-            dns.udpSpin = spin
-        }
     }
 
     private static func readLocality(

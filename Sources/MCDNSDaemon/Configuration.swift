@@ -169,9 +169,6 @@ public struct Configuration: Sendable, Equatable {
         public var tcpIdleTimeout: Duration = .seconds(10)
         /// `dns.udpThreadsPerAddress` (default 0 = one per core): UDP sockets (each with its thread) per address.
         public var udpThreadsPerAddress = 0
-        /// `dns.udpSpin` (default `50us`, `0` to turn off): after each batch a UDP thread polls its socket this
-        /// long before it sleeps, which spares wake-ups under load and costs at most this much CPU per batch.
-        public var udpSpin: Duration = .microseconds(50)
 
         public init() {}
     }

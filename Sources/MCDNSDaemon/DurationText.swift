@@ -1,4 +1,4 @@
-/// Reads the durations of `mcdns.yaml`: `120s`, `2m`, `1h30m`, `500ms`, `50us`, or a bare number of seconds.
+/// Reads the durations of `mcdns.yaml`: `120s`, `2m`, `1h30m`, `500ms`, `250us`, or a bare number of seconds.
 enum DurationText {
     static let example = "examples: 120s, 2m, 1h30m, 500ms"
 

@@ -140,14 +140,13 @@ public enum MCDNSDaemon {
 
         let sockets =
             configuration.dns.udpThreadsPerAddress == 0 ? System.coreCount : configuration.dns.udpThreadsPerAddress
-        var dnsConfiguration: DNSServerConfiguration
+        let dnsConfiguration: DNSServerConfiguration
         do {
             dnsConfiguration = try DNSServerConfiguration(
                 listen: configuration.listen.dns.map(\.description),
                 udpThreadsPerAddress: sockets,
                 tcpIdleTimeout: configuration.dns.tcpIdleTimeout
             )
-            dnsConfiguration.udpSpin = configuration.dns.udpSpin
         } catch {
             throw StartupError([SourceError(file: configuration.file, line: nil, message: "listen.dns: \(error)")])
         }

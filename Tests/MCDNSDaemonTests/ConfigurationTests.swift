@@ -41,7 +41,7 @@ import Testing
           clusters:
             west-1: { tokenSHA256: 9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08 }
         host: { kubeconfig: creds/host.kubeconfig, namespace: dns, leaseDuration: 20s, renewDeadline: 12s, retryPeriod: 3s, statusResync: 1m }
-        dns: { maxUDPPayload: 4096, tcpIdleTimeout: 30s, udpThreadsPerAddress: 2, udpSpin: 20us }
+        dns: { maxUDPPayload: 4096, tcpIdleTimeout: 30s, udpThreadsPerAddress: 2 }
         """
 
     @Test func fullExampleReadsEveryField() throws {
@@ -109,7 +109,6 @@ import Testing
         #expect(config.dns.maxUDPPayload == 4096)
         #expect(config.dns.tcpIdleTimeout == .seconds(30))
         #expect(config.dns.udpThreadsPerAddress == 2)
-        #expect(config.dns.udpSpin == .microseconds(20))
     }
 
     @Test func emptyFileGivesTheDocumentedDefaults() throws {
@@ -136,7 +135,7 @@ import Testing
         )
         #expect(config.clusters.isEmpty && config.tunnel == nil && config.host == nil)
         #expect(config.dns.maxUDPPayload == 1232 && config.dns.tcpIdleTimeout == .seconds(10))
-        #expect(config.dns.udpThreadsPerAddress == 0 && config.dns.udpSpin == .microseconds(50))
+        #expect(config.dns.udpThreadsPerAddress == 0)
     }
 
     @Test func relativeConfigPathKeepsRelativePathsShortAndCorrect() throws {
@@ -226,12 +225,6 @@ import Testing
             yaml: "dns:\n  tcpIdleTimeout: 10d\n",
             line: 2,
             message: "dns.tcpIdleTimeout: \"10d\" is not a duration"
-        ),
-        BrokenCase(
-            name: "UDP spin too long",
-            yaml: "dns:\n  udpSpin: 1s\n",
-            line: 2,
-            message: "dns.udpSpin: must be at most 10ms"
         ),
         BrokenCase(
             name: "listen address without port",

@@ -19,7 +19,7 @@ void mcdns_batch_destroy(mcdns_batch *batch);
 
 /// Blocks until at least one datagram arrives (or the socket's receive timeout passes / it is shut down),
 /// then returns how many were read (>= 0), or -1 with errno set.
-int mcdns_batch_recv(int fd, mcdns_batch *batch, int wait);
+int mcdns_batch_recv(int fd, mcdns_batch *batch);
 /// Sends the first `count` entries; entries whose length is 0 are skipped. Returns how many were sent, or -1.
 int mcdns_batch_send(int fd, mcdns_batch *batch, int count);
 
