@@ -242,9 +242,14 @@ public final class RecordStore: Sendable, ServiceRecordSink {
         guard let stateFile else { return false }
         let changes = _changeCount.load(ordering: .acquiring)
         guard changes != statistics.withLock({ $0.persistedChangeCount }) else { return false }
-        guard let snapshot = live.withLock({ state in state.map { $0.persisted(serial: current().serial) } }) else {
+        // Only the dictionaries are taken under the lock (copy on write: O(1)); sorting 100,000 records there
+        // would hold up every compile behind it.
+        guard let (records, clusters, serial) = live.withLock({ state in
+            state.map { ($0.table.records, $0.table.clusters, current().serial) }
+        }) else {
             return false
         }
+        let snapshot = StoreState.persisted(serial: serial, records: records, clusters: clusters)
         write(snapshot, to: stateFile)
         statistics.withLock { $0.persistedChangeCount = changes }
         return true

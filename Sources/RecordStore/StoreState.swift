@@ -92,14 +92,21 @@ struct StoreState {
     }
 
     func persisted(serial: UInt32) -> PersistedState {
+        Self.persisted(serial: serial, records: table.records, clusters: table.clusters)
+    }
+
+    /// The state to save from the table's records and members. Takes copies of the dictionaries (cheap, copy on
+    /// write), so a caller can read them under the store's lock and sort outside it.
+    static func persisted(serial: UInt32, records: [ServiceKey: ServiceDNSRecord],
+                          clusters: [ClusterID: ClusterInfo]) -> PersistedState {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         return PersistedState(
             serial: serial,
             serialReserved: serial,
             savedAt: Double(now.tv_sec) + Double(now.tv_nsec) / 1e9,
-            records: table.records.keys.sorted().map { table.records[$0]! },
-            clusters: table.clusters.keys.sorted().map { table.clusters[$0]! }
+            records: records.keys.sorted().map { records[$0]! },
+            clusters: clusters.keys.sorted().map { clusters[$0]! }
         )
     }
 }
