@@ -88,10 +88,13 @@ final class CutProxy: @unchecked Sendable {
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
             let count = buffer.withUnsafeMutableBytes { recv(source, $0.baseAddress, $0.count, 0) }
+            // A signal (SIGCHLD of a child process, say) interrupts a blocked call: that is no end of stream.
+            if count < 0, errno == EINTR { continue }
             if count <= 0 { break }
             var sent = 0
             while sent < count {
                 let written = buffer.withUnsafeBytes { send(destination, $0.baseAddress! + sent, count - sent, Int32(MSG_NOSIGNAL)) }
+                if written < 0, errno == EINTR { continue }
                 if written <= 0 { shutdown(source, Int32(SHUT_RDWR)); return }
                 sent += written
             }

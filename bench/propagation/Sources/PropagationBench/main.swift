@@ -185,7 +185,9 @@ try config.write(toFile: directory + "/mcdns.yaml", atomically: true, encoding: 
 let process = Process()
 process.executableURL = URL(fileURLWithPath: mcdns)
 process.arguments = ["serve", "--config", directory + "/mcdns.yaml"]
-process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+// The host's log stays beside its config, for a run that does not converge.
+FileManager.default.createFile(atPath: directory + "/mcdns.log", contents: nil)
+process.standardError = FileHandle(forWritingAtPath: directory + "/mcdns.log")
 let started = ContinuousClock.now
 try process.run()
 defer { process.terminate() }
