@@ -16,4 +16,5 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 (cd "$root" && swift build -c release --product mcdns --scratch-path .build-release >&2)
 cd "$root/bench/propagation"
 swift build -c release --scratch-path .build-release >&2
-exec ./.build-release/release/PropagationBench --mcdns "$root/.build-release/release/mcdns" --zones "$root/zones" "$@"
+# stdbuf: each figure shows as soon as it is measured, also when the output goes to a file.
+exec stdbuf -oL ./.build-release/release/PropagationBench --mcdns "$root/.build-release/release/mcdns" --zones "$root/zones" "$@"

@@ -249,6 +249,7 @@ if let tunnelSim, let tunnelSetup {
     var recoveries: [Double] = []
     let listsBefore = tunnelSim.listCount(.endpointSlices) + tunnelSim.listCount(.services)
     for cut in 0..<cuts {
+        print("cut \(cut + 1) of \(cuts)…")
         let cutAt = ContinuousClock.now
         tunnelSetup.proxy.cut()
         let address = "10.202.0.\(cut + 1)"
@@ -264,9 +265,11 @@ if let tunnelSim, let tunnelSetup {
     print(String(format: "tunnel cut → reconnected, resumed, change answered over %d cuts \(settle) s apart: median %.0f ms, max %.0f ms; relists of services+endpointslices: %d; connections accepted by the proxy: %d",
                  cuts, percentile(sortedRecoveries, 0.5), sortedRecoveries.last ?? 0, relists, tunnelSetup.proxy.accepted))
     print("each cut (ms): " + recoveries.map { String(format: "%.0f", $0) }.joined(separator: " "))
-    agent?.terminate()
+    // SIGKILL, not SIGTERM: children of this process start with the signal mask of the thread Foundation spawned
+    // them from, in which SIGTERM is blocked, so they would never see it.
+    if let agent { kill(agent.processIdentifier, SIGKILL) }
     agent?.waitUntilExit()
 }
-process.terminate()
+kill(process.processIdentifier, SIGKILL)
 process.waitUntilExit()
 for sim in sims { try await sim.stop() }
