@@ -69,6 +69,9 @@ public final class StatusWriter: Service, ServiceRecordSink, Sendable {
         var allMembersSynced = false
         /// What this writer's own writes answered, which the watch may not have delivered yet.
         var written: [ServiceKey: KubeServiceDNSRecord] = [:]
+        /// How many deletes the watch has shown per key: an answer to a request sent before the latest delete
+        /// is older than that delete and must not be remembered as the current object.
+        var deletions: [ServiceKey: Int] = [:]
         var statistics = Statistics()
     }
 
@@ -184,8 +187,9 @@ public final class StatusWriter: Service, ServiceRecordSink, Sendable {
             guard elector.isLeader() else { return notLeading() }
             if current == nil {
                 do throws(KubeAPIError) {
+                    let epoch = deletions(key)
                     let created = try await client.create(namespace: key.namespace, newObject(key))
-                    current = remember(key, created)
+                    current = remember(key, created, since: epoch)
                     state.withLock { $0.statistics.created += 1 }
                 } catch .alreadyExists {
                     current = await read(key)
@@ -221,8 +225,9 @@ public final class StatusWriter: Service, ServiceRecordSink, Sendable {
                         "status": status,
                     ])
                 )
+                let epoch = deletions(key)
                 let stored = try await client.updateStatus(namespace: key.namespace, name: key.name, body)
-                _ = remember(key, stored)
+                _ = remember(key, stored, since: epoch)
                 state.withLock { $0.statistics.statusWrites += 1 }
                 return true
             } catch .conflict {
@@ -260,7 +265,10 @@ public final class StatusWriter: Service, ServiceRecordSink, Sendable {
         let gone = keys.filter { hostRecords.record($0) == nil }
         guard !gone.isEmpty else { return }
         state.withLock { state in
-            for key in gone { state.written[key] = nil }
+            for key in gone {
+                state.written[key] = nil
+                state.deletions[key, default: 0] += 1
+            }
         }
     }
 
@@ -277,17 +285,27 @@ public final class StatusWriter: Service, ServiceRecordSink, Sendable {
     }
 
     private func read(_ key: ServiceKey) async -> KubeServiceDNSRecord? {
+        let epoch = deletions(key)
         do throws(KubeAPIError) {
-            return remember(key, try await client.get(namespace: key.namespace, name: key.name))
+            return remember(key, try await client.get(namespace: key.namespace, name: key.name), since: epoch)
         } catch {
             state.withLock { _ = $0.written.removeValue(forKey: key) }
             return nil
         }
     }
 
-    private func remember(_ key: ServiceKey, _ value: KubeValue) -> KubeServiceDNSRecord? {
+    private func deletions(_ key: ServiceKey) -> Int {
+        state.withLock { $0.deletions[key, default: 0] }
+    }
+
+    /// Keeps what a request answered, unless the watch showed the object deleted while the request was out: then
+    /// the answer describes an object that no longer exists, and keeping it would make the record look current
+    /// (never recreated) until something else changed.
+    private func remember(_ key: ServiceKey, _ value: KubeValue, since epoch: Int) -> KubeServiceDNSRecord? {
         guard case .serviceDNSRecord(let record)? = try? KubeObject.decode(value) else { return nil }
-        state.withLock { $0.written[key] = record }
+        state.withLock { state in
+            if state.deletions[key, default: 0] == epoch { state.written[key] = record }
+        }
         return record
     }
 

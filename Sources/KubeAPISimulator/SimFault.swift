@@ -8,6 +8,9 @@ public enum SimFault: Sendable, Equatable {
     case stallAfterHeaders
     /// Answer normally after `Duration`.
     case delay(Duration)
+    /// Carry the request out at once (watches see the change) but send its answer only after `Duration`, as on a
+    /// slow link back to the client: the client may hear of later changes before it hears this answer.
+    case answerLate(Duration)
     /// Answer with `code` and a Status body of the apiserver's shape (429 TooManyRequests, 500 InternalError,
     /// 503 ServiceUnavailable, …), with a `Retry-After` header and `details.retryAfterSeconds` when given.
     case status(code: Int, retryAfterSeconds: Int?)

@@ -131,6 +131,15 @@ final class SimHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                     self.answer(request, route: route, authenticated: authenticated, recordIndex: recordIndex, context: context)
                 }
                 return
+            case .answerLate(let duration):
+                guard case .success(let user) = authenticated else { break }
+                let action = SimRouter(core: core).handle(request, route: route, user: user)
+                let loop = context.eventLoop.assumeIsolated()
+                loop.scheduleTask(in: .nanoseconds(Int64(duration.nanoseconds))) {
+                    guard case .answering = self.state, context.channel.isActive else { return }
+                    self.send(action, recordIndex: recordIndex, user: user, context: context)
+                }
+                return
             case .status(let code, let retryAfterSeconds):
                 send(.error(SimStatus.injected(code: code, retryAfterSeconds: retryAfterSeconds)), recordIndex: recordIndex, user: user, context: context)
                 return

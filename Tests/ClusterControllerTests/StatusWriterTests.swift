@@ -186,6 +186,47 @@ import Testing
         #expect(((stored["metadata"] as? [String: Any])?["labels"] as? [String: String])?["team"] == "shop")
     }
 
+    @Test func aRecordDeletedWhileItsStatusWriteIsAnsweredIsRecreated() async throws {
+        let sim = try await Self.simulator()
+        defer { Task { try? await sim.stop() } }
+        let a = try HostReplica(name: "replica-a", token: "token-a", sim: sim, resync: .milliseconds(100))
+        defer { Task { await a.stop() } }
+        a.publish(address: "10.0.0.1")
+        #expect(await eventually { Self.readyEndpoints(sim.webRecord()) == 1 })
+
+        // The next status write takes effect at once but its answer comes late; meanwhile the object is deleted and
+        // the watch shows the delete before the writer hears its answer. That answer is older than the delete.
+        sim.inject(
+            .answerLate(.milliseconds(800)),
+            matching: .path(prefix: "/apis/multicluster.mcdns.io/v1alpha1/namespaces/shop/servicednsrecords/web/status")
+        )
+        a.member.send(
+            .upsert(
+                .endpointSlice(
+                    Fixture.slice(
+                        "web-1",
+                        [Fixture.endpoint("10.0.0.1", ready: true), Fixture.endpoint("10.0.0.2", ready: true)]
+                    )
+                )
+            )
+        )
+        #expect(await eventually { Self.readyEndpoints(sim.webRecord()) == 2 })
+        try sim.delete(.serviceDNSRecords, namespace: "shop", name: "web")
+        #expect(sim.pendingFaults == 0)
+
+        // The writer recreates its object and writes the status again (not: "already current" from the late answer).
+        #expect(
+            await eventually {
+                let record = sim.webRecord()
+                return Self.readyEndpoints(record) == 2
+                    && ((record?["metadata"] as? [String: Any])?["labels"] as? [String: String])?[
+                        "app.kubernetes.io/managed-by"
+                    ] == "mcdns"
+            }
+        )
+        #expect(a.writer.statistics.created == 2)
+    }
+
     @Test func nothingIsWrittenWhileTheStatusIsUnchanged() async throws {
         let sim = try await Self.simulator()
         defer { Task { try? await sim.stop() } }

@@ -65,6 +65,21 @@ import Testing
         #expect(answeredAt - record.receivedAt >= .milliseconds(550))
     }
 
+    @Test func answerLateCarriesTheRequestOutAtOnceAndAnswersLater() async throws {
+        let sim = try await Fixtures.start()
+        defer { Task { try? await sim.stop() } }
+        try sim.create(Fixtures.service("svc-a"))
+        sim.inject(.answerLate(.milliseconds(800)), matching: .path(prefix: "/api/v1/namespaces/demo/services/svc-a"))
+        let started = ContinuousClock.now
+        async let deleted = TestConnection.request(port: sim.port, .DELETE, "/api/v1/namespaces/demo/services/svc-a")
+        // The delete has taken effect while its answer is still on the way.
+        #expect(await Fixtures.eventually(timeout: .milliseconds(600)) { sim.get(.services, namespace: "demo", name: "svc-a") == nil })
+        #expect(ContinuousClock.now - started < .milliseconds(700))
+        #expect(try await deleted.status == 200)
+        #expect(ContinuousClock.now - started >= .milliseconds(750))
+        #expect(sim.requests().last?.fault == .answerLate(.milliseconds(800)))
+    }
+
     @Test func statusFaultsCarryStatusBodiesAndRetryAfter() async throws {
         let sim = try await Fixtures.start()
         defer { Task { try? await sim.stop() } }
