@@ -71,27 +71,53 @@ public final class LiveTable {
     }
 
     /// Applies one batch of changes and returns the new table. On a throw nothing changed.
+    ///
+    /// A member list change recompiles everything only when a member came, went or moved (requester indexes
+    /// and every requester's nearest-first order depend on that). A change of link states alone (a member synced,
+    /// went stale or offline) recompiles just the services that member serves: at 100,000 services, rebuilding
+    /// the whole table each time one of twenty members finished its first sync was most of the start time.
     public func apply(_ changes: RecordChanges, serial: UInt32) throws(CompileError) -> AnswerTable {
+        let savedClusters = clusters
+        var relinked: [ServiceKey] = []
         if let list = changes.clusters {
             let updated = Dictionary(list.map { ($0.id, $0) }, uniquingKeysWith: { _, last in last })
             if updated != clusters {
-                let saved = (records, clusters)
-                for key in changes.removed { records[key] = nil }
-                for record in changes.upserted { records[record.key] = record }
-                clusters = updated
-                do {
-                    return try rebuild(serial: serial)
-                } catch {
-                    (records, clusters) = saved
-                    throw error
+                let sameMembers = updated.count == clusters.count
+                    && updated.allSatisfy { id, info in clusters[id]?.locality == info.locality }
+                guard sameMembers else {
+                    let saved = (records, clusters)
+                    for key in changes.removed { records[key] = nil }
+                    for record in changes.upserted { records[record.key] = record }
+                    clusters = updated
+                    do {
+                        return try rebuild(serial: serial)
+                    } catch {
+                        (records, clusters) = saved
+                        throw error
+                    }
                 }
+                let changedLinks = Set(updated.keys.filter { updated[$0] != clusters[$0] })
+                clusters = updated
+                relinked = records.values
+                    .filter { record in record.status.dns.contains { changedLinks.contains($0.cluster) } }
+                    .map(\.key)
             }
         }
         let index = builder.requesterIndex
         let names = RecordNames(naming: naming, clusters: clusters)
         // Edited in place: copying the builder or these maps per batch would cost O(all names). Should the compile
-        // throw, the records go back to what they were and everything is rebuilt from them, as the old table was.
-        let saved = Dictionary(uniqueKeysWithValues: (changes.removed + changes.upserted.map(\.key)).map { ($0, records[$0]) })
+        // throw, the records and members go back to what they were and everything is rebuilt from them, as the
+        // old table was.
+        var saved: [ServiceKey: ServiceDNSRecord?] = [:]
+        for key in changes.removed + changes.upserted.map(\.key) + relinked where saved[key] == nil {
+            saved[key] = .some(records[key])
+        }
+        var placing = changes.upserted
+        let upsertedKeys = Set(changes.upserted.map(\.key))
+        let removedKeys = Set(changes.removed)
+        for key in relinked where !upsertedKeys.contains(key) && !removedKeys.contains(key) {
+            if let record = records[key] { placing.append(record) }
+        }
         do throws(CompileError) {
             return try builder.update(serial: serial) { zones in
                 var touched = Set<DomainName>()
@@ -108,7 +134,7 @@ public final class LiveTable {
                     problems[key] = nil
                     records[key] = nil
                 }
-                for record in changes.upserted {
+                for record in placing {
                     records[record.key] = record
                     touched.formUnion(Self.place(record, names, &zones, index, &owners, &namesByService, &problems))
                 }
@@ -116,6 +142,7 @@ public final class LiveTable {
             }
         } catch {
             for (key, record) in saved { records[key] = record }
+            clusters = savedClusters
             _ = try? rebuild(serial: serial)
             throw error
         }

@@ -5,7 +5,8 @@ import Testing
 
 /// An incremental update rebuilds only the shards it touches, copying every other entry from the previous shard.
 /// Property: after any sequence of upserts and removals, every answer equals, byte for byte, the answer of a table
-/// compiled from scratch from the final records at the same serial.
+/// compiled from scratch from the final records and members at the same serial. Some steps also change members'
+/// link states (recompiling only the services those members serve) or a locality (recompiling everything).
 @Suite struct IncrementalUpdatePropertyTests {
     static let clusters = [
         ClusterInfo(id: "c0", locality: Locality(region: "r1", zone: "r1a"), link: .synced),
@@ -52,15 +53,29 @@ import Testing
         return Array(output[..<length])
     }
 
-    @Test(arguments: 0..<12)
+    @Test(arguments: 0..<24)
     func incrementalEqualsFromScratch(seed: UInt64) throws {
         var rng = SplitMix64(state: seed &+ 1000)
         let naming = LiveNamesTests.naming
         let incremental = try Self.table(naming)
         var current: [ServiceKey: ServiceDNSRecord] = [:]
         var serial: UInt32 = 10
-        var table = try incremental.apply(RecordChanges(upserted: [], removed: [], clusters: Self.clusters), serial: serial)
+        var clusters = Self.clusters
+        var table = try incremental.apply(RecordChanges(upserted: [], removed: [], clusters: clusters), serial: serial)
         for _ in 0..<30 {
+            var changedClusters: [ClusterInfo]? = nil
+            switch Int.random(in: 0..<8, using: &rng) {
+            case 0, 1:
+                let i = Int.random(in: 0..<clusters.count, using: &rng)
+                clusters[i].link = [LinkState.synced, .stale, .offline].randomElement(using: &rng)!
+                changedClusters = clusters
+            case 2:
+                let i = Int.random(in: 0..<clusters.count, using: &rng)
+                clusters[i].locality.zone = clusters[i].locality.zone + "x"
+                changedClusters = clusters
+            default:
+                break
+            }
             serial += 1
             var upserted: [ServiceDNSRecord] = []
             var removed: [ServiceKey] = []
@@ -75,10 +90,11 @@ import Testing
             }
             for key in removed { current[key] = nil }
             for record in upserted { current[record.key] = record }
-            table = try incremental.apply(RecordChanges(upserted: upserted, removed: removed), serial: serial)
+            table = try incremental.apply(RecordChanges(upserted: upserted, removed: removed, clusters: changedClusters),
+                                          serial: serial)
         }
         let scratch = try Self.table(naming)
-        let reference = try scratch.apply(RecordChanges(upserted: Array(current.values), removed: [], clusters: Self.clusters),
+        let reference = try scratch.apply(RecordChanges(upserted: Array(current.values), removed: [], clusters: clusters),
                                           serial: serial)
         #expect(table.nameCount == reference.nameCount, "seed \(seed)")
         var names = Set(scratch.namesByService.values.flatMap { $0.map(\.name) })
