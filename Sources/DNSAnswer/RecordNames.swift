@@ -146,6 +146,9 @@ public struct RecordNames: Sendable {
         globalName.degraded = targets.contains(where: \.stale)
         for (id, info) in clusters.sorted(by: { $0.key < $1.key }) {
             guard let nearest = ordered(targets, for: info).first(where: { !$0.isEmpty }) else { continue }
+            // Every target is nearest (levels keep the targets' order): the variant would be the main answer.
+            // Most requesters of most services land here, so the records are not built just to be compared.
+            if nearest.count == targets.count { continue }
             let variant = try rrsets(global, nearest, ttl: ttl)
             if variant != globalName.rrsets { globalName.variants[id] = variant }
         }
@@ -241,7 +244,10 @@ public struct RecordNames: Sendable {
         var main = LiveName(name: owner, rrsets: try rrsets(owner, targets, ttl: ttl), negativeTTL: naming.negativeTTL)
         main.degraded = targets.contains(where: \.stale)
         for (id, info) in clusters.sorted(by: { $0.key < $1.key }) {
-            let variant = try rrsets(owner, ordered(targets, for: info).flatMap { $0 }, ttl: ttl)
+            let nearestFirst = ordered(targets, for: info).flatMap { $0 }
+            // The same targets in the same order give the main answer: skip building it to compare.
+            if nearestFirst.elementsEqual(targets, by: { $0.cluster == $1.cluster }) { continue }
+            let variant = try rrsets(owner, nearestFirst, ttl: ttl)
             if variant != main.rrsets { main.variants[id] = variant }
         }
         names.append(main)
