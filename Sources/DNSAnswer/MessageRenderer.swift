@@ -29,6 +29,16 @@ struct RenderedBody: Sendable, Equatable {
     var serialPosition: Int? = nil
 }
 
+/// A suffix of a name that a compression pointer may land on.
+private struct CompressionTarget {
+    /// The whole lower-cased wire name; the suffix starts at `start`.
+    var key: [UInt8]
+    var start: Int
+    /// For a question suffix, its length; else its offset in the body.
+    var target: Int
+    var isQnameSuffix: Bool
+}
+
 /// Renders a `ResolvedAnswer` into wire bytes that follow the question, with name compression (RFC 1035 §4.1.4).
 ///
 /// The query name sits at offset 12 of every response, so an owner equal to the query name is always `C0 0C`
@@ -39,8 +49,10 @@ struct MessageRenderer {
     private var body: [UInt8] = []
     private var relocations: [Relocation] = []
     private var serialPosition: Int?
-    /// Lower-cased name (wire) → where it can be pointed at.
-    private var targets: [[UInt8]: (target: Int, isQnameSuffix: Bool)] = [:]
+    /// Names a pointer can land on: a suffix (from `start`) of a lower-cased wire name, and where it is. A body
+    /// holds a few dozen at most, so a linear scan beats hashing, and no suffix is copied out as a name of its own
+    /// (that allocation per label was a tenth of a whole table build).
+    private var targets: [CompressionTarget] = []
     private let qname: DomainName
     private let questionLength: Int
 
@@ -49,15 +61,25 @@ struct MessageRenderer {
     init(qname: DomainName, fixedSuffix: DomainName) {
         self.qname = qname
         self.questionLength = qname.wire.count + 4
-        var suffix: DomainName? = fixedSuffix
-        while let current = suffix, !current.isRoot {
-            if current == qname {
-                // The whole question name: a constant pointer, handled in `writeName`.
-            } else {
-                targets[current.key] = (current.wire.count, true)
+        let key = fixedSuffix.key
+        var offset = 0
+        while offset < key.count, key[offset] != 0 {
+            // The whole question name is a constant pointer, handled in `writeName`.
+            if !(offset == 0 && fixedSuffix == qname) {
+                targets.append(CompressionTarget(key: key, start: offset, target: key.count - offset, isQnameSuffix: true))
             }
-            suffix = current.parent
+            offset += 1 + Int(key[offset])
         }
+    }
+
+    private func target(matching key: [UInt8], from start: Int) -> CompressionTarget? {
+        let length = key.count - start
+        for candidate in targets where candidate.key.count - candidate.start == length {
+            var i = 0
+            while i < length, candidate.key[candidate.start + i] == key[start + i] { i += 1 }
+            if i == length { return candidate }
+        }
+        return nil
     }
 
     /// `serialFollowsTable`: the zone's SOA serial is the table's (live zones), so its position is recorded.
@@ -127,9 +149,11 @@ struct MessageRenderer {
             append16(0xC00C)
             return
         }
-        var current: DomainName? = name
-        while let suffix = current, !suffix.isRoot {
-            if let found = targets[suffix.key] {
+        let key = name.key
+        let wire = name.wire
+        var offset = 0
+        while offset < key.count, key[offset] != 0 {
+            if let found = target(matching: key, from: offset) {
                 let position = body.count
                 relocations.append(Relocation(position: UInt16(position), target: UInt16(found.target),
                                               isQnameSuffix: found.isQnameSuffix))
@@ -140,10 +164,12 @@ struct MessageRenderer {
             }
             // Remember this suffix as a target if a pointer can reach it (offsets stop at 0x3FFF).
             let absolute = 12 + questionLength + body.count
-            if absolute + 300 < 0x3FFF { targets[suffix.key] = (body.count, false) }
-            let labelLength = Int(suffix.wire[0])
-            body += suffix.wire[0...labelLength]
-            current = suffix.parent
+            if absolute + 300 < 0x3FFF {
+                targets.append(CompressionTarget(key: key, start: offset, target: body.count, isQnameSuffix: false))
+            }
+            let labelLength = Int(wire[offset])
+            body += wire[offset...(offset + labelLength)]
+            offset += 1 + labelLength
         }
         body.append(0)
     }
