@@ -34,7 +34,7 @@ public final class AnswerTable: Sendable {
     /// The origins of the zones served, deepest first. (The zone contents stay with the builder: a table holding
     /// them would make every update copy them.)
     public let zoneOrigins: [DomainName]
-    let shards: [Shard]
+    let shards: ShardDirectory
     /// Answers shared by many names: per zone NXDOMAIN and NODATA, per cut the referral.
     let shared: TemplateStore
     let nxTemplates: [Int32]
@@ -45,7 +45,7 @@ public final class AnswerTable: Sendable {
     /// The EDNS option code naming the requesting cluster (0 = none).
     let localOption: UInt16
 
-    init(serial: UInt32, options: ServingOptions, zones: [DomainName], shards: [Shard], shared: TemplateStore,
+    init(serial: UInt32, options: ServingOptions, zones: [DomainName], shards: ShardDirectory, shared: TemplateStore,
          nxTemplates: [Int32], requesters: [[UInt8]], subnets: [(network: IPNetwork, requester: Int)],
          localOption: UInt16) {
         self.serial = serial
@@ -61,7 +61,7 @@ public final class AnswerTable: Sendable {
 
     /// A table that serves nothing (every query is REFUSED).
     public convenience init(serial: UInt32, options: ServingOptions = ServingOptions()) {
-        self.init(serial: serial, options: options, zones: [], shards: Array(repeating: .empty, count: Self.shardCount),
+        self.init(serial: serial, options: options, zones: [], shards: ShardDirectory(count: Self.shardCount),
                   shared: TemplateStore(), nxTemplates: [], requesters: [], subnets: [], localOption: 0)
     }
 
@@ -76,12 +76,12 @@ public final class AnswerTable: Sendable {
     }
 
     /// The number of names in the table.
-    public var nameCount: Int { shards.reduce(0) { $0 + $1.nodes.count } }
+    public var nameCount: Int { shards.all.reduce(0) { $0 + $1.nodes.count } }
 
     /// Bytes held by the compiled shards (slots, entries, names, answer bytes): the table's own footprint,
     /// without the records it was compiled from.
     public var compiledByteCount: Int {
-        shards.reduce(0) { total, shard in
+        shards.all.reduce(0) { total, shard in
             total + shard.slots.count * MemoryLayout<Slot>.stride + shard.nodes.count * MemoryLayout<NodeEntry>.stride
                 + shard.hashes.count * 4 + shard.names.count + shard.types.count * MemoryLayout<TypeEntry>.stride
                 + shard.variants.count * MemoryLayout<VariantEntry>.stride + shard.store.bytes.count

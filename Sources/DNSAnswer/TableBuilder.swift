@@ -38,7 +38,7 @@ struct TableBuilder {
     private var referralTemplates: [DomainName: Int32] = [:]
     /// The compiled shards are the only copy of the answers: an update re-renders the touched names and copies
     /// every other entry of their shards from the previous shard (no rendered bodies are kept beside them).
-    private var shards: [Shard] = Array(repeating: .empty, count: AnswerTable.shardCount)
+    private var shards = ShardDirectory(count: AnswerTable.shardCount)
 
     init(zones: [ZoneContent], options: ServingOptions, requesters: [ClusterID] = [],
          subnets: [(network: IPNetwork, requester: Int)] = [], localOption: UInt16 = 0) throws(CompileError) {
@@ -94,7 +94,7 @@ struct TableBuilder {
             }
             built.append(packer.finish())
         }
-        shards = built
+        shards = ShardDirectory(built)
         return table()
     }
 
@@ -118,7 +118,7 @@ struct TableBuilder {
             }
             rebuilt.append((shard, ShardPacker.rebuild(shards[shard], replacing: names, with: fresh)))
         }
-        for (index, shard) in rebuilt { shards[index] = shard }
+        shards.replace(rebuilt)
         return table()
     }
 
