@@ -9,9 +9,11 @@ import Synchronization
 ///
 /// Events from all members arrive on one stream and are applied in order by one loop, so the state needs no
 /// lock. Each event marks the affected service keys dirty; the first dirty mark schedules a flush one
-/// `coalescingWindow` later (on the injected clock); the flush re-merges only the dirty keys and hands the
-/// differences to the sink as one `RecordChanges`. Events that arrive while the sink is applying a batch wait
-/// for the next flush, so a key is never merged twice at once and a burst becomes one batch.
+/// `coalescingWindow` after the previous flush (on the injected clock), so a lone change after a quiet spell is
+/// published at once (behind the events already queued) while the changes of a burst wait for the window; the
+/// flush re-merges only the dirty keys and hands the differences to the sink as one `RecordChanges`. Events that
+/// arrive while the sink is applying a batch wait for the next flush, so a key is never merged twice at once and
+/// a burst becomes one batch.
 public final class ClusterController<C: Clock>: Service, Sendable where C.Duration == Duration {
     public let configuration: ControllerConfiguration
     private let sources: [any MemberSource]
@@ -111,6 +113,7 @@ public final class ClusterController<C: Clock>: Service, Sendable where C.Durati
 
             // The first batch tells the sink the member list (all offline until they sync), even before any event.
             var flushScheduled = true
+            var lastFlush = clock.now
             group.addTask { continuation.yield(.flush) }
             for await input in inputs {
                 switch input {
@@ -157,17 +160,20 @@ public final class ClusterController<C: Clock>: Service, Sendable where C.Durati
                         )
                         await sink.apply(changes)
                     }
+                    lastFlush = clock.now
                 }
                 let snapshot = state.members.map(\.status)
                 board.withLock { $0 = snapshot }
                 if state.needsFlush && !flushScheduled {
                     flushScheduled = true
-                    // Deadline taken now, so a test clock advanced past it releases the flush whenever the
-                    // sleeping task starts. A zero window still goes through the stream: the flush then follows
-                    // the events already queued.
-                    let deadline = clock.now.advanced(by: window)
+                    // One window after the last flush: a burst waits for it, a lone change after a quiet spell
+                    // goes at once. Deadline taken now, so a test clock advanced past it releases the flush
+                    // whenever the sleeping task starts. An immediate flush still goes through the stream: it
+                    // then follows the events already queued.
+                    let deadline = lastFlush.advanced(by: window)
+                    let wait = deadline > clock.now
                     group.addTask {
-                        if window > .zero { try? await clock.sleep(until: deadline, tolerance: nil) }
+                        if wait { try? await clock.sleep(until: deadline, tolerance: nil) }
                         continuation.yield(.flush)
                     }
                 }

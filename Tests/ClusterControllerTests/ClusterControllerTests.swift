@@ -145,6 +145,38 @@ struct ClusterControllerTests {
         await harness.stop()
     }
 
+    @Test func aLoneChangeAfterAQuietSpellIsPublishedWithoutWaitingForTheWindow() async throws {
+        let clock = ManualClock()
+        let east = ScriptedSource("east-1")
+        let harness = try ControllerHarness(
+            configuration: configuration([.scripted("east-1", region: "r", zones: ["z"])], window: .milliseconds(5)),
+            sources: [east],
+            clock: clock
+        )
+        defer { harness.task.cancel() }
+        east.send(.synced)
+        var synced: RecordingSink.State?
+        while synced == nil {
+            clock.advance(by: .milliseconds(5))
+            synced = await harness.sink.wait(timeout: .milliseconds(50)) { $0.cluster("east-1")?.link == .synced }
+        }
+        let batchesBefore = harness.sink.current.batches.count
+
+        // A window has passed since that flush: the next change goes out with no clock advance at all.
+        clock.advance(by: .milliseconds(6))
+        east.send(.upsert(.service(F.service(clusterIPs: ["10.0.0.1"]))))
+        let state = await harness.sink.wait(timeout: .seconds(2)) { $0.batches.count > batchesBefore }
+        #expect(state?.batches[batchesBefore].upserted.map(\.key) == [Self.web])
+
+        // A change right behind it waits for the window that flush opened.
+        let batchesThen = harness.sink.current.batches.count
+        east.send(.upsert(.service(F.service("api"))))
+        #expect(await harness.sink.wait(timeout: .milliseconds(100)) { $0.batches.count > batchesThen } == nil)
+        clock.advance(by: .milliseconds(5))
+        #expect(await harness.sink.wait(timeout: .seconds(2)) { $0.batches.count > batchesThen } != nil)
+        await harness.stop()
+    }
+
     @Test func exportSelectionDecidesWhatIsPublished() async throws {
         let east = ScriptedSource("east-1")
         let harness = try ControllerHarness(
