@@ -78,6 +78,9 @@ final class CountingSink: ServiceRecordSink, @unchecked Sendable {
     let lock = NSLock()
     var seen = Set<ServiceKey>()
     var compileMilliseconds: [Double] = []
+    /// Batches that carried a member list change, and the compile time spent on them.
+    var memberBatches = 0
+    var memberBatchMilliseconds = 0.0
     init(store: RecordStore) { self.store = store }
     func apply(_ changes: RecordChanges) async {
         let started = ContinuousClock.now
@@ -85,7 +88,12 @@ final class CountingSink: ServiceRecordSink, @unchecked Sendable {
         let took = ContinuousClock.now - started
         lock.withLock {
             for record in changes.upserted { seen.insert(record.key) }
-            compileMilliseconds.append(Double(took.components.seconds) * 1000 + Double(took.components.attoseconds) / 1e15)
+            let milliseconds = Double(took.components.seconds) * 1000 + Double(took.components.attoseconds) / 1e15
+            compileMilliseconds.append(milliseconds)
+            if changes.clusters != nil {
+                memberBatches += 1
+                memberBatchMilliseconds += milliseconds
+            }
         }
     }
     var count: Int { lock.withLock { seen.count } }
@@ -149,6 +157,11 @@ let rss = rssBytes()
 print(String(format: "RSS as the store left it (it trims after batches of 1,000+ changes): %.1f MiB; after a final malloc_trim:",
              Double(rssUntrimmed) / 1048576))
 print("time to first complete answer table: \(firstTable)")
+sink.lock.withLock {
+    print(String(format: "  %d batches, %.1f s compiling; %d of them with member changes (link, locality): %.1f s",
+                 sink.compileMilliseconds.count, sink.compileMilliseconds.reduce(0, +) / 1000, sink.memberBatches,
+                 sink.memberBatchMilliseconds / 1000))
+}
 print("names in table: \(table.nameCount)")
 print(String(format: "compiled shards: %.1f MiB (%.0f bytes per name)", Double(table.compiledByteCount) / 1048576,
              Double(table.compiledByteCount) / Double(max(table.nameCount, 1))))
