@@ -1,6 +1,9 @@
 public import DNSWire
 public import MCDNSModel
 
+/// The names each service owns.
+public typealias ServiceNames = [ServiceKey: [DomainName]]
+
 /// Static zones plus live records, compiled incrementally: a change to one service recompiles only that service's
 /// names (DESIGN §7). Not thread-safe: its owner (RecordStore) serialises calls; the tables it returns are immutable.
 public final class LiveTable {
@@ -8,8 +11,9 @@ public final class LiveTable {
     public let options: ServingOptions
     public private(set) var records: [ServiceKey: ServiceDNSRecord] = [:]
     public private(set) var clusters: [ClusterID: ClusterInfo] = [:]
-    /// The names each service owns now.
-    public private(set) var namesByService: [ServiceKey: [LiveName]] = [:]
+    /// The names each service owns now. Only the names: their records live in the zone contents (and `explain`
+    /// makes a service's names again from its record), so a second copy of every RRset is not kept here.
+    public private(set) var namesByService: ServiceNames = [:]
     /// Problems of the last compile of each service (names that could not be made, names taken by another).
     public private(set) var problems: [ServiceKey: [String]] = [:]
 
@@ -123,12 +127,12 @@ public final class LiveTable {
                 var touched = Set<DomainName>()
                 for key in saved.keys {
                     for old in namesByService[key] ?? [] {
-                        guard owners[old.name] == key,
-                              let z = zones.firstIndex(where: { old.name.isSubdomain(of: $0.origin) })
+                        guard owners[old] == key,
+                              let z = zones.firstIndex(where: { old.isSubdomain(of: $0.origin) })
                         else { continue }
-                        owners[old.name] = nil
-                        touched.insert(old.name)
-                        touched.formUnion(zones[z].removeLive(old.name))
+                        owners[old] = nil
+                        touched.insert(old)
+                        touched.formUnion(zones[z].removeLive(old))
                     }
                     namesByService[key] = nil
                     problems[key] = nil
@@ -155,10 +159,11 @@ public final class LiveTable {
 
     private static func place(_ record: ServiceDNSRecord, _ names: RecordNames, _ zones: inout [ZoneContent],
                               _ index: [ClusterID: Int], _ owners: inout [DomainName: ServiceKey],
-                              _ namesByService: inout [ServiceKey: [LiveName]],
+                              _ namesByService: inout [ServiceKey: [DomainName]],
                               _ problems: inout [ServiceKey: [String]]) -> [DomainName] {
         let (made, trouble) = names.names(for: record)
-        var placed: [LiveName] = []
+        var placed: [DomainName] = []
+        placed.reserveCapacity(made.count)
         // The names whose answers must be (re)compiled: the live names, and empty non-terminals that appeared.
         var changed: [DomainName] = []
         var messages = trouble.map(\.message)
@@ -173,7 +178,7 @@ public final class LiveTable {
                 continue
             }
             owners[live.name] = record.key
-            placed.append(live)
+            placed.append(live.name)
             changed.append(live.name)
             changed += created
         }

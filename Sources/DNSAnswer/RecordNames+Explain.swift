@@ -5,8 +5,12 @@ extension LiveTable {
     /// Explains the answer to (`name`, `type`) asked by a requester in `requester` (nil: unknown requester), from
     /// the same naming rules and contents the table was compiled from. Pure: reads the table, changes nothing.
     public func explain(_ name: DomainName, _ type: RRType, requester: ClusterID?, serial: UInt32) -> Explanation {
-        let owner = namesByService.first { $0.value.contains { $0.name == name } }
-        let live = owner?.value.first { $0.name == name }
+        let owner = namesByService.first { $0.value.contains(name) }
+        // The table keeps only the names; the live name (its variants, whether it is degraded) is made again from
+        // the owner's record by the same rules the compile used.
+        let live = owner.flatMap { records[$0.key] }.flatMap { record in
+            RecordNames(naming: naming, clusters: clusters).names(for: record).names.first { $0.name == name }
+        }
         var override: [RRType: [ResourceRecord]]? = nil
         if let requester, let variant = live?.variants[requester] { override = variant }
         let resolved = resolve(name, type, override: override)

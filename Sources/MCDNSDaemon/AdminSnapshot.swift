@@ -29,7 +29,7 @@ struct AdminSnapshot {
                 name: key.name,
                 spec: record.spec,
                 status: record.status,
-                names: (state.names[key] ?? []).map(\.name.description),
+                names: (state.names[key] ?? []).map(\.description),
                 problems: state.problems[key] ?? [],
                 restored: state.unconfirmed.contains(key)
             )

@@ -320,7 +320,7 @@ public final class RecordStore: Sendable, ServiceRecordSink {
         public var records: [ServiceKey: ServiceDNSRecord]
         public var clusters: [ClusterID: ClusterInfo]
         public var problems: [ServiceKey: [String]]
-        public var names: [ServiceKey: [LiveName]]
+        public var names: ServiceNames
         public var naming: NamingConfiguration
         public var serial: UInt32
         /// Records came from the state file at start.

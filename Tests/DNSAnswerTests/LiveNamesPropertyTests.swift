@@ -97,13 +97,13 @@ struct SplitMix64: RandomNumberGenerator {
             let offline = Set(world.clusters.enumerated().filter { $0.element.link == .offline }.map(\.offset))
             for (key, names) in live.namesByService {
                 let record = world.records.first { $0.key == key }!
-                for live in names {
-                    let (rcode, chain, addresses) = try Self.follow(table, live.name)
-                    #expect(rcode == 0, "seed \(seed): \(live.name) answered rcode \(rcode)")
-                    #expect(Set(chain).count == chain.count && chain.count <= 3, "seed \(seed): CNAME loop at \(live.name)")
+                for name in names {
+                    let (rcode, chain, addresses) = try Self.follow(table, name)
+                    #expect(rcode == 0, "seed \(seed): \(name) answered rcode \(rcode)")
+                    #expect(Set(chain).count == chain.count && chain.count <= 3, "seed \(seed): CNAME loop at \(name)")
                     for address in addresses {
                         #expect(!offline.contains(Self.cluster(of: address) ?? -1),
-                                "seed \(seed): \(address) of an offline cluster at \(live.name)")
+                                "seed \(seed): \(address) of an offline cluster at \(name)")
                     }
                 }
                 // Every healthy target appears at the global level.
