@@ -61,9 +61,24 @@ struct ShardPacker {
         reference < 0 ? reference : store.copy(Int(reference), from: old.store)
     }
 
+    /// The packed shard. Its arrays are trimmed to their size: appending grows them by doubling, and a shard
+    /// lives until a change touches it, so the slack (a third of the compiled bytes) would be held for good.
     func finish() -> Shard {
         guard !entries.isEmpty else { return .empty }
-        return Shard(nodes: entries, hashes: hashes, names: names, types: types, variants: variants, store: store)
+        var store = store
+        store.bytes = Self.fitted(store.bytes)
+        store.entries = Self.fitted(store.entries)
+        store.relocations = Self.fitted(store.relocations)
+        return Shard(nodes: Self.fitted(entries), hashes: Self.fitted(hashes), names: Self.fitted(names),
+                     types: Self.fitted(types), variants: Self.fitted(variants), store: store)
+    }
+
+    static func fitted<T>(_ array: [T]) -> [T] {
+        guard array.capacity > array.count + array.count / 8 + 4 else { return array }
+        return [T](unsafeUninitializedCapacity: array.count) { buffer, initialized in
+            _ = buffer.initialize(from: array)
+            initialized = array.count
+        }
     }
 
     /// `old` with the nodes named in `replaced` dropped and `fresh` added (a replaced name that still exists
