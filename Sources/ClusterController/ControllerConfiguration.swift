@@ -20,7 +20,7 @@ public struct ControllerConfiguration: Sendable, Equatable {
         members: [MemberConfiguration],
         export: ExportPolicy = ExportPolicy(),
         staleGracePeriod: Duration = .seconds(120),
-        coalescingWindow: Duration = .milliseconds(5),
+        coalescingWindow: Duration = .milliseconds(2),
         manifestPollInterval: Duration = .milliseconds(200),
         reflector: ReflectorConfiguration = ReflectorConfiguration(),
         listConcurrency: Int = 4
