@@ -185,9 +185,16 @@ for change in 0..<changes {
     let expected = fresh.split(separator: ".").map { UInt8($0)! }
     let t0 = ContinuousClock.now
     continuations[member].yield(.upsert(slice(member: member, service: service, addresses: addresses)))
+    // As the servers read it: the generation is one atomic load; the table (behind a lock) only when it moved.
+    var generation = store.generation
+    var current = store.current()
     while true {
+        if store.generation != generation {
+            generation = store.generation
+            current = store.current()
+        }
         let length = query.withUnsafeBytes { q in
-            output.withUnsafeMutableBytes { store.current().respond(to: q, transport: .tcp, into: $0) }
+            output.withUnsafeMutableBytes { current.respond(to: q, transport: .tcp, into: $0) }
         }
         if output[..<length].windowsContains(expected) { break }
         if ContinuousClock.now - t0 > .seconds(5) { print("change \(change) not seen after 5 s"); break }
