@@ -86,13 +86,16 @@ import Testing
     /// Random byte edits of a valid page: never a crash, and whenever both parsers accept the result, the same tree.
     /// Edits stay before the `numbers` array: there Foundation is the one that is wrong (it wraps integers past
     /// Int.max around and rounds some decimals off by an ulp; `numbersAreExact` checks ours).
-    @Test func mutatedPagesNeverCrashAndAgreeWithFoundation() throws {
+    /// CPU-bound: it yields now and then so that, in a parallel run on two cores, the async tests that wait on
+    /// timeouts are not starved of the cooperative pool's threads.
+    @Test func mutatedPagesNeverCrashAndAgreeWithFoundation() async throws {
         var generator = SplitMix(seed: 0x6d63_646e_735f_6a73)
         let original = Array(Self.servicePage.utf8)
         let editable = Self.servicePage.utf8.count - Self.servicePage.split(separator: "\"numbers\"").last!.utf8.count
         let alphabet = Array("{}[]\":,\\ 0123456789.eE+-tfnaulrsu".utf8)
         var bothAccepted = 0
-        for _ in 0..<3_000 {
+        for iteration in 0..<3_000 {
+            if iteration % 20 == 0 { await Task.yield() }
             var bytes = original
             for _ in 0..<Int.random(in: 1...4, using: &generator) {
                 let position = Int.random(in: 0..<min(editable, bytes.count), using: &generator)
