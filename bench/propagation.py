@@ -167,6 +167,8 @@ try:
             if query_a(sock, probe, qid) == [address]:
                 break
         latencies.append((time.monotonic() - accepted) * 1000)
+        if latencies[-1] > 100:
+            print(f"  change {change} took {latencies[-1]:.0f} ms", flush=True)
     latencies.sort()
 
     def pct(p):

@@ -10,7 +10,7 @@ import ServiceLifecycle
 /// Encoding a large state is real work (about a second for 100,000 records across 20 members): it runs on its
 /// own queue, never on the cooperative pool the controller and admin API need, and after a write that took `d`
 /// the next waits at least `pauseFactor × d`, so saving never takes more than a small share of one core
-/// however fast records change.
+/// however fast records change (unless half of the serial reservation is used up: then it writes at once).
 final class StatePersister: Service {
     /// Long enough that a burst of updates is one write, short enough that a crash loses little.
     static let interval: Duration = .milliseconds(250)
@@ -35,7 +35,12 @@ final class StatePersister: Service {
             var warm = initiallyWarm
             var pause = Self.interval
             while !Task.isCancelled {
-                try? await Task.sleep(for: pause)
+                // The pause ends early when half of the serial reservation is used up: renewing it here, off the
+                // compile path, is what keeps a publish from ever writing the state itself.
+                let resumeAt = ContinuousClock.now + pause
+                while !Task.isCancelled, ContinuousClock.now < resumeAt, !self.store.reservationRunningLow {
+                    try? await Task.sleep(for: min(Self.interval, resumeAt - ContinuousClock.now))
+                }
                 let writeStarted = ContinuousClock.now
                 let wrote = await self.persistOffPool()
                 pause = wrote ? max(Self.interval, (ContinuousClock.now - writeStarted) * Self.pauseFactor) : Self.interval

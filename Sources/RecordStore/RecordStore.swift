@@ -22,11 +22,18 @@ public final class RecordStore: Sendable, ServiceRecordSink {
     public let stateFile: StateFile?
     /// Serialises state writes (the debounced writer and a forced write for a new serial reservation).
     private let writing = Mutex<UInt32>(0)
+    /// The reservation on disk, readable without waiting for a write in progress.
+    private let reservedSerial = Atomic<UInt32>(0)
     /// Counts publishes: the persister compares it with what it wrote last.
     private let _changeCount = Atomic<UInt64>(0)
     private let statistics = Mutex(Statistics())
-    /// Serials published before a new state file is written: bounds what a restart must skip.
-    public static let serialReservation: UInt32 = 1000
+    /// Serials published before a new state file is written: bounds what a restart must skip. Large, because the
+    /// write that renews it is slow at scale (seconds for 100,000 records) and must never be waited for on the
+    /// compile path: the persister renews it at half-way (`reservationRunningLow`); skipping up to this many
+    /// serials after a crash is harmless (serial arithmetic spans 2^31).
+    public static let serialReservation: UInt32 = 100_000
+    /// This store's reservation (`serialReservation` unless a test asks for a smaller one).
+    public let serialReservation: UInt32
 
     public init(initial: AnswerTable, logger: Logger = Logger(label: "mcdns.records")) {
         self.table = Mutex(initial)
@@ -35,6 +42,7 @@ public final class RecordStore: Sendable, ServiceRecordSink {
         self.serialCounter = Atomic(initial.serial)
         self.logger = logger
         self.stateFile = nil
+        self.serialReservation = Self.serialReservation
         self.statistics.withLock { $0.ready = true }
     }
 
@@ -43,9 +51,11 @@ public final class RecordStore: Sendable, ServiceRecordSink {
     /// The SOA serial starts at the current time in seconds (or above the saved reservation, whichever is
     /// higher) and grows by one per publish, so it never goes backwards across a restart.
     public init(live: sending LiveTable, firstSerial: UInt32? = nil, stateFile: StateFile? = nil,
-                restoring saved: PersistedState? = nil, logger: Logger = Logger(label: "mcdns.records"))
+                restoring saved: PersistedState? = nil, serialReservation: UInt32 = RecordStore.serialReservation,
+                logger: Logger = Logger(label: "mcdns.records"))
         throws(CompileError)
     {
+        self.serialReservation = max(2, serialReservation)
         var serial = firstSerial ?? UInt32(truncatingIfNeeded: time(nil))
         var warm: WarmStart? = nil
         var initial: AnswerTable
@@ -81,7 +91,10 @@ public final class RecordStore: Sendable, ServiceRecordSink {
             $0.recordCount = recordCount
         }
         // The reservation covers the serials this process may use before it writes its first state.
-        if stateFile != nil { writing.withLock { $0 = serial } }
+        if stateFile != nil {
+            writing.withLock { $0 = serial }
+            reservedSerial.store(serial, ordering: .releasing)
+        }
     }
 
     /// Bumped after every swap; compare with the value a reader saw last.
@@ -226,7 +239,9 @@ public final class RecordStore: Sendable, ServiceRecordSink {
     private func nextSerial(_ state: StoreState) -> UInt32 {
         let serial = serialCounter.add(1, ordering: .relaxed).newValue
         guard let stateFile else { return serial }
-        let reserved = writing.withLock { $0 }
+        // The atomic, not the writer's lock: that lock is held for the whole of a write in progress (seconds at
+        // scale), and every compile would wait behind it.
+        let reserved = reservedSerial.load(ordering: .acquiring)
         if serial > reserved {
             write(state.persisted(serial: serial &- 1), to: stateFile)
         }
@@ -234,6 +249,15 @@ public final class RecordStore: Sendable, ServiceRecordSink {
     }
 
     // MARK: - Persistence
+
+    /// Half of the serial reservation is used: the persister should write now rather than after its pause, so the
+    /// compile path never has to write (and wait for) a new reservation itself.
+    public var reservationRunningLow: Bool {
+        guard stateFile != nil else { return false }
+        let reserved = reservedSerial.load(ordering: .acquiring)
+        let serial = serialCounter.load(ordering: .relaxed)
+        return serial &+ serialReservation / 2 > reserved
+    }
 
     /// Writes the state when something was published since the last write (the daemon calls this debounced,
     /// and once more at shutdown). Returns whether it wrote.
@@ -258,10 +282,11 @@ public final class RecordStore: Sendable, ServiceRecordSink {
     private func write(_ snapshot: PersistedState, to file: StateFile) {
         writing.withLock { reserved in
             var snapshot = snapshot
-            snapshot.serialReserved = max(reserved, snapshot.serial &+ Self.serialReservation)
+            snapshot.serialReserved = max(reserved, snapshot.serial &+ serialReservation)
             do throws(StateFileError) {
                 try file.save(snapshot)
                 reserved = snapshot.serialReserved
+                reservedSerial.store(reserved, ordering: .releasing)
                 statistics.withLock { $0.writes += 1 }
                 logger.debug("state saved", metadata: [
                     "state.file": "\(file.path)", "serial": "\(snapshot.serial)",

@@ -123,6 +123,35 @@ import Testing
         }
     }
 
+    @Test func theReservationRunsLowAtHalfWayAndAWriteRenewsIt() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try RecordStore(live: try Self.liveTable(), firstSerial: 5000, stateFile: StateFile(directory: directory),
+                                    serialReservation: 40)
+        // Nothing on disk reserves serials yet: the persister is asked to write at once.
+        #expect(store.reservationRunningLow)
+        await store.apply(RecordChanges(upserted: [Self.record("web", address: "10.0.0.1")], clusters: Self.synced))
+        #expect(store.persistIfChanged())
+        #expect(!store.reservationRunningLow)
+        let reserved = try StateFile(directory: directory).load().serialReserved
+        #expect(reserved >= store.current().serial + 40)
+        // Publishes up to half of the reservation leave it alone; the next ones ask for a write.
+        var served = store.current().serial
+        var published = 0
+        while !store.reservationRunningLow {
+            await store.apply(RecordChanges(upserted: [Self.record("web", address: "10.0.\(published % 200).1")]))
+            #expect(store.current().serial > served)
+            served = store.current().serial
+            published += 1
+            if published > 40 { break }
+        }
+        #expect(store.reservationRunningLow)
+        #expect(reserved - served < 20 + 2)
+        #expect(reserved - served >= 20 - 2)
+        // No publish wrote the state itself (that would have renewed the reservation on the compile path).
+        #expect(try StateFile(directory: directory).load().serialReserved == reserved)
+    }
+
     @Test func aRestartServesTheSavedRecordsAsStaleAndTheSerialNeverGoesBack() async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
