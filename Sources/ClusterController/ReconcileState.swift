@@ -42,8 +42,14 @@ struct ReconcileState<Instant: InstantProtocol>: Sendable where Instant.Duration
         switch event {
         case .upsert, .delete, .replace:
             let impact = members[index].cache.apply(event)
-            // Until the member's first sync its data is incomplete; the sync dirties everything at once.
-            guard members[index].link.everSynced else { return nil }
+            // Until the member's first sync its data is incomplete; the sync dirties everything at once. Its
+            // locality is taken from the Nodes seen so far, though: reported early (while the table holds none of
+            // its records) it makes the sync a change of link state alone, which recompiles only this member's
+            // services; learnt at the sync, it would rebuild every service's answers for this requester.
+            guard members[index].link.everSynced else {
+                if impact.topologyChanged, members[index].refreshTopology() { clustersChanged = true }
+                return nil
+            }
             dirty.formUnion(impact.keys)
             if impact.topologyChanged {
                 topologyChanged(member: index, logger: memberLogger)

@@ -243,6 +243,33 @@ struct ClusterControllerTests {
         await harness.stop()
     }
 
+    @Test func aMembersLocalityFromItsNodesIsReportedBeforeItsFirstSync() async throws {
+        let east = ScriptedSource("east-1")
+        let harness = try ControllerHarness(
+            configuration: configuration([.scripted("east-1")]),
+            sources: [east],
+            clock: ManualClock()
+        )
+        defer { harness.task.cancel() }
+
+        // Nodes listed, services still being read: the locality is known, the member is not synced, no records.
+        east.send(
+            .upsert(.node(KubeNode(name: "n1", region: "us-east-1", zone: "us-east-1a"))),
+            .upsert(.service(F.service()))
+        )
+        let early = await harness.sink.wait { $0.cluster("east-1")?.locality.region == "us-east-1" }
+        #expect(early?.cluster("east-1")?.locality == Locality(region: "us-east-1", zone: "us-east-1a"))
+        #expect(early?.cluster("east-1")?.link != .synced)
+        #expect(early?.records.isEmpty == true)
+
+        // The sync then changes the link only (what lets the answer table recompile just this member's services).
+        east.send(.synced)
+        let synced = await harness.sink.wait { $0.cluster("east-1")?.link == .synced }
+        #expect(synced?.cluster("east-1")?.locality == Locality(region: "us-east-1", zone: "us-east-1a"))
+        #expect(synced?.records[Self.web]?.dns("east-1")?.region == "us-east-1")
+        await harness.stop()
+    }
+
     @Test func memberWithoutTopologyIsUnknownAndLeavesOthersAlone() async throws {
         let east = ScriptedSource("east-1")
         let lost = ScriptedSource("lost-1")
