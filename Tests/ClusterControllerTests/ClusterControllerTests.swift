@@ -17,6 +17,30 @@ struct ClusterControllerTests {
         ControllerConfiguration(members: members, export: export, staleGracePeriod: grace, coalescingWindow: window)
     }
 
+    /// A harness with a 5 ms window on a manual clock whose one member, east-1, has synced, and the number of
+    /// batches published by then.
+    func syncedBehindAWindow(_ clock: ManualClock, _ east: ScriptedSource) async throws
+        -> (ControllerHarness<ManualClock>, Int)
+    {
+        let harness = try ControllerHarness(
+            configuration: configuration([.scripted("east-1", region: "r", zones: ["z"])], window: .milliseconds(5)),
+            sources: [east],
+            clock: clock
+        )
+        east.send(.synced)
+        _ = await Self.advance(clock, harness) { $0.cluster("east-1")?.link == .synced }
+        return (harness, harness.sink.current.batches.count)
+    }
+
+    /// Advances the clock a window at a time (each step may release a flush) until the sink shows `condition`.
+    static func advance(_ clock: ManualClock, _ harness: ControllerHarness<ManualClock>,
+                        until condition: (RecordingSink.State) -> Bool) async -> RecordingSink.State {
+        while true {
+            clock.advance(by: .milliseconds(5))
+            if let state = await harness.sink.wait(timeout: .milliseconds(50), until: condition) { return state }
+        }
+    }
+
     @Test func linkStatesFollowTheSourceAndTheClock() async throws {
         let clock = ManualClock()
         let east = ScriptedSource("east-1")
@@ -107,21 +131,8 @@ struct ClusterControllerTests {
     @Test func burstOfEventsIsOneBatch() async throws {
         let clock = ManualClock()
         let east = ScriptedSource("east-1")
-        let harness = try ControllerHarness(
-            configuration: configuration([.scripted("east-1", region: "r", zones: ["z"])], window: .milliseconds(5)),
-            sources: [east],
-            clock: clock
-        )
+        let (harness, batchesBefore) = try await syncedBehindAWindow(clock, east)
         defer { harness.task.cancel() }
-
-        east.send(.synced)
-        // Release flushes until the sync is published.
-        var synced: RecordingSink.State?
-        while synced == nil {
-            clock.advance(by: .milliseconds(5))
-            synced = await harness.sink.wait(timeout: .milliseconds(50)) { $0.cluster("east-1")?.link == .synced }
-        }
-        let batchesBefore = harness.sink.current.batches.count
 
         // Many events for two services, all queued before the window closes.
         east.send(.upsert(.service(F.service(clusterIPs: ["10.0.0.1"]))))
@@ -132,11 +143,7 @@ struct ClusterControllerTests {
         // Nothing is published while the window is open.
         #expect(await harness.sink.wait(timeout: .milliseconds(100)) { $0.batches.count > batchesBefore } == nil)
 
-        var state: RecordingSink.State?
-        while state == nil {
-            clock.advance(by: .milliseconds(5))
-            state = await harness.sink.wait(timeout: .milliseconds(50)) { $0.batches.count > batchesBefore }
-        }
+        let state: RecordingSink.State? = await Self.advance(clock, harness) { $0.batches.count > batchesBefore }
         let batch = try #require(state?.batches[batchesBefore])
         #expect(batch.upserted.map(\.key) == [Self.api, Self.web])
         #expect(batch.upserted.last?.dns("east-1")?.readyEndpoints == 20)
@@ -148,19 +155,8 @@ struct ClusterControllerTests {
     @Test func aLoneChangeAfterAQuietSpellIsPublishedWithoutWaitingForTheWindow() async throws {
         let clock = ManualClock()
         let east = ScriptedSource("east-1")
-        let harness = try ControllerHarness(
-            configuration: configuration([.scripted("east-1", region: "r", zones: ["z"])], window: .milliseconds(5)),
-            sources: [east],
-            clock: clock
-        )
+        let (harness, batchesBefore) = try await syncedBehindAWindow(clock, east)
         defer { harness.task.cancel() }
-        east.send(.synced)
-        var synced: RecordingSink.State?
-        while synced == nil {
-            clock.advance(by: .milliseconds(5))
-            synced = await harness.sink.wait(timeout: .milliseconds(50)) { $0.cluster("east-1")?.link == .synced }
-        }
-        let batchesBefore = harness.sink.current.batches.count
 
         // A window has passed since that flush: the next change goes out with no clock advance at all.
         clock.advance(by: .milliseconds(6))
