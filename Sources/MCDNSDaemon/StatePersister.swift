@@ -37,10 +37,12 @@ final class StatePersister: Service {
             while !Task.isCancelled {
                 // The pause ends early when half of the serial reservation is used up: renewing it here, off the
                 // compile path, is what keeps a publish from ever writing the state itself.
+                // At least one interval always passes: while the reservation cannot be renewed (nothing published
+                // yet, or the state directory failing) this must not turn into a loop that never sleeps.
                 let resumeAt = ContinuousClock.now + pause
-                while !Task.isCancelled, ContinuousClock.now < resumeAt, !self.store.reservationRunningLow {
-                    try? await Task.sleep(for: min(Self.interval, resumeAt - ContinuousClock.now))
-                }
+                repeat {
+                    try? await Task.sleep(for: min(Self.interval, max(.zero, resumeAt - ContinuousClock.now)))
+                } while !Task.isCancelled && ContinuousClock.now < resumeAt && !self.store.reservationRunningLow
                 let writeStarted = ContinuousClock.now
                 let wrote = await self.persistOffPool()
                 pause = wrote ? max(Self.interval, (ContinuousClock.now - writeStarted) * Self.pauseFactor) : Self.interval
