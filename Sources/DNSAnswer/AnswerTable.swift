@@ -35,8 +35,8 @@ public final class AnswerTable: Sendable {
     /// them would make every update copy them.)
     public let zoneOrigins: [DomainName]
     let shards: ShardDirectory
-    /// Answers shared by many names: per zone NXDOMAIN and NODATA, per cut the referral.
-    let shared: TemplateStore
+    /// Answers shared by many names: per zone NXDOMAIN and NODATA, per cut the referral (a shard without names).
+    nonisolated(unsafe) let shared: Shard
     let nxTemplates: [Int32]
     /// Requesting clusters by index: their names, lower-cased, as the EDNS option carries them.
     let requesters: [[UInt8]]
@@ -45,7 +45,7 @@ public final class AnswerTable: Sendable {
     /// The EDNS option code naming the requesting cluster (0 = none).
     let localOption: UInt16
 
-    init(serial: UInt32, options: ServingOptions, zones: [DomainName], shards: ShardDirectory, shared: TemplateStore,
+    init(serial: UInt32, options: ServingOptions, zones: [DomainName], shards: ShardDirectory, shared: Shard,
          nxTemplates: [Int32], requesters: [[UInt8]], subnets: [(network: IPNetwork, requester: Int)],
          localOption: UInt16) {
         self.serial = serial
@@ -62,7 +62,7 @@ public final class AnswerTable: Sendable {
     /// A table that serves nothing (every query is REFUSED).
     public convenience init(serial: UInt32, options: ServingOptions = ServingOptions()) {
         self.init(serial: serial, options: options, zones: [], shards: ShardDirectory(count: Self.shardCount),
-                  shared: TemplateStore(), nxTemplates: [], requesters: [], subnets: [], localOption: 0)
+                  shared: .empty, nxTemplates: [], requesters: [], subnets: [], localOption: 0)
     }
 
     /// Compiles zones into a table. Throws without side effects, so a failed compile never replaces a good table.
@@ -76,18 +76,12 @@ public final class AnswerTable: Sendable {
     }
 
     /// The number of names in the table.
-    public var nameCount: Int { shards.all.reduce(0) { $0 + $1.nodes.count } }
+    public var nameCount: Int { shards.all.reduce(0) { $0 + $1.nodeCount } }
 
     /// Bytes held by the compiled shards (slots, entries, names, answer bytes): the table's own footprint,
     /// without the records it was compiled from.
     public var compiledByteCount: Int {
-        shards.all.reduce(0) { total, shard in
-            total + shard.slots.count * MemoryLayout<Slot>.stride + shard.nodes.count * MemoryLayout<NodeEntry>.stride
-                + shard.hashes.count * 4 + shard.names.count + shard.types.count * MemoryLayout<TypeEntry>.stride
-                + shard.variants.count * MemoryLayout<VariantEntry>.stride + shard.store.bytes.count
-                + shard.store.entries.count * MemoryLayout<TemplateEntry>.stride
-                + shard.store.relocations.count * MemoryLayout<Relocation>.stride
-        }
+        shards.all.reduce(0) { $0 + $1.byteCount }
     }
 
     // MARK: - The query path
@@ -157,7 +151,7 @@ public final class AnswerTable: Sendable {
         let node = shard.find(hash: hash, prefix: nil, packet: query, start: 12, end: nameEnd)
         if node >= 0 {
             // Who asks matters only for names whose answer depends on it.
-            if shard.nodes[Int(node)].variantsCount > 0 {
+            if shard.node(Int(node)).variantsCount > 0 {
                 let requester = identify(parsed, query, source)
                 if requester.index >= 0, let variant = shard.variant(node: node, requester: requester.index,
                                                                      qtype: parsed.qtype) {
@@ -175,7 +169,7 @@ public final class AnswerTable: Sendable {
             let suffixShard = shards[AnswerTable.shard(of: suffixHash)]
             let encloser = suffixShard.find(hash: suffixHash, prefix: nil, packet: query, start: start, end: nameEnd)
             if encloser >= 0 {
-                let entry = suffixShard.nodes[Int(encloser)]
+                let entry = suffixShard.node(Int(encloser))
                 if entry.delegated {
                     return write(template: entry.fallback, shard: suffixShard, parsed, query, output, transport)
                 }
@@ -212,15 +206,15 @@ public final class AnswerTable: Sendable {
     private func write(template reference: Int32, shard: Shard, _ parsed: ParsedQuery, _ query: UnsafeRawBufferPointer,
                        _ output: UnsafeMutableRawBufferPointer, _ transport: Transport, ecsScope: UInt8 = 0) -> Int {
         if reference >= 0 {
-            return write(shard.store, Int(reference), parsed, query, output, transport, ecsScope)
+            return write(shard, Int(reference), parsed, query, output, transport, ecsScope)
         }
         return write(shared, Int(-(reference + 1)), parsed, query, output, transport, ecsScope)
     }
 
     @inline(__always)
-    private func write(_ store: TemplateStore, _ index: Int, _ parsed: ParsedQuery, _ query: UnsafeRawBufferPointer,
+    private func write(_ shard: Shard, _ index: Int, _ parsed: ParsedQuery, _ query: UnsafeRawBufferPointer,
                        _ output: UnsafeMutableRawBufferPointer, _ transport: Transport, _ ecsScope: UInt8) -> Int {
-        let entry = store.entries[index]
+        let (entry, bytes, relocations) = shard.template(index)
         let questionEnd = 12 + parsed.questionLength
         let optLength = optLength(parsed)
         let limit = sizeLimit(parsed, transport, output)
@@ -245,14 +239,13 @@ public final class AnswerTable: Sendable {
         output.baseAddress!.advanced(by: 12).copyMemory(from: query.baseAddress!.advanced(by: 12),
                                                         byteCount: parsed.questionLength)
         if bodyLength > 0 {
-            store.bytes.withUnsafeBytes { bytes in
-                output.baseAddress!.advanced(by: questionEnd).copyMemory(
-                    from: bytes.baseAddress!.advanced(by: Int(entry.bodyStart)), byteCount: bodyLength)
-            }
+            output.baseAddress!.advanced(by: questionEnd).copyMemory(
+                from: bytes.advanced(by: Int(entry.bodyStart)), byteCount: bodyLength)
             if Int(entry.referenceQnameLength) != parsed.qnameLength {
                 let first = Int(entry.relocationStart)
                 for i in first..<(first + Int(entry.relocationCount)) {
-                    let relocation = store.relocations[i]
+                    let relocation = relocations.load(fromByteOffset: i * MemoryLayout<Relocation>.stride,
+                                                      as: Relocation.self)
                     let position = Int(relocation.position)
                     guard position + 2 <= bodyLength else { continue }
                     let pointer = MessageRenderer.pointer(target: Int(relocation.target),

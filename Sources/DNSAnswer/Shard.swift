@@ -33,54 +33,176 @@ struct Slot: Sendable {
     var node: Int32
 }
 
+/// Where a shard's sections start inside its one allocation (byte offsets from the element base) and how long
+/// they are. Every section starts 8-byte aligned; the slots come first, at offset 0.
+struct ShardLayout: Sendable {
+    var mask: Int32 = 0
+    var nodeCount: Int32 = 0
+    var nodes: Int32 = 0
+    var types: Int32 = 0
+    var templates: Int32 = 0
+    var names: Int32 = 0
+    var bytes: Int32 = 0
+    var hashes: Int32 = 0
+    var variants: Int32 = 0
+    var relocations: Int32 = 0
+    var typeCount: Int32 = 0
+    var variantCount: Int32 = 0
+    var templateCount: Int32 = 0
+    var relocationCount: Int32 = 0
+    var nameByteCount: Int32 = 0
+    var templateByteCount: Int32 = 0
+    var byteCount: Int32 = 0
+}
+
 /// One slice of the answer table: a flat open-addressing table over lower-cased wire names (DESIGN §7).
 /// An update rebuilds only the shards whose names changed; the others are shared with the previous table.
-final class Shard: Sendable {
-    let slots: [Slot]
-    let mask: Int
-    let nodes: [NodeEntry]
-    /// The name hash of each node (same index as `nodes`): an update copies entries without re-hashing.
-    let hashes: [UInt32]
-    let names: [UInt8]
-    let types: [TypeEntry]
-    let variants: [VariantEntry]
-    /// Answers owned by this shard. A template reference below zero points into the table's shared store.
-    let store: TemplateStore
-
-    init(nodes: [NodeEntry], hashes: [UInt32], names: [UInt8], types: [TypeEntry], variants: [VariantEntry] = [],
-         store: TemplateStore) {
+///
+/// Everything of a shard lives in one allocation, the object itself: slots, node entries, names, type entries,
+/// template entries and answer bytes, in the order a lookup reads them, then the parts only updates read (hashes, variants, relocations).
+/// A lookup touches one object instead of one per array: with separate arrays, perf showed the chain of
+/// dependent cache misses (object, slots, nodes, names, types, templates, bytes) as the answer path's main cost.
+///
+/// The standard library makes `ManagedBuffer` unavailable as `Sendable`, so a shard cannot say it is. It is
+/// immutable once `make` returns; the containers that hand shards across threads (`AnswerTable`,
+/// `ShardDirectory.Block`) hold them as `nonisolated(unsafe)` for that reason.
+final class Shard: ManagedBuffer<ShardLayout, UInt64> {
+    /// Packs the given sections into a new shard.
+    static func make(nodes: [NodeEntry], hashes: [UInt32], names: [UInt8], types: [TypeEntry],
+                     variants: [VariantEntry] = [], store: TemplateStore) -> Shard {
         var capacity = 8
         while capacity < nodes.count * 2 { capacity <<= 1 }
-        var slots = Array(repeating: Slot(hash: 0, node: -1), count: capacity)
-        let mask = capacity - 1
-        for (index, hash) in hashes.enumerated() {
-            var position = Int(hash) & mask
-            while slots[position].node >= 0 { position = (position + 1) & mask }
-            slots[position] = Slot(hash: hash, node: Int32(index))
+        var layout = ShardLayout()
+        var size = 0
+        func section<T>(_ type: T.Type, _ count: Int) -> Int32 {
+            let start = size
+            size += (count * MemoryLayout<T>.stride + 7) & ~7
+            return Int32(start)
         }
-        self.slots = slots
-        self.mask = mask
-        self.nodes = nodes
-        self.hashes = hashes
-        self.names = names
-        self.types = types
-        self.variants = variants
-        self.store = store
+        _ = section(Slot.self, capacity)
+        layout.nodes = section(NodeEntry.self, nodes.count)
+        layout.names = section(UInt8.self, names.count)
+        layout.types = section(TypeEntry.self, types.count)
+        layout.templates = section(TemplateEntry.self, store.entries.count)
+        layout.bytes = section(UInt8.self, store.bytes.count)
+        layout.hashes = section(UInt32.self, hashes.count)
+        layout.variants = section(VariantEntry.self, variants.count)
+        layout.relocations = section(Relocation.self, store.relocations.count)
+        precondition(size < Int(Int32.max), "a shard holds less than 2 GiB")
+        layout.mask = Int32(capacity - 1)
+        layout.nodeCount = Int32(nodes.count)
+        layout.typeCount = Int32(types.count)
+        layout.variantCount = Int32(variants.count)
+        layout.templateCount = Int32(store.entries.count)
+        layout.relocationCount = Int32(store.relocations.count)
+        layout.nameByteCount = Int32(names.count)
+        layout.templateByteCount = Int32(store.bytes.count)
+        layout.byteCount = Int32(size)
+        let made = unsafeDowncast(Shard.create(minimumCapacity: max(size / 8, 1)) { _ in layout }, to: Shard.self)
+        made.withUnsafeMutablePointerToElements { words in
+            let base = UnsafeMutableRawPointer(words)
+            let slots = base.bindMemory(to: Slot.self, capacity: capacity)
+            slots.initialize(repeating: Slot(hash: 0, node: -1), count: capacity)
+            let mask = capacity - 1
+            for (index, hash) in hashes.enumerated() {
+                var position = Int(hash) & mask
+                while slots[position].node >= 0 { position = (position + 1) & mask }
+                slots[position] = Slot(hash: hash, node: Int32(index))
+            }
+            func copy<T>(_ array: [T], to offset: Int32) {
+                array.withUnsafeBufferPointer { source in
+                    guard let from = source.baseAddress, !source.isEmpty else { return }
+                    base.advanced(by: Int(offset)).bindMemory(to: T.self, capacity: source.count)
+                        .initialize(from: from, count: source.count)
+                }
+            }
+            copy(nodes, to: layout.nodes)
+            copy(types, to: layout.types)
+            copy(store.entries, to: layout.templates)
+            copy(names, to: layout.names)
+            copy(store.bytes, to: layout.bytes)
+            copy(hashes, to: layout.hashes)
+            copy(variants, to: layout.variants)
+            copy(store.relocations, to: layout.relocations)
+        }
+        return made
     }
 
-    static let empty = Shard(nodes: [], hashes: [], names: [], types: [], store: TemplateStore())
+    nonisolated(unsafe) static let empty = Shard.make(nodes: [], hashes: [], names: [], types: [], store: TemplateStore())
+
+    // MARK: - Reading
+
+    /// The start of the sections. The shard outlives every use: the table that holds it is held while it answers.
+    @inline(__always)
+    var base: UnsafeRawPointer { UnsafeRawPointer(withUnsafeMutablePointerToElements { $0 }) }
+
+    /// The layout, read through the header pointer: `header` itself is a stored class property, and reading
+    /// it costs a dynamic exclusivity check (a `swift_beginAccess` call) per lookup.
+    @inline(__always)
+    var layout: ShardLayout { withUnsafeMutablePointerToHeader { $0.pointee } }
+
+    @inline(__always)
+    var nodeCount: Int { Int(layout.nodeCount) }
+
+    /// Bytes of the allocation's sections (the object header aside).
+    var byteCount: Int { Int(layout.byteCount) }
+
+    @inline(__always)
+    func node(_ index: Int) -> NodeEntry {
+        base.load(fromByteOffset: Int(layout.nodes) + index * MemoryLayout<NodeEntry>.stride, as: NodeEntry.self)
+    }
+
+    func hash(_ index: Int) -> UInt32 {
+        base.load(fromByteOffset: Int(layout.hashes) + index * 4, as: UInt32.self)
+    }
+
+    @inline(__always)
+    func type(_ index: Int) -> TypeEntry {
+        base.load(fromByteOffset: Int(layout.types) + index * MemoryLayout<TypeEntry>.stride, as: TypeEntry.self)
+    }
+
+    @inline(__always)
+    func variant(at index: Int) -> VariantEntry {
+        base.load(fromByteOffset: Int(layout.variants) + index * MemoryLayout<VariantEntry>.stride,
+                  as: VariantEntry.self)
+    }
+
+    /// The lower-cased wire name of a node.
+    func name(of entry: NodeEntry) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: base.advanced(by: Int(layout.names) + Int(entry.nameStart)),
+                               count: Int(entry.nameLength))
+    }
+
+    /// Compiled answer `index`: its header facts, and where its body and relocations start.
+    @inline(__always)
+    func template(_ index: Int) -> (entry: TemplateEntry, bytes: UnsafeRawPointer, relocations: UnsafeRawPointer) {
+        let layout = self.layout
+        let base = self.base
+        let entry = base.load(fromByteOffset: Int(layout.templates) + index * MemoryLayout<TemplateEntry>.stride,
+                              as: TemplateEntry.self)
+        return (entry, base.advanced(by: Int(layout.bytes)), base.advanced(by: Int(layout.relocations)))
+    }
+
+    var templateCount: Int { Int(layout.templateCount) }
 
     /// Finds the node whose name equals `prefix` (may be empty) followed by `packet[start..<end]`, case-insensitively.
     @inline(__always)
     func find(hash: UInt32, prefix: (UInt8, UInt8)?, packet: UnsafeRawBufferPointer, start: Int, end: Int) -> Int32 {
+        let layout = self.layout
+        let base = self.base
         let wanted = (prefix == nil ? 0 : 2) + end - start
+        let mask = Int(layout.mask)
         var position = Int(hash) & mask
         while true {
-            let slot = slots[position]
+            let slot = base.load(fromByteOffset: position * MemoryLayout<Slot>.stride, as: Slot.self)
             if slot.node < 0 { return -1 }
             if slot.hash == hash {
-                let node = nodes[Int(slot.node)]
-                if Int(node.nameLength) == wanted && matches(node, prefix: prefix, packet, start, end) {
+                let node = base.load(fromByteOffset: Int(layout.nodes) + Int(slot.node) * MemoryLayout<NodeEntry>.stride,
+                                     as: NodeEntry.self)
+                if Int(node.nameLength) == wanted
+                    && Self.matches(base.advanced(by: Int(layout.names) + Int(node.nameStart)), prefix: prefix,
+                                    packet, start, end)
+                {
                     return slot.node
                 }
             }
@@ -89,17 +211,20 @@ final class Shard: Sendable {
     }
 
     @inline(__always)
-    private func matches(_ node: NodeEntry, prefix: (UInt8, UInt8)?, _ packet: UnsafeRawBufferPointer,
-                         _ start: Int, _ end: Int) -> Bool {
-        var at = Int(node.nameStart)
+    private static func matches(_ name: UnsafeRawPointer, prefix: (UInt8, UInt8)?, _ packet: UnsafeRawBufferPointer,
+                                _ start: Int, _ end: Int) -> Bool {
+        var at = 0
         if let prefix {
-            guard names[at] == prefix.0, names[at + 1] == prefix.1 else { return false }
-            at += 2
+            guard name.load(as: UInt8.self) == prefix.0, name.load(fromByteOffset: 1, as: UInt8.self) == prefix.1
+            else { return false }
+            at = 2
         }
         var i = start
         while i < end {
             let byte = packet[i]
-            if names[at] != (byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte) { return false }
+            if name.load(fromByteOffset: at, as: UInt8.self) != (byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte) {
+                return false
+            }
             at += 1
             i += 1
         }
@@ -109,11 +234,11 @@ final class Shard: Sendable {
     /// The requester-specific template for `qtype` at `node`, when the node has one.
     @inline(__always)
     func variant(node: Int32, requester: Int, qtype: UInt16) -> Int32? {
-        let entry = nodes[Int(node)]
+        let entry = self.node(Int(node))
         var i = Int(entry.variantsStart)
         let end = i + Int(entry.variantsCount)
         while i < end {
-            let variant = variants[i]
+            let variant = variant(at: i)
             if Int(variant.requester) == requester && variant.qtype == qtype { return variant.template }
             i += 1
         }
@@ -123,11 +248,12 @@ final class Shard: Sendable {
     /// The template for `qtype` at `node`, or its fallback.
     @inline(__always)
     func template(node: Int32, qtype: UInt16) -> Int32 {
-        let entry = nodes[Int(node)]
+        let entry = self.node(Int(node))
         var i = Int(entry.typesStart)
         let end = i + Int(entry.typesCount)
         while i < end {
-            if types[i].qtype == qtype { return types[i].template }
+            let type = type(i)
+            if type.qtype == qtype { return type.template }
             i += 1
         }
         return entry.fallback

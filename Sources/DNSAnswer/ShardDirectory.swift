@@ -6,13 +6,34 @@ struct ShardDirectory: Sendable {
     static let blockSize = 64
     static let blockShift = 6
 
-    final class Block: Sendable {
-        let shards: [Shard]
-        init(_ shards: [Shard]) { self.shards = shards }
-        static let empty = Block(Array(repeating: .empty, count: ShardDirectory.blockSize))
+    /// `blockSize` shard references stored in the block object itself (no array buffer behind it: a lookup
+    /// pays one dependent load fewer). Immutable once made; see `Shard` for why it is not declared `Sendable`.
+    final class Block: ManagedBuffer<Void, Shard> {
+        static func make(_ shards: some Collection<Shard>) -> Block {
+            precondition(shards.count == ShardDirectory.blockSize, "a block holds blockSize shards")
+            let block = unsafeDowncast(Block.create(minimumCapacity: ShardDirectory.blockSize) { _ in () },
+                                       to: Block.self)
+            block.withUnsafeMutablePointerToElements { elements in
+                _ = UnsafeMutableBufferPointer(start: elements, count: ShardDirectory.blockSize).initialize(from: shards)
+            }
+            return block
+        }
+
+        deinit {
+            _ = withUnsafeMutablePointerToElements { $0.deinitialize(count: ShardDirectory.blockSize) }
+        }
+
+        @inline(__always)
+        subscript(index: Int) -> Shard { withUnsafeMutablePointerToElements { $0[index] } }
+
+        var shards: [Shard] {
+            withUnsafeMutablePointerToElements { Array(UnsafeBufferPointer(start: $0, count: ShardDirectory.blockSize)) }
+        }
+
+        nonisolated(unsafe) static let empty = Block.make(Array(repeating: .empty, count: ShardDirectory.blockSize))
     }
 
-    private(set) var blocks: [Block]
+    nonisolated(unsafe) private(set) var blocks: [Block]
 
     /// `count` empty shards (a multiple of the block size).
     init(count: Int) {
@@ -24,7 +45,7 @@ struct ShardDirectory: Sendable {
     init(_ shards: [Shard]) {
         precondition(shards.count % Self.blockSize == 0, "the shard count is a multiple of the block size")
         blocks = stride(from: 0, to: shards.count, by: Self.blockSize).map { start in
-            Block(Array(shards[start..<(start + Self.blockSize)]))
+            Block.make(shards[start..<(start + Self.blockSize)])
         }
     }
 
@@ -32,7 +53,7 @@ struct ShardDirectory: Sendable {
 
     @inline(__always)
     subscript(index: Int) -> Shard {
-        blocks[index &>> Self.blockShift].shards[index & (Self.blockSize - 1)]
+        blocks[index &>> Self.blockShift][index & (Self.blockSize - 1)]
     }
 
     /// Every shard, in order.
@@ -45,7 +66,7 @@ struct ShardDirectory: Sendable {
         for (block, entries) in byBlock {
             var shards = blocks[block].shards
             for (index, shard) in entries { shards[index & (Self.blockSize - 1)] = shard }
-            blocks[block] = Block(shards)
+            blocks[block] = Block.make(shards)
         }
     }
 }

@@ -37,48 +37,36 @@ struct ShardPacker {
     /// Copies node `index` of `old` with its answers. References into the table's shared store (below zero)
     /// stay as they are: the shared store keeps its order across updates.
     mutating func copy(_ index: Int, of old: Shard) {
-        var entry = old.nodes[index]
-        let nameStart = Int(entry.nameStart)
-        entry.nameStart = UInt32(names.count)
-        names.append(contentsOf: old.names[nameStart..<(nameStart + Int(entry.nameLength))])
+        var entry = old.node(index)
+        names.append(contentsOf: old.name(of: entry))
+        entry.nameStart = UInt32(names.count - Int(entry.nameLength))
         let typesStart = Int(entry.typesStart)
         entry.typesStart = UInt32(types.count)
-        for type in old.types[typesStart..<(typesStart + Int(entry.typesCount))] {
+        for i in typesStart..<(typesStart + Int(entry.typesCount)) {
+            let type = old.type(i)
             types.append(TypeEntry(qtype: type.qtype, template: copyTemplate(type.template, from: old)))
         }
         let variantsStart = Int(entry.variantsStart)
         entry.variantsStart = UInt32(variants.count)
-        for variant in old.variants[variantsStart..<(variantsStart + Int(entry.variantsCount))] {
+        for i in variantsStart..<(variantsStart + Int(entry.variantsCount)) {
+            let variant = old.variant(at: i)
             variants.append(VariantEntry(requester: variant.requester, qtype: variant.qtype,
                                          template: copyTemplate(variant.template, from: old)))
         }
         entry.fallback = copyTemplate(entry.fallback, from: old)
         entries.append(entry)
-        hashes.append(old.hashes[index])
+        hashes.append(old.hash(index))
     }
 
     private mutating func copyTemplate(_ reference: Int32, from old: Shard) -> Int32 {
-        reference < 0 ? reference : store.copy(Int(reference), from: old.store)
+        reference < 0 ? reference : store.copy(Int(reference), from: old)
     }
 
-    /// The packed shard. Its arrays are trimmed to their size: appending grows them by doubling, and a shard
-    /// lives until a change touches it, so the slack (a third of the compiled bytes) would be held for good.
+    /// The packed shard: one allocation of exactly its size (the packer's growing arrays are dropped).
     func finish() -> Shard {
         guard !entries.isEmpty else { return .empty }
-        var store = store
-        store.bytes = Self.fitted(store.bytes)
-        store.entries = Self.fitted(store.entries)
-        store.relocations = Self.fitted(store.relocations)
-        return Shard(nodes: Self.fitted(entries), hashes: Self.fitted(hashes), names: Self.fitted(names),
-                     types: Self.fitted(types), variants: Self.fitted(variants), store: store)
-    }
-
-    static func fitted<T>(_ array: [T]) -> [T] {
-        guard array.capacity > array.count + array.count / 8 + 4 else { return array }
-        return [T](unsafeUninitializedCapacity: array.count) { buffer, initialized in
-            _ = buffer.initialize(from: array)
-            initialized = array.count
-        }
+        return Shard.make(nodes: entries, hashes: hashes, names: names, types: types, variants: variants,
+                          store: store)
     }
 
     /// `old` with the nodes named in `replaced` dropped and `fresh` added (a replaced name that still exists
@@ -90,12 +78,12 @@ struct ShardPacker {
             replacedHashes.insert(NameHash.hash(name.key))
             replacedKeys.insert(name.key)
         }
-        var packer = ShardPacker(capacity: old.nodes.count + fresh.count)
-        for index in old.nodes.indices {
-            if replacedHashes.contains(old.hashes[index]) {
-                let entry = old.nodes[index]
-                let start = Int(entry.nameStart)
-                if replacedKeys.contains(Array(old.names[start..<(start + Int(entry.nameLength))])) { continue }
+        var packer = ShardPacker(capacity: old.nodeCount + fresh.count)
+        for index in 0..<old.nodeCount {
+            if replacedHashes.contains(old.hash(index)),
+               replacedKeys.contains(Array(old.name(of: old.node(index))))
+            {
+                continue
             }
             packer.copy(index, of: old)
         }

@@ -32,6 +32,8 @@ struct TableBuilder {
 
     private var serial: UInt32 = 0
     private var shared = TemplateStore()
+    /// `shared`, packed as the table serves it.
+    private var sharedShard = Shard.empty
     private var nxTemplates: [Int32] = []
     private var nodataTemplates: [Int32] = []
     private var serviceNodataTemplates: [Int32] = []
@@ -123,7 +125,7 @@ struct TableBuilder {
     }
 
     private func table() -> AnswerTable {
-        AnswerTable(serial: serial, options: options, zones: zones.map(\.origin), shards: shards, shared: shared,
+        AnswerTable(serial: serial, options: options, zones: zones.map(\.origin), shards: shards, shared: sharedShard,
                     nxTemplates: nxTemplates, requesters: requesters.map { Array($0.rawValue.lowercased().utf8) },
                     subnets: subnets, localOption: localOption)
     }
@@ -162,6 +164,7 @@ struct TableBuilder {
                                                                                        serialFollowsTable: zone.followsTableSerial)))
             }
         }
+        sharedShard = Shard.make(nodes: [], hashes: [], names: [], types: [], store: shared)
     }
 
     private func reference(_ index: Int32) -> Int32 { -(index + 1) }

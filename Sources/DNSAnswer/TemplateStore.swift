@@ -46,16 +46,19 @@ struct TemplateStore: Sendable {
         return Int32(entries.count - 1)
     }
 
-    /// Copies template `index` of `other` (bytes, relocations and header facts) and returns its index here.
+    /// Copies template `index` of `shard` (bytes, relocations and header facts) and returns its index here.
     /// Relocation positions are relative to the body, so they copy unchanged.
-    mutating func copy(_ index: Int, from other: TemplateStore) -> Int32 {
-        var entry = other.entries[index]
-        let bodyStart = Int(entry.bodyStart)
-        let relocationStart = Int(entry.relocationStart)
+    mutating func copy(_ index: Int, from shard: Shard) -> Int32 {
+        let (found, body, relocationBase) = shard.template(index)
+        var entry = found
         entry.bodyStart = UInt32(bytes.count)
         entry.relocationStart = UInt32(relocations.count)
-        bytes.append(contentsOf: other.bytes[bodyStart..<(bodyStart + Int(entry.bodyLength))])
-        relocations.append(contentsOf: other.relocations[relocationStart..<(relocationStart + Int(entry.relocationCount))])
+        bytes.append(contentsOf: UnsafeRawBufferPointer(start: body.advanced(by: Int(found.bodyStart)),
+                                                        count: Int(found.bodyLength)))
+        let stride = MemoryLayout<Relocation>.stride
+        for i in Int(found.relocationStart)..<(Int(found.relocationStart) + Int(found.relocationCount)) {
+            relocations.append(relocationBase.load(fromByteOffset: i * stride, as: Relocation.self))
+        }
         entries.append(entry)
         return Int32(entries.count - 1)
     }
