@@ -141,6 +141,36 @@ public final class AnswerTable: Sendable {
         }
     }
 
+    /// The hash of `query`'s name as `respond` computes it for its first lookup, or nil when the question cannot
+    /// be read quickly (`respond` still handles it). With `directoryAddress(ofHash:)` and `shardAddress(ofHash:)`
+    /// it lets a batch server prefetch what `respond` will read for every query of a batch before answering
+    /// any, so the cache misses of the batch overlap instead of each query waiting for its own (DESIGN §8).
+    @inline(__always)
+    public func lookupHash(of query: UnsafeRawBufferPointer) -> UInt32? {
+        var end = 12
+        while true {
+            guard end < query.count else { return nil }
+            let length = Int(query[end])
+            if length == 0 { break }
+            guard length < 64 else { return nil }
+            end += 1 + length
+            guard end - 12 < 255 else { return nil }
+        }
+        return NameHash.hash(query, from: 12, to: end + 1)
+    }
+
+    /// Where the directory holds the reference to the shard of `hash`.
+    @inline(__always)
+    public func directoryAddress(ofHash hash: UInt32) -> UnsafeRawPointer {
+        shards.referenceAddress(of: AnswerTable.shard(of: hash))
+    }
+
+    /// The shard of `hash`: the object `respond` searches first.
+    @inline(__always)
+    public func shardAddress(ofHash hash: UInt32) -> UnsafeRawPointer {
+        UnsafeRawPointer(Unmanaged.passUnretained(shards[AnswerTable.shard(of: hash)]).toOpaque())
+    }
+
     @inline(__always)
     private func answer(_ parsed: ParsedQuery, _ query: UnsafeRawBufferPointer, _ output: UnsafeMutableRawBufferPointer,
                         _ transport: Transport, _ source: RequesterAddress) -> Int {

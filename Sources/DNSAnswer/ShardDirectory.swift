@@ -26,6 +26,11 @@ struct ShardDirectory: Sendable {
         @inline(__always)
         subscript(index: Int) -> Shard { withUnsafeMutablePointerToElements { $0[index] } }
 
+        @inline(__always)
+        func address(of index: Int) -> UnsafeRawPointer {
+            UnsafeRawPointer(withUnsafeMutablePointerToElements { $0 + index })
+        }
+
         var shards: [Shard] {
             withUnsafeMutablePointerToElements { Array(UnsafeBufferPointer(start: $0, count: ShardDirectory.blockSize)) }
         }
@@ -54,6 +59,12 @@ struct ShardDirectory: Sendable {
     @inline(__always)
     subscript(index: Int) -> Shard {
         blocks[index &>> Self.blockShift][index & (Self.blockSize - 1)]
+    }
+
+    /// Where the reference to shard `index` is stored (to prefetch it).
+    @inline(__always)
+    func referenceAddress(of index: Int) -> UnsafeRawPointer {
+        blocks[index &>> Self.blockShift].address(of: index & (Self.blockSize - 1))
     }
 
     /// Every shard, in order.

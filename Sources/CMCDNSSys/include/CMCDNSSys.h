@@ -43,6 +43,26 @@ int mcdns_socket_port(int fd);
 /// Names the calling thread (pthread_setname_np is also behind _GNU_SOURCE); longer names are cut to 15 bytes.
 void mcdns_thread_set_name(const char *name);
 
+/// Asks for the cache line at `address` without waiting for it (the UDP loop prefetches what answering a
+/// batch will read before it answers any query of the batch).
+static inline void mcdns_prefetch(const void *address) {
+    __builtin_prefetch(address);
+}
+
+/// Asks for the first four cache lines at `address` (a shard: its layout, slots, node entries and the start of
+/// its names) without waiting for them.
+static inline void mcdns_prefetch_lookup(const void *address) {
+    const char *p = (const char *)address;
+    __builtin_prefetch(p);
+    __builtin_prefetch(p + 64);
+    __builtin_prefetch(p + 128);
+    __builtin_prefetch(p + 192);
+    __builtin_prefetch(p + 256);
+    __builtin_prefetch(p + 320);
+    __builtin_prefetch(p + 384);
+    __builtin_prefetch(p + 448);
+}
+
 /// Query counters written by one thread and read by another at scrape time. Relaxed atomic loads and stores
 /// (not a read-modify-write: each counter has a single writer), so the increment is a plain load, add and store
 /// on x86-64 and arm64, yet the reader never sees a torn value and there is no data race.
