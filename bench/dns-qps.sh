@@ -370,14 +370,15 @@ for ref in knot nsd; do
         $2 == "mcdns" { m[$1] = $3 } $2 == ref { r[$1] = $3 }
         END {
             n = 0; s = 0; line = ""
-            for (k in m) if (k in r && r[k] > 0) { q = m[k] / r[k]; s += q; n++; line = line sprintf(" %.2f", q) }
+            # Rounds in order (awk walks an array in no fixed order).
+            for (k = 1; k in m; k++) if (k in r && r[k] > 0) { q = m[k] / r[k]; s += q; n++; line = line sprintf(" %.2f", q) }
             if (n) printf "QPS mcdns/%s per round:%s  mean %.2f%s\n", ref, line, s / n, (ref == "knot" ? " (goal >= 1.3)" : "")
         }' "$results"
     awk -v ref="$ref" '
         $2 == "mcdns" { m[$1] = $4 } $2 == ref { r[$1] = $4 }
         END {
             n = 0; s = 0
-            for (k in m) if (k in r && m[k] > 0) { s += r[k] / m[k]; n++ }
+            for (k = 1; k in m; k++) if (k in r && m[k] > 0) { s += r[k] / m[k]; n++ }
             if (n) printf "CPU per query %s/mcdns: mean %.2f (queries per CPU-second, relative)\n", ref, s / n
         }' "$results"
 done
