@@ -272,23 +272,31 @@ fi
 
 # --- callgrind mode ----------------------------------------------------------------------------------------------
 # Instructions per query = (instructions of a run answering 3,000 queries - instructions of a run answering none
-# but lasting as long) / 3,000, both summed over every process of the server. NSD answers from a forked
-# grandchild, which callgrind_control cannot reach, so counters are not zeroed in place: the idle run subtracts
-# start-up, zone loading and timer wake-ups instead. Both runs first answer the same 1,000 warm-up queries, so
-# one-time costs of the first queries (lazy buffers, first page touches) cancel out too.
+# but lasting as long) / 3,000. Both runs first answer the same 1,000 warm-up queries, so one-time costs of the
+# first queries (lazy buffers, first page touches) stay out. For mcdns and Knot the counters are zeroed after the
+# warm-up (callgrind_control -z) and dumped right after the measured part (-d), so only that part counts: taking
+# the difference of whole runs instead let start-up noise through (mcdns's 4.4 billion instructions of zone
+# loading vary by more than the 6 million being measured, Swift's hashing being seeded per process). NSD answers
+# from a forked grandchild, which callgrind_control cannot reach, so for NSD whole runs are compared: the idle run
+# subtracts start-up, zone loading and timer wake-ups.
 warmup() {
     taskset -c "$client_cpu" dnsperf -s 127.0.0.1 -p "${port[$1]}" -d "$out/queries-warmup.txt" -n 1 -q 10 -t 30 \
         > /dev/null 2>&1
 }
+zeroable() { [ "$1" != nsd ]; }
 callgrind_total() {
-    # Sum over every callgrind output file of the run of its "summary:" line (the same count as its "totals:").
-    local f total=0
-    for f in "$1"/callgrind.out.*; do
+    # Sum over the run's callgrind files of their "summary:" line; with a dump (.1 files) only those count.
+    local f total=0 pattern="callgrind.out.*"
+    compgen -G "$1/callgrind.out.*.1" > /dev/null && pattern="callgrind.out.*.1"
+    for f in "$1"/$pattern; do
         [ -e "$f" ] || continue
         total=$(awk -v t="$total" '/^summary:/ { s = $2 } END { printf "%.0f", t + s }' "$f")
     done
     echo "$total"
 }
+# Zero the counters (zeroable servers) before the measured part, dump them after it.
+measure_begin() { if zeroable "$1"; then callgrind_control -z "${pid[$1]}" > /dev/null 2>&1; fi; }
+measure_end() { if zeroable "$1"; then callgrind_control -d "${pid[$1]}" > /dev/null 2>&1; fi; }
 
 if [ "$mode" = callgrind ]; then
     printf '%-6s %14s %14s %12s\n' server idle_run loaded_run instr/query
@@ -302,17 +310,21 @@ if [ "$mode" = callgrind ]; then
             continue
         fi
         warmup "$name"
+        measure_begin "$name"
         started=$(date +%s.%N)
         taskset -c "$client_cpu" dnsperf -s 127.0.0.1 -p "${port[$name]}" -d "$out/queries-3000.txt" -n 1 -q 10 -t 30 \
             > "$out/dnsperf-callgrind-$name.txt" 2>&1
         took=$(awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
+        measure_end "$name"
         completed=$(awk '/Queries completed:/ { print $3 }' "$out/dnsperf-callgrind-$name.txt")
         stop_server "$name"
         loaded=$(callgrind_total "$dir")
         echo "callgrind: $name, idle run of ${took}s..." >&2
         start_server "$name"
         warmup "$name"
+        measure_begin "$name"
         sleep "$took"
+        measure_end "$name"
         stop_server "$name"
         idle=$(callgrind_total "$dir")
         ipq[$name]=$(awk -v a="$loaded" -v b="$idle" -v q="${completed:-0}" \
