@@ -32,14 +32,16 @@ public final class ChildProcess: @unchecked Sendable {
     private let exit: ExitState
 
     /// Starts `executable` (an absolute path) with `arguments`; stdin is `/dev/null`. `environment` nil inherits
-    /// ours; `currentDirectory` nil keeps ours.
+    /// ours; `currentDirectory` nil keeps ours. The child starts with no blocked signals unless `blockedSignals`
+    /// names some (to test a child started by a parent that blocks them, as Foundation's `Process` does).
     public init(
         _ executable: String,
         _ arguments: [String],
         environment: [String: String]? = nil,
         currentDirectory: String? = nil,
         standardOutput stdoutTarget: Output = .pipe,
-        standardError stderrTarget: Output = .pipe
+        standardError stderrTarget: Output = .pipe,
+        blockedSignals: [Int32] = []
     ) throws(TestSupportError) {
         self.executable = executable
         self.arguments = arguments
@@ -84,7 +86,8 @@ public final class ChildProcess: @unchecked Sendable {
                 environment: environment,
                 currentDirectory: currentDirectory,
                 stdout: childEnds[0],
-                stderr: childEnds[1]
+                stderr: childEnds[1],
+                blockedSignals: blockedSignals
             )
         } catch let error as TestSupportError {
             throw error
@@ -141,7 +144,8 @@ public final class ChildProcess: @unchecked Sendable {
         environment: [String: String]?,
         currentDirectory: String?,
         stdout: Int32,
-        stderr: Int32
+        stderr: Int32,
+        blockedSignals: [Int32] = []
     ) throws(TestSupportError) -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -176,6 +180,7 @@ public final class ChildProcess: @unchecked Sendable {
         defer { posix_spawnattr_destroy(&attributes) }
         var noSignals = sigset_t()
         sigemptyset(&noSignals)
+        for signal in blockedSignals { sigaddset(&noSignals, signal) }
         posix_spawnattr_setsigmask(&attributes, &noSignals)
         var defaults = sigset_t()
         sigemptyset(&defaults)

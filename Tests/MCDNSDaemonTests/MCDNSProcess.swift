@@ -24,9 +24,9 @@ struct MCDNSProcess {
     }
 
     /// Starts `mcdns` with `arguments` in the package root; the caller reads its pipes and waits.
-    static func start(_ arguments: [String]) throws -> ChildProcess {
+    static func start(_ arguments: [String], blockedSignals: [Int32] = []) throws -> ChildProcess {
         guard FileManager.default.isExecutableFile(atPath: binary) else { throw MissingBinary() }
-        return try ChildProcess(binary, arguments, currentDirectory: packageRoot)
+        return try ChildProcess(binary, arguments, currentDirectory: packageRoot, blockedSignals: blockedSignals)
     }
 
     /// Runs `mcdns` to completion (commands that finish on their own: check, help, a refused serve).

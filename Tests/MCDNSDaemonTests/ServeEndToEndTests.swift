@@ -29,15 +29,18 @@ import Glibc
         return output.stdout
     }
 
-    @Test(.timeLimit(.minutes(2)))
-    func serveAnswersOverUDPAndTCPAndStopsOnSIGTERM() async throws {
+    /// Run once as an operator's shell starts it, and once with SIGTERM, SIGINT and SIGHUP blocked, as a parent
+    /// using Foundation's `Process` leaves them: SIGTERM must stop it either way.
+    @Test(.timeLimit(.minutes(2)), arguments: [false, true])
+    func serveAnswersOverUDPAndTCPAndStopsOnSIGTERM(startedWithSignalsBlocked: Bool) async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         // The free port can be taken between picking and binding; then mcdns exits and we pick again.
         for attempt in 1...5 {
             let port = try FreePort.pick()
             let config = try Self.writeConfig(in: dir, port: port)
-            let process = try MCDNSProcess.start(["serve", "--config", config])
+            let process = try MCDNSProcess.start(["serve", "--config", config],
+                                                 blockedSignals: startedWithSignalsBlocked ? [SIGTERM, SIGINT, SIGHUP] : [])
             let stderr = OutputLines(try #require(process.standardError))
             let ready = await stderr.wait(for: "listening on udp 127.0.0.1:\(port)", timeout: .seconds(60))
             guard ready else {
