@@ -41,6 +41,11 @@ public func fuzzOneInput(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     defer { query.deallocate() }
     if let start, count > 0 { query.copyMemory(from: UnsafeRawBufferPointer(start: start, count: count)) }
     let input = UnsafeRawBufferPointer(query)
+    // What the UDP loop prefetches before answering reads the same untrusted bytes (DESIGN §8).
+    if let hash = table.lookupHash(of: input) {
+        _ = table.directoryAddress(ofHash: hash)
+        _ = table.shardAddress(ofHash: hash)
+    }
     for (transport, output) in [(Transport.udp, udpOutput), (Transport.tcp, tcpOutput)] {
         let length = table.respond(to: input, transport: transport, into: output)
         if let violation = checkResponse(query: input, length: length, capacity: output.count, output: output) {
