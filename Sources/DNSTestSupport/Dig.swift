@@ -12,6 +12,8 @@ public struct Dig: Sendable {
     public var port: UInt16
     /// dig's own per-try timeout, in whole seconds (dig's smallest unit).
     public var timeoutSeconds: Int
+    /// Whether a query that comes back as itself is asked once more (see `query`).
+    var retryOnEcho = true
 
     public init(port: UInt16, server: String = "127.0.0.1", timeoutSeconds: Int = 2) throws(TestSupportError) {
         executable = try ProcessRunner.locate("dig", package: "dnsutils")
@@ -54,6 +56,20 @@ public struct Dig: Sendable {
             }
             throw TestSupportError.unparsableOutput("dig exited \(output.status) without a response", output: text)
         }
-        return try ResponseSummary.parse(digOutput: output.stdout)
+        let response = try ResponseSummary.parse(digOutput: output.stdout)
+        // QR clear: dig got its own query back, not an answer (its socket was given the server's port as its
+        // source port, so the query came straight back to it). Ask again, from another port.
+        if !response.qr {
+            if retryOnEcho { return try retrying().query(name, type, options: options, qclass: qclass) }
+            throw TestSupportError.unparsableOutput("dig received its own query back, twice", output: output.stdout)
+        }
+        return response
+    }
+
+    /// A copy that does not retry again on an echoed query.
+    private func retrying() -> Dig {
+        var copy = self
+        copy.retryOnEcho = false
+        return copy
     }
 }

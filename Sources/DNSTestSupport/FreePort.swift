@@ -1,13 +1,29 @@
+import Foundation
 import Glibc
 
 /// Picks a loopback port that is free for both UDP and TCP, for servers that must be told their port up front
 /// (Knot, NSD and `mcdns serve` read it from their config).
 ///
-/// The kernel chooses a TCP port (bind to 0, read it back); the same number must then bind for UDP too. Both
-/// sockets are closed before returning, so another process could take the port in between: callers that start a
-/// server retry with a new port when it fails to bind.
+/// The port comes from below the kernel's ephemeral range (`net.ipv4.ip_local_port_range`), so no client socket
+/// can be given the same number as its source port. That happened once in CI: dig's UDP socket got Knot's port
+/// as its own, connected to 127.0.0.1:P from port P, and received its own query as the "answer" (a connected
+/// socket outranks the server's for a datagram that matches it exactly). A candidate must bind for TCP and UDP;
+/// both sockets are closed before returning, so another process could take the port in between: callers that
+/// start a server retry with a new port when it fails to bind.
 public enum FreePort {
     public static func loopback() throws(TestSupportError) -> UInt16 {
+        let (lower, upper) = serverRange()
+        if upper - lower >= 1000 {
+            var generator = SystemRandomNumberGenerator()
+            for _ in 0..<200 {
+                let port = UInt16(Int.random(in: lower...upper, using: &generator))
+                let tcp = try LoopbackSocket(type: Int32(SOCK_STREAM.rawValue))
+                guard (try? tcp.bind(port: port)) != nil else { continue }
+                let udp = try LoopbackSocket(type: Int32(SOCK_DGRAM.rawValue))
+                if (try? udp.bind(port: port)) != nil { return port }
+            }
+        }
+        // No room below the ephemeral range: let the kernel choose, as before.
         for _ in 0..<50 {
             let tcp = try LoopbackSocket(type: Int32(SOCK_STREAM.rawValue))
             let port = try tcp.bind(port: 0)
@@ -15,6 +31,18 @@ public enum FreePort {
             if (try? udp.bind(port: port)) != nil { return port }
         }
         throw .system("no loopback port free for both UDP and TCP after 50 attempts")
+    }
+
+    /// Ports for test servers: from 10,000 up to just below the ephemeral range (32768–60999 by default).
+    static func serverRange() -> (lower: Int, upper: Int) {
+        let lower = 10_000
+        guard let text = try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8),
+              let first = text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).first,
+              let ephemeralLow = Int(first)
+        else {
+            return (lower, 32_767)
+        }
+        return (lower, min(ephemeralLow, 65_536) - 1)
     }
 }
 

@@ -1,22 +1,15 @@
+import DNSTestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Finds a loopback port that is free for both UDP and TCP right now, by binding port 0 and reading the port
-/// back. Another process can take it before mcdns binds it, so callers retry on "address in use".
+/// Ports for the daemon tests: `DNSTestSupport.FreePort` picks one free for UDP and TCP below the ephemeral
+/// range; another process can take it before mcdns binds it, so callers retry on "address in use".
 enum FreePort {
     struct Failed: Error {}
 
     static func pick() throws -> Int {
-        for _ in 0..<20 {
-            let tcp = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            defer { close(tcp) }
-            guard let port = bind(tcp, port: 0) else { continue }
-            let udp = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-            defer { close(udp) }
-            if bind(udp, port: port) == port { return port }
-        }
-        throw Failed()
+        Int(try DNSTestSupport.FreePort.loopback())
     }
 
     /// A listening TCP socket on a free loopback port, kept open until the caller closes the descriptor: a port
