@@ -75,6 +75,7 @@ public final class HostRecordSource: Service, Sendable {
             let id = state.nextSubscriber
             state.nextSubscriber += 1
             state.subscribers[id] = continuation
+            // Safe under the lock: nothing can wait on this stream before it is returned.
             if state.synced { continuation.yield(Set(state.records.keys)) }
             return id
         }
@@ -85,8 +86,12 @@ public final class HostRecordSource: Service, Sendable {
     }
 
     /// Applies one reflector event (also how tests feed records without a server).
+    ///
+    /// Subscribers are told after the lock is released. Yielding under it deadlocked (CI, once): a yield resumes
+    /// the waiting task and takes the runtime's task-status lock, while cancelling that task (a replica
+    /// stopping) holds the task-status lock and runs `onTermination`, which takes our lock.
     func apply(_ event: ReflectorEvent) {
-        state.withLock { state in
+        let (subscribers, changed) = state.withLock { state -> ([AsyncStream<Set<ServiceKey>>.Continuation], Set<ServiceKey>) in
             var changed: Set<ServiceKey> = []
             switch event {
             case .replace(let objects):
@@ -100,10 +105,8 @@ public final class HostRecordSource: Service, Sendable {
                 state.records = fresh
                 if !state.synced {
                     state.synced = true
-                    changed = Set(fresh.keys)
                     // The first list is announced even when empty: subscribers learn the source is synced.
-                    for subscriber in state.subscribers.values { subscriber.yield(changed) }
-                    return
+                    return (Array(state.subscribers.values), Set(fresh.keys))
                 }
             case .upsert(.serviceDNSRecord(let record)):
                 let key = Self.key(record.metadata)
@@ -115,11 +118,12 @@ public final class HostRecordSource: Service, Sendable {
                 let key = ServiceKey(namespace: ref.namespace, name: ref.name)
                 if state.records.removeValue(forKey: key) != nil { changed.insert(key) }
             default:
-                return
+                return ([], [])
             }
-            guard !changed.isEmpty else { return }
-            for subscriber in state.subscribers.values { subscriber.yield(changed) }
+            guard !changed.isEmpty else { return ([], []) }
+            return (Array(state.subscribers.values), changed)
         }
+        for subscriber in subscribers { subscriber.yield(changed) }
     }
 
     private static func key(_ metadata: KubeObjectMeta) -> ServiceKey {

@@ -265,14 +265,16 @@ public final class LeaderElector: Service, Sendable {
     }
 
     private func setLeading(_ leading: Bool) {
-        let changed = state.withLock { state -> Bool in
-            guard state.leading != leading else { return false }
+        let waiters = state.withLock { state -> [AsyncStream<Bool>.Continuation]? in
+            guard state.leading != leading else { return nil }
             state.leading = leading
             if !leading { state.renewedAt = nil }
-            for waiter in state.waiters.values { waiter.yield(leading) }
-            return true
+            return Array(state.waiters.values)
         }
-        guard changed else { return }
+        guard let waiters else { return }
+        // Yielded outside the lock: a yield resumes the waiting task under the runtime's task-status lock, and a
+        // cancelled waiter's `onTermination` takes our lock while holding that one (a lock-order deadlock).
+        for waiter in waiters { waiter.yield(leading) }
         if leading {
             logger.info("acquired the lease: this replica leads and writes ServiceDNSRecord status")
         } else {
