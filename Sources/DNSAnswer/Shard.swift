@@ -33,8 +33,9 @@ struct Slot: Sendable {
     var node: Int32
 }
 
-/// Where a shard's sections start inside its one allocation (byte offsets from the element base) and how long
-/// they are. Every section starts 8-byte aligned; the slots come first, at offset 0.
+/// Where a shard's sections start inside its one allocation (byte offsets from the element base). Every section
+/// starts 8-byte aligned; the slots come first, at offset 0. Section lengths follow from the entries that
+/// point into them, so only the node count and the total are kept.
 struct ShardLayout: Sendable {
     var mask: Int32 = 0
     var nodeCount: Int32 = 0
@@ -46,12 +47,6 @@ struct ShardLayout: Sendable {
     var hashes: Int32 = 0
     var variants: Int32 = 0
     var relocations: Int32 = 0
-    var typeCount: Int32 = 0
-    var variantCount: Int32 = 0
-    var templateCount: Int32 = 0
-    var relocationCount: Int32 = 0
-    var nameByteCount: Int32 = 0
-    var templateByteCount: Int32 = 0
     var byteCount: Int32 = 0
 }
 
@@ -59,7 +54,8 @@ struct ShardLayout: Sendable {
 /// An update rebuilds only the shards whose names changed; the others are shared with the previous table.
 ///
 /// Everything of a shard lives in one allocation, the object itself: slots, node entries, names, type entries,
-/// template entries and answer bytes, in the order a lookup reads them, then the parts only updates read (hashes, variants, relocations).
+/// template entries and answer bytes, in the order a lookup reads them, then the parts only updates read
+/// (hashes, variants, relocations).
 /// A lookup touches one object instead of one per array: with separate arrays, perf showed the chain of
 /// dependent cache misses (object, slots, nodes, names, types, templates, bytes) as the answer path's main cost.
 ///
@@ -91,12 +87,6 @@ final class Shard: ManagedBuffer<ShardLayout, UInt64> {
         precondition(size < Int(Int32.max), "a shard holds less than 2 GiB")
         layout.mask = Int32(capacity - 1)
         layout.nodeCount = Int32(nodes.count)
-        layout.typeCount = Int32(types.count)
-        layout.variantCount = Int32(variants.count)
-        layout.templateCount = Int32(store.entries.count)
-        layout.relocationCount = Int32(store.relocations.count)
-        layout.nameByteCount = Int32(names.count)
-        layout.templateByteCount = Int32(store.bytes.count)
         layout.byteCount = Int32(size)
         let made = unsafeDowncast(Shard.create(minimumCapacity: max(size / 8, 1)) { _ in layout }, to: Shard.self)
         made.withUnsafeMutablePointerToElements { words in
@@ -152,6 +142,7 @@ final class Shard: ManagedBuffer<ShardLayout, UInt64> {
         base.load(fromByteOffset: Int(layout.nodes) + index * MemoryLayout<NodeEntry>.stride, as: NodeEntry.self)
     }
 
+    /// The name hash of node `index`, kept so an update copies entries without hashing again.
     func hash(_ index: Int) -> UInt32 {
         base.load(fromByteOffset: Int(layout.hashes) + index * 4, as: UInt32.self)
     }
@@ -173,7 +164,8 @@ final class Shard: ManagedBuffer<ShardLayout, UInt64> {
                                count: Int(entry.nameLength))
     }
 
-    /// Compiled answer `index`: its header facts, and where its body and relocations start.
+    /// Compiled answer `index` of this shard: its header facts, and where its body and relocations start. (A
+    /// template reference below zero names one of the table's shared answers instead: `AnswerTable.shared`.)
     @inline(__always)
     func template(_ index: Int) -> (entry: TemplateEntry, bytes: UnsafeRawPointer, relocations: UnsafeRawPointer) {
         let layout = self.layout
@@ -182,8 +174,6 @@ final class Shard: ManagedBuffer<ShardLayout, UInt64> {
                               as: TemplateEntry.self)
         return (entry, base.advanced(by: Int(layout.bytes)), base.advanced(by: Int(layout.relocations)))
     }
-
-    var templateCount: Int { Int(layout.templateCount) }
 
     /// Finds the node whose name equals `prefix` (may be empty) followed by `packet[start..<end]`, case-insensitively.
     @inline(__always)

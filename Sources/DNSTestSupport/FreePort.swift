@@ -37,7 +37,7 @@ public enum FreePort {
     static func serverRange() -> (lower: Int, upper: Int) {
         let lower = 10_000
         guard let text = try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8),
-              let first = text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).first,
+              let first = text.split(whereSeparator: \.isWhitespace).first,
               let ephemeralLow = Int(first)
         else {
             return (lower, 32_767)

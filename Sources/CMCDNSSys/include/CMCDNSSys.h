@@ -49,8 +49,8 @@ static inline void mcdns_prefetch(const void *address) {
     __builtin_prefetch(address);
 }
 
-/// Asks for the first four cache lines at `address` (a shard: its layout, slots, node entries and the start of
-/// its names) without waiting for them.
+/// Asks for the first eight cache lines at `address` (a shard: its layout, slots, node entries, names and, in a
+/// small shard, its type and template entries) without waiting for them. Eight gave steadier figures than four.
 static inline void mcdns_prefetch_lookup(const void *address) {
     const char *p = (const char *)address;
     __builtin_prefetch(p);
