@@ -15,16 +15,25 @@ struct ShardPacker {
         hashes.reserveCapacity(capacity)
     }
 
-    /// Adds a freshly rendered node.
+    /// Adds a freshly rendered node. Answers of the node that are byte for byte the same share one template:
+    /// ANY is the A answer again at most names (RFC 8482 minimal ANY), and a requester's variant repeats every
+    /// type its override leaves alone.
     mutating func add(_ node: PendingNode) {
+        var added: [(body: RenderedBody, template: Int32)] = []
+        func template(_ body: RenderedBody) -> Int32 {
+            if let same = added.first(where: { $0.body == body }) { return same.template }
+            let index = store.add(body)
+            added.append((body, index))
+            return index
+        }
         let typesStart = types.count
-        for (qtype, body) in node.types { types.append(TypeEntry(qtype: qtype, template: store.add(body))) }
+        for (qtype, body) in node.types { types.append(TypeEntry(qtype: qtype, template: template(body))) }
         let variantsStart = variants.count
         for variant in node.variants {
             variants.append(VariantEntry(requester: variant.requester, qtype: variant.qtype,
-                                         template: store.add(variant.body)))
+                                         template: template(variant.body)))
         }
-        let fallback = node.fallback.map { store.add($0) } ?? node.sharedFallback
+        let fallback = node.fallback.map { template($0) } ?? node.sharedFallback
         entries.append(NodeEntry(
             nameStart: UInt32(names.count), nameLength: UInt16(node.name.key.count), zone: UInt16(node.zone),
             typesStart: UInt32(typesStart), typesCount: UInt16(types.count - typesStart),
@@ -38,28 +47,33 @@ struct ShardPacker {
     /// stay as they are: the shared store keeps its order across updates.
     mutating func copy(_ index: Int, of old: Shard) {
         var entry = old.node(index)
+        // A template several answers of the node share is copied once and stays shared.
+        var copied: [(old: Int32, new: Int32)] = []
+        func copyTemplate(_ reference: Int32) -> Int32 {
+            guard reference >= 0 else { return reference }
+            if let done = copied.first(where: { $0.old == reference }) { return done.new }
+            let fresh = store.copy(Int(reference), from: old)
+            copied.append((reference, fresh))
+            return fresh
+        }
         names.append(contentsOf: old.name(of: entry))
         entry.nameStart = UInt32(names.count - Int(entry.nameLength))
         let typesStart = Int(entry.typesStart)
         entry.typesStart = UInt32(types.count)
         for i in typesStart..<(typesStart + Int(entry.typesCount)) {
             let type = old.type(i)
-            types.append(TypeEntry(qtype: type.qtype, template: copyTemplate(type.template, from: old)))
+            types.append(TypeEntry(qtype: type.qtype, template: copyTemplate(type.template)))
         }
         let variantsStart = Int(entry.variantsStart)
         entry.variantsStart = UInt32(variants.count)
         for i in variantsStart..<(variantsStart + Int(entry.variantsCount)) {
             let variant = old.variant(at: i)
             variants.append(VariantEntry(requester: variant.requester, qtype: variant.qtype,
-                                         template: copyTemplate(variant.template, from: old)))
+                                         template: copyTemplate(variant.template)))
         }
-        entry.fallback = copyTemplate(entry.fallback, from: old)
+        entry.fallback = copyTemplate(entry.fallback)
         entries.append(entry)
         hashes.append(old.hash(index))
-    }
-
-    private mutating func copyTemplate(_ reference: Int32, from old: Shard) -> Int32 {
-        reference < 0 ? reference : store.copy(Int(reference), from: old)
     }
 
     /// The packed shard: one allocation of exactly its size (the packer's growing arrays are dropped).
