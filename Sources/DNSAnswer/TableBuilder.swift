@@ -55,7 +55,7 @@ struct TableBuilder {
         self.absentTypes = self.zones.map(Self.absentType(in:))
         var dependents = Set<DomainName>()
         for zone in self.zones {
-            for (name, rrsets) in zone.nodes where !zone.liveNames.contains(name) {
+            for (name, rrsets) in zone.fileNodes {
                 if rrsets[.cname] != nil || rrsets[.mx] != nil || rrsets[.srv] != nil || rrsets[.ns] != nil {
                     dependents.insert(name)
                 }
@@ -85,7 +85,7 @@ struct TableBuilder {
         renderShared()
         var byShard = Array(repeating: [(name: DomainName, zone: Int)](), count: AnswerTable.shardCount)
         for index in zones.indices {
-            for name in zones[index].nodes.keys { byShard[Self.shardIndex(of: name)].append((name, index)) }
+            for name in zones[index].names { byShard[Self.shardIndex(of: name)].append((name, index)) }
         }
         var built: [Shard] = []
         built.reserveCapacity(AnswerTable.shardCount)
@@ -153,7 +153,7 @@ struct TableBuilder {
                                                                               fixedSuffix: zone.origin,
                                                                               serialFollowsTable: zone.followsTableSerial))))
             var service = nodata
-            if let ttl = zone.negativeTTLs.values.first { service.authority[0].ttl = ttl }
+            if let ttl = zone.serviceNegativeTTL { service.authority[0].ttl = ttl }
             serviceNodataTemplates.append(reference(shared.add(MessageRenderer.render(service, qname: placeholder,
                                                                                      fixedSuffix: zone.origin,
                                                                                      serialFollowsTable: zone.followsTableSerial))))
@@ -172,11 +172,11 @@ struct TableBuilder {
     /// Compiles every answer of one name, or nil when the name does not exist (or belongs to a deeper zone).
     private func render(_ name: DomainName, zone index: Int) throws(CompileError) -> PendingNode? {
         let zone = zones[index]
-        guard let rrsets = zone.nodes[name], zoneIndex(of: name) == index else { return nil }
+        guard let rrsets = zone.rrsets(at: name), zoneIndex(of: name) == index else { return nil }
         let resolver = ZoneResolver(zone: zone, serial: serial)
-        let wildcardChild = (try? name.prepending("*")).map { zone.nodes[$0] != nil } ?? false
+        let wildcardChild = (try? name.prepending("*")).map { zone.contains($0) } ?? false
         var node = PendingNode(name: name, zone: index, types: [], variants: [], fallback: nil,
-                               sharedFallback: zone.negativeTTLs[name] != nil ? serviceNodataTemplates[index]
+                               sharedFallback: zone.negativeTTL(at: name) != nil ? serviceNodataTemplates[index]
                                    : nodataTemplates[index],
                                delegated: false, hasWildcardChild: wildcardChild)
         if let cut = zone.cut(atOrAbove: name) {
@@ -237,7 +237,7 @@ struct TableBuilder {
     /// A type no record of the zone has: resolving it gives the "any other type" answer.
     static func absentType(in zone: ZoneContent) -> RRType {
         var candidate: UInt16 = 65_280  // private use (RFC 6895)
-        while zone.nodes.values.contains(where: { $0[RRType(candidate)] != nil }) { candidate += 1 }
+        while zone.hasRecords(ofType: RRType(candidate)) { candidate += 1 }
         return RRType(candidate)
     }
 

@@ -3,42 +3,106 @@ public import MCDNSModel
 
 /// One zone arranged for compiling: RRsets by owner, empty non-terminals, and the delegation points.
 /// Built once per compile; never touched on the query path.
+///
+/// It holds every live name too (a million at scale, DESIGN §7), so a name costs one dictionary entry: its
+/// RRsets (packed into one byte array for live names), the count of names directly below it, and its flags.
+/// Separate maps for live names, negative TTLs and child counts cost more than the records themselves
+/// (heaptrack, `bench/scale.sh`, issue 3).
 public struct ZoneContent: Sendable {
     public let origin: DomainName
     public let soa: ResourceRecord
-    /// Every name that exists in the zone (RFC 4592 §2.2.2), with its RRsets; empty non-terminals map to `[:]`.
-    public private(set) var nodes: [DomainName: [RRType: [ResourceRecord]]]
     /// Names below the apex that carry NS records: zone cuts.
     public private(set) var cuts: Set<DomainName>
     /// True when the zone's SOA serial follows the table's serial (zones with live records).
     public var followsTableSerial: Bool
     /// Requester-specific RRsets by name and requester index (the table's cluster list).
     public private(set) var variants: [DomainName: [Int: [RRType: [ResourceRecord]]]] = [:]
-    /// NODATA at these names carries this SOA TTL instead of the SOA minimum (known services).
-    public private(set) var negativeTTLs: [DomainName: UInt32] = [:]
-    /// Names made from live records (the rest came from the zone file).
-    public private(set) var liveNames: Set<DomainName> = []
+    /// The negative TTL of known services (the last one set): the shared NODATA answer of live names uses it.
+    public private(set) var serviceNegativeTTL: UInt32?
+
+    /// Every name that exists in the zone (RFC 4592 §2.2.2); an empty non-terminal has no RRsets.
+    private var entries: [DomainName: Entry]
+    /// RRsets as the zone file gave them (their owners keep the file's case). Live names keep theirs packed in
+    /// their entry, unless they do not fit that form.
+    private var fileRecords: [DomainName: [RRType: [ResourceRecord]]] = [:]
+
+    /// 24 bytes per name.
+    struct Entry: Sendable {
+        /// A live name's records, packed; nil for names from the file and empty non-terminals.
+        var packed: PackedRRsets?
+        /// How many names sit directly below this one: an empty non-terminal lives while this is above zero.
+        var children: UInt32 = 0
+        /// Who made a live name (the caller's number for it, never 0); 0 for the rest.
+        var owner: UInt32 = 0
+        /// For a live name with `hasNegativeTTL`: the SOA TTL of its NODATA answers.
+        var negativeTTL: UInt32 = 0
+        var isLive = false
+        var hasNegativeTTL = false
+    }
 
     public init(zone: Zone, followsTableSerial: Bool = false) throws(CompileError) {
         guard let soa = zone.soa else { throw CompileError.missingSOA(zone.origin) }
         self.origin = zone.origin
         self.soa = soa
         self.followsTableSerial = followsTableSerial
-        self.nodes = [:]
+        self.entries = [:]
         self.cuts = []
         for record in zone.records { add(record) }
     }
 
-    /// How many names sit directly below each name: an empty non-terminal lives while this is above zero.
-    private var children: [DomainName: Int] = [:]
+    // MARK: - Reading
+
+    /// True when `name` exists (with records, or as an empty non-terminal).
+    public func contains(_ name: DomainName) -> Bool { entries[name] != nil }
+
+    /// The RRsets at `name`; empty for an empty non-terminal, nil when the name does not exist.
+    public func rrsets(at name: DomainName) -> [RRType: [ResourceRecord]]? {
+        guard let index = entries.index(forKey: name) else { return nil }
+        let (owner, entry) = entries[index]
+        if let packed = entry.packed { return packed.unpacked(owner: owner) }
+        return fileRecords[name] ?? [:]
+    }
+
+    /// The number its caller gave the live name `name` (see `add(_:requesterIndex:owner:)`), if it is live.
+    public func owner(of name: DomainName) -> UInt32? {
+        guard let entry = entries[name], entry.isLive else { return nil }
+        return entry.owner
+    }
+
+    /// Every name of the zone, in no particular order.
+    public var names: some Collection<DomainName> { entries.keys }
+
+    /// The number of names, empty non-terminals included.
+    public var nameCount: Int { entries.count }
+
+    /// True when the name was made from live records (not from the zone file).
+    public func isLive(_ name: DomainName) -> Bool { entries[name]?.isLive == true }
+
+    /// The SOA TTL of NODATA at `name`, when it is a known service's name with one of its own.
+    public func negativeTTL(at name: DomainName) -> UInt32? {
+        guard let entry = entries[name], entry.hasNegativeTTL else { return nil }
+        return entry.negativeTTL
+    }
+
+    /// The names from the zone file with their RRsets (live names left out).
+    public var fileNodes: [(name: DomainName, rrsets: [RRType: [ResourceRecord]])] {
+        fileRecords.compactMap { name, rrsets in entries[name]?.isLive == true ? nil : (name, rrsets) }
+    }
+
+    /// True when any name has records of `type`.
+    public func hasRecords(ofType type: RRType) -> Bool {
+        fileRecords.values.contains { $0[type] != nil } || entries.values.contains { $0.packed?.contains(type) == true }
+    }
+
+    // MARK: - Editing
 
     /// Adds a record (and the empty non-terminals above it). Records outside the zone are ignored.
     public mutating func add(_ record: ResourceRecord) {
         guard record.owner.isSubdomain(of: origin) else { return }
         ensureNode(record.owner)
-        var set = nodes[record.owner]?[record.type] ?? []
+        var set = fileRecords[record.owner]?[record.type] ?? []
         if !set.contains(where: { $0.rdata == record.rdata }) { set.append(record) }
-        nodes[record.owner]?[record.type] = set
+        fileRecords[record.owner, default: [:]][record.type] = set
         if record.type == .ns && record.owner != origin { cuts.insert(record.owner) }
     }
 
@@ -47,12 +111,15 @@ public struct ZoneContent: Sendable {
     private mutating func ensureNode(_ name: DomainName) -> [DomainName] {
         var created: [DomainName] = []
         var current = name
-        while nodes[current] == nil {
-            nodes[current] = [:]
+        while entries[current] == nil {
+            entries[current] = Entry()
             created.append(current)
             guard current != origin, let parent = current.parent else { break }
-            children[parent, default: 0] += 1
             current = parent
+        }
+        // Every name made here counts as a child of its parent, which exists by now.
+        for made in created where made != origin {
+            if let parent = made.parent { entries[parent]?.children += 1 }
         }
         return created
     }
@@ -60,38 +127,51 @@ public struct ZoneContent: Sendable {
     /// Removes a live name and any empty non-terminal left without children. Returns the names that ceased to exist.
     @discardableResult
     public mutating func removeLive(_ name: DomainName) -> [DomainName] {
-        guard liveNames.remove(name) != nil else { return [] }
-        negativeTTLs[name] = nil
+        guard entries[name]?.isLive == true else { return [] }
         variants[name] = nil
-        nodes[name] = [:]
+        fileRecords[name] = nil
+        entries[name]?.packed = nil
+        entries[name]?.isLive = false
+        entries[name]?.owner = 0
+        entries[name]?.hasNegativeTTL = false
+        entries[name]?.negativeTTL = 0
         var gone: [DomainName] = []
         var current = name
-        while current != origin, nodes[current]?.isEmpty == true, children[current, default: 0] == 0,
-              !liveNames.contains(current) {
-            nodes[current] = nil
+        while current != origin, let here = entries[current], here.children == 0, !here.isLive,
+              fileRecords[current]?.isEmpty ?? true {
+            entries[current] = nil
             gone.append(current)
             guard let parent = current.parent else { break }
-            children[parent, default: 0] -= 1
-            if children[parent] == 0 { children[parent] = nil }
+            entries[parent]?.children -= 1
             current = parent
         }
         return gone
     }
 
-    /// Adds a live name. A name the zone file already fills is left as the file says: returns nil. Otherwise
-    /// returns the names that came into existence with it (the name and any new empty non-terminals above it).
+    /// Adds a live name made by `owner` (any number but 0: `owner(of:)` gives it back). A name the zone file
+    /// already fills is left as the file says: returns nil. Otherwise returns the names that came into existence
+    /// with it (the name and any new empty non-terminals above it).
     @discardableResult
-    public mutating func add(_ live: LiveName, requesterIndex: [ClusterID: Int]) -> [DomainName]? {
+    public mutating func add(_ live: LiveName, requesterIndex: [ClusterID: Int], owner: UInt32 = 1) -> [DomainName]? {
         guard live.name.isSubdomain(of: origin) else { return nil }
-        if let existing = nodes[live.name], !existing.isEmpty, !liveNames.contains(live.name) { return nil }
-        liveNames.insert(live.name)
+        if entries[live.name]?.isLive == false, fileRecords[live.name]?.isEmpty == false { return nil }
         let created = ensureNode(live.name)
         // Live RRsets come deduplicated: set them whole (adding record by record is quadratic in RRset size).
-        for (type, records) in live.rrsets where !records.isEmpty {
-            nodes[live.name]?[type] = records
-            if type == .ns && live.name != origin { cuts.insert(live.name) }
+        // A second live name of the same owner adds its types to the first one's.
+        var rrsets = isLive(live.name) ? self.rrsets(at: live.name) ?? [:] : [:]
+        for (type, records) in live.rrsets where !records.isEmpty { rrsets[type] = records }
+        var entry = entries[live.name] ?? Entry()
+        entry.packed = PackedRRsets(rrsets, owner: live.name)
+        fileRecords[live.name] = entry.packed == nil && !rrsets.isEmpty ? rrsets : nil
+        entry.isLive = true
+        entry.owner = owner
+        if let ttl = live.negativeTTL {
+            entry.hasNegativeTTL = true
+            entry.negativeTTL = ttl
+            serviceNegativeTTL = ttl
         }
-        if let ttl = live.negativeTTL { negativeTTLs[live.name] = ttl }
+        entries[live.name] = entry
+        if rrsets[.ns] != nil && live.name != origin { cuts.insert(live.name) }
         for (cluster, rrsets) in live.variants {
             guard let index = requesterIndex[cluster] else { continue }
             variants[live.name, default: [:]][index] = rrsets
@@ -129,6 +209,82 @@ public struct ZoneContent: Sendable {
         let r = soa.rdata
         guard r.count >= 4 else { return 0 }
         return r[(r.count - 4)...].reduce(0) { $0 << 8 | UInt32($1) }
+    }
+}
+
+/// A live name's RRsets in one byte array: per record its type, TTL, the offsets of the names inside its RDATA
+/// that may be compressed, and the RDATA. Three A records take 40 bytes here, against about 300 as a dictionary
+/// of arrays of `ResourceRecord` (each with its own RDATA array). Unpacked only when a name is compiled.
+public struct PackedRRsets: Sendable, Equatable {
+    let bytes: [UInt8]
+
+    /// Packs `rrsets`, or nil when they do not fit this form (a record owned by another name or spelled in
+    /// another case, an RDATA over 65,535 bytes, more than 255 compressible names in one record).
+    init?(_ rrsets: [RRType: [ResourceRecord]], owner: DomainName) {
+        var bytes: [UInt8] = []
+        // Exactly the size needed: grown by appends, the array kept up to twice that.
+        bytes.reserveCapacity(rrsets.values.reduce(0) { size, set in
+            set.reduce(size) { $0 + 9 + 2 * $1.compressibleNames.count + $1.rdata.count }
+        })
+        for type in rrsets.keys.sorted() {
+            for record in rrsets[type]! {
+                guard record.owner.wire == owner.wire, record.rdata.count <= 0xFFFF,
+                      record.compressibleNames.count <= 0xFF,
+                      record.compressibleNames.allSatisfy({ (0...0xFFFF).contains($0) })
+                else { return nil }
+                Self.append(type.rawValue, to: &bytes)
+                bytes += [UInt8(record.ttl >> 24), UInt8(record.ttl >> 16 & 0xFF), UInt8(record.ttl >> 8 & 0xFF),
+                          UInt8(record.ttl & 0xFF)]
+                bytes.append(UInt8(record.compressibleNames.count))
+                for offset in record.compressibleNames { Self.append(UInt16(offset), to: &bytes) }
+                Self.append(UInt16(record.rdata.count), to: &bytes)
+                bytes += record.rdata
+            }
+        }
+        self.bytes = bytes
+    }
+
+    private static func append(_ value: UInt16, to bytes: inout [UInt8]) {
+        bytes.append(UInt8(value >> 8))
+        bytes.append(UInt8(value & 0xFF))
+    }
+
+    /// Calls `body` with each record's type, TTL, compressible name offsets and RDATA range.
+    private func forEach(_ body: (RRType, UInt32, [Int], Range<Int>) -> Void) {
+        var at = 0
+        func u16(_ i: Int) -> Int { Int(bytes[i]) << 8 | Int(bytes[i + 1]) }
+        while at < bytes.count {
+            let type = RRType(UInt16(u16(at)))
+            let ttl = UInt32(bytes[at + 2]) << 24 | UInt32(bytes[at + 3]) << 16 | UInt32(bytes[at + 4]) << 8
+                | UInt32(bytes[at + 5])
+            let names = Int(bytes[at + 6])
+            at += 7
+            var offsets: [Int] = []
+            for _ in 0..<names {
+                offsets.append(u16(at))
+                at += 2
+            }
+            let length = u16(at)
+            at += 2
+            body(type, ttl, offsets, at..<(at + length))
+            at += length
+        }
+    }
+
+    /// The RRsets again, each record owned by `owner`.
+    func unpacked(owner: DomainName) -> [RRType: [ResourceRecord]] {
+        var result: [RRType: [ResourceRecord]] = [:]
+        forEach { type, ttl, offsets, rdata in
+            result[type, default: []].append(ResourceRecord(owner: owner, type: type, ttl: ttl,
+                                                            rdata: Array(bytes[rdata]), compressibleNames: offsets))
+        }
+        return result
+    }
+
+    func contains(_ type: RRType) -> Bool {
+        var found = false
+        forEach { recordType, _, _, _ in found = found || recordType == type }
+        return found
     }
 }
 

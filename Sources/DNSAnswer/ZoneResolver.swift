@@ -24,11 +24,11 @@ public struct ZoneResolver: Sendable {
         if let cut = zone.cut(atOrAbove: name), !(cut == name && qtype == .ds) {
             return .cut(cut)
         }
-        if let rrsets = zone.nodes[name] { return .node(owner: name, rrsets: rrsets) }
+        if let rrsets = zone.rrsets(at: name) { return .node(owner: name, rrsets: rrsets) }
         // The closest encloser, then its wildcard (RFC 4592 §3.3.1).
         var encloser = name.parent
-        while let current = encloser, zone.nodes[current] == nil { encloser = current.parent }
-        if let encloser, let wildcard = try? encloser.prepending("*"), let rrsets = zone.nodes[wildcard] {
+        while let current = encloser, !zone.contains(current) { encloser = current.parent }
+        if let encloser, let wildcard = try? encloser.prepending("*"), let rrsets = zone.rrsets(at: wildcard) {
             return .node(owner: name, rrsets: rrsets)
         }
         return .missing
@@ -100,12 +100,12 @@ public struct ZoneResolver: Sendable {
         var soa = zone.soa(serial: serial)
         // RFC 2308 §3: the negative TTL is the smaller of the SOA's TTL and its MINIMUM field; a known service
         // without targets has its own short one.
-        soa.ttl = name.flatMap { zone.negativeTTLs[$0] } ?? min(soa.ttl, zone.soaMinimum)
+        soa.ttl = name.flatMap { zone.negativeTTL(at: $0) } ?? min(soa.ttl, zone.soaMinimum)
         result.authority.append(soa)
     }
 
     func addReferral(_ cut: DomainName, to result: inout ResolvedAnswer) {
-        let ns = zone.nodes[cut]?[.ns] ?? []
+        let ns = zone.rrsets(at: cut)?[.ns] ?? []
         result.authority += ns
         for record in ns {
             guard let target = record.targetName, target.isSubdomain(of: zone.origin) else { continue }
@@ -129,7 +129,7 @@ public struct ZoneResolver: Sendable {
     }
 
     func addresses(of name: DomainName) -> [ResourceRecord] {
-        guard let rrsets = zone.nodes[name] else { return [] }
+        guard let rrsets = zone.rrsets(at: name) else { return [] }
         return (rrsets[.a] ?? []) + (rrsets[.aaaa] ?? [])
     }
 
