@@ -18,7 +18,9 @@ public final class LiveTable {
     public private(set) var problems: [ServiceKey: [String]] = [:]
 
     private let staticZones: [ZoneContent]
-    private var owners: [DomainName: ServiceKey] = [:]
+    /// Who owns each live name is kept in the zone contents as a number (a key per name cost 60 bytes a name
+    /// at scale): the number of each service with names, and the services by number (index = number - 1).
+    private var serviceIDs = ServiceIDs()
     private var builder: TableBuilder
 
     public init(zones: [Zone], naming: NamingConfiguration, options: ServingOptions = ServingOptions()) throws(CompileError) {
@@ -61,7 +63,7 @@ public final class LiveTable {
         }
         var fresh = try TableBuilder(zones: staticZones, options: options, requesters: ids, subnets: subnets,
                                      localOption: naming.ednsLocalOption ?? 0)
-        owners = [:]
+        serviceIDs = ServiceIDs()
         namesByService = [:]
         problems = [:]
         let names = RecordNames(naming: naming, clusters: clusters)
@@ -126,21 +128,22 @@ public final class LiveTable {
             return try builder.update(serial: serial) { zones in
                 var touched = Set<DomainName>()
                 for key in saved.keys {
+                    let id = serviceIDs.id(of: key)
                     for old in namesByService[key] ?? [] {
-                        guard owners[old] == key,
-                              let z = zones.firstIndex(where: { old.isSubdomain(of: $0.origin) })
+                        guard let id, let z = zones.firstIndex(where: { old.isSubdomain(of: $0.origin) }),
+                              zones[z].owner(of: old) == id
                         else { continue }
-                        owners[old] = nil
                         touched.insert(old)
                         touched.formUnion(zones[z].removeLive(old))
                     }
+                    serviceIDs.release(key)
                     namesByService[key] = nil
                     problems[key] = nil
                     records[key] = nil
                 }
                 for record in placing {
                     records[record.key] = record
-                    touched.formUnion(Self.place(record, names, &zones, index, &owners, &namesByService, &problems))
+                    touched.formUnion(Self.place(record, names, &zones, index, &serviceIDs, &namesByService, &problems))
                 }
                 return touched
             }
@@ -154,11 +157,11 @@ public final class LiveTable {
 
     private func place(_ record: ServiceDNSRecord, _ names: RecordNames, _ zones: inout [ZoneContent],
                        _ index: [ClusterID: Int]) -> [DomainName] {
-        Self.place(record, names, &zones, index, &owners, &namesByService, &problems)
+        Self.place(record, names, &zones, index, &serviceIDs, &namesByService, &problems)
     }
 
     private static func place(_ record: ServiceDNSRecord, _ names: RecordNames, _ zones: inout [ZoneContent],
-                              _ index: [ClusterID: Int], _ owners: inout [DomainName: ServiceKey],
+                              _ index: [ClusterID: Int], _ ids: inout ServiceIDs,
                               _ namesByService: inout [ServiceKey: [DomainName]],
                               _ problems: inout [ServiceKey: [String]]) -> [DomainName] {
         let (made, trouble) = names.names(for: record)
@@ -167,17 +170,17 @@ public final class LiveTable {
         // The names whose answers must be (re)compiled: the live names, and empty non-terminals that appeared.
         var changed: [DomainName] = []
         var messages = trouble.map(\.message)
+        let id = ids.assign(record.key)
         for live in made {
-            if let owner = owners[live.name], owner != record.key {
-                messages.append("\(live.name) is already served for \(owner)")
+            guard let z = zones.firstIndex(where: { live.name.isSubdomain(of: $0.origin) }) else { continue }
+            if let owner = zones[z].owner(of: live.name), owner != id {
+                messages.append("\(live.name) is already served for \(ids.key(of: owner).map(String.init(describing:)) ?? "another service")")
                 continue
             }
-            guard let z = zones.firstIndex(where: { live.name.isSubdomain(of: $0.origin) }) else { continue }
-            guard let created = zones[z].add(live, requesterIndex: index) else {
+            guard let created = zones[z].add(live, requesterIndex: index, owner: id) else {
                 messages.append("\(live.name) is defined in the zone file of \(zones[z].origin); the file wins")
                 continue
             }
-            owners[live.name] = record.key
             placed.append(live.name)
             changed.append(live.name)
             changed += created
@@ -185,5 +188,41 @@ public final class LiveTable {
         namesByService[record.key] = placed
         problems[record.key] = messages.isEmpty ? nil : messages
         return changed
+    }
+}
+
+/// Numbers for services, so the zone contents can say who owns a live name in four bytes. A number is freed
+/// when its service is taken out and given to the next new one.
+struct ServiceIDs {
+    private var byKey: [ServiceKey: UInt32] = [:]
+    /// The service of number n at index n - 1 (nil when free).
+    private var keys: [ServiceKey?] = []
+    private var free: [UInt32] = []
+
+    func id(of key: ServiceKey) -> UInt32? { byKey[key] }
+
+    func key(of id: UInt32) -> ServiceKey? {
+        id >= 1 && Int(id) <= keys.count ? keys[Int(id) - 1] : nil
+    }
+
+    /// The number of `key`, given now if it has none.
+    mutating func assign(_ key: ServiceKey) -> UInt32 {
+        if let id = byKey[key] { return id }
+        let id: UInt32
+        if let reused = free.popLast() {
+            id = reused
+            keys[Int(id) - 1] = key
+        } else {
+            keys.append(key)
+            id = UInt32(keys.count)
+        }
+        byKey[key] = id
+        return id
+    }
+
+    mutating func release(_ key: ServiceKey) {
+        guard let id = byKey.removeValue(forKey: key) else { return }
+        keys[Int(id) - 1] = nil
+        free.append(id)
     }
 }

@@ -192,6 +192,38 @@ import Testing
         #expect(try query(table, g).1.count == 3)
     }
 
+    @Test func aNameTwoServicesWantGoesToTheFirstUntilItLetsGo() throws {
+        let live = try live()
+        func service(_ name: String, prefix: String) -> ServiceDNSRecord {
+            var record = Self.web(Self.healthy)
+            record.key = ServiceKey(namespace: "shop", name: name)
+            record.spec.dnsPrefix = prefix
+            return record
+        }
+        let vanity = "vanity.example.com"
+        var table = try live.apply(RecordChanges(upserted: [service("first", prefix: "vanity"),
+                                                            service("second", prefix: "vanity")],
+                                                 clusters: Self.clusters), serial: 2)
+        #expect(live.problems[ServiceKey(namespace: "shop", name: "second")]
+            == ["vanity.example.com. is already served for shop/first"])
+        #expect(try query(table, vanity).1.contains("\(vanity). 30 in cname first.shop.acme.svc.example.com."))
+
+        // `first` goes and `third` comes in the same batch (it may take over first's internal number): the name
+        // is gone, and `third` owns only its own.
+        table = try live.apply(RecordChanges(upserted: [service("third", prefix: "other")],
+                                             removed: [ServiceKey(namespace: "shop", name: "first")]), serial: 3)
+        #expect(try query(table, vanity).0 == 3)
+        #expect(try query(table, "other.example.com").1.contains("other.example.com. 30 in cname third.shop.acme.svc.example.com."))
+
+        // Now `third` asks for the free name and gets it; `second`, compiled again, is told who has it.
+        table = try live.apply(RecordChanges(upserted: [service("third", prefix: "vanity")]), serial: 4)
+        table = try live.apply(RecordChanges(upserted: [service("second", prefix: "vanity")]), serial: 5)
+        #expect(try query(table, vanity).1.contains("\(vanity). 30 in cname third.shop.acme.svc.example.com."))
+        #expect(live.problems[ServiceKey(namespace: "shop", name: "second")]
+            == ["vanity.example.com. is already served for shop/third"])
+        #expect(try query(table, "other.example.com").0 == 3)
+    }
+
     @Test func staleClustersAnswerWithTheDegradedTTL() throws {
         let live = try live()
         var stale = Self.clusters
