@@ -170,13 +170,22 @@ while sink.count < total {
     try await Task.sleep(for: .milliseconds(20))
 }
 let firstTable = ContinuousClock.now - started
-let table = store.current()
+// Read in a function: a global holding the first table would keep every shard the changes below replace alive
+// (that showed as half the shards' size again in "RSS after changes").
+func tableSize() -> (names: Int, bytes: Int) {
+    let table = store.current()
+    return (table.nameCount, table.compiledByteCount)
+}
+let (nameCount, compiledBytes) = tableSize()
 let rssUntrimmed = rssBytes()
 // Freed memory glibc still keeps (garbage of the last, small batches of the first table) is not the footprint.
 // malloc.h is not in Glibc's module map: look malloc_trim up.
-if let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") {
-    _ = unsafeBitCast(symbol, to: (@convention(c) (Int) -> Int32).self)(0)
+func mallocTrim() {
+    if let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") {
+        _ = unsafeBitCast(symbol, to: (@convention(c) (Int) -> Int32).self)(0)
+    }
 }
+mallocTrim()
 let rss = rssBytes()
 print(String(format: "RSS as the store left it (it trims after batches of 1,000+ changes): %.1f MiB; after a final malloc_trim:",
              Double(rssUntrimmed) / 1048576))
@@ -186,9 +195,9 @@ sink.lock.withLock {
                  sink.compileMilliseconds.count, sink.compileMilliseconds.reduce(0, +) / 1000, sink.memberBatches,
                  sink.memberBatchMilliseconds / 1000))
 }
-print("names in table: \(table.nameCount)")
-print(String(format: "compiled shards: %.1f MiB (%.0f bytes per name)", Double(table.compiledByteCount) / 1048576,
-             Double(table.compiledByteCount) / Double(max(table.nameCount, 1))))
+print("names in table: \(nameCount)")
+print(String(format: "compiled shards: %.1f MiB (%.0f bytes per name)", Double(compiledBytes) / 1048576,
+             Double(compiledBytes) / Double(max(nameCount, 1))))
 if controllerOnly { print("controller only: the records were merged but not compiled") }
 print(String(format: "RSS: %.1f MiB (%.1f MiB over the empty store); %.0f bytes per endpoint",
              Double(rss) / 1048576, Double(rss - rssBefore) / 1048576, Double(rss - rssBefore) / Double(total * 3)))
@@ -239,7 +248,10 @@ if !latencies.isEmpty {
     print(String(format: "EndpointSlice change → DNS answer over %d changes: p50 %.2f ms, p99 %.2f ms, max %.2f ms",
                  latencies.count, p(0.5), p(0.99), latencies.last!))
 }
-print(String(format: "RSS after changes: %.1f MiB", Double(rssBytes()) / 1048576))
+let rssAfterChanges = rssBytes()
+mallocTrim()
+print(String(format: "RSS after changes: %.1f MiB (%.1f MiB after a malloc_trim)", Double(rssAfterChanges) / 1048576,
+             Double(rssBytes()) / 1048576))
 runner.cancel()
 
 extension ArraySlice where Element == UInt8 {
