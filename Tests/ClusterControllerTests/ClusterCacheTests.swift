@@ -21,6 +21,27 @@ struct ClusterCacheTests {
         #expect(cache.allKeys.isEmpty)
     }
 
+    @Test func aServiceKeepsItsSlicesInNameOrder() {
+        var cache = ClusterCache()
+        let web = ServiceKey(namespace: "shop", name: "web")
+        for name in ["s2", "s3", "s1"] {
+            _ = cache.upsert(.endpointSlice(F.slice(name, service: "web", [F.endpoint("10.0.0.1")])))
+        }
+        #expect(cache.slices(of: web).map(\.metadata.name) == ["s1", "s2", "s3"])
+        // An update replaces the slice in its place.
+        _ = cache.upsert(.endpointSlice(F.slice("s2", service: "web", [F.endpoint("10.0.0.9")])))
+        #expect(cache.slices(of: web).map(\.metadata.name) == ["s1", "s2", "s3"])
+        #expect(cache.slices(of: web)[1].endpoints.map(\.addresses) == [["10.0.0.9"]])
+        // A delete takes out that slice only; the last delete forgets the service.
+        _ = cache.delete(KubeObjectRef(kind: .endpointSlice, namespace: "shop", name: "s1"))
+        #expect(cache.slices(of: web).map(\.metadata.name) == ["s2", "s3"])
+        _ = cache.delete(KubeObjectRef(kind: .endpointSlice, namespace: "shop", name: "s3"))
+        _ = cache.delete(KubeObjectRef(kind: .endpointSlice, namespace: "shop", name: "s2"))
+        #expect(cache.slices(of: web).isEmpty)
+        #expect(cache.allKeys.isEmpty)
+        #expect(cache.objectCounts["endpointSlices"] == 0)
+    }
+
     @Test func unchangedObjectsTouchNothing() {
         var cache = ClusterCache()
         let first = cache.upsert(.service(F.service()))
