@@ -18,11 +18,19 @@ struct ShardPacker {
     /// Adds a freshly rendered node. Answers of the node that are byte for byte the same share one template:
     /// ANY is the A answer again at most names (RFC 8482 minimal ANY), and a requester's variant repeats every
     /// type its override leaves alone.
+    ///
+    /// Only a wildcard's answers keep their relocations: they are written behind questions of any length. Every
+    /// other node's answers are only ever written behind its own name (an exact match, so a question of the
+    /// same length, and `write` relocates only when the length differs): names that reach a node as their
+    /// closest encloser get the table's shared answers (NXDOMAIN, the referral), never the node's own.
     mutating func add(_ node: PendingNode) {
         var added: [(body: RenderedBody, template: Int32)] = []
+        let relocatable = node.name.isWildcard
         func template(_ body: RenderedBody) -> Int32 {
             if let same = added.first(where: { $0.body == body }) { return same.template }
-            let index = store.add(body)
+            var stored = body
+            if !relocatable { stored.relocations = [] }
+            let index = store.add(stored)
             added.append((body, index))
             return index
         }

@@ -52,6 +52,31 @@ import Testing
         #expect(a.question != any.question)
     }
 
+    @Test func onlyWildcardAnswersKeepTheirRelocations() throws {
+        func relocations(_ name: String) throws -> [UInt32] {
+            let (shard, node) = try self.node(name)
+            return templates(shard, node).values.sorted().map { shard.template(Int($0)).entry.relocationCount }
+        }
+        // Written only behind their own name: nothing to relocate.
+        #expect(try relocations("www.example.com").allSatisfy { $0 == 0 })
+        #expect(try relocations("_http._tcp.example.com").allSatisfy { $0 == 0 })
+        // A wildcard answers questions of every length: pointers into the question (here the CNAME target's
+        // `example.com`) move with each question's length.
+        #expect(try relocations("*.wc.example.com").contains { $0 > 0 })
+        for name in ["a.wc.example.com", "a-much-longer-label.wc.example.com", "X.Y.wc.example.com"] {
+            let answer = try table.ask(name, .cname)
+            #expect(answer.rcode == 0)
+            #expect(answer.answer == ["\(name).\t300\tIN\tCNAME\twww.example.com."])
+        }
+        for name in ["a.wild.example.com", "a-much-longer-label.wild.example.com", "X.Y.wild.example.com"] {
+            #expect(try table.ask(name, .a).answer == ["\(name).\t300\tIN\tA\t192.0.2.99"])
+        }
+        // An exact name still answers with its own name as the owner, in the question's case.
+        #expect(try table.ask("WWW.example.com", .aaaa).answer == ["WWW.example.com.\t300\tIN\tAAAA\t2001:db8::80"])
+        #expect(try table.ask("_http._tcp.example.com", .srv).answer
+            == ["_http._tcp.example.com.\t300\tIN\tSRV\t0 5 80 www.example.com."])
+    }
+
     @Test func copyingANodeKeepsItsTemplatesShared() throws {
         let (shard, node) = try node("mixed.example.com")
         // Rebuilding the shard without replacing anything copies every node as bytes (the update path).
