@@ -74,13 +74,9 @@ public struct ClusterCache: Sendable {
             var impact = removeSlice(id)
             if let serviceName = slice.serviceName {
                 let key = ServiceKey(namespace: slice.metadata.namespace, name: serviceName)
+                // removeSlice took out the old version, so the slice is inserted at its place in name order.
                 var list = slices.removeValue(forKey: key) ?? []
-                let at = list.firstIndex { $0.metadata.name >= slice.metadata.name } ?? list.endIndex
-                if at < list.endIndex && list[at].metadata.name == slice.metadata.name {
-                    list[at] = slice
-                } else {
-                    list.insert(slice, at: at)
-                }
+                list.insert(slice, at: list.firstIndex { $0.metadata.name > slice.metadata.name } ?? list.endIndex)
                 slices[key] = list
                 sliceOwners[id] = key
                 impact.keys.insert(key)

@@ -72,9 +72,6 @@ public struct ZoneContent: Sendable {
     /// Every name of the zone, in no particular order.
     public var names: some Collection<DomainName> { entries.keys }
 
-    /// The number of names, empty non-terminals included.
-    public var nameCount: Int { entries.count }
-
     /// True when the name was made from live records (not from the zone file).
     public func isLive(_ name: DomainName) -> Bool { entries[name]?.isLive == true }
 
@@ -127,14 +124,11 @@ public struct ZoneContent: Sendable {
     /// Removes a live name and any empty non-terminal left without children. Returns the names that ceased to exist.
     @discardableResult
     public mutating func removeLive(_ name: DomainName) -> [DomainName] {
-        guard entries[name]?.isLive == true else { return [] }
+        guard let entry = entries[name], entry.isLive else { return [] }
         variants[name] = nil
         fileRecords[name] = nil
-        entries[name]?.packed = nil
-        entries[name]?.isLive = false
-        entries[name]?.owner = 0
-        entries[name]?.hasNegativeTTL = false
-        entries[name]?.negativeTTL = 0
+        // What stays is an empty non-terminal, while names below it remain.
+        entries[name] = Entry(children: entry.children)
         var gone: [DomainName] = []
         var current = name
         while current != origin, let here = entries[current], here.children == 0, !here.isLive,

@@ -26,10 +26,6 @@ public struct ServiceDNSRecord: Hashable, Sendable, Codable {
             unique()
             yield &storage.key
         }
-        set {
-            unique()
-            storage.key = newValue
-        }
     }
 
     public var spec: Spec {
@@ -38,10 +34,6 @@ public struct ServiceDNSRecord: Hashable, Sendable, Codable {
             unique()
             yield &storage.spec
         }
-        set {
-            unique()
-            storage.spec = newValue
-        }
     }
 
     public var status: Status {
@@ -49,10 +41,6 @@ public struct ServiceDNSRecord: Hashable, Sendable, Codable {
         _modify {
             unique()
             yield &storage.status
-        }
-        set {
-            unique()
-            storage.status = newValue
         }
     }
 
