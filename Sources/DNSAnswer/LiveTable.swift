@@ -11,9 +11,10 @@ public final class LiveTable {
     public let options: ServingOptions
     public private(set) var records: [ServiceKey: ServiceDNSRecord] = [:]
     public private(set) var clusters: [ClusterID: ClusterInfo] = [:]
-    /// The names each service owns now. Only the names: their records live in the zone contents (and `explain`
-    /// makes a service's names again from its record), so a second copy of every RRset is not kept here.
-    public private(set) var namesByService: ServiceNames = [:]
+    /// The names each service owns now, as references into the zone contents (zone index in the high half, the
+    /// zone's name number in the low half): eight bytes a name, where a `DomainName` kept here kept its storage
+    /// alive beside the zone's (a million names at scale). `names(of:)` gives them back as names.
+    private var nameRefs: [ServiceKey: [UInt64]] = [:]
     /// Problems of the last compile of each service (names that could not be made, names taken by another).
     public private(set) var problems: [ServiceKey: [String]] = [:]
 
@@ -37,6 +38,26 @@ public final class LiveTable {
         self.naming = naming
         self.options = options
         self.builder = try TableBuilder(zones: contents, options: options)
+    }
+
+    /// Every service's names, made again from the references (O(all names): for tests and tools).
+    public var namesByService: ServiceNames {
+        Dictionary(uniqueKeysWithValues: nameRefs.keys.map { ($0, names(of: $0)) })
+    }
+
+    /// The names `key` owns now.
+    public func names(of key: ServiceKey) -> [DomainName] {
+        (nameRefs[key] ?? []).compactMap { ref in
+            let zone = Int(ref >> 32)
+            guard zone < builder.zones.count else { return nil }
+            return builder.zones[zone].liveName(UInt32(truncatingIfNeeded: ref))?.name
+        }
+    }
+
+    /// The service that owns the live name `name`, if one does.
+    public func owner(of name: DomainName) -> ServiceKey? {
+        guard let zone = builder.zoneIndex(of: name), let id = builder.zones[zone].owner(of: name) else { return nil }
+        return serviceIDs.key(of: id)
     }
 
     /// Resolves in record form against the current contents (for `explain` and tools; queries use compiled bytes).
@@ -64,7 +85,7 @@ public final class LiveTable {
         var fresh = try TableBuilder(zones: staticZones, options: options, requesters: ids, subnets: subnets,
                                      localOption: naming.ednsLocalOption ?? 0)
         serviceIDs = ServiceIDs()
-        namesByService = [:]
+        nameRefs = [:]
         problems = [:]
         let names = RecordNames(naming: naming, clusters: clusters)
         _ = try fresh.update(serial: serial) { zones in
@@ -129,21 +150,22 @@ public final class LiveTable {
                 var touched = Set<DomainName>()
                 for key in saved.keys {
                     let id = serviceIDs.id(of: key)
-                    for old in namesByService[key] ?? [] {
-                        guard let id, let z = zones.firstIndex(where: { old.isSubdomain(of: $0.origin) }),
-                              zones[z].owner(of: old) == id
+                    for ref in nameRefs[key] ?? [] {
+                        let z = Int(ref >> 32)
+                        guard let id, z < zones.count,
+                              let (old, owner) = zones[z].liveName(UInt32(truncatingIfNeeded: ref)), owner == id
                         else { continue }
                         touched.insert(old)
                         touched.formUnion(zones[z].removeLive(old))
                     }
                     serviceIDs.release(key)
-                    namesByService[key] = nil
+                    nameRefs[key] = nil
                     problems[key] = nil
                     records[key] = nil
                 }
                 for record in placing {
                     records[record.key] = record
-                    touched.formUnion(Self.place(record, names, &zones, index, &serviceIDs, &namesByService, &problems))
+                    touched.formUnion(Self.place(record, names, &zones, index, &serviceIDs, &nameRefs, &problems))
                 }
                 return touched
             }
@@ -157,15 +179,15 @@ public final class LiveTable {
 
     private func place(_ record: ServiceDNSRecord, _ names: RecordNames, _ zones: inout [ZoneContent],
                        _ index: [ClusterID: Int]) -> [DomainName] {
-        Self.place(record, names, &zones, index, &serviceIDs, &namesByService, &problems)
+        Self.place(record, names, &zones, index, &serviceIDs, &nameRefs, &problems)
     }
 
     private static func place(_ record: ServiceDNSRecord, _ names: RecordNames, _ zones: inout [ZoneContent],
                               _ index: [ClusterID: Int], _ ids: inout ServiceIDs,
-                              _ namesByService: inout [ServiceKey: [DomainName]],
+                              _ nameRefs: inout [ServiceKey: [UInt64]],
                               _ problems: inout [ServiceKey: [String]]) -> [DomainName] {
         let (made, trouble) = names.names(for: record)
-        var placed: [DomainName] = []
+        var placed: [UInt64] = []
         placed.reserveCapacity(made.count)
         // The names whose answers must be (re)compiled: the live names, and empty non-terminals that appeared.
         var changed: [DomainName] = []
@@ -181,11 +203,11 @@ public final class LiveTable {
                 messages.append("\(live.name) is defined in the zone file of \(zones[z].origin); the file wins")
                 continue
             }
-            placed.append(live.name)
+            if let stored = zones[z].id(of: live.name) { placed.append(UInt64(z) << 32 | UInt64(stored)) }
             changed.append(live.name)
             changed += created
         }
-        namesByService[record.key] = placed
+        nameRefs[record.key] = placed
         problems[record.key] = messages.isEmpty ? nil : messages
         return changed
     }

@@ -5,10 +5,10 @@ extension LiveTable {
     /// Explains the answer to (`name`, `type`) asked by a requester in `requester` (nil: unknown requester), from
     /// the same naming rules and contents the table was compiled from. Pure: reads the table, changes nothing.
     public func explain(_ name: DomainName, _ type: RRType, requester: ClusterID?, serial: UInt32) -> Explanation {
-        let owner = namesByService.first { $0.value.contains(name) }
+        let owner = self.owner(of: name)
         // The table keeps only the names; the live name (its variants, whether it is degraded) is made again from
         // the owner's record by the same rules the compile used.
-        let live = owner.flatMap { records[$0.key] }.flatMap { record in
+        let live = owner.flatMap { records[$0] }.flatMap { record in
             RecordNames(naming: naming, clusters: clusters).names(for: record).names.first { $0.name == name }
         }
         var override: [RRType: [ResourceRecord]]? = nil
@@ -21,7 +21,7 @@ extension LiveTable {
             requester: requester?.rawValue,
             serial: serial,
             zone: zone?.description,
-            service: owner.map { $0.key.description },
+            service: owner.map { $0.description },
             kind: zone == nil ? "none" : "static",
             resolution: "\(resolved.resolution)",
             rcode: Int(resolved.rcode),
@@ -32,7 +32,7 @@ extension LiveTable {
             step: "",
             candidates: []
         )
-        guard let key = owner?.key, let record = records[key] else {
+        guard let key = owner, let record = records[key] else {
             explanation.step =
                 zone == nil
                 ? "outside every served zone: REFUSED"

@@ -4,10 +4,11 @@ public import MCDNSModel
 /// One zone arranged for compiling: RRsets by owner, empty non-terminals, and the delegation points.
 /// Built once per compile; never touched on the query path.
 ///
-/// It holds every live name too (a million at scale, DESIGN §7), so a name costs one dictionary entry: its
-/// RRsets (packed into one byte array for live names), the count of names directly below it, and its flags.
-/// Separate maps for live names, negative TTLs and child counts cost more than the records themselves
-/// (heaptrack, `bench/scale.sh`, issue 3).
+/// It holds every live name too (a million at scale, DESIGN §7), so a name costs one entry of a flat `NameStore`:
+/// its lower-cased name and RRsets (packed, for live names) in an arena, the count of names directly below it, and
+/// its flags. Separate maps for live names, negative TTLs and child counts cost more than the records themselves,
+/// and a dictionary keyed by `DomainName` with an array per name about twice what the store costs (heaptrack,
+/// `bench/scale.sh`, issue 3).
 public struct ZoneContent: Sendable {
     public let origin: DomainName
     public let soa: ResourceRecord
@@ -20,76 +21,89 @@ public struct ZoneContent: Sendable {
     /// The negative TTL of known services (the last one set): the shared NODATA answer of live names uses it.
     public private(set) var serviceNegativeTTL: UInt32?
 
-    /// Every name that exists in the zone (RFC 4592 §2.2.2); an empty non-terminal has no RRsets.
-    private var entries: [DomainName: Entry]
+    /// Every name that exists in the zone (RFC 4592 §2.2.2), with its child count, flags and, for a live name,
+    /// its records packed; an empty non-terminal has no RRsets.
+    private var store: NameStore
     /// RRsets as the zone file gave them (their owners keep the file's case). Live names keep theirs packed in
-    /// their entry, unless they do not fit that form.
+    /// the store, unless they do not fit that form.
     private var fileRecords: [DomainName: [RRType: [ResourceRecord]]] = [:]
-
-    /// 24 bytes per name.
-    struct Entry: Sendable {
-        /// A live name's records, packed; nil for names from the file and empty non-terminals.
-        var packed: PackedRRsets?
-        /// How many names sit directly below this one: an empty non-terminal lives while this is above zero.
-        var children: UInt32 = 0
-        /// Who made a live name (the caller's number for it, never 0); 0 for the rest.
-        var owner: UInt32 = 0
-        /// For a live name with `hasNegativeTTL`: the SOA TTL of its NODATA answers.
-        var negativeTTL: UInt32 = 0
-        var isLive = false
-        var hasNegativeTTL = false
-    }
 
     public init(zone: Zone, followsTableSerial: Bool = false) throws(CompileError) {
         guard let soa = zone.soa else { throw CompileError.missingSOA(zone.origin) }
         self.origin = zone.origin
         self.soa = soa
         self.followsTableSerial = followsTableSerial
-        self.entries = [:]
         self.cuts = []
+        self.store = NameStore(suffix: zone.origin.key)
         for record in zone.records { add(record) }
     }
 
     // MARK: - Reading
 
+    private func entry(_ name: DomainName) -> NameStore.Entry? { store.find(name.key).map { store[$0] } }
+
     /// True when `name` exists (with records, or as an empty non-terminal).
-    public func contains(_ name: DomainName) -> Bool { entries[name] != nil }
+    public func contains(_ name: DomainName) -> Bool { store.find(name.key) != nil }
 
     /// The RRsets at `name`; empty for an empty non-terminal, nil when the name does not exist.
     public func rrsets(at name: DomainName) -> [RRType: [ResourceRecord]]? {
-        guard let index = entries.index(forKey: name) else { return nil }
-        let (owner, entry) = entries[index]
-        if let packed = entry.packed { return packed.unpacked(owner: owner) }
+        guard let id = store.find(name.key) else { return nil }
+        if store[id].has(NameStore.Entry.packed) {
+            // Packed only when the live name was lower-case: its stored key is exactly the name it was made for.
+            guard let owner = try? DomainName(wire: store.name(of: id)) else { return [:] }
+            return PackedRRsets(bytes: store.data(of: id)).unpacked(owner: owner)
+        }
         return fileRecords[name] ?? [:]
     }
 
     /// The number its caller gave the live name `name` (see `add(_:requesterIndex:owner:)`), if it is live.
     public func owner(of name: DomainName) -> UInt32? {
-        guard let entry = entries[name], entry.isLive else { return nil }
+        guard let entry = entry(name), entry.has(NameStore.Entry.live) else { return nil }
         return entry.owner
     }
 
-    /// Every name of the zone, in no particular order.
-    public var names: some Collection<DomainName> { entries.keys }
+    /// The store number of `name`: a caller may keep it instead of the name (see `liveName(_:)`).
+    public func id(of name: DomainName) -> UInt32? { store.find(name.key) }
+
+    /// The live name numbered `id` and its owner's number, when that number is a live name now.
+    public func liveName(_ id: UInt32) -> (name: DomainName, owner: UInt32)? {
+        guard Int(id) < store.entries.count, store[id].has(NameStore.Entry.live),
+              let name = try? DomainName(wire: store.name(of: id))
+        else { return nil }
+        return (name, store[id].owner)
+    }
+
+    /// Every name of the zone (lower-cased), in no particular order.
+    public var names: [DomainName] {
+        store.ids.compactMap { try? DomainName(wire: store.name(of: $0)) }
+    }
+
+    /// How many names exist (empty non-terminals included).
+    public var nameCount: Int { store.count }
 
     /// True when the name was made from live records (not from the zone file).
-    public func isLive(_ name: DomainName) -> Bool { entries[name]?.isLive == true }
+    public func isLive(_ name: DomainName) -> Bool { entry(name)?.has(NameStore.Entry.live) == true }
 
     /// The SOA TTL of NODATA at `name`, when it is a known service's name with one of its own.
     public func negativeTTL(at name: DomainName) -> UInt32? {
-        guard let entry = entries[name], entry.hasNegativeTTL else { return nil }
+        guard let entry = entry(name), entry.has(NameStore.Entry.hasNegativeTTL) else { return nil }
         return entry.negativeTTL
     }
 
     /// The names from the zone file with their RRsets (live names left out).
     public var fileNodes: [(name: DomainName, rrsets: [RRType: [ResourceRecord]])] {
-        fileRecords.compactMap { name, rrsets in entries[name]?.isLive == true ? nil : (name, rrsets) }
+        fileRecords.compactMap { name, rrsets in isLive(name) ? nil : (name, rrsets) }
     }
 
     /// True when any name has records of `type`.
     public func hasRecords(ofType type: RRType) -> Bool {
-        fileRecords.values.contains { $0[type] != nil } || entries.values.contains { $0.packed?.contains(type) == true }
+        fileRecords.values.contains { $0[type] != nil }
+            || store.ids.contains { store[$0].has(NameStore.Entry.packed)
+                && PackedRRsets(bytes: store.data(of: $0)).contains(type) }
     }
+
+    /// Bytes of the name store's arena (records and garbage), for tests and measurements.
+    var storeBytes: (arena: Int, garbage: Int) { (store.arenaBytes, store.garbageBytes) }
 
     // MARK: - Editing
 
@@ -103,40 +117,51 @@ public struct ZoneContent: Sendable {
         if record.type == .ns && record.owner != origin { cuts.insert(record.owner) }
     }
 
-    /// Makes `name` exist, with the empty non-terminals between it and the apex. Returns the names it created.
+    /// Makes `name` exist, with the empty non-terminals between it and the apex. Returns the names it created
+    /// and the number of `name`.
+    /// If `name` is made here, it gets `data` with it (one arena record, where setting it afterwards left one
+    /// behind as garbage).
     @discardableResult
-    private mutating func ensureNode(_ name: DomainName) -> [DomainName] {
+    private mutating func ensureNode(_ name: DomainName, data: [UInt8] = []) -> (created: [DomainName], id: UInt32) {
         var created: [DomainName] = []
         var current = name
-        while entries[current] == nil {
-            entries[current] = Entry()
+        var id: UInt32? = nil
+        while true {
+            if let found = store.find(current.key) {
+                if id == nil { id = found }
+                break
+            }
+            let made = store.insert(current.key, data: id == nil ? data : [])
+            if id == nil { id = made }
             created.append(current)
             guard current != origin, let parent = current.parent else { break }
             current = parent
         }
         // Every name made here counts as a child of its parent, which exists by now.
         for made in created where made != origin {
-            if let parent = made.parent { entries[parent]?.children += 1 }
+            if let parent = made.parent, let parentID = store.find(parent.key) { store[parentID].children += 1 }
         }
-        return created
+        return (created, id!)
     }
 
     /// Removes a live name and any empty non-terminal left without children. Returns the names that ceased to exist.
     @discardableResult
     public mutating func removeLive(_ name: DomainName) -> [DomainName] {
-        guard let entry = entries[name], entry.isLive else { return [] }
+        guard let id = store.find(name.key), store[id].has(NameStore.Entry.live) else { return [] }
         variants[name] = nil
         fileRecords[name] = nil
         // What stays is an empty non-terminal, while names below it remain.
-        entries[name] = Entry(children: entry.children)
+        store[id] = NameStore.Entry(chunk: store[id].chunk, offset: store[id].offset, children: store[id].children,
+                                    flags: NameStore.Entry.used)
+        store.setData(id, [])
         var gone: [DomainName] = []
         var current = name
-        while current != origin, let here = entries[current], here.children == 0, !here.isLive,
-              fileRecords[current]?.isEmpty ?? true {
-            entries[current] = nil
+        while current != origin, let here = store.find(current.key), store[here].children == 0,
+              !store[here].has(NameStore.Entry.live), fileRecords[current]?.isEmpty ?? true {
+            store.remove(here)
             gone.append(current)
             guard let parent = current.parent else { break }
-            entries[parent]?.children -= 1
+            if let parentID = store.find(parent.key) { store[parentID].children -= 1 }
             current = parent
         }
         return gone
@@ -148,23 +173,26 @@ public struct ZoneContent: Sendable {
     @discardableResult
     public mutating func add(_ live: LiveName, requesterIndex: [ClusterID: Int], owner: UInt32 = 1) -> [DomainName]? {
         guard live.name.isSubdomain(of: origin) else { return nil }
-        if entries[live.name]?.isLive == false, fileRecords[live.name]?.isEmpty == false { return nil }
-        let created = ensureNode(live.name)
+        if !isLive(live.name), fileRecords[live.name]?.isEmpty == false { return nil }
+        let wasLive = isLive(live.name)
         // Live RRsets come deduplicated: set them whole (adding record by record is quadratic in RRset size).
         // A second live name of the same owner adds its types to the first one's.
-        var rrsets = isLive(live.name) ? self.rrsets(at: live.name) ?? [:] : [:]
+        var rrsets = wasLive ? self.rrsets(at: live.name) ?? [:] : [:]
         for (type, records) in live.rrsets where !records.isEmpty { rrsets[type] = records }
-        var entry = entries[live.name] ?? Entry()
-        entry.packed = PackedRRsets(rrsets, owner: live.name)
-        fileRecords[live.name] = entry.packed == nil && !rrsets.isEmpty ? rrsets : nil
-        entry.isLive = true
-        entry.owner = owner
+        // Packed only for a lower-case name (what the store keeps): its records then come back with their owner.
+        let packed = live.name.wire == live.name.key ? PackedRRsets(rrsets, owner: live.name) : nil
+        let (created, id) = ensureNode(live.name, data: packed?.bytes ?? [])
+        let data = packed?.bytes ?? []
+        if created.isEmpty, store.data(of: id) != data { store.setData(id, data) }
+        store[id].set(NameStore.Entry.packed, packed != nil)
+        fileRecords[live.name] = packed == nil && !rrsets.isEmpty ? rrsets : nil
+        store[id].set(NameStore.Entry.live, true)
+        store[id].owner = owner
         if let ttl = live.negativeTTL {
-            entry.hasNegativeTTL = true
-            entry.negativeTTL = ttl
+            store[id].set(NameStore.Entry.hasNegativeTTL, true)
+            store[id].negativeTTL = ttl
             serviceNegativeTTL = ttl
         }
-        entries[live.name] = entry
         if rrsets[.ns] != nil && live.name != origin { cuts.insert(live.name) }
         for (cluster, rrsets) in live.variants {
             guard let index = requesterIndex[cluster] else { continue }
@@ -211,6 +239,11 @@ public struct ZoneContent: Sendable {
 /// of arrays of `ResourceRecord` (each with its own RDATA array). Unpacked only when a name is compiled.
 public struct PackedRRsets: Sendable, Equatable {
     let bytes: [UInt8]
+
+    /// Records packed earlier (the bytes of another `PackedRRsets`).
+    init(bytes: [UInt8]) {
+        self.bytes = bytes
+    }
 
     /// Packs `rrsets`, or nil when they do not fit this form (a record owned by another name or spelled in
     /// another case, an RDATA over 65,535 bytes, more than 255 compressible names in one record).

@@ -16,12 +16,13 @@ struct AdminSnapshot {
     var host: @Sendable () -> HostStatus? = { nil }
 
     func records(namespace: String? = nil, name: String? = nil) -> AdminViews.Records {
-        guard let state = store.liveState() else {
-            return AdminViews.Records(serial: store.current().serial, warmStart: false, records: [])
-        }
-        let keys = state.records.keys.sorted().filter { key in
+        func wanted(_ key: ServiceKey) -> Bool {
             (namespace == nil || key.namespace == namespace) && (name == nil || key.name == name)
         }
+        guard let state = store.liveState(namesOf: wanted) else {
+            return AdminViews.Records(serial: store.current().serial, warmStart: false, records: [])
+        }
+        let keys = state.records.keys.sorted().filter(wanted)
         let records = keys.map { key in
             let record = state.records[key]!
             return AdminViews.Record(

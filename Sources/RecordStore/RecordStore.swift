@@ -319,13 +319,17 @@ public final class RecordStore: Sendable, ServiceRecordSink {
         var persistedChangeCount: UInt64 = 0
     }
 
-    /// The live state as plain values (for the admin API and `explain`); nil for a static-only store.
-    public func liveState() -> LiveState? {
+    /// The live state as plain values (for the admin API and `explain`); nil for a static-only store. `names`
+    /// holds the names of the services `namesOf` picks (none by default: the table keeps them as references into
+    /// the zone contents, and making a million names again is not for a metrics scrape).
+    public func liveState(namesOf include: (ServiceKey) -> Bool = { _ in false }) -> LiveState? {
         live.withLock { state in
             guard let state else { return nil }
             let live = state.table
+            var names: ServiceNames = [:]
+            for key in live.records.keys where include(key) { names[key] = live.names(of: key) }
             return LiveState(records: live.records, clusters: live.clusters, problems: live.problems,
-                             names: live.namesByService, naming: live.naming, serial: current().serial,
+                             names: names, naming: live.naming, serial: current().serial,
                              restoredFromState: state.restoredFromState,
                              warmStart: state.warm != nil, unconfirmed: state.warm?.unconfirmed ?? [],
                              syncedOnce: state.syncedOnce)

@@ -1,0 +1,131 @@
+@testable import DNSAnswer
+import DNSWire
+import Testing
+
+/// The flat store every zone keeps its names in (issue 3's memory goal): it must find exactly what it holds
+/// through any sequence of inserts, rewrites and removals, and its arena must not grow with rewrites.
+@Suite struct NameStoreTests {
+    /// A deterministic generator, so a failure names the seed that shows it.
+    struct Generator: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    func key(_ text: String) throws -> [UInt8] { try DomainName(text).key }
+
+    @Test func findsWhatItHoldsAndNothingElse() throws {
+        var store = NameStore(chunkSize: 256)
+        let web = try store.insert(key("web.shop.svc.example.com"))
+        let api = try store.insert(key("api.shop.svc.example.com"))
+        #expect(try store.find(key("web.shop.svc.example.com")) == web)
+        #expect(try store.find(key("api.shop.svc.example.com")) == api)
+        #expect(try store.find(key("db.shop.svc.example.com")) == nil)
+        #expect(try store.name(of: web) == key("web.shop.svc.example.com"))
+        #expect(store.data(of: web).isEmpty)
+        store.setData(web, [1, 2, 3])
+        #expect(store.data(of: web) == [1, 2, 3])
+        #expect(try store.name(of: web) == key("web.shop.svc.example.com"))
+        store.remove(web)
+        #expect(try store.find(key("web.shop.svc.example.com")) == nil)
+        #expect(try store.find(key("api.shop.svc.example.com")) == api)
+        #expect(store.count == 1)
+        // The freed number goes to the next name.
+        #expect(try store.insert(key("db.shop.svc.example.com")) == web)
+    }
+
+    /// A zone's store keeps names without the zone's origin, and gives them back whole.
+    @Test func namesAreKeptWithoutTheOrigin() throws {
+        var store = NameStore(suffix: try key("example.com"), chunkSize: 256)
+        let web = try store.insert(key("web.shop.svc.example.com"))
+        let apex = try store.insert(key("example.com"))
+        #expect(try store.find(key("WEB.shop.svc.example.com".lowercased())) == web)
+        #expect(try store.name(of: web) == key("web.shop.svc.example.com"))
+        #expect(try store.name(of: apex) == key("example.com"))
+        #expect(try store.find(key("example.com")) == apex)
+        // Names outside the zone, and names that only end with the same bytes, are not found.
+        #expect(try store.find(key("web.shop.svc.example.org")) == nil)
+        #expect(try store.find(key("com")) == nil)
+        #expect(try store.find(key(".")) == nil)
+        #expect(store.arenaBytes == 2 * NameStore.headerSize + (try key("web.shop.svc").count - 1))
+    }
+
+    /// Random inserts, rewrites and removals against a dictionary: after every step the store agrees with it,
+    /// including names that collide in the index and clusters that removals shift back.
+    @Test(arguments: [1, 2, 3, 4] as [UInt64])
+    func agreesWithADictionaryThroughRandomEdits(seed: UInt64) throws {
+        var random = Generator(state: seed)
+        // A small chunk makes compaction run often.
+        var store = NameStore(suffix: try key("svc.example.com"), chunkSize: 512)
+        var expected: [[UInt8]: [UInt8]] = [:]
+        var ids: [[UInt8]: UInt32] = [:]
+        for step in 0..<4_000 {
+            let key = try key("n\(Int.random(in: 0..<600, using: &random)).svc.example.com")
+            switch Int.random(in: 0..<3, using: &random) {
+            case 0 where expected[key] == nil:
+                ids[key] = store.insert(key)
+                expected[key] = []
+            case 1 where expected[key] != nil:
+                let data = (0..<Int.random(in: 0..<40, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
+                store.setData(ids[key]!, data)
+                expected[key] = data
+            case 2 where expected[key] != nil:
+                store.remove(ids[key]!)
+                expected[key] = nil
+                ids[key] = nil
+            default:
+                break
+            }
+            if step % 500 == 0 || step == 3_999 {
+                #expect(store.count == expected.count)
+                for (key, data) in expected {
+                    let id = try #require(store.find(key), "seed \(seed) step \(step)")
+                    #expect(id == ids[key])
+                    #expect(store.name(of: id) == key)
+                    #expect(store.data(of: id) == data)
+                }
+                #expect(Set(store.ids) == Set(ids.values))
+                for missing in 600..<620 { #expect(try store.find(self.key("n\(missing).svc.example.com")) == nil) }
+            }
+        }
+    }
+
+    /// Rewriting the same names over and over leaves at most about half of every full chunk as garbage: the
+    /// arena stays near twice the live bytes, however many rewrites.
+    @Test func rewritesDoNotGrowTheArena() throws {
+        var store = NameStore(chunkSize: 4_096)
+        var ids: [UInt32] = []
+        for i in 0..<200 { ids.append(try store.insert(key("name-\(i).example.com"))) }
+        for round in 0..<200 {
+            for id in ids { store.setData(id, Array(repeating: UInt8(round), count: 20)) }
+        }
+        let live = ids.reduce(0) { $0 + NameStore.headerSize + store.name(of: $1).count + 20 }
+        #expect(store.arenaBytes <= 2 * live + 2 * store.chunkSize, "arena \(store.arenaBytes) for \(live) live bytes")
+        #expect(store.garbageBytes < store.arenaBytes)
+        for (i, id) in ids.enumerated() {
+            #expect(try store.find(key("name-\(i).example.com")) == id)
+            #expect(store.data(of: id) == Array(repeating: 199, count: 20))
+        }
+        // Removing everything frees the chunks.
+        for id in ids { store.remove(id) }
+        #expect(store.count == 0)
+        #expect(store.arenaBytes <= store.chunkSize)
+    }
+
+    /// A record larger than a chunk gets a chunk of its own, and goes with it.
+    @Test func aRecordLargerThanAChunkFits() throws {
+        var store = NameStore(chunkSize: 128)
+        let big = try store.insert(key("big.example.com"))
+        let data = (0..<1_000).map { UInt8(truncatingIfNeeded: $0) }
+        store.setData(big, data)
+        #expect(store.data(of: big) == data)
+        store.setData(big, [7])
+        #expect(store.data(of: big) == [7])
+        #expect(store.arenaBytes < 1_000)
+    }
+}
