@@ -1,18 +1,35 @@
 /// A name in a shard: where its lower-cased wire name is, its zone, and its compiled answers by type.
+/// 24 bytes (a million names at scale): the 32-bit fields first, then the 16-bit ones, then the bytes.
 struct NodeEntry: Sendable {
     var nameStart: UInt32
-    var nameLength: UInt16
-    var zone: UInt16
     var typesStart: UInt32
-    var typesCount: UInt16
     var variantsStart: UInt32
-    var variantsCount: UInt16
     /// The answer for every type without an entry of its own (NODATA, a CNAME chain's end, a referral).
     var fallback: Int32
+    var zone: UInt16
+    var typesCount: UInt16
+    var variantsCount: UInt16
+    /// A wire name has at most 255 bytes.
+    var nameLength: UInt8
+    private var flags: UInt8
+
+    init(nameStart: UInt32, nameLength: UInt8, zone: UInt16, typesStart: UInt32, typesCount: UInt16,
+         variantsStart: UInt32, variantsCount: UInt16, fallback: Int32, delegated: Bool, hasWildcardChild: Bool) {
+        self.nameStart = nameStart
+        self.typesStart = typesStart
+        self.variantsStart = variantsStart
+        self.fallback = fallback
+        self.zone = zone
+        self.typesCount = typesCount
+        self.variantsCount = variantsCount
+        self.nameLength = nameLength
+        self.flags = (delegated ? 1 : 0) | (hasWildcardChild ? 2 : 0)
+    }
+
     /// At or below a zone cut: a missing name under it gets `fallback` (the referral) too.
-    var delegated: Bool
+    var delegated: Bool { flags & 1 != 0 }
     /// `*.<this name>` exists: a missing name under it is answered by that wildcard.
-    var hasWildcardChild: Bool
+    var hasWildcardChild: Bool { flags & 2 != 0 }
 }
 
 struct TypeEntry: Sendable {

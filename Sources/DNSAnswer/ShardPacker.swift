@@ -43,7 +43,7 @@ struct ShardPacker {
         }
         let fallback = node.fallback.map { template($0) } ?? node.sharedFallback
         entries.append(NodeEntry(
-            nameStart: UInt32(names.count), nameLength: UInt16(node.name.key.count), zone: UInt16(node.zone),
+            nameStart: UInt32(names.count), nameLength: UInt8(node.name.key.count), zone: UInt16(node.zone),
             typesStart: UInt32(typesStart), typesCount: UInt16(types.count - typesStart),
             variantsStart: UInt32(variantsStart), variantsCount: UInt16(variants.count - variantsStart),
             fallback: fallback, delegated: node.delegated, hasWildcardChild: node.hasWildcardChild))
