@@ -37,7 +37,8 @@ struct NameStore: Sendable {
     /// Header of an arena record: name number (4 bytes), name length (1), data length (4).
     static let headerSize = 9
 
-    private(set) var entries: [Entry] = []
+    /// By name number. In pages: an `Array` grown by doubling held 1.57 million entries' room for a million names.
+    private(set) var entries = PagedArray<Entry>()
     private var freeIDs: [UInt32] = []
     /// 0 for an empty slot, else name number + 1. Kept at most half full.
     private var slots: [UInt32] = Array(repeating: 0, count: 16)
@@ -288,5 +289,29 @@ struct NameStore: Sendable {
             fresh[position] = slot
         }
         slots = fresh
+    }
+}
+
+/// An array kept in pages of 4,096 elements, grown a page at a time: an `Array` grows by doubling, and at a million
+/// elements up to half its room stays unused.
+struct PagedArray<Element: Sendable>: Sendable {
+    private var pages: [[Element]] = []
+    private(set) var count = 0
+
+    var indices: Range<Int> { 0..<count }
+
+    subscript(index: Int) -> Element {
+        get { pages[index >> 12][index & 4095] }
+        _modify { yield &pages[index >> 12][index & 4095] }
+    }
+
+    mutating func append(_ element: Element) {
+        if count & 4095 == 0 {
+            var page: [Element] = []
+            page.reserveCapacity(4096)
+            pages.append(page)
+        }
+        pages[count >> 12].append(element)
+        count += 1
     }
 }

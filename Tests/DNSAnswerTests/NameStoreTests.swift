@@ -117,6 +117,17 @@ import Testing
         #expect(store.arenaBytes <= store.chunkSize)
     }
 
+    /// Elements keep their place across page boundaries, and edits in place stick.
+    @Test func pagedArrayKeepsEveryElement() {
+        var array = PagedArray<Int>()
+        for i in 0..<10_000 { array.append(i * 3) }
+        #expect(array.count == 10_000)
+        #expect(array.indices.allSatisfy { array[$0] == $0 * 3 })
+        array[4_095] += 1
+        array[4_096] = -1
+        #expect(array[4_095] == 4_095 * 3 + 1 && array[4_096] == -1 && array[9_999] == 29_997)
+    }
+
     /// A record larger than a chunk gets a chunk of its own, and goes with it.
     @Test func aRecordLargerThanAChunkFits() throws {
         var store = NameStore(chunkSize: 128)
