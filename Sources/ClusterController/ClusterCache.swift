@@ -26,10 +26,11 @@ public struct ClusterCache: Sendable {
     }
 
     public private(set) var services: [ServiceKey: KubeService] = [:]
-    /// EndpointSlices by the service they belong to (label `kubernetes.io/service-name`), in name order. An
-    /// array, not a dictionary by name: most services have one slice, and a dictionary per service cost about
-    /// 130 bytes more per service at 100,000 services (issue 3); a service's few slices are searched in order.
-    private var slices: [ServiceKey: [KubeEndpointSlice]] = [:]
+    /// EndpointSlices by the service they belong to (label `kubernetes.io/service-name`), in name order, as the
+    /// merge reads them (`CachedSlice`). An array, not a dictionary by name: most services have one slice, and a
+    /// dictionary per service cost about 130 bytes more per service at 100,000 services (issue 3); a service's
+    /// few slices are searched in order.
+    private var slices: [ServiceKey: [CachedSlice]] = [:]
     public private(set) var exports: [ServiceKey: KubeServiceExport] = [:]
     public private(set) var nodes: [String: KubeNode] = [:]
     /// Which service a slice was filed under, so a relabelled or deleted slice leaves its old service.
@@ -76,7 +77,8 @@ public struct ClusterCache: Sendable {
                 let key = ServiceKey(namespace: slice.metadata.namespace, name: serviceName)
                 // removeSlice took out the old version, so the slice is inserted at its place in name order.
                 var list = slices.removeValue(forKey: key) ?? []
-                list.insert(slice, at: list.firstIndex { $0.metadata.name > slice.metadata.name } ?? list.endIndex)
+                list.insert(CachedSlice(slice),
+                            at: list.firstIndex { $0.name > slice.metadata.name } ?? list.endIndex)
                 slices[key] = list
                 sliceOwners[id] = key
                 impact.keys.insert(key)
@@ -138,15 +140,125 @@ public struct ClusterCache: Sendable {
         }
     }
 
-    /// The slices of one service, in name order (so merges are deterministic).
+    /// The slices of one service, in name order (so merges are deterministic), with what the merge reads: the
+    /// name, the address type and the endpoints (metadata beyond namespace and name, and ports, are not kept).
     public func slices(of key: ServiceKey) -> [KubeEndpointSlice] {
-        slices[key] ?? []
+        (slices[key] ?? []).map { $0.slice(namespace: key.namespace, serviceName: key.name) }
     }
 
     private mutating func removeSlice(_ id: SliceID) -> Impact {
         guard let owner = sliceOwners.removeValue(forKey: id) else { return Impact() }
-        slices[owner]?.removeAll { $0.metadata.name == id.name }
+        slices[owner]?.removeAll { $0.name == id.name }
         if slices[owner]?.isEmpty == true { slices[owner] = nil }
         return Impact(keys: [owner])
+    }
+}
+
+/// An EndpointSlice as the merge reads it, its endpoints packed into one byte array. Kept as
+/// `KubeEndpointSlice`, a three-endpoint slice cost about 520 bytes (an array of endpoints, an array of
+/// addresses per endpoint, the slice's metadata and ports); packed, about 150 (issue 3, `bench/scale.sh`).
+struct CachedSlice: Sendable, Equatable {
+    let name: String
+    let addressType: KubeEndpointSlice.AddressType
+    /// Per endpoint: two flag bytes, the address count, each address, then hostname, zone and node name when
+    /// present. Counts and lengths are LEB128 varints; text is UTF-8.
+    let endpoints: [UInt8]
+
+    private enum Flag {
+        static let readyKnown: UInt16 = 1 << 0
+        static let ready: UInt16 = 1 << 1
+        static let servingKnown: UInt16 = 1 << 2
+        static let serving: UInt16 = 1 << 3
+        static let terminatingKnown: UInt16 = 1 << 4
+        static let terminating: UInt16 = 1 << 5
+        static let hostname: UInt16 = 1 << 6
+        static let zone: UInt16 = 1 << 7
+        static let nodeName: UInt16 = 1 << 8
+    }
+
+    init(_ slice: KubeEndpointSlice) {
+        name = slice.metadata.name
+        addressType = slice.addressType
+        var bytes: [UInt8] = []
+        for endpoint in slice.endpoints {
+            var flags: UInt16 = 0
+            func condition(_ value: Bool?, _ known: UInt16, _ on: UInt16) {
+                if let value { flags |= known | (value ? on : 0) }
+            }
+            condition(endpoint.ready, Flag.readyKnown, Flag.ready)
+            condition(endpoint.serving, Flag.servingKnown, Flag.serving)
+            condition(endpoint.terminating, Flag.terminatingKnown, Flag.terminating)
+            if endpoint.hostname != nil { flags |= Flag.hostname }
+            if endpoint.zone != nil { flags |= Flag.zone }
+            if endpoint.nodeName != nil { flags |= Flag.nodeName }
+            bytes.append(UInt8(flags & 0xFF))
+            bytes.append(UInt8(flags >> 8))
+            Self.appendVarint(endpoint.addresses.count, to: &bytes)
+            for address in endpoint.addresses { Self.append(address, to: &bytes) }
+            for text in [endpoint.hostname, endpoint.zone, endpoint.nodeName] {
+                if let text { Self.append(text, to: &bytes) }
+            }
+        }
+        // Exactly the bytes: appends leave up to twice the room (and `Array(bytes)` would keep that buffer).
+        endpoints = [UInt8](unsafeUninitializedCapacity: bytes.count) { buffer, count in
+            count = buffer.initialize(fromContentsOf: bytes)
+        }
+    }
+
+    /// The slice again, with the namespace and service name it is filed under.
+    func slice(namespace: String, serviceName: String) -> KubeEndpointSlice {
+        var result = KubeEndpointSlice(metadata: KubeObjectMeta(namespace: namespace, name: name),
+                                       serviceName: serviceName, addressType: addressType)
+        var at = 0
+        while at + 1 < endpoints.count {
+            let flags = UInt16(endpoints[at]) | UInt16(endpoints[at + 1]) << 8
+            at += 2
+            var endpoint = KubeEndpointSlice.Endpoint(addresses: [])
+            for _ in 0..<readVarint(&at) { endpoint.addresses.append(readString(&at)) }
+            func condition(_ known: UInt16, _ on: UInt16) -> Bool? { flags & known != 0 ? flags & on != 0 : nil }
+            endpoint.ready = condition(Flag.readyKnown, Flag.ready)
+            endpoint.serving = condition(Flag.servingKnown, Flag.serving)
+            endpoint.terminating = condition(Flag.terminatingKnown, Flag.terminating)
+            if flags & Flag.hostname != 0 { endpoint.hostname = readString(&at) }
+            if flags & Flag.zone != 0 { endpoint.zone = readString(&at) }
+            if flags & Flag.nodeName != 0 { endpoint.nodeName = readString(&at) }
+            result.endpoints.append(endpoint)
+        }
+        return result
+    }
+
+    private static func appendVarint(_ value: Int, to bytes: inout [UInt8]) {
+        var rest = value
+        while rest >= 0x80 {
+            bytes.append(UInt8(rest & 0x7F) | 0x80)
+            rest >>= 7
+        }
+        bytes.append(UInt8(rest))
+    }
+
+    private static func append(_ text: String, to bytes: inout [UInt8]) {
+        let utf8 = Array(text.utf8)
+        appendVarint(utf8.count, to: &bytes)
+        bytes += utf8
+    }
+
+    private func readVarint(_ at: inout Int) -> Int {
+        var value = 0
+        var shift = 0
+        while at < endpoints.count {
+            let byte = endpoints[at]
+            at += 1
+            value |= Int(byte & 0x7F) << shift
+            if byte < 0x80 { break }
+            shift += 7
+        }
+        return value
+    }
+
+    private func readString(_ at: inout Int) -> String {
+        let length = readVarint(&at)
+        let end = min(at + length, endpoints.count)
+        defer { at = end }
+        return String(decoding: endpoints[at..<end], as: UTF8.self)
     }
 }

@@ -42,6 +42,35 @@ struct ClusterCacheTests {
         #expect(cache.objectCounts["endpointSlices"] == 0)
     }
 
+    /// The cache keeps slices packed (issue 3's memory goal): every endpoint field the merge reads comes back as
+    /// it went in, absent conditions stay absent, and long or non-ASCII text survives.
+    @Test func cachedSlicesGiveBackEveryEndpointField() {
+        var cache = ClusterCache()
+        let web = ServiceKey(namespace: "shop", name: "web")
+        let endpoints = [
+            KubeEndpointSlice.Endpoint(addresses: ["fd00::1", "fd00::2"], ready: true, serving: false,
+                                       terminating: true, hostname: "web-0", zone: "eu-west-1a", nodeName: "node-1"),
+            KubeEndpointSlice.Endpoint(addresses: ["fd00::3"]),
+            KubeEndpointSlice.Endpoint(addresses: ["fd00::4"], ready: false, serving: nil, terminating: false,
+                                       hostname: String(repeating: "h", count: 200), zone: "zöne", nodeName: nil),
+        ]
+        let slice = KubeEndpointSlice(metadata: KubeObjectMeta(namespace: "shop", name: "web-abc", uid: "u-1",
+                                                               resourceVersion: "42"),
+                                      serviceName: "web", addressType: .ipv6, endpoints: endpoints,
+                                      ports: [KubeEndpointSlice.Port(name: "http", protocol: "TCP", port: 8080)])
+        _ = cache.upsert(.endpointSlice(slice))
+        let back = cache.slices(of: web)
+        #expect(back.count == 1)
+        #expect(back.first?.endpoints == endpoints)
+        #expect(back.first?.addressType == .ipv6)
+        #expect(back.first?.metadata.name == "web-abc" && back.first?.metadata.namespace == "shop")
+        #expect(back.first?.serviceName == "web")
+        // A slice without endpoints comes back empty.
+        _ = cache.upsert(.endpointSlice(KubeEndpointSlice(metadata: KubeObjectMeta(namespace: "shop", name: "web-def"),
+                                                          serviceName: "web", addressType: .ipv4)))
+        #expect(cache.slices(of: web).map(\.endpoints.count) == [3, 0])
+    }
+
     @Test func unchangedObjectsTouchNothing() {
         var cache = ClusterCache()
         let first = cache.upsert(.service(F.service()))
