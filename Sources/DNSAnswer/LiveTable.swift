@@ -11,16 +11,12 @@ public final class LiveTable {
     public let options: ServingOptions
     public private(set) var records: [ServiceKey: ServiceDNSRecord] = [:]
     public private(set) var clusters: [ClusterID: ClusterInfo] = [:]
-    /// The names each service owns now, as references into the zone contents (zone index in the high half, the
-    /// zone's name number in the low half): eight bytes a name, where a `DomainName` kept here kept its storage
-    /// alive beside the zone's (a million names at scale). `names(of:)` gives them back as names.
-    private var nameRefs: [ServiceKey: [UInt64]] = [:]
     /// Problems of the last compile of each service (names that could not be made, names taken by another).
     public private(set) var problems: [ServiceKey: [String]] = [:]
 
     private let staticZones: [ZoneContent]
     /// Who owns each live name is kept in the zone contents as a number (a key per name cost 60 bytes a name
-    /// at scale): the number of each service with names, and the services by number (index = number - 1).
+    /// at scale): the number of each placed service, the services by number, and the names each one owns.
     private var serviceIDs = ServiceIDs()
     private var builder: TableBuilder
 
@@ -42,12 +38,12 @@ public final class LiveTable {
 
     /// Every service's names, made again from the references (O(all names): for tests and tools).
     public var namesByService: ServiceNames {
-        Dictionary(uniqueKeysWithValues: nameRefs.keys.map { ($0, names(of: $0)) })
+        Dictionary(uniqueKeysWithValues: serviceIDs.keys.map { ($0, names(of: $0)) })
     }
 
     /// The names `key` owns now.
     public func names(of key: ServiceKey) -> [DomainName] {
-        (nameRefs[key] ?? []).compactMap { ref in
+        serviceIDs.refs(of: key).compactMap { ref in
             let zone = Int(ref >> 32)
             guard zone < builder.zones.count else { return nil }
             return builder.zones[zone].liveName(UInt32(truncatingIfNeeded: ref))?.name
@@ -85,7 +81,6 @@ public final class LiveTable {
         var fresh = try TableBuilder(zones: staticZones, options: options, requesters: ids, subnets: subnets,
                                      localOption: naming.ednsLocalOption ?? 0)
         serviceIDs = ServiceIDs()
-        nameRefs = [:]
         problems = [:]
         let names = RecordNames(naming: naming, clusters: clusters)
         _ = try fresh.update(serial: serial) { zones in
@@ -150,7 +145,7 @@ public final class LiveTable {
                 var touched = Set<DomainName>()
                 for key in saved.keys {
                     let id = serviceIDs.id(of: key)
-                    for ref in nameRefs[key] ?? [] {
+                    for ref in serviceIDs.refs(of: key) {
                         let z = Int(ref >> 32)
                         guard let id, z < zones.count,
                               let (old, owner) = zones[z].liveName(UInt32(truncatingIfNeeded: ref)), owner == id
@@ -159,13 +154,12 @@ public final class LiveTable {
                         touched.formUnion(zones[z].removeLive(old))
                     }
                     serviceIDs.release(key)
-                    nameRefs[key] = nil
                     problems[key] = nil
                     records[key] = nil
                 }
                 for record in placing {
                     records[record.key] = record
-                    touched.formUnion(Self.place(record, names, &zones, index, &serviceIDs, &nameRefs, &problems))
+                    touched.formUnion(Self.place(record, names, &zones, index, &serviceIDs, &problems))
                 }
                 return touched
             }
@@ -179,12 +173,11 @@ public final class LiveTable {
 
     private func place(_ record: ServiceDNSRecord, _ names: RecordNames, _ zones: inout [ZoneContent],
                        _ index: [ClusterID: Int]) -> [DomainName] {
-        Self.place(record, names, &zones, index, &serviceIDs, &nameRefs, &problems)
+        Self.place(record, names, &zones, index, &serviceIDs, &problems)
     }
 
     private static func place(_ record: ServiceDNSRecord, _ names: RecordNames, _ zones: inout [ZoneContent],
                               _ index: [ClusterID: Int], _ ids: inout ServiceIDs,
-                              _ nameRefs: inout [ServiceKey: [UInt64]],
                               _ problems: inout [ServiceKey: [String]]) -> [DomainName] {
         let (made, trouble) = names.names(for: record)
         var placed: [UInt64] = []
@@ -207,24 +200,39 @@ public final class LiveTable {
             changed.append(live.name)
             changed += created
         }
-        nameRefs[record.key] = placed
+        ids.setRefs(placed, of: id)
         problems[record.key] = messages.isEmpty ? nil : messages
         return changed
     }
 }
 
-/// Numbers for services, so the zone contents can say who owns a live name in four bytes. A number is freed
-/// when its service is taken out and given to the next new one.
+/// Numbers for services, so the zone contents can say who owns a live name in four bytes, with the names each
+/// service owns. A number is freed when its service is taken out and given to the next new one.
 struct ServiceIDs {
     private var byKey: [ServiceKey: UInt32] = [:]
     /// The service of number n at index n - 1 (nil when free).
-    private var keys: [ServiceKey?] = []
+    private var services: [ServiceKey?] = []
+    /// The names service n owns at index n - 1, as references into the zone contents (zone index in the high
+    /// half, the zone's name number in the low half): eight bytes a name, where a `DomainName` kept its storage
+    /// alive beside the zone's, and an array by number, where a second dictionary by key cost 35 bytes per
+    /// endpoint (bench/scale.sh).
+    private var refs: [[UInt64]] = []
     private var free: [UInt32] = []
 
     func id(of key: ServiceKey) -> UInt32? { byKey[key] }
 
+    var keys: Dictionary<ServiceKey, UInt32>.Keys { byKey.keys }
+
+    func refs(of key: ServiceKey) -> [UInt64] {
+        byKey[key].map { refs[Int($0) - 1] } ?? []
+    }
+
+    mutating func setRefs(_ names: [UInt64], of id: UInt32) {
+        refs[Int(id) - 1] = names
+    }
+
     func key(of id: UInt32) -> ServiceKey? {
-        id >= 1 && Int(id) <= keys.count ? keys[Int(id) - 1] : nil
+        id >= 1 && Int(id) <= services.count ? services[Int(id) - 1] : nil
     }
 
     /// The number of `key`, given now if it has none.
@@ -233,10 +241,11 @@ struct ServiceIDs {
         let id: UInt32
         if let reused = free.popLast() {
             id = reused
-            keys[Int(id) - 1] = key
+            services[Int(id) - 1] = key
         } else {
-            keys.append(key)
-            id = UInt32(keys.count)
+            services.append(key)
+            refs.append([])
+            id = UInt32(services.count)
         }
         byKey[key] = id
         return id
@@ -244,7 +253,8 @@ struct ServiceIDs {
 
     mutating func release(_ key: ServiceKey) {
         guard let id = byKey.removeValue(forKey: key) else { return }
-        keys[Int(id) - 1] = nil
+        services[Int(id) - 1] = nil
+        refs[Int(id) - 1] = []
         free.append(id)
     }
 }
