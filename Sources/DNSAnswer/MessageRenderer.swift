@@ -155,8 +155,11 @@ struct MessageRenderer {
         while offset < key.count, key[offset] != 0 {
             if let found = target(matching: key, from: offset) {
                 let position = body.count
-                relocations.append(Relocation(position: UInt16(position), target: UInt16(found.target),
-                                              isQnameSuffix: found.isQnameSuffix))
+                // Past 65,535 bytes the body is too large to serve: the compile refuses it (answerTooLarge).
+                if position <= Int(UInt16.max) {
+                    relocations.append(Relocation(position: UInt16(position), target: UInt16(found.target),
+                                                  isQnameSuffix: found.isQnameSuffix))
+                }
                 let pointer = pointerValue(target: found.target, isQnameSuffix: found.isQnameSuffix,
                                            qnameLength: qname.wire.count)
                 append16(0xC000 | UInt16(pointer))

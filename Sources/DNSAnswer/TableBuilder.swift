@@ -82,7 +82,7 @@ struct TableBuilder {
     /// Renders every name, one shard at a time (only that shard's rendered bodies are alive at once).
     mutating func buildAll(serial: UInt32) throws(CompileError) -> AnswerTable {
         self.serial = serial
-        renderShared()
+        try renderShared()
         var byShard = Array(repeating: [(name: DomainName, zone: Int)](), count: AnswerTable.shardCount)
         for index in zones.indices {
             for name in zones[index].names { byShard[Self.shardIndex(of: name)].append((name, index)) }
@@ -108,7 +108,7 @@ struct TableBuilder {
         self.serial = serial
         var touched = edit(&zones).union(staticDependents)
         for zone in zones { touched.insert(zone.origin) }
-        renderShared()
+        try renderShared()
         var byShard: [Int: [DomainName]] = [:]
         for name in touched { byShard[Self.shardIndex(of: name), default: []].append(name) }
         var rebuilt: [(Int, Shard)] = []
@@ -134,7 +134,7 @@ struct TableBuilder {
 
     /// The answers many names share: per zone NXDOMAIN, NODATA (file names and known services), per cut the referral.
     /// Their order only depends on the zones and cuts, so shards built earlier keep pointing at the right ones.
-    private mutating func renderShared() {
+    private mutating func renderShared() throws(CompileError) {
         shared = TemplateStore()
         nxTemplates = []
         nodataTemplates = []
@@ -159,9 +159,11 @@ struct TableBuilder {
                                                                                      serialFollowsTable: zone.followsTableSerial))))
             for cut in zone.cuts.sorted() {
                 let below = (try? cut.prepending("\u{0}")) ?? cut
-                let referral = resolver.resolve(below, absentTypes[index])
-                referralTemplates[cut] = reference(shared.add(MessageRenderer.render(referral, qname: below, fixedSuffix: cut,
-                                                                                       serialFollowsTable: zone.followsTableSerial)))
+                let referral = MessageRenderer.render(resolver.resolve(below, absentTypes[index]), qname: below,
+                                                      fixedSuffix: cut, serialFollowsTable: zone.followsTableSerial)
+                // A delegation with more NS records and glue than a message holds (the negative answers hold one SOA).
+                guard referral.bytes.count <= TemplateEntry.maxBodyLength else { throw .answerTooLarge(cut, .ns) }
+                referralTemplates[cut] = reference(shared.add(referral))
             }
         }
         sharedShard = Shard.make(nodes: [], hashes: [], names: [], types: [], store: shared)
@@ -194,7 +196,7 @@ struct TableBuilder {
         func render(_ type: RRType, _ override: [RRType: [ResourceRecord]]? = nil) throws(CompileError) -> RenderedBody {
             let body = MessageRenderer.render(resolver.resolve(name, type, override: override), qname: name,
                                               fixedSuffix: fixed, serialFollowsTable: zone.followsTableSerial)
-            guard body.bytes.count <= 65535 - 12 - 259 - 11 else { throw .answerTooLarge(name, type) }
+            guard body.bytes.count <= TemplateEntry.maxBodyLength else { throw .answerTooLarge(name, type) }
             return body
         }
         var types: [RRType]

@@ -1,21 +1,25 @@
-/// Where one compiled answer lives inside a `TemplateStore`, plus the header facts it carries.
+/// Where one compiled answer lives inside a `TemplateStore`, plus the header facts it carries. 28 bytes: a body
+/// fits in 65,535 bytes (a DNS message does; the compile refuses larger answers), so lengths take 16 bits.
 struct TemplateEntry: Sendable {
     var bodyStart: UInt32
-    var bodyLength: UInt32
-    var trimmedLength: UInt32
     var relocationStart: UInt32
-    var relocationCount: UInt32
+    var bodyLength: UInt16
+    var trimmedLength: UInt16
+    var relocationCount: UInt16
     var answerCount: UInt16
     var authorityCount: UInt16
     var additionalCount: UInt16
     var trimmedAdditionalCount: UInt16
     var referenceQnameLength: UInt16
-    var rcode: UInt8
-    var authoritative: Bool
     /// Where the table's serial is written in the body (a live zone's SOA), or `noSerial`.
     var serialPosition: UInt16
+    var rcode: UInt8
+    var authoritative: Bool
 
     static let noSerial = UInt16.max
+    /// The largest body a template holds: a message of 65,535 bytes less its header, the longest question and
+    /// an OPT record.
+    static let maxBodyLength = 65535 - 12 - 259 - 11
 }
 
 /// Compiled answers packed into flat arrays (no per-answer objects, nothing to retain per query).
@@ -25,20 +29,21 @@ struct TemplateStore: Sendable {
     var relocations: [Relocation] = []
 
     mutating func add(_ body: RenderedBody) -> Int32 {
+        precondition(body.bytes.count <= TemplateEntry.maxBodyLength, "the compile refuses answers over 65,535 bytes")
         let entry = TemplateEntry(
             bodyStart: UInt32(bytes.count),
-            bodyLength: UInt32(body.bytes.count),
-            trimmedLength: UInt32(body.trimmedLength),
             relocationStart: UInt32(relocations.count),
-            relocationCount: UInt32(body.relocations.count),
+            bodyLength: UInt16(body.bytes.count),
+            trimmedLength: UInt16(body.trimmedLength),
+            relocationCount: UInt16(body.relocations.count),
             answerCount: UInt16(body.answerCount),
             authorityCount: UInt16(body.authorityCount),
             additionalCount: UInt16(body.additionalCount),
             trimmedAdditionalCount: UInt16(body.trimmedAdditionalCount),
             referenceQnameLength: UInt16(body.referenceQnameLength),
+            serialPosition: body.serialPosition.map { UInt16($0) } ?? TemplateEntry.noSerial,
             rcode: body.rcode,
-            authoritative: body.authoritative,
-            serialPosition: body.serialPosition.map { UInt16($0) } ?? TemplateEntry.noSerial
+            authoritative: body.authoritative
         )
         bytes += body.bytes
         relocations += body.relocations

@@ -65,7 +65,7 @@ import Testing
     }
 
     @Test func onlyWildcardAnswersKeepTheirRelocations() throws {
-        func relocations(_ name: String) throws -> [UInt32] {
+        func relocations(_ name: String) throws -> [UInt16] {
             let (shard, node) = try self.node(name)
             return templates(shard, node).values.sorted().map { shard.template(Int($0)).entry.relocationCount }
         }
