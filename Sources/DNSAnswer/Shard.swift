@@ -61,7 +61,6 @@ struct ShardLayout: Sendable {
     var templates: Int32 = 0
     var names: Int32 = 0
     var bytes: Int32 = 0
-    var hashes: Int32 = 0
     var variants: Int32 = 0
     var relocations: Int32 = 0
     var byteCount: Int32 = 0
@@ -98,7 +97,6 @@ final class Shard: ManagedBuffer<ShardLayout, UInt64> {
         layout.types = section(TypeEntry.self, types.count)
         layout.templates = section(TemplateEntry.self, store.entries.count)
         layout.bytes = section(UInt8.self, store.bytes.count)
-        layout.hashes = section(UInt32.self, hashes.count)
         layout.variants = section(VariantEntry.self, variants.count)
         layout.relocations = section(Relocation.self, store.relocations.count)
         precondition(size < Int(Int32.max), "a shard holds less than 2 GiB")
@@ -128,7 +126,6 @@ final class Shard: ManagedBuffer<ShardLayout, UInt64> {
             copy(store.entries, to: layout.templates)
             copy(names, to: layout.names)
             copy(store.bytes, to: layout.bytes)
-            copy(hashes, to: layout.hashes)
             copy(variants, to: layout.variants)
             copy(store.relocations, to: layout.relocations)
         }
@@ -159,9 +156,17 @@ final class Shard: ManagedBuffer<ShardLayout, UInt64> {
         base.load(fromByteOffset: Int(layout.nodes) + index * MemoryLayout<NodeEntry>.stride, as: NodeEntry.self)
     }
 
-    /// The name hash of node `index`, kept so an update copies entries without hashing again.
-    func hash(_ index: Int) -> UInt32 {
-        base.load(fromByteOffset: Int(layout.hashes) + index * 4, as: UInt32.self)
+    /// The name hash of every node, by node index, read from the slots (each slot keeps its node's hash): an
+    /// update copies entries without hashing their names again, and no section of its own holds them (four bytes
+    /// a name at scale).
+    func nodeHashes() -> [UInt32] {
+        var hashes = [UInt32](repeating: 0, count: nodeCount)
+        let layout = self.layout
+        for position in 0...Int(layout.mask) {
+            let slot = base.load(fromByteOffset: position * MemoryLayout<Slot>.stride, as: Slot.self)
+            if slot.node >= 0 { hashes[Int(slot.node)] = slot.hash }
+        }
+        return hashes
     }
 
     @inline(__always)

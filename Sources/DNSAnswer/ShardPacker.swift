@@ -53,7 +53,7 @@ struct ShardPacker {
 
     /// Copies node `index` of `old` with its answers. References into the table's shared store (below zero)
     /// stay as they are: the shared store keeps its order across updates.
-    mutating func copy(_ index: Int, of old: Shard) {
+    mutating func copy(_ index: Int, of old: Shard, hash: UInt32) {
         var entry = old.node(index)
         // A template several answers of the node share is copied once and stays shared.
         var copied: [(old: Int32, new: Int32)] = []
@@ -81,7 +81,7 @@ struct ShardPacker {
         }
         entry.fallback = copyTemplate(entry.fallback)
         entries.append(entry)
-        hashes.append(old.hash(index))
+        hashes.append(hash)
     }
 
     /// The packed shard: one allocation of exactly its size (the packer's growing arrays are dropped).
@@ -101,13 +101,14 @@ struct ShardPacker {
             replacedKeys.insert(name.key)
         }
         var packer = ShardPacker(capacity: old.nodeCount + fresh.count)
+        let oldHashes = old.nodeHashes()
         for index in 0..<old.nodeCount {
-            if replacedHashes.contains(old.hash(index)),
+            if replacedHashes.contains(oldHashes[index]),
                replacedKeys.contains(Array(old.name(of: old.node(index))))
             {
                 continue
             }
-            packer.copy(index, of: old)
+            packer.copy(index, of: old, hash: oldHashes[index])
         }
         for node in fresh { packer.add(node) }
         return packer.finish()

@@ -40,6 +40,21 @@ import Testing
         #expect(delegated.delegated && !delegated.hasWildcardChild)
     }
 
+    /// Shards keep no hash section: an update reads each node's hash from its slot. Every node's must be its
+    /// name's, or a copied node would not be found again.
+    @Test func slotsGiveBackEveryNodesHash() throws {
+        var nodes = 0
+        for index in 0..<AnswerTable.shardCount {
+            let shard = table.shards[index]
+            let hashes = shard.nodeHashes()
+            for node in 0..<shard.nodeCount {
+                #expect(hashes[node] == NameHash.hash(Array(shard.name(of: shard.node(node)))))
+                nodes += 1
+            }
+        }
+        #expect(nodes > 10)
+    }
+
     @Test func anyAndAShareOneTemplateWhereTheirAnswersAreTheSame() throws {
         // Mixed has only an A record: minimal ANY (RFC 8482) answers with that same RRset.
         let (shard, node) = try node("mixed.example.com")
