@@ -4,7 +4,9 @@
 ///
 /// At scale (a million live names, DESIGN §7) a `[DomainName: Entry]` dictionary with one heap array per name and
 /// one per record set cost about 220 bytes a name: dictionary slots, two allocation headers and malloc rounding.
-/// Here a name costs its entry (24 bytes), about 11 bytes of index and its bytes in the arena plus a 9-byte header.
+/// Here a name costs its entry (24 bytes), about 11 bytes of index, and in the arena a 13-byte header, its first
+/// label and its data: a name is kept as its first label and its parent's number (names below the apex are
+/// stored from the top down, so the parent is always there), which halved the bytes names took.
 ///
 /// Arena records are never edited in place: a name whose records change gets a new record at the arena's tail and
 /// its old one becomes garbage. A chunk whose garbage passes half its bytes moves its live records to the tail and
@@ -34,8 +36,10 @@ struct NameStore: Sendable {
 
     /// A chunk's size; a record larger than this gets a chunk of its own.
     let chunkSize: Int
-    /// Header of an arena record: name number (4 bytes), name length (1), data length (4).
-    static let headerSize = 9
+    /// Header of an arena record: name number (4 bytes), label length (1), data length (4), parent number (4).
+    static let headerSize = 13
+    /// The parent number of the apex (the name equal to the suffix).
+    static let noParent = UInt32.max
 
     /// By name number. In pages: an `Array` grown by doubling held 1.57 million entries' room for a million names.
     private(set) var entries = PagedArray<Entry>()
@@ -62,14 +66,20 @@ struct NameStore: Sendable {
 
     /// The number of the name whose lower-cased wire form is `key`.
     func find(_ key: [UInt8]) -> UInt32? {
-        guard let key = stripped(key) else { return nil }
-        let mask = slots.count - 1
-        var position = home(NameHash.hash(key), mask)
-        while true {
-            let slot = slots[position]
-            if slot == 0 { return nil }
-            if nameEquals(slot - 1, key) { return slot - 1 }
-            position = (position + 1) & mask
+        let length = key.count - suffix.count
+        guard length >= 0, key[length...].elementsEqual(suffix) else { return nil }
+        // Compared in place (no copy of the key without its suffix): every compile step asks this.
+        return key.withUnsafeBufferPointer { key in
+            var hash = NameHash.seed
+            for i in 0..<length { hash = NameHash.mix(hash, key[i]) }
+            let mask = slots.count - 1
+            var position = home(hash, mask)
+            while true {
+                let slot = slots[position]
+                if slot == 0 { return nil }
+                if nameEquals(slot - 1, key, length) { return slot - 1 }
+                position = (position + 1) & mask
+            }
         }
     }
 
@@ -87,12 +97,26 @@ struct NameStore: Sendable {
         return Array(key[..<(key.count - suffix.count)])
     }
 
-    /// The name of `id` as the arena keeps it (without the suffix).
-    private func stored(_ id: UInt32) -> [UInt8] {
+    /// The first label (without its length byte) and the parent number of `id`.
+    private func record(_ id: UInt32) -> (label: ArraySlice<UInt8>, parent: UInt32) {
         let entry = entries[Int(id)]
         let chunk = chunks[Int(entry.chunk)]
-        let start = Int(entry.offset) + Self.headerSize
-        return Array(chunk[start..<(start + Int(chunk[Int(entry.offset) + 4]))])
+        let at = Int(entry.offset)
+        let start = at + Self.headerSize
+        return (chunk[start..<(start + Int(chunk[at + 4]))], UInt32(Self.u32(chunk, at + 9)))
+    }
+
+    /// The name of `id` without the suffix, made from its labels up to the apex.
+    private func stored(_ id: UInt32) -> [UInt8] {
+        var name: [UInt8] = []
+        var current = id
+        while true {
+            let (label, parent) = record(current)
+            if parent == Self.noParent { return name }
+            name.append(UInt8(label.count))
+            name += label
+            current = parent
+        }
     }
 
     /// The data stored with `id` (a live name's packed records; empty for the rest).
@@ -115,11 +139,21 @@ struct NameStore: Sendable {
 
     // MARK: - Editing
 
-    /// Adds the name `key` (lower-cased wire form ending with the suffix, not held yet) with `data` and returns
-    /// its number.
+    /// Adds the name `key` (lower-cased wire form ending with the suffix, not held yet, its parent held unless it
+    /// is the suffix itself) with `data` and returns its number.
     mutating func insert(_ key: [UInt8], data: [UInt8] = []) -> UInt32 {
-        guard let key = stripped(key), key.count <= 255 else {
+        guard let stripped = stripped(key), stripped.count <= 255 else {
             preconditionFailure("a name of the store ends with its suffix and has at most 255 bytes")
+        }
+        var label: ArraySlice<UInt8> = []
+        var parent = Self.noParent
+        if !stripped.isEmpty {
+            let length = Int(stripped[0])
+            label = stripped[1..<(1 + length)]
+            guard let found = find(Array(key[(1 + length)...])) else {
+                preconditionFailure("a name's parent is stored before it")
+            }
+            parent = found
         }
         let id: UInt32
         if let reused = freeIDs.popLast() {
@@ -129,11 +163,11 @@ struct NameStore: Sendable {
             id = UInt32(entries.count)
             entries.append(Entry(flags: Entry.used))
         }
-        place(id, key, data: data)
+        place(id, label, parent: parent, data: data)
         count += 1
         if count * 2 > slots.count { grow() }
         let mask = slots.count - 1
-        var position = home(NameHash.hash(key), mask)
+        var position = home(NameHash.hash(stripped), mask)
         while slots[position] != 0 { position = (position + 1) & mask }
         slots[position] = id + 1
         return id
@@ -141,9 +175,9 @@ struct NameStore: Sendable {
 
     /// Replaces the data stored with `id`.
     mutating func setData(_ id: UInt32, _ data: [UInt8]) {
-        let key = stored(id)
+        let (label, parent) = record(id)
         let old = entries[Int(id)]
-        place(id, key, data: data)
+        place(id, label, parent: parent, data: data)
         discard(chunk: Int(old.chunk), offset: Int(old.offset))
     }
 
@@ -182,14 +216,29 @@ struct NameStore: Sendable {
         Int(truncatingIfNeeded: (UInt64(hash) &* 0x9E37_79B9_7F4A_7C15) >> 32) & mask
     }
 
-    private func nameEquals(_ id: UInt32, _ key: [UInt8]) -> Bool {
-        let entry = entries[Int(id)]
-        let at = Int(entry.offset)
-        return chunks[Int(entry.chunk)].withUnsafeBufferPointer { chunk in
-            guard Int(chunk[at + 4]) == key.count else { return false }
-            let start = at + Self.headerSize
-            for i in 0..<key.count where chunk[start + i] != key[i] { return false }
-            return true
+    /// True when the name of `id` is the first `length` bytes of `key` (the name without the suffix): label by
+    /// label, up the parents.
+    private func nameEquals(_ id: UInt32, _ key: UnsafeBufferPointer<UInt8>, _ length: Int) -> Bool {
+        var current = id
+        var at = 0
+        while true {
+            let entry = entries[Int(current)]
+            let step: UInt32? = chunks[Int(entry.chunk)].withUnsafeBufferPointer { chunk in
+                let offset = Int(entry.offset)
+                let parent = UInt32(chunk[offset + 9]) << 24 | UInt32(chunk[offset + 10]) << 16
+                    | UInt32(chunk[offset + 11]) << 8 | UInt32(chunk[offset + 12])
+                // The apex: equal when the key is used up too (noParent says so, nil says "no").
+                if parent == Self.noParent { return at == length ? Self.noParent : nil }
+                let labelLength = Int(chunk[offset + 4])
+                guard at < length, Int(key[at]) == labelLength, at + 1 + labelLength <= length else { return nil }
+                let start = offset + Self.headerSize
+                for i in 0..<labelLength where chunk[start + i] != key[at + 1 + i] { return nil }
+                at += 1 + labelLength
+                return parent
+            }
+            guard let step else { return false }
+            if step == Self.noParent { return true }
+            current = step
         }
     }
 
@@ -205,8 +254,8 @@ struct NameStore: Sendable {
     }
 
     /// Writes a record for `id` at the arena's tail and points its entry there.
-    private mutating func place(_ id: UInt32, _ key: [UInt8], data: [UInt8]) {
-        let size = Self.headerSize + key.count + data.count
+    private mutating func place(_ id: UInt32, _ label: ArraySlice<UInt8>, parent: UInt32, data: [UInt8]) {
+        let size = Self.headerSize + label.count + data.count
         let target: Int
         var previous = -1
         if size > chunkSize {
@@ -222,9 +271,10 @@ struct NameStore: Sendable {
         }
         let offset = chunks[target].count
         Self.appendU32(Int(id), to: &chunks[target])
-        chunks[target].append(UInt8(key.count))
+        chunks[target].append(UInt8(label.count))
         Self.appendU32(data.count, to: &chunks[target])
-        chunks[target].append(contentsOf: key)
+        Self.appendU32(Int(parent), to: &chunks[target])
+        chunks[target].append(contentsOf: label)
         chunks[target].append(contentsOf: data)
         entries[Int(id)].chunk = UInt32(target)
         entries[Int(id)].offset = UInt32(offset)
@@ -269,7 +319,7 @@ struct NameStore: Sendable {
             let start = at + Self.headerSize
             if id < entries.count, entries[id].has(Entry.used), entries[id].chunk == UInt32(chunk),
                entries[id].offset == UInt32(at) {
-                place(UInt32(id), Array(bytes[start..<(start + nameLength)]),
+                place(UInt32(id), bytes[start..<(start + nameLength)], parent: UInt32(Self.u32(bytes, at + 9)),
                       data: Array(bytes[(start + nameLength)..<(start + nameLength + dataLength)]))
             }
             at = start + nameLength + dataLength

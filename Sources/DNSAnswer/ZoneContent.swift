@@ -49,8 +49,9 @@ public struct ZoneContent: Sendable {
     public func rrsets(at name: DomainName) -> [RRType: [ResourceRecord]]? {
         guard let id = store.find(name.key) else { return nil }
         if store[id].has(NameStore.Entry.packed) {
-            // Packed only when the live name was lower-case: its stored key is exactly the name it was made for.
-            guard let owner = try? DomainName(wire: store.name(of: id)) else { return [:] }
+            // Packed only when the live name was lower-case: the lower-cased `name` is exactly the name it was
+            // made for (and needs no walk up the store's parents to spell).
+            let owner = name.wire == name.key ? name : (try? DomainName(wire: name.key)) ?? name
             return PackedRRsets(bytes: store.data(of: id)).unpacked(owner: owner)
         }
         return fileRecords[name] ?? [:]
@@ -118,30 +119,28 @@ public struct ZoneContent: Sendable {
     }
 
     /// Makes `name` exist, with the empty non-terminals between it and the apex. Returns the names it created
-    /// and the number of `name`.
-    /// If `name` is made here, it gets `data` with it (one arena record, where setting it afterwards left one
-    /// behind as garbage).
+    /// (from `name` up) and the number of `name`. If `name` is made here, it gets `data` with it (one arena record,
+    /// where setting it afterwards left one behind as garbage).
     @discardableResult
     private mutating func ensureNode(_ name: DomainName, data: [UInt8] = []) -> (created: [DomainName], id: UInt32) {
-        var created: [DomainName] = []
+        if let found = store.find(name.key) { return ([], found) }
+        // The missing names from `name` up; they are stored from the top down (the store keeps a name as its first
+        // label and its parent's number, so the parent comes first).
+        var missing: [DomainName] = [name]
         var current = name
-        var id: UInt32? = nil
-        while true {
-            if let found = store.find(current.key) {
-                if id == nil { id = found }
-                break
-            }
-            let made = store.insert(current.key, data: id == nil ? data : [])
-            if id == nil { id = made }
-            created.append(current)
-            guard current != origin, let parent = current.parent else { break }
+        while current != origin, let parent = current.parent, store.find(parent.key) == nil {
+            missing.append(parent)
             current = parent
         }
-        // Every name made here counts as a child of its parent, which exists by now.
-        for made in created where made != origin {
-            if let parent = made.parent, let parentID = store.find(parent.key) { store[parentID].children += 1 }
+        var id: UInt32 = 0
+        for (index, made) in missing.enumerated().reversed() {
+            id = store.insert(made.key, data: index == 0 ? data : [])
+            // Every name made here counts as a child of its parent, which exists by now.
+            if made != origin, let parent = made.parent, let parentID = store.find(parent.key) {
+                store[parentID].children += 1
+            }
         }
-        return (created, id!)
+        return (missing, id)
     }
 
     /// Removes a live name and any empty non-terminal left without children. Returns the names that ceased to exist.
