@@ -136,6 +136,10 @@ struct NameStore: Sendable {
     /// Bytes held in arena chunks (live records and garbage), for tests and measurements.
     var arenaBytes: Int { chunks.reduce(0) { $0 + $1.count } }
     var garbageBytes: Int { garbage.reduce(0, +) }
+    /// Where the tail chunk's bytes are (for tests: an append that copies the chunk moves them; see `setData`).
+    var tailAddress: UnsafeRawPointer? {
+        tail < 0 ? nil : chunks[tail].withUnsafeBytes { $0.baseAddress }
+    }
 
     // MARK: - Editing
 
@@ -175,9 +179,17 @@ struct NameStore: Sendable {
 
     /// Replaces the data stored with `id`.
     mutating func setData(_ id: UInt32, _ data: [UInt8]) {
-        let (label, parent) = record(id)
+        // The label is copied out, and the slice into its chunk let go, before anything is appended: a slice
+        // still holding the tail chunk made the append copy the whole chunk (heaptrack: 1 MiB per call).
+        let label: [UInt8]
+        let parent: UInt32
+        do {
+            let current = record(id)
+            label = Array(current.label)
+            parent = current.parent
+        }
         let old = entries[Int(id)]
-        place(id, label, parent: parent, data: data)
+        place(id, label[...], parent: parent, data: data)
         discard(chunk: Int(old.chunk), offset: Int(old.offset))
     }
 

@@ -128,6 +128,7 @@ import Testing
         let live = arenaBefore + ids.count * 20
         #expect(store.arenaBytes <= 2 * live + 2 * store.chunkSize, "arena \(store.arenaBytes) for \(live) live bytes")
         #expect(store.garbageBytes < store.arenaBytes)
+
         for (i, id) in ids.enumerated() {
             #expect(try store.find(key("name-\(i).example.com")) == id)
             #expect(store.data(of: id) == Array(repeating: 199, count: 20))
@@ -147,6 +148,17 @@ import Testing
         array[4_095] += 1
         array[4_096] = -1
         #expect(array[4_095] == 4_095 * 3 + 1 && array[4_096] == -1 && array[9_999] == 29_997)
+    }
+
+    /// Rewriting a name whose record is in the tail chunk appends to that same chunk in place: copying the chunk
+    /// (1 MiB) on every rewrite made compiles slow and left copies behind.
+    @Test func rewritingInTheTailDoesNotCopyIt() throws {
+        var store = try store("example.com", chunkSize: 1 << 16)
+        let id = try store.insert(key("web.example.com"))
+        let before = try #require(store.tailAddress)
+        for round in 0..<50 { store.setData(id, [UInt8(round), 1, 2, 3]) }
+        #expect(store.tailAddress == before)
+        #expect(store.data(of: id) == [49, 1, 2, 3])
     }
 
     /// A record larger than a chunk gets a chunk of its own, and goes with it.
