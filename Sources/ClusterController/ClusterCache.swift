@@ -25,6 +25,8 @@ public struct ClusterCache: Sendable {
         var name: String
     }
 
+    /// Services as the merge reads them: without `uid` and `resourceVersion` (a uid is a 36-character string on
+    /// the heap per service, and a Service whose resourceVersion alone moved has nothing new to merge).
     public private(set) var services: [ServiceKey: KubeService] = [:]
     /// EndpointSlices by the service they belong to (label `kubernetes.io/service-name`), in name order, as the
     /// merge reads them (`CachedSlice`). An array, not a dictionary by name: most services have one slice, and a
@@ -60,8 +62,10 @@ public struct ClusterCache: Sendable {
 
     public mutating func upsert(_ object: KubeObject) -> Impact {
         switch object {
-        case .service(let service):
+        case .service(var service):
             let key = ServiceKey(namespace: service.metadata.namespace, name: service.metadata.name)
+            service.metadata.uid = nil
+            service.metadata.resourceVersion = nil
             if services[key] == service { return Impact() }
             services[key] = service
             return Impact(keys: [key])

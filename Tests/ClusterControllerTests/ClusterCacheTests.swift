@@ -71,6 +71,24 @@ struct ClusterCacheTests {
         #expect(cache.slices(of: web).map(\.endpoints.count) == [3, 0])
     }
 
+    /// The cache keeps Services without uid and resourceVersion: a new resourceVersion alone (a status or label
+    /// change the merge does not read) touches nothing; a change the merge reads still does.
+    @Test func aServiceWhoseResourceVersionAloneMovedTouchesNothing() {
+        var cache = ClusterCache()
+        var service = F.service()
+        service.metadata.uid = "0b0e3a4c-5d6e-4f70-8192-a3b4c5d6e7f8"
+        service.metadata.resourceVersion = "100"
+        #expect(!cache.upsert(.service(service)).keys.isEmpty)
+        let key = ServiceKey(namespace: service.metadata.namespace, name: service.metadata.name)
+        #expect(cache.services[key]?.metadata.uid == nil)
+        #expect(cache.services[key]?.metadata.resourceVersion == nil)
+        service.metadata.resourceVersion = "101"
+        #expect(cache.upsert(.service(service)).keys.isEmpty)
+        service.ports.append(KubeService.Port(name: "metrics", port: 9090))
+        #expect(cache.upsert(.service(service)).keys == [key])
+        #expect(cache.services[key]?.ports.count == service.ports.count)
+    }
+
     @Test func unchangedObjectsTouchNothing() {
         var cache = ClusterCache()
         let first = cache.upsert(.service(F.service()))
