@@ -25,6 +25,9 @@ struct ReconcileState<Instant: InstantProtocol>: Sendable where Instant.Duration
 
     var needsFlush: Bool { !dirty.isEmpty || clustersChanged }
 
+    /// The most keys a flush keeps the dirty set's room for.
+    static var keptDirtyCapacity: Int { 1_024 }
+
     /// Applies one event; returns the instant the member goes offline when the event made it stale.
     ///
     /// Members are mutated in place through their index (never copied out and back), so a cache's dictionaries
@@ -117,7 +120,9 @@ struct ReconcileState<Instant: InstantProtocol>: Sendable where Instant.Duration
                 changes.removed.append(key)
             }
         }
-        dirty.removeAll(keepingCapacity: true)
+        // A member's first sync dirties every key it has at once (100,000 at scale): keeping room for that burst
+        // after it kept megabytes for good (heaptrack, bench/scale.sh). Small sets keep theirs.
+        dirty.removeAll(keepingCapacity: dirty.count <= Self.keptDirtyCapacity)
         if clustersChanged {
             changes.clusters = members.map(\.info)
             clustersChanged = false
