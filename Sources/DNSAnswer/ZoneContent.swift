@@ -79,9 +79,6 @@ public struct ZoneContent: Sendable {
         store.ids.compactMap { try? DomainName(wire: store.name(of: $0)) }
     }
 
-    /// How many names exist (empty non-terminals included).
-    public var nameCount: Int { store.count }
-
     /// True when the name was made from live records (not from the zone file).
     public func isLive(_ name: DomainName) -> Bool { entry(name)?.has(NameStore.Entry.live) == true }
 
@@ -102,9 +99,6 @@ public struct ZoneContent: Sendable {
             || store.ids.contains { store[$0].has(NameStore.Entry.packed)
                 && PackedRRsets(bytes: store.data(of: $0)).contains(type) }
     }
-
-    /// Bytes of the name store's arena (records and garbage), for tests and measurements.
-    var storeBytes: (arena: Int, garbage: Int) { (store.arenaBytes, store.garbageBytes) }
 
     // MARK: - Editing
 

@@ -5,18 +5,6 @@ import Testing
 /// The flat store every zone keeps its names in (issue 3's memory goal): it must find exactly what it holds
 /// through any sequence of inserts, rewrites and removals, and its arena must not grow with rewrites.
 @Suite struct NameStoreTests {
-    /// A deterministic generator, so a failure names the seed that shows it.
-    struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     func key(_ text: String) throws -> [UInt8] { try DomainName(text).key }
 
     /// A store whose names sit under `apex`, with the apex and the given parents stored.
@@ -68,7 +56,7 @@ import Testing
     /// including names that collide in the index and clusters that removals shift back.
     @Test(arguments: [1, 2, 3, 4] as [UInt64])
     func agreesWithADictionaryThroughRandomEdits(seed: UInt64) throws {
-        var random = Generator(state: seed)
+        var random = SplitMix64(state: seed)
         // A small chunk makes compaction run often.
         // Names at two depths: n<i>.svc.example.com under the apex, and leaves below some of them. A name with
         // names below it is never removed (the zone contents keep that rule with child counts).
