@@ -25,9 +25,10 @@ public struct ClusterCache: Sendable {
         var name: String
     }
 
-    /// Services as the merge reads them: without `uid` and `resourceVersion` (a uid is a 36-character string on
-    /// the heap per service, and a Service whose resourceVersion alone moved has nothing new to merge).
-    public private(set) var services: [ServiceKey: KubeService] = [:]
+    /// Services as the merge reads them, packed (`CachedService`): without `uid` and `resourceVersion` (a uid is a
+    /// 36-character string on the heap per service, and a Service whose resourceVersion alone moved has nothing
+    /// new to merge).
+    private var services: [ServiceKey: CachedService] = [:]
     /// EndpointSlices by the service they belong to (label `kubernetes.io/service-name`), in name order, as the
     /// merge reads them (`CachedSlice`). An array, not a dictionary by name: most services have one slice, and a
     /// dictionary per service cost about 130 bytes more per service at 100,000 services (issue 3); a service's
@@ -46,6 +47,14 @@ public struct ClusterCache: Sendable {
          "nodes": nodes.count]
     }
 
+    /// The Service filed under `key`, with what the merge reads (no `uid` or `resourceVersion`).
+    public func service(_ key: ServiceKey) -> KubeService? {
+        services[key]?.service(namespace: key.namespace, name: key.name)
+    }
+
+    /// The keys of every Service held.
+    public var serviceKeys: [ServiceKey] { Array(services.keys) }
+
     /// Every service key this member knows anything about.
     public var allKeys: Set<ServiceKey> {
         Set(services.keys).union(slices.keys).union(exports.keys)
@@ -62,12 +71,11 @@ public struct ClusterCache: Sendable {
 
     public mutating func upsert(_ object: KubeObject) -> Impact {
         switch object {
-        case .service(var service):
+        case .service(let service):
             let key = ServiceKey(namespace: service.metadata.namespace, name: service.metadata.name)
-            service.metadata.uid = nil
-            service.metadata.resourceVersion = nil
-            if services[key] == service { return Impact() }
-            services[key] = service
+            let cached = CachedService(service)
+            if services[key] == cached { return Impact() }
+            services[key] = cached
             return Impact(keys: [key])
         case .serviceExport(let export):
             let key = ServiceKey(namespace: export.metadata.namespace, name: export.metadata.name)
@@ -183,7 +191,7 @@ struct CachedSlice: Sendable, Equatable {
     init(_ slice: KubeEndpointSlice) {
         name = slice.metadata.name
         addressType = slice.addressType
-        var bytes: [UInt8] = []
+        var writer = PackedWriter()
         for endpoint in slice.endpoints {
             var flags: UInt16 = 0
             func condition(_ value: Bool?, _ known: UInt16, _ on: UInt16) {
@@ -195,74 +203,35 @@ struct CachedSlice: Sendable, Equatable {
             if endpoint.hostname != nil { flags |= Flag.hostname }
             if endpoint.zone != nil { flags |= Flag.zone }
             if endpoint.nodeName != nil { flags |= Flag.nodeName }
-            bytes.append(UInt8(flags & 0xFF))
-            bytes.append(UInt8(flags >> 8))
-            Self.appendVarint(endpoint.addresses.count, to: &bytes)
-            for address in endpoint.addresses { Self.append(address, to: &bytes) }
+            writer.byte(UInt8(flags & 0xFF))
+            writer.byte(UInt8(flags >> 8))
+            writer.varint(endpoint.addresses.count)
+            for address in endpoint.addresses { writer.text(address) }
             for text in [endpoint.hostname, endpoint.zone, endpoint.nodeName] {
-                if let text { Self.append(text, to: &bytes) }
+                if let text { writer.text(text) }
             }
         }
-        // Exactly the bytes: appends leave up to twice the room (and `Array(bytes)` would keep that buffer).
-        endpoints = [UInt8](unsafeUninitializedCapacity: bytes.count) { buffer, count in
-            count = buffer.initialize(fromContentsOf: bytes)
-        }
+        endpoints = writer.finish()
     }
 
     /// The slice again, with the namespace and service name it is filed under.
     func slice(namespace: String, serviceName: String) -> KubeEndpointSlice {
         var result = KubeEndpointSlice(metadata: KubeObjectMeta(namespace: namespace, name: name),
                                        serviceName: serviceName, addressType: addressType)
-        var at = 0
-        while at + 1 < endpoints.count {
-            let flags = UInt16(endpoints[at]) | UInt16(endpoints[at + 1]) << 8
-            at += 2
+        var reader = PackedReader(endpoints)
+        while reader.at + 1 < endpoints.count {
+            let flags = UInt16(reader.byte()) | UInt16(reader.byte()) << 8
             var endpoint = KubeEndpointSlice.Endpoint(addresses: [])
-            for _ in 0..<readVarint(&at) { endpoint.addresses.append(readString(&at)) }
+            for _ in 0..<max(reader.varint(), 0) { endpoint.addresses.append(reader.text()) }
             func condition(_ known: UInt16, _ on: UInt16) -> Bool? { flags & known != 0 ? flags & on != 0 : nil }
             endpoint.ready = condition(Flag.readyKnown, Flag.ready)
             endpoint.serving = condition(Flag.servingKnown, Flag.serving)
             endpoint.terminating = condition(Flag.terminatingKnown, Flag.terminating)
-            if flags & Flag.hostname != 0 { endpoint.hostname = readString(&at) }
-            if flags & Flag.zone != 0 { endpoint.zone = readString(&at) }
-            if flags & Flag.nodeName != 0 { endpoint.nodeName = readString(&at) }
+            if flags & Flag.hostname != 0 { endpoint.hostname = reader.text() }
+            if flags & Flag.zone != 0 { endpoint.zone = reader.text() }
+            if flags & Flag.nodeName != 0 { endpoint.nodeName = reader.text() }
             result.endpoints.append(endpoint)
         }
         return result
-    }
-
-    private static func appendVarint(_ value: Int, to bytes: inout [UInt8]) {
-        var rest = value
-        while rest >= 0x80 {
-            bytes.append(UInt8(rest & 0x7F) | 0x80)
-            rest >>= 7
-        }
-        bytes.append(UInt8(rest))
-    }
-
-    private static func append(_ text: String, to bytes: inout [UInt8]) {
-        let utf8 = Array(text.utf8)
-        appendVarint(utf8.count, to: &bytes)
-        bytes += utf8
-    }
-
-    private func readVarint(_ at: inout Int) -> Int {
-        var value = 0
-        var shift = 0
-        while at < endpoints.count {
-            let byte = endpoints[at]
-            at += 1
-            value |= Int(byte & 0x7F) << shift
-            if byte < 0x80 { break }
-            shift += 7
-        }
-        return value
-    }
-
-    private func readString(_ at: inout Int) -> String {
-        let length = readVarint(&at)
-        let end = min(at + length, endpoints.count)
-        defer { at = end }
-        return String(decoding: endpoints[at..<end], as: UTF8.self)
     }
 }

@@ -62,7 +62,7 @@ struct MemberRuntime<Instant: InstantProtocol>: Sendable where Instant.Duration 
 
     /// This member's share of `key`, when the member has been read at least once and exports the service.
     func input(for key: ServiceKey, policy: ExportPolicy) -> MergeInput? {
-        guard link.everSynced, let service = cache.services[key] else { return nil }
+        guard link.everSynced, let service = cache.service(key) else { return nil }
         let export = cache.exports[key]
         guard policy.reason(for: service, export: export) != nil else { return nil }
         return MergeInput(

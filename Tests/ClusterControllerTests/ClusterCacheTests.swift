@@ -1,4 +1,5 @@
 import ClusterController
+import Foundation
 import KubeClient
 import MCDNSModel
 import Testing
@@ -71,6 +72,47 @@ struct ClusterCacheTests {
         #expect(cache.slices(of: web).map(\.endpoints.count) == [3, 0])
     }
 
+    /// The packed Service gives back every field the merge reads, for every type, with absent and present
+    /// optionals, non-ASCII text, a 300-byte annotation (a two-byte length) and a creation time to the
+    /// sub-second; annotations written in two orders pack to the same bytes.
+    @Test func cachedServicesGiveBackEveryField() {
+        let created = Date(timeIntervalSince1970: 1_714_564_800.125)
+        var services: [KubeService] = []
+        for type in KubeService.ServiceType.allCases {
+            for variant in 0..<2 {
+                let full = variant == 1
+                services.append(KubeService(
+                    metadata: KubeObjectMeta(namespace: "shop", name: "web", creationTimestamp: full ? created : nil,
+                                             annotations: full ? ["mcdns.io/export": "true", "mcdns.io/ttl": "30",
+                                                                  "mcdns.io/note": String(repeating: "ü", count: 150)] : [:]),
+                    type: type, headless: full, clusterIPs: full ? [] : ["10.0.0.1", "fd00::1"],
+                    ipFamilies: full ? ["IPv6"] : ["IPv4", "IPv6"],
+                    ports: full ? [KubeService.Port(name: "http", port: 80), KubeService.Port(protocol: "UDP", port: 53),
+                                   KubeService.Port(name: "big", protocol: "SCTP", port: 65535)] : [],
+                    externalName: type == .externalName ? "db.example.org" : nil,
+                    publishNotReadyAddresses: full,
+                    loadBalancerIngress: full ? [KubeService.LoadBalancerIngress(ip: "203.0.113.7"),
+                                                KubeService.LoadBalancerIngress(hostname: "lb.example.net"),
+                                                KubeService.LoadBalancerIngress(ip: "203.0.113.8", hostname: "x"),
+                                                KubeService.LoadBalancerIngress()] : []))
+            }
+        }
+        for service in services {
+            var cache = ClusterCache()
+            _ = cache.upsert(.service(service))
+            #expect(cache.service(ServiceKey(namespace: "shop", name: "web")) == service)
+        }
+        // The same annotations inserted in another order: equal bytes, so the upsert touches nothing.
+        var cache = ClusterCache()
+        var service = services[1]
+        _ = cache.upsert(.service(service))
+        var reordered: [String: String] = [:]
+        for key in service.metadata.annotations.keys.sorted(by: >) { reordered[key] = service.metadata.annotations[key] }
+        service.metadata.annotations = reordered
+        #expect(cache.upsert(.service(service)).keys.isEmpty)
+        #expect(cache.serviceKeys == [ServiceKey(namespace: "shop", name: "web")])
+    }
+
     /// The cache keeps Services without uid and resourceVersion: a new resourceVersion alone (a status or label
     /// change the merge does not read) touches nothing; a change the merge reads still does.
     @Test func aServiceWhoseResourceVersionAloneMovedTouchesNothing() {
@@ -80,13 +122,13 @@ struct ClusterCacheTests {
         service.metadata.resourceVersion = "100"
         #expect(!cache.upsert(.service(service)).keys.isEmpty)
         let key = ServiceKey(namespace: service.metadata.namespace, name: service.metadata.name)
-        #expect(cache.services[key]?.metadata.uid == nil)
-        #expect(cache.services[key]?.metadata.resourceVersion == nil)
+        #expect(cache.service(key)?.metadata.uid == nil)
+        #expect(cache.service(key)?.metadata.resourceVersion == nil)
         service.metadata.resourceVersion = "101"
         #expect(cache.upsert(.service(service)).keys.isEmpty)
         service.ports.append(KubeService.Port(name: "metrics", port: 9090))
         #expect(cache.upsert(.service(service)).keys == [key])
-        #expect(cache.services[key]?.ports.count == service.ports.count)
+        #expect(cache.service(key)?.ports.count == service.ports.count)
     }
 
     @Test func unchangedObjectsTouchNothing() {
@@ -106,7 +148,7 @@ struct ClusterCacheTests {
         _ = cache.upsert(.serviceExport(F.export("a")))
         let impact = cache.replace(.service, with: [.service(F.service("b")), .service(F.service("c"))])
         #expect(impact.keys == [ServiceKey(namespace: "shop", name: "a"), ServiceKey(namespace: "shop", name: "c")])
-        #expect(Set(cache.services.keys.map(\.name)) == ["b", "c"])
+        #expect(Set(cache.serviceKeys.map(\.name)) == ["b", "c"])
         // Other kinds are untouched by a Service relist.
         #expect(cache.exports.count == 1)
     }
