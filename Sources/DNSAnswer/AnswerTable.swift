@@ -84,6 +84,19 @@ public final class AnswerTable: Sendable {
         shards.all.reduce(0) { $0 + $1.byteCount }
     }
 
+    /// `compiledByteCount` by section, summed over the shards (for `bench/scale.sh`): where a name's bytes go.
+    public var compiledSectionBytes: KeyValuePairs<String, Int> {
+        var sums = [Int](repeating: 0, count: 8)
+        for shard in shards.all {
+            let layout = shard.layout
+            let starts = [0, layout.nodes, layout.names, layout.types, layout.templates, layout.bytes, layout.variants,
+                          layout.relocations, layout.byteCount].map(Int.init)
+            for section in 0..<8 { sums[section] += starts[section + 1] - starts[section] }
+        }
+        return ["slots": sums[0], "nodes": sums[1], "names": sums[2], "types": sums[3], "templates": sums[4],
+                "answer bytes": sums[5], "variants": sums[6], "relocations": sums[7]]
+    }
+
     // MARK: - The query path
 
     /// Answers one query. Writes the response into `output` and returns its length; 0 means "send nothing".

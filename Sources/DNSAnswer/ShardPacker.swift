@@ -23,6 +23,9 @@ struct ShardPacker {
     /// other node's answers are only ever written behind its own name (an exact match, so a question of the
     /// same length, and `write` relocates only when the length differs): names that reach a node as their
     /// closest encloser get the table's shared answers (NXDOMAIN, the referral), never the node's own.
+    ///
+    /// An answer whose bytes are the start of another's (ANY where the name has one type: that answer without its
+    /// additional section) shares that answer's bytes: the longest answers are stored first for that.
     mutating func add(_ node: PendingNode) {
         var added: [(body: RenderedBody, template: Int32)] = []
         let relocatable = node.name.isWildcard
@@ -30,10 +33,13 @@ struct ShardPacker {
             if let same = added.first(where: { $0.body == body }) { return same.template }
             var stored = body
             if !relocatable { stored.relocations = [] }
-            let index = store.add(stored)
+            let host = added.first { $0.body.bytes.count > body.bytes.count && $0.body.bytes.starts(with: body.bytes) }
+            let index = store.add(stored, sharingBytesOf: host?.template)
             added.append((body, index))
             return index
         }
+        let bodies = node.types.map(\.1) + node.variants.map(\.body) + (node.fallback.map { [$0] } ?? [])
+        for body in bodies.sorted(by: { $0.bytes.count > $1.bytes.count }) { _ = template(body) }
         let typesStart = types.count
         for (qtype, body) in node.types { types.append(TypeEntry(qtype: qtype, template: template(body))) }
         let variantsStart = variants.count
@@ -55,14 +61,30 @@ struct ShardPacker {
     /// stay as they are: the shared store keeps its order across updates.
     mutating func copy(_ index: Int, of old: Shard, hash: UInt32) {
         var entry = old.node(index)
-        // A template several answers of the node share is copied once and stays shared.
-        var copied: [(old: Int32, new: Int32)] = []
+        // A template several answers of the node share is copied once and stays shared, and bytes two templates
+        // share (one body the start of the other's) stay shared: the node's templates are copied longest first.
+        var copied: [(old: Int32, new: Int32, start: UInt32, length: UInt16)] = []
         func copyTemplate(_ reference: Int32) -> Int32 {
             guard reference >= 0 else { return reference }
             if let done = copied.first(where: { $0.old == reference }) { return done.new }
-            let fresh = store.copy(Int(reference), from: old)
-            copied.append((reference, fresh))
+            let found = old.template(Int(reference)).entry
+            let host = copied.first { $0.start == found.bodyStart && $0.length >= found.bodyLength }
+            let fresh = store.copy(Int(reference), from: old, sharingBytesOf: host?.new)
+            copied.append((reference, fresh, found.bodyStart, found.bodyLength))
             return fresh
+        }
+        var references: [Int32] = []
+        for i in Int(entry.typesStart)..<(Int(entry.typesStart) + Int(entry.typesCount)) {
+            references.append(old.type(i).template)
+        }
+        for i in Int(entry.variantsStart)..<(Int(entry.variantsStart) + Int(entry.variantsCount)) {
+            references.append(old.variant(at: i).template)
+        }
+        references.append(entry.fallback)
+        for reference in references.filter({ $0 >= 0 }).sorted(by: {
+            old.template(Int($0)).entry.bodyLength > old.template(Int($1)).entry.bodyLength
+        }) {
+            _ = copyTemplate(reference)
         }
         names.append(contentsOf: old.name(of: entry))
         entry.nameStart = UInt32(names.count - Int(entry.nameLength))

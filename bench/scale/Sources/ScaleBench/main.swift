@@ -209,6 +209,9 @@ sink.lock.withLock {
 print("names in table: \(nameCount)")
 print(String(format: "compiled shards: %.1f MiB (%.0f bytes per name)", Double(compiledBytes) / 1048576,
              Double(compiledBytes) / Double(max(nameCount, 1))))
+print("  by section, bytes per name: " + store.current().compiledSectionBytes.map { name, bytes in
+    String(format: "%@ %.1f", name, Double(bytes) / Double(max(nameCount, 1)))
+}.joined(separator: ", "))
 if controllerOnly { print("controller only: the records were merged but not compiled") }
 print(String(format: "RSS: %.1f MiB (%.1f MiB over the empty store); %.0f bytes per endpoint",
              Double(rss) / 1048576, Double(rss - rssBefore) / 1048576, Double(rss - rssBefore) / Double(total * 3)))
