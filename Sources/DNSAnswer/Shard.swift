@@ -44,10 +44,26 @@ struct VariantEntry: Sendable {
     var template: Int32
 }
 
-struct Slot: Sendable {
-    var hash: UInt32
-    /// Index into `nodes`, or -1 for an empty slot.
-    var node: Int32
+/// A slot of a shard's table: 4 bytes, 0 when empty, else a 12-bit tag of the name hash above the node's index
+/// plus one. At a million names the slots took 22 bytes a name as a full hash and an index (8 bytes a slot, at
+/// 2.7 slots a name); the tag still turns away all but one in 4,096 other names before their name is compared.
+enum Slot {
+    static let empty: UInt32 = 0
+    static let indexBits: UInt32 = 20
+    /// Nodes a shard can index: 16 billion names in all at 16,384 shards, were they spread evenly.
+    static let maxNodes = Int((1 << indexBits) - 2)
+
+    /// The tag is taken from a multiply of the hash: the top bits of a hash are the same for every name of a
+    /// shard (they pick it) and the low bits pick the slot, so neither would tell names apart.
+    @inline(__always)
+    static func tag(of hash: UInt32) -> UInt32 { (hash &* 0x9E37_79B1) >> indexBits }
+
+    @inline(__always)
+    static func make(hash: UInt32, node: Int) -> UInt32 { tag(of: hash) << indexBits | UInt32(node + 1) }
+
+    /// The node index of an occupied slot.
+    @inline(__always)
+    static func node(_ slot: UInt32) -> Int { Int(slot & ((1 << indexBits) - 1)) - 1 }
 }
 
 /// Where a shard's sections start inside its one allocation (byte offsets from the element base). Every section
@@ -82,6 +98,7 @@ final class Shard: ManagedBuffer<ShardLayout, UInt64> {
     /// Packs the given sections into a new shard.
     static func make(nodes: [NodeEntry], hashes: [UInt32], names: [UInt8], types: [TypeEntry],
                      variants: [VariantEntry] = [], store: TemplateStore) -> Shard {
+        precondition(nodes.count <= Slot.maxNodes, "a shard indexes at most \(Slot.maxNodes) names")
         var capacity = 8
         while capacity < nodes.count * 2 { capacity <<= 1 }
         var layout = ShardLayout()
@@ -91,7 +108,7 @@ final class Shard: ManagedBuffer<ShardLayout, UInt64> {
             size += (count * MemoryLayout<T>.stride + 7) & ~7
             return Int32(start)
         }
-        _ = section(Slot.self, capacity)
+        _ = section(UInt32.self, capacity)
         layout.nodes = section(NodeEntry.self, nodes.count)
         layout.names = section(UInt8.self, names.count)
         layout.types = section(TypeEntry.self, types.count)
@@ -106,13 +123,13 @@ final class Shard: ManagedBuffer<ShardLayout, UInt64> {
         let made = unsafeDowncast(Shard.create(minimumCapacity: max(size / 8, 1)) { _ in layout }, to: Shard.self)
         made.withUnsafeMutablePointerToElements { words in
             let base = UnsafeMutableRawPointer(words)
-            let slots = base.bindMemory(to: Slot.self, capacity: capacity)
-            slots.initialize(repeating: Slot(hash: 0, node: -1), count: capacity)
+            let slots = base.bindMemory(to: UInt32.self, capacity: capacity)
+            slots.initialize(repeating: Slot.empty, count: capacity)
             let mask = capacity - 1
             for (index, hash) in hashes.enumerated() {
                 var position = Int(hash) & mask
-                while slots[position].node >= 0 { position = (position + 1) & mask }
-                slots[position] = Slot(hash: hash, node: Int32(index))
+                while slots[position] != Slot.empty { position = (position + 1) & mask }
+                slots[position] = Slot.make(hash: hash, node: index)
             }
             func copy<T>(_ array: [T], to offset: Int32) {
                 array.withUnsafeBufferPointer { source in
@@ -156,17 +173,13 @@ final class Shard: ManagedBuffer<ShardLayout, UInt64> {
         base.load(fromByteOffset: Int(layout.nodes) + index * MemoryLayout<NodeEntry>.stride, as: NodeEntry.self)
     }
 
-    /// The name hash of every node, by node index, read from the slots (each slot keeps its node's hash): an
-    /// update copies entries without hashing their names again, and no section of its own holds them (four bytes
-    /// a name at scale).
+    /// The name hash of every node, by node index: an update copies entries with their hashes. Hashed again
+    /// from the names (the slots keep only a tag), about 60 names a shard at scale.
     func nodeHashes() -> [UInt32] {
-        var hashes = [UInt32](repeating: 0, count: nodeCount)
-        let layout = self.layout
-        for position in 0...Int(layout.mask) {
-            let slot = base.load(fromByteOffset: position * MemoryLayout<Slot>.stride, as: Slot.self)
-            if slot.node >= 0 { hashes[Int(slot.node)] = slot.hash }
+        (0..<nodeCount).map { index in
+            let name = self.name(of: node(index))
+            return NameHash.hash(name, from: 0, to: name.count)
         }
-        return hashes
     }
 
     @inline(__always)
@@ -204,18 +217,20 @@ final class Shard: ManagedBuffer<ShardLayout, UInt64> {
         let base = self.base
         let wanted = (prefix == nil ? 0 : 2) + end - start
         let mask = Int(layout.mask)
+        let tag = Slot.tag(of: hash)
         var position = Int(hash) & mask
         while true {
-            let slot = base.load(fromByteOffset: position * MemoryLayout<Slot>.stride, as: Slot.self)
-            if slot.node < 0 { return -1 }
-            if slot.hash == hash {
-                let node = base.load(fromByteOffset: Int(layout.nodes) + Int(slot.node) * MemoryLayout<NodeEntry>.stride,
+            let slot = base.load(fromByteOffset: position * MemoryLayout<UInt32>.stride, as: UInt32.self)
+            if slot == Slot.empty { return -1 }
+            if slot >> Slot.indexBits == tag {
+                let index = Slot.node(slot)
+                let node = base.load(fromByteOffset: Int(layout.nodes) + index * MemoryLayout<NodeEntry>.stride,
                                      as: NodeEntry.self)
                 if Int(node.nameLength) == wanted
                     && Self.matches(base.advanced(by: Int(layout.names) + Int(node.nameStart)), prefix: prefix,
                                     packet, start, end)
                 {
-                    return slot.node
+                    return Int32(index)
                 }
             }
             position = (position + 1) & mask

@@ -55,6 +55,35 @@ import Testing
         #expect(nodes > 10)
     }
 
+    /// A slot is 4 bytes: a tag of the hash and the node's index. Names whose hashes are equal (same home slot,
+    /// same tag) are told apart by their names; a name not in the shard is not found, even with an equal hash.
+    @Test func slotsOfFourBytesTellNamesWithEqualHashesApart() throws {
+        #expect(Slot.node(Slot.make(hash: 0xDEAD_BEEF, node: 0)) == 0)
+        #expect(Slot.node(Slot.make(hash: 0xFFFF_FFFF, node: Slot.maxNodes - 1)) == Slot.maxNodes - 1)
+        #expect(Slot.make(hash: 0, node: 0) != Slot.empty)
+        let names = try ["a.example.com", "b.example.com", "c.example.com"].map { try DomainName($0).key }
+        var nodes: [NodeEntry] = []
+        var bytes: [UInt8] = []
+        for name in names {
+            nodes.append(NodeEntry(nameStart: UInt32(bytes.count), nameLength: UInt8(name.count), zone: 0, typesStart: 0,
+                                   typesCount: 0, variantsStart: 0, variantsCount: 0, fallback: -1, delegated: false,
+                                   hasWildcardChild: false))
+            bytes += name
+        }
+        let shard = Shard.make(nodes: nodes, hashes: [7, 7, 7], names: bytes, types: [], store: TemplateStore())
+        // Eight slots of four bytes come before the node entries.
+        #expect(shard.layout.nodes == 8 * 4)
+        for (index, name) in names.enumerated() {
+            let found = name.withUnsafeBytes { shard.find(hash: 7, prefix: nil, packet: $0, start: 0, end: name.count) }
+            #expect(found == Int32(index))
+            // Another hash: another tag, or another home slot; either way not this node.
+            let other = name.withUnsafeBytes { shard.find(hash: 8, prefix: nil, packet: $0, start: 0, end: name.count) }
+            #expect(other == -1)
+        }
+        let missing = try DomainName("d.example.com").key
+        #expect(missing.withUnsafeBytes { shard.find(hash: 7, prefix: nil, packet: $0, start: 0, end: missing.count) } == -1)
+    }
+
     @Test func anyAndAShareOneTemplateWhereTheirAnswersAreTheSame() throws {
         // Mixed has only an A record: minimal ANY (RFC 8482) answers with that same RRset.
         let (shard, node) = try node("mixed.example.com")
