@@ -20,10 +20,8 @@ public struct ClusterCache: Sendable {
         }
     }
 
-    private struct SliceID: Hashable {
-        var namespace: String
-        var name: String
-    }
+    /// A slice's namespace and name, kept in `ServiceKey`'s packed form (16 bytes, not 32: one string).
+    private typealias SliceID = ServiceKey
 
     /// Services as the merge reads them, packed (`CachedService`): without `uid` and `resourceVersion` (a uid is a
     /// 36-character string on the heap per service, and a Service whose resourceVersion alone moved has nothing
