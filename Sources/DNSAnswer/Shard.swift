@@ -79,7 +79,19 @@ struct ShardLayout: Sendable {
     var bytes: Int32 = 0
     var variants: Int32 = 0
     var relocations: Int32 = 0
+    /// The origins of the zones the shard's names belong to (`OriginEntry`s; their bytes end the names section).
+    var origins: Int32 = 0
+    var originCount: Int32 = 0
     var byteCount: Int32 = 0
+}
+
+/// A zone origin a shard's names end with: the names section keeps each name without it (13 to 18 bytes of a
+/// 40-byte name under `example.com.` or `clusterset.local.`), and the origin once, at the section's end.
+struct OriginEntry: Sendable {
+    var zone: UInt16
+    var length: UInt16
+    /// Offset inside the names section.
+    var start: UInt32
 }
 
 /// One slice of the answer table: a flat open-addressing table over lower-cased wire names (DESIGN §7).
@@ -96,8 +108,11 @@ struct ShardLayout: Sendable {
 /// `ShardDirectory.Block`) hold them as `nonisolated(unsafe)` for that reason.
 final class Shard: ManagedBuffer<ShardLayout, UInt64> {
     /// Packs the given sections into a new shard.
+    ///
+    /// A node's name is its bytes in `names` followed by the origin of its zone from `origins` (none: the name is
+    /// whole in `names`).
     static func make(nodes: [NodeEntry], hashes: [UInt32], names: [UInt8], types: [TypeEntry],
-                     variants: [VariantEntry] = [], store: TemplateStore) -> Shard {
+                     variants: [VariantEntry] = [], store: TemplateStore, origins: [OriginEntry] = []) -> Shard {
         precondition(nodes.count <= Slot.maxNodes, "a shard indexes at most \(Slot.maxNodes) names")
         var capacity = 8
         while capacity < nodes.count * 2 { capacity <<= 1 }
@@ -111,6 +126,8 @@ final class Shard: ManagedBuffer<ShardLayout, UInt64> {
         _ = section(UInt32.self, capacity)
         layout.nodes = section(NodeEntry.self, nodes.count)
         layout.names = section(UInt8.self, names.count)
+        layout.origins = section(OriginEntry.self, origins.count)
+        layout.originCount = Int32(origins.count)
         layout.types = section(TypeEntry.self, types.count)
         layout.templates = section(TemplateEntry.self, store.entries.count)
         layout.bytes = section(UInt8.self, store.bytes.count)
@@ -142,6 +159,7 @@ final class Shard: ManagedBuffer<ShardLayout, UInt64> {
             copy(types, to: layout.types)
             copy(store.entries, to: layout.templates)
             copy(names, to: layout.names)
+            copy(origins, to: layout.origins)
             copy(store.bytes, to: layout.bytes)
             copy(variants, to: layout.variants)
             copy(store.relocations, to: layout.relocations)
@@ -177,8 +195,11 @@ final class Shard: ManagedBuffer<ShardLayout, UInt64> {
     /// from the names (the slots keep only a tag), about 60 names a shard at scale.
     func nodeHashes() -> [UInt32] {
         (0..<nodeCount).map { index in
-            let name = self.name(of: node(index))
-            return NameHash.hash(name, from: 0, to: name.count)
+            let entry = node(index)
+            let stored = name(of: entry)
+            let origin = self.origin(of: entry)
+            return NameHash.hash(origin, from: 0, to: origin.count,
+                                 seed: NameHash.hash(stored, from: 0, to: stored.count))
         }
     }
 
@@ -193,10 +214,33 @@ final class Shard: ManagedBuffer<ShardLayout, UInt64> {
                   as: VariantEntry.self)
     }
 
-    /// The lower-cased wire name of a node.
+    /// The lower-cased wire name of a node as stored: without the origin of its zone (`origin(of:)`).
     func name(of entry: NodeEntry) -> UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(start: base.advanced(by: Int(layout.names) + Int(entry.nameStart)),
                                count: Int(entry.nameLength))
+    }
+
+    /// The origin the stored name of a node is followed by (empty when the shard keeps none for its zone).
+    func origin(of entry: NodeEntry) -> UnsafeRawBufferPointer {
+        let found = Self.origin(zone: entry.zone, layout, base)
+        return UnsafeRawBufferPointer(start: base.advanced(by: Int(layout.names) + Int(found.start)),
+                                      count: Int(found.length))
+    }
+
+    /// The whole lower-cased wire name of a node.
+    func fullName(of entry: NodeEntry) -> [UInt8] { Array(name(of: entry)) + Array(origin(of: entry)) }
+
+    /// The origin entry of `zone`: a shard holds names of one or two zones, rarely more.
+    @inline(__always)
+    private static func origin(zone: UInt16, _ layout: ShardLayout, _ base: UnsafeRawPointer) -> OriginEntry {
+        var i = 0
+        while i < Int(layout.originCount) {
+            let entry = base.load(fromByteOffset: Int(layout.origins) + i * MemoryLayout<OriginEntry>.stride,
+                                  as: OriginEntry.self)
+            if entry.zone == zone { return entry }
+            i += 1
+        }
+        return OriginEntry(zone: zone, length: 0, start: 0)
     }
 
     /// Compiled answer `index` of this shard: its header facts, and where its body and relocations start. (A
@@ -226,9 +270,13 @@ final class Shard: ManagedBuffer<ShardLayout, UInt64> {
                 let index = Slot.node(slot)
                 let node = base.load(fromByteOffset: Int(layout.nodes) + index * MemoryLayout<NodeEntry>.stride,
                                      as: NodeEntry.self)
-                if Int(node.nameLength) == wanted
+                let origin = Self.origin(zone: node.zone, layout, base)
+                let stem = end - Int(origin.length)
+                if Int(node.nameLength) + Int(origin.length) == wanted
                     && Self.matches(base.advanced(by: Int(layout.names) + Int(node.nameStart)), prefix: prefix,
-                                    packet, start, end)
+                                    packet, start, stem)
+                    && Self.matches(base.advanced(by: Int(layout.names) + Int(origin.start)), prefix: nil,
+                                    packet, stem, end)
                 {
                     return Int32(index)
                 }

@@ -9,10 +9,25 @@ struct ShardPacker {
     private var types: [TypeEntry] = []
     private var variants: [VariantEntry] = []
     private var store = TemplateStore()
+    /// The lower-cased origin of each zone, by the table's zone index: names are stored without it.
+    private let origins: [[UInt8]]
+    /// The origins the names added so far are stored without, by zone, in the order first seen.
+    private var originsUsed: [(zone: UInt16, bytes: [UInt8])] = []
 
-    init(capacity: Int) {
+    init(capacity: Int, origins: [[UInt8]]) {
+        self.origins = origins
         entries.reserveCapacity(capacity)
         hashes.reserveCapacity(capacity)
+    }
+
+    /// The length of the origin of `zone` that `name` ends with (0 when the packer knows no origin for it).
+    private mutating func use(zone: Int, for name: [UInt8]) -> Int {
+        guard zone < origins.count else { return 0 }
+        let origin = origins[zone]
+        precondition(name.count >= origin.count && name[(name.count - origin.count)...].elementsEqual(origin),
+                     "a name ends with its zone's origin")
+        if !originsUsed.contains(where: { $0.zone == UInt16(zone) }) { originsUsed.append((UInt16(zone), origin)) }
+        return origin.count
     }
 
     /// Adds a freshly rendered node. Answers of the node that are byte for byte the same share one template:
@@ -48,13 +63,15 @@ struct ShardPacker {
                                          template: template(variant.body)))
         }
         let fallback = node.fallback.map { template($0) } ?? node.sharedFallback
+        let key = node.name.key
+        let stored = key.count - use(zone: node.zone, for: key)
         entries.append(NodeEntry(
-            nameStart: UInt32(names.count), nameLength: UInt8(node.name.key.count), zone: UInt16(node.zone),
+            nameStart: UInt32(names.count), nameLength: UInt8(stored), zone: UInt16(node.zone),
             typesStart: UInt32(typesStart), typesCount: UInt16(types.count - typesStart),
             variantsStart: UInt32(variantsStart), variantsCount: UInt16(variants.count - variantsStart),
             fallback: fallback, delegated: node.delegated, hasWildcardChild: node.hasWildcardChild))
-        names += node.name.key
-        hashes.append(NameHash.hash(node.name.key))
+        names += key[..<stored]
+        hashes.append(NameHash.hash(key))
     }
 
     /// Copies node `index` of `old` with its answers. References into the table's shared store (below zero)
@@ -88,6 +105,10 @@ struct ShardPacker {
         }
         names.append(contentsOf: old.name(of: entry))
         entry.nameStart = UInt32(names.count - Int(entry.nameLength))
+        let origin = old.origin(of: entry)
+        if origin.count > 0, !originsUsed.contains(where: { $0.zone == entry.zone }) {
+            originsUsed.append((entry.zone, Array(origin)))
+        }
         let typesStart = Int(entry.typesStart)
         entry.typesStart = UInt32(types.count)
         for i in typesStart..<(typesStart + Int(entry.typesCount)) {
@@ -109,24 +130,31 @@ struct ShardPacker {
     /// The packed shard: one allocation of exactly its size (the packer's growing arrays are dropped).
     func finish() -> Shard {
         guard !entries.isEmpty else { return .empty }
+        var names = self.names
+        var originEntries: [OriginEntry] = []
+        for (zone, bytes) in originsUsed {
+            originEntries.append(OriginEntry(zone: zone, length: UInt16(bytes.count), start: UInt32(names.count)))
+            names += bytes
+        }
         return Shard.make(nodes: entries, hashes: hashes, names: names, types: types, variants: variants,
-                          store: store)
+                          store: store, origins: originEntries)
     }
 
     /// `old` with the nodes named in `replaced` dropped and `fresh` added (a replaced name that still exists
     /// comes back in `fresh`).
-    static func rebuild(_ old: Shard, replacing replaced: [DomainName], with fresh: [PendingNode]) -> Shard {
+    static func rebuild(_ old: Shard, replacing replaced: [DomainName], with fresh: [PendingNode],
+                        origins: [[UInt8]]) -> Shard {
         var replacedHashes = Set<UInt32>()
         var replacedKeys = Set<[UInt8]>()
         for name in replaced {
             replacedHashes.insert(NameHash.hash(name.key))
             replacedKeys.insert(name.key)
         }
-        var packer = ShardPacker(capacity: old.nodeCount + fresh.count)
+        var packer = ShardPacker(capacity: old.nodeCount + fresh.count, origins: origins)
         let oldHashes = old.nodeHashes()
         for index in 0..<old.nodeCount {
             if replacedHashes.contains(oldHashes[index]),
-               replacedKeys.contains(Array(old.name(of: old.node(index))))
+               replacedKeys.contains(old.fullName(of: old.node(index)))
             {
                 continue
             }

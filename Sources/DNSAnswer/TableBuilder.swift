@@ -64,6 +64,9 @@ struct TableBuilder {
         self.staticDependents = dependents
     }
 
+    /// The lower-cased origin of each zone, by zone index: shards store names without it.
+    var origins: [[UInt8]] { zones.map(\.origin.key) }
+
     var requesterIndex: [ClusterID: Int] {
         Dictionary(uniqueKeysWithValues: requesters.enumerated().map { ($1, $0) })
     }
@@ -89,8 +92,9 @@ struct TableBuilder {
         }
         var built: [Shard] = []
         built.reserveCapacity(AnswerTable.shardCount)
+        let origins = self.origins
         for names in byShard {
-            var packer = ShardPacker(capacity: names.count)
+            var packer = ShardPacker(capacity: names.count, origins: origins)
             for (name, index) in names {
                 if let node = try render(name, zone: index) { packer.add(node) }
             }
@@ -113,12 +117,13 @@ struct TableBuilder {
         for name in touched { byShard[Self.shardIndex(of: name), default: []].append(name) }
         var rebuilt: [(Int, Shard)] = []
         rebuilt.reserveCapacity(byShard.count)
+        let origins = self.origins
         for (shard, names) in byShard {
             var fresh: [PendingNode] = []
             for name in names {
                 if let index = zoneIndex(of: name), let node = try render(name, zone: index) { fresh.append(node) }
             }
-            rebuilt.append((shard, ShardPacker.rebuild(shards[shard], replacing: names, with: fresh)))
+            rebuilt.append((shard, ShardPacker.rebuild(shards[shard], replacing: names, with: fresh, origins: origins)))
         }
         shards.replace(rebuilt)
         return table()

@@ -48,7 +48,7 @@ import Testing
             let shard = table.shards[index]
             let hashes = shard.nodeHashes()
             for node in 0..<shard.nodeCount {
-                #expect(hashes[node] == NameHash.hash(Array(shard.name(of: shard.node(node)))))
+                #expect(hashes[node] == NameHash.hash(shard.fullName(of: shard.node(node))))
                 nodes += 1
             }
         }
@@ -82,6 +82,38 @@ import Testing
         }
         let missing = try DomainName("d.example.com").key
         #expect(missing.withUnsafeBytes { shard.find(hash: 7, prefix: nil, packet: $0, start: 0, end: missing.count) } == -1)
+    }
+
+    /// A shard stores each name without its zone's origin, and each origin once: the apex stores nothing, and
+    /// a lookup still matches the whole name, origin included, in any case.
+    @Test func namesAreStoredWithoutTheirZonesOrigin() throws {
+        let (shard, www) = try node("www.example.com")
+        #expect(Array(shard.name(of: www)) == [3] + Array("www".utf8))
+        let origin = try DomainName("example.com").key
+        let full = try DomainName("www.example.com").key
+        #expect(Array(shard.origin(of: www)) == origin)
+        #expect(shard.fullName(of: www) == full)
+        let (apexShard, apex) = try node("example.com")
+        #expect(apex.nameLength == 0 && apexShard.fullName(of: apex) == origin)
+        #expect(try table.ask("WWW.Example.COM", .a).rcode == 0)
+        #expect(try table.ask("WWW.Example.COM", .a).answer == ["WWW.Example.COM.\t300\tIN\tA\t192.0.2.80"])
+
+        // One stored stem, one origin: the same stem under another origin of the same length does not match.
+        let stem: [UInt8] = [3] + Array("www".utf8)
+        let node = NodeEntry(nameStart: 0, nameLength: UInt8(stem.count), zone: 3, typesStart: 0, typesCount: 0,
+                             variantsStart: 0, variantsCount: 0, fallback: -1, delegated: false, hasWildcardChild: false)
+        let made = Shard.make(nodes: [node], hashes: [7], names: stem + origin, types: [], store: TemplateStore(),
+                              origins: [OriginEntry(zone: 3, length: UInt16(origin.count), start: UInt32(stem.count))])
+        func find(_ name: String) throws -> Int32 {
+            let key = try DomainName(name).wire
+            return key.withUnsafeBytes { made.find(hash: 7, prefix: nil, packet: $0, start: 0, end: key.count) }
+        }
+        #expect(try find("www.example.com") == 0)
+        #expect(try find("WWW.EXAMPLE.com") == 0)
+        #expect(try find("www.example.net") == -1)
+        #expect(try find("wwx.example.com") == -1)
+        #expect(try find("www.example.co") == -1)
+        #expect(try find("example.com") == -1)
     }
 
     @Test func anyAndAShareOneTemplateWhereTheirAnswersAreTheSame() throws {
@@ -136,7 +168,7 @@ import Testing
     @Test func copyingANodeKeepsItsTemplatesShared() throws {
         let (shard, node) = try node("mixed.example.com")
         // Rebuilding the shard without replacing anything copies every node as bytes (the update path).
-        let copy = ShardPacker.rebuild(shard, replacing: [], with: [])
+        let copy = ShardPacker.rebuild(shard, replacing: [], with: [], origins: [])
         #expect(copy.byteCount == shard.byteCount)
         let key = try DomainName("mixed.example.com").key
         let hash = NameHash.hash(key)
@@ -164,7 +196,7 @@ import Testing
         #expect(any.bodyLength < srv.bodyLength)
         #expect(any.bodyStart == srv.bodyStart)
 
-        let copy = ShardPacker.rebuild(shard, replacing: [], with: [])
+        let copy = ShardPacker.rebuild(shard, replacing: [], with: [], origins: [])
         #expect(copy.byteCount == shard.byteCount)
         let key = try DomainName("_http._tcp.example.com").key
         let hash = NameHash.hash(key)
