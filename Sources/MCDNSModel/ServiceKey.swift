@@ -11,7 +11,13 @@ public struct ServiceKey: Hashable, Comparable, Sendable, Codable, CustomStringC
     private var packed: String
 
     public init(namespace: String, name: String) {
-        packed = "\(namespace.utf8.count):\(namespace)\(name)"
+        // Made from bytes, not interpolated: an interpolated string keeps a heap buffer with room to spare even
+        // when it would fit inline, which cost every key an allocation.
+        var bytes = Array(String(namespace.utf8.count).utf8)
+        bytes.append(UInt8(ascii: ":"))
+        bytes += namespace.utf8
+        bytes += name.utf8
+        packed = String(decoding: bytes, as: UTF8.self)
     }
 
     /// The namespace and the name, as views into the packed string (nothing is allocated).
