@@ -44,7 +44,10 @@ struct HTTPErrorAndCredentialTests {
         // 200 ms doubling: about 0, 0.2, 0.6, 1.4, 3.0 s — five tries at most in three seconds, never dozens.
         let attempts = h.sim.requests().filter { $0.resource == .services }.count
         #expect(attempts >= 2 && attempts <= 6, "\(attempts) attempts")
-        #expect(h.sim.requests().allSatisfy { $0.status == 403 })
+        // Every answered request was refused. (Status 0: the simulator had read a request the stopped client no
+        // longer waited for, and not answered it yet; seen once with the machine loaded.)
+        #expect(h.sim.requests().allSatisfy { $0.status == 403 || $0.status == 0 },
+                "\(h.sim.requests().map(\.status))")
         #expect(run.events.filter { if case .down = $0 { true } else { false } }.count == 1, "down reported once per outage")
     }
 
