@@ -10,9 +10,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
     targets: [
+        .target(name: "CHeapStats"),
         .executableTarget(
             name: "ScaleBench",
             dependencies: [
+                "CHeapStats",
                 .product(name: "ClusterController", package: "mcdns"),
                 .product(name: "KubeClient", package: "mcdns"),
                 .product(name: "RecordStore", package: "mcdns"),

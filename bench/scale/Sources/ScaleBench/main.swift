@@ -1,3 +1,4 @@
+import CHeapStats
 import ClusterController
 import DNSAnswer
 import DNSWire
@@ -156,6 +157,7 @@ let naming = NamingConfiguration(federationName: "acme", federationDomain: try D
 let zones = [ZoneFile.parse(zoneText, origin: try DomainName("example.com")).0!,
              ZoneFile.parse(clustersetText, origin: try DomainName("clusterset.local")).0!]
 let rssBefore = rssBytes()
+let heapBefore = heap_stats_in_use()
 let store = try RecordStore(live: try LiveTable(zones: zones, naming: naming), firstSerial: 1, logger: logger)
 let sink = CountingSink(store: store, services: members * servicesPerMember)
 
@@ -215,6 +217,12 @@ print("  by section, bytes per name: " + store.current().compiledSectionBytes.ma
 if controllerOnly { print("controller only: the records were merged but not compiled") }
 print(String(format: "RSS: %.1f MiB (%.1f MiB over the empty store); %.0f bytes per endpoint",
              Double(rss) / 1048576, Double(rss - rssBefore) / 1048576, Double(rss - rssBefore) / Double(total * 3)))
+// The heap in use (mallinfo2) beside RSS: RSS also counts what malloc holds free in partly used pages, which moves
+// by tens of MiB between runs of the same build (the controller's and the compiler's threads interleave).
+let heapInUse = heap_stats_in_use()
+print(String(format: "heap in use: %.1f MiB over the empty store; %.0f bytes per endpoint (malloc holds %.1f MiB in all)",
+             Double(heapInUse - heapBefore) / 1048576, Double(heapInUse - heapBefore) / Double(total * 3),
+             Double(heap_stats_held()) / 1048576))
 
 if controllerOnly { exit(0) }
 
