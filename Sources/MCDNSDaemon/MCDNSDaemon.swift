@@ -47,6 +47,12 @@ public enum MCDNSDaemon {
     /// connections deliver the answers to what they have read). Throws `StartupError` for any zone or
     /// configuration problem, so nothing starts half-configured.
     public static func build(configuration: Configuration, logger: Logger) async throws -> ServiceGroup {
+        // Before the servers and the controller start their threads (RecordStore.HeapArenas says why).
+        switch HeapArenas.limit() {
+        case .limited(let arenas): logger.debug("malloc arenas limited to \(arenas)")
+        case .leftToEnvironment(let value): logger.debug("malloc arenas as MALLOC_ARENA_MAX=\(value) says")
+        case .unavailable: logger.debug("malloc arenas left as they are: no glibc mallopt")
+        }
         let loaded = ZoneDirectory.load(configuration.zonesDir)
         guard loaded.errors.isEmpty else { throw StartupError(loaded.errors) }
         if loaded.zones.isEmpty {

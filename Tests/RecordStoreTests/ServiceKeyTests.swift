@@ -1,5 +1,6 @@
 import Foundation
 import MCDNSModel
+import RecordStore
 import Testing
 
 /// `ServiceKey` keeps namespace and name in one string behind the namespace's length (issue 3's memory goal).
@@ -44,5 +45,13 @@ import Testing
         let object = try #require(try JSONSerialization.jsonObject(with: json) as? [String: String])
         #expect(object == ["namespace": "shop", "name": "web"])
         #expect(try JSONDecoder().decode(ServiceKey.self, from: json) == key)
+    }
+}
+
+/// `HeapArenas.limit` keeps glibc to one arena, unless `MALLOC_ARENA_MAX` chooses.
+@Suite struct HeapArenasTests {
+    @Test func limitsUnlessTheEnvironmentChooses() {
+        #expect(HeapArenas.limit(environment: ["MALLOC_ARENA_MAX": "4"]) == .leftToEnvironment("4"))
+        #expect(HeapArenas.limit(to: 1, environment: [:]) == .limited(1))
     }
 }

@@ -156,6 +156,8 @@ let naming = NamingConfiguration(federationName: "acme", federationDomain: try D
                                  clustersetDomain: try DomainName("clusterset.local"))
 let zones = [ZoneFile.parse(zoneText, origin: try DomainName("example.com")).0!,
              ZoneFile.parse(clustersetText, origin: try DomainName("clusterset.local")).0!]
+// As `mcdns serve` does first (RecordStore.HeapArenas), unless MALLOC_ARENA_MAX is set.
+HeapArenas.limit()
 let rssBefore = rssBytes()
 let heapBefore = heap_stats_in_use()
 let store = try RecordStore(live: try LiveTable(zones: zones, naming: naming), firstSerial: 1, logger: logger)
