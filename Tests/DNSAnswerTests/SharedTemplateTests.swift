@@ -11,10 +11,11 @@ import Testing
         table = try Fixture.table()
     }
 
-    func node(_ name: String) throws -> (shard: Shard, node: NodeEntry) {
+    /// The node of `name` in `shard`, or in the table's shard for it.
+    func node(_ name: String, in given: Shard? = nil) throws -> (shard: Shard, node: NodeEntry) {
         let key = try DomainName(name).key
         let hash = NameHash.hash(key)
-        let shard = table.shards[AnswerTable.shard(of: hash)]
+        let shard = given ?? table.shards[AnswerTable.shard(of: hash)]
         let index = key.withUnsafeBytes { shard.find(hash: hash, prefix: nil, packet: $0, start: 0, end: key.count) }
         try #require(index >= 0)
         return (shard, shard.node(Int(index)))
@@ -170,11 +171,7 @@ import Testing
         // Rebuilding the shard without replacing anything copies every node as bytes (the update path).
         let copy = ShardPacker.rebuild(shard, replacing: [], with: [], origins: [])
         #expect(copy.byteCount == shard.byteCount)
-        let key = try DomainName("mixed.example.com").key
-        let hash = NameHash.hash(key)
-        let index = key.withUnsafeBytes { copy.find(hash: hash, prefix: nil, packet: $0, start: 0, end: key.count) }
-        try #require(index >= 0)
-        let copied = templates(copy, copy.node(Int(index)))
+        let copied = templates(copy, try self.node("mixed.example.com", in: copy).node)
         #expect(copied[RRType.a.rawValue] == copied[RRType.any.rawValue])
         #expect(copied.count == templates(shard, node).count)
     }
@@ -198,11 +195,7 @@ import Testing
 
         let copy = ShardPacker.rebuild(shard, replacing: [], with: [], origins: [])
         #expect(copy.byteCount == shard.byteCount)
-        let key = try DomainName("_http._tcp.example.com").key
-        let hash = NameHash.hash(key)
-        let index = key.withUnsafeBytes { copy.find(hash: hash, prefix: nil, packet: $0, start: 0, end: key.count) }
-        try #require(index >= 0)
-        let (copiedSRV, copiedAny) = try entries(copy, copy.node(Int(index)))
+        let (copiedSRV, copiedAny) = try entries(copy, try self.node("_http._tcp.example.com", in: copy).node)
         #expect(copiedAny.bodyStart == copiedSRV.bodyStart && copiedAny.bodyLength == any.bodyLength)
 
         let full = try table.ask("_http._tcp.example.com", .srv)
