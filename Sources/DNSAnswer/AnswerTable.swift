@@ -194,7 +194,7 @@ public final class AnswerTable: Sendable {
         let node = shard.find(hash: hash, prefix: nil, packet: query, start: 12, end: nameEnd)
         if node >= 0 {
             // Who asks matters only for names whose answer depends on it.
-            if shard.node(Int(node)).variantsCount > 0 {
+            if shard.node(Int(node)).hasVariants {
                 let requester = identify(parsed, query, source)
                 if requester.index >= 0, let variant = shard.variant(node: node, requester: requester.index,
                                                                      qtype: parsed.qtype) {
@@ -226,7 +226,7 @@ public final class AnswerTable: Sendable {
                                      parsed, query, output, transport)
                     }
                 }
-                return write(template: nxTemplates[Int(entry.zone)], shard: suffixShard, parsed, query, output,
+                return write(template: nxTemplates[suffixShard.zone(of: entry)], shard: suffixShard, parsed, query, output,
                              transport)
             }
             start += 1 + Int(query[start])

@@ -1,35 +1,47 @@
-/// A name in a shard: where its lower-cased wire name is, its zone, and its compiled answers by type.
-/// 24 bytes (a million names at scale): the 32-bit fields first, then the 16-bit ones, then the bytes.
+/// A name in a shard: where its lower-cased wire name is, its zone's origin, and its compiled answers by type.
+/// 16 bytes (a million names at scale): a node's requester variants, which few names have, are found by its index
+/// in the variants section instead of through fields of every node (24 bytes with them).
 struct NodeEntry: Sendable {
     var nameStart: UInt32
     var typesStart: UInt32
-    var variantsStart: UInt32
     /// The answer for every type without an entry of its own (NODATA, a CNAME chain's end, a referral).
     var fallback: Int32
-    var zone: UInt16
-    var typesCount: UInt16
-    var variantsCount: UInt16
+    /// Which of the shard's `OriginEntry`s the stored name is followed by (and so its zone).
+    var origin: UInt8
+    /// At most `maxTypes`: the compile refuses a name with more (`CompileError.tooManyTypes`).
+    var typesCount: UInt8
     /// A wire name has at most 255 bytes.
     var nameLength: UInt8
     private var flags: UInt8
 
-    init(nameStart: UInt32, nameLength: UInt8, zone: UInt16, typesStart: UInt32, typesCount: UInt16,
-         variantsStart: UInt32, variantsCount: UInt16, fallback: Int32, delegated: Bool, hasWildcardChild: Bool) {
+    static let maxTypes = Int(UInt8.max)
+
+    init(nameStart: UInt32, nameLength: UInt8, origin: UInt8, typesStart: UInt32, typesCount: UInt8,
+         fallback: Int32, delegated: Bool, hasWildcardChild: Bool, hasVariants: Bool = false,
+         anyIsFirstType: Bool = false) {
         self.nameStart = nameStart
         self.typesStart = typesStart
-        self.variantsStart = variantsStart
         self.fallback = fallback
-        self.zone = zone
+        self.origin = origin
         self.typesCount = typesCount
-        self.variantsCount = variantsCount
         self.nameLength = nameLength
-        self.flags = (delegated ? 1 : 0) | (hasWildcardChild ? 2 : 0)
+        var flags: UInt8 = 0
+        if delegated { flags |= 1 }
+        if hasWildcardChild { flags |= 2 }
+        if hasVariants { flags |= 4 }
+        if anyIsFirstType { flags |= 8 }
+        self.flags = flags
     }
 
     /// At or below a zone cut: a missing name under it gets `fallback` (the referral) too.
     var delegated: Bool { flags & 1 != 0 }
     /// `*.<this name>` exists: a missing name under it is answered by that wildcard.
     var hasWildcardChild: Bool { flags & 2 != 0 }
+    /// Some requesters get answers of their own here (`VariantEntry`s carrying this node's index).
+    var hasVariants: Bool { flags & 4 != 0 }
+    /// ANY has no type entry: its answer is the first type's (RFC 8482 minimal ANY where the name has one type,
+    /// or answers ANY with its first): 8 bytes of 16 at most names, which have A and ANY and nothing else.
+    var anyIsFirstType: Bool { flags & 8 != 0 }
 }
 
 struct TypeEntry: Sendable {
@@ -37,8 +49,10 @@ struct TypeEntry: Sendable {
     var template: Int32
 }
 
-/// A requester-specific answer: for requesters known to sit in cluster `requester` (DESIGN §4.3).
+/// A requester-specific answer: for requesters known to sit in cluster `requester` (DESIGN §4.3). A shard keeps
+/// them ordered by node.
 struct VariantEntry: Sendable {
+    var node: UInt32
     var requester: UInt16
     var qtype: UInt16
     var template: Int32
@@ -78,6 +92,7 @@ struct ShardLayout: Sendable {
     var names: Int32 = 0
     var bytes: Int32 = 0
     var variants: Int32 = 0
+    var variantCount: Int32 = 0
     var relocations: Int32 = 0
     /// The origins of the zones the shard's names belong to (`OriginEntry`s; their bytes end the names section).
     var origins: Int32 = 0
@@ -87,7 +102,11 @@ struct ShardLayout: Sendable {
 
 /// A zone origin a shard's names end with: the names section keeps each name without it (13 to 18 bytes of a
 /// 40-byte name under `example.com.` or `clusterset.local.`), and the origin once, at the section's end.
+/// Every node has one (of length 0 when the shard was made without origins), so the zone is found through it too.
+/// A shard holds names of one or two zones, rarely more; at most `maxOrigins`.
 struct OriginEntry: Sendable {
+    static let maxOrigins = Int(UInt8.max) + 1
+
     var zone: UInt16
     var length: UInt16
     /// Offset inside the names section.
@@ -114,6 +133,9 @@ final class Shard: ManagedBuffer<ShardLayout, UInt64> {
     static func make(nodes: [NodeEntry], hashes: [UInt32], names: [UInt8], types: [TypeEntry],
                      variants: [VariantEntry] = [], store: TemplateStore, origins: [OriginEntry] = []) -> Shard {
         precondition(nodes.count <= Slot.maxNodes, "a shard indexes at most \(Slot.maxNodes) names")
+        precondition(origins.count <= OriginEntry.maxOrigins, "a shard's names are of at most 256 zones")
+        // Every node names an origin entry: without origins, names are stored whole (an origin of length 0).
+        let origins = origins.isEmpty && !nodes.isEmpty ? [OriginEntry(zone: 0, length: 0, start: 0)] : origins
         var capacity = 8
         while capacity < nodes.count * 2 { capacity <<= 1 }
         var layout = ShardLayout()
@@ -132,6 +154,7 @@ final class Shard: ManagedBuffer<ShardLayout, UInt64> {
         layout.templates = section(TemplateEntry.self, store.entries.count)
         layout.bytes = section(UInt8.self, store.bytes.count)
         layout.variants = section(VariantEntry.self, variants.count)
+        layout.variantCount = Int32(variants.count)
         layout.relocations = section(Relocation.self, store.relocations.count)
         precondition(size < Int(Int32.max), "a shard holds less than 2 GiB")
         layout.mask = Int32(capacity - 1)
@@ -222,25 +245,27 @@ final class Shard: ManagedBuffer<ShardLayout, UInt64> {
 
     /// The origin the stored name of a node is followed by (empty when the shard keeps none for its zone).
     func origin(of entry: NodeEntry) -> UnsafeRawBufferPointer {
-        let found = Self.origin(zone: entry.zone, layout, base)
+        let found = originEntry(of: entry)
         return UnsafeRawBufferPointer(start: base.advanced(by: Int(layout.names) + Int(found.start)),
                                       count: Int(found.length))
     }
 
+    /// The table's index of the zone a node belongs to.
+    @inline(__always)
+    func zone(of entry: NodeEntry) -> Int { Int(originEntry(of: entry).zone) }
+
     /// The whole lower-cased wire name of a node.
     func fullName(of entry: NodeEntry) -> [UInt8] { Array(name(of: entry)) + Array(origin(of: entry)) }
 
-    /// The origin entry of `zone`: a shard holds names of one or two zones, rarely more.
     @inline(__always)
-    private static func origin(zone: UInt16, _ layout: ShardLayout, _ base: UnsafeRawPointer) -> OriginEntry {
-        var i = 0
-        while i < Int(layout.originCount) {
-            let entry = base.load(fromByteOffset: Int(layout.origins) + i * MemoryLayout<OriginEntry>.stride,
-                                  as: OriginEntry.self)
-            if entry.zone == zone { return entry }
-            i += 1
-        }
-        return OriginEntry(zone: zone, length: 0, start: 0)
+    func originEntry(of entry: NodeEntry) -> OriginEntry {
+        Self.origin(entry.origin, layout, base)
+    }
+
+    @inline(__always)
+    private static func origin(_ index: UInt8, _ layout: ShardLayout, _ base: UnsafeRawPointer) -> OriginEntry {
+        base.load(fromByteOffset: Int(layout.origins) + Int(index) * MemoryLayout<OriginEntry>.stride,
+                  as: OriginEntry.self)
     }
 
     /// Compiled answer `index` of this shard: its header facts, and where its body and relocations start. (A
@@ -270,7 +295,7 @@ final class Shard: ManagedBuffer<ShardLayout, UInt64> {
                 let index = Slot.node(slot)
                 let node = base.load(fromByteOffset: Int(layout.nodes) + index * MemoryLayout<NodeEntry>.stride,
                                      as: NodeEntry.self)
-                let origin = Self.origin(zone: node.zone, layout, base)
+                let origin = Self.origin(node.origin, layout, base)
                 let stem = end - Int(origin.length)
                 if Int(node.nameLength) + Int(origin.length) == wanted
                     && Self.matches(base.advanced(by: Int(layout.names) + Int(node.nameStart)), prefix: prefix,
@@ -309,15 +334,27 @@ final class Shard: ManagedBuffer<ShardLayout, UInt64> {
     /// The requester-specific template for `qtype` at `node`, when the node has one.
     @inline(__always)
     func variant(node: Int32, requester: Int, qtype: UInt16) -> Int32? {
-        let entry = self.node(Int(node))
-        var i = Int(entry.variantsStart)
-        let end = i + Int(entry.variantsCount)
-        while i < end {
+        for i in variantRange(node: Int(node)) {
             let variant = variant(at: i)
             if Int(variant.requester) == requester && variant.qtype == qtype { return variant.template }
-            i += 1
         }
         return nil
+    }
+
+    /// Where the variants of `node` are: they are ordered by node, and a binary search finds the first.
+    @inline(__always)
+    func variantRange(node: Int) -> Range<Int> {
+        let wanted = UInt32(node)
+        let count = Int(layout.variantCount)
+        var low = 0
+        var high = count
+        while low < high {
+            let middle = (low + high) >> 1
+            if variant(at: middle).node < wanted { low = middle + 1 } else { high = middle }
+        }
+        var end = low
+        while end < count && variant(at: end).node == wanted { end += 1 }
+        return low..<end
     }
 
     /// The template for `qtype` at `node`, or its fallback.
@@ -331,6 +368,7 @@ final class Shard: ManagedBuffer<ShardLayout, UInt64> {
             if type.qtype == qtype { return type.template }
             i += 1
         }
+        if qtype == 255 && entry.anyIsFirstType { return self.type(Int(entry.typesStart)).template }
         return entry.fallback
     }
 }

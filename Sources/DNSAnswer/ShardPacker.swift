@@ -11,8 +11,11 @@ struct ShardPacker {
     private var store = TemplateStore()
     /// The lower-cased origin of each zone, by the table's zone index: names are stored without it.
     private let origins: [[UInt8]]
-    /// The origins the names added so far are stored without, by zone, in the order first seen.
+    /// The origins the names added so far are stored without, by zone, in the order first seen: a node keeps
+    /// its origin's index here.
     private var originsUsed: [(zone: UInt16, bytes: [UInt8])] = []
+    /// A name of a 257th zone came: the shard cannot index its origin (the compile refuses the table).
+    private(set) var tooManyZones = false
 
     init(capacity: Int, origins: [[UInt8]]) {
         self.origins = origins
@@ -20,14 +23,24 @@ struct ShardPacker {
         hashes.reserveCapacity(capacity)
     }
 
-    /// The length of the origin of `zone` that `name` ends with (0 when the packer knows no origin for it).
-    private mutating func use(zone: Int, for name: [UInt8]) -> Int {
-        guard zone < origins.count else { return 0 }
-        let origin = origins[zone]
+    /// The index of the origin entry for `zone` (made now if the shard has none yet).
+    private mutating func originIndex(zone: UInt16, bytes: [UInt8]) -> UInt8 {
+        if let found = originsUsed.firstIndex(where: { $0.zone == zone }) { return UInt8(found) }
+        guard originsUsed.count < OriginEntry.maxOrigins else {
+            tooManyZones = true
+            return 0
+        }
+        originsUsed.append((zone, bytes))
+        return UInt8(originsUsed.count - 1)
+    }
+
+    /// The origin index for `name` of `zone`, and the length of the origin it ends with (0 when the packer knows
+    /// no origin for the zone: the name is stored whole).
+    private mutating func use(zone: Int, for name: [UInt8]) -> (index: UInt8, length: Int) {
+        let origin = zone < origins.count ? origins[zone] : []
         precondition(name.count >= origin.count && name[(name.count - origin.count)...].elementsEqual(origin),
                      "a name ends with its zone's origin")
-        if !originsUsed.contains(where: { $0.zone == UInt16(zone) }) { originsUsed.append((UInt16(zone), origin)) }
-        return origin.count
+        return (originIndex(zone: UInt16(zone), bytes: origin), origin.count)
     }
 
     /// Adds a freshly rendered node. Answers of the node that are byte for byte the same share one template:
@@ -57,19 +70,28 @@ struct ShardPacker {
         for body in bodies.sorted(by: { $0.bytes.count > $1.bytes.count }) { _ = template(body) }
         let typesStart = types.count
         for (qtype, body) in node.types { types.append(TypeEntry(qtype: qtype, template: template(body))) }
-        let variantsStart = variants.count
+        // ANY answered as the first type is: its entry goes, a flag says so.
+        var anyIsFirstType = false
+        if let any = types[typesStart...].firstIndex(where: { $0.qtype == RRType.any.rawValue }), any > typesStart,
+           types[any].template == types[typesStart].template {
+            types.remove(at: any)
+            anyIsFirstType = true
+        }
+        precondition(types.count - typesStart <= NodeEntry.maxTypes, "the compile refuses names with over 255 types")
+        let index = UInt32(entries.count)
         for variant in node.variants {
-            variants.append(VariantEntry(requester: variant.requester, qtype: variant.qtype,
+            variants.append(VariantEntry(node: index, requester: variant.requester, qtype: variant.qtype,
                                          template: template(variant.body)))
         }
         let fallback = node.fallback.map { template($0) } ?? node.sharedFallback
         let key = node.name.key
-        let stored = key.count - use(zone: node.zone, for: key)
+        let (origin, originLength) = use(zone: node.zone, for: key)
+        let stored = key.count - originLength
         entries.append(NodeEntry(
-            nameStart: UInt32(names.count), nameLength: UInt8(stored), zone: UInt16(node.zone),
-            typesStart: UInt32(typesStart), typesCount: UInt16(types.count - typesStart),
-            variantsStart: UInt32(variantsStart), variantsCount: UInt16(variants.count - variantsStart),
-            fallback: fallback, delegated: node.delegated, hasWildcardChild: node.hasWildcardChild))
+            nameStart: UInt32(names.count), nameLength: UInt8(stored), origin: origin,
+            typesStart: UInt32(typesStart), typesCount: UInt8(types.count - typesStart),
+            fallback: fallback, delegated: node.delegated, hasWildcardChild: node.hasWildcardChild,
+            hasVariants: !node.variants.isEmpty, anyIsFirstType: anyIsFirstType))
         names += key[..<stored]
         hashes.append(NameHash.hash(key))
     }
@@ -94,9 +116,8 @@ struct ShardPacker {
         for i in Int(entry.typesStart)..<(Int(entry.typesStart) + Int(entry.typesCount)) {
             references.append(old.type(i).template)
         }
-        for i in Int(entry.variantsStart)..<(Int(entry.variantsStart) + Int(entry.variantsCount)) {
-            references.append(old.variant(at: i).template)
-        }
+        let oldVariants = old.variantRange(node: index)
+        for i in oldVariants { references.append(old.variant(at: i).template) }
         references.append(entry.fallback)
         for reference in references.filter({ $0 >= 0 }).sorted(by: {
             old.template(Int($0)).entry.bodyLength > old.template(Int($1)).entry.bodyLength
@@ -105,21 +126,17 @@ struct ShardPacker {
         }
         names.append(contentsOf: old.name(of: entry))
         entry.nameStart = UInt32(names.count - Int(entry.nameLength))
-        let origin = old.origin(of: entry)
-        if origin.count > 0, !originsUsed.contains(where: { $0.zone == entry.zone }) {
-            originsUsed.append((entry.zone, Array(origin)))
-        }
+        entry.origin = originIndex(zone: old.originEntry(of: entry).zone, bytes: Array(old.origin(of: entry)))
         let typesStart = Int(entry.typesStart)
         entry.typesStart = UInt32(types.count)
         for i in typesStart..<(typesStart + Int(entry.typesCount)) {
             let type = old.type(i)
             types.append(TypeEntry(qtype: type.qtype, template: copyTemplate(type.template)))
         }
-        let variantsStart = Int(entry.variantsStart)
-        entry.variantsStart = UInt32(variants.count)
-        for i in variantsStart..<(variantsStart + Int(entry.variantsCount)) {
+        let newIndex = UInt32(entries.count)
+        for i in oldVariants {
             let variant = old.variant(at: i)
-            variants.append(VariantEntry(requester: variant.requester, qtype: variant.qtype,
+            variants.append(VariantEntry(node: newIndex, requester: variant.requester, qtype: variant.qtype,
                                          template: copyTemplate(variant.template)))
         }
         entry.fallback = copyTemplate(entry.fallback)
@@ -133,6 +150,7 @@ struct ShardPacker {
         var names = self.names
         var originEntries: [OriginEntry] = []
         for (zone, bytes) in originsUsed {
+            // An origin of length 0 (a zone the packer knows no origin for) starts anywhere: its bytes are none.
             originEntries.append(OriginEntry(zone: zone, length: UInt16(bytes.count), start: UInt32(names.count)))
             names += bytes
         }
@@ -141,9 +159,9 @@ struct ShardPacker {
     }
 
     /// `old` with the nodes named in `replaced` dropped and `fresh` added (a replaced name that still exists
-    /// comes back in `fresh`).
+    /// comes back in `fresh`); nil when the shard would hold names of more zones than it can index.
     static func rebuild(_ old: Shard, replacing replaced: [DomainName], with fresh: [PendingNode],
-                        origins: [[UInt8]]) -> Shard {
+                        origins: [[UInt8]]) -> Shard? {
         var replacedHashes = Set<UInt32>()
         var replacedKeys = Set<[UInt8]>()
         for name in replaced {
@@ -161,6 +179,6 @@ struct ShardPacker {
             packer.copy(index, of: old, hash: oldHashes[index])
         }
         for node in fresh { packer.add(node) }
-        return packer.finish()
+        return packer.tooManyZones ? nil : packer.finish()
     }
 }

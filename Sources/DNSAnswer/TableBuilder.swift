@@ -98,6 +98,7 @@ struct TableBuilder {
             for (name, index) in names {
                 if let node = try render(name, zone: index) { packer.add(node) }
             }
+            guard !packer.tooManyZones else { throw .tooManyZones(zones.count) }
             built.append(packer.finish())
         }
         shards = ShardDirectory(built)
@@ -123,7 +124,10 @@ struct TableBuilder {
             for name in names {
                 if let index = zoneIndex(of: name), let node = try render(name, zone: index) { fresh.append(node) }
             }
-            rebuilt.append((shard, ShardPacker.rebuild(shards[shard], replacing: names, with: fresh, origins: origins)))
+            guard let packed = ShardPacker.rebuild(shards[shard], replacing: names, with: fresh, origins: origins) else {
+                throw .tooManyZones(zones.count)
+            }
+            rebuilt.append((shard, packed))
         }
         shards.replace(rebuilt)
         return table()
@@ -213,6 +217,10 @@ struct TableBuilder {
             types = rrsets.keys.sorted() + [.any]
         } else {
             types = []
+        }
+        // A shard's node counts its types in a byte.
+        guard types.count <= NodeEntry.maxTypes else {
+            throw .tooManyTypes(name, types.count)
         }
         for type in types { node.types.append((type.rawValue, try render(type))) }
         if let variants = zone.variants[name] {

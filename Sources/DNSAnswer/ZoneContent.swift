@@ -314,6 +314,8 @@ public enum CompileError: Error, Equatable, Sendable, CustomStringConvertible {
     case duplicateZone(DomainName)
     case answerTooLarge(DomainName, RRType)
     case missingZone(DomainName, purpose: String)
+    case tooManyTypes(DomainName, Int)
+    case tooManyZones(Int)
 
     public var description: String {
         switch self {
@@ -322,6 +324,11 @@ public enum CompileError: Error, Equatable, Sendable, CustomStringConvertible {
         case .answerTooLarge(let name, let type): return "the answer for \(name) \(type) does not fit in 65535 bytes"
         case .missingZone(let zone, let purpose):
             return "no zone file for \(zone) (the \(purpose)): add \(zone)zone to zonesDir with its SOA and NS records"
+        case .tooManyTypes(let name, let count):
+            return "\(name) has records of \(count) types; a name may have at most \(NodeEntry.maxTypes): remove some"
+        case .tooManyZones(let count):
+            return "\(count) zones are served and the names of more than \(OriginEntry.maxOrigins) of them fell into one "
+                + "part of the answer table: serve fewer zones"
         }
     }
 }

@@ -32,10 +32,10 @@ public enum StaticAnswers {
         switch error {
         case .missingSOA(let origin), .duplicateZone(let origin):
             return zones.last { $0.origin == origin }?.file
-        case .answerTooLarge(let name, _):
+        case .answerTooLarge(let name, _), .tooManyTypes(let name, _):
             return zones.filter { name.isSubdomain(of: $0.origin) }.max { $0.origin.labelCount < $1.origin.labelCount }?
                 .file
-        case .missingZone:
+        case .missingZone, .tooManyZones:
             return nil
         }
     }

@@ -26,19 +26,23 @@ import Testing
         for i in Int(node.typesStart)..<(Int(node.typesStart) + Int(node.typesCount)) {
             result[shard.type(i).qtype] = shard.type(i).template
         }
+        if node.anyIsFirstType { result[RRType.any.rawValue] = shard.type(Int(node.typesStart)).template }
         return result
     }
 
-    /// A node entry is 24 bytes (it was 32 with its fields in another order): a million names at scale. Its
-    /// flags still read back as set.
-    @Test func aNodeEntryTakesTwentyFourBytes() throws {
-        #expect(MemoryLayout<NodeEntry>.stride == 24)
-        let entry = NodeEntry(nameStart: 1, nameLength: 255, zone: 2, typesStart: 3, typesCount: 4, variantsStart: 5,
-                              variantsCount: 6, fallback: -7, delegated: false, hasWildcardChild: true)
-        #expect(!entry.delegated && entry.hasWildcardChild && entry.nameLength == 255 && entry.fallback == -7)
-        let delegated = NodeEntry(nameStart: 0, nameLength: 0, zone: 0, typesStart: 0, typesCount: 0, variantsStart: 0,
-                                  variantsCount: 0, fallback: 0, delegated: true, hasWildcardChild: false)
-        #expect(delegated.delegated && !delegated.hasWildcardChild)
+    /// A node entry is 16 bytes (32 with its first fields in another order, then 24 with its variants' place in
+    /// it): a million names at scale. Its fields and flags still read back as set.
+    @Test func aNodeEntryTakesSixteenBytes() throws {
+        #expect(MemoryLayout<NodeEntry>.stride == 16)
+        let entry = NodeEntry(nameStart: 1, nameLength: 255, origin: 2, typesStart: 3, typesCount: 255,
+                              fallback: -7, delegated: false, hasWildcardChild: true)
+        #expect(!entry.delegated && entry.hasWildcardChild && !entry.hasVariants && !entry.anyIsFirstType)
+        #expect(entry.nameStart == 1 && entry.nameLength == 255 && entry.origin == 2 && entry.typesStart == 3)
+        #expect(entry.typesCount == 255 && entry.fallback == -7)
+        let delegated = NodeEntry(nameStart: 0, nameLength: 0, origin: 0, typesStart: 0, typesCount: 0,
+                                  fallback: 0, delegated: true, hasWildcardChild: false, hasVariants: true,
+                                  anyIsFirstType: true)
+        #expect(delegated.delegated && !delegated.hasWildcardChild && delegated.hasVariants && delegated.anyIsFirstType)
     }
 
     /// Shards keep no hash section: an update reads each node's hash from its slot. Every node's must be its
@@ -66,8 +70,8 @@ import Testing
         var nodes: [NodeEntry] = []
         var bytes: [UInt8] = []
         for name in names {
-            nodes.append(NodeEntry(nameStart: UInt32(bytes.count), nameLength: UInt8(name.count), zone: 0, typesStart: 0,
-                                   typesCount: 0, variantsStart: 0, variantsCount: 0, fallback: -1, delegated: false,
+            nodes.append(NodeEntry(nameStart: UInt32(bytes.count), nameLength: UInt8(name.count), origin: 0,
+                                   typesStart: 0, typesCount: 0, fallback: -1, delegated: false,
                                    hasWildcardChild: false))
             bytes += name
         }
@@ -101,8 +105,8 @@ import Testing
 
         // One stored stem, one origin: the same stem under another origin of the same length does not match.
         let stem: [UInt8] = [3] + Array("www".utf8)
-        let node = NodeEntry(nameStart: 0, nameLength: UInt8(stem.count), zone: 3, typesStart: 0, typesCount: 0,
-                             variantsStart: 0, variantsCount: 0, fallback: -1, delegated: false, hasWildcardChild: false)
+        let node = NodeEntry(nameStart: 0, nameLength: UInt8(stem.count), origin: 0, typesStart: 0, typesCount: 0,
+                             fallback: -1, delegated: false, hasWildcardChild: false)
         let made = Shard.make(nodes: [node], hashes: [7], names: stem + origin, types: [], store: TemplateStore(),
                               origins: [OriginEntry(zone: 3, length: UInt16(origin.count), start: UInt32(stem.count))])
         func find(_ name: String) throws -> Int32 {
@@ -128,6 +132,112 @@ import Testing
         let wwwTypes = templates(www.shard, www.node)
         #expect(wwwTypes[RRType.any.rawValue] == wwwTypes[RRType.a.rawValue])
         #expect(wwwTypes[RRType.aaaa.rawValue] != wwwTypes[RRType.a.rawValue])
+    }
+
+    /// Where ANY's answer is the first type's, the node keeps no entry for it (8 bytes of 16 at most names): a
+    /// flag sends ANY to the first entry. Where it differs, ANY keeps its entry.
+    @Test func anyAnsweredAsTheFirstTypeHasNoEntryOfItsOwn() throws {
+        let (shard, mixed) = try node("mixed.example.com")
+        #expect(mixed.anyIsFirstType && mixed.typesCount == 1)
+        #expect(shard.type(Int(mixed.typesStart)).qtype == RRType.a.rawValue)
+        let www = try node("www.example.com")
+        #expect(www.node.anyIsFirstType && www.node.typesCount == 2)
+        let srv = try node("_http._tcp.example.com")
+        #expect(!srv.node.anyIsFirstType && srv.node.typesCount == 2)
+        #expect(try table.ask("www.example.com", .any).answer == ["www.example.com.\t300\tIN\tA\t192.0.2.80"])
+        #expect(try table.ask("www.example.com", .aaaa).answer == ["www.example.com.\t300\tIN\tAAAA\t2001:db8::80"])
+        // A type the name lacks still gets NODATA (the fallback), not the first type's answer.
+        let mx = try table.ask("www.example.com", .mx)
+        #expect(mx.rcode == 0 && mx.answer.isEmpty && mx.authority.first?.contains("SOA") == true)
+        // The flag survives an update's copy.
+        let copy = try #require(ShardPacker.rebuild(shard, replacing: [], with: [], origins: []))
+        let copied = try node("mixed.example.com", in: copy).node
+        #expect(copied.anyIsFirstType && copied.typesCount == 1)
+        #expect(copy.template(node: copy.find(name: "mixed.example.com"), qtype: RRType.any.rawValue)
+            == copy.type(Int(copied.typesStart)).template)
+    }
+
+    /// Variants are kept ordered by node, outside the node entries: each node finds its own and no other's, in
+    /// a fresh shard and in one an update copied (where node indexes change).
+    @Test func variantsAreFoundByTheirNodesIndex() throws {
+        let names = try (0..<5).map { try DomainName("n\($0).example.com") }
+        let body = RenderedBody(bytes: [1, 2, 3], trimmedLength: 3, answerCount: 1, authorityCount: 0,
+                                additionalCount: 0, trimmedAdditionalCount: 0, relocations: [],
+                                referenceQnameLength: 0, rcode: 0, authoritative: true, resolution: .answer)
+        var other = body
+        other.bytes = [4, 5, 6, 7]
+        // Nodes 1 and 3 have variants for requesters 0 and 2; the rest have none.
+        func pending(_ index: Int) -> PendingNode {
+            var variants: [(requester: UInt16, qtype: UInt16, body: RenderedBody)] = []
+            if index % 2 == 1 {
+                variants.append((requester: 0, qtype: RRType.a.rawValue, body: other))
+                variants.append((requester: 2, qtype: RRType.a.rawValue, body: other))
+                variants.append((requester: 2, qtype: RRType.aaaa.rawValue, body: body))
+            }
+            return PendingNode(name: names[index], zone: 0, types: [(RRType.a.rawValue, body)], variants: variants,
+                               fallback: nil, sharedFallback: -1, delegated: false, hasWildcardChild: false)
+        }
+        var packer = ShardPacker(capacity: 5, origins: [try DomainName("example.com").key])
+        for index in 0..<5 { packer.add(pending(index)) }
+        let shard = packer.finish()
+        func check(_ shard: Shard) {
+            for name in names {
+                let index = shard.find(name: name.description)
+                let node = shard.node(Int(index))
+                let odd = name.description.hasPrefix("n1") || name.description.hasPrefix("n3")
+                #expect(node.hasVariants == odd)
+                #expect(shard.variantRange(node: Int(index)).count == (odd ? 3 : 0))
+                let own = shard.template(node: index, qtype: RRType.a.rawValue)
+                let variant = shard.variant(node: index, requester: 2, qtype: RRType.a.rawValue)
+                #expect(odd ? variant != nil && variant != own : variant == nil)
+                #expect(shard.variant(node: index, requester: 1, qtype: RRType.a.rawValue) == nil)
+                #expect((shard.variant(node: index, requester: 2, qtype: RRType.aaaa.rawValue) != nil) == odd)
+            }
+        }
+        check(shard)
+        // Replacing n0 moves every other node one index down.
+        let rebuilt = try #require(ShardPacker.rebuild(shard, replacing: [names[0]], with: [pending(0)],
+                                                       origins: [try DomainName("example.com").key]))
+        #expect(rebuilt.find(name: "n0.example.com") == 4)
+        check(rebuilt)
+    }
+
+    /// A name with more types than a node counts is refused with an error that says so, not a crash.
+    @Test func aNameWithTooManyTypesIsRefused() throws {
+        var text = Fixture.example
+        for type in 65_000..<65_256 { text += "many 300 IN TYPE\(type) \\# 1 00\n" }
+        let (zone, errors) = ZoneFile.parse(text, origin: try DomainName("example.com"))
+        #expect(errors.isEmpty)
+        #expect(throws: CompileError.tooManyTypes(try DomainName("many.example.com"), 257)) {
+            try AnswerTable.compile(zones: [try #require(zone)], serial: 1, options: ServingOptions())
+        }
+        // One type fewer (and ANY) fits.
+        var fewer = Fixture.example
+        for type in 65_000..<65_254 { fewer += "many 300 IN TYPE\(type) \\# 1 00\n" }
+        let table = try AnswerTable.compile(zones: [try #require(ZoneFile.parse(fewer, origin: try DomainName("example.com")).0)],
+                                            serial: 1, options: ServingOptions())
+        let answer = try table.ask("many.example.com", RRType(65_253))
+        #expect(answer.rcode == 0 && answer.answer.count == 1)
+    }
+
+    /// A shard indexes the origins of at most 256 zones: the 257th is reported (the compile refuses the table)
+    /// instead of overflowing the node's byte.
+    @Test func aShardWithNamesOfTooManyZonesIsReported() throws {
+        let origins = try (0..<257).map { try DomainName("z\($0).test").key }
+        var packer = ShardPacker(capacity: 257, origins: origins)
+        for zone in 0..<257 {
+            packer.add(PendingNode(name: try DomainName("www.z\(zone).test"), zone: zone, types: [], variants: [],
+                                   fallback: nil, sharedFallback: -1, delegated: false, hasWildcardChild: false))
+            #expect(packer.tooManyZones == (zone == 256))
+        }
+        var fits = ShardPacker(capacity: 256, origins: origins)
+        for zone in 0..<256 {
+            fits.add(PendingNode(name: try DomainName("www.z\(zone).test"), zone: zone, types: [], variants: [],
+                                 fallback: nil, sharedFallback: -1, delegated: false, hasWildcardChild: false))
+        }
+        let shard = fits.finish()
+        #expect(shard.find(name: "www.z255.test") == 255 && shard.zone(of: shard.node(255)) == 255)
+        #expect(shard.fullName(of: shard.node(200)) == (try DomainName("www.z200.test")).key)
     }
 
     @Test func sharedAnswersStillEchoTheirOwnQuestion() throws {
@@ -169,7 +279,7 @@ import Testing
     @Test func copyingANodeKeepsItsTemplatesShared() throws {
         let (shard, node) = try node("mixed.example.com")
         // Rebuilding the shard without replacing anything copies every node as bytes (the update path).
-        let copy = ShardPacker.rebuild(shard, replacing: [], with: [], origins: [])
+        let copy = try #require(ShardPacker.rebuild(shard, replacing: [], with: [], origins: []))
         #expect(copy.byteCount == shard.byteCount)
         let copied = templates(copy, try self.node("mixed.example.com", in: copy).node)
         #expect(copied[RRType.a.rawValue] == copied[RRType.any.rawValue])
@@ -193,7 +303,7 @@ import Testing
         #expect(any.bodyLength < srv.bodyLength)
         #expect(any.bodyStart == srv.bodyStart)
 
-        let copy = ShardPacker.rebuild(shard, replacing: [], with: [], origins: [])
+        let copy = try #require(ShardPacker.rebuild(shard, replacing: [], with: [], origins: []))
         #expect(copy.byteCount == shard.byteCount)
         let (copiedSRV, copiedAny) = try entries(copy, try self.node("_http._tcp.example.com", in: copy).node)
         #expect(copiedAny.bodyStart == copiedSRV.bodyStart && copiedAny.bodyLength == any.bodyLength)
@@ -204,5 +314,13 @@ import Testing
         #expect(minimal.answer == full.answer)
         #expect(full.additional.contains { $0.hasPrefix("www.example.com.") })
         #expect(!minimal.additional.contains { $0.hasPrefix("www.example.com.") })
+    }
+}
+
+extension Shard {
+    /// The node index of `name` in this shard (-1 when it has none).
+    func find(name: String) -> Int32 {
+        guard let key = try? DomainName(name).key else { return -1 }
+        return key.withUnsafeBytes { find(hash: NameHash.hash(key), prefix: nil, packet: $0, start: 0, end: key.count) }
     }
 }
