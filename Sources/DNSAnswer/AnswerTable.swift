@@ -21,8 +21,8 @@ public struct ServingOptions: Sendable, Equatable {
 public final class AnswerTable: Sendable {
     /// An update rebuilds the shards holding the names it changed (copying their other entries), so shards stay
     /// small: at a million names a shard holds about 60 (DESIGN §7). Empty shards share one object, so a small
-    /// table pays only for the array of references. The top bits of the name hash pick the shard, the low bits
-    /// the slot.
+    /// table pays only for the array of references. The top bits of the hash of a name's first labels
+    /// (`NameHash.group`) pick the shard, the low bits of the whole name's hash the slot.
     public static let shardCount = 16_384
 
     @inline(__always)
@@ -154,7 +154,8 @@ public final class AnswerTable: Sendable {
         }
     }
 
-    /// The hash of `query`'s name as `respond` computes it for its first lookup, or nil when the question cannot
+    /// The hash that picks the shard of `query`'s name (`NameHash.group`) as `respond` computes it for its first
+    /// lookup, or nil when the question cannot
     /// be read quickly (`respond` still handles it). With `directoryAddress(ofHash:)` and `shardAddress(ofHash:)`
     /// it lets a batch server prefetch what `respond` will read for every query of a batch before answering
     /// any, so the cache misses of the batch overlap instead of each query waiting for its own (DESIGN §8).
@@ -169,7 +170,7 @@ public final class AnswerTable: Sendable {
             end += 1 + length
             guard end - 12 < 255 else { return nil }
         }
-        return NameHash.hash(query, from: 12, to: end + 1)
+        return NameHash.group(query, from: 12, to: end + 1)
     }
 
     /// Where the directory holds the reference to the shard of `hash`.
@@ -190,7 +191,7 @@ public final class AnswerTable: Sendable {
         let nameEnd = 12 + parsed.qnameLength
         // Exact match: the common path, one probe.
         let hash = NameHash.hash(query, from: 12, to: nameEnd)
-        let shard = shards[AnswerTable.shard(of: hash)]
+        let shard = shards[AnswerTable.shard(of: NameHash.group(query, from: 12, to: nameEnd))]
         let node = shard.find(hash: hash, prefix: nil, packet: query, start: 12, end: nameEnd)
         if node >= 0 {
             // Who asks matters only for names whose answer depends on it.
@@ -209,7 +210,7 @@ public final class AnswerTable: Sendable {
         var start = 12 + 1 + Int(query[12])
         while start < nameEnd - 1 {
             let suffixHash = NameHash.hash(query, from: start, to: nameEnd)
-            let suffixShard = shards[AnswerTable.shard(of: suffixHash)]
+            let suffixShard = shards[AnswerTable.shard(of: NameHash.group(query, from: start, to: nameEnd))]
             let encloser = suffixShard.find(hash: suffixHash, prefix: nil, packet: query, start: start, end: nameEnd)
             if encloser >= 0 {
                 let entry = suffixShard.node(Int(encloser))
@@ -218,7 +219,9 @@ public final class AnswerTable: Sendable {
                 }
                 if entry.hasWildcardChild {
                     let wildHash = NameHash.hash(query, from: start, to: nameEnd, seed: NameHash.wildcardSeed)
-                    let wildShard = shards[AnswerTable.shard(of: wildHash)]
+                    let wildShard = shards[AnswerTable.shard(of: NameHash.group(query, from: start, to: nameEnd,
+                                                                                seed: NameHash.wildcardSeed,
+                                                                                labels: 1))]
                     let wild = wildShard.find(hash: wildHash, prefix: (1, UInt8(ascii: "*")), packet: query,
                                               start: start, end: nameEnd)
                     if wild >= 0 {

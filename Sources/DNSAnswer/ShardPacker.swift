@@ -8,7 +8,7 @@ struct ShardPacker {
     private var names: [UInt8] = []
     private var types: [TypeEntry] = []
     private var variants: [VariantEntry] = []
-    private var store = TemplateStore()
+    private var store = TemplateStore(deduplicates: true)
     /// The lower-cased origin of each zone, by the table's zone index: names are stored without it.
     private let origins: [[UInt8]]
     /// The origins the names added so far are stored without, by zone, in the order first seen: a node keeps

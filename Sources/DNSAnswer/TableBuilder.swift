@@ -259,6 +259,6 @@ struct TableBuilder {
     // MARK: - Shards
 
     static func shardIndex(of name: DomainName) -> Int {
-        AnswerTable.shard(of: NameHash.hash(name.key))
+        AnswerTable.shard(of: NameHash.group(name.key))
     }
 }

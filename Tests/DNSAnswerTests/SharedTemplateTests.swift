@@ -15,7 +15,7 @@ import Testing
     func node(_ name: String, in given: Shard? = nil) throws -> (shard: Shard, node: NodeEntry) {
         let key = try DomainName(name).key
         let hash = NameHash.hash(key)
-        let shard = given ?? table.shards[AnswerTable.shard(of: hash)]
+        let shard = given ?? table.shards[AnswerTable.shard(of: NameHash.group(key))]
         let index = key.withUnsafeBytes { shard.find(hash: hash, prefix: nil, packet: $0, start: 0, end: key.count) }
         try #require(index >= 0)
         return (shard, shard.node(Int(index)))
