@@ -89,6 +89,7 @@ struct ShardLayout: Sendable {
     var nodes: Int32 = 0
     var types: Int32 = 0
     var templates: Int32 = 0
+    var templateCount: Int32 = 0
     var names: Int32 = 0
     var bytes: Int32 = 0
     var variants: Int32 = 0
@@ -152,6 +153,7 @@ final class Shard: ManagedBuffer<ShardLayout, UInt64> {
         layout.originCount = Int32(origins.count)
         layout.types = section(TypeEntry.self, types.count)
         layout.templates = section(TemplateEntry.self, store.entries.count)
+        layout.templateCount = Int32(store.entries.count)
         layout.bytes = section(UInt8.self, store.bytes.count)
         layout.variants = section(VariantEntry.self, variants.count)
         layout.variantCount = Int32(variants.count)

@@ -14,6 +14,11 @@ struct ShardPacker {
     /// The origins the names added so far are stored without, by zone, in the order first seen: a node keeps
     /// its origin's index here.
     private var originsUsed: [(zone: UInt16, bytes: [UInt8])] = []
+    /// Copied templates by their index in the shard copied from (-1: not yet): a template nodes share there
+    /// (`TemplateStore.deduplicates`) is copied once and stays shared.
+    private var copiedTemplates: [Int32] = []
+    /// The one shard this packer copies from.
+    private var copiedFrom: ObjectIdentifier?
     /// A name of a 257th zone came: the shard cannot index its origin (the compile refuses the table).
     private(set) var tooManyZones = false
 
@@ -103,12 +108,21 @@ struct ShardPacker {
         // A template several answers of the node share is copied once and stays shared, and bytes two templates
         // share (one body the start of the other's) stay shared: the node's templates are copied longest first.
         var copied: [(old: Int32, new: Int32, start: UInt32, length: UInt16)] = []
+        if copiedFrom == nil {
+            copiedFrom = ObjectIdentifier(old)
+            copiedTemplates = Array(repeating: -1, count: Int(old.layout.templateCount))
+        }
+        precondition(copiedFrom == ObjectIdentifier(old), "a packer copies from one shard")
         func copyTemplate(_ reference: Int32) -> Int32 {
             guard reference >= 0 else { return reference }
             if let done = copied.first(where: { $0.old == reference }) { return done.new }
             let found = old.template(Int(reference)).entry
-            let host = copied.first { $0.start == found.bodyStart && $0.length >= found.bodyLength }
-            let fresh = store.copy(Int(reference), from: old, sharingBytesOf: host?.new)
+            var fresh = copiedTemplates[Int(reference)]
+            if fresh < 0 {
+                let host = copied.first { $0.start == found.bodyStart && $0.length >= found.bodyLength }
+                fresh = store.copy(Int(reference), from: old, sharingBytesOf: host?.new)
+                copiedTemplates[Int(reference)] = fresh
+            }
             copied.append((reference, fresh, found.bodyStart, found.bodyLength))
             return fresh
         }

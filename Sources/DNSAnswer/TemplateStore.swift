@@ -27,40 +27,60 @@ struct TemplateStore: Sendable {
     var entries: [TemplateEntry] = []
     var bytes: [UInt8] = []
     var relocations: [Relocation] = []
-    /// Store an answer equal to one stored before (header facts, bytes and relocations) once, under one index:
+    /// Store an answer equal to one added before (header facts, bytes and relocations) once, under one index:
     /// a service's global, region, zone and clusterset names, which share a shard (`NameHash.group`), answer
     /// A with the same bytes when the service runs in one cluster. Off for the table's shared answers, whose
-    /// indexes must follow their order.
+    /// indexes must follow their order. Copies are not looked up (`ShardPacker.copy` keeps a copied shard's
+    /// sharing by template index, which costs no hashing).
     var deduplicates = false
-    /// The stored answers by content, while `deduplicates`.
-    private var byContent: [[UInt8]: Int32] = [:]
+    /// Answers added, by a hash of their content, while `deduplicates` (a hash two answers share keeps the
+    /// first: the second is stored on its own).
+    private var byContent: [Int: Int32] = [:]
 
     init(deduplicates: Bool = false) {
         self.deduplicates = deduplicates
     }
 
-    /// What makes two answers the same: the header facts (positions aside), then the body and relocations.
-    private static func content(_ entry: TemplateEntry, body: UnsafeRawBufferPointer,
-                                relocations: some Collection<Relocation>) -> [UInt8] {
-        var key: [UInt8] = []
-        key.reserveCapacity(24 + body.count + relocations.count * 5)
-        // Without relocations the question length a body was made for does not matter: every node writes its
-        // answers behind its own name only, and the same bytes then make the same message for any of them.
-        let questionLength = relocations.isEmpty ? 0 : entry.referenceQnameLength
-        for field in [entry.bodyLength, entry.trimmedLength, entry.relocationCount, entry.answerCount,
-                      entry.authorityCount, entry.additionalCount, entry.trimmedAdditionalCount,
-                      questionLength, entry.serialPosition] {
-            key.append(UInt8(field >> 8))
-            key.append(UInt8(field & 0xFF))
-        }
-        key.append(entry.rcode)
-        key.append(entry.authoritative ? 1 : 0)
-        key.append(contentsOf: body)
+    /// Without relocations the question length a body was made for does not matter: every node writes its
+    /// answers behind its own name only, and the same bytes then make the same message for any of them.
+    private static func questionLength(_ entry: TemplateEntry) -> UInt16 {
+        entry.relocationCount == 0 ? 0 : entry.referenceQnameLength
+    }
+
+    private static func contentHash(_ entry: TemplateEntry, _ body: [UInt8], _ relocations: [Relocation]) -> Int {
+        var hasher = Hasher()
+        hasher.combine(entry.trimmedLength)
+        hasher.combine(entry.answerCount)
+        hasher.combine(entry.authorityCount)
+        hasher.combine(entry.additionalCount)
+        hasher.combine(entry.trimmedAdditionalCount)
+        hasher.combine(questionLength(entry))
+        hasher.combine(entry.serialPosition)
+        hasher.combine(entry.rcode)
+        hasher.combine(entry.authoritative)
+        hasher.combine(body)
         for relocation in relocations {
-            key += [UInt8(relocation.position >> 8), UInt8(relocation.position & 0xFF), UInt8(relocation.target >> 8),
-                    UInt8(relocation.target & 0xFF), relocation.isQnameSuffix ? 1 : 0]
+            hasher.combine(relocation.position)
+            hasher.combine(relocation.target)
+            hasher.combine(relocation.isQnameSuffix)
         }
-        return key
+        return hasher.finalize()
+    }
+
+    /// True when template `index` is the answer `entry`, `body` and `relocations` would make.
+    private func holds(_ index: Int32, _ entry: TemplateEntry, _ body: [UInt8], _ relocations: [Relocation]) -> Bool {
+        let stored = entries[Int(index)]
+        guard stored.bodyLength == entry.bodyLength, stored.trimmedLength == entry.trimmedLength,
+              stored.relocationCount == entry.relocationCount, stored.answerCount == entry.answerCount,
+              stored.authorityCount == entry.authorityCount, stored.additionalCount == entry.additionalCount,
+              stored.trimmedAdditionalCount == entry.trimmedAdditionalCount,
+              Self.questionLength(stored) == Self.questionLength(entry), stored.serialPosition == entry.serialPosition,
+              stored.rcode == entry.rcode, stored.authoritative == entry.authoritative
+        else { return false }
+        let start = Int(stored.bodyStart)
+        guard self.bytes[start..<(start + body.count)].elementsEqual(body) else { return false }
+        let first = Int(stored.relocationStart)
+        return self.relocations[first..<(first + relocations.count)].elementsEqual(relocations)
     }
 
     /// Adds a compiled answer. With `host`, its body is the start of template `host`'s body, which it shares
@@ -83,10 +103,10 @@ struct TemplateStore: Sendable {
             rcode: body.rcode,
             authoritative: body.authoritative
         )
-        var key: [UInt8] = []
+        var key = 0
         if deduplicates {
-            key = body.bytes.withUnsafeBytes { Self.content(entry, body: $0, relocations: body.relocations) }
-            if let same = byContent[key] { return same }
+            key = Self.contentHash(entry, body.bytes, body.relocations)
+            if let same = byContent[key], holds(same, entry, body.bytes, body.relocations) { return same }
         }
         if let host {
             let start = Int(entries[Int(host)].bodyStart)
@@ -96,7 +116,7 @@ struct TemplateStore: Sendable {
         }
         relocations += body.relocations
         entries.append(entry)
-        if deduplicates { byContent[key] = Int32(entries.count - 1) }
+        if deduplicates, byContent[key] == nil { byContent[key] = Int32(entries.count - 1) }
         return Int32(entries.count - 1)
     }
 
@@ -105,16 +125,6 @@ struct TemplateStore: Sendable {
     /// before, whose body starts with this one's), the bytes are shared again rather than copied.
     mutating func copy(_ index: Int, from shard: Shard, sharingBytesOf host: Int32? = nil) -> Int32 {
         let (found, body, relocationBase) = shard.template(index)
-        let stride = MemoryLayout<Relocation>.stride
-        let oldRelocations = (Int(found.relocationStart)..<(Int(found.relocationStart) + Int(found.relocationCount)))
-            .map { relocationBase.load(fromByteOffset: $0 * stride, as: Relocation.self) }
-        var key: [UInt8] = []
-        if deduplicates {
-            key = Self.content(found, body: UnsafeRawBufferPointer(start: body.advanced(by: Int(found.bodyStart)),
-                                                                   count: Int(found.bodyLength)),
-                               relocations: oldRelocations)
-            if let same = byContent[key] { return same }
-        }
         var entry = found
         entry.relocationStart = UInt32(relocations.count)
         if let host {
@@ -124,9 +134,11 @@ struct TemplateStore: Sendable {
             bytes.append(contentsOf: UnsafeRawBufferPointer(start: body.advanced(by: Int(found.bodyStart)),
                                                             count: Int(found.bodyLength)))
         }
-        relocations += oldRelocations
+        let stride = MemoryLayout<Relocation>.stride
+        for i in Int(found.relocationStart)..<(Int(found.relocationStart) + Int(found.relocationCount)) {
+            relocations.append(relocationBase.load(fromByteOffset: i * stride, as: Relocation.self))
+        }
         entries.append(entry)
-        if deduplicates { byContent[key] = Int32(entries.count - 1) }
         return Int32(entries.count - 1)
     }
 }
