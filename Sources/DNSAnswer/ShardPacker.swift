@@ -161,7 +161,7 @@ struct ShardPacker {
     /// The packed shard: one allocation of exactly its size (the packer's growing arrays are dropped).
     func finish() -> Shard {
         guard !entries.isEmpty else { return .empty }
-        var names = self.names
+        var (names, entries) = sharingSuffixes()
         var originEntries: [OriginEntry] = []
         for (zone, bytes) in originsUsed {
             // An origin of length 0 (a zone the packer knows no origin for) starts anywhere: its bytes are none.
@@ -170,6 +170,43 @@ struct ShardPacker {
         }
         return Shard.make(nodes: entries, hashes: hashes, names: names, types: types, variants: variants,
                           store: store, origins: originEntries)
+    }
+
+    /// The names section with every stored name that ends another one kept inside that one's bytes, and the node
+    /// entries pointing there. A node's name is any run of bytes, so `s.ns.svc` (a clusterset name) and
+    /// `_tcp.s.ns.svc` (the empty non-terminal above its SRV name) need no bytes of their own beside
+    /// `_http._tcp.s.ns.svc`: a service's names share a shard (`NameHash.group`).
+    private func sharingSuffixes() -> (names: [UInt8], entries: [NodeEntry]) {
+        var entries = self.entries
+        func stem(_ index: Int) -> ArraySlice<UInt8> {
+            let start = Int(entries[index].nameStart)
+            return names[start..<(start + Int(entries[index].nameLength))]
+        }
+        // Reversed, a name that ends another is a prefix of it: sorted, it comes right before the names it
+        // ends (or before others that start with it too, the longest of which ends with it as well).
+        let order = entries.indices.sorted { stem($0).reversed().lexicographicallyPrecedes(stem($1).reversed()) }
+        var host = Array(repeating: -1, count: entries.count)
+        var longest = -1
+        for position in order.indices.reversed() {
+            let index = order[position]
+            if longest >= 0, stem(longest).reversed().starts(with: stem(index).reversed()) {
+                host[index] = longest
+            } else {
+                longest = index
+            }
+        }
+        var packed: [UInt8] = []
+        packed.reserveCapacity(names.count)
+        for index in entries.indices where host[index] < 0 {
+            let bytes = stem(index)
+            entries[index].nameStart = UInt32(packed.count)
+            packed += bytes
+        }
+        for index in entries.indices where host[index] >= 0 {
+            let outer = entries[host[index]]
+            entries[index].nameStart = outer.nameStart + UInt32(outer.nameLength) - UInt32(entries[index].nameLength)
+        }
+        return (packed, entries)
     }
 
     /// `old` with the nodes named in `replaced` dropped and `fresh` added (a replaced name that still exists

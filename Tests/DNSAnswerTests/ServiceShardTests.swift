@@ -83,6 +83,38 @@ import Testing
         #expect(Set(copied).count == 1)
     }
 
+    /// A stored name that ends another one is kept inside that one's bytes: every name is still found, and
+    /// spelled whole, in a fresh shard and in a copy.
+    @Test func namesThatEndAnotherShareItsBytes() throws {
+        let origin = try DomainName("example.com").key
+        let stems = ["_http._tcp.web.shop", "_tcp.web.shop", "web.shop", "shop", "other.web.shop", "xweb.shop"]
+        let names = try stems.map { try DomainName("\($0).example.com") } + [try DomainName("example.com")]
+        var packer = ShardPacker(capacity: names.count, origins: [origin])
+        for name in names {
+            packer.add(PendingNode(name: name, zone: 0, types: [], variants: [], fallback: nil, sharedFallback: -1,
+                                   delegated: false, hasWildcardChild: false))
+        }
+        let shard = packer.finish()
+        func check(_ shard: Shard) {
+            for name in names {
+                let index = shard.find(name: name.description)
+                #expect(index >= 0, "\(name)")
+                if index >= 0 { #expect(shard.fullName(of: shard.node(Int(index))) == name.key) }
+            }
+            // Three runs of bytes hold all seven: `_http._tcp.web.shop`, `other.web.shop`, `xweb.shop`.
+            let unshared = try! ["_http._tcp.web.shop", "other.web.shop", "xweb.shop"]
+                .map { try DomainName("\($0).example.com").key.count - origin.count }.reduce(0, +)
+            #expect(Int(shard.layout.origins - shard.layout.names) == (unshared + origin.count + 7) & ~7)
+        }
+        check(shard)
+        let copy = try #require(ShardPacker.rebuild(shard, replacing: [names[0]], with: [], origins: [origin]))
+        #expect(copy.find(name: names[0].description) == -1)
+        // Without the longest name, the two below it need bytes of their own again.
+        #expect(copy.find(name: "_tcp.web.shop.example.com") >= 0 && copy.find(name: "web.shop.example.com") >= 0)
+        #expect(copy.fullName(of: copy.node(Int(copy.find(name: "_tcp.web.shop.example.com"))))
+            == (try DomainName("_tcp.web.shop.example.com")).key)
+    }
+
     /// Answers that differ keep their own templates, and a change to one service's answers leaves another's.
     @Test func differentAnswersStayApartThroughUpdates() throws {
         let (live, table) = try Self.table([Self.record(["10.7.1.0"]), Self.record(["10.7.2.0"], name: "api")])
