@@ -17,6 +17,11 @@ struct ShardPacker {
     /// Copied templates by their index in the shard copied from (-1: not yet): a template nodes share there
     /// (`TemplateStore.deduplicates`) is copied once and stays shared.
     private var copiedTemplates: [Int32] = []
+    /// Runs of type entries added fresh, by content, and copied runs by where they were in the shard copied
+    /// from: nodes whose answers by type are the same (a service's global, region, zone and clusterset names)
+    /// share one run.
+    private var freshRuns: [[UInt64]: UInt32] = [:]
+    private var copiedRuns: [UInt64: UInt32] = [:]
     /// The one shard this packer copies from.
     private var copiedFrom: ObjectIdentifier?
     /// A name of a 257th zone came: the shard cannot index its origin (the compile refuses the table).
@@ -83,6 +88,17 @@ struct ShardPacker {
             anyIsFirstType = true
         }
         precondition(types.count - typesStart <= NodeEntry.maxTypes, "the compile refuses names with over 255 types")
+        let typesCount = types.count - typesStart
+        var runStart = UInt32(typesStart)
+        if typesCount > 0 {
+            let run = types[typesStart...].map { UInt64($0.qtype) << 32 | UInt64(UInt32(bitPattern: $0.template)) }
+            if let same = freshRuns[run] {
+                types.removeSubrange(typesStart...)
+                runStart = same
+            } else {
+                freshRuns[run] = runStart
+            }
+        }
         let index = UInt32(entries.count)
         for variant in node.variants {
             variants.append(VariantEntry(node: index, requester: variant.requester, qtype: variant.qtype,
@@ -94,7 +110,7 @@ struct ShardPacker {
         let stored = key.count - originLength
         entries.append(NodeEntry(
             nameStart: UInt32(names.count), nameLength: UInt8(stored), origin: origin,
-            typesStart: UInt32(typesStart), typesCount: UInt8(types.count - typesStart),
+            typesStart: runStart, typesCount: UInt8(typesCount),
             fallback: fallback, delegated: node.delegated, hasWildcardChild: node.hasWildcardChild,
             hasVariants: !node.variants.isEmpty, anyIsFirstType: anyIsFirstType))
         names += key[..<stored]
@@ -142,10 +158,16 @@ struct ShardPacker {
         entry.nameStart = UInt32(names.count - Int(entry.nameLength))
         entry.origin = originIndex(zone: old.originEntry(of: entry).zone, bytes: Array(old.origin(of: entry)))
         let typesStart = Int(entry.typesStart)
-        entry.typesStart = UInt32(types.count)
-        for i in typesStart..<(typesStart + Int(entry.typesCount)) {
-            let type = old.type(i)
-            types.append(TypeEntry(qtype: type.qtype, template: copyTemplate(type.template)))
+        let run = UInt64(entry.typesStart) << 8 | UInt64(entry.typesCount)
+        if let same = copiedRuns[run] {
+            entry.typesStart = same
+        } else {
+            entry.typesStart = UInt32(types.count)
+            for i in typesStart..<(typesStart + Int(entry.typesCount)) {
+                let type = old.type(i)
+                types.append(TypeEntry(qtype: type.qtype, template: copyTemplate(type.template)))
+            }
+            if entry.typesCount > 0 { copiedRuns[run] = entry.typesStart }
         }
         let newIndex = UInt32(entries.count)
         for i in oldVariants {

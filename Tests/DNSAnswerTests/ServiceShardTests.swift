@@ -81,6 +81,11 @@ import Testing
         #expect(copy.byteCount == shard.byteCount)
         let copied = Self.aNames.map { copy.template(node: copy.find(name: $0), qtype: RRType.a.rawValue) }
         #expect(Set(copied).count == 1)
+        // Their type entries are one run too, in the shard and in its copy.
+        for shard in [shard, copy] {
+            let runs = Self.aNames.map { shard.node(Int(shard.find(name: $0))) }.map { [$0.typesStart, UInt32($0.typesCount)] }
+            #expect(Set(runs).count == 1 && runs[0][1] == 1)
+        }
     }
 
     /// A stored name that ends another one is kept inside that one's bytes: every name is still found, and
