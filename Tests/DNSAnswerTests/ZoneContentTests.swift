@@ -32,9 +32,23 @@ import Testing
         let packedCNAME = try #require(PackedRRsets(cname, owner: owner))
         #expect(packedCNAME.unpacked(owner: owner) == cname)
         #expect(packedCNAME.unpacked(owner: owner)[.cname]?.first?.compressibleNames == [0])
-        // Three A records take 39 bytes.
+        // Three A records take 29 bytes: type, TTL and count once, then length and address per record.
         let three = [RRType.a: (1...3).map { ResourceRecord.a(owner, ttl: 30, [10, 0, 0, $0]) }]
-        #expect(try #require(PackedRRsets(three, owner: owner)).bytes.count == 39)
+        #expect(try #require(PackedRRsets(three, owner: owner)).bytes.count == 29)
+        #expect(try #require(PackedRRsets(three, owner: owner)).unpacked(owner: owner) == three)
+        // An empty RRset packs to nothing and comes back as no RRset.
+        #expect(try #require(PackedRRsets([.a: []], owner: owner)).bytes.isEmpty)
+    }
+
+    /// An RRset whose records carry different TTLs is not packed (one TTL per RRset is stored), and such a live
+    /// name is still served with each record's own TTL.
+    @Test func anRRsetWithDifferentTTLsIsKeptAsGiven() throws {
+        let owner = try DomainName("a.b.example.com")
+        let mixed = [RRType.a: [ResourceRecord.a(owner, ttl: 30, [10, 0, 0, 1]), .a(owner, ttl: 60, [10, 0, 0, 2])]]
+        #expect(PackedRRsets(mixed, owner: owner) == nil)
+        var zone = try zone()
+        #expect(zone.add(LiveName(name: owner, rrsets: mixed), requesterIndex: [:], owner: 4) != nil)
+        #expect(zone.rrsets(at: owner) == mixed)
     }
 
     @Test func recordsOfAnotherOwnerOrCaseAreNotPacked() throws {
