@@ -155,10 +155,10 @@ public final class AnswerTable: Sendable {
     }
 
     /// The hash that picks the shard of `query`'s name (`NameHash.group`) as `respond` computes it for its first
-    /// lookup, or nil when the question cannot
-    /// be read quickly (`respond` still handles it). With `directoryAddress(ofHash:)` and `shardAddress(ofHash:)`
-    /// it lets a batch server prefetch what `respond` will read for every query of a batch before answering
-    /// any, so the cache misses of the batch overlap instead of each query waiting for its own (DESIGN §8).
+    /// lookup, or nil when the question cannot be read quickly (`respond` still handles it). With
+    /// `directoryAddress(ofHash:)` and `shardAddress(ofHash:)` it lets a batch server prefetch what `respond` will
+    /// read for every query of a batch before answering any, so the cache misses of the batch overlap instead of
+    /// each query waiting for its own (DESIGN §8).
     @inline(__always)
     public func lookupHash(of query: UnsafeRawBufferPointer) -> UInt32? {
         var end = 12

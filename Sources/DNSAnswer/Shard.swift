@@ -39,8 +39,8 @@ struct NodeEntry: Sendable {
     var hasWildcardChild: Bool { flags & 2 != 0 }
     /// Some requesters get answers of their own here (`VariantEntry`s carrying this node's index).
     var hasVariants: Bool { flags & 4 != 0 }
-    /// ANY has no type entry: its answer is the first type's (RFC 8482 minimal ANY where the name has one type,
-    /// or answers ANY with its first): 8 bytes of 16 at most names, which have A and ANY and nothing else.
+    /// ANY has no type entry: its answer is the first type's, as minimal ANY (RFC 8482) mostly is. At most
+    /// names, which have only A, that halves the type entries (8 bytes of 16).
     var anyIsFirstType: Bool { flags & 8 != 0 }
 }
 
@@ -67,8 +67,9 @@ enum Slot {
     /// Nodes a shard can index: 16 billion names in all at 16,384 shards, were they spread evenly.
     static let maxNodes = Int((1 << indexBits) - 2)
 
-    /// The tag is taken from a multiply of the hash: the top bits of a hash are the same for every name of a
-    /// shard (they pick it) and the low bits pick the slot, so neither would tell names apart.
+    /// The tag is taken from a multiply of the hash: the low bits of the hash pick the slot, so they would not
+    /// tell the names of one home slot apart. (The shard is picked by another hash, of a name's first labels:
+    /// `NameHash.group`.)
     @inline(__always)
     static func tag(of hash: UInt32) -> UInt32 { (hash &* 0x9E37_79B1) >> indexBits }
 
