@@ -98,7 +98,6 @@ struct ShardLayout: Sendable {
     var relocations: Int32 = 0
     /// The origins of the zones the shard's names belong to (`OriginEntry`s; their bytes end the names section).
     var origins: Int32 = 0
-    var originCount: Int32 = 0
     var byteCount: Int32 = 0
 }
 
@@ -151,7 +150,6 @@ final class Shard: ManagedBuffer<ShardLayout, UInt64> {
         layout.nodes = section(NodeEntry.self, nodes.count)
         layout.names = section(UInt8.self, names.count)
         layout.origins = section(OriginEntry.self, origins.count)
-        layout.originCount = Int32(origins.count)
         layout.types = section(TypeEntry.self, types.count)
         layout.templates = section(TemplateEntry.self, store.entries.count)
         layout.templateCount = Int32(store.entries.count)

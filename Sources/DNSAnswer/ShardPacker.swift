@@ -123,7 +123,7 @@ struct ShardPacker {
         var entry = old.node(index)
         // A template several answers of the node share is copied once and stays shared, and bytes two templates
         // share (one body the start of the other's) stay shared: the node's templates are copied longest first.
-        var copied: [(old: Int32, new: Int32, start: UInt32, length: UInt16)] = []
+        var copied: [(new: Int32, start: UInt32, length: UInt16)] = []
         if copiedFrom == nil {
             copiedFrom = ObjectIdentifier(old)
             copiedTemplates = Array(repeating: -1, count: Int(old.layout.templateCount))
@@ -131,7 +131,6 @@ struct ShardPacker {
         precondition(copiedFrom == ObjectIdentifier(old), "a packer copies from one shard")
         func copyTemplate(_ reference: Int32) -> Int32 {
             guard reference >= 0 else { return reference }
-            if let done = copied.first(where: { $0.old == reference }) { return done.new }
             let found = old.template(Int(reference)).entry
             var fresh = copiedTemplates[Int(reference)]
             if fresh < 0 {
@@ -139,7 +138,8 @@ struct ShardPacker {
                 fresh = store.copy(Int(reference), from: old, sharingBytesOf: host?.new)
                 copiedTemplates[Int(reference)] = fresh
             }
-            copied.append((reference, fresh, found.bodyStart, found.bodyLength))
+            // Kept for this node's shorter answers, whose bytes may be the start of this one's.
+            copied.append((fresh, found.bodyStart, found.bodyLength))
             return fresh
         }
         var references: [Int32] = []

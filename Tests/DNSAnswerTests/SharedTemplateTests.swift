@@ -240,6 +240,25 @@ import Testing
         #expect(shard.fullName(of: shard.node(200)) == (try DomainName("www.z200.test")).key)
     }
 
+    /// Through the compile: `a.b.` picks one shard under every zone, so 257 zones that each hold `a.b` put names of
+    /// 257 zones in one shard. The compile refuses with an error that says so; 256 zones compile and answer.
+    @Test func theCompileRefusesAShardWithNamesOfTooManyZones() throws {
+        func zones(_ count: Int) throws -> [Zone] {
+            try (0..<count).map { index in
+                let origin = try DomainName("z\(index).test")
+                let text = "@ 300 IN SOA ns hostmaster 1 7200 3600 1209600 60\n@ 300 IN NS ns\nns 300 IN A 192.0.2.1\n"
+                    + "a.b 300 IN A 192.0.2.\(index % 250 + 1)\n"
+                return try #require(ZoneFile.parse("$ORIGIN \(origin)\n" + text, origin: origin).0)
+            }
+        }
+        #expect(throws: CompileError.tooManyZones(257)) {
+            try AnswerTable.compile(zones: try zones(257), serial: 1, options: ServingOptions())
+        }
+        let table = try AnswerTable.compile(zones: try zones(256), serial: 1, options: ServingOptions())
+        #expect(try table.ask("a.b.z255.test", .a).answer == ["a.b.z255.test.\t300\tIN\tA\t192.0.2.6"])
+        #expect(CompileError.tooManyZones(257).description.contains("serve fewer zones"))
+    }
+
     @Test func sharedAnswersStillEchoTheirOwnQuestion() throws {
         let a = try table.ask("Mixed.example.com", .a)
         let any = try table.ask("mixed.EXAMPLE.com", .any)
