@@ -22,6 +22,58 @@ struct ClusterCacheTests {
         #expect(cache.allKeys.isEmpty)
     }
 
+    /// Most slices keep no record of their service: it follows from the name (`<service>-<random>`). Slices named
+    /// that way, named otherwise, and named after another service all move, update and leave as the labels say.
+    @Test func aSlicesServiceFollowsFromItsNameOrIsRecorded() {
+        var cache = ClusterCache()
+        let key = { (name: String) in ServiceKey(namespace: "shop", name: name) }
+        let ref = { (name: String) in KubeObjectRef(kind: .endpointSlice, namespace: "shop", name: name) }
+        #expect(ClusterCache.follows(slice: "web-x7k2p", service: "web"))
+        #expect(ClusterCache.follows(slice: "web-api-x7k2p", service: "web-api"))
+        #expect(!ClusterCache.follows(slice: "web", service: "web"))
+        #expect(!ClusterCache.follows(slice: "webx-1", service: "web"))
+        #expect(!ClusterCache.follows(slice: "we", service: "web"))
+        // Named after its service, after a service whose name starts the same, after another service, or not at all.
+        _ = cache.upsert(.endpointSlice(F.slice("web-api-1", service: "web-api", [F.endpoint("10.0.0.1")])))
+        _ = cache.upsert(.endpointSlice(F.slice("web-2", service: "web", [F.endpoint("10.0.0.2")])))
+        _ = cache.upsert(.endpointSlice(F.slice("web-3", service: "api", [F.endpoint("10.0.0.3")])))
+        _ = cache.upsert(.endpointSlice(F.slice("odd", service: "web", [F.endpoint("10.0.0.4")])))
+        _ = cache.upsert(.endpointSlice(F.slice("web", service: "web", [F.endpoint("10.0.0.5")])))
+        #expect(cache.objectCounts["endpointSlices"] == 5)
+        #expect(cache.slices(of: key("web-api")).map(\.metadata.name) == ["web-api-1"])
+        #expect(cache.slices(of: key("web")).map(\.metadata.name) == ["odd", "web", "web-2"])
+        #expect(cache.slices(of: key("api")).map(\.metadata.name) == ["web-3"])
+        #expect(Set(cache.refs(of: .endpointSlice).map(\.name)) == ["web-api-1", "web-2", "web-3", "odd", "web"])
+        // An update stays in place, never a second copy.
+        #expect(cache.upsert(.endpointSlice(F.slice("web-api-1", service: "web-api", [F.endpoint("10.0.1.1")]))).keys
+            == [key("web-api")])
+        #expect(cache.slices(of: key("web-api")).flatMap(\.endpoints).map(\.addresses) == [["10.0.1.1"]])
+        // Relabelled: from its name's service to another, back again, and from another to its name's service.
+        #expect(cache.upsert(.endpointSlice(F.slice("web-2", service: "api", [F.endpoint("10.0.0.2")]))).keys
+            == [key("web"), key("api")])
+        #expect(cache.upsert(.endpointSlice(F.slice("web-3", service: "web", [F.endpoint("10.0.0.3")]))).keys
+            == [key("web"), key("api")])
+        #expect(cache.slices(of: key("web")).map(\.metadata.name) == ["odd", "web", "web-3"])
+        #expect(cache.slices(of: key("api")).map(\.metadata.name) == ["web-2"])
+        #expect(cache.upsert(.endpointSlice(F.slice("odd", service: "api", [F.endpoint("10.0.0.4")]))).keys
+            == [key("web"), key("api")])
+        #expect(cache.objectCounts["endpointSlices"] == 5)
+        // Deletes find every slice, whoever holds it; a slice not held touches nothing.
+        #expect(cache.delete(ref("web-2")).keys == [key("api")])
+        #expect(cache.delete(ref("odd")).keys == [key("api")])
+        #expect(cache.delete(ref("web-3")).keys == [key("web")])
+        #expect(cache.delete(ref("web-3")).keys.isEmpty)
+        #expect(cache.delete(ref("nothing-here")).keys.isEmpty)
+        #expect(cache.delete(ref("web")).keys == [key("web")])
+        #expect(cache.delete(ref("web-api-1")).keys == [key("web-api")])
+        #expect(cache.objectCounts["endpointSlices"] == 0)
+        #expect(cache.allKeys.isEmpty)
+        // A slice in another namespace with the same name is another slice.
+        _ = cache.upsert(.endpointSlice(F.slice("web-1", service: "web", [F.endpoint("10.0.0.1")])))
+        #expect(cache.delete(KubeObjectRef(kind: .endpointSlice, namespace: "other", name: "web-1")).keys.isEmpty)
+        #expect(cache.objectCounts["endpointSlices"] == 1)
+    }
+
     @Test func aServiceKeepsItsSlicesInNameOrder() {
         var cache = ClusterCache()
         let web = ServiceKey(namespace: "shop", name: "web")
