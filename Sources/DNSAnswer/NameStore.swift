@@ -4,7 +4,7 @@
 ///
 /// At scale (a million live names, DESIGN §7) a `[DomainName: Entry]` dictionary with one heap array per name and
 /// one per record set cost about 220 bytes a name: dictionary slots, two allocation headers and malloc rounding.
-/// Here a name costs its entry (24 bytes), about 11 bytes of index, and in the arena a 13-byte header, its first
+/// Here a name costs its entry (16 bytes), 5 to 11 bytes of index, and in the arena a 13-byte header, its first
 /// label and its data: a name is kept as its first label and its parent's number (names below the apex are
 /// stored from the top down, so the parent is always there), which halved the bytes names took.
 ///
@@ -12,21 +12,22 @@
 /// its old one becomes garbage. A chunk whose garbage passes half its bytes moves its live records to the tail and
 /// is freed, so garbage stays bounded and no step ever copies more than one chunk.
 struct NameStore: Sendable {
+    /// 16 bytes (a test holds it there): at a million names each 4 bytes is about 13 bytes per endpoint.
     struct Entry: Sendable, Equatable {
-        /// Where the name's arena record is: chunk and byte offset of its header.
-        var chunk: UInt32 = 0
+        /// Where the name's arena record is: byte offset of its header in chunk `chunk`.
         var offset: UInt32 = 0
         /// How many names sit directly below this one.
         var children: UInt32 = 0
         /// The owner number of a live name; 0 for the rest.
         var owner: UInt32 = 0
-        /// The SOA TTL of NODATA at a live name with `hasNegativeTTL`.
-        var negativeTTL: UInt32 = 0
+        var chunk: UInt16 = 0
         var flags: UInt8 = 0
+        /// 1 + the index in the store's `negativeTTLs` of the SOA TTL of NODATA at this live name; 0 for none.
+        /// Live names share one or two values (the configured one), so a byte stands for the four of a TTL.
+        var negativeTTLIndex: UInt8 = 0
 
         static let used: UInt8 = 1
         static let live: UInt8 = 2
-        static let hasNegativeTTL: UInt8 = 4
         /// The record's data is a `PackedRRsets`.
         static let packed: UInt8 = 8
 
@@ -41,10 +42,17 @@ struct NameStore: Sendable {
     /// The parent number of the apex (the name equal to the suffix).
     static let noParent = UInt32.max
 
+    /// The distinct negative TTLs of live names (`Entry.negativeTTLIndex`); at most 255.
+    private var negativeTTLs: [UInt32] = []
+    /// The most arena chunks: `Entry.chunk` has 16 bits (64 GiB of 1 MiB chunks).
+    static let maxChunks = 1 << 16
+
     /// By name number. In pages: an `Array` grown by doubling held 1.57 million entries' room for a million names.
     private(set) var entries = PagedArray<Entry>()
     private var freeIDs: [UInt32] = []
-    /// 0 for an empty slot, else name number + 1. Kept at most half full.
+    /// 0 for an empty slot, else name number + 1. Kept at most three quarters full: half full, the index of a
+    /// million names took 42 bytes per endpoint at 100,000 services (heaptrack, issue 3), and only the compile
+    /// searches it (the query path reads the compiled shards), where a miss probes a few more slots.
     private var slots: [UInt32] = Array(repeating: 0, count: 16)
     private(set) var count = 0
     private var chunks: [[UInt8]] = []
@@ -86,6 +94,40 @@ struct NameStore: Sendable {
     subscript(id: UInt32) -> Entry {
         get { entries[Int(id)] }
         _modify { yield &entries[Int(id)] }
+    }
+
+    /// The SOA TTL of NODATA at the live name `id`, when it has one.
+    func negativeTTL(of id: UInt32) -> UInt32? {
+        let index = entries[Int(id)].negativeTTLIndex
+        return index == 0 ? nil : negativeTTLs[Int(index) - 1]
+    }
+
+    /// Gives `id` the negative TTL `ttl`. False when 255 other values are in use, which leaves the name's TTL as
+    /// it was: live names take the one value of the configuration, so only a caller making up values reaches it.
+    mutating func setNegativeTTL(_ ttl: UInt32, of id: UInt32) -> Bool {
+        if let index = negativeTTLs.firstIndex(of: ttl) {
+            entries[Int(id)].negativeTTLIndex = UInt8(index + 1)
+            return true
+        }
+        if negativeTTLs.count == Int(UInt8.max) {
+            // Values no name uses any more are dropped, and the indexes of the rest renumbered.
+            var used = [Bool](repeating: false, count: negativeTTLs.count)
+            for i in entries.indices where entries[i].negativeTTLIndex != 0 { used[Int(entries[i].negativeTTLIndex) - 1] = true }
+            var renumbered = [UInt8](repeating: 0, count: negativeTTLs.count)
+            var kept: [UInt32] = []
+            for (index, value) in negativeTTLs.enumerated() where used[index] {
+                kept.append(value)
+                renumbered[index] = UInt8(kept.count)
+            }
+            guard kept.count < Int(UInt8.max) else { return false }
+            for i in entries.indices where entries[i].negativeTTLIndex != 0 {
+                entries[i].negativeTTLIndex = renumbered[Int(entries[i].negativeTTLIndex) - 1]
+            }
+            negativeTTLs = kept
+        }
+        negativeTTLs.append(ttl)
+        entries[Int(id)].negativeTTLIndex = UInt8(negativeTTLs.count)
+        return true
     }
 
     /// The lower-cased wire name of `id`.
@@ -169,7 +211,7 @@ struct NameStore: Sendable {
         }
         place(id, label, parent: parent, data: data)
         count += 1
-        if count * 2 > slots.count { grow() }
+        if count * 4 > slots.count * 3 { grow() }
         let mask = slots.count - 1
         var position = home(NameHash.hash(stripped), mask)
         while slots[position] != 0 { position = (position + 1) & mask }
@@ -288,7 +330,7 @@ struct NameStore: Sendable {
         Self.appendU32(Int(parent), to: &chunks[target])
         chunks[target].append(contentsOf: label)
         chunks[target].append(contentsOf: data)
-        entries[Int(id)].chunk = UInt32(target)
+        entries[Int(id)].chunk = UInt16(target)
         entries[Int(id)].offset = UInt32(offset)
         // A chunk that gathered garbage while it was the tail is compacted once it stops being the tail.
         if previous >= 0, garbage[previous] * 2 > chunks[previous].count { compact(previous) }
@@ -302,6 +344,7 @@ struct NameStore: Sendable {
             garbage[reused] = 0
             return reused
         }
+        precondition(chunks.count < Self.maxChunks, "the name store's arena holds at most 64 GiB")
         chunks.append(chunk)
         garbage.append(0)
         return chunks.count - 1
@@ -329,7 +372,7 @@ struct NameStore: Sendable {
             let nameLength = Int(bytes[at + 4])
             let dataLength = Self.u32(bytes, at + 5)
             let start = at + Self.headerSize
-            if id < entries.count, entries[id].has(Entry.used), entries[id].chunk == UInt32(chunk),
+            if id < entries.count, entries[id].has(Entry.used), entries[id].chunk == UInt16(chunk),
                entries[id].offset == UInt32(at) {
                 place(UInt32(id), bytes[start..<(start + nameLength)], parent: UInt32(Self.u32(bytes, at + 9)),
                       data: Array(bytes[(start + nameLength)..<(start + nameLength + dataLength)]))

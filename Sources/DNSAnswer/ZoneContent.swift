@@ -84,8 +84,7 @@ public struct ZoneContent: Sendable {
 
     /// The SOA TTL of NODATA at `name`, when it is a known service's name with one of its own.
     public func negativeTTL(at name: DomainName) -> UInt32? {
-        guard let entry = entry(name), entry.has(NameStore.Entry.hasNegativeTTL) else { return nil }
-        return entry.negativeTTL
+        store.find(name.key).flatMap { store.negativeTTL(of: $0) }
     }
 
     /// The names from the zone file with their RRsets (live names left out).
@@ -144,7 +143,7 @@ public struct ZoneContent: Sendable {
         variants[name] = nil
         fileRecords[name] = nil
         // What stays is an empty non-terminal, while names below it remain.
-        store[id] = NameStore.Entry(chunk: store[id].chunk, offset: store[id].offset, children: store[id].children,
+        store[id] = NameStore.Entry(offset: store[id].offset, children: store[id].children, chunk: store[id].chunk,
                                     flags: NameStore.Entry.used)
         store.setData(id, [])
         var gone: [DomainName] = []
@@ -181,11 +180,7 @@ public struct ZoneContent: Sendable {
         fileRecords[live.name] = packed == nil && !rrsets.isEmpty ? rrsets : nil
         store[id].set(NameStore.Entry.live, true)
         store[id].owner = owner
-        if let ttl = live.negativeTTL {
-            store[id].set(NameStore.Entry.hasNegativeTTL, true)
-            store[id].negativeTTL = ttl
-            serviceNegativeTTL = ttl
-        }
+        if let ttl = live.negativeTTL, store.setNegativeTTL(ttl, of: id) { serviceNegativeTTL = ttl }
         if rrsets[.ns] != nil && live.name != origin { cuts.insert(live.name) }
         for (cluster, rrsets) in live.variants {
             guard let index = requesterIndex[cluster] else { continue }
