@@ -16,7 +16,8 @@ public final class LiveTable {
 
     private let staticZones: [ZoneContent]
     /// Who owns each live name is kept in the zone contents as a number (a key per name cost 60 bytes a name
-    /// at scale): the number of each placed service, the services by number, and the names each one owns.
+    /// at scale): the number of each placed service and the services by number. The names each one owns are
+    /// made again from its record when needed (`owned`).
     private var serviceIDs = ServiceIDs()
     private var builder: TableBuilder
 
@@ -43,10 +44,26 @@ public final class LiveTable {
 
     /// The names `key` owns now.
     public func names(of key: ServiceKey) -> [DomainName] {
-        serviceIDs.refs(of: key).compactMap { ref in
-            let zone = Int(ref >> 32)
-            guard zone < builder.zones.count else { return nil }
-            return builder.zones[zone].liveName(UInt32(truncatingIfNeeded: ref))?.name
+        guard let record = records[key], let id = serviceIDs.id(of: key) else { return [] }
+        let zones = builder.zones
+        return Self.owned(record, id, RecordNames(naming: naming, clusters: clusters), zones).compactMap { z, name in
+            zones[z].id(of: name).flatMap { zones[z].liveName($0)?.name }
+        }
+    }
+
+    /// The names of `record` that service `id` holds in `zones`, with their zone's index.
+    ///
+    /// Names are a pure function of the record, the members and the naming, so the names a service placed are
+    /// made again from its record and the members it was placed with, not kept: a list of each service's names
+    /// cost 32 bytes per endpoint at 100,000 services (heaptrack, issue 3). A made name another service or a
+    /// zone file holds is not the service's, which the owner number says.
+    private static func owned(_ record: ServiceDNSRecord, _ id: UInt32, _ names: RecordNames,
+                              _ zones: [ZoneContent]) -> [(zone: Int, name: DomainName)] {
+        names.names(for: record).names.compactMap { live in
+            guard let z = zones.firstIndex(where: { live.name.isSubdomain(of: $0.origin) }),
+                  zones[z].owner(of: live.name) == id
+            else { return nil }
+            return (z, live.name)
         }
     }
 
@@ -134,6 +151,8 @@ public final class LiveTable {
         for key in changes.removed + changes.upserted.map(\.key) + relinked where saved[key] == nil {
             saved[key] = .some(records[key])
         }
+        // What the services being taken out placed was made with the members as they were before this batch.
+        let previousNames = RecordNames(naming: naming, clusters: savedClusters)
         var placing = changes.upserted
         let upsertedKeys = Set(changes.upserted.map(\.key))
         let removedKeys = Set(changes.removed)
@@ -144,14 +163,13 @@ public final class LiveTable {
             return try builder.update(serial: serial) { zones in
                 var touched = Set<DomainName>()
                 for key in saved.keys {
-                    let id = serviceIDs.id(of: key)
-                    for ref in serviceIDs.refs(of: key) {
-                        let z = Int(ref >> 32)
-                        guard let id, z < zones.count,
-                              let (old, owner) = zones[z].liveName(UInt32(truncatingIfNeeded: ref)), owner == id
-                        else { continue }
-                        touched.insert(old)
-                        touched.formUnion(zones[z].removeLive(old))
+                    if let id = serviceIDs.id(of: key), let record = records[key] {
+                        for (z, old) in Self.owned(record, id, previousNames, zones) {
+                            // A name made twice (two live names at one owner) is gone the second time.
+                            guard zones[z].owner(of: old) == id else { continue }
+                            touched.insert(old)
+                            touched.formUnion(zones[z].removeLive(old))
+                        }
                     }
                     serviceIDs.release(key)
                     problems[key] = nil
@@ -180,8 +198,6 @@ public final class LiveTable {
                               _ index: [ClusterID: Int], _ ids: inout ServiceIDs,
                               _ problems: inout [ServiceKey: [String]]) -> [DomainName] {
         let (made, trouble) = names.names(for: record)
-        var placed: [UInt64] = []
-        placed.reserveCapacity(made.count)
         // The names whose answers must be (re)compiled: the live names, and empty non-terminals that appeared.
         var changed: [DomainName] = []
         var messages = trouble.map(\.message)
@@ -196,40 +212,25 @@ public final class LiveTable {
                 messages.append("\(live.name) is defined in the zone file of \(zones[z].origin); the file wins")
                 continue
             }
-            if let stored = zones[z].id(of: live.name) { placed.append(UInt64(z) << 32 | UInt64(stored)) }
             changed.append(live.name)
             changed += created
         }
-        ids.setRefs(placed, of: id)
         problems[record.key] = messages.isEmpty ? nil : messages
         return changed
     }
 }
 
-/// Numbers for services, so the zone contents can say who owns a live name in four bytes, with the names each
-/// service owns. A number is freed when its service is taken out and given to the next new one.
+/// Numbers for services, so the zone contents can say who owns a live name in four bytes. A number is freed when
+/// its service is taken out and given to the next new one.
 struct ServiceIDs {
     private var byKey: [ServiceKey: UInt32] = [:]
     /// The service of number n at index n - 1 (nil when free).
     private var services: [ServiceKey?] = []
-    /// The names service n owns at index n - 1, as references into the zone contents (zone index in the high
-    /// half, the zone's name number in the low half): eight bytes a name, where a `DomainName` kept its storage
-    /// alive beside the zone's, and an array by number, where a second dictionary by key cost 35 bytes per
-    /// endpoint (bench/scale.sh).
-    private var refs: [[UInt64]] = []
     private var free: [UInt32] = []
 
     func id(of key: ServiceKey) -> UInt32? { byKey[key] }
 
     var keys: Dictionary<ServiceKey, UInt32>.Keys { byKey.keys }
-
-    func refs(of key: ServiceKey) -> [UInt64] {
-        byKey[key].map { refs[Int($0) - 1] } ?? []
-    }
-
-    mutating func setRefs(_ names: [UInt64], of id: UInt32) {
-        refs[Int(id) - 1] = names
-    }
 
     func key(of id: UInt32) -> ServiceKey? {
         id >= 1 && Int(id) <= services.count ? services[Int(id) - 1] : nil
@@ -244,7 +245,6 @@ struct ServiceIDs {
             services[Int(id) - 1] = key
         } else {
             services.append(key)
-            refs.append([])
             id = UInt32(services.count)
         }
         byKey[key] = id
@@ -254,7 +254,6 @@ struct ServiceIDs {
     mutating func release(_ key: ServiceKey) {
         guard let id = byKey.removeValue(forKey: key) else { return }
         services[Int(id) - 1] = nil
-        refs[Int(id) - 1] = []
         free.append(id)
     }
 }
