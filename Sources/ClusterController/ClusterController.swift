@@ -9,8 +9,8 @@ import Synchronization
 ///
 /// Events from all members arrive on one stream and are applied in order by one loop, so the state needs no
 /// lock. Each event marks the affected service keys dirty; the first dirty mark schedules a flush one
-/// `coalescingWindow` after the previous flush (on the injected clock), so a lone change after a quiet spell is
-/// published at once (behind the events already queued) while the changes of a burst wait for the window; the
+/// `coalescingWindow` after the previous flush began (on the injected clock), so a lone change after a quiet spell
+/// is published at once (behind the events already queued) while the changes of a burst wait for the window; the
 /// flush re-merges only the dirty keys and hands the differences to the sink as one `RecordChanges`. Events that
 /// arrive while the sink is applying a batch wait for the next flush, so a key is never merged twice at once and
 /// a burst becomes one batch.
@@ -153,6 +153,11 @@ public final class ClusterController<C: Clock>: Service, Sendable where C.Durati
                     state.setUserSpecs(specs)
                 case .flush:
                     flushScheduled = false
+                    // The window runs from the flush's start, not its end: flushes still begin at most once a
+                    // window, but a change that comes once a compile longer than the window is over goes at once.
+                    // Counted from the end, each of a run of single changes waited a window after every compile
+                    // (bench/scale.sh: about 2 of its 4.6 ms p50 at 100,000 services).
+                    let started = clock.now
                     let changes = state.flush()
                     if !changes.isEmpty {
                         logger.debug(
@@ -164,13 +169,13 @@ public final class ClusterController<C: Clock>: Service, Sendable where C.Durati
                         )
                         await sink.apply(changes)
                     }
-                    lastFlush = clock.now
+                    lastFlush = started
                 }
                 let snapshot = state.members.map(\.status)
                 board.withLock { $0 = snapshot }
                 if state.needsFlush && !flushScheduled {
                     flushScheduled = true
-                    // One window after the last flush: a burst waits for it, a lone change after a quiet spell
+                    // One window after the last flush began: a burst waits for it, a lone change after a quiet spell
                     // goes at once. Deadline taken now, so a test clock advanced past it releases the flush
                     // whenever the sleeping task starts. An immediate flush still goes through the stream: it
                     // then follows the events already queued.

@@ -12,8 +12,13 @@ final class RecordingSink: ServiceRecordSink, Sendable {
     }
 
     private let state = Mutex(State())
+    /// Run by each apply before it records the batch (a test makes applying take time on its clock).
+    private let duringApply = Mutex<(@Sendable () -> Void)?>(nil)
+
+    func whileApplying(_ action: @escaping @Sendable () -> Void) { duringApply.withLock { $0 = action } }
 
     func apply(_ changes: RecordChanges) async {
+        duringApply.withLock { $0 }?()
         state.withLock { state in
             state.batches.append(changes)
             for record in changes.upserted { state.records[record.key] = record }
