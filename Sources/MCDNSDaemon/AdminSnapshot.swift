@@ -42,7 +42,7 @@ struct AdminSnapshot {
         let state = store.liveState()
         let statuses = members()
         var services: [ClusterID: Int] = [:]
-        for record in state?.records.values ?? [:].values {
+        for record in state?.records.values ?? [] {
             for dns in record.status.dns { services[dns.cluster, default: 0] += 1 }
         }
         let tunnelStatus = Dictionary(tunnels().map { ($0.cluster, $0) }, uniquingKeysWith: { _, last in last })

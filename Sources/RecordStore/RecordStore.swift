@@ -346,7 +346,7 @@ public final class RecordStore: Sendable, ServiceRecordSink {
     }
 
     public struct LiveState: Sendable {
-        public var records: [ServiceKey: ServiceDNSRecord]
+        public var records: LiveRecords
         public var clusters: [ClusterID: ClusterInfo]
         public var problems: [ServiceKey: [String]]
         public var names: ServiceNames

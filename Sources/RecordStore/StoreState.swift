@@ -97,7 +97,7 @@ struct StoreState {
 
     /// The state to save from the table's records and members. Takes copies of the dictionaries (cheap, copy on
     /// write), so a caller can read them under the store's lock and sort outside it.
-    static func persisted(serial: UInt32, records: [ServiceKey: ServiceDNSRecord],
+    static func persisted(serial: UInt32, records: LiveRecords,
                           clusters: [ClusterID: ClusterInfo]) -> PersistedState {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
@@ -105,7 +105,7 @@ struct StoreState {
             serial: serial,
             serialReserved: serial,
             savedAt: Double(now.tv_sec) + Double(now.tv_nsec) / 1e9,
-            records: records.keys.sorted().map { records[$0]! },
+            records: records.values.sorted { $0.key < $1.key },
             clusters: clusters.keys.sorted().map { clusters[$0]! }
         )
     }
