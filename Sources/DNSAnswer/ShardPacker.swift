@@ -24,6 +24,8 @@ struct ShardPacker {
     private var copiedRuns: [UInt64: UInt32] = [:]
     /// The one shard this packer copies from.
     private var copiedFrom: ObjectIdentifier?
+    /// The templates of the node being copied (`copy`), kept between nodes for its room.
+    private var scratchReferences: [Int32] = []
     /// A name of a 257th zone came: the shard cannot index its origin (the compile refuses the table).
     private(set) var tooManyZones = false
 
@@ -34,13 +36,13 @@ struct ShardPacker {
     }
 
     /// The index of the origin entry for `zone` (made now if the shard has none yet).
-    private mutating func originIndex(zone: UInt16, bytes: [UInt8]) -> UInt8 {
+    private mutating func originIndex(zone: UInt16, bytes: @autoclosure () -> [UInt8]) -> UInt8 {
         if let found = originsUsed.firstIndex(where: { $0.zone == zone }) { return UInt8(found) }
         guard originsUsed.count < OriginEntry.maxOrigins else {
             tooManyZones = true
             return 0
         }
-        originsUsed.append((zone, bytes))
+        originsUsed.append((zone, bytes()))
         return UInt8(originsUsed.count - 1)
     }
 
@@ -142,18 +144,20 @@ struct ShardPacker {
             copied.append((fresh, found.bodyStart, found.bodyLength))
             return fresh
         }
-        var references: [Int32] = []
+        // The packer's scratch list, emptied but kept: a list per copied node was most of a copy's allocations.
+        var references = scratchReferences
+        scratchReferences = []
+        references.removeAll(keepingCapacity: true)
         for i in Int(entry.typesStart)..<(Int(entry.typesStart) + Int(entry.typesCount)) {
-            references.append(old.type(i).template)
+            let template = old.type(i).template
+            if template >= 0 { references.append(template) }
         }
         let oldVariants = old.variantRange(node: index)
-        for i in oldVariants { references.append(old.variant(at: i).template) }
-        references.append(entry.fallback)
-        for reference in references.filter({ $0 >= 0 }).sorted(by: {
-            old.template(Int($0)).entry.bodyLength > old.template(Int($1)).entry.bodyLength
-        }) {
-            _ = copyTemplate(reference)
-        }
+        for i in oldVariants where old.variant(at: i).template >= 0 { references.append(old.variant(at: i).template) }
+        if entry.fallback >= 0 { references.append(entry.fallback) }
+        references.sort { old.template(Int($0)).entry.bodyLength > old.template(Int($1)).entry.bodyLength }
+        for reference in references { _ = copyTemplate(reference) }
+        scratchReferences = references
         names.append(contentsOf: old.name(of: entry))
         entry.nameStart = UInt32(names.count - Int(entry.nameLength))
         entry.origin = originIndex(zone: old.originEntry(of: entry).zone, bytes: Array(old.origin(of: entry)))
