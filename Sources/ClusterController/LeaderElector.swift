@@ -291,7 +291,8 @@ public final class LeaderElector: Service, Sendable {
     static func int(_ value: KubeValue) -> Int? {
         switch value.content {
         case .int(let number): return number
-        case .double(let number): return Int(number)
+        // The host API server's JSON: a number too large for Int must read as absent, not trap.
+        case .double(let number): return number.isFinite && abs(number) < 1e15 ? Int(number) : nil
         default: return nil
         }
     }

@@ -32,16 +32,24 @@ public struct RRType: RawRepresentable, Hashable, Comparable, Sendable, CustomSt
         return String(cString: name)
     }
 
-    /// Reads a mnemonic or `TYPEnnn`; nil when neither.
+    /// Reads a mnemonic or `TYPEnnn` (decimal digits, 0...65535); nil when neither.
+    ///
+    /// `TYPE` forms never reach ldns: it reads their number with `atoi`, so `TYPE65536` or `TYPE-1` would come
+    /// back as a value that does not fit 16 bits.
     public init?(mnemonic: String) {
         let upper = mnemonic.uppercased()
-        if upper.hasPrefix("TYPE"), let value = UInt16(upper.dropFirst(4)) {
+        if upper.hasPrefix("TYPE") {
+            let digits = upper.utf8.dropFirst(4)
+            guard !digits.isEmpty, digits.count <= 5, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+                let value = UInt16(Substring(digits))
+            else { return nil }
             self.init(value)
             return
         }
+        guard upper.utf8.count <= 32, upper.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { return nil }
         let type = ldns_get_rr_type_by_name(upper)
-        guard type.rawValue != 0 else { return nil }
-        self.init(UInt16(type.rawValue))
+        guard type.rawValue != 0, let value = UInt16(exactly: type.rawValue) else { return nil }
+        self.init(value)
     }
 
     public static func < (lhs: RRType, rhs: RRType) -> Bool { lhs.rawValue < rhs.rawValue }

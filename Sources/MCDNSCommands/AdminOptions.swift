@@ -16,8 +16,13 @@ struct AdminOptions: ParsableArguments {
     )
     var tokenFile: String?
 
-    @Option(name: .long, help: "Seconds to wait for the admin API.")
+    @Option(name: .long, help: "Seconds to wait for the admin API (1 to 3600).")
     var timeout: Int = 5
+
+    func validate() throws {
+        // A larger value would overflow the nanoseconds of NIO's TimeAmount.
+        guard (1...3600).contains(timeout) else { throw ValidationError("--timeout: 1 to 3600 seconds") }
+    }
 
     func client() throws(CommandFailure) -> AdminClient {
         let environment = ProcessInfo.processInfo.environment
@@ -31,7 +36,7 @@ struct AdminOptions: ParsableArguments {
                 throw .usage("--token-file \(tokenFile): cannot read it (\(error.localizedDescription))")
             }
         }
-        return AdminClient(base: url, token: token, timeout: .seconds(Int64(max(1, timeout))))
+        return AdminClient(base: url, token: token, timeout: .seconds(Int64(min(max(1, timeout), 3600))))
     }
 }
 

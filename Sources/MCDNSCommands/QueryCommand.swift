@@ -54,7 +54,7 @@ struct QueryCommand: AsyncParsableCommand {
                 "use --as-cluster or --subnet, not both: the server would take the cluster option first"
             )
         }
-        if timeout < 1 { throw ValidationError("--timeout must be at least 1 second") }
+        guard (1...3600).contains(timeout) else { throw ValidationError("--timeout: 1 to 3600 seconds") }
     }
 
     func run() async throws {

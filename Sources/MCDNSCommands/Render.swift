@@ -41,6 +41,8 @@ enum Render {
     }
 
     static func age(_ seconds: Double) -> String {
+        // From the admin API's JSON: a number too large for Int (or not a number) must not trap.
+        guard seconds.isFinite, seconds < 1e15 else { return "-" }
         let s = max(0, Int(seconds))
         if s < 120 { return "\(s)s" }
         if s < 7200 { return "\(s / 60)m" }

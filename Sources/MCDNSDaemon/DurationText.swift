@@ -1,8 +1,17 @@
 /// Reads the durations of `mcdns.yaml`: `120s`, `2m`, `1h30m`, `500ms`, `250us`, or a bare number of seconds.
 enum DurationText {
-    static let example = "examples: 120s, 2m, 1h30m, 500ms"
+    static let example = "examples: 120s, 2m, 1h30m, 500ms; at most 87600h"
+
+    /// The longest duration accepted, ten years: beyond it a timer's nanoseconds (NIO's `TimeAmount`, deadlines)
+    /// could overflow `Int64` and trap.
+    static let maximum = Duration.seconds(10 * 365 * 86400)
 
     static func parse(_ text: String) -> Duration? {
+        guard let duration = parseUnbounded(text), duration <= maximum else { return nil }
+        return duration
+    }
+
+    private static func parseUnbounded(_ text: String) -> Duration? {
         let bytes = Array(text.utf8)
         guard !bytes.isEmpty else { return nil }
         if let seconds = Int64(text), seconds >= 0 { return .seconds(seconds) }

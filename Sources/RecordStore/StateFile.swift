@@ -16,11 +16,17 @@ public struct StateFile: Sendable {
     static let headerSize = 8 + 4 + 8 + 4
     public static let fileName = "records.state"
 
+    /// The largest state file `load()` reads: 1 GiB. A larger one is refused from its size alone (the daemon
+    /// starts cold and its next save replaces the file).
+    public static let defaultMaximumSize = 1 << 30
+
     public let directory: String
+    public let maximumSize: Int
     public var path: String { directory + "/" + Self.fileName }
 
-    public init(directory: String) {
+    public init(directory: String, maximumSize: Int = defaultMaximumSize) {
         self.directory = directory
+        self.maximumSize = maximumSize
     }
 
     // MARK: - Encoding
@@ -39,6 +45,19 @@ public struct StateFile: Sendable {
     }
 
     public static func decode(_ bytes: [UInt8], path: String) throws(StateFileError) -> PersistedState {
+        let (length, checksum) = try checkHeader(Array(bytes.prefix(headerSize)), path: path)
+        guard bytes.count == headerSize + length else {
+            if bytes.count < headerSize + length {
+                throw .truncated(path, size: bytes.count, expected: headerSize + length)
+            }
+            // Longer than promised: something appended or overwrote it; do not guess which part is right.
+            throw .checksumMismatch(path)
+        }
+        return try decodePayload(Array(bytes[headerSize...]), checksum: checksum, path: path)
+    }
+
+    /// Checks the first `headerSize` bytes (fewer when the file is shorter): the payload length and checksum.
+    static func checkHeader(_ bytes: [UInt8], path: String) throws(StateFileError) -> (length: Int, checksum: UInt32) {
         guard bytes.count >= magic.count, Array(bytes[0..<magic.count]) == magic else {
             if bytes.count < magic.count, magic.starts(with: bytes) {
                 throw .truncated(path, size: bytes.count, expected: headerSize)
@@ -50,13 +69,14 @@ public struct StateFile: Sendable {
         guard version == formatVersion else { throw .unsupportedVersion(path, version: version) }
         let length = read(bytes, at: 12, count: 8)
         let checksum = UInt32(read(bytes, at: 20, count: 4))
-        guard length <= UInt64(Int.max - headerSize), bytes.count == headerSize + Int(length) else {
-            let expected = length <= UInt64(Int.max - headerSize) ? headerSize + Int(length) : Int.max
-            if bytes.count < expected { throw .truncated(path, size: bytes.count, expected: expected) }
-            // Longer than promised: something appended or overwrote it; do not guess which part is right.
-            throw .checksumMismatch(path)
-        }
-        let payload = Array(bytes[headerSize...])
+        // A length no file of ours can have is damage; the size check against the file reports it.
+        let bounded = length <= UInt64(Int.max / 2) ? Int(length) : Int.max / 2
+        return (bounded, checksum)
+    }
+
+    static func decodePayload(_ payload: [UInt8], checksum: UInt32, path: String) throws(StateFileError)
+        -> PersistedState
+    {
         guard CRC32.checksum(payload) == checksum else { throw .checksumMismatch(path) }
         do {
             return try JSONDecoder().decode(PersistedState.self, from: Data(payload))
@@ -78,15 +98,56 @@ public struct StateFile: Sendable {
     // MARK: - Files
 
     /// Reads and checks the state file. `.missing` when there is none.
+    ///
+    /// The header is read and checked first (magic, version), then the file's size (at most `maximumSize`, and
+    /// the payload length the header promises), so a foreign, oversized, truncated or padded file is refused
+    /// without reading the rest. Only then is the payload read, once, into one buffer.
     public func load() throws(StateFileError) -> PersistedState {
-        guard FileManager.default.fileExists(atPath: path) else { throw .missing(path) }
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            throw .unreadable(path, reason: "\(error.localizedDescription)")
+        // O_NONBLOCK: a FIFO put in the file's place must not block the start.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else {
+            if errno == ENOENT { throw .missing(path) }
+            throw .unreadable(path, reason: Self.errnoText("open"))
         }
-        return try Self.decode([UInt8](data), path: path)
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw .unreadable(path, reason: Self.errnoText("fstat")) }
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            throw .unreadable(path, reason: "not a regular file; remove it (the daemon starts cold and writes a new one)")
+        }
+        let size = Int(info.st_size)
+        let header = try Self.readFully(fd, count: min(size, Self.headerSize), path: path)
+        let (length, checksum) = try Self.checkHeader(header, path: path)
+        guard size <= maximumSize else { throw .tooLarge(path, size: size, limit: maximumSize) }
+        guard Self.headerSize + length == size else {
+            if size < Self.headerSize + length {
+                throw .truncated(path, size: size, expected: Self.headerSize + length)
+            }
+            throw .checksumMismatch(path)
+        }
+        let payload = try Self.readFully(fd, count: length, path: path)
+        guard payload.count == length else { throw .truncated(path, size: Self.headerSize + payload.count, expected: size) }
+        return try Self.decodePayload(payload, checksum: checksum, path: path)
+    }
+
+    /// Up to `count` bytes from `fd`'s current offset (fewer only at the end of the file).
+    private static func readFully(_ fd: Int32, count: Int, path: String) throws(StateFileError) -> [UInt8] {
+        var failure: String? = nil
+        let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            initialized = 0
+            while initialized < count {
+                let result = Glibc.read(fd, buffer.baseAddress! + initialized, count - initialized)
+                if result < 0 {
+                    if errno == EINTR { continue }
+                    failure = errnoText("read")
+                    return
+                }
+                if result == 0 { return }
+                initialized += result
+            }
+        }
+        if let failure { throw .unreadable(path, reason: failure) }
+        return bytes
     }
 
     /// Writes atomically: temp file, fsync, rename, fsync of the directory.

@@ -7,6 +7,8 @@ public enum StateFileError: Error, Sendable, Equatable, CustomStringConvertible 
     case truncated(String, size: Int, expected: Int)
     /// Not a mcdns state file at all.
     case foreign(String)
+    /// Larger than `StateFile.maximumSize`: refused without reading it.
+    case tooLarge(String, size: Int, limit: Int)
     /// A mcdns state file of a format version this build does not read.
     case unsupportedVersion(String, version: UInt32)
     case checksumMismatch(String)
@@ -21,6 +23,9 @@ public enum StateFileError: Error, Sendable, Equatable, CustomStringConvertible 
         case .truncated(let path, let size, let expected):
             return "\(path): state file truncated (\(size) bytes, expected \(expected)); ignored"
         case .foreign(let path): return "\(path): not a mcdns state file (wrong magic); ignored"
+        case .tooLarge(let path, let size, let limit):
+            return "\(path): state file of \(size) bytes is larger than the limit of \(limit) bytes; ignored without "
+                + "reading it, starting cold (the next save replaces it; remove it if it is not mcdns's)"
         case .unsupportedVersion(let path, let version):
             return "\(path): state file format version \(version) is not supported (this build reads "
                 + "\(StateFile.formatVersion)); ignored"

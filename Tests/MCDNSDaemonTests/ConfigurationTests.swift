@@ -220,6 +220,19 @@ import Testing
             line: 1,
             message: "staleGracePeriod: \"2 minutes\" is not a duration"
         ),
+        // Issue 22, finding 1: these became timers whose nanoseconds overflowed Int64 and trapped.
+        BrokenCase(
+            name: "duration of Int64.max seconds",
+            yaml: "dns:\n  tcpIdleTimeout: 9223372036854775807\n",
+            line: 2,
+            message: "dns.tcpIdleTimeout: \"9223372036854775807\" is not a duration"
+        ),
+        BrokenCase(
+            name: "duration beyond ten years",
+            yaml: "staleGracePeriod: 87601h\n",
+            line: 1,
+            message: "staleGracePeriod: \"87601h\" is not a duration"
+        ),
         BrokenCase(
             name: "bad duration unit",
             yaml: "dns:\n  tcpIdleTimeout: 10d\n",

@@ -115,6 +115,60 @@ import Testing
         #expect(throws: StateFileError.self) { try StateFile.decode([], path: "f") }
     }
 
+    /// The peak resident set of this process, in bytes (it only grows).
+    static func peakRSS() -> Int {
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        return usage.ru_maxrss * 1024
+    }
+
+    /// A sparse file of `size` bytes whose first bytes are `head`: no disk, but reading it costs `size` of memory.
+    static func sparseFile(_ path: String, size: Int, head: [UInt8]) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        #expect(fd >= 0)
+        defer { close(fd) }
+        #expect(head.withUnsafeBytes { write(fd, $0.baseAddress!, head.count) } == head.count)
+        #expect(ftruncate(fd, off_t(size)) == 0)
+    }
+
+    /// Issue 22, finding 6: a 2 GB sparse state file was read whole (4 GB peak RSS, 10 s before serving) only to
+    /// be rejected for its first 8 bytes. The header and the size now decide before the payload is read.
+    @Test func aHugeStateFileIsRefusedWithoutReadingIt() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let file = StateFile(directory: directory)
+        let before = Self.peakRSS()
+        // Wrong magic, 2 GiB: foreign from its first bytes.
+        try Self.sparseFile(file.path, size: 2 << 30, head: Array("not a state file".utf8))
+        #expect(throws: StateFileError.foreign(file.path)) { try file.load() }
+        // Our header, but a file beyond the limit: refused from its size.
+        var header = StateFile.magic
+        header += [0, 0, 0, 1]  // version
+        header += [0, 0, 0, 0, 0x7F, 0xFF, 0xFF, 0xFF]  // payload length
+        header += [0, 0, 0, 0]  // checksum
+        try Self.sparseFile(file.path, size: (2 << 30) + 1, head: header)
+        #expect(throws: StateFileError.tooLarge(file.path, size: (2 << 30) + 1, limit: StateFile.defaultMaximumSize)) {
+            try file.load()
+        }
+        // Under the limit, but not the length its header promises: refused without reading the payload.
+        try Self.sparseFile(file.path, size: 900 << 20, head: header)
+        #expect(throws: StateFileError.truncated(file.path, size: 900 << 20, expected: 24 + 0x7FFF_FFFF)) {
+            try file.load()
+        }
+        let grown = Self.peakRSS() - before
+        #expect(grown < 64 << 20, "peak RSS grew by \(grown >> 20) MiB")
+        // The limit is the file's: a good file over a small limit is refused too, and says what to do.
+        try file.save(PersistedState(serial: 1, serialReserved: 2, savedAt: 0, records: [], clusters: []))
+        let small = StateFile(directory: directory, maximumSize: 16)
+        #expect {
+            try small.load()
+        } throws: { error in
+            guard let error = error as? StateFileError, case .tooLarge = error else { return false }
+            return error.description.contains("starting cold")
+        }
+        #expect(try file.load().serial == 1)
+    }
+
     @Test func aMissingFileIsNotAnError() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
