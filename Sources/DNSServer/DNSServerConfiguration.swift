@@ -6,19 +6,21 @@ public struct DNSServerConfiguration: Sendable, Equatable {
     public var listen: [ListenAddress]
     /// UDP sockets (each with its own thread) per listen address, sharing the port through SO_REUSEPORT.
     public var udpThreadsPerAddress: Int
-    /// A TCP connection that sends nothing for this long is closed, also when it stopped mid-message.
-    public var tcpIdleTimeout: Duration
-    /// Connections beyond this many are closed as soon as they are accepted.
-    public var maxTCPConnections: Int
+    /// What each DNS-over-TCP client may hold: timeouts, connection caps, pipelining.
+    public var tcp: TCPLimits
 
-    public static let defaultTCPIdleTimeout: Duration = .seconds(10)
-    public static let defaultMaxTCPConnections = 512
+    /// A TCP connection with no query and no answer taken for this long is closed.
+    public var tcpIdleTimeout: Duration { tcp.idleTimeout }
+    /// The most open TCP connections; a new one beyond it evicts the longest idle.
+    public var maxTCPConnections: Int { tcp.maxConnections }
+
+    public static let defaultTCPIdleTimeout = TCPLimits.defaultIdleTimeout
+    public static let defaultMaxTCPConnections = TCPLimits.defaultMaxConnections
 
     public init(
         listen: [ListenAddress],
         udpThreadsPerAddress: Int = System.coreCount,
-        tcpIdleTimeout: Duration = defaultTCPIdleTimeout,
-        maxTCPConnections: Int = defaultMaxTCPConnections
+        tcp: TCPLimits = .defaults
     ) throws(DNSServerConfigurationError) {
         guard !listen.isEmpty else {
             throw DNSServerConfigurationError("no DNS listen address; give at least one, e.g. \"127.0.0.1:5300\"")
@@ -31,34 +33,49 @@ public struct DNSServerConfiguration: Sendable, Equatable {
         guard udpThreadsPerAddress >= 1 else {
             throw DNSServerConfigurationError("udpThreadsPerAddress is \(udpThreadsPerAddress); it must be at least 1")
         }
-        guard tcpIdleTimeout > .zero else {
-            throw DNSServerConfigurationError("tcpIdleTimeout is \(tcpIdleTimeout); it must be positive")
-        }
-        guard maxTCPConnections >= 1 else {
-            throw DNSServerConfigurationError("maxTCPConnections is \(maxTCPConnections); it must be at least 1")
-        }
         self.listen = listen
         self.udpThreadsPerAddress = udpThreadsPerAddress
-        self.tcpIdleTimeout = tcpIdleTimeout
-        self.maxTCPConnections = maxTCPConnections
+        self.tcp = tcp
+    }
+
+    /// The same with only the idle timeout and the connection cap changed from the defaults.
+    public init(
+        listen: [ListenAddress],
+        udpThreadsPerAddress: Int = System.coreCount,
+        tcpIdleTimeout: Duration,
+        maxTCPConnections: Int = defaultMaxTCPConnections
+    ) throws(DNSServerConfigurationError) {
+        try self.init(
+            listen: listen,
+            udpThreadsPerAddress: udpThreadsPerAddress,
+            tcp: try TCPLimits(idleTimeout: tcpIdleTimeout, maxConnections: maxTCPConnections)
+        )
     }
 
     /// The same, from `host:port` strings as they appear in `mcdns.yaml` (`listen.dns`).
     public init(
         listen: [String],
         udpThreadsPerAddress: Int = System.coreCount,
-        tcpIdleTimeout: Duration = defaultTCPIdleTimeout,
-        maxTCPConnections: Int = defaultMaxTCPConnections
+        tcp: TCPLimits = .defaults
     ) throws(DNSServerConfigurationError) {
         var addresses: [ListenAddress] = []
         for text in listen {
             addresses.append(try ListenAddress(parsing: text))
         }
+        try self.init(listen: addresses, udpThreadsPerAddress: udpThreadsPerAddress, tcp: tcp)
+    }
+
+    /// From strings, with only the idle timeout and the connection cap changed from the defaults.
+    public init(
+        listen: [String],
+        udpThreadsPerAddress: Int = System.coreCount,
+        tcpIdleTimeout: Duration,
+        maxTCPConnections: Int = defaultMaxTCPConnections
+    ) throws(DNSServerConfigurationError) {
         try self.init(
-            listen: addresses,
+            listen: listen,
             udpThreadsPerAddress: udpThreadsPerAddress,
-            tcpIdleTimeout: tcpIdleTimeout,
-            maxTCPConnections: maxTCPConnections
+            tcp: try TCPLimits(idleTimeout: tcpIdleTimeout, maxConnections: maxTCPConnections)
         )
     }
 }

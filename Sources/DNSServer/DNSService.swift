@@ -79,8 +79,7 @@ public final class DNSService: Service {
             let bound = try await udp.ready()
             let tcp = TCPServer(
                 addresses: bound,
-                idleTimeout: configuration.tcpIdleTimeout,
-                maxConnections: configuration.maxTCPConnections,
+                limits: configuration.tcp,
                 store: store,
                 logger: logger,
                 eventLoopGroup: group,

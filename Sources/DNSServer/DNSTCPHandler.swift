@@ -1,32 +1,70 @@
 import CMCDNSSys
 import DNSAnswer
 import NIOCore
-import NIOExtras
 import RecordStore
 
-/// Answers the length-framed DNS messages of one TCP connection, in order, from the store's current table.
+/// One DNS-over-TCP connection: splits the 2-byte length framing, answers each message in order from the
+/// store's current table, and enforces the connection's `TCPLimits`.
 ///
 /// Synchronous on purpose (STYLE: no actor hop per query): each frame is answered into the event loop's
 /// scratch buffer and copied once into the outgoing buffer together with its length prefix.
-final class DNSTCPHandler: ChannelInboundHandler {
+///
+/// Deadlines (one timer per connection, moved lazily): a message must arrive whole within `messageTimeout` of
+/// its first byte, however its bytes trickle in; with no message under way, the connection closes after
+/// `idleTimeout` without a query or an answer taken by the client. Back pressure: at most `maxPipelined`
+/// answers wait for the client to take them, and while they do (or NIO's write buffer is above its high mark)
+/// the handler asks for no more bytes; answers that stay untaken for `idleTimeout` close the connection.
+final class DNSTCPHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     private var reader: RecordStore.Reader
     /// Keeps `scratch` allocated for as long as this connection uses it.
     private let scratchOwner: TCPScratchBuffers
     private let scratch: UnsafeMutableRawBufferPointer
-    /// Set once the connection is on its way out: later frames get no answer.
-    private var closing = false
+    private let limits: TCPLimits
+    private let idleTimeout: TimeAmount
+    private let messageTimeout: TimeAmount
+    private let registration: TCPConnectionRegistry.Entry?
+    private let counters: QueryCounters?
     /// The client's address, read once per connection.
     private var source: RequesterAddress = .unknown
-    private let counters: QueryCounters?
 
-    init(store: RecordStore, scratch: TCPScratchBuffers, eventLoop: any EventLoop, counters: QueryCounters? = nil) {
+    /// Bytes received and not yet answered: complete frames held back by the pipelining bound, then at most
+    /// one incomplete message.
+    private var input = ByteBuffer()
+    /// When the first byte of the incomplete message at the end of `input` arrived; nil when there is none.
+    private var messageStarted: NIODeadline?
+    /// The last complete query, answer taken by the client, or the connection's start.
+    private var lastActivity: NIODeadline = .uptimeNanoseconds(0)
+    /// Answers written and not yet handed to the kernel.
+    private var outstanding = 0
+    /// A read the pipeline asked for while this handler held reading back.
+    private var readHeldBack = false
+    /// Set once the connection is on its way out: later frames get no answer.
+    private var closing = false
+    /// Set on half-close or quiescing: answer every complete frame received, then close.
+    private var draining = false
+    private var timer: Scheduled<Void>?
+    private var timerDeadline: NIODeadline = .distantFuture
+
+    init(
+        store: RecordStore,
+        scratch: TCPScratchBuffers,
+        eventLoop: any EventLoop,
+        limits: TCPLimits = .defaults,
+        registration: TCPConnectionRegistry.Entry? = nil,
+        counters: QueryCounters? = nil
+    ) {
         self.counters = counters
         self.reader = RecordStore.Reader(store)
         self.scratchOwner = scratch
         self.scratch = scratch.buffer(for: eventLoop)
+        self.limits = limits
+        self.idleTimeout = TimeAmount(limits.idleTimeout)
+        self.messageTimeout = TimeAmount(limits.messageTimeout)
+        self.registration = registration
     }
 
     /// The pipeline of one DNS-over-TCP connection. Also used by the tests on an `EmbeddedChannel`.
@@ -35,32 +73,127 @@ final class DNSTCPHandler: ChannelInboundHandler {
         eventLoop: any EventLoop,
         store: RecordStore,
         scratch: TCPScratchBuffers,
-        idleTimeout: Duration,
+        limits: TCPLimits = .defaults,
+        registration: TCPConnectionRegistry.Entry? = nil,
         counters: QueryCounters? = nil
     ) throws {
-        // Stop reading while the peer does not read our answers, so a pipelining client cannot make us
-        // queue answers without bound; the idle timeout then ends such a connection.
-        try pipeline.addHandler(BackPressureHandler())
-        // No byte for `idleTimeout` ends the connection, also one stuck between a length prefix and its data.
-        try pipeline.addHandler(TCPIdleTimeoutHandler(timeout: TimeAmount(idleTimeout)))
-        try pipeline.addHandler(ByteToMessageHandler(LengthFieldBasedFrameDecoder(lengthFieldBitLength: .twoBytes)))
         try pipeline.addHandler(
-            DNSTCPHandler(store: store, scratch: scratch, eventLoop: eventLoop, counters: counters)
+            DNSTCPHandler(
+                store: store,
+                scratch: scratch,
+                eventLoop: eventLoop,
+                limits: limits,
+                registration: registration,
+                counters: counters
+            )
         )
     }
 
+    // MARK: - Lifecycle
+
     func handlerAdded(context: ChannelHandlerContext) {
         source = RequesterAddress(context.channel.remoteAddress)
+        if context.channel.isActive { start(context: context) }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
     }
 
     func channelActive(context: ChannelHandlerContext) {
         source = RequesterAddress(context.channel.remoteAddress)
+        if timer == nil { start(context: context) }
         context.fireChannelActive()
     }
 
+    func channelInactive(context: ChannelHandlerContext) {
+        closing = true
+        timer?.cancel()
+        timer = nil
+        context.fireChannelInactive()
+    }
+
+    private func start(context: ChannelHandlerContext) {
+        lastActivity = context.eventLoop.now
+        armTimer(context: context)
+    }
+
+    // MARK: - Reading
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closing else { return }
-        let query = unwrapInboundIn(data)
+        var bytes = unwrapInboundIn(data)
+        if input.readableBytes == 0 {
+            input = bytes
+        } else {
+            input.writeBuffer(&bytes)
+        }
+        answerFrames(context: context)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        context.flush()
+    }
+
+    /// Holds a read back while the client has `maxPipelined` answers to take, NIO's write buffer is full, or
+    /// complete frames wait in `input`; `resumeReading` asks again once that passes.
+    func read(context: ChannelHandlerContext) {
+        if mayRead(context: context) {
+            context.read()
+        } else {
+            readHeldBack = true
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        resumeReading(context: context)
+        context.fireChannelWritabilityChanged()
+    }
+
+    private func mayRead(context: ChannelHandlerContext) -> Bool {
+        !closing && outstanding < limits.maxPipelined && context.channel.isWritable && completeFrameLength == nil
+    }
+
+    private func resumeReading(context: ChannelHandlerContext) {
+        guard readHeldBack, mayRead(context: context) else { return }
+        readHeldBack = false
+        context.read()
+    }
+
+    /// The length of the first frame in `input` when all of it has arrived.
+    private var completeFrameLength: Int? {
+        guard let length = input.getInteger(at: input.readerIndex, as: UInt16.self),
+            input.readableBytes >= 2 + Int(length)
+        else { return nil }
+        return Int(length)
+    }
+
+    /// Answers the complete frames of `input` in order, as far as the pipelining bound allows (all of them when
+    /// draining), and notes when an incomplete message started.
+    private func answerFrames(context: ChannelHandlerContext) {
+        let now = context.eventLoop.now
+        while !closing, draining || outstanding < limits.maxPipelined, let length = completeFrameLength {
+            input.moveReaderIndex(forwardBy: 2)
+            let frame = input.readSlice(length: length)!
+            lastActivity = now
+            registration?.queried(at: now)
+            answer(frame, context: context)
+        }
+        if input.readableBytes == 0 {
+            input.clear()
+            messageStarted = nil
+        } else if completeFrameLength != nil {
+            // Held back by the pipelining bound, not slow to arrive.
+            messageStarted = nil
+        } else if messageStarted == nil {
+            messageStarted = now
+        }
+        if input.readerIndex > 16384 { input.discardReadBytes() }
+        armTimer(context: context)
+    }
+
+    private func answer(_ query: ByteBuffer, context: ChannelHandlerContext) {
         let table = reader.table()
         let answer = UnsafeMutableRawBufferPointer(rebasing: scratch[2...])
         var qtype: UInt16 = 0
@@ -79,21 +212,46 @@ final class DNSTCPHandler: ChannelInboundHandler {
         scratch.storeBytes(of: UInt16(length).bigEndian, toByteOffset: 0, as: UInt16.self)
         var out = context.channel.allocator.buffer(capacity: 2 + length)
         out.writeBytes(UnsafeRawBufferPointer(rebasing: scratch[0..<(2 + length)]))
-        context.write(wrapOutboundOut(out), promise: nil)
+        if outstanding == 0 { lastActivity = context.eventLoop.now }
+        outstanding += 1
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        promise.futureResult.whenComplete { _ in
+            let (handler, context) = loopBound.value
+            handler.answerTaken(context: context)
+        }
+        context.write(wrapOutboundOut(out), promise: promise)
     }
 
-    func channelReadComplete(context: ChannelHandlerContext) {
-        context.flush()
+    /// An answer reached the kernel: the client is reading. Frames held back by the pipelining bound are
+    /// answered on the next turn of the loop, outside the flush that completed this write.
+    private func answerTaken(context: ChannelHandlerContext) {
+        outstanding -= 1
+        lastActivity = context.eventLoop.now
+        guard !closing, !draining else { return }
+        if outstanding == limits.maxPipelined - 1, completeFrameLength != nil {
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            context.eventLoop.execute {
+                let (handler, context) = loopBound.value
+                guard !handler.closing else { return }
+                handler.answerFrames(context: context)
+                context.flush()
+                handler.resumeReading(context: context)
+            }
+        } else {
+            resumeReading(context: context)
+        }
     }
+
+    // MARK: - Ending
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         switch event {
-        case is ChannelShouldQuiesceEvent:
-            // Graceful shutdown: the frames already read have been answered (answering is synchronous);
-            // let those answers reach the client, then close.
-            closeAfterPendingWrites(context: context)
-        case ChannelEvent.inputClosed:
-            // The client half-closed after its last query: deliver the answers, then close our side too.
+        case is ChannelShouldQuiesceEvent, ChannelEvent.inputClosed:
+            // Graceful shutdown, or the client half-closed after its last query: answer every complete frame
+            // already received, let those answers reach the client, then close.
+            draining = true
+            answerFrames(context: context)
             closeAfterPendingWrites(context: context)
         default:
             context.fireUserInboundEventTriggered(event)
@@ -101,7 +259,7 @@ final class DNSTCPHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        // A reset peer, or bytes left over at EOF (a prefix promising more than was sent): nothing to answer.
+        // A reset peer: nothing to answer.
         closing = true
         context.close(promise: nil)
     }
@@ -113,6 +271,41 @@ final class DNSTCPHandler: ChannelInboundHandler {
         // Writes complete in order, so an empty write completes after every answer queued before it.
         context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(capacity: 0))).whenComplete { _ in
             channel.close(promise: nil)
+        }
+    }
+
+    // MARK: - Deadlines
+
+    /// When the connection is to close unless something happens first.
+    private var deadline: NIODeadline {
+        let idle = lastActivity + idleTimeout
+        guard let messageStarted else { return idle }
+        return min(idle, messageStarted + messageTimeout)
+    }
+
+    /// Keeps one timer at or before `deadline`: a later deadline leaves the timer to re-arm itself when it
+    /// fires; an earlier one (a message just started) moves it.
+    private func armTimer(context: ChannelHandlerContext) {
+        let wanted = deadline
+        guard timer == nil || wanted < timerDeadline else { return }
+        timer?.cancel()
+        timerDeadline = wanted
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleTask(deadline: wanted) {
+            let (handler, context) = loopBound.value
+            handler.timerFired(context: context)
+        }
+    }
+
+    private func timerFired(context: ChannelHandlerContext) {
+        timer = nil
+        guard context.channel.isActive else { return }
+        if context.eventLoop.now >= deadline {
+            // Idle, too slow to send a message, or too slow to take its answers: RFC 7766 §6.2.3.
+            closing = true
+            context.close(promise: nil)
+        } else {
+            armTimer(context: context)
         }
     }
 }

@@ -7,15 +7,15 @@ public import ServiceLifecycle
 import Synchronization
 
 /// Serves DNS over TCP (RFC 7766): 2-byte length framing, several pipelined queries per connection answered
-/// in order, an idle timeout and a cap on open connections.
+/// in order, within the `TCPLimits` (message and idle deadlines, connection caps in total and per source address
+/// with eviction of the longest idle, bounded pipelining).
 ///
 /// `run()` binds, reports the bound addresses through `ready()`, and serves until the service group shuts
 /// down gracefully or the task is cancelled. Shutting down stops accepting, lets every connection deliver
 /// the answers to what it has read, closes it, and returns once all connections are closed.
 public final class TCPServer: Service {
     private let addresses: [ListenAddress]
-    private let idleTimeout: Duration
-    private let maxConnections: Int
+    private let limits: TCPLimits
     private let store: RecordStore
     private let logger: Logger
     private let group: any EventLoopGroup
@@ -24,8 +24,7 @@ public final class TCPServer: Service {
 
     public init(
         addresses: [ListenAddress],
-        idleTimeout: Duration = DNSServerConfiguration.defaultTCPIdleTimeout,
-        maxConnections: Int = DNSServerConfiguration.defaultMaxTCPConnections,
+        limits: TCPLimits = .defaults,
         store: RecordStore,
         logger: Logger,
         eventLoopGroup: (any EventLoopGroup)? = nil,
@@ -33,8 +32,7 @@ public final class TCPServer: Service {
     ) {
         self.statistics = statistics
         self.addresses = addresses
-        self.idleTimeout = idleTimeout
-        self.maxConnections = maxConnections
+        self.limits = limits
         self.store = store
         self.logger = logger
         self.group = eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton
@@ -48,8 +46,7 @@ public final class TCPServer: Service {
     ) {
         self.init(
             addresses: configuration.listen,
-            idleTimeout: configuration.tcpIdleTimeout,
-            maxConnections: configuration.maxTCPConnections,
+            limits: configuration.tcp,
             store: store,
             logger: logger,
             eventLoopGroup: eventLoopGroup
@@ -66,7 +63,7 @@ public final class TCPServer: Service {
 
     public func run() async throws {
         let scratch = TCPScratchBuffers()
-        let connections = ConnectionCounter(limit: maxConnections)
+        let connections = TCPConnectionRegistry(limit: limits.maxConnections, perSourceLimit: limits.maxConnectionsPerSource)
         var listeners: [(channel: any Channel, quiesce: ServerQuiescingHelper)] = []
         var bound: [ListenAddress] = []
         do {
@@ -85,7 +82,10 @@ public final class TCPServer: Service {
         for address in bound {
             logger.info(
                 "DNS TCP listening",
-                metadata: ["dns.address": "\(address)", "dns.maxConnections": "\(maxConnections)"]
+                metadata: [
+                    "dns.address": "\(address)", "dns.maxConnections": "\(limits.maxConnections)",
+                    "dns.maxConnectionsPerSource": "\(limits.maxConnectionsPerSource)",
+                ]
             )
         }
         readiness.succeed(bound)
@@ -132,11 +132,12 @@ public final class TCPServer: Service {
         _ address: ListenAddress,
         quiesce: ServerQuiescingHelper,
         scratch: TCPScratchBuffers,
-        connections: ConnectionCounter
+        connections: TCPConnectionRegistry
     ) async throws -> any Channel {
         let socketAddress = try SocketAddress(ipAddress: address.host, port: address.port)
         let store = self.store
-        let idleTimeout = self.idleTimeout
+        let limits = self.limits
+        let logger = self.logger
         let counters = statistics.tcp
         return try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
@@ -149,20 +150,32 @@ public final class TCPServer: Service {
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
-                guard connections.acquire() else {
-                    // Over the cap: failing the initializer makes NIO close the new connection at once.
-                    return channel.eventLoop.makeFailedFuture(
-                        DNSServerError("more than \(connections.limit) DNS TCP connections")
+                let registration: TCPConnectionRegistry.Entry
+                switch connections.admit(channel, now: channel.eventLoop.now) {
+                case .refusedPerSource:
+                    // Failing the initializer makes NIO close the new connection at once.
+                    logger.debug(
+                        "DNS TCP connection refused: per-source cap",
+                        metadata: ["dns.client": "\(channel.remoteAddress.map(String.init(describing:)) ?? "?")"]
                     )
+                    return channel.eventLoop.makeFailedFuture(
+                        DNSServerError("more than \(connections.perSourceLimit) DNS TCP connections from one address")
+                    )
+                case .admitted(let entry, let evicted):
+                    if evicted {
+                        logger.debug("DNS TCP connection cap reached: closed the longest idle connection")
+                    }
+                    registration = entry
                 }
-                channel.closeFuture.whenComplete { _ in connections.release() }
+                channel.closeFuture.whenComplete { _ in connections.release(registration) }
                 return channel.eventLoop.makeCompletedFuture {
                     try DNSTCPHandler.addHandlers(
                         to: channel.pipeline.syncOperations,
                         eventLoop: channel.eventLoop,
                         store: store,
                         scratch: scratch,
-                        idleTimeout: idleTimeout,
+                        limits: limits,
+                        registration: registration,
                         counters: counters
                     )
                 }

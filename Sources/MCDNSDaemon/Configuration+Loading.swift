@@ -93,8 +93,14 @@ extension Configuration {
         if let export = reader.fields(fields, "export", allowed: ["annotation", "serviceExport", "namespaces"]) {
             readExport(export, into: &configuration.export, reader: &reader)
         }
-        if let dns = reader.fields(fields, "dns", allowed: ["maxUDPPayload", "tcpIdleTimeout", "udpThreadsPerAddress"])
-        {
+        if let dns = reader.fields(
+            fields,
+            "dns",
+            allowed: [
+                "maxUDPPayload", "tcpIdleTimeout", "tcpMessageTimeout", "maxTCPConnections",
+                "maxTCPConnectionsPerSource", "maxTCPPipelined", "udpThreadsPerAddress",
+            ]
+        ) {
             readDNS(dns, into: &configuration.dns, reader: &reader)
         }
         if let admin = reader.fields(fields, "admin", allowed: ["tokenFile", "requireToken"]) {
@@ -196,6 +202,17 @@ extension Configuration {
             }
             dns.tcpIdleTimeout = idle
         }
+        if let message = reader.duration(fields, "tcpMessageTimeout") {
+            if message <= .zero {
+                reader.fail(fields["tcpMessageTimeout"]?.mark?.line, fields.path("tcpMessageTimeout"), "must be above 0")
+            }
+            dns.tcpMessageTimeout = message
+        }
+        if let value = reader.int(fields, "maxTCPConnections", in: 1...1_000_000) { dns.maxTCPConnections = value }
+        if let value = reader.int(fields, "maxTCPConnectionsPerSource", in: 1...1_000_000) {
+            dns.maxTCPConnectionsPerSource = value
+        }
+        if let value = reader.int(fields, "maxTCPPipelined", in: 1...65535) { dns.maxTCPPipelined = value }
         if let threads = reader.int(fields, "udpThreadsPerAddress", in: 0...1024) { dns.udpThreadsPerAddress = threads }
     }
 

@@ -167,6 +167,16 @@ public struct Configuration: Sendable, Equatable {
         public var maxUDPPayload = 1232
         /// `dns.tcpIdleTimeout` (default `10s`): an idle TCP connection is closed after this long.
         public var tcpIdleTimeout: Duration = .seconds(10)
+        /// `dns.tcpMessageTimeout` (default `2s`): a TCP message must arrive whole this soon after its first byte.
+        public var tcpMessageTimeout: Duration = .seconds(2)
+        /// `dns.maxTCPConnections` (default 512): open TCP connections in total; a new one beyond it closes the
+        /// connection that has gone longest without a query.
+        public var maxTCPConnections = 512
+        /// `dns.maxTCPConnectionsPerSource` (default 16): open TCP connections from one client address.
+        public var maxTCPConnectionsPerSource = 16
+        /// `dns.maxTCPPipelined` (default 64): answers on one connection waiting for the client to read them
+        /// before the server stops reading its queries.
+        public var maxTCPPipelined = 64
         /// `dns.udpThreadsPerAddress` (default 0 = one per core): UDP sockets (each with its thread) per address.
         public var udpThreadsPerAddress = 0
 

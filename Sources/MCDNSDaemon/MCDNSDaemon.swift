@@ -151,7 +151,13 @@ public enum MCDNSDaemon {
             dnsConfiguration = try DNSServerConfiguration(
                 listen: configuration.listen.dns.map(\.description),
                 udpThreadsPerAddress: sockets,
-                tcpIdleTimeout: configuration.dns.tcpIdleTimeout
+                tcp: try TCPLimits(
+                    idleTimeout: configuration.dns.tcpIdleTimeout,
+                    messageTimeout: configuration.dns.tcpMessageTimeout,
+                    maxConnections: configuration.dns.maxTCPConnections,
+                    maxConnectionsPerSource: configuration.dns.maxTCPConnectionsPerSource,
+                    maxPipelined: configuration.dns.maxTCPPipelined
+                )
             )
         } catch {
             throw StartupError([SourceError(file: configuration.file, line: nil, message: "listen.dns: \(error)")])

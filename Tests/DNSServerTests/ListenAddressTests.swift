@@ -56,8 +56,11 @@ import Testing
             try DNSServerConfiguration(listen: ["127.0.0.1:53"], tcpIdleTimeout: .zero)
         }
         #expect(throws: DNSServerConfigurationError.self) {
-            try DNSServerConfiguration(listen: ["127.0.0.1:53"], maxTCPConnections: 0)
+            try DNSServerConfiguration(listen: ["127.0.0.1:53"], tcpIdleTimeout: .seconds(1), maxTCPConnections: 0)
         }
+        #expect(throws: DNSServerConfigurationError.self) { try TCPLimits(messageTimeout: .zero) }
+        #expect(throws: DNSServerConfigurationError.self) { try TCPLimits(maxConnectionsPerSource: 0) }
+        #expect(throws: DNSServerConfigurationError.self) { try TCPLimits(maxPipelined: 0) }
         #expect(throws: DNSServerConfigurationError.self) { try DNSServerConfiguration(listen: ["nonsense"]) }
     }
 }

@@ -10,14 +10,18 @@ import Testing
 /// The connection pipeline of the TCP server on an `EmbeddedChannel`: framing, ordering, idle timeout and
 /// closing, without sockets and without waiting for real time.
 @Suite struct TCPFramingTests {
-    private func makeChannel(idleTimeout: Duration = .seconds(10)) async throws -> EmbeddedChannel {
+    private func makeChannel(
+        idleTimeout: Duration = .seconds(10),
+        messageTimeout: Duration = .seconds(2),
+        maxPipelined: Int = 64
+    ) async throws -> EmbeddedChannel {
         let channel = EmbeddedChannel()
         try DNSTCPHandler.addHandlers(
             to: channel.pipeline.syncOperations,
             eventLoop: channel.eventLoop,
             store: try ServerFixture.store(),
             scratch: TCPScratchBuffers(),
-            idleTimeout: idleTimeout
+            limits: try TCPLimits(idleTimeout: idleTimeout, messageTimeout: messageTimeout, maxPipelined: maxPipelined)
         )
         // Active like an accepted connection, so the idle timer runs.
         try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 53)).get()
@@ -96,11 +100,13 @@ import Testing
         #expect(try channel.finish(acceptAlreadyClosed: true).isClean)
     }
 
-    @Test func aLengthPrefixPromisingMoreThanSentIsClosedAtTheIdleTimeout() async throws {
-        let channel = try await makeChannel(idleTimeout: .seconds(10))
+    @Test func aLengthPrefixPromisingMoreThanSentIsClosedAtTheMessageDeadline() async throws {
+        let channel = try await makeChannel(idleTimeout: .seconds(10), messageTimeout: .seconds(2))
         // 256 bytes promised, 3 sent.
         try channel.writeInbound(ByteBuffer(bytes: [0x01, 0x00, 0xAA, 0xBB, 0xCC]))
-        channel.embeddedEventLoop.advanceTime(by: .seconds(11))
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(1900))
+        #expect(channel.isActive)
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(200))
         #expect(!channel.isActive)
         #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
         _ = try channel.finish(acceptAlreadyClosed: true)
@@ -114,6 +120,52 @@ import Testing
             #expect(try readResponse(channel)?.id == id)
         }
         #expect(channel.isActive)
+        #expect(try channel.finish().isClean)
+    }
+
+    /// Slowloris: a byte every second keeps no message alive past the message deadline, counted from its
+    /// first byte, although the connection is never silent for the idle timeout.
+    @Test func aMessageTricklingInIsClosedAtTheMessageDeadlineFromItsFirstByte() async throws {
+        let channel = try await makeChannel(idleTimeout: .seconds(10), messageTimeout: .seconds(2))
+        let bytes = TestSocket.framed(try ServerFixture.query("www.example.test", .a, id: 3))
+        // An earlier complete query, then the trickle: the deadline runs from the trickle's first byte.
+        try channel.writeInbound(framed([try ServerFixture.query("mail.example.test", .a, id: 2)]))
+        #expect(try readResponse(channel)?.id == 2)
+        channel.embeddedEventLoop.advanceTime(by: .seconds(5))
+        for byte in bytes.prefix(2) {
+            try channel.writeInbound(ByteBuffer(bytes: [byte]))
+            channel.embeddedEventLoop.advanceTime(by: .milliseconds(900))
+            #expect(channel.isActive)
+        }
+        try channel.writeInbound(ByteBuffer(bytes: [bytes[2]]))
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(300))
+        #expect(!channel.isActive)
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
+        _ = try channel.finish(acceptAlreadyClosed: true)
+    }
+
+    /// With the client taking no answers (no flush reaches it), at most `maxPipelined` answers are queued; the
+    /// rest of the pipelined queries wait in the input and are answered, in order, as answers are taken.
+    @Test func pipelinedQueriesBeyondTheBoundWaitForAnswersToBeTaken() async throws {
+        let channel = try await makeChannel(maxPipelined: 3)
+        let writes = WriteCounter()
+        try channel.pipeline.syncOperations.addHandler(writes, position: .first)
+        let queries = try (1...10).map { try ServerFixture.query("www.example.test", .a, id: UInt16($0)) }
+        // Through the pipeline without the read-complete flush, so the answers stay unflushed (not taken).
+        channel.pipeline.fireChannelRead(NIOAny(framed(queries)))
+        #expect(writes.count == 3)
+        channel.flush()
+        channel.embeddedEventLoop.run()
+        // Each flush lets the next three through.
+        var ids: [UInt16] = []
+        while let response = try readResponse(channel) { ids.append(response.id) }
+        for _ in 0..<4 {
+            channel.flush()
+            channel.embeddedEventLoop.run()
+            while let response = try readResponse(channel) { ids.append(response.id) }
+        }
+        #expect(ids == Array(1...10))
+        #expect(writes.maxUnflushed == 3)
         #expect(try channel.finish().isClean)
     }
 
@@ -142,8 +194,7 @@ import Testing
             to: channel.pipeline.syncOperations,
             eventLoop: channel.eventLoop,
             store: store,
-            scratch: TCPScratchBuffers(),
-            idleTimeout: .seconds(10)
+            scratch: TCPScratchBuffers()
         )
         try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 53)).get()
         try channel.writeInbound(framed([try ServerFixture.query("www.example.test", .a, id: 1)]))
@@ -153,5 +204,27 @@ import Testing
         try channel.writeInbound(framed([try ServerFixture.query("www.example.test", .a, id: 2)]))
         #expect(try readResponse(channel)?.rcode == 5)
         #expect(try channel.finish().isClean)
+    }
+}
+
+/// Counts the answers written and the most that were written and not yet flushed at once.
+private final class WriteCounter: ChannelOutboundHandler, @unchecked Sendable {
+    typealias OutboundIn = ByteBuffer
+    private(set) var count = 0
+    private var unflushed = 0
+    private(set) var maxUnflushed = 0
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if unwrapOutboundIn(data).readableBytes > 0 {
+            count += 1
+            unflushed += 1
+            maxUnflushed = max(maxUnflushed, unflushed)
+        }
+        context.write(data, promise: promise)
+    }
+
+    func flush(context: ChannelHandlerContext) {
+        unflushed = 0
+        context.flush()
     }
 }

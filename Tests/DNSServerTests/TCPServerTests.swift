@@ -8,14 +8,28 @@ import Testing
 @Suite struct TCPServerTests {
     private func configuration(
         idleTimeout: Duration = .seconds(10),
-        maxConnections: Int = 64
+        messageTimeout: Duration = .seconds(2),
+        maxConnections: Int = 64,
+        perSource: Int = 64,
+        maxPipelined: Int = 64
     ) throws -> DNSServerConfiguration {
         try DNSServerConfiguration(
             listen: ["127.0.0.1:0"],
             udpThreadsPerAddress: 1,
-            tcpIdleTimeout: idleTimeout,
-            maxTCPConnections: maxConnections
+            tcp: try TCPLimits(
+                idleTimeout: idleTimeout,
+                messageTimeout: messageTimeout,
+                maxConnections: maxConnections,
+                maxConnectionsPerSource: perSource,
+                maxPipelined: maxPipelined
+            )
         )
+    }
+
+    /// One query and its answer on `socket`.
+    private func roundTrip(_ socket: TestSocket, id: UInt16) throws -> Bool {
+        try socket.send(TestSocket.framed(try ServerFixture.query("www.example.test", .a, id: id)))
+        return try Message(wire: try #require(try socket.receiveFramed())).id == id
     }
 
     @Test func pipelinedQueriesOnOneConnectionAreAnsweredInOrder() async throws {
@@ -76,23 +90,122 @@ import Testing
         }
     }
 
-    @Test func connectionsBeyondTheCapAreClosed() async throws {
-        try await ServerFixture.withService(try configuration(maxConnections: 2), store: try ServerFixture.store()) {
-            addresses in
+    /// Slowloris: a client sending one byte every 100 ms is closed at the 400 ms message deadline (long before
+    /// the 10 s idle timeout, which its bytes would keep resetting), while `dig +tcp` is answered.
+    @Test func aSlowSenderIsClosedAtTheMessageDeadlineWhileOthersAreAnswered() async throws {
+        let configuration = try configuration(idleTimeout: .seconds(10), messageTimeout: .milliseconds(400))
+        try await ServerFixture.withService(configuration, store: try ServerFixture.store()) { addresses in
+            let port = addresses[0].port
+            let bytes = TestSocket.framed(try ServerFixture.query("www.example.test", .a, id: 1))
+            async let trickle = ServerFixture.onThread { () throws -> (sent: Int, elapsed: Duration)? in
+                let socket = try TestSocket(.tcp, port: port)
+                let start = ContinuousClock.now
+                for (index, byte) in bytes.enumerated() {
+                    do { try socket.send([byte]) } catch { return (index, ContinuousClock.now - start) }
+                    if socket.peerClosed(withinMilliseconds: 100) { return (index + 1, ContinuousClock.now - start) }
+                }
+                return nil
+            }
+            let answer = try await ServerFixture.dig(addresses[0], ["www.example.test", "A", "+short", "+tcp"])
+            #expect(answer.contains("192.0.2.80"))
+            let closed = try #require(try await trickle, "the trickling client sent its whole message unclosed")
+            #expect(closed.sent >= 3 && closed.sent < bytes.count)
+            #expect(closed.elapsed >= .milliseconds(400) && closed.elapsed < .seconds(5))
+            let fresh = try await ServerFixture.dig(addresses[0], ["mail.example.test", "A", "+short", "+tcp"])
+            #expect(fresh == "192.0.2.25")
+        }
+    }
+
+    @Test func connectionsBeyondTheCapPerSourceAreClosedAndOtherSourcesServed() async throws {
+        let configuration = try configuration(maxConnections: 64, perSource: 2)
+        try await ServerFixture.withService(configuration, store: try ServerFixture.store()) { addresses in
             let port = addresses[0].port
             try await ServerFixture.onThread {
                 let first = try TestSocket(.tcp, port: port)
                 let second = try TestSocket(.tcp, port: port)
                 // A round trip on each proves both were accepted and counted.
-                for (id, socket) in [(UInt16(1), first), (2, second)] {
-                    try socket.send(TestSocket.framed(try ServerFixture.query("www.example.test", .a, id: id)))
-                    #expect(try Message(wire: try #require(try socket.receiveFramed())).id == id)
-                }
+                #expect(try roundTrip(first, id: 1))
+                #expect(try roundTrip(second, id: 2))
                 let third = try TestSocket(.tcp, port: port)
                 #expect(try third.waitForClose())
-                // The two within the cap still work.
-                try first.send(TestSocket.framed(try ServerFixture.query("mail.example.test", .a, id: 3)))
-                #expect(try Message(wire: try #require(try first.receiveFramed())).id == 3)
+                // Another address has its own two.
+                let elsewhere = try TestSocket(.tcp, port: port, source: "127.0.0.2")
+                #expect(try roundTrip(elsewhere, id: 3))
+                #expect(try roundTrip(first, id: 4))
+                // A slot given back is free again.
+                second.shutdown()
+                #expect(try second.waitForClose())
+                let again = try TestSocket(.tcp, port: port)
+                #expect(try roundTrip(again, id: 5))
+            }
+        }
+    }
+
+    /// At the total cap a new client is served, and the connection that went longest without a query is closed.
+    @Test func aNewConnectionAtTheCapEvictsTheLongestIdle() async throws {
+        let configuration = try configuration(maxConnections: 2, perSource: 64)
+        try await ServerFixture.withService(configuration, store: try ServerFixture.store()) { addresses in
+            let port = addresses[0].port
+            try await ServerFixture.onThread {
+                let a = try TestSocket(.tcp, port: port)
+                #expect(try roundTrip(a, id: 1))
+                let b = try TestSocket(.tcp, port: port)
+                #expect(try roundTrip(b, id: 2))
+                // a asks again: now b is the one idle longest.
+                #expect(try roundTrip(a, id: 3))
+                let c = try TestSocket(.tcp, port: port)
+                #expect(try roundTrip(c, id: 4))
+                #expect(try b.waitForClose())
+                #expect(try roundTrip(a, id: 5))
+                #expect(try roundTrip(c, id: 6))
+            }
+        }
+    }
+
+    /// 500 pipelined queries for a 3 KB answer each with at most 4 answers queued: the server stops and resumes
+    /// reading as the client takes answers, and every query is answered in order.
+    @Test func manyPipelinedQueriesAreAllAnsweredInOrderUnderTheBound() async throws {
+        let configuration = try configuration(maxPipelined: 4)
+        try await ServerFixture.withService(configuration, store: try ServerFixture.store()) { addresses in
+            let port = addresses[0].port
+            try await ServerFixture.onThread {
+                let socket = try TestSocket(.tcp, port: port)
+                var bytes: [UInt8] = []
+                for id in 0..<500 {
+                    bytes += TestSocket.framed(try ServerFixture.query("big.example.test", .a, id: UInt16(id)))
+                }
+                try socket.send(bytes)
+                var ids: [UInt16] = []
+                for _ in 0..<500 {
+                    let response = try Message(wire: try #require(try socket.receiveFramed()))
+                    #expect(response.answer.count == 200)
+                    ids.append(response.id)
+                }
+                #expect(ids == (0..<500).map { UInt16($0) })
+            }
+        }
+    }
+
+    /// A client that pipelines queries and never reads the answers (6 MB of them, more than the kernel buffers
+    /// hold) is closed once its answers have waited the idle timeout; it gets fewer answers than it asked for.
+    @Test func aClientThatDoesNotReadItsAnswersIsClosed() async throws {
+        let configuration = try configuration(idleTimeout: .milliseconds(300), maxPipelined: 4)
+        try await ServerFixture.withService(configuration, store: try ServerFixture.store()) { addresses in
+            let port = addresses[0].port
+            try await ServerFixture.onThread {
+                let socket = try TestSocket(.tcp, port: port, receiveBuffer: 4096)
+                var bytes: [UInt8] = []
+                for id in 0..<2000 {
+                    bytes += TestSocket.framed(try ServerFixture.query("big.example.test", .a, id: UInt16(id)))
+                }
+                try socket.send(bytes)
+                #expect(socket.waitUntilServerCloses(serverPort: port), "the server kept the non-reading client")
+                var answered = 0
+                while let message = try socket.receiveFramed() {
+                    _ = message
+                    answered += 1
+                }
+                #expect(answered < 2000)
             }
         }
     }

@@ -41,7 +41,7 @@ import Testing
           clusters:
             west-1: { tokenSHA256: 9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08 }
         host: { kubeconfig: creds/host.kubeconfig, namespace: dns, leaseDuration: 20s, renewDeadline: 12s, retryPeriod: 3s, statusResync: 1m }
-        dns: { maxUDPPayload: 4096, tcpIdleTimeout: 30s, udpThreadsPerAddress: 2 }
+        dns: { maxUDPPayload: 4096, tcpIdleTimeout: 30s, tcpMessageTimeout: 500ms, maxTCPConnections: 2000, maxTCPConnectionsPerSource: 4, maxTCPPipelined: 8, udpThreadsPerAddress: 2 }
         """
 
     @Test func fullExampleReadsEveryField() throws {
@@ -108,6 +108,9 @@ import Testing
         #expect(config.host == host)
         #expect(config.dns.maxUDPPayload == 4096)
         #expect(config.dns.tcpIdleTimeout == .seconds(30))
+        #expect(config.dns.tcpMessageTimeout == .milliseconds(500))
+        #expect(config.dns.maxTCPConnections == 2000 && config.dns.maxTCPConnectionsPerSource == 4)
+        #expect(config.dns.maxTCPPipelined == 8)
         #expect(config.dns.udpThreadsPerAddress == 2)
     }
 
@@ -136,6 +139,8 @@ import Testing
         #expect(config.clusters.isEmpty && config.tunnel == nil && config.host == nil)
         #expect(config.dns.maxUDPPayload == 1232 && config.dns.tcpIdleTimeout == .seconds(10))
         #expect(config.dns.udpThreadsPerAddress == 0)
+        #expect(config.dns.tcpMessageTimeout == .seconds(2) && config.dns.maxTCPConnections == 512)
+        #expect(config.dns.maxTCPConnectionsPerSource == 16 && config.dns.maxTCPPipelined == 64)
     }
 
     @Test func relativeConfigPathKeepsRelativePathsShortAndCorrect() throws {
@@ -238,6 +243,12 @@ import Testing
             yaml: "dns:\n  tcpIdleTimeout: 10d\n",
             line: 2,
             message: "dns.tcpIdleTimeout: \"10d\" is not a duration"
+        ),
+        BrokenCase(
+            name: "zero TCP pipelining",
+            yaml: "dns:\n  maxTCPPipelined: 0\n",
+            line: 2,
+            message: "dns.maxTCPPipelined"
         ),
         BrokenCase(
             name: "listen address without port",
