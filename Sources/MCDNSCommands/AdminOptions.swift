@@ -35,7 +35,7 @@ struct AdminOptions: ParsableArguments {
     }
 }
 
-/// `--output`: how the admin commands print.
+/// `--output`: how the admin commands print. `wide` is the table with more columns where a command has them.
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
-    case table, json, yaml
+    case table, wide, json, yaml
 }
