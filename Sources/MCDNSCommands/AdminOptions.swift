@@ -11,8 +11,7 @@ struct AdminOptions: ParsableArguments {
 
     @Option(
         name: .long,
-        help:
-            "A file holding the admin API's bearer token (needed when the daemon sets admin.tokenFile); or $MCDNS_ADMIN_TOKEN."
+        help: "The admin API's bearer token file, for a daemon that sets admin.tokenFile (or set $MCDNS_ADMIN_TOKEN)."
     )
     var tokenFile: String?
 

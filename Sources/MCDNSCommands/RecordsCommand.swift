@@ -7,6 +7,7 @@ struct RecordsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "records",
         abstract: "List the merged service records of a running mcdns serve (admin API).",
+        usage: "mcdns records [--namespace <namespace> [--name <name>]] [<options>]",
         discussion: """
             One line per service: whether it is ready, the clusters whose targets the answers use (past three: the \
             first two and how many more), its ports, and NOTES only when something is wrong (not ready, stale or \
@@ -19,7 +20,8 @@ struct RecordsCommand: AsyncParsableCommand {
             Examples:
               mcdns records
               mcdns records --namespace shop --output yaml
-              mcdns records --admin http://10.0.0.5:9253 --token-file /etc/mcdns/admin.token
+              mcdns records -o wide
+              mcdns records --admin http://10.0.0.5:9253 --token-file admin.token
             """
     )
 
@@ -29,7 +31,7 @@ struct RecordsCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Only the service of this name (with --namespace).")
     var name: String?
 
-    @Option(name: .shortAndLong, help: "table, wide, json or yaml.")
+    @Option(name: .shortAndLong, help: "How to print: wide is the table with more columns.")
     var output: OutputFormat = .table
 
     @OptionGroup var admin: AdminOptions
@@ -79,7 +81,8 @@ struct RecordsCommand: AsyncParsableCommand {
                 let served = record.status.dns.filter { serving.contains($0.cluster.rawValue) }
                 row += [
                     Self.kind(record), record.ttl.map(String.init) ?? record.spec.recordTTL.map(String.init) ?? "-",
-                    Self.distinct(served.map(\.region)), Self.distinct(served.flatMap(\.zones)), "\(record.names.count)",
+                    Self.distinct(served.map(\.region)), Self.distinct(served.flatMap(\.zones)),
+                    "\(record.names.count)",
                 ]
             }
             let ports = record.status.ports.map { ($0.name.map { "\($0):" } ?? "") + "\($0.port)/\($0.protocol)" }
