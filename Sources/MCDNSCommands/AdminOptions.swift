@@ -11,8 +11,7 @@ struct AdminOptions: ParsableArguments {
 
     @Option(
         name: .long,
-        help:
-            "A file holding the admin API's bearer token (needed when the daemon sets admin.tokenFile); or $MCDNS_ADMIN_TOKEN."
+        help: "The admin API's bearer token file, for a daemon that sets admin.tokenFile (or set $MCDNS_ADMIN_TOKEN)."
     )
     var tokenFile: String?
 
@@ -40,7 +39,7 @@ struct AdminOptions: ParsableArguments {
     }
 }
 
-/// `--output`: how the admin commands print.
+/// `--output`: how the admin commands print. `wide` is the table with more columns where a command has them.
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
-    case table, json, yaml
+    case table, wide, json, yaml
 }

@@ -7,17 +7,20 @@ struct AgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agent",
         abstract: "Run in a member cluster: dial the host over the reverse tunnel and serve it this cluster's API.",
+        usage: "mcdns agent --host <url> --cluster <name> --token-file <file> [<options>]",
         discussion: """
-            Dials wss://HOST:PORT/tunnel/v1 with TLS, trusting only the CA in --ca-file for the host's certificate,
-            and authenticates with the bearer token in --token-file (re-read at every dial; the host stores only its
-            SHA-256). Then forwards the host's read-only requests (discovery; list and watch of services,
-            endpointslices, nodes, serviceexports) to this cluster's API server with this cluster's own
-            credentials: in-cluster by default, or --kubeconfig. Anything else is refused with 403. Reconnects
-            forever with jittered backoff (1 s to 30 s).
+            Dials wss://HOST:PORT/tunnel/v1 with TLS, trusting only the CA in --ca-file for the host's \
+            certificate, and authenticates with the bearer token in --token-file (re-read at every dial; the host \
+            stores only its SHA-256). Then forwards the host's read-only requests (discovery; list and watch of \
+            services, endpointslices, nodes, serviceexports) to this cluster's API server with this cluster's own \
+            credentials: in-cluster by default, or --kubeconfig. Anything else is refused with 403. Reconnects \
+            forever with a jittered backoff between 1 and 30 seconds.
 
             Examples:
-              mcdns agent --host wss://mcdns.example.com:8443 --cluster east-2 --token-file /var/run/mcdns/token --ca-file /var/run/mcdns/ca.pem
-              mcdns agent --host wss://127.0.0.1:8443 --cluster dev --token-file token --ca-file ca.pem --kubeconfig dev.kubeconfig
+              mcdns agent --host wss://mcdns.example.com:8443 --cluster east-2 \\
+                --token-file /var/run/mcdns/token --ca-file /var/run/mcdns/ca.pem
+              mcdns agent --host wss://127.0.0.1:8443 --cluster dev --token-file token \\
+                --ca-file ca.pem --kubeconfig dev.kubeconfig
             """
     )
 
@@ -30,18 +33,18 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(name: .long, help: "File holding the bearer token; re-read at every dial.")
     var tokenFile: String
 
-    @Option(name: .long, help: "PEM CA that signed the host's certificate; the only CA trusted for it.")
+    @Option(name: .long, help: "The CA (PEM) of the host's certificate, the only one trusted.")
     var caFile: String = "/var/run/mcdns/tunnel-ca.pem"
 
     @Option(name: .long, help: "Kubeconfig for this cluster's API server (default: in-cluster service account).")
     var kubeconfig: String?
 
-    @Option(name: .long, help: "Context of --kubeconfig (default: its current context).")
+    @Option(name: .long, help: "A context of --kubeconfig; its current one by default.")
     var context: String?
 
     @Option(
         name: .long,
-        help: "Least severe log level printed: \(LogLevel.allCases.map(\.rawValue).joined(separator: ", "))."
+        help: "The least severe level of the log lines printed."
     )
     var logLevel: LogLevel = .info
 

@@ -5,10 +5,10 @@ import MCDNSDaemon
 struct CheckCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
-        abstract: "Validate a configuration file and every zone file it names.",
+        abstract: "Validate a configuration and the zone files it names.",
         discussion: """
-            Prints each problem as file:line: message, one per line, then a summary. Exits with status 1 when
-            anything is wrong, 0 otherwise (and then lists what was checked).
+            Prints each problem as file:line: message, one per line, then a summary. Exits with status 1 when \
+            anything is wrong; otherwise lists what was checked and exits with 0.
 
             Examples:
               mcdns check --config examples/demo/mcdns.yaml

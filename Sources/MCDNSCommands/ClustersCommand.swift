@@ -6,12 +6,13 @@ import MCDNSDaemon
 struct ClustersCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "clusters",
-        abstract: "List the member clusters of a running mcdns serve: link, source, last sync, objects.",
+        abstract: "List the member clusters of a running mcdns serve, with their links.",
+        usage: "mcdns clusters [-o <output>] [--admin <url>] [--token-file <file>]",
         discussion: """
-            LINK is what the answers use (synced, stale: last-known targets with the degraded TTL, offline:
-            targets withdrawn). LAST SYNC is when the member last became current.
+            LINK is what the answers use: synced; stale, last-known targets with the degraded TTL; offline, \
+            targets withdrawn. LAST SYNC is when the member's data was last current.
 
-            Exit codes: 0 listed, 64 bad arguments, 3 admin API unreachable, 4 token refused.
+            Exit codes: 0 listed, 64 bad arguments, 3 the admin API is unreachable, 4 the token was refused.
 
             Examples:
               mcdns clusters
@@ -19,7 +20,7 @@ struct ClustersCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(name: .shortAndLong, help: "table, json or yaml.")
+    @Option(name: .shortAndLong, help: "How to print: table, json or yaml.")
     var output: OutputFormat = .table
 
     @OptionGroup var admin: AdminOptions

@@ -8,9 +8,10 @@ struct ExplainCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "explain",
         abstract: "Explain an answer: candidate clusters, their health, the fallback step, the TTL, the serial.",
+        usage: "mcdns explain <name> [<type>] [--as-cluster <cluster>] [<options>]",
         discussion: """
-            Asks the running daemon (admin API), which resolves the name with the same rules and contents its
-            answer table was compiled from. --as-cluster gives the answer a requester in that cluster gets (as
+            Asks the running daemon (admin API), which resolves the name with the same rules and contents its \
+            answer table was compiled from. --as-cluster gives the answer a requester in that cluster gets (as \
             the EDNS option or a requester subnet would identify it).
 
             Exit codes: 0 explained, 64 bad arguments or unknown cluster, 3 admin API unreachable, 4 token refused.
@@ -18,20 +19,20 @@ struct ExplainCommand: AsyncParsableCommand {
             Examples:
               mcdns explain web.shop.acme.svc.example.com
               mcdns explain web.shop.acme.svc.example.com --as-cluster east-1
-              mcdns explain web.shop.acme.svc.us-east-1b.us-east-1.example.com AAAA --output json
+              mcdns explain web.shop.acme.svc.us-east-1b.us-east-1.example.com AAAA -o json
             """
     )
 
     @Argument(help: "The DNS name.")
     var name: String
 
-    @Argument(help: "The record type (default A).")
+    @Argument(help: "The record type.")
     var type: String = "A"
 
-    @Option(name: .long, help: "Explain the answer a requester in this member cluster gets.")
+    @Option(name: .long, help: "Explain the answer a requester in this cluster gets.")
     var asCluster: String?
 
-    @Option(name: .shortAndLong, help: "table (text), json or yaml.")
+    @Option(name: .shortAndLong, help: "How to print: table (text), json or yaml.")
     var output: OutputFormat = .table
 
     @OptionGroup var admin: AdminOptions

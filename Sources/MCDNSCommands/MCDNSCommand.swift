@@ -7,7 +7,7 @@ public struct MCDNSCommand: AsyncParsableCommand {
         commandName: "mcdns",
         abstract: "Multi-cluster service discovery and authoritative DNS.",
         discussion: """
-            mcdns serves DNS for the services of several Kubernetes clusters, and the static zones in its zones
+            mcdns serves DNS for the services of several Kubernetes clusters, and the static zones in its zones \
             directory, from answers compiled ahead of time.
 
             Examples:
@@ -18,9 +18,9 @@ public struct MCDNSCommand: AsyncParsableCommand {
               mcdns clusters
               mcdns explain web.shop.acme.svc.example.com --as-cluster east-1
 
-            Exit codes: 0 success; 1 the answer is no (check found problems, serve could not start); 64 bad
-            arguments; 3 the admin API or DNS server is unreachable; 4 the admin API refused the token; 5 not
-            found.
+            Exit codes: 0 success; 1 the answer is no (check found problems, serve could not start); 64 bad \
+            arguments; 3 the admin API or the DNS server is unreachable; 4 the admin API refused the token; 5 not \
+            found (no record for that service).
             """,
         subcommands: [ServeCommand.self, CheckCommand.self, AgentCommand.self, QueryCommand.self, RecordsCommand.self,
                       ClustersCommand.self, ExplainCommand.self]

@@ -8,11 +8,12 @@ struct QueryCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "query",
         abstract: "Send one DNS query (like dig), optionally as if from a member cluster or a client subnet.",
+        usage: "mcdns query <name> [<type>] [--server <host:port>] [--tcp] [<options>]",
         discussion: """
-            Sends the query with EDNS0 (UDP size 1232) to --server and prints the response with its timing.
-            --as-cluster adds the EDNS0 option naming the requesting cluster (code --local-option, default
-            65518 = 0xffee, as locality.requesters.ednsLocalOption); --subnet adds EDNS Client Subnet (RFC 7871).
-            A truncated UDP answer (tc flag) is shown as it came: ask again with --tcp.
+            Sends the query with EDNS0 (UDP size 1232) to --server and prints the response with its timing. \
+            --as-cluster adds the EDNS0 option naming the requesting cluster (code --local-option, default 65518 \
+            = 0xffee, as locality.requesters.ednsLocalOption); --subnet adds EDNS Client Subnet (RFC 7871). A \
+            truncated UDP answer (tc flag) is shown as it came: ask again with --tcp.
 
             Exit codes: 0 a response arrived (whatever its rcode; see status:), 64 bad arguments, 3 no response.
 
@@ -20,26 +21,27 @@ struct QueryCommand: AsyncParsableCommand {
               mcdns query web.shop.acme.svc.example.com
               mcdns query web.shop.acme.svc.example.com AAAA --tcp
               mcdns query web.shop.acme.svc.example.com --as-cluster east-2
-              mcdns query web.shop.svc.clusterset.local --subnet 10.1.0.0/16 --server 127.0.0.1:5300
+              mcdns query web.shop.svc.clusterset.local --subnet 10.1.0.0/16
+              mcdns query web.shop.acme.svc.example.com --server 127.0.0.1:5300
             """
     )
 
     @Argument(help: "The name to ask for.")
     var name: String
 
-    @Argument(help: "The record type (default A).")
+    @Argument(help: "The record type.")
     var type: String = "A"
 
-    @Option(name: .long, help: "The DNS server, HOST:PORT or [IPv6]:PORT (port default 53).")
+    @Option(name: .long, help: "The DNS server, HOST:PORT or [IPv6]:PORT (port 53 when omitted).")
     var server: String = "127.0.0.1:5300"
 
     @Flag(name: .long, help: "Use TCP instead of UDP.")
     var tcp = false
 
-    @Option(name: .long, help: "Ask as a requester in this member cluster (EDNS0 local option).")
+    @Option(name: .long, help: "Ask as a requester in this member cluster, named by the EDNS0 option.")
     var asCluster: String?
 
-    @Option(name: .long, help: "Ask with this EDNS Client Subnet (CIDR, e.g. 10.1.0.0/16).")
+    @Option(name: .long, help: "Ask with this EDNS Client Subnet, such as 10.1.0.0/16.")
     var subnet: String?
 
     @Option(name: .long, help: "The EDNS0 option code that names the requesting cluster.")

@@ -5,7 +5,7 @@ import Yams
 enum Render {
     static func print<T: Encodable>(_ value: T, as format: OutputFormat, table: () -> String) throws(CommandFailure) {
         switch format {
-        case .table:
+        case .table, .wide:
             Output.line(table())
         case .json:
             let encoder = JSONEncoder()

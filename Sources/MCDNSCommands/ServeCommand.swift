@@ -6,12 +6,12 @@ import MCDNSDaemon
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Run the DNS server (and, in later releases, the cluster watchers).",
+        abstract: "Run the daemon: the member watchers, the merge, the DNS server and the admin API.",
         discussion: """
-            Loads the configuration and every *.zone file of its zonesDir; on any error prints each one as
-            file:line: message and exits with status 1 without serving. Starts from the saved state of stateDir
-            when there is one (answers at once, marked stale until the members resync). Stops cleanly (status 0)
-            on SIGTERM or SIGINT, after TCP connections have their answers. SIGHUP reloads the configuration and
+            Loads the configuration and every *.zone file of its zonesDir; on any error prints each one as \
+            file:line: message and exits with status 1 without serving. Starts from the saved state of stateDir \
+            when there is one (answers at once, marked stale until the members resync). Stops cleanly (status 0) \
+            on SIGTERM or SIGINT, after TCP connections have their answers. SIGHUP reloads the configuration and \
             the zone files; a broken one is refused (logged) and the running one keeps serving.
 
             Examples:
@@ -25,7 +25,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(
         name: .long,
-        help: "Least severe log level printed: \(LogLevel.allCases.map(\.rawValue).joined(separator: ", "))."
+        help: "The least severe level of the log lines printed."
     )
     var logLevel: LogLevel = .info
 

@@ -23,8 +23,10 @@ struct AdminSnapshot {
             return AdminViews.Records(serial: store.current().serial, warmStart: false, records: [])
         }
         let keys = state.records.keys.sorted().filter(wanted)
+        let rules = RecordNames(naming: state.naming, clusters: state.clusters)
         let records = keys.map { key in
             let record = state.records[key]!
+            let serving = rules.serving(record)
             return AdminViews.Record(
                 namespace: key.namespace,
                 name: key.name,
@@ -32,7 +34,11 @@ struct AdminSnapshot {
                 status: record.status,
                 names: (state.names[key] ?? []).map(\.description),
                 problems: state.problems[key] ?? [],
-                restored: state.unconfirmed.contains(key)
+                restored: state.unconfirmed.contains(key),
+                serving: serving.serving.map(\.rawValue),
+                stale: serving.stale.map(\.rawValue),
+                offline: serving.offline.map(\.rawValue),
+                ttl: serving.ttl
             )
         }
         return AdminViews.Records(serial: state.serial, warmStart: state.warmStart, records: records)

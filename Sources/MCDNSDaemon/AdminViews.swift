@@ -21,6 +21,14 @@ public enum AdminViews {
         public var problems: [String]
         /// Restored from the state file and not yet confirmed by a member.
         public var restored: Bool
+        /// The clusters whose targets the answers use now, by name (stale ones included).
+        public var serving: [String]? = nil
+        /// Serving clusters whose link is stale: last-known targets, answered with the degraded TTL.
+        public var stale: [String]? = nil
+        /// Clusters that export the service whose member is offline: their targets are withdrawn.
+        public var offline: [String]? = nil
+        /// The TTL of the answers while every serving cluster is current (the spec's, else `ttl.record`).
+        public var ttl: UInt32? = nil
     }
 
     /// `/v1/clusters`.

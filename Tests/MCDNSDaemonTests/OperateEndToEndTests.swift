@@ -53,7 +53,7 @@ import Glibc
                 == records.records.map { $0.status.dns.map(\.endpoints) }
         )
         let table = try Self.mcdns(["records"] + admin)
-        #expect(table.stdout.contains("NAMESPACE") && table.stdout.contains("loadBalancer"))
+        #expect(table.stdout.contains("NAMESPACE") && table.stdout.contains("READY"))
         let one = try daemon.http("/v1/records/shop/web")
         #expect(one.status == 200)
         #expect(try JSONDecoder().decode(AdminViews.Records.self, from: Data(one.body.utf8)).records.count == 1)
