@@ -151,6 +151,9 @@ let package = Package(
 
         // Test support.
         .target(name: "DNSTestSupport", dependencies: ["DNSWire"] + nio, swiftSettings: strict),
+        // The reference model of the answers (DESIGN §9): imports DNSWire and MCDNSModel, never DNSAnswer.
+        .target(name: "DNSReferenceModel", dependencies: ["DNSWire", "MCDNSModel"], exclude: ["README.md"],
+                swiftSettings: strict),
 
         // A Kubernetes API server on loopback for tests and demos; imports none of our modules (DESIGN §2).
         .target(
@@ -192,6 +195,12 @@ let package = Package(
                 "KubeAPISimulator", "ClusterController", "MCDNSModel", .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams"),
             ],
             exclude: ["README.md"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "ModelBasedTests",
+            dependencies: ["DNSReferenceModel", "RecordStore", "DNSAnswer", "DNSWire", "MCDNSModel",
+                           .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .testTarget(name: "RecordStoreTests", dependencies: ["RecordStore", "DNSAnswer", "DNSWire", "MCDNSModel"], swiftSettings: strict),

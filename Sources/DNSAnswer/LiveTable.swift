@@ -22,6 +22,8 @@ public final class LiveTable {
     /// made again from its record when needed (`owned`).
     private var serviceIDs = ServiceIDs()
     private var builder: TableBuilder
+    /// Whether `rebuild` ran: until then the builder holds no shards.
+    private var built = false
 
     public init(zones: [Zone], naming: NamingConfiguration, options: ServingOptions = ServingOptions()) throws(CompileError) {
         var contents: [ZoneContent] = []
@@ -111,6 +113,7 @@ public final class LiveTable {
         }
         let table = try fresh.buildAll(serial: serial)
         builder = fresh
+        built = true
         serviceIDs = numbers
         problems = found
         return table
@@ -125,10 +128,12 @@ public final class LiveTable {
     public func apply(_ changes: RecordChanges, serial: UInt32) throws(CompileError) -> AnswerTable {
         let savedClusters = clusters
         var relinked: [ServiceKey] = []
-        if let list = changes.clusters {
+        // A table never built (one a reload carries the records into) has no shards an update could copy from:
+        // it is built whole, as for a member list change.
+        if let list = changes.clusters ?? (built ? nil : Array(clusters.values)) {
             let updated = Dictionary(list.map { ($0.id, $0) }, uniquingKeysWith: { _, last in last })
-            if updated != clusters {
-                let sameMembers = updated.count == clusters.count
+            if updated != clusters || !built {
+                let sameMembers = built && updated.count == clusters.count
                     && updated.allSatisfy { id, info in clusters[id]?.locality == info.locality }
                 guard sameMembers else {
                     let saved = (serviceIDs, clusters)

@@ -56,6 +56,10 @@ struct VariantEntry: Sendable {
     var requester: UInt16
     var qtype: UInt16
     var template: Int32
+
+    /// The `qtype` of a requester's answer to every type it has no entry of: a variant that is a CNAME answers
+    /// every type (type 0 is reserved, RFC 6895, so no query needs an entry of its own there).
+    static let otherTypes: UInt16 = 0
 }
 
 /// A slot of a shard's table: 4 bytes, 0 when empty, else a 12-bit tag of the name hash above the node's index
@@ -335,11 +339,14 @@ final class Shard: ManagedBuffer<ShardLayout, UInt64> {
     /// The requester-specific template for `qtype` at `node`, when the node has one.
     @inline(__always)
     func variant(node: Int32, requester: Int, qtype: UInt16) -> Int32? {
+        var other: Int32? = nil
         for i in variantRange(node: Int(node)) {
             let variant = variant(at: i)
-            if Int(variant.requester) == requester && variant.qtype == qtype { return variant.template }
+            guard Int(variant.requester) == requester else { continue }
+            if variant.qtype == qtype { return variant.template }
+            if variant.qtype == VariantEntry.otherTypes { other = variant.template }
         }
-        return nil
+        return other
     }
 
     /// Where the variants of `node` are: they are ordered by node, and a binary search finds the first.

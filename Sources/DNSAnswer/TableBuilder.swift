@@ -225,8 +225,15 @@ struct TableBuilder {
         for type in types { node.types.append((type.rawValue, try render(type))) }
         if let variants = zone.variants[name] {
             for (requester, override) in variants.sorted(by: { $0.key < $1.key }) {
-                let variantTypes = Set(types).union(override.keys).union(override.isEmpty ? [] : [.any]).sorted()
-                for type in variantTypes {
+                var variantTypes = Set(types).union(override.keys).union(override.isEmpty ? [] : [.any])
+                if let target = override[.cname]?.first?.targetName {
+                    // A CNAME answers every type with the chain: the types along the requester's chain, and one
+                    // answer for all others (else they would get everyone's CNAME).
+                    if target.isSubdomain(of: zone.origin) { variantTypes.formUnion(chainTypes(from: target, in: zone)) }
+                    node.variants.append((UInt16(requester), VariantEntry.otherTypes,
+                                          try render(absentTypes[index], override)))
+                }
+                for type in variantTypes.sorted() {
                     node.variants.append((UInt16(requester), type.rawValue, try render(type, override)))
                 }
             }

@@ -57,6 +57,25 @@ import Testing
 
     let g = "web.shop.acme.svc.example.com"
 
+    /// Load balancers with hostnames only (as AWS gives them): the global name is a CNAME, and a known requester
+    /// gets the nearest cluster's hostname for every type it asks, not only for CNAME and ANY. Before, the
+    /// requester's variant had entries for those two types alone, and an A query fell through to everyone's
+    /// CNAME, the first cluster's (issue 21, found by ModelBasedTests).
+    @Test func aKnownRequesterGetsTheNearestLoadBalancerHostnameForEveryType() throws {
+        let live = try live()
+        var east = Self.dns("east-1", "us-east-1", "us-east-1a", lb: "192.0.2.11", clusterIP: "10.1.0.10")
+        east.loadBalancer = [LoadBalancerIngress(hostname: "east.elb.example.net")]
+        var west = Self.dns("west-1", "us-west-2", "us-west-2a", lb: "198.51.100.21", clusterIP: "10.3.0.10")
+        west.loadBalancer = [LoadBalancerIngress(hostname: "west.elb.example.net")]
+        let table = try live.apply(RecordChanges(upserted: [Self.web([east, west])], clusters: Self.clusters), serial: 2)
+        let asWest: [UInt8] = [0xFF, 0xEE, 0, 6] + Array("west-1".utf8)
+        for type in [RRType.a, .aaaa, .cname, .any, .txt, .mx] {
+            #expect(try query(table, g, type).1 == ["\(g). 30 in cname east.elb.example.net."], "\(type)")
+            #expect(try query(table, g, type, options: asWest).1 == ["\(g). 30 in cname west.elb.example.net."],
+                    "\(type)")
+        }
+    }
+
     @Test func workedExample() throws {
         let live = try live()
         var table = try live.apply(RecordChanges(upserted: [Self.web(Self.healthy)], clusters: Self.clusters), serial: 2)

@@ -95,6 +95,10 @@ import Testing
         if let simulator = package.targets.first(where: { $0.name == "KubeAPISimulator" }) {
             #expect(!(simulator.targetDependencies ?? []).contains("KubeClient"))
         }
+        // Likewise the reference model and the answer table it checks (DESIGN §9).
+        if let model = package.targets.first(where: { $0.name == "DNSReferenceModel" }) {
+            #expect(!(model.targetDependencies ?? []).contains("DNSAnswer"))
+        }
     }
 
     @Test func onlyDNSWireTouchesLDNS() throws {

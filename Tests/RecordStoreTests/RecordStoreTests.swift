@@ -63,6 +63,39 @@ import Testing
         #expect(try answers(store.current()) == 4)
     }
 
+    /// A reload before any member reported (no member list yet) compiles the new live table whole. It used to
+    /// apply the carried-over records to the never-built table as an update, which rendered only the names the
+    /// update touched: the zone files' other names answered NXDOMAIN until a member came (issue 21, found by
+    /// ModelBasedTests).
+    @Test func aReloadBeforeAnyMemberReportedKeepsTheZoneFiles() async throws {
+        let store = try store()
+        let (zone, _) = ZoneFile.parse(Self.zone, origin: try DomainName("example.com"))
+        let naming = NamingConfiguration(federationName: "acme", federationDomain: try DomainName("example.com"),
+                                         recordTTL: 60)
+        func reload() throws {
+            let zone = try #require(zone)
+            #expect(store.reconfigure { () throws(CompileError) -> LiveTable in
+                try LiveTable(zones: [zone], naming: naming)
+            } == nil)
+        }
+        func ns1() throws -> Int {
+            let query = try Message.query(name: try DomainName("ns1.example.com"), type: .a)
+            var output = [UInt8](repeating: 0, count: 65535)
+            let table = store.current()
+            let length = query.withUnsafeBytes { q in
+                output.withUnsafeMutableBytes { table.respond(to: q, transport: .tcp, into: $0) }
+            }
+            return try Message(wire: Array(output[..<length])).answer.count
+        }
+        try reload()
+        #expect(try ns1() == 1)
+        // Records but still no member list.
+        await store.apply(RecordChanges(upserted: [record(addresses: 2)]))
+        try reload()
+        #expect(try ns1() == 1)
+        #expect(try answers(store.current()) == 2)
+    }
+
     @Test func staticStoresIgnoreRecordChanges() async {
         let store = RecordStore(initial: AnswerTable(serial: 7))
         await store.apply(RecordChanges(upserted: [record(addresses: 1)]))
