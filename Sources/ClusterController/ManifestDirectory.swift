@@ -135,8 +135,22 @@ struct ManifestDirectory {
 
     private static func read(root: String, path: String) -> Result<KubeDocument, ManifestError> {
         let full = root + "/" + path
-        guard let data = FileManager.default.contents(atPath: full) else {
+        let limit = YAMLBudget.manifest.maxBytes
+        guard let handle = FileHandle(forReadingAtPath: full) else {
             return .failure(ManifestError(file: full, line: nil, message: "cannot be read"))
+        }
+        defer { try? handle.close() }
+        let data: Data
+        do {
+            // One byte past the limit tells a file at the limit from a larger one without reading the rest.
+            data = try handle.read(upToCount: limit + 1) ?? Data()
+        } catch {
+            return .failure(ManifestError(file: full, line: nil, message: "cannot be read: \(error.localizedDescription)"))
+        }
+        guard data.count <= limit else {
+            return .failure(
+                ManifestError(file: full, line: nil, message: "larger than the limit of \(limit) bytes; split it into files")
+            )
         }
         guard let text = String(data: data, encoding: .utf8) else {
             return .failure(ManifestError(file: full, line: nil, message: "is not UTF-8 text"))

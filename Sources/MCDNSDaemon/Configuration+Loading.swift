@@ -1,4 +1,6 @@
+import ClusterController
 import DNSAnswer
+import Foundation
 import DNSWire
 import KubeClient
 import MCDNSModel
@@ -14,6 +16,14 @@ extension Configuration {
     public static func load(file: String) throws(ConfigurationError) -> Configuration {
         let text: String
         do {
+            // Refused from its size before it is read (see YAMLBudget.configuration).
+            let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
+            let limit = YAMLBudget.configuration.maxBytes
+            guard size <= limit else {
+                throw ConfigurationError([
+                    SourceError(file: file, line: nil, message: "\(size) bytes is larger than the limit of \(limit) bytes")
+                ])
+            }
             text = try FileSystem.readText(file)
         } catch {
             throw ConfigurationError([SourceError(file: file, line: nil, message: "cannot read: \(error)")])
@@ -24,6 +34,12 @@ extension Configuration {
     /// Reads configuration text as if it came from `file` (which names errors and anchors relative paths).
     public static func parse(yaml: String, file: String) throws(ConfigurationError) -> Configuration {
         let root: Node?
+        do throws(ManifestError) {
+            // Size, depth and expanded aliases are bounded before Yams composes (and expands) the text.
+            try YAMLBudget.configuration.check(yaml, file: file)
+        } catch {
+            throw ConfigurationError([SourceError(file: file, line: error.line, message: error.message)])
+        }
         do {
             root = try Yams.compose(yaml: yaml)
         } catch let error as YamlError {
