@@ -113,9 +113,22 @@ extension Configuration {
         {
             readDNS(dns, into: &configuration.dns, reader: &reader)
         }
-        if let admin = reader.fields(fields, "admin", allowed: ["tokenFile", "requireToken"]) {
+        if let admin = reader.fields(
+            fields,
+            "admin",
+            allowed: ["tokenFile", "requireToken", "maxConnections", "idleTimeout", "requestTimeout"]
+        ) {
             if let file = reader.path(admin, "tokenFile", mustExist: .file) { configuration.admin.tokenFile = file }
             if let require = reader.bool(admin, "requireToken") { configuration.admin.requireToken = require }
+            if let count = reader.int(admin, "maxConnections", in: 1...65536) { configuration.admin.maxConnections = count }
+            for key in ["idleTimeout", "requestTimeout"] {
+                guard let value = reader.duration(admin, key) else { continue }
+                guard value >= .milliseconds(10) else {
+                    reader.fail(admin[key]?.mark?.line, admin.path(key), "must be at least 10ms")
+                    continue
+                }
+                if key == "idleTimeout" { configuration.admin.idleTimeout = value } else { configuration.admin.requestTimeout = value }
+            }
             if configuration.admin.requireToken && configuration.admin.tokenFile == nil {
                 reader.fail(admin.line(of: "requireToken"), admin.path("requireToken"),
                             "is true but admin.tokenFile is not set: name the file holding the bearer token")

@@ -249,6 +249,18 @@ import Testing
             message: "YAML nested more than 32 levels deep"
         ),
         BrokenCase(
+            name: "admin idle timeout too short",
+            yaml: "admin:\n  idleTimeout: 1ms\n",
+            line: 2,
+            message: "admin.idleTimeout: must be at least 10ms"
+        ),
+        BrokenCase(
+            name: "admin connections out of range",
+            yaml: "admin: { maxConnections: 0 }\n",
+            line: 1,
+            message: "admin.maxConnections: 0 is out of range"
+        ),
+        BrokenCase(
             name: "bad duration unit",
             yaml: "dns:\n  tcpIdleTimeout: 10d\n",
             line: 2,
