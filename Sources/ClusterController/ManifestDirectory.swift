@@ -173,12 +173,12 @@ struct ManifestDirectory {
             // One byte past the limit tells a file at the limit from a larger one without reading the rest.
             data = try handle.read(upToCount: limit + 1) ?? Data()
         } catch {
-            return .failure(ManifestError(file: full, line: nil, message: "cannot be read: \(error.localizedDescription)"))
+            let reason = error.localizedDescription
+            return .failure(ManifestError(file: full, line: nil, message: "cannot be read: \(reason)"))
         }
         guard data.count <= limit else {
-            return .failure(
-                ManifestError(file: full, line: nil, message: "larger than the limit of \(limit) bytes; split it into files")
-            )
+            let message = "larger than the limit of \(limit) bytes; split it into files"
+            return .failure(ManifestError(file: full, line: nil, message: message))
         }
         guard let text = String(data: data, encoding: .utf8) else {
             return .failure(ManifestError(file: full, line: nil, message: "is not UTF-8 text"))

@@ -8,9 +8,11 @@ public import KubeClient
 public enum ManifestParser {
     /// `budget` is checked before Yams composes the text (see `YAMLBudget`): a document over it is an error at
     /// its line, and the directory keeps the file's last good content.
-    public static func parse(_ text: String, file: String, budget: YAMLBudget = .manifest) throws(ManifestError)
-        -> KubeDocument
-    {
+    public static func parse(
+        _ text: String,
+        file: String,
+        budget: YAMLBudget = .manifest
+    ) throws(ManifestError) -> KubeDocument {
         try budget.check(text, file: file)
         var document = KubeDocument()
         var roots: [Node] = []

@@ -42,7 +42,9 @@ final class AdminConnections: Sendable {
             state.entries[id] = Entry(channel: channel, busy: false, since: state.clock)
             guard state.entries.count > limit else { return nil }
             state.evicted += 1
-            let oldestIdle = state.entries.filter { $0.key != id && !$0.value.busy }.min { $0.value.since < $1.value.since }
+            let oldestIdle = state.entries.filter { $0.key != id && !$0.value.busy }.min {
+                $0.value.since < $1.value.since
+            }
             guard let (victim, entry) = oldestIdle else {
                 state.entries[id] = nil
                 return channel

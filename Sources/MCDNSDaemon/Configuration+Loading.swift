@@ -20,9 +20,8 @@ extension Configuration {
             let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
             let limit = YAMLBudget.configuration.maxBytes
             guard size <= limit else {
-                throw ConfigurationError([
-                    SourceError(file: file, line: nil, message: "\(size) bytes is larger than the limit of \(limit) bytes")
-                ])
+                let message = "\(size) bytes is larger than the limit of \(limit) bytes"
+                throw ConfigurationError([SourceError(file: file, line: nil, message: message)])
             }
             text = try FileSystem.readText(file)
         } catch {
@@ -120,14 +119,20 @@ extension Configuration {
         ) {
             if let file = reader.path(admin, "tokenFile", mustExist: .file) { configuration.admin.tokenFile = file }
             if let require = reader.bool(admin, "requireToken") { configuration.admin.requireToken = require }
-            if let count = reader.int(admin, "maxConnections", in: 1...65536) { configuration.admin.maxConnections = count }
+            if let count = reader.int(admin, "maxConnections", in: 1...65536) {
+                configuration.admin.maxConnections = count
+            }
             for key in ["idleTimeout", "requestTimeout"] {
                 guard let value = reader.duration(admin, key) else { continue }
                 guard value >= .milliseconds(10) else {
                     reader.fail(admin[key]?.mark?.line, admin.path(key), "must be at least 10ms")
                     continue
                 }
-                if key == "idleTimeout" { configuration.admin.idleTimeout = value } else { configuration.admin.requestTimeout = value }
+                if key == "idleTimeout" {
+                    configuration.admin.idleTimeout = value
+                } else {
+                    configuration.admin.requestTimeout = value
+                }
             }
             if configuration.admin.requireToken && configuration.admin.tokenFile == nil {
                 reader.fail(admin.line(of: "requireToken"), admin.path("requireToken"),

@@ -102,7 +102,11 @@ struct ManifestDirectoryAbuseTests {
         let events = try poller.poll().events
         #expect(events.filter { if case .upsert = $0 { true } else { false } }.count == 1)
         let problems = Self.problems(events)
-        #expect(problems == ["skipped \(directory.path)/loop: a directory already read (a symbolic link loop, or a second link to it)"])
+        #expect(
+            problems == [
+                "skipped \(directory.path)/loop: a directory already read (a symbolic link loop, or a second link to it)"
+            ]
+        )
         // Reported once, not every poll.
         #expect(try poller.poll().events.isEmpty)
     }
@@ -190,7 +194,11 @@ struct ManifestDirectoryAbuseTests {
         var events: [MemberEvent] = []
         for _ in 0..<3 { events += try poller.poll().events }
         #expect(events.count == 2, "\(events)")
-        #expect(Self.problems(events) == ["cannot read the manifest directory \(east): Input/output error; keeping the objects of its files"])
+        #expect(
+            Self.problems(events) == [
+                "cannot read the manifest directory \(east): Input/output error; keeping the objects of its files"
+            ]
+        )
         #expect(Self.deletes(events) == 1 && poller.emitted.keys.map(\.name) == ["web"])
         failing.withLock { $0 = false }
         try directory.remove("east/web.yaml")
@@ -205,7 +213,10 @@ struct ManifestDirectoryAbuseTests {
         try directory.write("web.yaml", Manifests.service("web", ip: "10.0.0.1"))
         var poller = ManifestDirectory(root: directory.path)
         _ = try poller.poll()
-        try directory.write("web.yaml", Manifests.service("web", ip: "10.0.0.9") + "\n---\n" + Manifests.laughs(levels: 10))
+        try directory.write(
+            "web.yaml",
+            Manifests.service("web", ip: "10.0.0.9") + "\n---\n" + Manifests.laughs(levels: 10)
+        )
         var events: [MemberEvent] = []
         for _ in 0..<3 { events += try poller.poll().events }
         let problems = Self.problems(events)

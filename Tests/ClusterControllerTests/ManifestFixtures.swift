@@ -29,7 +29,9 @@ final class TemporaryDirectory: Sendable {
     func write(_ name: String, _ text: String) throws {
         // Write to a temporary name and rename, as editors and kubectl do, so a poll never reads half a file.
         let parts = name.split(separator: "/", omittingEmptySubsequences: false)
-        let temporary = ([path] + parts.dropLast().map(String.init) + [".\(parts.last ?? "").tmp"]).joined(separator: "/")
+        let temporary = ([path] + parts.dropLast().map(String.init) + [".\(parts.last ?? "").tmp"]).joined(
+            separator: "/"
+        )
         try text.write(toFile: temporary, atomically: false, encoding: .utf8)
         guard rename(temporary, path + "/" + name) == 0 else {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path + "/" + name])

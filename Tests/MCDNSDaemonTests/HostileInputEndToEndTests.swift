@@ -96,7 +96,9 @@ final class RawConnection {
         address.sin_port = port.bigEndian
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard fd >= 0, result == 0 else {
             close(fd)
@@ -110,7 +112,9 @@ final class RawConnection {
         let bytes = Array(text.utf8)
         var sent = 0
         while sent < bytes.count {
-            let result = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + sent, bytes.count - sent, Int32(MSG_NOSIGNAL)) }
+            let result = bytes.withUnsafeBytes {
+                Glibc.send(fd, $0.baseAddress! + sent, bytes.count - sent, Int32(MSG_NOSIGNAL))
+            }
             if result <= 0 { return }
             sent += result
         }
@@ -153,7 +157,10 @@ final class RawConnection {
     /// One read: bytes, [] when nothing came before `end`, nil at EOF or error.
     private func read(until end: ContinuousClock.Instant) -> [UInt8]? {
         let left = end - ContinuousClock.now
-        let milliseconds = max(0, Int32(left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000))
+        let milliseconds = max(
+            0,
+            Int32(left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000)
+        )
         var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         guard poll(&descriptor, 1, milliseconds) > 0 else { return [] }
         var buffer = [UInt8](repeating: 0, count: 65536)
