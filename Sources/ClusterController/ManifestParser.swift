@@ -6,7 +6,14 @@ public import KubeClient
 /// Yams' composed nodes carry line marks; they are copied into `KubeValue.line` so that a malformed object is
 /// reported at its line, not only its file.
 public enum ManifestParser {
-    public static func parse(_ text: String, file: String) throws(ManifestError) -> KubeDocument {
+    /// `budget` is checked before Yams composes the text (see `YAMLBudget`): a document over it is an error at
+    /// its line, and the directory keeps the file's last good content.
+    public static func parse(
+        _ text: String,
+        file: String,
+        budget: YAMLBudget = .manifest
+    ) throws(ManifestError) -> KubeDocument {
+        try budget.check(text, file: file)
         var document = KubeDocument()
         var roots: [Node] = []
         do {

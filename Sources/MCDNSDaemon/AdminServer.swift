@@ -16,6 +16,7 @@ final class AdminServer: Service {
     let snapshot: AdminSnapshot
     let metrics: MetricsExporter
     let token: [UInt8]?
+    let limits: Configuration.Admin
     let logger: Logger
 
     init(
@@ -23,8 +24,10 @@ final class AdminServer: Service {
         snapshot: AdminSnapshot,
         metrics: MetricsExporter,
         token: [UInt8]?,
+        limits: Configuration.Admin,
         logger: Logger
     ) {
+        self.limits = limits
         self.address = address
         self.snapshot = snapshot
         self.metrics = metrics
@@ -110,8 +113,18 @@ final class AdminServer: Service {
         }
         let logger = self.logger
         let address = self.address
+        let connections = AdminConnections(limit: limits.maxConnections)
+        let requestTimeout = TimeAmount(limits.requestTimeout)
         let app = Application(
             router: router,
+            server: .http1(
+                configuration: .init(
+                    additionalChannelHandlers: [
+                        AdminConnectionGuard(connections: connections, requestTimeout: requestTimeout)
+                    ],
+                    idleTimeout: TimeAmount(limits.idleTimeout)
+                )
+            ),
             configuration: .init(address: .hostname(address.host, port: address.port), serverName: "mcdns"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? address.port

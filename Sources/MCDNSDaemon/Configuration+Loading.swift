@@ -1,4 +1,6 @@
+import ClusterController
 import DNSAnswer
+import Foundation
 import DNSWire
 import KubeClient
 import MCDNSModel
@@ -14,6 +16,13 @@ extension Configuration {
     public static func load(file: String) throws(ConfigurationError) -> Configuration {
         let text: String
         do {
+            // Refused from its size before it is read (see YAMLBudget.configuration).
+            let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
+            let limit = YAMLBudget.configuration.maxBytes
+            guard size <= limit else {
+                let message = "\(size) bytes is larger than the limit of \(limit) bytes"
+                throw ConfigurationError([SourceError(file: file, line: nil, message: message)])
+            }
             text = try FileSystem.readText(file)
         } catch {
             throw ConfigurationError([SourceError(file: file, line: nil, message: "cannot read: \(error)")])
@@ -24,6 +33,12 @@ extension Configuration {
     /// Reads configuration text as if it came from `file` (which names errors and anchors relative paths).
     public static func parse(yaml: String, file: String) throws(ConfigurationError) -> Configuration {
         let root: Node?
+        do throws(ManifestError) {
+            // Size, depth and expanded aliases are bounded before Yams composes (and expands) the text.
+            try YAMLBudget.configuration.check(yaml, file: file)
+        } catch {
+            throw ConfigurationError([SourceError(file: file, line: error.line, message: error.message)])
+        }
         do {
             root = try Yams.compose(yaml: yaml)
         } catch let error as YamlError {
@@ -103,9 +118,28 @@ extension Configuration {
         ) {
             readDNS(dns, into: &configuration.dns, reader: &reader)
         }
-        if let admin = reader.fields(fields, "admin", allowed: ["tokenFile", "requireToken"]) {
+        if let admin = reader.fields(
+            fields,
+            "admin",
+            allowed: ["tokenFile", "requireToken", "maxConnections", "idleTimeout", "requestTimeout"]
+        ) {
             if let file = reader.path(admin, "tokenFile", mustExist: .file) { configuration.admin.tokenFile = file }
             if let require = reader.bool(admin, "requireToken") { configuration.admin.requireToken = require }
+            if let count = reader.int(admin, "maxConnections", in: 1...65536) {
+                configuration.admin.maxConnections = count
+            }
+            for key in ["idleTimeout", "requestTimeout"] {
+                guard let value = reader.duration(admin, key) else { continue }
+                guard value >= .milliseconds(10) else {
+                    reader.fail(admin[key]?.mark?.line, admin.path(key), "must be at least 10ms")
+                    continue
+                }
+                if key == "idleTimeout" {
+                    configuration.admin.idleTimeout = value
+                } else {
+                    configuration.admin.requestTimeout = value
+                }
+            }
             if configuration.admin.requireToken && configuration.admin.tokenFile == nil {
                 reader.fail(admin.line(of: "requireToken"), admin.path("requireToken"),
                             "is true but admin.tokenFile is not set: name the file holding the bearer token")

@@ -67,6 +67,14 @@ public struct Configuration: Sendable, Equatable {
         /// `admin.requireToken` (default false): require the token on loopback too (it is always required when
         /// `listen.admin` is not a loopback address). `/healthz` and `/readyz` never need it (probes).
         public var requireToken = false
+        /// `admin.maxConnections` (default 128): open connections at most; one more closes the connection idle for
+        /// longest (or, when every one is busy, the new one).
+        public var maxConnections = 128
+        /// `admin.idleTimeout` (default 10 s): a connection with no request in progress for this long is closed.
+        public var idleTimeout: Duration = .seconds(10)
+        /// `admin.requestTimeout` (default 30 s): a request not answered this long after its head (a body that
+        /// trickles in) closes its connection.
+        public var requestTimeout: Duration = .seconds(30)
 
         public init() {}
     }

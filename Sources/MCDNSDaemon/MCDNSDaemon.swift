@@ -173,6 +173,7 @@ public enum MCDNSDaemon {
             metrics: MetricsExporter(registry: metricsRegistry, store: store, queries: dns.statistics, members: members,
                                      tunnels: tunnels, host: hostStatus),
             token: token,
+            limits: configuration.admin,
             logger: logger
         )
         var services: [any Service] = [dns, DNSListening(service: dns, socketsPerAddress: sockets, logger: logger)]

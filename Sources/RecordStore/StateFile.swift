@@ -74,7 +74,11 @@ public struct StateFile: Sendable {
         return (bounded, checksum)
     }
 
-    static func decodePayload(_ payload: [UInt8], checksum: UInt32, path: String) throws(StateFileError)
+    static func decodePayload(
+        _ payload: [UInt8],
+        checksum: UInt32,
+        path: String
+    ) throws(StateFileError)
         -> PersistedState
     {
         guard CRC32.checksum(payload) == checksum else { throw .checksumMismatch(path) }
@@ -113,7 +117,10 @@ public struct StateFile: Sendable {
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw .unreadable(path, reason: Self.errnoText("fstat")) }
         guard (info.st_mode & S_IFMT) == S_IFREG else {
-            throw .unreadable(path, reason: "not a regular file; remove it (the daemon starts cold and writes a new one)")
+            throw .unreadable(
+                path,
+                reason: "not a regular file; remove it (the daemon starts cold and writes a new one)"
+            )
         }
         let size = Int(info.st_size)
         let header = try Self.readFully(fd, count: min(size, Self.headerSize), path: path)
@@ -126,7 +133,9 @@ public struct StateFile: Sendable {
             throw .checksumMismatch(path)
         }
         let payload = try Self.readFully(fd, count: length, path: path)
-        guard payload.count == length else { throw .truncated(path, size: Self.headerSize + payload.count, expected: size) }
+        guard payload.count == length else {
+            throw .truncated(path, size: Self.headerSize + payload.count, expected: size)
+        }
         return try Self.decodePayload(payload, checksum: checksum, path: path)
     }
 

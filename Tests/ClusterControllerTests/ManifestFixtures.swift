@@ -28,7 +28,10 @@ final class TemporaryDirectory: Sendable {
 
     func write(_ name: String, _ text: String) throws {
         // Write to a temporary name and rename, as editors and kubectl do, so a poll never reads half a file.
-        let temporary = path + "/.\(name).tmp"
+        let parts = name.split(separator: "/", omittingEmptySubsequences: false)
+        let temporary = ([path] + parts.dropLast().map(String.init) + [".\(parts.last ?? "").tmp"]).joined(
+            separator: "/"
+        )
         try text.write(toFile: temporary, atomically: false, encoding: .utf8)
         guard rename(temporary, path + "/" + name) == 0 else {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path + "/" + name])
@@ -71,5 +74,18 @@ enum Manifests {
         endpoints:
         \(addresses.map { "  - addresses: [\"\($0)\"]" }.joined(separator: "\n"))
         """
+    }
+}
+
+extension Manifests {
+    /// A ConfigMap with `levels` levels of nine aliases each ("billion laughs"): 9^levels leaves once expanded.
+    static func laughs(levels: Int) -> String {
+        var text = "apiVersion: v1\nkind: ConfigMap\nmetadata: { name: lol, namespace: shop }\ndata:\n"
+        text += "  l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+        for level in 1..<levels {
+            let refs = Array(repeating: "*l\(level - 1)", count: 9).joined(separator: ", ")
+            text += "  l\(level): &l\(level) [\(refs)]\n"
+        }
+        return text
     }
 }

@@ -21,6 +21,48 @@ struct ManifestParserTests {
         #expect(document.ignored.first?.line == 27)
     }
 
+    static func rejected(_ text: String, budget: YAMLBudget? = nil) -> ManifestError? {
+        do {
+            if let budget {
+                _ = try ManifestParser.parse(text, file: "m.yaml", budget: budget)
+            } else {
+                _ = try ManifestParser.parse(text, file: "m.yaml")
+            }
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    /// Issue 22, finding 2: a 576-byte ConfigMap of ten levels of nine aliases took the daemon to 3.6 GB. Seven
+    /// levels (4.8 million nodes) is enough to go over the budget and small enough to parse without it.
+    @Test(arguments: [7, 10])
+    func aliasExpansionIsBoundedBeforeComposing(levels: Int) throws {
+        let text = Manifests.laughs(levels: levels)
+        let error = try #require(Self.rejected(text))
+        // At the line of the alias that goes over: l6, the seventh level.
+        #expect(error.description.hasPrefix("m.yaml:11: "), "\(error)")
+        #expect(error.message.contains("expands to more than 1000000 nodes"), "\(error)")
+        // Six levels (about 600,000 nodes) stay under it.
+        #expect(Self.rejected(Manifests.laughs(levels: 6)) == nil)
+    }
+
+    @Test func aliasesAsKeysAreBoundedToo() throws {
+        // Yams hashes mapping keys to find duplicates: an expanded alias as a key is as costly as a value.
+        let text = Manifests.laughs(levels: 7) + "  ? *l6\n  : x\n"
+        #expect(Self.rejected(text, budget: YAMLBudget(maxBytes: 1 << 20, maxNodes: 10_000, maxDepth: 64)) != nil)
+    }
+
+    @Test func depthAndSizeAreBounded() throws {
+        let deep = "data: " + String(repeating: "[", count: 100) + String(repeating: "]", count: 100) + "\n"
+        let error = try #require(Self.rejected(deep))
+        #expect(error.description == "m.yaml:1: YAML nested more than 64 levels deep")
+        let small = YAMLBudget(maxBytes: 100, maxNodes: 1_000_000, maxDepth: 64)
+        let large = try #require(Self.rejected(Manifests.service("web", ip: "10.0.0.1"), budget: small))
+        #expect(large.message.contains("larger than the limit of 100 bytes"))
+        #expect(Self.rejected(Manifests.service("web", ip: "10.0.0.1")) == nil)
+    }
+
     @Test func yamlSyntaxErrorHasFileAndLine() {
         let text = "apiVersion: v1\nkind: Service\nmetadata:\n  name: [web\n  namespace: shop\n"
         #expect {

@@ -238,6 +238,33 @@ import Testing
             line: 1,
             message: "staleGracePeriod: \"87601h\" is not a duration"
         ),
+        // Issue 22, finding 2: aliases multiply what they point at (six levels of nine: 600,000 nodes).
+        BrokenCase(
+            name: "billion laughs",
+            yaml: "x: &l0 [a, a, a, a, a, a, a, a, a]\n"
+                + (1..<6).map { "x\($0): &l\($0) [" + Array(repeating: "*l\($0 - 1)", count: 9).joined(separator: ", ") + "]\n" }
+                .joined(),
+            line: 6,
+            message: "YAML expands to more than 100000 nodes"
+        ),
+        BrokenCase(
+            name: "nested too deep",
+            yaml: "\nexport: { namespaces: " + String(repeating: "[", count: 40) + String(repeating: "]", count: 40) + " }\n",
+            line: 2,
+            message: "YAML nested more than 32 levels deep"
+        ),
+        BrokenCase(
+            name: "admin idle timeout too short",
+            yaml: "admin:\n  idleTimeout: 1ms\n",
+            line: 2,
+            message: "admin.idleTimeout: must be at least 10ms"
+        ),
+        BrokenCase(
+            name: "admin connections out of range",
+            yaml: "admin: { maxConnections: 0 }\n",
+            line: 1,
+            message: "admin.maxConnections: 0 is out of range"
+        ),
         BrokenCase(
             name: "bad duration unit",
             yaml: "dns:\n  tcpIdleTimeout: 10d\n",

@@ -180,8 +180,12 @@ import Testing
     @Test func theReservationRunsLowAtHalfWayAndAWriteRenewsIt() async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let store = try RecordStore(live: try Self.liveTable(), firstSerial: 5000, stateFile: StateFile(directory: directory),
-                                    serialReservation: 40)
+        let store = try RecordStore(
+            live: try Self.liveTable(),
+            firstSerial: 5000,
+            stateFile: StateFile(directory: directory),
+            serialReservation: 40
+        )
         // Nothing on disk reserves serials yet: the persister is asked to write at once.
         #expect(store.reservationRunningLow)
         await store.apply(RecordChanges(upserted: [Self.record("web", address: "10.0.0.1")], clusters: Self.synced))
@@ -248,23 +252,44 @@ import Testing
         web.status.dns += Self.record("web", address: "10.0.0.2", cluster: "west-1").status.dns
         var api = Self.record("api", address: "10.0.1.2", cluster: "west-1")
         api.status.dns[0].region = "r"
-        let bothSynced = Self.synced + [ClusterInfo(id: "west-1", locality: Locality(region: "r", zone: "z"), link: .synced)]
-        let saved = PersistedState(serial: 100, serialReserved: 1100, savedAt: 0, records: [web, api], clusters: bothSynced)
+        let bothSynced =
+            Self.synced + [ClusterInfo(id: "west-1", locality: Locality(region: "r", zone: "z"), link: .synced)]
+        let saved = PersistedState(
+            serial: 100,
+            serialReserved: 1100,
+            savedAt: 0,
+            records: [web, api],
+            clusters: bothSynced
+        )
         let store = try RecordStore(live: try Self.liveTable(), firstSerial: 1, restoring: saved)
         #expect(try Set(Self.answer(store.current(), "web")) == ["10.0.0.1 ttl 5", "10.0.0.2 ttl 5"])
 
         // east-1 syncs: web comes back with east-1's (new) address only, and api is not in east-1 (removed).
-        let eastOnly = [bothSynced[0], ClusterInfo(id: "west-1", locality: Locality(region: "r", zone: "z"), link: .offline)]
-        await store.apply(RecordChanges(upserted: [Self.record("web", address: "10.0.0.9")], removed: [api.key],
-                                        clusters: eastOnly))
-        #expect(try Set(Self.answer(store.current(), "web")) == ["10.0.0.9 ttl 5", "10.0.0.2 ttl 5"],
-                "west-1's restored target stays, stale, beside east-1's fresh one")
+        let eastOnly = [
+            bothSynced[0], ClusterInfo(id: "west-1", locality: Locality(region: "r", zone: "z"), link: .offline),
+        ]
+        await store.apply(
+            RecordChanges(
+                upserted: [Self.record("web", address: "10.0.0.9")],
+                removed: [api.key],
+                clusters: eastOnly
+            )
+        )
+        #expect(
+            try Set(Self.answer(store.current(), "web")) == ["10.0.0.9 ttl 5", "10.0.0.2 ttl 5"],
+            "west-1's restored target stays, stale, beside east-1's fresh one"
+        )
         #expect(try Self.answer(store.current(), "api") == ["10.0.1.2 ttl 5"], "api is west-1's: kept until it syncs")
         #expect(store.liveState()?.warmStart == true)
 
         // west-1 syncs without web's second address and without api: now both go.
-        await store.apply(RecordChanges(upserted: [Self.record("web", address: "10.0.0.9")], removed: [api.key],
-                                        clusters: bothSynced))
+        await store.apply(
+            RecordChanges(
+                upserted: [Self.record("web", address: "10.0.0.9")],
+                removed: [api.key],
+                clusters: bothSynced
+            )
+        )
         #expect(try Self.answer(store.current(), "web") == ["10.0.0.9 ttl 30"])
         #expect(try Self.answer(store.current(), "api") == [])
         #expect(store.liveState()?.warmStart == false)
