@@ -4,6 +4,8 @@
 SWIFT ?= swift
 CONFIG ?= examples/demo/mcdns.yaml
 FUZZ_SCRIPT := Tests/Fuzz/run.sh
+# The nested package that runs the answer compiler's and record store's suites under a sanitizer.
+SANITIZED := Tests/Sanitized
 
 # What the build needs (the ldns headers and library, found through pkg-config).
 BUILD_PACKAGES := libldns-dev pkg-config
@@ -50,7 +52,7 @@ define ensure_packages
 	fi
 endef
 
-.PHONY: all build test demo lint fuzz build-deps test-deps demo-deps
+.PHONY: all build test test-asan demo lint fuzz build-deps test-deps demo-deps
 
 all: build
 
@@ -83,7 +85,13 @@ build: build-deps
 test: test-deps
 	$(SWIFT) build
 	MALLOC_ARENA_MAX=1 $(SWIFT) test --no-parallel
+	$(MAKE) test-asan
 	$(MAKE) fuzz
+
+# The DNSAnswer and RecordStore suites again under AddressSanitizer (issue 21: the name store's arena), in their
+# own package so that only those modules are built again with it, not NIO, SSL and Hummingbird.
+test-asan: test-deps
+	cd $(SANITIZED) && $(SWIFT) test --sanitize=address
 
 # The fuzzers live in their own package under Tests/Fuzz; its script builds and runs them.
 fuzz: test-deps

@@ -166,6 +166,48 @@ public struct ClusterCache: Sendable {
         (slices[key] ?? []).map { $0.slice(namespace: key.namespace, serviceName: key.name) }
     }
 
+    /// What must hold between events; returns each violation found (none when the cache is sound): each
+    /// service's slice list is non-empty and in strictly increasing name order; `sliceCount` is the slices held; a
+    /// slice whose name follows its service's (`follows`) has no recorded owner and any other has its service
+    /// recorded; every recorded owner holds that slice; each slice's owner is found again from its name
+    /// (`owner(of:)`), so a later delete reaches it; and every packed service and slice unpacks to what packs
+    /// to the same bytes again.
+    public func validate() -> [String] {
+        var problems: [String] = []
+        func fail(_ message: String) { if problems.count < 20 { problems.append("cluster cache: \(message)") } }
+        var held = 0
+        for (key, list) in slices {
+            if list.isEmpty { fail("\(key) has an empty slice list") }
+            held += list.count
+            for (a, b) in zip(list, list.dropFirst()) where a.name >= b.name {
+                fail("\(key)'s slices \(a.name) and \(b.name) are out of name order")
+            }
+            for slice in list {
+                let id = SliceID(namespace: key.namespace, name: slice.name)
+                let recorded = unconventionalOwners[id]
+                if Self.follows(slice: slice.name, service: key.name) ? recorded != nil : recorded != key {
+                    fail("slice \(id) of \(key) has recorded owner \(recorded.map { "\($0)" } ?? "none")")
+                }
+                if owner(of: id) != key { fail("slice \(id) of \(key) is found under \(owner(of: id).map { "\($0)" } ?? "none")") }
+                if CachedSlice(slice.slice(namespace: key.namespace, serviceName: key.name)) != slice {
+                    fail("slice \(id) does not pack to the same bytes again")
+                }
+            }
+        }
+        if held != sliceCount { fail("sliceCount is \(sliceCount); \(held) slices are held") }
+        for (id, key) in unconventionalOwners where slices[key]?.contains(where: { $0.name == id.name }) != true
+            || id.namespace != key.namespace {
+            fail("slice \(id)'s recorded owner \(key) does not hold it")
+        }
+        for (key, cached) in services where CachedService(cached.service(namespace: key.namespace, name: key.name)) != cached {
+            fail("service \(key) does not pack to the same bytes again")
+        }
+        return problems
+    }
+
+    /// Miscounts the slices held (tests only): `validate()` must then report it.
+    mutating func damageForTesting() { sliceCount += 1 }
+
     private mutating func removeSlice(_ id: SliceID) -> Impact {
         guard let owner = owner(of: id) else { return Impact() }
         let name = id.name

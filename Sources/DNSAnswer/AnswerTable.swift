@@ -97,6 +97,35 @@ public final class AnswerTable: Sendable {
                 "answer bytes": sums[5], "variants": sums[6], "relocations": sums[7]]
     }
 
+    // MARK: - Checking
+
+    /// What must hold of a table; returns each violation found (none when it is sound): every shard's own
+    /// invariants (`Shard.validate`: slots resolve to their nodes, references name templates that exist, names
+    /// sit in the shard their group hash picks) and the shared answers'; each zone's NXDOMAIN reference names a
+    /// shared answer; the requester variants name requesters the table knows, as do its subnets.
+    public func validate() -> [String] {
+        let sharedCount = Int(shared.layout.templateCount)
+        let origins = zoneOrigins.map(\.key)
+        var problems = shared.validate(index: nil, origins: origins, sharedCount: sharedCount)
+        for (index, shard) in shards.all.enumerated() where shard.nodeCount > 0 {
+            problems += shard.validate(index: index, origins: origins, sharedCount: sharedCount)
+            for v in 0..<Int(shard.layout.variantCount) where Int(shard.variant(at: v).requester) >= requesters.count {
+                problems.append("shard \(index): variant \(v) is for requester \(shard.variant(at: v).requester) of \(requesters.count)")
+            }
+            if problems.count >= 20 { return problems }
+        }
+        for (zone, reference) in nxTemplates.enumerated() where reference >= 0 || Int(-(reference + 1)) >= sharedCount {
+            problems.append("zone \(zone)'s NXDOMAIN answer \(reference) is not a shared answer")
+        }
+        for subnet in subnets where subnet.requester < 0 || subnet.requester >= requesters.count {
+            problems.append("subnet \(subnet.network) names requester \(subnet.requester) of \(requesters.count)")
+        }
+        return problems
+    }
+
+    /// Breaks the first shard that holds names (tests only): `validate()` must then report it.
+    func damageForTesting() { shards.all.first { $0.nodeCount > 0 }?.damageForTesting() }
+
     // MARK: - The query path
 
     /// Answers one query. Writes the response into `output` and returns its length; 0 means "send nothing".

@@ -25,9 +25,18 @@ public final class LiveTable {
     /// Whether `rebuild` ran: until then the builder holds no shards.
     private var built = false
 
-    public init(zones: [Zone], naming: NamingConfiguration, options: ServingOptions = ServingOptions()) throws(CompileError) {
+    public convenience init(zones: [Zone], naming: NamingConfiguration, options: ServingOptions = ServingOptions())
+        throws(CompileError)
+    {
+        try self.init(zones: zones, naming: naming, options: options, chunkSize: 1 << 20)
+    }
+
+    /// `chunkSize`: the name stores' arena chunk (tests use small ones, so that compaction runs often).
+    init(zones: [Zone], naming: NamingConfiguration, options: ServingOptions = ServingOptions(), chunkSize: Int)
+        throws(CompileError)
+    {
         var contents: [ZoneContent] = []
-        for zone in zones { contents.append(try ZoneContent(zone: zone)) }
+        for zone in zones { contents.append(try ZoneContent(zone: zone, chunkSize: chunkSize)) }
         for (domain, purpose) in [(naming.federationDomain, "federation domain"), (naming.clustersetDomain, "clusterset domain")] {
             guard let domain else { continue }
             guard let index = contents.firstIndex(where: { $0.origin == domain }) else {
@@ -116,6 +125,7 @@ public final class LiveTable {
         built = true
         serviceIDs = numbers
         problems = found
+        checkInDebug(table)
         return table
     }
 
@@ -172,7 +182,7 @@ public final class LiveTable {
             if let record = saved[key] ?? nil { placing.append(record) }
         }
         do throws(CompileError) {
-            return try builder.update(serial: serial) { zones in
+            let table = try builder.update(serial: serial) { zones in
                 var touched = Set<DomainName>()
                 for key in saved.keys {
                     if let id = serviceIDs.id(of: key), let record = serviceIDs.record(of: id) {
@@ -191,6 +201,8 @@ public final class LiveTable {
                 }
                 return touched
             }
+            checkInDebug(table)
+            return table
         } catch {
             for (key, record) in saved {
                 serviceIDs.release(key)
@@ -200,6 +212,57 @@ public final class LiveTable {
             _ = try? rebuild(serial: serial)
             throw error
         }
+    }
+
+    // MARK: - Checking
+
+    /// What must hold between batches; returns each violation found (none when the table is sound): every zone's
+    /// own invariants (`ZoneContent.validate()`); the service numbering is one to one (each number's record
+    /// carries the key that maps to that number, the free numbers are exactly the empty places); and every live
+    /// name's owner number is a held service that makes that name from its record, so no name outlives its
+    /// service or passes to the next service given the same number.
+    public func validate() -> [String] {
+        var problems = builder.zones.flatMap { $0.validate() }
+        problems += serviceIDs.validate()
+        guard problems.isEmpty else { return problems }
+        let names = RecordNames(naming: naming, clusters: clusters)
+        let zones = builder.zones
+        var made: [UInt32: Set<DomainName>] = [:]
+        for key in serviceIDs.keys {
+            guard let id = serviceIDs.id(of: key), let record = serviceIDs.record(of: id) else { continue }
+            made[id] = Set(names.names(for: record).names.map(\.name))
+        }
+        for zone in zones {
+            for name in zone.names {
+                guard let owner = zone.owner(of: name) else { continue }
+                guard let expected = made[owner] else {
+                    problems.append("live name \(name) is owned by service number \(owner), which is not held")
+                    continue
+                }
+                if !expected.contains(name) {
+                    problems.append("live name \(name) is owned by \(serviceIDs.key(of: owner).map { "\($0)" } ?? "?"), "
+                        + "which does not make it")
+                }
+            }
+        }
+        return problems
+    }
+
+    /// Breaks one invariant of the first zone's store (tests only): `validate()` must then report it.
+    func damageForTesting(_ damage: NameStore.Damage) {
+        builder.damageForTesting(damage)
+    }
+
+    /// Gives a service another's number (tests only): `validate()` must then report it.
+    func damageServiceNumbersForTesting() { serviceIDs.damageForTesting() }
+
+    /// Debug builds check every invariant after each compile (a test that breaks one stops there, with the
+    /// violations); release builds do not pay for it.
+    private func checkInDebug(_ table: AnswerTable) {
+        #if DEBUG
+            let problems = validate() + table.validate()
+            assert(problems.isEmpty, "the live table broke its invariants: \(problems.joined(separator: "; "))")
+        #endif
     }
 
     private static func place(_ record: ServiceDNSRecord, _ names: RecordNames, _ zones: inout [ZoneContent],
@@ -267,6 +330,26 @@ struct ServiceIDs: Sendable {
         }
         byKey[record.key] = id
         return id
+    }
+
+    /// The numbering is one to one: see `LiveTable.validate()`.
+    func validate() -> [String] {
+        var problems: [String] = []
+        for (key, id) in byKey where record(of: id)?.key != key {
+            problems.append("service \(key) has number \(id), whose record is \(record(of: id).map { "\($0.key)" } ?? "empty")")
+        }
+        let held = services.count { $0 != nil }
+        if held != byKey.count { problems.append("\(held) numbered records for \(byKey.count) keys") }
+        if Set(free).count != free.count { problems.append("a free service number is listed twice") }
+        let empty = Set(services.indices.filter { services[$0] == nil }.map { UInt32($0 + 1) })
+        if Set(free) != empty { problems.append("the free service numbers are not the empty places") }
+        return problems
+    }
+
+    /// Gives `key` the number of another service (tests only): `validate()` must then report it.
+    mutating func damageForTesting() {
+        guard let (key, id) = byKey.first else { return }
+        byKey[key] = id == 1 ? UInt32(services.count + 1) : 1
     }
 
     mutating func release(_ key: ServiceKey) {

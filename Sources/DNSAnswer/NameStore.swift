@@ -1,3 +1,5 @@
+import DNSWire
+
 /// Every name of one zone with its bookkeeping, in flat storage: an entry array indexed by a name number, an
 /// open-addressing index over the lower-cased wire names, and an arena of byte chunks holding each name and the
 /// packed records of a live name.
@@ -10,7 +12,12 @@
 ///
 /// Arena records are never edited in place: a name whose records change gets a new record at the arena's tail and
 /// its old one becomes garbage. A chunk whose garbage passes half its bytes moves its live records to the tail and
-/// is freed, so garbage stays bounded and no step ever copies more than one chunk.
+/// is freed, so garbage stays bounded.
+///
+/// Every edit first does all its accounting (the old record counted as garbage, the entry pointed at its new
+/// record or cleared) and only then compacts (`settle`): a compaction reads "live" as "an entry points here", so
+/// it must never see an entry that is about to move or go, nor free a chunk a later count still refers to.
+/// `validate()` checks what must hold between edits.
 struct NameStore: Sendable {
     /// 16 bytes (a test holds it there): at a million names each 4 bytes is about 13 bytes per endpoint.
     struct Entry: Sendable, Equatable {
@@ -209,13 +216,14 @@ struct NameStore: Sendable {
             id = UInt32(entries.count)
             entries.append(Entry(flags: Entry.used))
         }
-        place(id, label, parent: parent, data: data)
+        let previous = place(id, label, parent: parent, data: data)
         count += 1
         if count * 4 > slots.count * 3 { grow() }
         let mask = slots.count - 1
         var position = home(NameHash.hash(stripped), mask)
         while slots[position] != 0 { position = (position + 1) & mask }
         slots[position] = id + 1
+        settle([previous])
         return id
     }
 
@@ -230,9 +238,11 @@ struct NameStore: Sendable {
             label = Array(current.label)
             parent = current.parent
         }
-        let old = entries[Int(id)]
-        place(id, label[...], parent: parent, data: data)
-        discard(chunk: Int(old.chunk), offset: Int(old.offset))
+        // The old record is garbage from here on; the chunks are settled once the entry points at the new one.
+        let old = Int(entries[Int(id)].chunk)
+        discard(chunk: old, offset: Int(entries[Int(id)].offset))
+        let previous = place(id, label[...], parent: parent, data: data)
+        settle([old, previous])
     }
 
     /// Removes the name `id`; its number may be given to the next name inserted.
@@ -258,9 +268,155 @@ struct NameStore: Sendable {
         slots[hole] = 0
         let entry = entries[Int(id)]
         discard(chunk: Int(entry.chunk), offset: Int(entry.offset))
+        // Cleared before the chunk is settled: a compaction moves only records an entry points at.
         entries[Int(id)] = Entry()
         freeIDs.append(id)
         count -= 1
+        settle([Int(entry.chunk)])
+    }
+
+    // MARK: - Checking
+
+    /// What must hold between edits; returns each violation found (none when the store is sound):
+    /// - the arena: each chunk's records lie end to end and fill it exactly (no record overlaps another or runs
+    ///   past its chunk); a chunk's garbage count is the bytes of its records no entry points at; free chunks are
+    ///   empty with no garbage, the tail is not free, and no record sits in a free chunk;
+    /// - the entries: every used entry points at the start of a record whose header carries its number; unused
+    ///   entries are blank and are exactly the free numbers; `count` is the number of used entries; negative TTL
+    ///   indexes are within the table;
+    /// - the names: every used name's parent is used (up to the one apex, without cycles) and, with `childCounts`
+    ///   (the zone contents keep them; the store only holds them), each name's child count is the number of names
+    ///   whose parent it is;
+    /// - the index: it is at most 3/4 full, holds every used name exactly once and nothing else, and finding a
+    ///   name's own bytes gives back its number (every slot is reachable from its home).
+    func validate(childCounts: Bool = true) -> [String] {
+        var problems: [String] = []
+        let zone = (try? DomainName(wire: suffix).description) ?? "\(suffix)"
+        func fail(_ message: String) { if problems.count < 20 { problems.append("name store of \(zone): \(message)") } }
+        guard garbage.count == chunks.count else { return ["name store of \(zone): \(garbage.count) garbage counts for \(chunks.count) chunks"] }
+        let free = Set(freeChunks)
+        if free.count != freeChunks.count { fail("a chunk is listed free twice") }
+        for chunk in freeChunks where chunk >= chunks.count || !chunks[chunk].isEmpty || garbage[chunk] != 0 {
+            fail("free chunk \(chunk) is not empty or has garbage")
+        }
+        if tail >= chunks.count || free.contains(tail) { fail("the tail \(tail) is not a chunk in use") }
+        // The arena, chunk by chunk: which entries point at a record whose header names them.
+        var placed = [Bool](repeating: false, count: entries.count)
+        for (chunk, bytes) in chunks.enumerated() where !free.contains(chunk) {
+            if bytes.isEmpty { fail("chunk \(chunk) is in use and empty") }
+            var at = 0
+            var dead = 0
+            while at < bytes.count {
+                guard at + Self.headerSize <= bytes.count else {
+                    fail("chunk \(chunk): a record header at \(at) runs past its \(bytes.count) bytes")
+                    break
+                }
+                let id = Self.u32(bytes, at)
+                let size = Self.headerSize + Int(bytes[at + 4]) + Self.u32(bytes, at + 5)
+                guard at + size <= bytes.count else {
+                    fail("chunk \(chunk): the record at \(at) (\(size) bytes) runs past its \(bytes.count) bytes")
+                    break
+                }
+                if id < entries.count, entries[id].has(Entry.used), Int(entries[id].chunk) == chunk,
+                   Int(entries[id].offset) == at {
+                    placed[id] = true
+                } else {
+                    dead += size
+                }
+                at += size
+            }
+            if dead != garbage[chunk] {
+                fail("chunk \(chunk) counts \(garbage[chunk]) bytes of garbage; \(dead) bytes are records no entry points at")
+            }
+        }
+        var used = 0
+        var freeID = [Bool](repeating: false, count: entries.count)
+        for id in freeIDs {
+            if Int(id) >= entries.count || freeID[Int(id)] { fail("free number \(id) is out of range or listed twice") } else { freeID[Int(id)] = true }
+        }
+        for id in entries.indices {
+            let entry = entries[id]
+            if entry.has(Entry.used) {
+                used += 1
+                if freeID[id] { fail("name \(id) is used and listed free") }
+                if !placed[id] { fail("name \(id) points at chunk \(entry.chunk) offset \(entry.offset), where no record of it starts") }
+                if Int(entry.negativeTTLIndex) > negativeTTLs.count { fail("name \(id) has negative TTL index \(entry.negativeTTLIndex) of \(negativeTTLs.count)") }
+            } else {
+                if entry != Entry() { fail("unused entry \(id) is not blank") }
+                if !freeID[id] { fail("unused number \(id) is not listed free") }
+            }
+        }
+        if used != count { fail("count is \(count); \(used) entries are used") }
+        // Names and the index read the records: only when every used entry points at one of its own.
+        guard problems.isEmpty else { return problems }
+        var children = [UInt32](repeating: 0, count: entries.count)
+        var apexes = 0
+        for id in entries.indices where entries[id].has(Entry.used) {
+            let parent = record(UInt32(id)).parent
+            if parent == Self.noParent {
+                apexes += 1
+                continue
+            }
+            guard Int(parent) < entries.count, entries[Int(parent)].has(Entry.used) else {
+                fail("name \(id)'s parent \(parent) is not held")
+                continue
+            }
+            children[Int(parent)] += 1
+        }
+        if apexes > 1 { fail("\(apexes) names have no parent") }
+        for id in entries.indices where childCounts && entries[id].has(Entry.used) && entries[id].children != children[id] {
+            fail("name \(id) counts \(entries[id].children) children; \(children[id]) names are directly below it")
+        }
+        guard problems.isEmpty else { return problems }
+        if slots.count & (slots.count - 1) != 0 || count * 4 > slots.count * 3 {
+            fail("the index has \(slots.count) slots for \(count) names")
+        }
+        var indexed = [Bool](repeating: false, count: entries.count)
+        for slot in slots where slot != 0 {
+            let id = Int(slot - 1)
+            guard id < entries.count, entries[id].has(Entry.used) else {
+                fail("an index slot holds \(id), which is not a used name")
+                continue
+            }
+            if indexed[id] { fail("name \(id) is in the index twice") }
+            indexed[id] = true
+            // The walk up the parents ends (no cycle) before the name is spelled and looked up.
+            var depth = 0
+            var current = UInt32(id)
+            while depth <= 128, case let parent = record(current).parent, parent != Self.noParent {
+                current = parent
+                depth += 1
+            }
+            if depth > 128 {
+                fail("name \(id)'s parents loop")
+            } else if find(name(of: UInt32(id))) != UInt32(id) {
+                fail("finding name \(id) by its own bytes does not give it back")
+            }
+        }
+        for id in entries.indices where entries[id].has(Entry.used) && !indexed[id] {
+            fail("name \(id) is not in the index")
+        }
+        return problems
+    }
+
+    /// Damage a test makes on purpose, to see that `validate()` reports it.
+    enum Damage {
+        case garbageCount, childCount, indexSlot, overlappingRecord
+    }
+
+    /// Breaks one invariant (tests only): `validate()` must then report a violation.
+    mutating func damageForTesting(_ damage: Damage) {
+        switch damage {
+        case .garbageCount:
+            garbage[tail >= 0 ? tail : 0] += 1
+        case .childCount:
+            if let id = entries.indices.first(where: { entries[$0].has(Entry.used) }) { entries[id].children += 1 }
+        case .indexSlot:
+            if let position = slots.firstIndex(where: { $0 != 0 }) { slots[position] = 0 }
+        case .overlappingRecord:
+            // The last used entry points one byte into its record, as if a record overlapped it.
+            if let id = entries.indices.last(where: { entries[$0].has(Entry.used) }) { entries[id].offset += 1 }
+        }
     }
 
     // MARK: - Internals
@@ -307,8 +463,9 @@ struct NameStore: Sendable {
         bytes.append(UInt8(truncatingIfNeeded: value))
     }
 
-    /// Writes a record for `id` at the arena's tail and points its entry there.
-    private mutating func place(_ id: UInt32, _ label: ArraySlice<UInt8>, parent: UInt32, data: [UInt8]) {
+    /// Writes a record for `id` at the arena's tail and points its entry there. Returns the chunk that stopped
+    /// being the tail for it (or -1): the caller settles it once its own accounting is done. Never compacts.
+    private mutating func place(_ id: UInt32, _ label: ArraySlice<UInt8>, parent: UInt32, data: [UInt8]) -> Int {
         let size = Self.headerSize + label.count + data.count
         let target: Int
         var previous = -1
@@ -332,8 +489,7 @@ struct NameStore: Sendable {
         chunks[target].append(contentsOf: data)
         entries[Int(id)].chunk = UInt16(target)
         entries[Int(id)].offset = UInt32(offset)
-        // A chunk that gathered garbage while it was the tail is compacted once it stops being the tail.
-        if previous >= 0, garbage[previous] * 2 > chunks[previous].count { compact(previous) }
+        return previous
     }
 
     private mutating func newChunk(capacity: Int) -> Int {
@@ -350,21 +506,32 @@ struct NameStore: Sendable {
         return chunks.count - 1
     }
 
-    /// Counts the record at (`chunk`, `offset`) as garbage; a chunk more than half garbage is compacted away
-    /// (the tail once it is wholly garbage or no longer the tail).
+    /// Counts the record at (`chunk`, `offset`) as garbage. Only counts: the caller settles the chunk after it
+    /// has pointed the record's entry elsewhere or cleared it.
     private mutating func discard(chunk: Int, offset: Int) {
         let bytes = chunks[chunk]
         garbage[chunk] += Self.headerSize + Int(bytes[offset + 4]) + Self.u32(bytes, offset + 5)
-        guard garbage[chunk] * 2 > bytes.count else { return }
-        if chunk == tail {
-            guard garbage[chunk] == bytes.count else { return }
-            tail = -1
-        }
-        compact(chunk)
     }
 
-    /// Moves the live records of `chunk` to the tail, then frees it.
-    private mutating func compact(_ chunk: Int) {
+    /// Compacts each of `candidates` (and the tails a compaction fills in turn) that is more than half garbage:
+    /// the tail only once it is wholly garbage (it is still being filled). Decided on the chunk as it is now, so a
+    /// candidate freed or reused meanwhile is judged by what it holds then; -1 and free chunks are skipped.
+    private mutating func settle(_ candidates: [Int]) {
+        var pending = candidates
+        while let chunk = pending.popLast() {
+            guard chunk >= 0, !chunks[chunk].isEmpty, garbage[chunk] * 2 > chunks[chunk].count else { continue }
+            if chunk == tail {
+                guard garbage[chunk] == chunks[chunk].count else { continue }
+                tail = -1
+            }
+            pending += compact(chunk)
+        }
+    }
+
+    /// Moves the live records of `chunk` to the tail, then frees it. Returns the chunks that stopped being the
+    /// tail meanwhile, for `settle`.
+    private mutating func compact(_ chunk: Int) -> [Int] {
+        var filled: [Int] = []
         let bytes = chunks[chunk]
         var at = 0
         while at < bytes.count {
@@ -374,14 +541,17 @@ struct NameStore: Sendable {
             let start = at + Self.headerSize
             if id < entries.count, entries[id].has(Entry.used), entries[id].chunk == UInt16(chunk),
                entries[id].offset == UInt32(at) {
-                place(UInt32(id), bytes[start..<(start + nameLength)], parent: UInt32(Self.u32(bytes, at + 9)),
-                      data: Array(bytes[(start + nameLength)..<(start + nameLength + dataLength)]))
+                let previous = place(UInt32(id), bytes[start..<(start + nameLength)],
+                                     parent: UInt32(Self.u32(bytes, at + 9)),
+                                     data: Array(bytes[(start + nameLength)..<(start + nameLength + dataLength)]))
+                if previous >= 0 { filled.append(previous) }
             }
             at = start + nameLength + dataLength
         }
         chunks[chunk] = []
         garbage[chunk] = 0
         freeChunks.append(chunk)
+        return filled
     }
 
     private mutating func grow() {

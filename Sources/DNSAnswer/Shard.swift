@@ -380,3 +380,144 @@ final class Shard: ManagedBuffer<ShardLayout, UInt64> {
         return entry.fallback
     }
 }
+
+extension Shard {
+    /// What must hold of a shard as `make` left it; returns each violation found (none when it is sound):
+    /// - the sections lie in order inside the allocation, the slot count is a power of two at least twice the
+    ///   node count;
+    /// - every occupied slot holds a node index in range with the tag of that node's name hash, every node is in
+    ///   exactly one slot, and a lookup of the node's own name from its hash finds it (the slot resolves to its
+    ///   node: no empty slot between its home and it);
+    /// - every node's name lies in the names section, its origin entry is one of the shard's and names a zone of
+    ///   the table whose origin bytes it holds, and (for a table's shard `index`) the name's group hash picks
+    ///   this shard;
+    /// - type runs lie in the types section and nodes that share a run read the same number of entries;
+    /// - every template reference (types, fallbacks, variants) names a template of this shard (>= 0) or one of
+    ///   the table's `sharedCount` shared ones (< 0), and every template's body and relocations lie in their
+    ///   sections;
+    /// - variants are ordered by node, name a node in range that says it has variants, and every node that says
+    ///   so has one.
+    func validate(index: Int?, origins: [[UInt8]], sharedCount: Int) -> [String] {
+        var problems: [String] = []
+        let label = index.map { "shard \($0)" } ?? "the shared answers"
+        func fail(_ message: String) { if problems.count < 20 { problems.append("\(label): \(message)") } }
+        let layout = self.layout
+        let starts = [0, layout.nodes, layout.names, layout.origins, layout.types, layout.templates, layout.bytes,
+                      layout.variants, layout.relocations, layout.byteCount].map(Int.init)
+        guard zip(starts, starts.dropFirst()).allSatisfy({ $0 <= $1 }) else { return ["\(label): sections out of order \(starts)"] }
+        let slotCount = Int(layout.mask) + 1
+        let nodes = nodeCount
+        func capacity<T>(_ type: T.Type, _ from: Int32, _ to: Int32) -> Int { Int(to - from) / MemoryLayout<T>.stride }
+        if slotCount & (slotCount - 1) != 0 || slotCount < 8 || slotCount < nodes * 2
+            || slotCount * MemoryLayout<UInt32>.stride > Int(layout.nodes) {
+            fail("\(slotCount) slots for \(nodes) nodes")
+        }
+        if capacity(NodeEntry.self, layout.nodes, layout.names) < nodes { fail("\(nodes) nodes overrun their section") }
+        let typeCount = capacity(TypeEntry.self, layout.types, layout.templates)
+        let originCount = capacity(OriginEntry.self, layout.origins, layout.types)
+        let templateCount = Int(layout.templateCount)
+        if capacity(TemplateEntry.self, layout.templates, layout.bytes) < templateCount { fail("templates overrun their section") }
+        let variantCount = Int(layout.variantCount)
+        if capacity(VariantEntry.self, layout.variants, layout.relocations) < variantCount { fail("variants overrun their section") }
+        guard problems.isEmpty else { return problems }
+
+        func checkReference(_ reference: Int32, _ what: String) {
+            if reference >= 0 ? Int(reference) >= templateCount : Int(-(reference + 1)) >= sharedCount {
+                fail("\(what) refers to template \(reference) (\(templateCount) here, \(sharedCount) shared)")
+            }
+        }
+        let byteLength = Int(layout.variants - layout.bytes)
+        let relocationCapacity = capacity(Relocation.self, layout.relocations, layout.byteCount)
+        for t in 0..<templateCount {
+            let entry = template(t).entry
+            if Int(entry.bodyStart) + Int(entry.bodyLength) > byteLength
+                || Int(entry.relocationStart) + Int(entry.relocationCount) > relocationCapacity {
+                fail("template \(t)'s body or relocations run past their section")
+            }
+        }
+        let namesLength = Int(layout.origins - layout.names)
+        var runs: [UInt32: UInt8] = [:]
+        var nodeOK = [Bool](repeating: true, count: nodes)
+        for n in 0..<nodes {
+            let entry = node(n)
+            guard Int(entry.nameStart) + Int(entry.nameLength) <= namesLength, Int(entry.origin) < originCount else {
+                fail("node \(n)'s name or origin entry is out of its section")
+                nodeOK[n] = false
+                continue
+            }
+            let origin = originEntry(of: entry)
+            if Int(origin.start) + Int(origin.length) > namesLength {
+                fail("node \(n)'s origin runs past the names")
+                nodeOK[n] = false
+                continue
+            }
+            if Int(origin.zone) < origins.count, origin.length > 0,
+               !self.origin(of: entry).elementsEqual(origins[Int(origin.zone)]) {
+                fail("node \(n)'s origin is not the origin of zone \(origin.zone)")
+            }
+            if !origins.isEmpty, Int(origin.zone) >= origins.count { fail("node \(n) is of zone \(origin.zone), which the table lacks") }
+            if Int(entry.typesStart) + Int(entry.typesCount) > typeCount {
+                fail("node \(n)'s types run past their section")
+                nodeOK[n] = false
+                continue
+            }
+            if let other = runs[entry.typesStart], other != entry.typesCount, entry.typesCount > 0 {
+                fail("node \(n) shares the type run at \(entry.typesStart) with another node reading \(other) entries, not \(entry.typesCount)")
+            }
+            if entry.typesCount > 0 { runs[entry.typesStart] = entry.typesCount }
+            for t in Int(entry.typesStart)..<(Int(entry.typesStart) + Int(entry.typesCount)) {
+                checkReference(type(t).template, "node \(n)'s type entry \(t)")
+            }
+            if entry.anyIsFirstType && entry.typesCount == 0 { fail("node \(n) answers ANY with its first type and has none") }
+            checkReference(entry.fallback, "node \(n)'s fallback")
+            if let index {
+                let full = fullName(of: entry)
+                if AnswerTable.shard(of: NameHash.group(full)) != index { fail("node \(n)'s name belongs to another shard") }
+            }
+        }
+        // Slots: each node once, under its tag, and found from its hash.
+        let hashes = nodeHashes()
+        var slotted = [Int](repeating: 0, count: nodes)
+        let slots = base.assumingMemoryBound(to: UInt32.self)
+        for position in 0..<slotCount where slots[position] != Slot.empty {
+            let n = Slot.node(slots[position])
+            guard n >= 0, n < nodes else {
+                fail("slot \(position) holds node \(n) of \(nodes)")
+                continue
+            }
+            slotted[n] += 1
+            if nodeOK[n], slots[position] >> Slot.indexBits != Slot.tag(of: hashes[n]) { fail("slot \(position)'s tag is not node \(n)'s") }
+        }
+        for n in 0..<nodes where slotted[n] != 1 { fail("node \(n) is in \(slotted[n]) slots") }
+        for n in 0..<nodes where nodeOK[n] && slotted[n] == 1 {
+            let full = fullName(of: node(n))
+            let found = full.withUnsafeBytes { find(hash: hashes[n], prefix: nil, packet: $0, start: 0, end: full.count) }
+            if found != Int32(n) { fail("looking up node \(n)'s own name finds \(found)") }
+        }
+        // Variants.
+        var previous: UInt32 = 0
+        var varied = Set<UInt32>()
+        for v in 0..<variantCount {
+            let variant = variant(at: v)
+            if variant.node < previous { fail("variant \(v) is out of node order") }
+            previous = variant.node
+            guard Int(variant.node) < nodes, node(Int(variant.node)).hasVariants else {
+                fail("variant \(v) is for node \(variant.node), which has none")
+                continue
+            }
+            varied.insert(variant.node)
+            checkReference(variant.template, "variant \(v)")
+        }
+        for n in 0..<nodes where node(n).hasVariants && !varied.contains(UInt32(n)) { fail("node \(n) says it has variants and has none") }
+        return problems
+    }
+}
+
+extension Shard {
+    /// Points node 0's fallback at a template that does not exist (tests only): `validate` must report it.
+    func damageForTesting() {
+        guard nodeCount > 0 else { return }
+        let offset = Int(layout.nodes) + MemoryLayout<NodeEntry>.offset(of: \NodeEntry.fallback)!
+        withUnsafeMutablePointerToElements { UnsafeMutableRawPointer($0).storeBytes(of: Int32.max, toByteOffset: offset, as: Int32.self) }
+    }
+}

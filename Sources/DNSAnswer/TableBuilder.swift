@@ -83,6 +83,9 @@ struct TableBuilder {
     // MARK: - Whole builds and changes
 
     /// Renders every name, one shard at a time (only that shard's rendered bodies are alive at once).
+    /// Breaks one invariant of the first zone's store (tests only).
+    mutating func damageForTesting(_ damage: NameStore.Damage) { zones[0].damageForTesting(damage) }
+
     mutating func buildAll(serial: UInt32) throws(CompileError) -> AnswerTable {
         self.serial = serial
         try renderShared()

@@ -29,12 +29,17 @@ public struct ZoneContent: Sendable {
     private var fileRecords: [DomainName: [RRType: [ResourceRecord]]] = [:]
 
     public init(zone: Zone, followsTableSerial: Bool = false) throws(CompileError) {
+        try self.init(zone: zone, followsTableSerial: followsTableSerial, chunkSize: 1 << 20)
+    }
+
+    /// `chunkSize`: the store's arena chunk (tests use small ones, so that compaction runs often).
+    init(zone: Zone, followsTableSerial: Bool = false, chunkSize: Int) throws(CompileError) {
         guard let soa = zone.soa else { throw CompileError.missingSOA(zone.origin) }
         self.origin = zone.origin
         self.soa = soa
         self.followsTableSerial = followsTableSerial
         self.cuts = []
-        self.store = NameStore(suffix: zone.origin.key)
+        self.store = NameStore(suffix: zone.origin.key, chunkSize: chunkSize)
         for record in zone.records { add(record) }
     }
 
@@ -189,6 +194,47 @@ public struct ZoneContent: Sendable {
         return created
     }
 
+    // MARK: - Checking
+
+    /// What must hold between edits; returns each violation found (none when the zone is sound): the store's own
+    /// invariants (`NameStore.validate()`); the apex is held; a packed name is live, its data unpacks to RRsets
+    /// of its own name and it has no file records beside them; a live name has a nonzero owner, the rest owner 0
+    /// and no data; a name neither live nor in the file is an empty non-terminal with names below it (the apex
+    /// aside); every file record's and variant's name and every cut is held, and every cut has NS records.
+    public func validate() -> [String] {
+        var problems = store.validate()
+        guard problems.isEmpty else { return problems }
+        func fail(_ message: String) { if problems.count < 20 { problems.append("zone \(origin): \(message)") } }
+        guard let apex = store.find(origin.key) else { return ["zone \(origin): the apex is not held"] }
+        for id in store.ids {
+            let entry = store[id]
+            let spelled = store.name(of: id)
+            let name = (try? DomainName(wire: spelled)).map(String.init(describing:)) ?? "name \(id)"
+            let live = entry.has(NameStore.Entry.live)
+            if entry.has(NameStore.Entry.packed) {
+                if !live { fail("\(name) has packed records and is not live") }
+                if !PackedRRsets(bytes: store.data(of: id)).isWellFormed { fail("\(name)'s packed records do not parse") }
+                if let owner = try? DomainName(wire: spelled), fileRecords[owner] != nil {
+                    fail("\(name) has packed records and file records")
+                }
+            } else if !store.data(of: id).isEmpty {
+                fail("\(name) has data without the packed flag")
+            }
+            if live != (entry.owner != 0) { fail("\(name): live \(live) with owner \(entry.owner)") }
+            if !live, id != apex, entry.children == 0, let owner = try? DomainName(wire: spelled),
+               fileRecords[owner]?.isEmpty ?? true {
+                fail("\(name) is neither live nor in the zone file and has no names below it")
+            }
+        }
+        for name in fileRecords.keys where !contains(name) { fail("file records of \(name), which is not held") }
+        for name in variants.keys where !isLive(name) { fail("variants of \(name), which is not a live name") }
+        for cut in cuts where (rrsets(at: cut)?[.ns] ?? []).isEmpty { fail("cut \(cut) has no NS records") }
+        return problems
+    }
+
+    /// Breaks one invariant of the zone's store (tests only): `validate()` must then report it.
+    mutating func damageForTesting(_ damage: NameStore.Damage) { store.damageForTesting(damage) }
+
     /// The topmost zone cut at or above `name` (but below the apex), if any.
     public func cut(atOrAbove name: DomainName) -> DomainName? {
         guard !cuts.isEmpty else { return nil }
@@ -295,6 +341,24 @@ public struct PackedRRsets: Sendable, Equatable {
                 at += length
             }
         }
+    }
+
+    /// True when the bytes are RRsets as `init(_:owner:)` writes them, each field within the bytes and ending
+    /// exactly at their end (what `forEach` reads without checking).
+    var isWellFormed: Bool {
+        var at = 0
+        func u16(_ i: Int) -> Int? { i + 2 <= bytes.count ? Int(bytes[i]) << 8 | Int(bytes[i + 1]) : nil }
+        while at < bytes.count {
+            guard at + 8 <= bytes.count, let count = u16(at + 6), count > 0 else { return false }
+            at += 8
+            for _ in 0..<count {
+                guard at < bytes.count else { return false }
+                at += 1 + 2 * Int(bytes[at])
+                guard let length = u16(at), at + 2 + length <= bytes.count else { return false }
+                at += 2 + length
+            }
+        }
+        return true
     }
 
     /// The RRsets again, each record owned by `owner`.

@@ -116,6 +116,7 @@ import Testing
             default:
                 break
             }
+            #expect(store.validate(childCounts: false) == [], "seed \(seed) step \(step)")
             if step % 500 == 0 || step == 3_999 {
                 #expect(store.count == expected.count)
                 for (key, data) in expected {
@@ -186,5 +187,96 @@ import Testing
         store.setData(big, [7])
         #expect(store.data(of: big) == [7])
         #expect(store.arenaBytes < 1_000)
+    }
+}
+
+/// Issue 21: the release build crashed in `discard` when a rewrite's new record moved the tail on and the old
+/// tail, which held the rewritten name's old record, was compacted before that record was counted as garbage.
+@Suite struct NameStoreCompactionTests {
+    func key(_ text: String) throws -> [UInt8] { try DomainName(text).key }
+
+    /// With 100-byte chunks: the apex (13 bytes) and y's records (24 bytes each) fill the tail to 85 bytes, 48 of
+    /// them garbage; the next rewrite of y does not fit, so the tail moves on and the old one (more than half
+    /// garbage) is compacted. Before the fix the old record was then counted in a freed chunk: a crash.
+    @Test func aRewriteThatMovesTheTailOnCountsTheOldRecordBeforeCompacting() throws {
+        var store = NameStore(suffix: try key("example.com"), chunkSize: 100)
+        let apex = store.insert(try key("example.com"))
+        let y = store.insert(try key("y.example.com"), data: Array(repeating: 1, count: 10))
+        store.setData(y, Array(repeating: 2, count: 10))
+        store.setData(y, Array(repeating: 3, count: 10))
+        #expect(store.arenaBytes == 85 && store.garbageBytes == 48)
+        store.setData(y, Array(repeating: 4, count: 10))
+        #expect(store.data(of: y) == Array(repeating: 4, count: 10))
+        #expect(try store.find(key("example.com")) == apex)
+        #expect(try store.name(of: y) == key("y.example.com"))
+        // The old tail is gone; the apex and y's new record are all that is left, with no garbage.
+        #expect(store.arenaBytes == 13 + 24 && store.garbageBytes == 0)
+        #expect(store.validate(childCounts: false) == [])
+    }
+
+    /// A removal that pushes its chunk past half garbage compacts it: the removed name's record must not move
+    /// with the live ones (before the fix it did, and its bytes then sat in the tail, counted by no garbage).
+    @Test func aRemovalThatCompactsItsChunkDoesNotMoveTheRemovedRecord() throws {
+        var store = NameStore(suffix: try key("example.com"), chunkSize: 100)
+        _ = store.insert(try key("example.com"))
+        let data = [UInt8](repeating: 9, count: 10)
+        let a = store.insert(try key("a.example.com"), data: data)
+        let b = store.insert(try key("b.example.com"), data: data)
+        let c = store.insert(try key("c.example.com"), data: data)
+        // d does not fit in the first chunk (85 bytes): it starts the second, and the first is no longer the tail.
+        let d = store.insert(try key("d.example.com"), data: data)
+        store.remove(a)
+        store.remove(b)
+        // Live: the apex (13) and c and d (24 each); the first chunk was compacted into the tail.
+        #expect(store.arenaBytes - store.garbageBytes == 13 + 24 + 24)
+        #expect(store.data(of: c) == data && store.data(of: d) == data)
+        #expect(try store.find(key("b.example.com")) == nil)
+        #expect(store.validate(childCounts: false) == [])
+    }
+
+    /// Rewrites of names in the tail, removals and inserts with chunks of a few records each: every way a
+    /// compaction can start (a rewrite or an insert moving the tail on, a removal, a compaction filling the tail
+    /// in turn) happens many times, and the store stays sound after every step.
+    @Test(arguments: [1, 2, 3] as [UInt64])
+    func staysSoundWhenTinyChunksCompactOnEveryPath(seed: UInt64) throws {
+        var random = SplitMix64(state: seed)
+        var store = NameStore(suffix: try key("example.com"), chunkSize: 64)
+        _ = store.insert(try key("example.com"))
+        var held: [Int: (id: UInt32, data: [UInt8])] = [:]
+        for step in 0..<3_000 {
+            let n = Int.random(in: 0..<40, using: &random)
+            let data = [UInt8](repeating: UInt8(step & 0xFF), count: Int.random(in: 0..<30, using: &random))
+            if let (id, _) = held[n] {
+                if Bool.random(using: &random) {
+                    store.setData(id, data)
+                    held[n] = (id, data)
+                } else {
+                    store.remove(id)
+                    held[n] = nil
+                }
+            } else {
+                held[n] = (store.insert(try key("n\(n).example.com"), data: data), data)
+            }
+            let problems = store.validate(childCounts: false)
+            #expect(problems == [], "seed \(seed) step \(step)")
+            if !problems.isEmpty { return }
+        }
+        for (n, (id, data)) in held {
+            #expect(try store.find(key("n\(n).example.com")) == id)
+            #expect(store.data(of: id) == data)
+        }
+    }
+
+    /// Each kind of damage to a sound store is reported by `validate()`.
+    @Test(arguments: [NameStore.Damage.garbageCount, .childCount, .indexSlot, .overlappingRecord])
+    func validateReportsDamage(_ damage: NameStore.Damage) throws {
+        var store = NameStore(suffix: try key("example.com"), chunkSize: 100)
+        _ = store.insert(try key("example.com"))
+        for i in 0..<10 { _ = store.insert(try key("n\(i).example.com"), data: [1, 2, 3]) }
+        // The names below the apex, counted as the zone contents count them.
+        store[0].children = 10
+        #expect(store.validate() == [])
+        store.damageForTesting(damage)
+        #expect(store.validate() != [], "\(damage) goes unnoticed")
     }
 }
