@@ -52,7 +52,7 @@ define ensure_packages
 	fi
 endef
 
-.PHONY: all build test test-asan demo lint fuzz build-deps test-deps demo-deps
+.PHONY: all build test test-asan model-test demo lint fuzz build-deps test-deps demo-deps
 
 all: build
 
@@ -92,6 +92,15 @@ test: test-deps
 # own package so that only those modules are built again with it, not NIO, SSL and Hummingbird.
 test-asan: test-deps
 	cd $(SANITIZED) && $(SWIFT) test --sanitize=address
+
+# The model-based randomized test (Tests/ModelBasedTests: the answer table against DNSReferenceModel) for as long
+# as asked: `make model-test SECONDS=3600 [SEED=20261207]`. `make test` runs it with its CI budget (120 s). A
+# failure prints the seed and the shortest failing sequence found, with the variables that replay it.
+MODEL_SECONDS := $(if $(SECONDS),$(SECONDS),600)
+model-test: build-deps
+	$(SWIFT) build --build-tests
+	MCDNS_MODEL_SECONDS=$(MODEL_SECONDS) $(if $(SEED),MCDNS_MODEL_SEED=$(SEED)) \
+		$(SWIFT) test --skip-build --filter ModelBasedTests
 
 # The fuzzers live in their own package under Tests/Fuzz; its script builds and runs them.
 fuzz: test-deps

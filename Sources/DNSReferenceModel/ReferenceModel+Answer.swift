@@ -199,8 +199,8 @@ extension ReferenceModel {
 
     // MARK: - Wire form
 
-    /// The whole response in wire form, without name compression (RFC 1035 §4.1; plain on purpose: it shares
-    /// nothing with the table's renderer). The OPT echoes the UDP size the server announces, DO as asked, and
+    /// The whole response in wire form, compressing only owners equal to the question's name (RFC 1035 §4.1;
+    /// plain on purpose: it shares nothing with the table's renderer). The OPT echoes the UDP size the server announces, DO as asked, and
     /// ECS with its scope (the subnet's prefix when the answer was picked by it, else 0); never the local option.
     public func respond(to query: ReferenceQuery) -> [UInt8] {
         let who = requester(of: query)
@@ -221,7 +221,9 @@ extension ReferenceModel {
             + be16(UInt16(body.additional.count + (query.ednsSize == nil ? 0 : 1)))
         bytes += query.name.wire + be16(query.type.rawValue) + be16(1)
         for record in body.answer + body.authority + body.additional {
-            bytes += record.owner == query.name ? query.name.wire : record.owner.wire
+            // The one pointer every server writes: an owner that is the question's name points at it (so the
+            // answer carries the case asked); every other name is written in full.
+            bytes += record.owner == query.name ? [0xC0, 0x0C] : record.owner.wire
             bytes += be16(record.type.rawValue) + be16(1) + be32(record.ttl) + be16(UInt16(record.rdata.count))
                 + record.rdata
         }

@@ -151,6 +151,9 @@ public struct ReferenceModel: Sendable {
         return names.sorted()
     }
 
+    /// The service whose live name `name` is, if any.
+    public func service(holding name: DomainName) -> ServiceKey? { live[name]?.service }
+
     /// The live names of a service now.
     public func names(of key: ServiceKey) -> [DomainName] { namesByService[key] ?? [] }
 

@@ -88,7 +88,10 @@ import Testing
             let seed = Self.sequenceSeed(base: base, index: index)
             index += 1
             Self.log("sequence \(index) seed \(seed): \(SequenceGenerator(seed: seed).shape)")
+            let began = ContinuousClock.now
             let (failure, all, runner) = try await Self.run(seed: seed)
+            Self.log("  \(runner.steps) steps, \(runner.queries) queries (\(runner.parsed) parsed) in "
+                + "\((ContinuousClock.now - began).formatted(.units(allowed: [.seconds], fractionalPart: .show(length: 1))))")
             sequences += 1
             steps += runner.steps
             queries += runner.queries

@@ -10,8 +10,10 @@ import RecordStore
 /// the controller feeds it, reconfigured on reload, restarted from its state file) and through the reference
 /// model, and compares their responses.
 ///
-/// Comparison: as parsed messages, not bytes. The table compresses names (and picks its pointers by its own
-/// rules); the model writes every name in full. Both responses are read through ldns (`DNSWire.Message`) and
+/// Comparison: as parsed messages where the bytes differ. The table compresses names (and picks its pointers by
+/// its own rules); the model writes every name in full but the owners equal to the question's name (`C0 0C`, as
+/// every server does), so most positive answers are equal byte for byte and the rest differ in compression
+/// alone when right. Both responses are read through ldns (`DNSWire.Message`) and
 /// compared field by field: the header flags and RCODE, the question, the answer section as an ordered list
 /// (order is what locality means: nearest first), authority and additional as multisets (their order carries
 /// no meaning), and the OPT record (size, version, DO, options). The ECS scope must be the subnet's prefix when
@@ -207,7 +209,7 @@ final class ModelRunner {
         agreed.removeAll(keepingCapacity: true)
         let table = store.current()
         var keys = focus
-        let known = Array(model.records.keys)
+        let known = model.records.keys.sorted()
         for _ in 0..<min(8, known.count) { keys.append(known.randomElement(using: &rng)!) }
         var names = Set(Self.staticNames)
         for key in keys {
@@ -299,9 +301,34 @@ final class ModelRunner {
         }
         if let difference = difference(gotMessage, wantMessage, query) {
             return "\(query): \(difference)\n  table: \(Self.show(gotMessage))\n  model: \(Self.show(wantMessage))"
+                + diagnose(gotMessage, wantMessage, query)
         }
         agreed.insert(pair)
         return nil
+    }
+
+    /// Who holds the names of a differing answer, in the table and in the model, and their records.
+    func diagnose(_ got: Message, _ want: Message, _ query: ReferenceQuery) -> String {
+        var names: Set<DomainName> = [query.name]
+        for line in got.answer + want.answer {
+            let fields = line.split(separator: "\t")
+            if let owner = fields.first, let name = try? DomainName(String(owner)) { names.insert(name) }
+            if fields.count >= 5, fields[3] == "CNAME", let name = try? DomainName(String(fields[4])) { names.insert(name) }
+        }
+        var text = ""
+        for name in names.sorted() {
+            let tableOwner = store.withLiveTable { live, _ in live.owner(of: name) } ?? nil
+            let modelOwner = model.service(holding: name)
+            text += "\n  \(name): table's service \(tableOwner.map { "\($0)" } ?? "none"), model's "
+                + "\(modelOwner.map { "\($0)" } ?? "none")"
+            for key in Set([tableOwner, modelOwner].compactMap { $0 }) {
+                let record = store.liveState()?.records[key]
+                text += "\n    \(key): in the store: \(record.map { "\($0.spec) \($0.status)" } ?? "no record")"
+                text += "\n    names in the table: \(store.withLiveTable { live, _ in live.names(of: key) } ?? [])"
+                text += "\n    names in the model: \(model.names(of: key))"
+            }
+        }
+        return text
     }
 
     func difference(_ got: Message, _ want: Message, _ query: ReferenceQuery) -> String? {

@@ -286,9 +286,12 @@ struct SequenceGenerator {
 
     mutating func randomKeys(_ count: Int) -> [ServiceKey] {
         guard !records.isEmpty else { return [] }
-        let keys = Array(records.keys)
-        return Array(Set((0..<count).map { _ in keys.randomElement(using: &rng)! }))
+        // Sorted: a dictionary's order changes from one process to the next, and a seed must replay.
+        let keys = records.keys.sorted()
+        return Set((0..<count).map { _ in keys.randomElement(using: &rng)! }).sorted()
     }
+
+    var sortedRecords: [ServiceDNSRecord] { records.keys.sorted().map { records[$0]! } }
 
     mutating func commit(_ changes: RecordChanges) {
         for key in changes.removed { records[key] = nil }
@@ -341,7 +344,7 @@ struct SequenceGenerator {
             list[i].locality = localities.randomElement(using: &rng)!
             changes.clusters = list
             // The controller republishes the member's services with its new place.
-            for record in records.values where record.status.dns.contains(where: { $0.cluster == list[i].id }) {
+            for record in sortedRecords where record.status.dns.contains(where: { $0.cluster == list[i].id }) {
                 var moved = record
                 for d in moved.status.dns.indices where moved.status.dns[d].cluster == list[i].id {
                     moved.status.dns[d].region = list[i].locality.region
@@ -354,7 +357,7 @@ struct SequenceGenerator {
             var list = members
             if list.count > 1 && chance(2) {
                 let gone = list.remove(at: int(0...(list.count - 1)))
-                for record in records.values where record.status.dns.contains(where: { $0.cluster == gone.id }) {
+                for record in sortedRecords where record.status.dns.contains(where: { $0.cluster == gone.id }) {
                     var left = record
                     left.status.dns.removeAll { $0.cluster == gone.id }
                     if left.status.dns.isEmpty { changes.removed.append(record.key) } else { changes.upserted.append(left) }
@@ -379,7 +382,7 @@ struct SequenceGenerator {
         case 14:
             // Restart from the saved state; the members then resync (each republishes what it has now), and
             // sometimes thousands of services come or go in that first batch.
-            var resync = RecordChanges(upserted: Array(records.values), clusters: members)
+            var resync = RecordChanges(upserted: sortedRecords, clusters: members)
             if chance(2) {
                 let count = int(100...min(3_000, 100 + shape.services))
                 resync.upserted += (0..<count).map { _ in newRecord() }
