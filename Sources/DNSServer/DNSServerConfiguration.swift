@@ -1,3 +1,4 @@
+public import DNSAnswer
 public import NIOCore
 
 /// How the DNS listeners are set up: where they listen and the limits they apply to clients.
@@ -10,6 +11,10 @@ public struct DNSServerConfiguration: Sendable, Equatable {
     public var tcpIdleTimeout: Duration
     /// Connections beyond this many are closed as soon as they are accepted.
     public var maxTCPConnections: Int
+    /// Response rate limiting of UDP responses (off by default; see `RateLimitConfiguration`).
+    public var rateLimit: RateLimitConfiguration = .off
+    /// DNS cookies (RFC 7873, RFC 9018 server cookies): where the server secrets come from; nil = off.
+    public var cookies: CookieKeyring? = nil
 
     public static let defaultTCPIdleTimeout: Duration = .seconds(10)
     public static let defaultMaxTCPConnections = 512
