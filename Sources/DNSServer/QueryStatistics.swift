@@ -1,4 +1,4 @@
-public import DNSAnswer
+import DNSAnswer
 import Synchronization
 
 /// Every counter set of one DNS service, summed on demand: what `/metrics` reads at scrape time.
