@@ -4,6 +4,7 @@
 #   bench/dns-qps.sh [--rounds N] [--seconds S] [--servers mcdns,knot,nsd]    # dnsperf rounds
 #   bench/dns-qps.sh --callgrind [--servers ...]                              # instructions per query
 #   --mcdns-binary PATH   use this mcdns instead of building the package's release binary
+#   --mcdns-dns YAML      more keys for mcdns's dns: map, e.g. 'rateLimit: { responsesPerSecond: 100000 }'
 #
 # Builds mcdns in release mode, generates a zone of 10,000 services (A, AAAA, SRV, CNAME) and a query file with
 # about 10% NXDOMAIN, and serves the same zone from each server, each on 127.0.0.1 with one worker pinned to
@@ -29,6 +30,7 @@ seconds=10
 servers="mcdns,knot,nsd"
 mode=qps
 mcdns_bin=""
+mcdns_dns=""
 latency_qps=40000
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -37,8 +39,9 @@ while [ $# -gt 0 ]; do
         --servers) servers="$2"; shift 2 ;;
         --callgrind) mode=callgrind; shift ;;
         --mcdns-binary) mcdns_bin="$2"; shift 2 ;;
+        --mcdns-dns) mcdns_dns=", $2"; shift 2 ;;
         --latency-qps) latency_qps="$2"; shift 2 ;;
-        -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -137,7 +140,7 @@ start_server() {
 listen: { dns: ["127.0.0.1:$p"], admin: "127.0.0.1:0" }
 zonesDir: "$zones"
 stateDir: "$dir/state"
-dns: { udpThreadsPerAddress: 1 }
+dns: { udpThreadsPerAddress: 1$mcdns_dns }
 YAML
             cmd=("$bin" serve --config "$dir/mcdns.yaml") ;;
         knot)

@@ -159,14 +159,42 @@ public final class AnswerTable: Sendable {
         into output: UnsafeMutableRawBufferPointer,
         qtype: inout UInt16
     ) -> Int {
+        var outcome = ResponseOutcome()
+        return respond(to: query, transport: transport, source: source, into: output, qtype: &qtype,
+                       outcome: &outcome, cookies: .disabled)
+    }
+
+    /// As above, answering DNS cookies with `cookies` (RFC 7873, RFC 9018), and reporting in `outcome` the
+    /// response's class, the name its rate-limit bucket is keyed by and the cookie verdict, so the server can rate
+    /// limit without reading the response.
+    @inline(__always)
+    public func respond(
+        to query: UnsafeRawBufferPointer,
+        transport: Transport,
+        source: RequesterAddress,
+        into output: UnsafeMutableRawBufferPointer,
+        qtype: inout UInt16,
+        outcome: inout ResponseOutcome,
+        cookies: ServerCookies
+    ) -> Int {
+        outcome = ResponseOutcome()
         switch QueryParser.parse(query, localOption: localOption) {
         case .drop:
             return 0
         case .error(let parsed, let rcode, let echoQuestion):
             qtype = parsed.qtype
             return writeBare(parsed, query, output, transport, rcode: rcode, echoQuestion: echoQuestion)
-        case .query(let parsed):
+        case .query(var parsed):
             qtype = parsed.qtype
+            if cookies.enabled && parsed.cookieStart > 0 {
+                // RFC 7873 §5.2.2: a client cookie must be 8 bytes, a server cookie 8 to 32: else FORMERR.
+                let length = parsed.cookieLength
+                guard length == 8 || (length >= 16 && length <= 40) else {
+                    return writeBare(parsed, query, output, transport, rcode: 1, echoQuestion: true)
+                }
+                outcome.cookie = cookies.judge(query, start: parsed.cookieStart, length: length, source: source,
+                                               into: &parsed)
+            }
             if parsed.hasOPT && parsed.ednsVersion > 0 {
                 // RFC 6891 §6.1.3: BADVERS is extended RCODE 16: 0 in the header, 1 in the OPT.
                 return writeBare(parsed, query, output, transport, rcode: 16, echoQuestion: true)
@@ -179,8 +207,31 @@ public final class AnswerTable: Sendable {
             guard parsed.qclass == 1 else {
                 return writeBare(parsed, query, output, transport, rcode: 5, echoQuestion: true)
             }
-            return answer(parsed, query, output, transport, source)
+            return answer(parsed, query, output, transport, source, &outcome)
         }
+    }
+
+    /// The response to a query the rate limiter chose to slip (BIND's and Knot's RRL): no records, so it cannot
+    /// amplify. A client that sent a COOKIE option gets BADCOOKIE with a fresh server cookie (RFC 7873 §5.2.3 lets
+    /// a server answer a request without a valid server cookie so; the client retries with the cookie and is then
+    /// exempt, as BIND does); any other client gets TC=1 and retries over TCP. Returns 0 (send nothing) for a query
+    /// that cannot be read.
+    public func respondSlipped(
+        to query: UnsafeRawBufferPointer,
+        source: RequesterAddress,
+        into output: UnsafeMutableRawBufferPointer,
+        cookies: ServerCookies
+    ) -> Int {
+        guard case .query(var parsed) = QueryParser.parse(query, localOption: localOption) else { return 0 }
+        if cookies.enabled && parsed.cookieStart > 0 && (parsed.cookieLength == 8
+            || (parsed.cookieLength >= 16 && parsed.cookieLength <= 40))
+        {
+            _ = cookies.judge(query, start: parsed.cookieStart, length: parsed.cookieLength, source: source,
+                              into: &parsed)
+            // BADCOOKIE is extended RCODE 23: 7 in the header, 1 in the OPT.
+            return writeBare(parsed, query, output, .udp, rcode: 23, echoQuestion: true)
+        }
+        return writeBare(parsed, query, output, .udp, rcode: 0, echoQuestion: true, truncated: true)
     }
 
     /// The hash that picks the shard of `query`'s name (`NameHash.group`) as `respond` computes it for its first
@@ -216,24 +267,26 @@ public final class AnswerTable: Sendable {
 
     @inline(__always)
     private func answer(_ parsed: ParsedQuery, _ query: UnsafeRawBufferPointer, _ output: UnsafeMutableRawBufferPointer,
-                        _ transport: Transport, _ source: RequesterAddress) -> Int {
+                        _ transport: Transport, _ source: RequesterAddress,
+                        _ outcome: inout ResponseOutcome) -> Int {
         let nameEnd = 12 + parsed.qnameLength
         // Exact match: the common path, one probe.
         let hash = NameHash.hash(query, from: 12, to: nameEnd)
         let shard = shards[AnswerTable.shard(of: NameHash.group(query, from: 12, to: nameEnd))]
         let node = shard.find(hash: hash, prefix: nil, packet: query, start: 12, end: nameEnd)
         if node >= 0 {
+            outcome.nameKey = hash
             // Who asks matters only for names whose answer depends on it.
             if shard.node(Int(node)).hasVariants {
                 let requester = identify(parsed, query, source)
                 if requester.index >= 0, let variant = shard.variant(node: node, requester: requester.index,
                                                                      qtype: parsed.qtype) {
-                    return write(template: variant, shard: shard, parsed, query, output, transport,
+                    return write(template: variant, shard: shard, parsed, query, output, transport, &outcome,
                                  ecsScope: requester.ecsScope)
                 }
             }
             return write(template: shard.template(node: node, qtype: parsed.qtype), shard: shard, parsed, query, output,
-                         transport)
+                         transport, &outcome)
         }
         // The closest encloser: strip labels until a name exists.
         var start = 12 + 1 + Int(query[12])
@@ -244,7 +297,9 @@ public final class AnswerTable: Sendable {
             if encloser >= 0 {
                 let entry = suffixShard.node(Int(encloser))
                 if entry.delegated {
-                    return write(template: entry.fallback, shard: suffixShard, parsed, query, output, transport)
+                    outcome.nameKey = suffixHash
+                    return write(template: entry.fallback, shard: suffixShard, parsed, query, output, transport,
+                                 &outcome)
                 }
                 if entry.hasWildcardChild {
                     let wildHash = NameHash.hash(query, from: start, to: nameEnd, seed: NameHash.wildcardSeed)
@@ -254,12 +309,20 @@ public final class AnswerTable: Sendable {
                     let wild = wildShard.find(hash: wildHash, prefix: (1, UInt8(ascii: "*")), packet: query,
                                               start: start, end: nameEnd)
                     if wild >= 0 {
-                        return write(template: wildShard.template(node: wild, qtype: parsed.qtype), shard: wildShard,
-                                     parsed, query, output, transport)
+                        let length = write(template: wildShard.template(node: wild, qtype: parsed.qtype),
+                                           shard: wildShard, parsed, query, output, transport, &outcome)
+                        if outcome.responseClass == .answer || outcome.responseClass == .noData {
+                            outcome.responseClass = .wildcard
+                            outcome.nameKey = wildHash
+                        }
+                        return length
                     }
                 }
-                return write(template: nxTemplates[suffixShard.zone(of: entry)], shard: suffixShard, parsed, query, output,
-                             transport)
+                let zone = suffixShard.zone(of: entry)
+                // NXDOMAIN is keyed by its zone (BIND, Knot): random names under one zone share a bucket.
+                outcome.nameKey = UInt32(truncatingIfNeeded: zone &+ 1) &* 0x9E37_79B9
+                return write(template: nxTemplates[zone], shard: suffixShard, parsed, query, output, transport,
+                             &outcome)
             }
             start += 1 + Int(query[start])
         }
@@ -279,17 +342,30 @@ public final class AnswerTable: Sendable {
 
     @inline(__always)
     private func write(template reference: Int32, shard: Shard, _ parsed: ParsedQuery, _ query: UnsafeRawBufferPointer,
-                       _ output: UnsafeMutableRawBufferPointer, _ transport: Transport, ecsScope: UInt8 = 0) -> Int {
+                       _ output: UnsafeMutableRawBufferPointer, _ transport: Transport,
+                       _ outcome: inout ResponseOutcome, ecsScope: UInt8 = 0) -> Int {
         if reference >= 0 {
-            return write(shard, Int(reference), parsed, query, output, transport, ecsScope)
+            return write(shard, Int(reference), parsed, query, output, transport, ecsScope, &outcome)
         }
-        return write(shared, Int(-(reference + 1)), parsed, query, output, transport, ecsScope)
+        return write(shared, Int(-(reference + 1)), parsed, query, output, transport, ecsScope, &outcome)
     }
 
     @inline(__always)
     private func write(_ shard: Shard, _ index: Int, _ parsed: ParsedQuery, _ query: UnsafeRawBufferPointer,
-                       _ output: UnsafeMutableRawBufferPointer, _ transport: Transport, _ ecsScope: UInt8) -> Int {
+                       _ output: UnsafeMutableRawBufferPointer, _ transport: Transport, _ ecsScope: UInt8,
+                       _ outcome: inout ResponseOutcome) -> Int {
         let (entry, bytes, relocations) = shard.template(index)
+        // The class of the `Resolution` the template was compiled from, read off the facts it keeps.
+        if entry.rcode == 3 {
+            outcome.responseClass = .nxDomain
+        } else if entry.rcode != 0 {
+            outcome.responseClass = .error
+            outcome.nameKey = 0
+        } else if !entry.authoritative {
+            outcome.responseClass = .referral
+        } else {
+            outcome.responseClass = entry.answerCount > 0 ? .answer : .noData
+        }
         let questionEnd = 12 + parsed.questionLength
         let optLength = optLength(parsed)
         let limit = sizeLimit(parsed, transport, output)
@@ -346,11 +422,11 @@ public final class AnswerTable: Sendable {
 
     /// A response with no records: errors, REFUSED, BADVERS.
     private func writeBare(_ parsed: ParsedQuery, _ query: UnsafeRawBufferPointer, _ output: UnsafeMutableRawBufferPointer,
-                           _ transport: Transport, rcode: UInt8, echoQuestion: Bool) -> Int {
+                           _ transport: Transport, rcode: UInt8, echoQuestion: Bool, truncated: Bool = false) -> Int {
         let withOPT = parsed.hasOPT && echoQuestion
         let questionLength = echoQuestion ? parsed.questionLength : 0
         guard 12 + questionLength + (withOPT ? optLength(parsed) : 0) <= output.count else { return 0 }
-        writeHeader(parsed, output, rcode: rcode & 0x0F, authoritative: false, truncated: false,
+        writeHeader(parsed, output, rcode: rcode & 0x0F, authoritative: false, truncated: truncated,
                     counts: (echoQuestion ? 1 : 0, 0, 0, withOPT ? 1 : 0))
         if echoQuestion {
             output.baseAddress!.advanced(by: 12).copyMemory(from: query.baseAddress!.advanced(by: 12),
@@ -380,12 +456,13 @@ public final class AnswerTable: Sendable {
         output[11] = UInt8(counts.3 & 0xFF)
     }
 
-    /// Our OPT record: 11 bytes, plus the echoed ECS option when the query carried one. The private option
-    /// naming the requester is never echoed.
+    /// Our OPT record: 11 bytes, plus the echoed ECS option when the query carried one, plus the COOKIE option
+    /// (client cookie and our 16-byte server cookie) when cookies are on and the query sent one. The private
+    /// option naming the requester is never echoed.
     @inline(__always)
     private func optLength(_ parsed: ParsedQuery) -> Int {
         guard parsed.hasOPT else { return 0 }
-        return 11 + (parsed.ecsStart > 0 ? 4 + parsed.ecsLength : 0)
+        return 11 + (parsed.ecsStart > 0 ? 4 + parsed.ecsLength : 0) + (parsed.writesCookie ? 28 : 0)
     }
 
     @inline(__always)
@@ -401,22 +478,36 @@ public final class AnswerTable: Sendable {
         output[offset + 6] = 0
         output[offset + 7] = parsed.dnssecOK ? 0x80 : 0
         output[offset + 8] = 0
-        guard parsed.ecsStart > 0 else {
-            output[offset + 9] = 0
-            output[offset + 10] = 0
-            return offset + 11
-        }
-        // RFC 7871 §7.2.1: family, source prefix and address as asked; the scope says how far our answer applies.
-        let rdataLength = 4 + parsed.ecsLength
+        let rdataLength = (parsed.ecsStart > 0 ? 4 + parsed.ecsLength : 0) + (parsed.writesCookie ? 28 : 0)
         output[offset + 9] = UInt8(rdataLength >> 8)
         output[offset + 10] = UInt8(rdataLength & 0xFF)
-        output[offset + 11] = 0
-        output[offset + 12] = 8
-        output[offset + 13] = UInt8(parsed.ecsLength >> 8)
-        output[offset + 14] = UInt8(parsed.ecsLength & 0xFF)
-        for i in 0..<parsed.ecsLength { output[offset + 15 + i] = query[parsed.ecsStart + i] }
-        output[offset + 15 + 3] = ecsScope
-        return offset + 15 + parsed.ecsLength
+        var end = offset + 11
+        if parsed.ecsStart > 0 {
+            // RFC 7871 §7.2.1: family, source prefix and address as asked; the scope says how far our answer
+            // applies.
+            output[end] = 0
+            output[end + 1] = 8
+            output[end + 2] = UInt8(parsed.ecsLength >> 8)
+            output[end + 3] = UInt8(parsed.ecsLength & 0xFF)
+            for i in 0..<parsed.ecsLength { output[end + 4 + i] = query[parsed.ecsStart + i] }
+            output[end + 4 + 3] = ecsScope
+            end += 4 + parsed.ecsLength
+        }
+        if parsed.writesCookie {
+            // RFC 7873 §4: the client cookie echoed, then our server cookie (RFC 9018 §4.2: version 1, three
+            // reserved zero bytes, the timestamp, the hash).
+            output[end] = 0
+            output[end + 1] = 10
+            output[end + 2] = 0
+            output[end + 3] = 24
+            output.baseAddress!.advanced(by: end + 4).copyMemory(from: query.baseAddress!.advanced(by: parsed.cookieStart),
+                                                                 byteCount: 8)
+            output.storeBytes(of: UInt32(0x0100_0000).bigEndian, toByteOffset: end + 12, as: UInt32.self)
+            output.storeBytes(of: parsed.cookieTimestamp.bigEndian, toByteOffset: end + 16, as: UInt32.self)
+            output.storeBytes(of: parsed.cookieHash, toByteOffset: end + 20, as: UInt64.self)
+            end += 28
+        }
+        return end
     }
 
     // MARK: - Who asks (DESIGN §4.3)

@@ -18,6 +18,14 @@ struct ParsedQuery {
     /// The EDNS Client Subnet option (RFC 7871): offset of its value and length; start 0 = absent.
     var ecsStart = 0
     var ecsLength = 0
+    /// The COOKIE option (RFC 7873): offset of its value and length; start 0 = absent. Judged only when cookies
+    /// are on (`ServerCookies.judge`), which then sets the server cookie the response carries.
+    var cookieStart = 0
+    var cookieLength = 0
+    var writesCookie = false
+    var cookieTimestamp: UInt32 = 0
+    /// The 8 hash bytes of the response's server cookie, in wire order.
+    var cookieHash: UInt64 = 0
 
     var opcode: UInt8 { (flags0 >> 3) & 0x0F }
     var questionLength: Int { qnameLength + 4 }
@@ -120,7 +128,7 @@ enum QueryParser {
         return false
     }
 
-    /// Walks the EDNS options, noting the two we act on. False when an option runs past the record or an ECS
+    /// Walks the EDNS options, noting the three we act on. False when an option runs past the record or an ECS
     /// option is malformed (RFC 7871 §7.1.2: FORMERR).
     @inline(__always)
     static func readOptions(_ packet: UnsafeRawBufferPointer, from start: Int, to end: Int, localOption: UInt16,
@@ -140,6 +148,12 @@ enum QueryParser {
                 guard maximum > 0, sourcePrefix <= maximum, length - 4 == (sourcePrefix + 7) / 8 else { return false }
                 query.ecsStart = value
                 query.ecsLength = length
+            } else if code == 10 {
+                // A second COOKIE option: the first one counts.
+                if query.cookieStart == 0 {
+                    query.cookieStart = value
+                    query.cookieLength = length
+                }
             } else if localOption != 0 && code == localOption {
                 query.localOptionStart = value
                 query.localOptionLength = length

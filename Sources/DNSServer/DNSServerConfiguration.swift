@@ -1,3 +1,4 @@
+public import DNSAnswer
 public import NIOCore
 
 /// How the DNS listeners are set up: where they listen and the limits they apply to clients.
@@ -8,6 +9,10 @@ public struct DNSServerConfiguration: Sendable, Equatable {
     public var udpThreadsPerAddress: Int
     /// What each DNS-over-TCP client may hold: timeouts, connection caps, pipelining.
     public var tcp: TCPLimits
+    /// Response rate limiting of UDP responses (off by default; see `RateLimitConfiguration`).
+    public var rateLimit: RateLimitConfiguration = .off
+    /// DNS cookies (RFC 7873, RFC 9018 server cookies): where the server secrets come from; nil = off.
+    public var cookies: CookieKeyring? = nil
 
     /// A TCP connection with no query and no answer taken for this long is closed.
     public var tcpIdleTimeout: Duration { tcp.idleTimeout }

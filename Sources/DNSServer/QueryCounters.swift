@@ -1,11 +1,12 @@
 import CMCDNSSys
+import DNSAnswer
 
 /// Plain per-thread query counters (DESIGN §8: no metrics call, lock or allocation per query). Each UDP thread
 /// owns one set and is its only writer; the TCP event loops share one set with atomic adds. A scrape sums the
 /// sets (`QueryStatistics.totals()`), reading each counter with a relaxed atomic load.
 ///
 /// Layout: queries by [transport][qtype bucket][rcode bucket], then the latency histogram buckets, its sum in
-/// nanoseconds and its count.
+/// nanoseconds and its count, then rate-limited responses by [response class][action].
 public final class QueryCounters: @unchecked Sendable {
     /// The query types counted by name; every other type lands in `other`.
     public static let typeBuckets: [String] = [
@@ -28,7 +29,11 @@ public final class QueryCounters: @unchecked Sendable {
     static let latencyCells = latencyBounds.count + 1
     static let sumIndex = latencyStart + latencyCells
     static let countIndex = sumIndex + 1
-    static let cells = countIndex + 1
+    static let rateLimitStart = countIndex + 1
+    /// What the rate limiter did to a limited response: sent it truncated (or BADCOOKIE), or dropped it.
+    public static let rateLimitActions: [String] = ["slipped", "dropped"]
+    static let rateLimitCells = 6 * 2
+    static let cells = rateLimitStart + rateLimitCells
 
     let cells: UnsafeMutablePointer<UInt64>
     private let shared: Bool
@@ -77,6 +82,12 @@ public final class QueryCounters: @unchecked Sendable {
         add(Self.latencyStart + bucket, UInt64(queries))
         add(Self.sumIndex, nanoseconds)
         add(Self.countIndex, UInt64(queries))
+    }
+
+    /// Counts one response the rate limiter slipped (`dropped` false) or dropped.
+    @inline(__always)
+    func rateLimited(_ responseClass: ResponseClass, dropped: Bool) {
+        add(Self.rateLimitStart + Int(responseClass.rawValue) * 2 + (dropped ? 1 : 0), 1)
     }
 
     @inline(__always)

@@ -1,3 +1,4 @@
+import DNSAnswer
 import Synchronization
 
 /// Every counter set of one DNS service, summed on demand: what `/metrics` reads at scrape time.
@@ -36,11 +37,20 @@ public final class QueryStatistics: Sendable {
             }
         }
         let buckets = (0..<QueryCounters.latencyCells).map { cells[QueryCounters.latencyStart + $0] }
+        var rateLimited: [Totals.RateLimitKey: UInt64] = [:]
+        for responseClass in ResponseClass.allCases {
+            for (a, action) in QueryCounters.rateLimitActions.enumerated() {
+                let value = cells[QueryCounters.rateLimitStart + Int(responseClass.rawValue) * 2 + a]
+                guard value > 0 else { continue }
+                rateLimited[Totals.RateLimitKey(responseClass: responseClass.name, action: action)] = value
+            }
+        }
         return Totals(
             queries: queries,
             latencyBuckets: buckets,
             latencySumNanoseconds: cells[QueryCounters.sumIndex],
-            latencyCount: cells[QueryCounters.countIndex]
+            latencyCount: cells[QueryCounters.countIndex],
+            rateLimited: rateLimited
         )
     }
 
@@ -51,11 +61,24 @@ public final class QueryStatistics: Sendable {
             public var rcode: String
         }
 
+        /// A class of response (`ResponseClass.name`) and what the rate limiter did with it (`slipped`, `dropped`).
+        public struct RateLimitKey: Hashable, Sendable {
+            public var responseClass: String
+            public var action: String
+
+            public init(responseClass: String, action: String) {
+                self.responseClass = responseClass
+                self.action = action
+            }
+        }
+
         public var queries: [Key: UInt64]
         /// Counts per bucket of `QueryCounters.latencyBounds` (not cumulative), the last one +Inf.
         public var latencyBuckets: [UInt64]
         public var latencySumNanoseconds: UInt64
         public var latencyCount: UInt64
+        /// Responses the rate limiter slipped or dropped, by class and action (absent = none).
+        public var rateLimited: [RateLimitKey: UInt64] = [:]
 
         public static var latencyBoundsSeconds: [Double] { QueryCounters.latencyBounds.map { Double($0) / 1e9 } }
 

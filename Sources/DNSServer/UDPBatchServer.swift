@@ -1,4 +1,5 @@
 import CMCDNSSys
+public import DNSAnswer
 public import Logging
 public import RecordStore
 public import ServiceLifecycle
@@ -19,10 +20,15 @@ public final class UDPBatchServer: Service {
     private let logger: Logger
     private let readiness = ReadinessSignal<[ListenAddress]>()
     private let statistics: QueryStatistics
+    private let rateLimit: RateLimitConfiguration
+    private let cookies: CookieKeyring?
 
     public init(addresses: [ListenAddress], threadsPerAddress: Int, store: RecordStore, logger: Logger,
-                statistics: QueryStatistics = QueryStatistics()) {
+                statistics: QueryStatistics = QueryStatistics(), rateLimit: RateLimitConfiguration = .off,
+                cookies: CookieKeyring? = nil) {
         precondition(threadsPerAddress >= 1, "threadsPerAddress must be at least 1")
+        self.rateLimit = rateLimit
+        self.cookies = cookies
         self.addresses = addresses
         self.threadsPerAddress = threadsPerAddress
         self.store = store
@@ -37,7 +43,9 @@ public final class UDPBatchServer: Service {
             threadsPerAddress: configuration.udpThreadsPerAddress,
             store: store,
             logger: logger,
-            statistics: statistics
+            statistics: statistics,
+            rateLimit: configuration.rateLimit,
+            cookies: configuration.cookies
         )
     }
 
@@ -63,7 +71,8 @@ public final class UDPBatchServer: Service {
         var started = 0
         do {
             for worker in workers {
-                try worker.start(store: store, exits: exits, counters: statistics.makeWorkerCounters())
+                try worker.start(store: store, exits: exits, counters: statistics.makeWorkerCounters(),
+                                 rateLimit: rateLimit, cookies: cookies)
                 started += 1
             }
         } catch {
@@ -79,6 +88,18 @@ public final class UDPBatchServer: Service {
             )
         }
         readiness.succeed(bound)
+        if rateLimit.isEnabled {
+            logger.info("DNS rate limiting on", metadata: [
+                "dns.rateLimit.responsesPerSecond": "\(rateLimit.responsesPerSecond)",
+                "dns.rateLimit.slip": "\(rateLimit.slip)",
+                "dns.rateLimit.prefixes": "/\(rateLimit.ipv4PrefixLength) /\(rateLimit.ipv6PrefixLength)",
+            ])
+        }
+        // At most one log line per interval says what was limited (never one per response).
+        let reporter = rateLimit.isEnabled ? Task { [statistics, logger] in
+            await Self.reportRateLimiting(statistics: statistics, logger: logger)
+        } : nil
+        defer { reporter?.cancel() }
 
         await withGracefulShutdownHandler {
             await withTaskCancellationHandler {
@@ -96,6 +117,27 @@ public final class UDPBatchServer: Service {
         if !failures.isEmpty {
             for failure in failures { logger.error("DNS UDP thread failed", metadata: ["error": "\(failure)"]) }
             throw DNSServerError(failures.joined(separator: "; "))
+        }
+    }
+
+    /// How often the rate limiter's work is logged, when it did any.
+    static let rateLimitLogInterval: Duration = .seconds(10)
+
+    private static func reportRateLimiting(statistics: QueryStatistics, logger: Logger) async {
+        var reported: [QueryStatistics.Totals.RateLimitKey: UInt64] = [:]
+        while (try? await Task.sleep(for: rateLimitLogInterval)) != nil {
+            let now = statistics.totals().rateLimited
+            var lines: [String] = []
+            for (key, value) in now.sorted(by: { ($0.key.responseClass, $0.key.action) < ($1.key.responseClass, $1.key.action) })
+            where value > reported[key, default: 0] {
+                lines.append("\(key.responseClass) \(key.action) \(value - reported[key, default: 0])")
+            }
+            reported = now
+            guard !lines.isEmpty else { continue }
+            logger.notice("DNS rate limiting limited responses", metadata: [
+                "dns.limited": "\(lines.joined(separator: ", "))",
+                "dns.interval": "\(rateLimitLogInterval)",
+            ])
         }
     }
 

@@ -11,7 +11,9 @@ import Glibc
 ///
 /// A real thread, not a task: the loop blocks in `recvmmsg` and must never wait behind other work on the
 /// cooperative pool (DESIGN §8). Per batch it loads the current table once; per datagram it only calls
-/// `AnswerTable.respond` into the batch's own output slot, so a query costs no allocation, lock or hop.
+/// `AnswerTable.respond` into the batch's own output slot and, with rate limiting on, asks its own
+/// `ResponseRateLimiter` (made when the thread starts, touched by no other thread), so a query costs no
+/// allocation, lock or hop.
 final class UDPWorker: Sendable {
     /// Datagrams per `recvmmsg`/`sendmmsg` call: 64 saved about 2 µs per query in the measurements of §8.
     static let batchSize: Int32 = 64
@@ -39,11 +41,13 @@ final class UDPWorker: Sendable {
     }
 
     /// Starts the thread; when the loop ends it reports to `exits`.
-    func start(store: RecordStore, exits: WorkerExitTracker, counters: QueryCounters) throws(DNSServerError) {
+    func start(store: RecordStore, exits: WorkerExitTracker, counters: QueryCounters,
+               rateLimit: RateLimitConfiguration = .off, cookies: CookieKeyring? = nil) throws(DNSServerError) {
         let body = ThreadBody { [self] in
             // Named so `top -H` and perf show which threads serve UDP (the kernel keeps 15 characters).
             mcdns_thread_set_name("mcdns-udp-\(index)")
-            let failure = serve(store: store, counters: counters)
+            let limiter = rateLimit.isEnabled ? ResponseRateLimiter(configuration: rateLimit) : nil
+            let failure = serve(store: store, counters: counters, limiter: limiter, keyring: cookies)
             exits.exited(failure: failure)
         }
         let argument = Unmanaged.passRetained(body).toOpaque()
@@ -88,7 +92,8 @@ final class UDPWorker: Sendable {
     }
 
     /// The batch loop. Returns nil when asked to stop, or why it could not go on.
-    private func serve(store: RecordStore, counters: QueryCounters) -> String? {
+    private func serve(store: RecordStore, counters: QueryCounters, limiter: ResponseRateLimiter?,
+                       keyring: CookieKeyring?) -> String? {
         guard let batch = mcdns_batch_create(Self.batchSize, Self.datagramBufferSize) else {
             return "UDP \(address): cannot allocate the datagram buffers"
         }
@@ -101,6 +106,10 @@ final class UDPWorker: Sendable {
         var v4: UInt32 = 0
         var high: UInt64 = 0
         var low: UInt64 = 0
+        var outcome = ResponseOutcome()
+        // The cookie secrets of the current rotation period, made again only when the period changes.
+        var cookies = ServerCookies.disabled
+        var cookiePeriod = UInt32.max
         while !stopping.load(ordering: .acquiring) {
             let received = mcdns_batch_recv(fd, batch)
             if received < 0 {
@@ -119,6 +128,16 @@ final class UDPWorker: Sendable {
             // Latency is measured per batch (two vDSO clock reads per recvmmsg, not per query).
             let started = mcdns_monotonic_nanoseconds()
             let table = reader.table()
+            if let keyring {
+                // Cookie timestamps are Unix time (RFC 9018 §4.3): one vDSO read per batch.
+                let now = UInt32(truncatingIfNeeded: time(nil))
+                let period = keyring.period(at: now)
+                if period != cookiePeriod {
+                    cookies = keyring.cookies(at: now)
+                    cookiePeriod = period
+                }
+                cookies.now = now
+            }
             // What answering reads is prefetched for the whole batch first, in two steps (the directory entries,
             // then the shards they name), so the cache misses of the batch overlap: perf showed each query
             // waiting for its own shard as the answer path's largest cost.
@@ -151,8 +170,21 @@ final class UDPWorker: Sendable {
                     default: source = .unknown
                     }
                     let answered = table.respond(to: query, transport: .udp, source: source, into: output,
-                                                 qtype: &qtype)
+                                                 qtype: &qtype, outcome: &outcome, cookies: cookies)
                     length = min(max(answered, 0), outputSize)
+                    if length > 0, let limiter {
+                        switch limiter.check(source: source, outcome: outcome, nowMilliseconds: started / 1_000_000) {
+                        case .pass:
+                            break
+                        case .slip:
+                            length = min(max(table.respondSlipped(to: query, source: source, into: output,
+                                                                  cookies: cookies), 0), outputSize)
+                            counters.rateLimited(outcome.responseClass, dropped: false)
+                        case .drop:
+                            length = 0
+                            counters.rateLimited(outcome.responseClass, dropped: true)
+                        }
+                    }
                 }
                 counters.count(transport: 0, qtype: qtype, response: mcdns_batch_out(batch, slot), length: length)
                 mcdns_batch_set_out_length(batch, slot, length)

@@ -1,5 +1,6 @@
 import ClusterController
 import DNSAnswer
+import DNSServer
 import Foundation
 import DNSWire
 import KubeClient
@@ -113,7 +114,7 @@ extension Configuration {
             "dns",
             allowed: [
                 "maxUDPPayload", "tcpIdleTimeout", "tcpMessageTimeout", "maxTCPConnections",
-                "maxTCPConnectionsPerSource", "maxTCPPipelined", "udpThreadsPerAddress",
+                "maxTCPConnectionsPerSource", "maxTCPPipelined", "udpThreadsPerAddress", "rateLimit", "cookies",
             ]
         ) {
             readDNS(dns, into: &configuration.dns, reader: &reader)
@@ -248,6 +249,70 @@ extension Configuration {
         }
         if let value = reader.int(fields, "maxTCPPipelined", in: 1...65535) { dns.maxTCPPipelined = value }
         if let threads = reader.int(fields, "udpThreadsPerAddress", in: 0...1024) { dns.udpThreadsPerAddress = threads }
+        if let rateLimit = reader.fields(fields, "rateLimit", allowed: [
+            "responsesPerSecond", "nxdomainsPerSecond", "nodataPerSecond", "referralsPerSecond", "errorsPerSecond",
+            "slip", "window", "ipv4PrefixLength", "ipv6PrefixLength", "exempt", "tableSize",
+        ]) {
+            readRateLimit(rateLimit, into: &dns.rateLimit, reader: &reader)
+        }
+        if let cookies = reader.fields(fields, "cookies", allowed: ["enabled", "secretFile", "rotation"]) {
+            if let enabled = reader.bool(cookies, "enabled") { dns.cookies.enabled = enabled }
+            if let file = reader.path(cookies, "secretFile", mustExist: .file) {
+                dns.cookies.secretFile = file
+                if FileSystem.kind(of: file) == .file, case .failure(let error) = CookieSecretFile.read(file) {
+                    reader.fail(cookies["secretFile"]?.mark?.line, cookies.path("secretFile"), error.description)
+                }
+            }
+            if let rotation = reader.duration(cookies, "rotation") {
+                // Whole seconds from 1 hour (a cookie's lifetime, RFC 9018 §4.3) up.
+                if rotation < .seconds(3600) || rotation > .seconds(Int64(UInt32.max)) {
+                    reader.fail(cookies["rotation"]?.mark?.line, cookies.path("rotation"),
+                                "must be at least 1h (a server cookie lives an hour)")
+                } else {
+                    dns.cookies.rotation = rotation
+                }
+            }
+        }
+    }
+
+    private static func readRateLimit(_ fields: YAMLFields, into rateLimit: inout RateLimitConfiguration,
+                                      reader: inout ConfigurationReader) {
+        let maxRate = RateLimitConfiguration.maxRate
+        let responses = reader.int(fields, "responsesPerSecond", in: 0...maxRate) ?? 0
+        let nxdomains = reader.int(fields, "nxdomainsPerSecond", in: 0...maxRate)
+        let nodata = reader.int(fields, "nodataPerSecond", in: 0...maxRate)
+        let referrals = reader.int(fields, "referralsPerSecond", in: 0...maxRate)
+        let errors = reader.int(fields, "errorsPerSecond", in: 0...maxRate)
+        let slip = reader.int(fields, "slip", in: 0...10) ?? RateLimitConfiguration.defaultSlip
+        var window = RateLimitConfiguration.defaultWindowSeconds
+        if let duration = reader.duration(fields, "window") {
+            let seconds = duration.components.seconds
+            if duration.components.attoseconds != 0 || !(1...Int64(RateLimitConfiguration.maxWindowSeconds)).contains(seconds) {
+                reader.fail(fields["window"]?.mark?.line, fields.path("window"),
+                            "must be whole seconds from 1s to \(RateLimitConfiguration.maxWindowSeconds)s")
+            } else {
+                window = Int(seconds)
+            }
+        }
+        let ipv4 = reader.int(fields, "ipv4PrefixLength", in: 1...32) ?? 24
+        let ipv6 = reader.int(fields, "ipv6PrefixLength", in: 1...128) ?? 56
+        let tableSize = reader.int(fields, "tableSize", in: 1...(1 << 24)) ?? RateLimitConfiguration.defaultTableSize
+        var exempt: [IPNetwork] = []
+        for item in reader.list(fields, "exempt") ?? [] {
+            guard let text = reader.text(item.node, path: item.path) else { continue }
+            switch CIDRText.parse(text) {
+            case .success(let network): exempt.append(network)
+            case .failure(let error): reader.fail(item.node.mark?.line, item.path, error.description)
+            }
+        }
+        do {
+            rateLimit = try RateLimitConfiguration(
+                responsesPerSecond: responses, nxdomainsPerSecond: nxdomains, nodataPerSecond: nodata,
+                referralsPerSecond: referrals, errorsPerSecond: errors, slip: slip, windowSeconds: window,
+                ipv4PrefixLength: ipv4, ipv6PrefixLength: ipv6, exempt: exempt, tableSize: tableSize)
+        } catch {
+            reader.fail(fields.line, fields.path, error.description)
+        }
     }
 
     private static func readLocality(

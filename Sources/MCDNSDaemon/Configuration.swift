@@ -1,4 +1,5 @@
 public import DNSAnswer
+public import DNSServer
 public import DNSWire
 public import MCDNSModel
 
@@ -187,6 +188,25 @@ public struct Configuration: Sendable, Equatable {
         public var maxTCPPipelined = 64
         /// `dns.udpThreadsPerAddress` (default 0 = one per core): UDP sockets (each with its thread) per address.
         public var udpThreadsPerAddress = 0
+        /// `dns.rateLimit` (default: off): response rate limiting of UDP responses (see the README for each key).
+        public var rateLimit: RateLimitConfiguration = .off
+        /// `dns.cookies` (default: off): DNS cookies, RFC 7873, with RFC 9018 server cookies.
+        public var cookies = Cookies()
+
+        public init() {}
+    }
+
+    /// `dns.cookies`.
+    public struct Cookies: Sendable, Equatable {
+        /// `dns.cookies.enabled` (default false): answer COOKIE options with server cookies.
+        public var enabled = false
+        /// `dns.cookies.secretFile` (default: none, a random secret made at start that rotates every `rotation`):
+        /// a file with one or two lines of 32 hex digits; cookies are made with the first, and those made with the
+        /// second are accepted too. Servers sharing the file accept each other's cookies (anycast).
+        public var secretFile: String? = nil
+        /// `dns.cookies.rotation` (default `24h`): how long a generated secret makes cookies; the previous one is
+        /// still accepted for one more period. Ignored with `secretFile`.
+        public var rotation: Duration = .seconds(86_400)
 
         public init() {}
     }

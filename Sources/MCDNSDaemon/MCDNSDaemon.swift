@@ -1,6 +1,6 @@
 import ClusterController
 import ClusterTunnel
-import DNSAnswer
+public import DNSAnswer
 import Foundation
 import Metrics
 import MCDNSModel
@@ -146,7 +146,7 @@ public enum MCDNSDaemon {
 
         let sockets =
             configuration.dns.udpThreadsPerAddress == 0 ? System.coreCount : configuration.dns.udpThreadsPerAddress
-        let dnsConfiguration: DNSServerConfiguration
+        var dnsConfiguration: DNSServerConfiguration
         do {
             dnsConfiguration = try DNSServerConfiguration(
                 listen: configuration.listen.dns.map(\.description),
@@ -162,6 +162,8 @@ public enum MCDNSDaemon {
         } catch {
             throw StartupError([SourceError(file: configuration.file, line: nil, message: "listen.dns: \(error)")])
         }
+        dnsConfiguration.rateLimit = configuration.dns.rateLimit
+        dnsConfiguration.cookies = try cookieKeyring(configuration)
         let dns = DNSService(configuration: dnsConfiguration, store: store, logger: logger)
         let members: @Sendable () -> [MemberStatus] = { [supervisor] in supervisor?.status() ?? [] }
         let tunnelServer = tunnelService?.server
@@ -195,5 +197,21 @@ public enum MCDNSDaemon {
                 logger: logger
             )
         )
+    }
+
+    /// The cookie secrets `dns.cookies` asks for: the secret file's, or a random master whose derived secrets
+    /// rotate every `rotation`; nil when cookies are off.
+    public static func cookieKeyring(_ configuration: Configuration) throws(StartupError) -> CookieKeyring? {
+        let cookies = configuration.dns.cookies
+        guard cookies.enabled else { return nil }
+        if let file = cookies.secretFile {
+            switch CookieSecretFile.read(file) {
+            case .success(let keyring): return keyring
+            case .failure(let problem):
+                throw StartupError([SourceError(file: configuration.file, line: nil,
+                                                message: "dns.cookies.secretFile: \(problem)")])
+            }
+        }
+        return .rotating(master: .random(), periodSeconds: UInt32(cookies.rotation.components.seconds))
     }
 }

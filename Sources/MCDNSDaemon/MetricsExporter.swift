@@ -42,6 +42,14 @@ public struct MetricsExporter: Sendable {
         }
         out += "mcdns_dns_answer_latency_seconds_sum \(Double(totals.latencySumNanoseconds) / 1e9)\n"
         out += "mcdns_dns_answer_latency_seconds_count \(totals.latencyCount)\n"
+        out += "# HELP mcdns_dns_rate_limited_total UDP responses the rate limiter sent truncated (slipped) or dropped, by response class.\n"
+        out += "# TYPE mcdns_dns_rate_limited_total counter\n"
+        for responseClass in ["answer", "nodata", "nxdomain", "referral", "wildcard", "error"] {
+            for action in ["slipped", "dropped"] {
+                let value = totals.rateLimited[.init(responseClass: responseClass, action: action)] ?? 0
+                out += "mcdns_dns_rate_limited_total{class=\"\(responseClass)\",action=\"\(action)\"} \(value)\n"
+            }
+        }
 
         let stats = store.stats
         let serial = store.current().serial

@@ -46,7 +46,14 @@ enum ServerFixture {
         store: RecordStore,
         _ body: @Sendable ([ListenAddress]) async throws -> T
     ) async throws -> T {
-        let service = DNSService(configuration: configuration, store: store, logger: logger)
+        try await withService(DNSService(configuration: configuration, store: store, logger: logger), body)
+    }
+
+    /// As above, for a service the test made (to read its statistics).
+    static func withService<T: Sendable>(
+        _ service: DNSService,
+        _ body: @Sendable ([ListenAddress]) async throws -> T
+    ) async throws -> T {
         let group = ServiceGroup(services: [service], logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }

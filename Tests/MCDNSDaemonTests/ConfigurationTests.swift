@@ -502,6 +502,42 @@ import Testing
             message: "dns.maxUDPPayload: 100 is out of range (512 to 65507)"
         ),
         BrokenCase(
+            name: "rate limit slip beyond 10",
+            yaml: "dns:\n  rateLimit:\n    responsesPerSecond: 20\n    slip: 11\n",
+            line: 4,
+            message: "dns.rateLimit.slip: 11 is out of range (0 to 10)"
+        ),
+        BrokenCase(
+            name: "rate limit exempt that is no CIDR",
+            yaml: "dns:\n  rateLimit:\n    responsesPerSecond: 20\n    exempt: [10.1.2.0/16]\n",
+            line: 4,
+            message: "dns.rateLimit.exempt[0]: \"10.1.2.0/16\": host bits are set"
+        ),
+        BrokenCase(
+            name: "rate limit window in fractions",
+            yaml: "dns:\n  rateLimit: { responsesPerSecond: 20, window: 1500ms }\n",
+            line: 2,
+            message: "dns.rateLimit.window: must be whole seconds from 1s to 15s"
+        ),
+        BrokenCase(
+            name: "rate limit key misspelt",
+            yaml: "dns:\n  rateLimit: { responsePerSecond: 20 }\n",
+            line: 2,
+            message: "responsesPerSecond"
+        ),
+        BrokenCase(
+            name: "cookie rotation under an hour",
+            yaml: "dns:\n  cookies: { enabled: true, rotation: 10m }\n",
+            line: 2,
+            message: "dns.cookies.rotation: must be at least 1h"
+        ),
+        BrokenCase(
+            name: "cookie secret file missing",
+            yaml: "dns:\n  cookies: { enabled: true, secretFile: cookie.secret }\n",
+            line: 2,
+            message: "dns.cookies.secretFile: <dir>/cookie.secret does not exist"
+        ),
+        BrokenCase(
             name: "YAML syntax error",
             yaml: "listen:\n  dns: [\"127.0.0.1:53\"\nttl: {}\n",
             line: 3,
@@ -544,6 +580,52 @@ import Testing
         #expect(match?.file == file)
         #expect(match?.line == broken.line, "\(match?.description ?? "")")
         #expect(match.map { $0.description.hasPrefix("\(file):\(broken.line ?? 0): ") } == true)
+    }
+
+    @Test func rateLimitAndCookiesAreRead() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try dir.makeDirectory("zones")
+        _ = try dir.write("cookie.secret", "# rolled on Monday\ne5e973e5a6b2a43f48e7dc849e37bfcf\nDD3BDF9344B678B185A6F5CB60FCA715\n")
+        let file = try dir.write("mcdns.yaml", """
+            dns:
+              rateLimit:
+                responsesPerSecond: 20
+                nxdomainsPerSecond: 5
+                errorsPerSecond: 0
+                slip: 1
+                window: 2s
+                ipv4PrefixLength: 28
+                ipv6PrefixLength: 64
+                exempt: [10.0.0.0/8, "fd00::/8"]
+                tableSize: 4096
+              cookies: { enabled: true, secretFile: cookie.secret, rotation: 2h }
+            """)
+        let configuration = try Configuration.load(file: file)
+        let rateLimit = configuration.dns.rateLimit
+        // answer, nodata, nxdomain, referral, wildcard, error
+        #expect(rateLimit.rates == [20, 20, 5, 20, 20, 0])
+        #expect(rateLimit.slip == 1)
+        #expect(rateLimit.windowSeconds == 2)
+        #expect(rateLimit.ipv4PrefixLength == 28 && rateLimit.ipv6PrefixLength == 64)
+        #expect(rateLimit.exempt.map(\.description) == ["10.0.0.0/8", "fd00::/8"])
+        #expect(rateLimit.tableSize == 4096)
+        #expect(configuration.dns.cookies.enabled)
+        #expect(configuration.dns.cookies.secretFile == "\(dir.path)/cookie.secret")
+        #expect(configuration.dns.cookies.rotation == .seconds(7200))
+        #expect(try MCDNSDaemon.cookieKeyring(configuration) != nil)
+    }
+
+    @Test func aCookieSecretFileThatIsNoSecretIsRefusedWithoutShowingIt() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try dir.makeDirectory("zones")
+        _ = try dir.write("cookie.secret", "not-a-secret-but-private\n")
+        let file = try dir.write("mcdns.yaml", "dns:\n  cookies: { enabled: true, secretFile: cookie.secret }\n")
+        let error = #expect(throws: ConfigurationError.self) { try Configuration.load(file: file) }
+        let text = error?.errors.map(\.description).joined(separator: "\n") ?? ""
+        #expect(text.contains("line 1 is not a secret: write 32 hex digits"))
+        #expect(!text.contains("not-a-secret-but-private"))
     }
 
     @Test func everyProblemIsReportedNotJustTheFirst() throws {

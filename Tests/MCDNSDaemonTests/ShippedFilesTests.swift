@@ -17,6 +17,31 @@ import Testing
 
     @Test func thereAreExamplesToCheck() {
         #expect(Self.exampleConfigs().contains("\(Self.root)/examples/demo/mcdns.yaml"))
+        #expect(Self.exampleConfigs().contains("\(Self.root)/examples/hardened/mcdns.yaml"))
+    }
+
+    /// examples/hardened is the demo with rate limiting at 20 responses a second per /24, slip 2, and cookies.
+    @Test func hardenedExampleLimitsAndAnswersCookies() throws {
+        let report = ConfigurationCheck.run(file: "\(Self.root)/examples/hardened/mcdns.yaml")
+        let configuration = try #require(report.configuration)
+        #expect(configuration.listen.dns.map(\.description) == ["127.0.0.1:5300"])
+        #expect(configuration.clusters.map(\.name.description) == ["east-1", "east-2", "west-1"])
+        let rateLimit = configuration.dns.rateLimit
+        #expect(rateLimit.isEnabled)
+        #expect(rateLimit.rates == [20, 20, 20, 20, 20, 20])
+        #expect(rateLimit.slip == 2)
+        #expect(rateLimit.ipv4PrefixLength == 24)
+        #expect(configuration.dns.cookies.enabled)
+        // The member directories are the demo's, found relative to the file wherever mcdns runs from.
+        for cluster in configuration.clusters {
+            guard case .manifests(let directory) = cluster.source else {
+                Issue.record("\(cluster.name) is not a manifest directory")
+                continue
+            }
+            var isDirectory: ObjCBool = false
+            #expect(FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) && isDirectory.boolValue)
+        }
+        #expect(try MCDNSDaemon.cookieKeyring(configuration) != nil)
     }
 
     @Test(arguments: exampleConfigs())
