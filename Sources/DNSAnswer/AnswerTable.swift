@@ -195,10 +195,6 @@ public final class AnswerTable: Sendable {
                 outcome.cookie = cookies.judge(query, start: parsed.cookieStart, length: length, source: source,
                                                into: &parsed)
             }
-            if parsed.hasOPT && parsed.ednsVersion > 0 {
-                // RFC 6891 §6.1.3: BADVERS is extended RCODE 16: 0 in the header, 1 in the OPT.
-                return writeBare(parsed, query, output, transport, rcode: 16, echoQuestion: true)
-            }
             switch parsed.qtype {
             case 41: return writeBare(parsed, query, output, transport, rcode: 1, echoQuestion: true)
             case 251, 252: return writeBare(parsed, query, output, transport, rcode: 5, echoQuestion: true)
@@ -420,10 +416,11 @@ public final class AnswerTable: Sendable {
         return length
     }
 
-    /// A response with no records: errors, REFUSED, BADVERS.
+    /// A response with no records: errors, REFUSED, BADVERS. With our OPT whenever the request had a valid one,
+    /// also without a question (a header-only NOTIMP or FORMERR).
     private func writeBare(_ parsed: ParsedQuery, _ query: UnsafeRawBufferPointer, _ output: UnsafeMutableRawBufferPointer,
                            _ transport: Transport, rcode: UInt8, echoQuestion: Bool, truncated: Bool = false) -> Int {
-        let withOPT = parsed.hasOPT && echoQuestion
+        let withOPT = parsed.hasOPT
         let questionLength = echoQuestion ? parsed.questionLength : 0
         guard 12 + questionLength + (withOPT ? optLength(parsed) : 0) <= output.count else { return 0 }
         writeHeader(parsed, output, rcode: rcode & 0x0F, authoritative: false, truncated: truncated,

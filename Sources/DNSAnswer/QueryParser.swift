@@ -55,56 +55,70 @@ enum QueryParser {
         let ancount = Int(packet[6]) << 8 | Int(packet[7])
         let nscount = Int(packet[8]) << 8 | Int(packet[9])
         let arcount = Int(packet[10]) << 8 | Int(packet[11])
-        guard qdcount == 1 else { return .error(query, rcode: 1, echoQuestion: false) }
+        // RFC 9619: a QUERY with more than one question is FORMERR; another opcode's use of the count is
+        // unknown to us, so that is NOTIMP. Header only: which question would we echo?
+        guard qdcount <= 1 else { return .error(query, rcode: query.opcode == 0 ? 1 : 4, echoQuestion: false) }
+        let hasQuestion = qdcount == 1
 
-        // The question name: plain labels only, at most 255 bytes.
         var offset = 12
-        while true {
-            guard offset < count else { return .error(query, rcode: 1, echoQuestion: false) }
-            let length = Int(packet[offset])
-            if length == 0 { offset += 1; break }
-            guard length & 0xC0 == 0 else { return .error(query, rcode: 1, echoQuestion: false) }
-            offset += 1 + length
-            guard offset - 12 < 255 else { return .error(query, rcode: 1, echoQuestion: false) }
+        if hasQuestion {
+            // The question name: plain labels only, at most 255 bytes.
+            while true {
+                guard offset < count else { return .error(query, rcode: 1, echoQuestion: false) }
+                let length = Int(packet[offset])
+                if length == 0 { offset += 1; break }
+                guard length & 0xC0 == 0 else { return .error(query, rcode: 1, echoQuestion: false) }
+                offset += 1 + length
+                guard offset - 12 < 255 else { return .error(query, rcode: 1, echoQuestion: false) }
+            }
+            query.qnameLength = offset - 12
+            guard query.qnameLength <= 255, offset + 4 <= count else {
+                return .error(query, rcode: 1, echoQuestion: false)
+            }
+            query.qtype = UInt16(packet[offset]) << 8 | UInt16(packet[offset + 1])
+            query.qclass = UInt16(packet[offset + 2]) << 8 | UInt16(packet[offset + 3])
+            offset += 4
         }
-        query.qnameLength = offset - 12
-        guard query.qnameLength <= 255, offset + 4 <= count else {
-            return .error(query, rcode: 1, echoQuestion: false)
-        }
-        query.qtype = UInt16(packet[offset]) << 8 | UInt16(packet[offset + 1])
-        query.qclass = UInt16(packet[offset + 2]) << 8 | UInt16(packet[offset + 3])
-        offset += 4
 
         // The remaining sections: skip each record, take the OPT from the additional section.
         let total = ancount + nscount + arcount
         var index = 0
         while index < total {
             let ownerStart = offset
-            guard skipName(packet, &offset) else { return .error(query, rcode: 1, echoQuestion: true) }
-            guard offset + 10 <= count else { return .error(query, rcode: 1, echoQuestion: true) }
+            guard skipName(packet, &offset) else { return .error(query, rcode: 1, echoQuestion: hasQuestion) }
+            guard offset + 10 <= count else { return .error(query, rcode: 1, echoQuestion: hasQuestion) }
             let type = UInt16(packet[offset]) << 8 | UInt16(packet[offset + 1])
             let rdlength = Int(packet[offset + 8]) << 8 | Int(packet[offset + 9])
             let rdataStart = offset + 10
-            guard rdataStart + rdlength <= count else { return .error(query, rcode: 1, echoQuestion: true) }
+            guard rdataStart + rdlength <= count else { return .error(query, rcode: 1, echoQuestion: hasQuestion) }
             if type == 41 {
-                // RFC 6891 §6.1.1: one OPT, in the additional section, owned by the root.
+                // RFC 6891 §6.1.1: one OPT, in the additional section, owned by the root. A request whose OPT
+                // records break that gets FORMERR without an OPT (as Knot answers): none of them is the one.
                 guard index >= ancount + nscount, !query.hasOPT, offset == ownerStart + 1, packet[ownerStart] == 0
-                else { return .error(query, rcode: 1, echoQuestion: true) }
+                else {
+                    query.hasOPT = false
+                    return .error(query, rcode: 1, echoQuestion: hasQuestion)
+                }
                 query.hasOPT = true
                 query.udpPayload = max(512, UInt16(packet[offset + 2]) << 8 | UInt16(packet[offset + 3]))
                 query.ednsVersion = packet[offset + 5]
                 query.dnssecOK = packet[offset + 6] & 0x80 != 0
                 guard readOptions(packet, from: rdataStart, to: rdataStart + rdlength, localOption: localOption,
                                   into: &query)
-                else { return .error(query, rcode: 1, echoQuestion: true) }
+                else { return .error(query, rcode: 1, echoQuestion: hasQuestion) }
             }
             offset = rdataStart + rdlength
             index += 1
         }
         // Bytes after the last record the counts announce.
-        guard offset == count else { return .error(query, rcode: 1, echoQuestion: true) }
-        // Another opcode: NOTIMP, with our OPT when the request had one (RFC 6891 §7).
-        if query.opcode != 0 { return .error(query, rcode: 4, echoQuestion: true) }
+        guard offset == count else { return .error(query, rcode: 1, echoQuestion: hasQuestion) }
+        // A well-formed message, in this order as Knot checks it: an EDNS version we do not speak (RFC 6891
+        // §6.1.3: BADVERS, extended RCODE 16: 0 in the header, 1 in the OPT), then an opcode other than QUERY
+        // (NOTIMP, whatever its sections hold), then a QUERY without a question (FORMERR). Each carries our OPT
+        // when the request had one (RFC 6891 §7).
+        if query.hasOPT && query.ednsVersion > 0 { return .error(query, rcode: 16, echoQuestion: hasQuestion) }
+        if query.opcode != 0 { return .error(query, rcode: 4, echoQuestion: hasQuestion) }
+        guard hasQuestion else { return .error(query, rcode: 1, echoQuestion: false) }
         return .query(query)
     }
 

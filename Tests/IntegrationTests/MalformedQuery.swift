@@ -81,6 +81,12 @@ struct MalformedQuery: Sendable, CustomStringConvertible {
             packet: header(qdcount: 1) + wwwDiffTest + typeAClassIN + [0xDE, 0xAD, 0xBE, 0xEF, 0x00, 0x01, 0x02],
             expected: formErr
         ),
+        MalformedQuery(label: "opcode 15, header only", packet: header(qdcount: 0, flags: 0x7900), expected: notImp),
+        MalformedQuery(
+            label: "opcode 15, two questions",
+            packet: header(qdcount: 2, flags: 0x7900) + wwwDiffTest + typeAClassIN + wwwDiffTest + typeAClassIN,
+            expected: notImp
+        ),
         MalformedQuery(
             label: "opcode 5 (UPDATE)",
             packet: header(qdcount: 1, flags: 0x2800) + wwwDiffTest + typeAClassIN,
