@@ -91,8 +91,12 @@ import Testing
         #expect(
             granted == [
                 "/services", "discovery.k8s.io/endpointslices", "/nodes", "multicluster.x-k8s.io/serviceexports",
+                "/namespaces",
             ]
         )
+        // Namespaces: only `get` of kube-system, whose uid is the member's identity (DESIGN §6), never a list.
+        let namespaces = grants.filter { $0.resource == "namespaces" }
+        #expect(namespaces.allSatisfy { $0.verbs == ["get"] && $0.names == ["kube-system"] }, "\(namespaces)")
         #expect(rendered.objects(kind: "Role").isEmpty)
         // Reading Secrets would let a stolen member token read every credential of the member.
         #expect(!grants.contains { $0.resource == "secrets" })

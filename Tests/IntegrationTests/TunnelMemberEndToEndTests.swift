@@ -31,7 +31,7 @@ import Testing
             ("services", .services), ("endpointslices", .endpointSlices), ("serviceexports", .serviceExports),
             ("nodes", .nodes),
         ]
-        return Dictionary(uniqueKeysWithValues: kinds.map { ($0.0, sim.listCount($0.1)) })
+        return Dictionary(uniqueKeysWithValues: kinds.map { ($0.0, sim.fullListCount($0.1)) })
     }
 
     /// east-2 as `/v1/clusters` shows it: its conditions (type → status) and its tunnel block.
