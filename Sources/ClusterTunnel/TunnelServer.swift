@@ -45,6 +45,7 @@ public final class TunnelServer: Sendable {
             certificateChain: configuration.certificateChain.map { .certificate($0) },
             privateKey: .privateKey(configuration.privateKey)
         )
+        TunnelTLS.restrict(&tls)
         if let clientCA = configuration.clientCertificateAuthority {
             // Optional: agents with a token present no certificate; a certificate that is presented must verify.
             tls.certificateVerification = .optionalVerification
