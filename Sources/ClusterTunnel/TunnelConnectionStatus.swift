@@ -11,7 +11,8 @@ public struct TunnelConnectionStatus: Sendable, Equatable {
     public var remoteAddress: String?
     /// How the current agent authenticated: "token" or "client certificate".
     public var authentication: String?
-    /// Why the last session ended or the last attempt was refused.
+    /// Why the last session ended. A refused attempt leaves it alone: before authentication nothing the
+    /// connection says about its cluster is believed (refusals are in the log).
     public var lastError: String?
     /// Sessions accepted for this cluster since the server started.
     public var sessionsAccepted: Int

@@ -212,11 +212,6 @@ public final class TunnelServer: Sendable {
         }
     }
 
-    private func refused(cluster: String?, reason: String) {
-        guard let cluster else { return }
-        registry.withLockedValue { $0.status[cluster]?.lastError = reason }
-    }
-
     // MARK: Connection pipeline
 
     /// Per connection: what `shouldUpgrade` decided, for the refusal handler to answer with.
@@ -269,6 +264,9 @@ public final class TunnelServer: Sendable {
         let sync = channel.pipeline.syncOperations
         try sync.addHandler(NIOSSLServerHandler(context: sslContext))
         try sync.addHandler(TunnelTLSErrorLogger(logger: logger, peer: "agent"))
+        try sync.addHandler(
+            TunnelUpgradeHeadLimit(limit: limits.maxHeaderListSize, logger: logger), name: TunnelUpgradeHeadLimit.name
+        )
         try sync.configureHTTPServerPipeline(
             withServerUpgrade: (upgraders: [upgrader], completionHandler: { _ in }),
             withErrorHandling: true
@@ -295,7 +293,6 @@ public final class TunnelServer: Sendable {
                 "tunnel refused (\(status.code)): \(reason)",
                 metadata: ["tunnel.claimedCluster": "\(claimed ?? "-")"]
             )
-            refused(cluster: claimed, reason: reason)
         }
         return decision
     }
@@ -313,6 +310,7 @@ public final class TunnelServer: Sendable {
         let sync = channel.pipeline.syncOperations
         // The refusal handler speaks HTTP/1; after the upgrade the pipeline carries WebSocket frames.
         _ = sync.removeHandler(name: TunnelRefusalHandler.name)
+        _ = sync.removeHandler(name: TunnelUpgradeHeadLimit.name)
         try sync.addHandler(
             WebSocketByteStreamHandler(
                 masking: false,

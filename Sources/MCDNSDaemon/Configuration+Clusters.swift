@@ -71,9 +71,14 @@ extension Configuration {
         /// `tokenSHA256` (required): the SHA-256 of the agent's token, 64 hex digits (lower-cased here). The host
         /// never stores the token itself.
         public var tokenSHA256: String
+        /// `previousTokenSHA256` (optional): the digest of the token being replaced, accepted beside `tokenSHA256`
+        /// while a rotation is under way (zero downtime: agents still holding the old token keep connecting);
+        /// remove it once every agent has the new token.
+        public var previousTokenSHA256: String?
 
-        public init(tokenSHA256: String) {
+        public init(tokenSHA256: String, previousTokenSHA256: String? = nil) {
             self.tokenSHA256 = tokenSHA256
+            self.previousTokenSHA256 = previousTokenSHA256
         }
     }
 

@@ -376,26 +376,32 @@ extension Configuration {
                             value,
                             path: "\(path).\(name)",
                             line: key.mark?.line,
-                            allowed: ["tokenSHA256"]
+                            allowed: ["tokenSHA256", "previousTokenSHA256"]
                         )
                     else { continue }
-                    guard let token = reader.string(client, "tokenSHA256") else {
+                    /// A SHA-256 in hex (lower-cased), or nil after reporting why not.
+                    func digest(_ field: String) -> String? {
+                        guard let token = reader.string(client, field) else { return nil }
+                        let hex = token.lowercased()
+                        guard hex.utf8.count == 64, hex.allSatisfy({ $0.isHexDigit }) else {
+                            reader.fail(
+                                client[field]?.mark?.line,
+                                client.path(field),
+                                "expected 64 hex digits (the SHA-256 of the token, e.g. `sha256sum token`), "
+                                    + "found \(token.utf8.count) characters"
+                            )
+                            return nil
+                        }
+                        return hex
+                    }
+                    let previous = client.isSet("previousTokenSHA256") ? digest("previousTokenSHA256") : nil
+                    guard let hex = digest("tokenSHA256") else {
                         if !client.isSet("tokenSHA256") {
                             reader.fail(client.line, client.path("tokenSHA256"), "is required")
                         }
                         continue
                     }
-                    let hex = token.lowercased()
-                    guard hex.utf8.count == 64, hex.allSatisfy({ $0.isHexDigit }) else {
-                        reader.fail(
-                            client["tokenSHA256"]?.mark?.line,
-                            client.path("tokenSHA256"),
-                            "expected 64 hex digits (the SHA-256 of the token, e.g. `sha256sum token`), "
-                                + "found \(token.utf8.count) characters"
-                        )
-                        continue
-                    }
-                    clients[name] = TunnelClient(tokenSHA256: hex)
+                    clients[name] = TunnelClient(tokenSHA256: hex, previousTokenSHA256: previous)
                 }
             } else {
                 reader.fail(

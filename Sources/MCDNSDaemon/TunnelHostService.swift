@@ -19,7 +19,9 @@ public struct TunnelHostService: Service {
                     uniqueKeysWithValues: tunnel.clusters.map {
                         (
                             $0.key.description,
-                            TunnelServerConfiguration.ClusterCredential(tokenSHA256: $0.value.tokenSHA256)
+                            TunnelServerConfiguration.ClusterCredential(
+                                tokenSHA256: $0.value.tokenSHA256, previousTokenSHA256: $0.value.previousTokenSHA256
+                            )
                         )
                     }
                 )
