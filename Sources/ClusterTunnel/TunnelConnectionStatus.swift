@@ -16,6 +16,9 @@ public struct TunnelConnectionStatus: Sendable, Equatable {
     public var lastError: String?
     /// Sessions accepted for this cluster since the server started.
     public var sessionsAccepted: Int
+    /// Sessions that replaced one still connected (a second agent with the cluster's token, or an agent whose old
+    /// connection the host had not seen drop): `mcdns_tunnel_takeovers_total`.
+    public var takeovers: Int
 
     public init(
         cluster: String,
@@ -24,7 +27,8 @@ public struct TunnelConnectionStatus: Sendable, Equatable {
         remoteAddress: String? = nil,
         authentication: String? = nil,
         lastError: String? = nil,
-        sessionsAccepted: Int = 0
+        sessionsAccepted: Int = 0,
+        takeovers: Int = 0
     ) {
         self.cluster = cluster
         self.connected = connected
@@ -33,5 +37,6 @@ public struct TunnelConnectionStatus: Sendable, Equatable {
         self.authentication = authentication
         self.lastError = lastError
         self.sessionsAccepted = sessionsAccepted
+        self.takeovers = takeovers
     }
 }

@@ -21,8 +21,6 @@ public struct TunnelLimits: Sendable {
     /// WebSocket pings keep middleboxes (load balancers, NAT) from idling the connection out. DESIGN §6 wants them
     /// under 25 s; larger values are clamped.
     public var webSocketPingInterval: TimeAmount = .seconds(20)
-    /// How long a replaced (older) session may keep serving its open streams after its GOAWAY.
-    public var drainTimeout: TimeAmount = .seconds(60)
     /// Largest WebSocket frame accepted; outbound bytes are cut into frames no larger than this.
     public var maxWebSocketFrameSize: Int = 1 << 20
 

@@ -179,6 +179,7 @@ public final class TunnelServer: Sendable {
             status.remoteAddress = session.remoteAddress
             status.authentication = session.authentication
             status.sessionsAccepted += 1
+            if previous != nil { status.takeovers += 1 }
             registry.status[session.cluster] = status
             var ready: [CheckedContinuation<TunnelSession, any Error>] = []
             for (id, waiter) in registry.waiters where waiter.cluster == session.cluster && session.id > waiter.after {
@@ -188,7 +189,16 @@ public final class TunnelServer: Sendable {
             return (previous, ready)
         }
         if let previous {
-            previous.drain(
+            // Newest wins (an agent restarting must not wait for its old connection to time out), so whoever holds
+            // the cluster's token can take its tunnel: say so loudly, with both ends, and count it.
+            logger.warning(
+                "tunnel for cluster \(session.cluster) taken over: a new connection from \(session.remoteAddress) replaces the one from \(previous.remoteAddress); if only one agent should run, rotate the cluster's token",
+                metadata: [
+                    "cluster.id": "\(session.cluster)", "tunnel.remote": "\(session.remoteAddress)",
+                    "tunnel.previousRemote": "\(previous.remoteAddress)",
+                ]
+            )
+            previous.retire(
                 reason: "a newer connection for cluster \(session.cluster) from \(session.remoteAddress) replaces it"
             )
         }

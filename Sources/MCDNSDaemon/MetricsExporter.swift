@@ -113,6 +113,11 @@ public struct MetricsExporter: Sendable {
             for tunnel in tunnelStatus {
                 out += "mcdns_tunnel_sessions_total{cluster=\"\(tunnel.cluster)\"} \(tunnel.sessionsAccepted)\n"
             }
+            out += "# HELP mcdns_tunnel_takeovers_total Agent sessions that replaced a still connected one (two agents, or a stolen token).\n"
+            out += "# TYPE mcdns_tunnel_takeovers_total counter\n"
+            for tunnel in tunnelStatus {
+                out += "mcdns_tunnel_takeovers_total{cluster=\"\(tunnel.cluster)\"} \(tunnel.takeovers)\n"
+            }
         }
         if let host = host() {
             out += gauge(

@@ -34,7 +34,6 @@ final class TunnelMemberFixture: Sendable {
         limits.pingTimeout = .seconds(2)
         limits.webSocketPingInterval = .milliseconds(500)
         limits.handshakeTimeout = .seconds(5)
-        limits.drainTimeout = .seconds(2)
         return limits
     }
 
