@@ -9,6 +9,9 @@ public struct TunnelLimits: Sendable {
     public var maxConcurrentStreams: Int = 100
     /// Largest header list either end accepts (SETTINGS_MAX_HEADER_LIST_SIZE), and the largest upgrade request head.
     public var maxHeaderListSize: Int = 16_384
+    /// Connections the host holds at once before they are authenticated and upgraded; more are closed at accept
+    /// (`tooManyPending`). Each costs a TLS handshake, so this bounds what unauthenticated peers can take.
+    public var maxPendingConnections: Int = 64
     /// From TCP accept (or connect) to a completed WebSocket upgrade: TLS and HTTP/1.1 together.
     public var handshakeTimeout: TimeAmount = .seconds(10)
     /// From sending a request to receiving its response head. A watch answers its head at once, so this bounds

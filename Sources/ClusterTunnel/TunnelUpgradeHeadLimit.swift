@@ -13,12 +13,14 @@ final class TunnelUpgradeHeadLimit: ChannelInboundHandler, RemovableChannelHandl
 
     private let limit: Int
     private let logger: Logger
+    private let refusals: TunnelRefusalLog?
     private var received = 0
     private var refused = false
 
-    init(limit: Int, logger: Logger) {
+    init(limit: Int, logger: Logger, refusals: TunnelRefusalLog? = nil) {
         self.limit = limit
         self.logger = logger
+        self.refusals = refusals
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -29,7 +31,12 @@ final class TunnelUpgradeHeadLimit: ChannelInboundHandler, RemovableChannelHandl
             return
         }
         refused = true
-        logger.notice("tunnel upgrade request larger than \(limit) bytes refused (431)")
+        let message = "tunnel upgrade request larger than \(limit) bytes refused (431)"
+        if let refusals {
+            refusals.refused("headerTooLarge", level: .notice, message, logger: logger)
+        } else {
+            logger.notice("\(message)")
+        }
         let body = "the upgrade request exceeds the limit of \(limit) bytes\n"
         let answer =
             "HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: text/plain; charset=utf-8\r\n"
