@@ -56,6 +56,9 @@ import Testing
             case ("multicluster.mcdns.io", "servicednsrecords/status"):
                 // Status is only ever PUT (the object is read through the main resource).
                 #expect(grant.verbs == ["update"], "\(grant)")
+            case ("", "namespaces"):
+                // The reflector reads the kube-system uid (the cluster's identity) before resuming a watch.
+                #expect(grant.verbs == ["get"] && grant.names == ["kube-system"], "\(grant)")
             case ("coordination.k8s.io", "leases"):
                 #expect(grant.role.hasPrefix("Role/"), "the Lease grant must be namespaced: \(grant)")
                 // Anything beyond create is limited to mcdns's own Lease: read it, renew or take it over.
@@ -69,7 +72,7 @@ import Testing
             }
         }
         let resources = Set(grants.map(\.resource))
-        #expect(resources == ["servicednsrecords", "servicednsrecords/status", "leases"])
+        #expect(resources == ["servicednsrecords", "servicednsrecords/status", "leases", "namespaces"])
         // The bindings name the ServiceAccount the Deployment runs as.
         let deployment = try #require(rendered.object(kind: "Deployment", name: "mcdns"))
         let account = deployment["spec"]["template"]["spec"]["serviceAccountName"].string
