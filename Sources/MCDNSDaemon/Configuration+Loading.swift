@@ -355,13 +355,14 @@ extension Configuration {
         var tls: TLS?
         if !fields.isSet("tls") {
             reader.fail(fields.line, fields.path("tls"), "is required: { cert: FILE, key: FILE }")
-        } else if let tlsFields = reader.fields(fields, "tls", allowed: ["cert", "key"]) {
+        } else if let tlsFields = reader.fields(fields, "tls", allowed: ["cert", "key", "clientCA"]) {
             let cert = reader.path(tlsFields, "cert", mustExist: .file)
             let key = reader.path(tlsFields, "key", mustExist: .file)
+            let clientCA = tlsFields.isSet("clientCA") ? reader.path(tlsFields, "clientCA", mustExist: .file) : nil
             for name in ["cert", "key"] where !tlsFields.isSet(name) {
                 reader.fail(tlsFields.line, tlsFields.path(name), "is required")
             }
-            if let cert, let key { tls = TLS(certificate: cert, key: key) }
+            if let cert, let key { tls = TLS(certificate: cert, key: key, clientCA: clientCA) }
         }
         var clients: [ClusterID: TunnelClient] = [:]
         if let map = fields["clusters"], !ConfigurationReader.isNull(map) {
@@ -395,10 +396,13 @@ extension Configuration {
                         return hex
                     }
                     let previous = client.isSet("previousTokenSHA256") ? digest("previousTokenSHA256") : nil
-                    guard let hex = digest("tokenSHA256") else {
-                        if !client.isSet("tokenSHA256") {
-                            reader.fail(client.line, client.path("tokenSHA256"), "is required")
-                        }
+                    let hex = client.isSet("tokenSHA256") ? digest("tokenSHA256") : nil
+                    if client.isSet("tokenSHA256"), hex == nil { continue }
+                    if hex == nil, tls?.clientCA == nil {
+                        reader.fail(
+                            client.line, client.path("tokenSHA256"),
+                            "is required (or set tunnel.tls.clientCA so agents authenticate with client certificates)"
+                        )
                         continue
                     }
                     clients[name] = TunnelClient(tokenSHA256: hex, previousTokenSHA256: previous)

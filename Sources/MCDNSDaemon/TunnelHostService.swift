@@ -15,6 +15,7 @@ public struct TunnelHostService: Service {
                 port: tunnel.listen.port,
                 certificateFile: tunnel.tls.certificate,
                 keyFile: tunnel.tls.key,
+                clientCAFile: tunnel.tls.clientCA,
                 clusters: Dictionary(
                     uniqueKeysWithValues: tunnel.clusters.map {
                         (

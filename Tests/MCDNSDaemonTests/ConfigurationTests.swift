@@ -403,6 +403,18 @@ import Testing
             message: "tunnel.clusters.west-1.tokenSHA256: expected 64 hex digits"
         ),
         BrokenCase(
+            name: "tunnel cluster without a token and no client CA",
+            yaml: """
+                clusters: [{ name: west-1, source: { tunnel: {} } }]
+                tunnel:
+                  tls: { cert: zones, key: zones }
+                  clusters:
+                    west-1: {}
+                """,
+            line: 5,
+            message: "tunnel.clusters.west-1.tokenSHA256: is required (or set tunnel.tls.clientCA"
+        ),
+        BrokenCase(
             name: "previous tunnel token that is not a SHA-256",
             yaml: """
                 clusters: [{ name: west-1, source: { tunnel: {} } }]
