@@ -131,6 +131,7 @@ public final class TunnelAgent: Sendable {
     func dial() async throws -> Connection {
         let token: String?
         var tls = TLSConfiguration.makeClientConfiguration()
+        TunnelTLS.restrict(&tls)
         tls.trustRoots = .certificates(configuration.hostCertificateAuthority)
         tls.certificateVerification = .fullVerification
         switch configuration.credential {

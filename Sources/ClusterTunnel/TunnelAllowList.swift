@@ -1,11 +1,14 @@
-/// The read-only requests an agent forwards to its API server: discovery, and list or watch of the four kinds
-/// mcdns reads. Everything else, other methods, other resources, single objects, subresources, is refused.
+/// The read-only requests an agent forwards to its API server: discovery, list or watch of the four kinds mcdns
+/// reads, and the `kube-system` Namespace (its uid is the member's identity, which the host's reflectors check
+/// before resuming a watch, DESIGN §6). Everything else, other methods, other resources, other single objects,
+/// subresources, is refused.
 ///
 /// Matching works on path segments, so `/api/v1/services/../secrets` or an encoded slash cannot slip through: a
 /// segment must be a plain name made of the characters Kubernetes allows in namespaces.
 public struct TunnelAllowList: Sendable {
     static let discovery: Set<String> = [
         "/version", "/api", "/apis", "/api/v1", "/apis/discovery.k8s.io/v1", "/apis/multicluster.x-k8s.io/v1alpha1",
+        "/api/v1/namespaces/kube-system",
     ]
 
     /// (API group path, resource, namespaced).

@@ -20,8 +20,10 @@ struct TunnelAuthenticator: Sendable {
     private let acceptsCertificates: Bool
 
     init(configuration: TunnelServerConfiguration) {
-        digests = configuration.clusters.sorted { $0.key < $1.key }.compactMap { name, credential in
-            credential.tokenSHA256.flatMap(TokenDigest.init(hex:)).map { (name, $0) }
+        digests = configuration.clusters.sorted { $0.key < $1.key }.flatMap { name, credential in
+            [credential.tokenSHA256, credential.previousTokenSHA256].compactMap { hex in
+                hex.flatMap(TokenDigest.init(hex:)).map { (name, $0) }
+            }
         }
         clusters = Set(configuration.clusters.keys)
         acceptsCertificates = configuration.clientCertificateAuthority != nil

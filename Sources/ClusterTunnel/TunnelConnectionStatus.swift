@@ -11,10 +11,14 @@ public struct TunnelConnectionStatus: Sendable, Equatable {
     public var remoteAddress: String?
     /// How the current agent authenticated: "token" or "client certificate".
     public var authentication: String?
-    /// Why the last session ended or the last attempt was refused.
+    /// Why the last session ended. A refused attempt leaves it alone: before authentication nothing the
+    /// connection says about its cluster is believed (refusals are in the log).
     public var lastError: String?
     /// Sessions accepted for this cluster since the server started.
     public var sessionsAccepted: Int
+    /// Sessions that replaced one still connected (a second agent with the cluster's token, or an agent whose old
+    /// connection the host had not seen drop): `mcdns_tunnel_takeovers_total`.
+    public var takeovers: Int
 
     public init(
         cluster: String,
@@ -23,7 +27,8 @@ public struct TunnelConnectionStatus: Sendable, Equatable {
         remoteAddress: String? = nil,
         authentication: String? = nil,
         lastError: String? = nil,
-        sessionsAccepted: Int = 0
+        sessionsAccepted: Int = 0,
+        takeovers: Int = 0
     ) {
         self.cluster = cluster
         self.connected = connected
@@ -32,5 +37,6 @@ public struct TunnelConnectionStatus: Sendable, Equatable {
         self.authentication = authentication
         self.lastError = lastError
         self.sessionsAccepted = sessionsAccepted
+        self.takeovers = takeovers
     }
 }

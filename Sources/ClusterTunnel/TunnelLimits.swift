@@ -9,6 +9,9 @@ public struct TunnelLimits: Sendable {
     public var maxConcurrentStreams: Int = 100
     /// Largest header list either end accepts (SETTINGS_MAX_HEADER_LIST_SIZE), and the largest upgrade request head.
     public var maxHeaderListSize: Int = 16_384
+    /// Connections the host holds at once before they are authenticated and upgraded; more are closed at accept
+    /// (`tooManyPending`). Each costs a TLS handshake, so this bounds what unauthenticated peers can take.
+    public var maxPendingConnections: Int = 64
     /// From TCP accept (or connect) to a completed WebSocket upgrade: TLS and HTTP/1.1 together.
     public var handshakeTimeout: TimeAmount = .seconds(10)
     /// From sending a request to receiving its response head. A watch answers its head at once, so this bounds
@@ -21,8 +24,6 @@ public struct TunnelLimits: Sendable {
     /// WebSocket pings keep middleboxes (load balancers, NAT) from idling the connection out. DESIGN §6 wants them
     /// under 25 s; larger values are clamped.
     public var webSocketPingInterval: TimeAmount = .seconds(20)
-    /// How long a replaced (older) session may keep serving its open streams after its GOAWAY.
-    public var drainTimeout: TimeAmount = .seconds(60)
     /// Largest WebSocket frame accepted; outbound bytes are cut into frames no larger than this.
     public var maxWebSocketFrameSize: Int = 1 << 20
 

@@ -34,6 +34,10 @@ public final class TunnelServer: Sendable {
     private let logger: Logger
     private let registry: NIOLockedValueBox<Registry>
     private let listener = NIOLockedValueBox<(any Channel)?>(nil)
+    private let refusals: TunnelRefusalLog
+    /// Connections accepted and not yet upgraded (TLS or the upgrade still under way), capped by
+    /// `TunnelLimits.maxPendingConnections`.
+    private let pending = NIOLockedValueBox(0)
 
     public init(
         configuration: TunnelServerConfiguration,
@@ -45,6 +49,7 @@ public final class TunnelServer: Sendable {
             certificateChain: configuration.certificateChain.map { .certificate($0) },
             privateKey: .privateKey(configuration.privateKey)
         )
+        TunnelTLS.restrict(&tls)
         if let clientCA = configuration.clientCertificateAuthority {
             // Optional: agents with a token present no certificate; a certificate that is presented must verify.
             tls.certificateVerification = .optionalVerification
@@ -55,6 +60,7 @@ public final class TunnelServer: Sendable {
         self.authenticator = TunnelAuthenticator(configuration: configuration)
         self.group = group
         self.logger = logger
+        self.refusals = TunnelRefusalLog(logger: logger)
         let now = Date()
         var registry = Registry()
         for cluster in configuration.clusters.keys {
@@ -161,6 +167,15 @@ public final class TunnelServer: Sendable {
         }
     }
 
+    /// Connections refused before a session, by reason: `tooManyPending`, `handshakeTimeout`, `tls`,
+    /// `headerTooLarge`, `notFound`, `unauthorized`, `forbidden`.
+    public func refusalCounts() -> [String: Int] {
+        refusals.counts
+    }
+
+    /// Connections accepted and not yet upgraded, now.
+    public var pendingConnections: Int { pending.withLockedValue { $0 } }
+
     /// Per configured cluster: the TunnelConnected condition, since when, from where, and the last error.
     public func status() -> [TunnelConnectionStatus] {
         registry.withLockedValue { $0.status.values.sorted { $0.cluster < $1.cluster } }
@@ -178,6 +193,7 @@ public final class TunnelServer: Sendable {
             status.remoteAddress = session.remoteAddress
             status.authentication = session.authentication
             status.sessionsAccepted += 1
+            if previous != nil { status.takeovers += 1 }
             registry.status[session.cluster] = status
             var ready: [CheckedContinuation<TunnelSession, any Error>] = []
             for (id, waiter) in registry.waiters where waiter.cluster == session.cluster && session.id > waiter.after {
@@ -187,7 +203,16 @@ public final class TunnelServer: Sendable {
             return (previous, ready)
         }
         if let previous {
-            previous.drain(
+            // Newest wins (an agent restarting must not wait for its old connection to time out), so whoever holds
+            // the cluster's token can take its tunnel: say so loudly, with both ends, and count it.
+            logger.warning(
+                "tunnel for cluster \(session.cluster) taken over: a new connection from \(session.remoteAddress) replaces the one from \(previous.remoteAddress); if only one agent should run, rotate the cluster's token",
+                metadata: [
+                    "cluster.id": "\(session.cluster)", "tunnel.remote": "\(session.remoteAddress)",
+                    "tunnel.previousRemote": "\(previous.remoteAddress)",
+                ]
+            )
+            previous.retire(
                 reason: "a newer connection for cluster \(session.cluster) from \(session.remoteAddress) replaces it"
             )
         }
@@ -211,11 +236,6 @@ public final class TunnelServer: Sendable {
         }
     }
 
-    private func refused(cluster: String?, reason: String) {
-        guard let cluster else { return }
-        registry.withLockedValue { $0.status[cluster]?.lastError = reason }
-    }
-
     // MARK: Connection pipeline
 
     /// Per connection: what `shouldUpgrade` decided, for the refusal handler to answer with.
@@ -230,11 +250,36 @@ public final class TunnelServer: Sendable {
         let logger = connectionLogger
         let state = ConnectionState()
         let limits = configuration.limits
+        let refusals = self.refusals
+
+        // Unauthenticated connections are cheap to open and cost a TLS handshake each: only so many at once.
+        let admitted = pending.withLockedValue { pending -> Bool in
+            guard pending < limits.maxPendingConnections else { return false }
+            pending += 1
+            return true
+        }
+        guard admitted else {
+            refusals.refused(
+                "tooManyPending", level: .warning,
+                "tunnel connection refused: \(limits.maxPendingConnections) connections are already authenticating",
+                logger: logger
+            )
+            channel.close(promise: nil)
+            return
+        }
+        let released = NIOLockedValueBox(false)
+        let release: @Sendable () -> Void = { [pending] in
+            guard released.withLockedValue({ done in defer { done = true }; return !done }) else { return }
+            pending.withLockedValue { $0 -= 1 }
+        }
+        channel.closeFuture.whenComplete { _ in release() }
 
         // TLS and the upgrade together must finish within the handshake timeout.
         let handshakeDeadline = channel.eventLoop.scheduleTask(in: limits.handshakeTimeout) { [logger] in
-            logger.notice(
-                "tunnel handshake (TLS + WebSocket upgrade) did not finish within the handshake timeout; closing"
+            refusals.refused(
+                "handshakeTimeout", level: .notice,
+                "tunnel handshake (TLS + WebSocket upgrade) did not finish within the handshake timeout; closing",
+                logger: logger
             )
             channel.close(promise: nil)
         }
@@ -251,6 +296,7 @@ public final class TunnelServer: Sendable {
             },
             upgradePipelineHandler: { [self] channel, _ in
                 handshakeDeadline.cancel()
+                release()
                 return channel.eventLoop.makeCompletedFuture {
                     guard case .accepted(let cluster, let method) = state.decision.withLockedValue({ $0 }) else {
                         throw TunnelError.configuration("upgrade without an accepted credential")
@@ -267,7 +313,11 @@ public final class TunnelServer: Sendable {
         )
         let sync = channel.pipeline.syncOperations
         try sync.addHandler(NIOSSLServerHandler(context: sslContext))
-        try sync.addHandler(TunnelTLSErrorLogger(logger: logger, peer: "agent"))
+        try sync.addHandler(TunnelTLSErrorLogger(logger: logger, peer: "agent", refusals: refusals))
+        try sync.addHandler(
+            TunnelUpgradeHeadLimit(limit: limits.maxHeaderListSize, logger: logger, refusals: refusals),
+            name: TunnelUpgradeHeadLimit.name
+        )
         try sync.configureHTTPServerPipeline(
             withServerUpgrade: (upgraders: [upgrader], completionHandler: { _ in }),
             withErrorHandling: true
@@ -282,7 +332,10 @@ public final class TunnelServer: Sendable {
     ) throws -> TunnelAuthenticator.Decision {
         let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
         guard path == Self.path else {
-            logger.notice("upgrade request for \(path) refused: the tunnel lives at \(Self.path)")
+            refusals.refused(
+                "notFound", level: .notice, "upgrade request for \(path) refused: the tunnel lives at \(Self.path)",
+                logger: logger
+            )
             return .refused(status: .notFound, reason: "no tunnel at \(path)")
         }
         let certificate = try channel.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self).peerCertificate
@@ -290,11 +343,11 @@ public final class TunnelServer: Sendable {
         if case .refused(let status, let reason) = decision {
             // The token is never logged; the claimed cluster name is, since it is what the operator looks for.
             let claimed = head.headers.first(name: TunnelAuthenticator.clusterHeader)
-            logger.warning(
-                "tunnel refused (\(status.code)): \(reason)",
+            refusals.refused(
+                status == .unauthorized ? "unauthorized" : "forbidden", level: .warning,
+                "tunnel refused (\(status.code)): \(reason)", logger: logger,
                 metadata: ["tunnel.claimedCluster": "\(claimed ?? "-")"]
             )
-            refused(cluster: claimed, reason: reason)
         }
         return decision
     }
@@ -312,6 +365,7 @@ public final class TunnelServer: Sendable {
         let sync = channel.pipeline.syncOperations
         // The refusal handler speaks HTTP/1; after the upgrade the pipeline carries WebSocket frames.
         _ = sync.removeHandler(name: TunnelRefusalHandler.name)
+        _ = sync.removeHandler(name: TunnelUpgradeHeadLimit.name)
         try sync.addHandler(
             WebSocketByteStreamHandler(
                 masking: false,

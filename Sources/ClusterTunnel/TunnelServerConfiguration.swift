@@ -8,9 +8,13 @@ public struct TunnelServerConfiguration: Sendable {
     public struct ClusterCredential: Sendable, Equatable {
         /// Lower-case hex SHA-256 of the agent's bearer token, or nil when the cluster uses client certificates only.
         public var tokenSHA256: String?
+        /// The digest of the token being rotated out, accepted as well until it is removed: two valid tokens per
+        /// cluster while agents move to the new one.
+        public var previousTokenSHA256: String?
 
-        public init(tokenSHA256: String?) {
+        public init(tokenSHA256: String?, previousTokenSHA256: String? = nil) {
             self.tokenSHA256 = tokenSHA256?.lowercased()
+            self.previousTokenSHA256 = previousTokenSHA256?.lowercased()
         }
     }
 
@@ -91,6 +95,11 @@ public struct TunnelServerConfiguration: Sendable {
             if let digest = credential.tokenSHA256, TokenDigest(hex: digest) == nil {
                 throw .configuration(
                     "tunnel.clusters.\(name).tokenSHA256 must be 64 hex digits (sha256sum of the token file)"
+                )
+            }
+            if let digest = credential.previousTokenSHA256, TokenDigest(hex: digest) == nil {
+                throw .configuration(
+                    "tunnel.clusters.\(name).previousTokenSHA256 must be 64 hex digits (sha256sum of the old token file)"
                 )
             }
         }

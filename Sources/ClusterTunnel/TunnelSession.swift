@@ -8,9 +8,10 @@ import NIOHTTP2
 /// One authenticated, upgraded agent connection as the host uses it: an HTTP/2 client over which each API request
 /// is its own stream, with its own flow control.
 ///
-/// A session is active until its connection closes or a newer session for the same cluster replaces it; a replaced
-/// session is draining: it takes no new requests, keeps its open streams until they end or the drain timeout
-/// passes, and has sent the agent a GOAWAY.
+/// A session is active until its connection closes or a newer session for the same cluster replaces it. A replaced
+/// session stops at once: it takes no new request, sends the agent a GOAWAY and closes, resetting its open streams
+/// (their readers see the stream fail and ask again on the newest session), so nothing it still sends is
+/// delivered: a session opened with a stolen token stops feeding the host the moment the member's agent is back.
 public final class TunnelSession: Sendable {
     public enum State: Sendable, Equatable {
         case active
@@ -138,31 +139,27 @@ public final class TunnelSession: Sendable {
             return mutable.state == .draining && mutable.openStreams == 0
         }
         if closeNow {
-            logger.info("replaced tunnel session drained; closing it")
             channel.close(promise: nil)
         }
     }
 
-    /// Stops taking requests, tells the agent with a GOAWAY, and closes once the open streams have ended or the
-    /// drain timeout has passed.
-    func drain(reason: String) {
+    /// Stops taking requests, tells the agent with a GOAWAY, and closes the connection right after it: the open
+    /// streams are reset and deliver nothing more.
+    func retire(reason: String) {
         let openStreams: Int? = mutable.withLockedValue { mutable in
             guard mutable.state == .active else { return nil }
             mutable.state = .draining
             return mutable.openStreams
         }
         guard let openStreams else { return }
-        logger.info("draining tunnel session: \(reason)", metadata: ["tunnel.openStreams": "\(openStreams)"])
+        logger.info(
+            "closing the replaced tunnel session: \(reason)", metadata: ["tunnel.openStreams": "\(openStreams)"]
+        )
         let goAway = HTTP2Frame(
             streamID: .rootStream,
             payload: .goAway(lastStreamID: .rootStream, errorCode: .noError, opaqueData: nil)
         )
-        channel.writeAndFlush(goAway, promise: nil)
-        if openStreams == 0 {
-            channel.close(promise: nil)
-        } else {
-            channel.eventLoop.scheduleTask(in: limits.drainTimeout) { [channel] in channel.close(promise: nil) }
-        }
+        channel.writeAndFlush(goAway).whenComplete { [channel] _ in channel.close(promise: nil) }
     }
 
     /// Closes the connection at once (server shutdown).

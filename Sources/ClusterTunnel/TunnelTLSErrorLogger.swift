@@ -10,11 +10,14 @@ final class TunnelTLSErrorLogger: ChannelInboundHandler, RemovableChannelHandler
 
     private let logger: Logger
     private let peer: String
+    /// The host's refusal log (counted, rate-limited); nil on the agent, which logs every failure.
+    private let refusals: TunnelRefusalLog?
     private var logged = false
 
-    init(logger: Logger, peer: String) {
+    init(logger: Logger, peer: String, refusals: TunnelRefusalLog? = nil) {
         self.logger = logger
         self.peer = peer
+        self.refusals = refusals
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -22,7 +25,11 @@ final class TunnelTLSErrorLogger: ChannelInboundHandler, RemovableChannelHandler
             logged = true
             if error is NIOSSLError || error is BoringSSLError {
                 let why = Self.explainPeerCertificate(context: context).map { " (\($0))" } ?? ""
-                logger.warning("TLS with the \(peer) failed: \(error)\(why)")
+                if let refusals {
+                    refusals.refused("tls", level: .warning, "TLS with the \(peer) failed: \(error)\(why)", logger: logger)
+                } else {
+                    logger.warning("TLS with the \(peer) failed: \(error)\(why)")
+                }
             } else {
                 logger.notice("tunnel connection error: \(error)")
             }

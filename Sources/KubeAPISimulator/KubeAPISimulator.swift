@@ -39,7 +39,9 @@ public final class KubeAPISimulator: Sendable {
     public static func start(_ configuration: SimulatorConfiguration = SimulatorConfiguration()) async throws
         -> KubeAPISimulator
     {
-        let core = SimServerCore(configuration: configuration, store: SimStore())
+        let core = SimServerCore(
+            configuration: configuration, store: SimStore(initialRevision: configuration.initialResourceVersion)
+        )
         let sslContext: NIOSSLContext? = try configuration.tls.map { tls in
             let chain = try NIOSSLCertificate.fromPEMFile(tls.certificatePath).map { NIOSSLCertificateSource.certificate($0) }
             var tlsConfiguration = TLSConfiguration.makeServerConfiguration(
@@ -107,6 +109,25 @@ public final class KubeAPISimulator: Sendable {
         let channel = try await bootstrap.bind(host: "127.0.0.1", port: port).get()
         serverChannel.withLock { $0 = channel }
     }
+
+    /// The objects and revision now, to `restart(restoring:)` later as an etcd backup would be restored.
+    public func snapshot() -> SimSnapshot {
+        core.store.snapshot()
+    }
+
+    /// A restart onto an etcd restored from `snapshot` (without `etcdutl --bump-revision`): every connection
+    /// drops, and the server comes back on the same port with the snapshot's objects and its lower revision, so
+    /// versions clients saw after the snapshot are ahead of it. `kubeSystemUID` nil keeps the cluster's identity
+    /// (a restore); another uid makes it a different cluster that happens to answer on this address.
+    public func restart(restoring snapshot: SimSnapshot, kubeSystemUID: String? = nil) async throws {
+        try await pause()
+        core.store.restore(snapshot)
+        if let kubeSystemUID { core.kubeSystemUID.withLock { $0 = kubeSystemUID } }
+        try await resume()
+    }
+
+    /// The uid of the `kube-system` Namespace now.
+    public var kubeSystemUID: String { core.kubeSystemUID.withLock { $0 } }
 
     /// Whether the simulator is listening (not paused or stopped).
     public var isListening: Bool { serverChannel.withLock { $0 != nil } }

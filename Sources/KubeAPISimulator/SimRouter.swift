@@ -58,6 +58,8 @@ enum SimRoute: Equatable {
     case object(SimResource, namespace: String?, name: String)
     /// `…/NAME/status` of a resource with a status subresource.
     case status(SimResource, namespace: String?, name: String)
+    /// `/api/v1/namespaces/NAME`: one Namespace object (only `kube-system` exists as an object).
+    case namespace(name: String)
     case unknown
 
     init(path: String) {
@@ -96,6 +98,10 @@ enum SimRoute: Equatable {
                 self = .status(found, namespace: parts[1], name: parts[3])
             default: self = .unknown
             }
+            return
+        }
+        if groupVersion == "v1", parts.count == 2, parts[0] == "namespaces" {
+            self = .namespace(name: parts[1])
             return
         }
         if let found = resource(parts[0]) {
@@ -224,6 +230,8 @@ struct SimRouter {
             }
         case .status(let resource, let namespace, let name):
             return status(request, resource: resource, namespace: namespace, name: name, user: user)
+        case .namespace(let name):
+            return namespace(request, name: name, user: user)
         case .object(let resource, let namespace, let name):
             let verb: String =
                 switch request.method {
@@ -337,6 +345,47 @@ struct SimRouter {
         } catch {
             return .error(error)
         }
+    }
+
+    /// GET of one Namespace. Only `kube-system` is an object here (its uid is the cluster's identity); any other
+    /// name is 404, though resources in any namespace may be created.
+    private func namespace(_ request: SimHTTPRequest, name: String, user: String) -> SimAction {
+        guard request.method == "GET" else { return methodNotAllowed() }
+        if user == "system:anonymous" {
+            return .error(
+                SimStatus.error(
+                    code: 403, reason: "Forbidden",
+                    message:
+                        "namespaces \"\(name)\" is forbidden: User \"\(user)\" cannot get resource \"namespaces\" in API group \"\" in the namespace \"\(name)\"",
+                    details: [("name", .string(name)), ("kind", .string("namespaces"))]
+                )
+            )
+        }
+        guard name == "kube-system" else {
+            return .error(
+                SimStatus.error(
+                    code: 404, reason: "NotFound", message: "namespaces \"\(name)\" not found",
+                    details: [("name", .string(name)), ("kind", .string("namespaces"))]
+                )
+            )
+        }
+        let uid = core.kubeSystemUID.withLock { $0 }
+        return .json(
+            200,
+            .object([
+                ("kind", .string("Namespace")), ("apiVersion", .string("v1")),
+                (
+                    "metadata",
+                    .object([
+                        ("name", .string(name)), ("uid", .string(uid)), ("resourceVersion", .string("4")),
+                        ("creationTimestamp", .string("2026-01-01T00:00:00Z")),
+                        ("labels", .object([("kubernetes.io/metadata.name", .string(name))])),
+                    ])
+                ),
+                ("spec", .object([("finalizers", .array([.string("kubernetes")]))])),
+                ("status", .object([("phase", .string("Active"))])),
+            ])
+        )
     }
 
     private func methodNotAllowed() -> SimAction {

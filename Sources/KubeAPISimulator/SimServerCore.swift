@@ -26,10 +26,13 @@ final class SimServerCore: Sendable {
     private let connections = Mutex<[ObjectIdentifier: any Channel]>([:])
     /// "127.0.0.1:PORT", for /api's serverAddressByClientCIDRs; set once the port is bound.
     let serverAddress = Mutex<String>("127.0.0.1:0")
+    /// The `kube-system` Namespace's uid now (a restart may give the server another identity).
+    let kubeSystemUID: Mutex<String>
 
     init(configuration: SimulatorConfiguration, store: SimStore) {
         self.configuration = configuration
         self.store = store
+        self.kubeSystemUID = Mutex(configuration.kubeSystemUID)
     }
 
     // MARK: faults

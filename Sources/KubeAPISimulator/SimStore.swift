@@ -46,6 +46,9 @@ final class SimStore: Sendable {
     struct Watcher: Sendable {
         var resource: SimResource
         var filter: SimFilter
+        /// Events (and bookmarks) at or below this revision are not sent: a watch from a version the store has not
+        /// reached waits, silent, until the store passes it (the watch cache's `cacheWatcher` does the same).
+        var after: UInt64 = 0
         var deliver: @Sendable (SimWatchDelivery) -> Void
     }
 
@@ -61,10 +64,16 @@ final class SimStore: Sendable {
         var nextNodePort = 30000
     }
 
-    private let state = Mutex(State())
+    private let state: Mutex<State>
     let clock: @Sendable () -> Date
 
-    init(clock: @escaping @Sendable () -> Date = { Date() }) {
+    /// `initialRevision` is etcd's revision before the first write (1 for a fresh etcd; more for a server with a
+    /// history, so two simulators can have versions far apart).
+    init(initialRevision: UInt64 = 1, clock: @escaping @Sendable () -> Date = { Date() }) {
+        var initial = State()
+        initial.revision = max(initialRevision, 1)
+        initial.compactedRevision = initial.revision
+        self.state = Mutex(initial)
         self.clock = clock
     }
 
@@ -424,7 +433,7 @@ final class SimStore: Sendable {
     /// into ADDED/DELETED as the watch cache does.
     private static func record(_ event: Event, _ resource: SimResource, _ state: inout State) {
         state.log[resource, default: []].append(event)
-        for watcher in state.watchers.values where watcher.resource == resource {
+        for watcher in state.watchers.values where watcher.resource == resource && event.revision > watcher.after {
             if let delivery = translate(event, for: watcher.filter) { watcher.deliver(delivery) }
         }
     }
@@ -460,7 +469,8 @@ final class SimStore: Sendable {
     }
 
     /// Registers a watch and, under the same lock, delivers what it must see first. Returns its id, or the
-    /// Status to send as the stream's only ERROR event (too old), or throws (too large: an HTTP error).
+    /// Status to send as the stream's only ERROR event (too old). A revision the store has not reached is
+    /// answered as the apiserver does (200, then nothing until the store passes it), not with an error.
     func startWatch(
         _ resource: SimResource,
         filter: SimFilter,
@@ -469,11 +479,11 @@ final class SimStore: Sendable {
         deliver: @escaping @Sendable (SimWatchDelivery) -> Void
     ) throws(SimAPIError) -> Result<UInt64, SimWatchExpired> {
         try state.withLock { state throws(SimAPIError) -> Result<UInt64, SimWatchExpired> in
+            var after: UInt64 = 0
             switch start {
+            case .after(let revision) where revision > state.revision:
+                after = revision
             case .after(let revision):
-                if revision > state.revision {
-                    throw SimStatus.tooLargeResourceVersion(requested: revision, current: state.revision)
-                }
                 if revision < state.compactedRevision {
                     return .failure(SimWatchExpired(requested: revision, oldest: state.compactedRevision))
                 }
@@ -495,7 +505,7 @@ final class SimStore: Sendable {
             }
             let id = state.nextWatcherID
             state.nextWatcherID += 1
-            state.watchers[id] = Watcher(resource: resource, filter: filter, deliver: deliver)
+            state.watchers[id] = Watcher(resource: resource, filter: filter, after: after, deliver: deliver)
             return .success(id)
         }
     }
@@ -503,7 +513,7 @@ final class SimStore: Sendable {
     /// Sends a BOOKMARK at the current revision to one watch, in order after every event already sent to it.
     func bookmark(_ id: UInt64) {
         state.withLock { state in
-            guard let watcher = state.watchers[id] else { return }
+            guard let watcher = state.watchers[id], state.revision > watcher.after else { return }
             let object = watcher.resource.bookmarkObject(resourceVersion: String(state.revision))
             watcher.deliver(.event(type: "BOOKMARK", object: object))
         }
@@ -553,6 +563,23 @@ final class SimStore: Sendable {
     }
 
     var compactedRevision: UInt64 { state.withLock { $0.compactedRevision } }
+
+    /// The objects and revision now, for `restore(_:)`.
+    func snapshot() -> SimSnapshot {
+        state.withLock { SimSnapshot(revision: $0.revision, objects: $0.objects) }
+    }
+
+    /// Goes back to `snapshot` as etcd restored from a backup does: its objects, its (lower) revision, no event
+    /// log before it. Open watches are dropped without a word (the caller closes their connections).
+    func restore(_ snapshot: SimSnapshot) {
+        state.withLock { state in
+            state.revision = snapshot.revision
+            state.compactedRevision = snapshot.revision
+            state.objects = snapshot.objects
+            state.log.removeAll()
+            state.watchers.removeAll()
+        }
+    }
 
     // MARK: helpers
 
@@ -648,6 +675,13 @@ final class SimStore: Sendable {
         }
         return copy
     }
+}
+
+/// A store's objects and revision at one moment (`KubeAPISimulator.snapshot()`), as an etcd backup holds them.
+public struct SimSnapshot: Sendable {
+    /// etcd's revision at the snapshot: the resourceVersion a list would have answered.
+    public let revision: UInt64
+    let objects: [SimResource: [String: SimJSON]]
 }
 
 /// Why a watch could not start: its resourceVersion is older than the compaction.

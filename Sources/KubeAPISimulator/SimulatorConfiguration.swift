@@ -1,3 +1,5 @@
+import Foundation
+
 /// How a simulator listens, who may talk to it, and the timings of its watches.
 public struct SimulatorConfiguration: Sendable {
     /// Files for HTTPS. With `clientCAPath`, a client certificate that verifies against that CA authenticates its
@@ -36,6 +38,13 @@ public struct SimulatorConfiguration: Sendable {
     public var maxPageSize: Int
     /// The git version /version reports.
     public var serverVersion: String
+    /// etcd's revision before the first write: 1 for a new cluster; higher for a server with a history, so that two
+    /// simulators' resourceVersions are far apart (as two real clusters' are).
+    public var initialResourceVersion: UInt64
+    /// The uid of the `kube-system` Namespace (`GET /api/v1/namespaces/kube-system`): the cluster's identity, as
+    /// the MCS ClusterId KEP suggests (nil: a random one). A new cluster gets a new one; an etcd restored from
+    /// backup keeps it.
+    public var kubeSystemUID: String
 
     public init(
         port: Int = 0,
@@ -46,7 +55,9 @@ public struct SimulatorConfiguration: Sendable {
         bookmarkInterval: Duration = .seconds(1),
         defaultWatchTimeout: Duration = .seconds(1800),
         maxPageSize: Int = 500,
-        serverVersion: String = "v1.36.2"
+        serverVersion: String = "v1.36.2",
+        initialResourceVersion: UInt64 = 1,
+        kubeSystemUID: String? = nil
     ) {
         self.port = port
         self.tokens = tokens
@@ -57,6 +68,8 @@ public struct SimulatorConfiguration: Sendable {
         self.defaultWatchTimeout = defaultWatchTimeout
         self.maxPageSize = maxPageSize
         self.serverVersion = serverVersion
+        self.initialResourceVersion = initialResourceVersion
+        self.kubeSystemUID = kubeSystemUID ?? UUID().uuidString.lowercased()
     }
 
     var authenticationEnabled: Bool { !tokens.isEmpty || tls?.clientCAPath != nil }

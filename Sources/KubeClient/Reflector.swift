@@ -15,7 +15,15 @@ import Synchronization
 /// - Too large resource version, 429 (Retry-After honoured), 5xx, 401/403, connection failures, silent
 ///   connections, watches that end at once: back off (doubling, jitter, reset after a healthy spell) and
 ///   re-watch from the same version. `down` is reported once per outage, `resumed` when a watch runs again.
-/// - Versions are opaque strings, compared for equality only.
+/// - A watch resumes without a relist only while the server is provably the one whose history the version comes
+///   from (DESIGN §6): each list records the member's identity (the `kube-system` Namespace's uid); after any
+///   failure, a watch that ended without a single event, or a new connection (`KubeReconnectingConnector`), the
+///   identity is read again and the server's current version (a `limit=1` list) compared with ours. A changed or
+///   unreadable identity, a server behind our version (an etcd restored from backup, another cluster behind the
+///   same tunnel name: there a watch from our version is answered 200 and then nothing), or versions that are
+///   not numbers all relist with a consistent read. A list refused with "too large resource version" does too.
+/// - Versions are compared as numbers only in that check, which is what etcd-backed servers allow (an etcd
+///   revision); otherwise they are opaque strings compared for equality.
 public final class Reflector: Sendable {
     public let kind: KubeObjectKind
     public let namespace: String?
@@ -26,6 +34,9 @@ public final class Reflector: Sendable {
     private let logger: Logger
     private let cluster: String
     private let counters = Mutex<[String: Counter]>([:])
+    private let clock: ReflectorClock
+    /// Whether the "identity unreadable" warning was logged (once per reflector).
+    private let identityWarned = Mutex(false)
     /// Where counters are made; nil is the process-wide backend the daemon bootstraps (tests pass TestMetrics).
     private let metrics: (any MetricsFactory)?
 
@@ -37,9 +48,11 @@ public final class Reflector: Sendable {
         limiter: ListLimiter? = nil,
         cluster: String,
         metrics: (any MetricsFactory)? = nil,
+        clock: ReflectorClock = .continuous,
         logger: Logger
     ) {
         self.kind = kind
+        self.clock = clock
         self.metrics = metrics
         self.namespace = namespace
         self.connector = connector
@@ -66,6 +79,13 @@ public final class Reflector: Sendable {
         case oversized(Int)
     }
 
+    /// Who answered: the `kube-system` Namespace's uid, or `unknown` when the server would not say (403, 404, no
+    /// uid), in which case no resume can be proved safe.
+    private enum Identity: Equatable {
+        case uid(String)
+        case unknown
+    }
+
     private struct State {
         var resourceVersion: String?
         /// The last list failed with 410 at our version: the next list is a consistent read (client-go's
@@ -75,11 +95,18 @@ public final class Reflector: Sendable {
         var listReason = "initial"
         var down = false
         var backoff: Duration
-        var lastFailure: ContinuousClock.Instant?
+        var lastFailure: Duration?
         var notFoundReported = false
         /// The connector's connection epoch when the last attempt started (`KubeReconnectingConnector` only): a
         /// newer connection ends the backoff after a failure at once.
         var epoch: UInt64?
+        /// The identity recorded with the last list (nil before the first).
+        var identity: Identity?
+        /// The connection epoch at which the server was last found to be the one our version comes from.
+        var checkedEpoch: UInt64?
+        /// Something happened (a failure, a watch without events) after which the server must be checked before
+        /// a watch resumes from our version.
+        var needsCheck = false
     }
 
     /// Runs until cancelled, delivering events to `handler` in order (each awaited before the next).
@@ -109,7 +136,7 @@ public final class Reflector: Sendable {
                         state.down = false
                         statistics.update { $0.condition = nil }
                     }
-                    try await Task.sleep(for: configuration.missingResourceRetry)
+                    try await clock.sleep(configuration.missingResourceRetry)
                     continue
                 case .expired:
                     continue
@@ -118,11 +145,27 @@ public final class Reflector: Sendable {
                     continue
                 }
             }
+            if state.needsCheck || connectionChanged(since: state.checkedEpoch) {
+                let verdict = await checkResume(&state)
+                try Task.checkCancellation()
+                switch verdict {
+                case nil:
+                    break
+                case .failure?:
+                    try await fail(verdict!, state: &state, handler: handler)
+                    continue
+                case .some:
+                    continue
+                }
+            }
             let outcome = await watchOnce(&state, handler: handler)
             // A watch ended by our own cancellation is not a restart.
             try Task.checkCancellation()
             switch outcome {
             case .closed(let events, let elapsed):
+                // Not even a bookmark: the server may not have our version (it waits, silent, for a version it
+                // has not reached), so it is checked before the next watch.
+                if events == 0 { state.needsCheck = true }
                 if events == 0 && elapsed < configuration.minimumWatchDuration {
                     try await fail(.failure(reason: "closedEmpty", detail: "watch closed at once without events", retryAfter: nil),
                                    state: &state, handler: handler)
@@ -154,7 +197,9 @@ public final class Reflector: Sendable {
     private func fail(_ outcome: Outcome, state: inout State, handler: @Sendable (ReflectorEvent) async -> Void) async throws {
         guard case .failure(let reason, let detail, let retryAfter) = outcome else { return }
         restart(reason)
-        let now = ContinuousClock.now
+        // The connection (or the server behind it) may have changed meanwhile: check before resuming.
+        state.needsCheck = true
+        let now = clock.now()
         if let last = state.lastFailure, now - last > configuration.backoffResetAfter {
             state.backoff = configuration.initialBackoff
         }
@@ -182,12 +227,13 @@ public final class Reflector: Sendable {
     /// the old connection's, so the new one is tried at once.
     private func backOff(for delay: Duration, epoch: UInt64?) async throws {
         guard let epoch, let reconnecting = connector as? any KubeReconnectingConnector else {
-            try await Task.sleep(for: delay)
+            try await clock.sleep(delay)
             return
         }
+        let clock = self.clock
         // nil: that child ended without a verdict (cancelled, or the connector cannot tell): the other decides.
         let woke = await withTaskGroup(of: Bool?.self) { group in
-            group.addTask { (try? await Task.sleep(for: delay)) == nil ? nil : false }
+            group.addTask { (try? await clock.sleep(delay)) == nil ? nil : false }
             group.addTask { (try? await reconnecting.waitForConnection(newerThan: epoch)) == nil ? nil : true }
             var woke = false
             for await result in group {
@@ -207,6 +253,141 @@ public final class Reflector: Sendable {
                 metadata: ["backoff": "\(delay)"]
             )
         }
+    }
+
+    // MARK: - Resume check
+
+    /// Whether the connector has had a new connection since `epoch` (always false for one that cannot tell).
+    private func connectionChanged(since epoch: UInt64?) -> Bool {
+        guard let current = (connector as? any KubeReconnectingConnector)?.connectionEpoch() else { return false }
+        return current != epoch
+    }
+
+    /// Decides whether a watch may resume from our version on the server now answering: nil when it may; an
+    /// `.expired` outcome when it must relist (the state is set for a consistent read); a `.failure` when the
+    /// check itself failed (back off and check again).
+    private func checkResume(_ state: inout State) async -> Outcome? {
+        let epoch = (connector as? any KubeReconnectingConnector)?.connectionEpoch()
+        statistics.update { $0.resumeChecks += 1 }
+        let identity: Identity
+        switch await readIdentity() {
+        case .success(let found): identity = found
+        case .failure(let failure): return failure.outcome
+        }
+        let current: String
+        switch await currentVersion() {
+        case .success(let version): current = version
+        case .failure(let failure):
+            guard case .failure = failure.outcome else {
+                // 404, 410, an oversized answer: not a server we can resume on; list again.
+                return relist(&state, reason: "resumeCheckFailed", detail: "\(failure.outcome)")
+            }
+            return failure.outcome
+        }
+        let ours = state.resourceVersion ?? ""
+        switch (state.identity, identity) {
+        case (.uid(let before)?, .uid(let now)) where before != now:
+            return relist(&state, reason: "identityChanged",
+                          detail: "kube-system namespace uid \(before) is now \(now): another cluster answers")
+        case (.uid?, .uid):
+            break
+        default:
+            return relist(&state, reason: "identityUnknown",
+                          detail: "the member's identity (the kube-system namespace uid) cannot be read")
+        }
+        // etcd revisions are numbers that only grow within one history; anything else cannot be compared.
+        guard let mine = UInt64(ours), let theirs = UInt64(current) else {
+            return relist(&state, reason: "opaqueVersion",
+                          detail: "resourceVersions \"\(ours)\" and \"\(current)\" are not numbers that can be compared")
+        }
+        if theirs < mine {
+            return relist(&state, reason: "serverBehind",
+                          detail: "the server is at resourceVersion \(theirs), behind ours (\(mine)): its history is not the one we followed")
+        }
+        state.needsCheck = false
+        state.checkedEpoch = epoch
+        return nil
+    }
+
+    private func relist(_ state: inout State, reason: String, detail: String) -> Outcome {
+        logger.info("the server may not hold our version's history; listing again instead of resuming the watch",
+                    metadata: ["reason": "\(reason)", "detail": "\(detail)"])
+        state.needsList = true
+        state.listReason = reason
+        // Our version may not exist there (or mean something else): a consistent read, not NotOlderThan.
+        state.versionUnavailable = true
+        return .expired(detail)
+    }
+
+    /// The member's identity: the `kube-system` Namespace's uid. A refusal (403: RBAC without `get` on it; 404)
+    /// or an answer without a uid gives `unknown`; transport failures and 401/429/5xx are failures.
+    private func readIdentity() async -> Result<Identity, ListFailure> {
+        let response: KubeResponse
+        do {
+            response = try await connector.execute(KubeRequest(path: "/api/v1/namespaces/kube-system"))
+        } catch {
+            return .failure(ListFailure(outcome: .failure(reason: "connectionError", detail: "\(error)", retryAfter: nil)))
+        }
+        let body: [UInt8]
+        do {
+            body = try await Self.collect(response.body, limit: 1 << 20)
+        } catch {
+            return .failure(ListFailure(outcome: .failure(reason: "connectionError", detail: "kube-system namespace: \(error)", retryAfter: nil)))
+        }
+        switch response.status {
+        case 200:
+            if let fields = try? KubeJSON.fields(body), case .object(let metadata)? = fields["metadata"]?.content,
+                case .string(let uid)? = metadata["uid"]?.content, !uid.isEmpty
+            {
+                return .success(.uid(uid))
+            }
+            warnIdentity("the kube-system namespace came without metadata.uid")
+            return .success(.unknown)
+        case 403, 404:
+            warnIdentity("reading namespaces/kube-system answered HTTP \(response.status)")
+            return .success(.unknown)
+        default:
+            let status = (try? KubeJSON.fields(body)).map { KubeStatus(fields: $0) } ?? KubeStatus(code: response.status)
+            let outcome = classify(status: response.status, body: status, headers: response)
+            if case .failure = outcome { return .failure(ListFailure(outcome: outcome)) }
+            warnIdentity("reading namespaces/kube-system answered HTTP \(response.status)")
+            return .success(.unknown)
+        }
+    }
+
+    private func warnIdentity(_ detail: String) {
+        guard identityWarned.withLock({ warned in defer { warned = true }; return !warned }) else { return }
+        logger.warning(
+            "cannot tell which cluster answers, so every reconnect relists instead of resuming; grant get on namespaces/kube-system (deploy/member/readonly/rbac.yaml)",
+            metadata: ["detail": "\(detail)"]
+        )
+    }
+
+    /// The server's current resourceVersion: the version of a consistent one-item list of our kind.
+    private func currentVersion() async -> Result<String, ListFailure> {
+        let path = kind.collectionPath(namespace: namespace) + "?limit=1"
+        let response: KubeResponse
+        do {
+            response = try await connector.execute(KubeRequest(path: path))
+        } catch {
+            return .failure(ListFailure(outcome: .failure(reason: "connectionError", detail: "\(error)", retryAfter: nil)))
+        }
+        let body: [UInt8]
+        do {
+            body = try await Self.collect(response.body, limit: configuration.maximumListSize)
+        } catch {
+            return .failure(ListFailure(outcome: .failure(reason: "connectionError", detail: "version check: \(error)", retryAfter: nil)))
+        }
+        guard response.status == 200 else {
+            let status = (try? KubeJSON.fields(body)).map { KubeStatus(fields: $0) } ?? KubeStatus(code: response.status)
+            return .failure(ListFailure(outcome: classify(status: response.status, body: status, headers: response)))
+        }
+        guard let fields = try? KubeJSON.fields(body), case .object(let metadata)? = fields["metadata"]?.content,
+            case .string(let version)? = metadata["resourceVersion"]?.content, !version.isEmpty
+        else {
+            return .failure(ListFailure(outcome: .failure(reason: "invalidResponse", detail: "version check: a list without metadata.resourceVersion", retryAfter: nil)))
+        }
+        return .success(version)
     }
 
     private func jittered(_ base: Duration) -> Duration {
@@ -239,7 +420,14 @@ public final class Reflector: Sendable {
         let requested: String? =
             state.versionUnavailable || state.resourceVersion == nil ? nil : state.resourceVersion
         let reason = state.listReason
-        state.epoch = (connector as? any KubeReconnectingConnector)?.connectionEpoch()
+        let epoch = (connector as? any KubeReconnectingConnector)?.connectionEpoch()
+        state.epoch = epoch
+        // Who answers, read before the list: the identity the listed version belongs to.
+        let identity: Identity
+        switch await readIdentity() {
+        case .success(let found): identity = found
+        case .failure(let failure): return failure.outcome
+        }
         let result: Result<(objects: [KubeObject], version: String, reason: String), ListFailure>
         if let limiter {
             do {
@@ -255,6 +443,10 @@ public final class Reflector: Sendable {
             state.resourceVersion = listed.version
             state.versionUnavailable = false
             state.listReason = "relist"
+            state.identity = identity
+            state.checkedEpoch = epoch
+            // A new connection during the list: the identity and the list may come from different servers.
+            state.needsCheck = connectionChanged(since: epoch)
             statistics.update {
                 $0.lists[listed.reason, default: 0] += 1
                 $0.resourceVersion = listed.version
@@ -270,6 +462,11 @@ public final class Reflector: Sendable {
                     return .failure(reason: "expired", detail: detail, retryAfter: nil)
                 }
                 // Our version is compacted away: a consistent read next, at once (client-go does the same).
+                state.versionUnavailable = true
+                return .expired(detail)
+            case .failure(reason: "tooLargeResourceVersion", let detail, _) where requested != nil:
+                // The server has not reached our version, which may never come (another history): a consistent
+                // read next, at once, as client-go's `isLastSyncResourceVersionUnavailable` does.
                 state.versionUnavailable = true
                 return .expired(detail)
             default:
@@ -367,7 +564,8 @@ public final class Reflector: Sendable {
             + "?watch=1&allowWatchBookmarks=true&resourceVersion=\(Self.escape(version))&timeoutSeconds=\(seconds)"
         statistics.update { $0.watches += 1 }
         state.epoch = (connector as? any KubeReconnectingConnector)?.connectionEpoch()
-        let started = ContinuousClock.now
+        let clock = self.clock
+        let started = clock.now()
         let response: KubeResponse
         do {
             // The server closes at timeoutSeconds; the transport's own limit only backs that up.
@@ -394,7 +592,8 @@ public final class Reflector: Sendable {
 
         let silence = configuration.silenceTimeout
         let settle = configuration.minimumWatchDuration
-        let reader = WatchReader(kind: kind, maximumEventSize: configuration.maximumEventSize, version: version)
+        let reader = WatchReader(kind: kind, maximumEventSize: configuration.maximumEventSize, version: version,
+                                 clock: clock)
         let outcome: Outcome = await withTaskGroup(of: Outcome?.self) { group in
             group.addTask {
                 await reader.read(response.body, handler: handler, reflector: self,
@@ -405,10 +604,10 @@ public final class Reflector: Sendable {
                 // bookmark, no FIN) would otherwise hang this watch forever.
                 let step = min(silence / 4, settle)
                 while !Task.isCancelled {
-                    try? await Task.sleep(for: step)
+                    try? await clock.sleep(step)
                     if Task.isCancelled { return nil }
-                    if ContinuousClock.now - started >= settle { await fireResume() }
-                    let idle = ContinuousClock.now - reader.lastActivity
+                    if clock.now() - started >= settle { await fireResume() }
+                    let idle = clock.now() - reader.lastActivity
                     if idle >= silence {
                         return .failure(reason: "silent", detail: "no data for \(idle)", retryAfter: nil)
                     }
@@ -429,7 +628,7 @@ public final class Reflector: Sendable {
         statistics.update { $0.resourceVersion = reader.version }
         if resume.fired { state.down = false }
         if case .closed(let events, _) = outcome {
-            return .closed(events: events, elapsed: ContinuousClock.now - started)
+            return .closed(events: events, elapsed: clock.now() - started)
         }
         return outcome
     }
@@ -439,17 +638,20 @@ public final class Reflector: Sendable {
         let kind: KubeObjectKind
         let maximumEventSize: Int
         private let state: Mutex<String>
-        private let activity = Mutex(ContinuousClock.now)
+        private let clock: ReflectorClock
+        private let activity: Mutex<Duration>
 
-        init(kind: KubeObjectKind, maximumEventSize: Int, version: String) {
+        init(kind: KubeObjectKind, maximumEventSize: Int, version: String, clock: ReflectorClock) {
             self.kind = kind
             self.maximumEventSize = maximumEventSize
             self.state = Mutex(version)
+            self.clock = clock
+            self.activity = Mutex(clock.now())
         }
 
         var version: String { state.withLock { $0 } }
         /// When the last bytes arrived.
-        var lastActivity: ContinuousClock.Instant { activity.withLock { $0 } }
+        var lastActivity: Duration { activity.withLock { $0 } }
 
         func read(
             _ body: AsyncThrowingStream<ByteBuffer, any Error>,
@@ -461,7 +663,8 @@ public final class Reflector: Sendable {
             var events = 0
             do {
                 for try await chunk in body {
-                    activity.withLock { $0 = ContinuousClock.now }  // for the silence detector
+                    let now = clock.now()
+                    activity.withLock { $0 = now }  // for the silence detector
                     for frame in framer.append(chunk) {
                         if events == 0 { await firstFrame() }
                         if let outcome = await handle(frame, events: &events, handler: handler, reflector: reflector) {

@@ -16,6 +16,8 @@ public final class ReflectorStatistics: Sendable {
         public var backoffs: [Duration] = []
         /// Backoffs cut short because the connector reconnected (`KubeReconnectingConnector`: a new tunnel session).
         public var reconnectWakes = 0
+        /// Checks that the server still holds our version's history before a watch resumes (DESIGN §6).
+        public var resumeChecks = 0
         /// Watch events skipped: unknown types, undecodable objects, oversized lines.
         public var skippedEvents = 0
         /// The current problem, visible while it lasts (`forbidden: …`); nil when healthy.

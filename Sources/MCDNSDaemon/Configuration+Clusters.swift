@@ -59,21 +59,31 @@ extension Configuration {
         public var certificate: String
         /// `key` (required): PEM private key.
         public var key: String
+        /// `clientCA` (optional): PEM CA whose client certificates authenticate agents. A certificate speaks for
+        /// the cluster named by its subject CN, else by its first DNS subject alternative name, which must be a
+        /// key of `tunnel.clusters`; an expired certificate, or one from another CA, fails the TLS handshake.
+        public var clientCA: String?
 
-        public init(certificate: String, key: String) {
+        public init(certificate: String, key: String, clientCA: String? = nil) {
             self.certificate = certificate
             self.key = key
+            self.clientCA = clientCA
         }
     }
 
     /// `tunnel.clusters.NAME`.
     public struct TunnelClient: Sendable, Equatable {
-        /// `tokenSHA256` (required): the SHA-256 of the agent's token, 64 hex digits (lower-cased here). The host
-        /// never stores the token itself.
-        public var tokenSHA256: String
+        /// `tokenSHA256`: the SHA-256 of the agent's token, 64 hex digits (lower-cased here). The host never stores
+        /// the token itself. Required unless `tunnel.tls.clientCA` is set (nil: client certificates only).
+        public var tokenSHA256: String?
+        /// `previousTokenSHA256` (optional): the digest of the token being replaced, accepted beside `tokenSHA256`
+        /// while a rotation is under way (zero downtime: agents still holding the old token keep connecting);
+        /// remove it once every agent has the new token.
+        public var previousTokenSHA256: String?
 
-        public init(tokenSHA256: String) {
+        public init(tokenSHA256: String?, previousTokenSHA256: String? = nil) {
             self.tokenSHA256 = tokenSHA256
+            self.previousTokenSHA256 = previousTokenSHA256
         }
     }
 

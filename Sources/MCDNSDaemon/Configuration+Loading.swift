@@ -471,13 +471,14 @@ extension Configuration {
         var tls: TLS?
         if !fields.isSet("tls") {
             reader.fail(fields.line, fields.path("tls"), "is required: { cert: FILE, key: FILE }")
-        } else if let tlsFields = reader.fields(fields, "tls", allowed: ["cert", "key"]) {
+        } else if let tlsFields = reader.fields(fields, "tls", allowed: ["cert", "key", "clientCA"]) {
             let cert = reader.path(tlsFields, "cert", mustExist: .file)
             let key = reader.path(tlsFields, "key", mustExist: .file)
+            let clientCA = tlsFields.isSet("clientCA") ? reader.path(tlsFields, "clientCA", mustExist: .file) : nil
             for name in ["cert", "key"] where !tlsFields.isSet(name) {
                 reader.fail(tlsFields.line, tlsFields.path(name), "is required")
             }
-            if let cert, let key { tls = TLS(certificate: cert, key: key) }
+            if let cert, let key { tls = TLS(certificate: cert, key: key, clientCA: clientCA) }
         }
         var clients: [ClusterID: TunnelClient] = [:]
         if let map = fields["clusters"], !ConfigurationReader.isNull(map) {
@@ -492,26 +493,35 @@ extension Configuration {
                             value,
                             path: "\(path).\(name)",
                             line: key.mark?.line,
-                            allowed: ["tokenSHA256"]
+                            allowed: ["tokenSHA256", "previousTokenSHA256"]
                         )
                     else { continue }
-                    guard let token = reader.string(client, "tokenSHA256") else {
-                        if !client.isSet("tokenSHA256") {
-                            reader.fail(client.line, client.path("tokenSHA256"), "is required")
+                    /// A SHA-256 in hex (lower-cased), or nil after reporting why not.
+                    func digest(_ field: String) -> String? {
+                        guard let token = reader.string(client, field) else { return nil }
+                        let hex = token.lowercased()
+                        guard hex.utf8.count == 64, hex.allSatisfy({ $0.isHexDigit }) else {
+                            reader.fail(
+                                client[field]?.mark?.line,
+                                client.path(field),
+                                "expected 64 hex digits (the SHA-256 of the token, e.g. `sha256sum token`), "
+                                    + "found \(token.utf8.count) characters"
+                            )
+                            return nil
                         }
-                        continue
+                        return hex
                     }
-                    let hex = token.lowercased()
-                    guard hex.utf8.count == 64, hex.allSatisfy({ $0.isHexDigit }) else {
+                    let previous = client.isSet("previousTokenSHA256") ? digest("previousTokenSHA256") : nil
+                    let hex = client.isSet("tokenSHA256") ? digest("tokenSHA256") : nil
+                    if client.isSet("tokenSHA256"), hex == nil { continue }
+                    if hex == nil, tls?.clientCA == nil {
                         reader.fail(
-                            client["tokenSHA256"]?.mark?.line,
-                            client.path("tokenSHA256"),
-                            "expected 64 hex digits (the SHA-256 of the token, e.g. `sha256sum token`), "
-                                + "found \(token.utf8.count) characters"
+                            client.line, client.path("tokenSHA256"),
+                            "is required (or set tunnel.tls.clientCA so agents authenticate with client certificates)"
                         )
                         continue
                     }
-                    clients[name] = TunnelClient(tokenSHA256: hex)
+                    clients[name] = TunnelClient(tokenSHA256: hex, previousTokenSHA256: previous)
                 }
             } else {
                 reader.fail(

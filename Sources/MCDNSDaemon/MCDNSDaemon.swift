@@ -173,7 +173,8 @@ public enum MCDNSDaemon {
             address: configuration.listen.admin,
             snapshot: AdminSnapshot(store: store, members: members, tunnels: tunnels, host: hostStatus),
             metrics: MetricsExporter(registry: metricsRegistry, store: store, queries: dns.statistics, members: members,
-                                     tunnels: tunnels, host: hostStatus),
+                                     tunnels: tunnels, tunnelRefusals: { tunnelServer?.refusalCounts() ?? [:] },
+                                     host: hostStatus),
             token: token,
             limits: configuration.admin,
             logger: logger

@@ -16,6 +16,8 @@ public struct MetricsExporter: Sendable {
     let members: @Sendable () -> [MemberStatus]
     /// The tunnel listener's view of each tunnel member (empty without a `tunnel:` block).
     var tunnels: @Sendable () -> [TunnelConnectionStatus] = { [] }
+    /// The tunnel listener's refusals by reason (`TunnelServer.refusalCounts()`); empty without a tunnel.
+    var tunnelRefusals: @Sendable () -> [String: Int] = { [:] }
     /// The host cluster's leader election and status writer (nil without a `host:` block).
     var host: @Sendable () -> HostStatus? = { nil }
 
@@ -120,6 +122,16 @@ public struct MetricsExporter: Sendable {
             out += "# TYPE mcdns_tunnel_sessions_total counter\n"
             for tunnel in tunnelStatus {
                 out += "mcdns_tunnel_sessions_total{cluster=\"\(tunnel.cluster)\"} \(tunnel.sessionsAccepted)\n"
+            }
+            out += "# HELP mcdns_tunnel_takeovers_total Agent sessions that replaced a still connected one (two agents, or a stolen token).\n"
+            out += "# TYPE mcdns_tunnel_takeovers_total counter\n"
+            for tunnel in tunnelStatus {
+                out += "mcdns_tunnel_takeovers_total{cluster=\"\(tunnel.cluster)\"} \(tunnel.takeovers)\n"
+            }
+            out += "# HELP mcdns_tunnel_refusals_total Connections the tunnel listener refused before a session, by reason.\n"
+            out += "# TYPE mcdns_tunnel_refusals_total counter\n"
+            for (reason, count) in tunnelRefusals().sorted(by: { $0.key < $1.key }) {
+                out += "mcdns_tunnel_refusals_total{reason=\"\(reason)\"} \(count)\n"
             }
         }
         if let host = host() {

@@ -15,11 +15,14 @@ public struct TunnelHostService: Service {
                 port: tunnel.listen.port,
                 certificateFile: tunnel.tls.certificate,
                 keyFile: tunnel.tls.key,
+                clientCAFile: tunnel.tls.clientCA,
                 clusters: Dictionary(
                     uniqueKeysWithValues: tunnel.clusters.map {
                         (
                             $0.key.description,
-                            TunnelServerConfiguration.ClusterCredential(tokenSHA256: $0.value.tokenSHA256)
+                            TunnelServerConfiguration.ClusterCredential(
+                                tokenSHA256: $0.value.tokenSHA256, previousTokenSHA256: $0.value.previousTokenSHA256
+                            )
                         )
                     }
                 )

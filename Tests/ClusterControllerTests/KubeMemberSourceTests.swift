@@ -104,7 +104,7 @@ struct KubeMemberSourceTests {
         #expect(await fleet.sink.wait(timeout: .seconds(30)) { state in
             members.allSatisfy { state.cluster(ClusterID($0))?.link == .synced }
         } != nil)
-        #expect(sim.listCount(.services) == 20)
+        #expect(sim.fullListCount(.services) == 20)
         // The API server "restarts" with an empty watch cache: every watch is cut and every re-watch answered with
         // ERROR 410, so all 80 reflectors (20 members × 4 kinds) relist at once.
         for resource in [SimResource.services, .endpointSlices, .serviceExports, .nodes] {
@@ -112,10 +112,10 @@ struct KubeMemberSourceTests {
         }
         sim.closeWatches()
         let deadline = ContinuousClock.now + .seconds(30)
-        while sim.listCount(.services) < 40 || sim.listCount(.nodes) < 40, ContinuousClock.now < deadline {
+        while sim.fullListCount(.services) < 40 || sim.fullListCount(.nodes) < 40, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(50))
         }
-        #expect(sim.listCount(.services) == 40)
+        #expect(sim.fullListCount(.services) == 40)
         #expect(await fleet.limiter.highWater <= 3)
         #expect(await fleet.limiter.highWater >= 2, "lists did overlap, so the cap was what held them")
         #expect(fleet.sink.current.records[Self.key]?.status.dns.count == 20)
@@ -213,7 +213,7 @@ struct KubeMemberSourceTests {
             Issue.record("expected linkLost second, got \(links)")
         }
         #expect(links.last == .linkRegained)
-        #expect(sim.listCount(.services) == 1, "no relist")
+        #expect(sim.fullListCount(.services) == 1, "no relist")
         try await sim.stop()
     }
 }

@@ -23,7 +23,6 @@ final class TunnelFixture: Sendable {
         limits.webSocketPingInterval = .milliseconds(300)
         limits.handshakeTimeout = .seconds(5)
         limits.timeToFirstByte = .seconds(5)
-        limits.drainTimeout = .seconds(5)
         return limits
     }
 

@@ -1,5 +1,7 @@
 import ClusterTunnel
+import DNSTestSupport
 import Foundation
+import Logging
 import NIOCore
 import NIOSSL
 import Testing
@@ -17,6 +19,71 @@ import Testing
         #expect(!fixture.agentLogs.all.contains { $0.contains("not-the-token") })
         agentTask.cancel()
         await fixture.shutdown()
+    }
+
+    /// Issue 23: naming a cluster in the header without its credential changes nothing of that cluster's status
+    /// (lastError, the TunnelConnected message): anyone who can reach the port could otherwise write there.
+    @Test func aRefusedConnectionLeavesTheNamedClustersStatusAlone() async throws {
+        let fixture = try await TunnelFixture()
+        let wrong = try fixture.certificates.directory.write("wrong-token", "not-the-token\n")
+        let before = fixture.server.status().first { $0.cluster == "east-1" }
+        let (_, agentTask) = fixture.startAgent(try fixture.agentConfiguration(tokenFile: wrong))
+        #expect(await fixture.logs.waitFor("tunnel refused (401)"))
+        agentTask.cancel()
+        let after = fixture.server.status().first { $0.cluster == "east-1" }
+        #expect(after?.lastError == nil, "\(String(describing: after))")
+        #expect(after == before)
+        await fixture.shutdown()
+    }
+
+    /// Issue 23: the upgrade request head is capped at `maxHeaderListSize` (16 KiB) as documented; NIOHTTP1 alone
+    /// took 79 KiB. Sent over real TLS with `openssl s_client`: the status line of the answer tells.
+    @Test func anUpgradeRequestOverTheHeaderCapGets431() async throws {
+        let fixture = try await TunnelFixture()
+        func statusLine(padding: Int) throws -> String {
+            let script = "{ printf 'GET /tunnel/v1 HTTP/1.1\\r\\nHost: h\\r\\nX-Pad: '; head -c \(padding) /dev/zero | tr '\\0' a; "
+                + "printf '\\r\\n\\r\\n'; } | openssl s_client -quiet -connect 127.0.0.1:\(fixture.port) 2>/dev/null | head -1"
+            return try ProcessRunner.run("/bin/sh", ["-c", script], timeout: .seconds(10)).stdout
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        // Under the cap: read as a request (no upgrade headers, so 426); over it, and at 79 KiB: 431.
+        #expect(try statusLine(padding: 15_000).hasPrefix("HTTP/1.1 426"))
+        #expect(try statusLine(padding: 17_000).hasPrefix("HTTP/1.1 431"))
+        #expect(try statusLine(padding: 79 * 1024).hasPrefix("HTTP/1.1 431"))
+        #expect(await fixture.logs.waitFor("tunnel upgrade request larger than 16384 bytes refused (431)"))
+        await fixture.shutdown()
+    }
+
+    /// Issue 23: during a token rotation both the new and the previous token of a cluster are accepted (zero
+    /// downtime); a token that is neither is still refused.
+    @Test func aRotationAcceptsTheNewAndThePreviousToken() async throws {
+        let certificates = try TestCertificates()
+        defer { certificates.directory.remove() }
+        let server = try TunnelServer(
+            configuration: TunnelServerConfiguration(
+                host: "127.0.0.1", port: 0, certificateFile: certificates.hostCert, keyFile: certificates.hostKey,
+                clusters: [
+                    "east-1": .init(
+                        tokenSHA256: TunnelFixture.sha256Hex("new-token"),
+                        previousTokenSHA256: TunnelFixture.sha256Hex("old-token")
+                    )
+                ]
+            ),
+            logger: Logger(label: "host")
+        )
+        try await server.start()
+        defer { Task { await server.shutdown() } }
+        func status(_ token: String) throws -> String {
+            let script = "printf 'GET /tunnel/v1 HTTP/1.1\\r\\nHost: h\\r\\nAuthorization: Bearer \(token)\\r\\n"
+                + "Connection: Upgrade\\r\\nUpgrade: websocket\\r\\nSec-WebSocket-Version: 13\\r\\n"
+                + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\\r\\n\\r\\n' | timeout 3 openssl s_client -quiet "
+                + "-connect 127.0.0.1:\(server.localPort!) 2>/dev/null | head -1"
+            return try ProcessRunner.run("/bin/sh", ["-c", script], timeout: .seconds(10)).stdout
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        #expect(try status("new-token").hasPrefix("HTTP/1.1 101"))
+        #expect(try status("old-token").hasPrefix("HTTP/1.1 101"))
+        #expect(try status("other-token").hasPrefix("HTTP/1.1 401"))
     }
 
     @Test func agentClaimingAnotherClustersNameIsRefused() async throws {

@@ -11,6 +11,7 @@ import Testing
         "/apis/discovery.k8s.io/v1/endpointslices", "/apis/discovery.k8s.io/v1/namespaces/kube-system/endpointslices",
         "/apis/multicluster.x-k8s.io/v1alpha1/serviceexports",
         "/apis/multicluster.x-k8s.io/v1alpha1/namespaces/shop/serviceexports?watch=true",
+        "/api/v1/namespaces/kube-system",
     ])
     func allowed(_ path: String) {
         #expect(allowList.allows(method: "GET", target: path))
@@ -22,6 +23,8 @@ import Testing
         "/api/v1/services/../secrets", "/api/v1/namespaces/../services", "/api/v1/namespaces/a%2Fb/services",
         "/api/v1/namespaces//services", "/api/v1/nodes/n1", "/api/v1/namespaces/default/nodes", "//api/v1/services",
         "/apis/apps/v1/deployments", "api/v1/services", "", "/apis/discovery.k8s.io/v1beta1/endpointslices",
+        "/api/v1/namespaces/default", "/api/v1/namespaces", "/api/v1/namespaces/kube-system/secrets",
+        "/api/v1/namespaces/kube-system/status",
     ])
     func refused(_ path: String) {
         #expect(!allowList.allows(method: "GET", target: path))

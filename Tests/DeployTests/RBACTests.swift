@@ -56,6 +56,9 @@ import Testing
             case ("multicluster.mcdns.io", "servicednsrecords/status"):
                 // Status is only ever PUT (the object is read through the main resource).
                 #expect(grant.verbs == ["update"], "\(grant)")
+            case ("", "namespaces"):
+                // The reflector reads the kube-system uid (the cluster's identity) before resuming a watch.
+                #expect(grant.verbs == ["get"] && grant.names == ["kube-system"], "\(grant)")
             case ("coordination.k8s.io", "leases"):
                 #expect(grant.role.hasPrefix("Role/"), "the Lease grant must be namespaced: \(grant)")
                 // Anything beyond create is limited to mcdns's own Lease: read it, renew or take it over.
@@ -69,7 +72,7 @@ import Testing
             }
         }
         let resources = Set(grants.map(\.resource))
-        #expect(resources == ["servicednsrecords", "servicednsrecords/status", "leases"])
+        #expect(resources == ["servicednsrecords", "servicednsrecords/status", "leases", "namespaces"])
         // The bindings name the ServiceAccount the Deployment runs as.
         let deployment = try #require(rendered.object(kind: "Deployment", name: "mcdns"))
         let account = deployment["spec"]["template"]["spec"]["serviceAccountName"].string
@@ -91,8 +94,12 @@ import Testing
         #expect(
             granted == [
                 "/services", "discovery.k8s.io/endpointslices", "/nodes", "multicluster.x-k8s.io/serviceexports",
+                "/namespaces",
             ]
         )
+        // Namespaces: only `get` of kube-system, whose uid is the member's identity (DESIGN §6), never a list.
+        let namespaces = grants.filter { $0.resource == "namespaces" }
+        #expect(namespaces.allSatisfy { $0.verbs == ["get"] && $0.names == ["kube-system"] }, "\(namespaces)")
         #expect(rendered.objects(kind: "Role").isEmpty)
         // Reading Secrets would let a stolen member token read every credential of the member.
         #expect(!grants.contains { $0.resource == "secrets" })

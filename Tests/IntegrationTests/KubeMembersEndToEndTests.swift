@@ -47,8 +47,13 @@ import Testing
 
     /// A member API server back after a restart on its old port: history beyond what the client saw, then
     /// compacted, as etcd is after a restore, so the client's watch gets 410 and relists.
-    static func restart(port: Int, after previous: String, clusterIP: String, subnet: String) async throws -> KubeAPISimulator {
-        let sim = try await KubeAPISimulator.start(SimulatorConfiguration(port: port, bookmarkInterval: .milliseconds(500)))
+    /// `identity` is the old server's kube-system uid: the same cluster, so its watches may resume (and get 410).
+    static func restart(port: Int, after previous: String, identity: String, clusterIP: String, subnet: String)
+        async throws -> KubeAPISimulator
+    {
+        let sim = try await KubeAPISimulator.start(
+            SimulatorConfiguration(port: port, bookmarkInterval: .milliseconds(500), kubeSystemUID: identity)
+        )
         while (Int(sim.currentResourceVersion) ?? 0) <= (Int(previous) ?? 0) {
             _ = try sim.create(#"{"apiVersion":"v1","kind":"Node","metadata":{"name":"filler"}}"#)
             try sim.delete(.nodes, namespace: nil, name: "filler")
@@ -129,7 +134,7 @@ import Testing
         var seen = west.currentResourceVersion
         try await west.stop()
         #expect(try Self.waitFor(dig, web) { rdata, ttl in rdata == ["10.96.1.10", "10.96.2.99"] && ttl == 5 })
-        west = try await Self.restart(port: westPort, after: seen, clusterIP: "10.96.2.10", subnet: "10.2.0")
+        west = try await Self.restart(port: westPort, after: seen, identity: west.kubeSystemUID, clusterIP: "10.96.2.10", subnet: "10.2.0")
         #expect(try Self.waitFor(dig, web) { rdata, ttl in rdata == ["10.96.1.10", "10.96.2.10"] && ttl == 30 }, "resynced after the restart")
         // The restarted, compacted server answered the watch with 410: the relist shows in /metrics, by reason,
         // from the reflector's swift-metrics counters through the daemon's Prometheus registry.
@@ -148,10 +153,56 @@ import Testing
         #expect(ContinuousClock.now - stopped >= .seconds(Self.grace - 1), "kept until the grace ended")
 
         // Back again: resynced by itself.
-        west = try await Self.restart(port: westPort, after: seen, clusterIP: "10.96.2.10", subnet: "10.2.0")
+        west = try await Self.restart(port: westPort, after: seen, identity: west.kubeSystemUID, clusterIP: "10.96.2.10", subnet: "10.2.0")
         #expect(try Self.waitFor(dig, web, within: .seconds(40)) { rdata, ttl in rdata == ["10.96.1.10", "10.96.2.10"] && ttl == 30 })
         #expect(try Self.waitFor(dig, db) { rdata, _ in rdata == ["10.1.0.11", "10.2.0.11"] })
         try await west.stop()
         try await east.stop()
+    }
+
+    /// Issue 23 through `mcdns serve`: a member's API server restarts on an etcd restored from a backup (same
+    /// cluster, so the same kube-system uid, but a lower resourceVersion than the host's watches reached). The
+    /// daemon relists: a service created after the backup goes away, and changes made after the restore arrive.
+    /// Before, the watches resumed from the lost future version, which the server answers 200 and then nothing, and
+    /// the member kept serving the lost state for good with its link `synced`.
+    @Test(.timeLimit(.minutes(2)))
+    func aMemberRestoredFromABackupIsServedAsRestoredNotFrozen() async throws {
+        let sim = try await Self.startOnStablePort()
+        let dir = try TemporaryDirectory(prefix: "mcdns-restore")
+        defer { dir.remove() }
+        let kubeconfig = try dir.write("member.kubeconfig", """
+            apiVersion: v1
+            kind: Config
+            current-context: east
+            clusters:
+            - { name: east, cluster: { server: "\(sim.baseURL)" } }
+            contexts:
+            - { name: east, context: { cluster: east } }
+            """)
+        let process = try MCDNSProcess.start(binary: KnotDifferentialTests.mcdnsBinary, zonesDir: Self.zones,
+                                             adminPort: try FreePort.loopback(), extraConfig: """
+            federation: { name: acme, domain: example.com }
+            ttl: { record: 30, degraded: 5, negative: 5 }
+            staleGracePeriod: 60s
+            clusters:
+              - { name: east, region: us-east-1, zones: [us-east-1a], source: { kubeconfig: "\(kubeconfig)", context: east } }
+            """)
+        defer { process.stop() }
+        let dig = try Dig(port: process.port)
+        try Self.populate(sim, clusterIP: "10.96.1.10", subnet: "10.1.0", replicas: 1)
+        let backup = sim.snapshot()
+        let api = "api.shop.svc.clusterset.local"
+        _ = try sim.create(Self.service("api", #"{"clusterIP":"10.96.1.20","ports":[{"name":"http","port":80}]}"#))
+        _ = try sim.create(Self.slice("api-1", "api", ["10.1.0.20"]))
+        #expect(try Self.waitFor(dig, api) { rdata, _ in rdata == ["10.96.1.20"] }, "\(process.log)")
+
+        try await sim.restart(restoring: backup)
+        #expect(try Self.waitFor(dig, api, within: .seconds(30)) { rdata, _ in rdata.isEmpty }, "\(process.log)")
+        #expect(try Self.waitFor(dig, web) { rdata, ttl in rdata == ["10.96.1.10"] && ttl == 30 })
+        let later = "later.shop.svc.clusterset.local"
+        _ = try sim.create(Self.service("later", #"{"clusterIP":"10.96.1.30","ports":[{"name":"http","port":80}]}"#))
+        _ = try sim.create(Self.slice("later-1", "later", ["10.1.0.30"]))
+        #expect(try Self.waitFor(dig, later) { rdata, _ in rdata == ["10.96.1.30"] }, "\(process.log)")
+        try await sim.stop()
     }
 }

@@ -31,7 +31,7 @@ import Testing
             ("services", .services), ("endpointslices", .endpointSlices), ("serviceexports", .serviceExports),
             ("nodes", .nodes),
         ]
-        return Dictionary(uniqueKeysWithValues: kinds.map { ($0.0, sim.listCount($0.1)) })
+        return Dictionary(uniqueKeysWithValues: kinds.map { ($0.0, sim.fullListCount($0.1)) })
     }
 
     /// east-2 as `/v1/clusters` shows it: its conditions (type → status) and its tunnel block.
@@ -310,8 +310,8 @@ import Testing
     }
 
     /// A second agent process for the same cluster: the newest connection wins (sessionsAccepted 2, still one
-    /// connected tunnel), the first one's session drains with its watches still flowing, and changes keep
-    /// arriving without a relist.
+    /// connected tunnel), the first one's session closes at once, the takeover is logged and counted
+    /// (`mcdns_tunnel_takeovers_total`), and changes keep arriving without a relist.
     @Test(.timeLimit(.minutes(3)))
     func secondAgentForTheClusterTakesOverWithoutRelist() async throws {
         let member = try await Member()
@@ -329,7 +329,10 @@ import Testing
         #expect(try Self.waitForMember(adminPort: adminPort) { states, tunnel in
             states["TunnelConnected"] == "True" && tunnel?["sessionsAccepted"] as? Int == 2
         }, Self.describeMember(adminPort: adminPort))
-        #expect(host.log.contains("draining tunnel session"), "\(host.log)")
+        #expect(host.log.contains("taken over: a new connection from"), "\(host.log)")
+        let metrics = try ProcessRunner.run("/usr/bin/curl", ["-sf", "http://127.0.0.1:\(adminPort)/metrics"]).stdout
+        #expect(metrics.split(separator: "\n").contains { $0.hasPrefix("mcdns_tunnel_takeovers_total{") && $0.hasSuffix(" 1") },
+                "\(metrics)")
         _ = try sim.update(Members.slice("db-1", "db", ["10.5.0.31", "10.5.0.32"]))
         #expect(try Members.waitFor(dig, db, within: .seconds(30)) { rdata, ttl in rdata == ["10.5.0.31", "10.5.0.32"] && ttl == 30 },
                 "host:\n\(host.log)")

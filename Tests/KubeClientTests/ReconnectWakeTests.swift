@@ -25,6 +25,12 @@ import Testing
                 if request.path.contains("watch=1") { state.watches += 1 }
                 return state.failing && request.path.contains("watch=1")
             }
+            if request.path == "/api/v1/namespaces/kube-system" {
+                // The same cluster on every connection: its identity does not change.
+                return Self.response(
+                    200, #"{"kind":"Namespace","apiVersion":"v1","metadata":{"name":"kube-system","uid":"flaky-uid"}}"#
+                )
+            }
             if !request.path.contains("watch=1") {
                 return Self.response(
                     200,

@@ -66,7 +66,7 @@ struct ReflectorListWatchTests {
         try h.service("b")
         #expect(try await h.waitConsistent(run))
         await run.stop()
-        #expect(h.sim.listCount(.services) == 2)
+        #expect(h.fullListCount(.services) == 2)
         #expect(run.statistics.watchRestarts["expired"] == 1)
     }
 
@@ -111,7 +111,7 @@ struct ReflectorListWatchTests {
         try h.service("b")
         #expect(try await h.waitConsistent(run))
         await run.stop()
-        #expect(h.sim.listCount(.services) == 3, "two refused lists and one good one; the watch failures did not relist")
+        #expect(h.fullListCount(.services) == 3, "two refused lists and one good one; the watch failures did not relist")
         let rewatches = h.sim.requests().filter { $0.isWatch && $0.resource == .services && $0.fault == .tooLargeResourceVersion }
         #expect(rewatches.count == 2)
         #expect(rewatches.allSatisfy { $0.queryValue("resourceVersion") == version }, "re-watch from the same version")
@@ -133,7 +133,7 @@ struct ReflectorListWatchTests {
         try h.service("c")
         #expect(try await h.waitConsistent(run))
         await run.stop()
-        #expect(h.sim.listCount(.services) == 1)
+        #expect(h.fullListCount(.services) == 1)
         #expect(run.statistics.lists == ["initial": 1])
         let watches = h.sim.requests().filter { $0.isWatch && $0.resource == .services }
         #expect(watches.allSatisfy { $0.queryValue("timeoutSeconds") == "1" && $0.queryValue("allowWatchBookmarks") == "true" })
@@ -155,7 +155,7 @@ struct ReflectorListWatchTests {
         #expect(delays.count == 4)
         // Doubling from 100 ms with ±20% jitter: each delay above the last one's lower bound.
         #expect(delays[3] > delays[0] * 3, "\(delays)")
-        #expect(h.sim.listCount(.services) == 1)
+        #expect(h.fullListCount(.services) == 1)
         #expect(run.events.contains { if case .down = $0 { true } else { false } })
         #expect(run.events.last { if case .resumed = $0 { true } else { false } } != nil)
     }
@@ -177,7 +177,7 @@ struct ReflectorListWatchTests {
         try h.service("b")
         #expect(try await h.waitConsistent(run))
         await run.stop()
-        #expect(h.sim.listCount(.services) == 1)
+        #expect(h.fullListCount(.services) == 1)
     }
 
     @Test("9: BOOKMARKs advance the version, leave the store alone, and the next watch starts from them")
@@ -200,7 +200,7 @@ struct ReflectorListWatchTests {
         await run.stop()
         let last = try #require(h.sim.requests().last { $0.isWatch && $0.resource == .services })
         #expect(last.queryValue("resourceVersion") == current)
-        #expect(h.sim.listCount(.services) == 1)
+        #expect(h.fullListCount(.services) == 1)
     }
 
     @Test("10: an event over the size cap is dropped, logged and recovered by a relist")

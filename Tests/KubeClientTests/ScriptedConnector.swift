@@ -17,6 +17,19 @@ final class ScriptedConnector: KubeConnector {
 
     func execute(_ request: KubeRequest) async throws -> KubeResponse {
         requests.withLock { $0.append(request.path) }
+        if request.path == "/api/v1/namespaces/kube-system" {
+            return KubeResponse(status: 200, headers: [], body: AsyncThrowingStream { continuation in
+                continuation.yield(ByteBuffer(string: #"{"kind":"Namespace","apiVersion":"v1","metadata":{"name":"kube-system","uid":"scripted"}}"#))
+                continuation.finish()
+            })
+        }
+        if request.path.hasSuffix("?limit=1") {
+            // The server's current version, asked before a watch resumes: past every scripted event.
+            return KubeResponse(status: 200, headers: [], body: AsyncThrowingStream { continuation in
+                continuation.yield(ByteBuffer(string: #"{"kind":"ServiceList","apiVersion":"v1","metadata":{"resourceVersion":"1000000"},"items":[]}"#))
+                continuation.finish()
+            })
+        }
         if !request.path.contains("watch=1") {
             return KubeResponse(status: 200, headers: [], body: AsyncThrowingStream { continuation in
                 continuation.yield(ByteBuffer(string: listBody))

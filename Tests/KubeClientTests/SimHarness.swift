@@ -42,6 +42,12 @@ struct SimHarness {
         return ReflectorRun(reflector: reflector)
     }
 
+    /// Complete lists of `resource` the server answered: every list but the reflector's `limit=1` check of the
+    /// server's current version before a watch resumes.
+    func fullListCount(_ resource: SimResource) -> Int {
+        sim.requests().filter { $0.isList && $0.resource == resource && $0.queryValue("limit") != "1" }.count
+    }
+
     /// The server's objects of `kind` through the same projections the client uses.
     func serverObjects(_ kind: KubeObjectKind) throws -> [KubeObjectRef: KubeObject] {
         var result: [KubeObjectRef: KubeObject] = [:]

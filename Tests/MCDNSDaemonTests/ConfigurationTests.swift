@@ -39,7 +39,9 @@ import Testing
           listen: "0.0.0.0:8443"
           tls: { cert: tls/host.crt, key: tls/host.key }
           clusters:
-            west-1: { tokenSHA256: 9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08 }
+            west-1:
+              tokenSHA256: 9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08
+              previousTokenSHA256: 60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752
         host: { kubeconfig: creds/host.kubeconfig, namespace: dns, leaseDuration: 20s, renewDeadline: 12s, retryPeriod: 3s, statusResync: 1m }
         dns: { maxUDPPayload: 4096, tcpIdleTimeout: 30s, tcpMessageTimeout: 500ms, maxTCPConnections: 2000, maxTCPConnectionsPerSource: 4, maxTCPPipelined: 8, udpThreadsPerAddress: 2 }
         """
@@ -96,6 +98,10 @@ import Testing
         #expect(
             config.tunnel?.clusters["west-1"]?.tokenSHA256
                 == "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+        )
+        #expect(
+            config.tunnel?.clusters["west-1"]?.previousTokenSHA256
+                == "60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752"
         )
         var host = Configuration.Host(
             credentials: .kubeconfig(path: "\(etc)/creds/host.kubeconfig", context: nil),
@@ -446,6 +452,30 @@ import Testing
                 """,
             line: 5,
             message: "tunnel.clusters.west-1.tokenSHA256: expected 64 hex digits"
+        ),
+        BrokenCase(
+            name: "tunnel cluster without a token and no client CA",
+            yaml: """
+                clusters: [{ name: west-1, source: { tunnel: {} } }]
+                tunnel:
+                  tls: { cert: zones, key: zones }
+                  clusters:
+                    west-1: {}
+                """,
+            line: 5,
+            message: "tunnel.clusters.west-1.tokenSHA256: is required (or set tunnel.tls.clientCA"
+        ),
+        BrokenCase(
+            name: "previous tunnel token that is not a SHA-256",
+            yaml: """
+                clusters: [{ name: west-1, source: { tunnel: {} } }]
+                tunnel:
+                  tls: { cert: zones, key: zones }
+                  clusters:
+                    west-1: { tokenSHA256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08, previousTokenSHA256: xyz }
+                """,
+            line: 5,
+            message: "tunnel.clusters.west-1.previousTokenSHA256: expected 64 hex digits"
         ),
         BrokenCase(
             name: "tunnel without tls",

@@ -3,6 +3,7 @@ import DNSTestSupport
 import Foundation
 import KubeAPISimulator
 import KubeClient
+import Logging
 import Testing
 
 /// Issue 5's faults with the real reflectors (all four kinds of a `KubeMemberSource`) running over the tunnel and a
@@ -172,10 +173,10 @@ import Testing
         let (_, secondTask) = try fixture.startAgent(maximumBackoff: .seconds(60))
         defer { secondTask.cancel() }
         let second = try await fixture.server.nextSession(for: TunnelMemberFixture.cluster, after: first)
-        // The old session drains (its open watches keep flowing); a change made now arrives either way.
+        // The old session stops at once: its watches fail and the reflectors, after checking the server is the
+        // same, re-watch on the newest session without a relist; a change made now arrives.
         _ = try fixture.sim.create(TunnelMemberTests.service("during-drain"))
         #expect(await fixture.recorder.eventually { $0.services.contains("during-drain") })
-        // Its watches end with it (drain timeout 2 s); the reflectors re-watch on the newest session.
         await first.closed()
         _ = try fixture.sim.create(TunnelMemberTests.service("after-drain"))
         #expect(
@@ -231,6 +232,39 @@ import Testing
         #expect(fixture.source.reflectors.allSatisfy { $0.statistics.snapshot.reconnectWakes >= 1 })
         #expect(fixture.lists() == listed)
         agentTask.cancel()
+        await fixture.shutdown()
+    }
+
+    /// Issue 23: an agent holding the cluster's token but reading another API server, whose versions are far
+    /// higher, serves its objects and leaves; the cluster's own agent comes back. The reflectors find another
+    /// kube-system uid behind the name and relist: the member serves its own objects again, and its later changes
+    /// arrive (before, the watches waited forever at the other server's version, answered 200 and nothing).
+    @Test(.timeLimit(.minutes(1)))
+    func anotherAPIServerBehindTheNameIsListedAwayWhenTheMembersOwnAgentReturns() async throws {
+        let fixture = try await TunnelMemberFixture()
+        let other = try await KubeAPISimulator.start(
+            SimulatorConfiguration(bookmarkInterval: .milliseconds(500), initialResourceVersion: 1_000)
+        )
+        _ = try other.create(TunnelMemberTests.service("intruder"))
+        let otherConnector = try HTTPKubeConnector(
+            configuration: KubeClientConfiguration(server: other.baseURL, origin: "other"),
+            logger: Logger(label: "other-upstream")
+        )
+        let intruder = try fixture.startAgent(upstream: otherConnector)
+        fixture.startSource()
+        #expect(await fixture.recorder.eventually { $0.services == ["intruder"] }, "\(fixture.recorder.state)")
+        intruder.task.cancel()
+        await intruder.task.value
+
+        let (_, agentTask) = try fixture.startAgent()
+        defer { agentTask.cancel() }
+        #expect(await fixture.recorder.eventually { $0.services == ["web"] }, "\(fixture.recorder.state)")
+        _ = try fixture.sim.create(TunnelMemberTests.service("later"))
+        #expect(await fixture.recorder.eventually { $0.services == ["web", "later"] }, "\(fixture.recorder.state)")
+        #expect(fixture.recorder.state.synced >= 2, "a relist, not a resume: \(fixture.recorder.state)")
+        agentTask.cancel()
+        await otherConnector.shutdown()
+        try? await other.stop()
         await fixture.shutdown()
     }
 }

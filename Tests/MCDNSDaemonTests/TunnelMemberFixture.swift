@@ -34,7 +34,6 @@ final class TunnelMemberFixture: Sendable {
         limits.pingTimeout = .seconds(2)
         limits.webSocketPingInterval = .milliseconds(500)
         limits.handshakeTimeout = .seconds(5)
-        limits.drainTimeout = .seconds(2)
         return limits
     }
 
@@ -80,8 +79,10 @@ final class TunnelMemberFixture: Sendable {
 
     /// An agent dialling the host through the proxy, until the returned task is cancelled. `maximumBackoff` is also
     /// how long a replaced agent waits before it dials again.
+    /// `upstream` nil is the fixture's simulator; another connector puts another API server behind the cluster name.
     func startAgent(
-        maximumBackoff: Duration = .milliseconds(200)
+        maximumBackoff: Duration = .milliseconds(200),
+        upstream: HTTPKubeConnector? = nil
     ) throws -> (agent: TunnelAgent, task: Task<Void, Never>) {
         let configuration = try TunnelAgentConfiguration(
             url: "wss://127.0.0.1:\(proxy.port)",
@@ -93,7 +94,7 @@ final class TunnelMemberFixture: Sendable {
         )
         let agent = TunnelAgent(
             configuration: configuration,
-            upstream: KubeTunnelUpstream(connector: direct),
+            upstream: KubeTunnelUpstream(connector: upstream ?? direct),
             logger: Logger(label: "agent")
         )
         return (agent, Task { await agent.run() })
@@ -112,7 +113,7 @@ final class TunnelMemberFixture: Sendable {
             ("services", .services), ("endpointslices", .endpointSlices), ("serviceexports", .serviceExports),
             ("nodes", .nodes),
         ]
-        return Dictionary(uniqueKeysWithValues: kinds.map { ($0.0, sim.listCount($0.1)) })
+        return Dictionary(uniqueKeysWithValues: kinds.map { ($0.0, sim.fullListCount($0.1)) })
     }
 
     /// Starts an agent and the source, and waits for the first sync with `web` in it.

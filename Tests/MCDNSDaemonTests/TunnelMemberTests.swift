@@ -82,7 +82,7 @@ import Testing
         #expect(await Self.eventually { names.withLock { $0 == ["web"] } })
         _ = try sim.create(Self.service("api"))
         #expect(await Self.eventually { names.withLock { $0 == ["web", "api"] } })
-        #expect(sim.listCount(.services) == 1)
+        #expect(sim.fullListCount(.services) == 1)
 
         // The agent goes away and comes back: the watch resumes from its resourceVersion, no relist.
         let first = try #require(server.session(for: "east-1"))
@@ -92,7 +92,7 @@ import Testing
         agentTask = startAgent()
         _ = try sim.create(Self.service("db"))
         #expect(await Self.eventually { names.withLock { $0 == ["web", "api", "db"] } })
-        #expect(sim.listCount(.services) == 1)
+        #expect(sim.fullListCount(.services) == 1)
         #expect(sim.watchCount(.services) >= 2)
 
         run.cancel()
