@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "DNSAnswer", targets: ["DNSAnswer"]),
         .library(name: "MCDNSModel", targets: ["MCDNSModel"]),
         .library(name: "RecordStore", targets: ["RecordStore"]),
+        .library(name: "DNSServer", targets: ["DNSServer"]),
         .library(name: "KubeClient", targets: ["KubeClient"]),
         .library(name: "ClusterController", targets: ["ClusterController"]),
         .library(name: "KubeAPISimulator", targets: ["KubeAPISimulator"]),
@@ -239,6 +240,17 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests", dependencies: ["DNSWire", "DNSAnswer", "DNSTestSupport", "KubeAPISimulator"],
             exclude: ["Zones", "README.md"],
+            swiftSettings: strict
+        ),
+        // The fuzz targets' checks (Tests/Fuzz/Sources/*/…Entry.swift, symlinked) over their seeds and findings.
+        .testTarget(
+            name: "FuzzReplayTests",
+            dependencies: [
+                "KubeClient", "ClusterController", "MCDNSDaemon", "ClusterTunnel", "DNSServer", "RecordStore", "DNSAnswer",
+                "DNSWire", "MCDNSModel", .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+            ] + nio,
             swiftSettings: strict
         ),
         .testTarget(name: "PackageTests", dependencies: ["DNSTestSupport"], exclude: ["README.md"], swiftSettings: strict),

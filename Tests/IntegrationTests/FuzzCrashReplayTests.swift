@@ -3,7 +3,7 @@ import DNSWire
 import Foundation
 import Testing
 
-/// Replays the fuzzer's findings (Tests/Fuzz/Crashes/) and its seed corpus (Tests/Fuzz/Seeds/) through
+/// Replays the DNS fuzzer's findings (Tests/Fuzz/Crashes/dns/) and its seeds (Tests/Fuzz/Seeds/dns/) through
 /// `AnswerTable.respond`, over UDP and TCP, with the invariants the fuzz target checks (Tests/Fuzz/Sources/DNSFuzz):
 /// a crash found once stays fixed.
 @Suite struct FuzzCrashReplayTests {
@@ -28,10 +28,10 @@ import Testing
     }
 
     @Test func seedCorpusIsPresent() {
-        #expect(Self.inputs(in: "Seeds").count >= 10)
+        #expect(Self.inputs(in: "Seeds/dns").count >= 10)
     }
 
-    @Test(arguments: inputs(in: "Crashes") + inputs(in: "Seeds"))
+    @Test(arguments: inputs(in: "Crashes/dns") + inputs(in: "Seeds/dns"))
     func replay(input path: String) throws {
         let table = try #require(Self.table)
         let query = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))

@@ -1,0 +1,1 @@
+../../../../../Sources/KubeClient/KubeJSONError.swift

@@ -1,0 +1,1 @@
+../Fuzz/Sources/ConfigFuzz/ConfigFuzzEntry.swift

@@ -1,0 +1,1 @@
+../Fuzz/Sources/KubeJSONFuzz/KubeJSONFuzzEntry.swift

@@ -1,0 +1,1 @@
+../Fuzz/Sources/ManifestFuzz/ManifestFuzzEntry.swift

@@ -1,0 +1,1 @@
+../Fuzz/Sources/StateFileFuzz/StateFileFuzzEntry.swift

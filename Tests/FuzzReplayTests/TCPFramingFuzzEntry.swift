@@ -1,0 +1,1 @@
+../Fuzz/Sources/TCPFramingFuzz/TCPFramingFuzzEntry.swift

@@ -1,0 +1,1 @@
+../Fuzz/Sources/TunnelFuzz/TunnelFuzzEntry.swift

@@ -1,0 +1,1 @@
+../Fuzz/Sources/WatchFramingFuzz/WatchFramingFuzzEntry.swift
