@@ -36,6 +36,9 @@ public struct SimulatorConfiguration: Sendable {
     public var maxPageSize: Int
     /// The git version /version reports.
     public var serverVersion: String
+    /// The namespaces that exist; nil means every namespace does. A create in any other namespace is answered as
+    /// the apiserver's NamespaceLifecycle admission answers it: 404 `namespaces "NS" not found`.
+    public var namespaces: Set<String>? = nil
 
     public init(
         port: Int = 0,
