@@ -17,6 +17,9 @@ public enum RecordStatusDocument {
         var status: [String: KubeValue] = [:]
         if let observedGeneration { status["observedGeneration"] = KubeValue(.int(observedGeneration)) }
         status["dns"] = KubeValue(.array(record.status.dns.map(cluster)))
+        let ready = readyClusters(record)
+        status["readyClusters"] = KubeValue(.string(ready.joined(separator: ",")))
+        status["readyCount"] = KubeValue(.string("\(ready.count)/\(record.status.dns.count)"))
         status["headless"] = KubeValue(.bool(record.status.headless))
         if let target = record.status.externalTarget { status["externalTarget"] = KubeValue(.string(target)) }
         status["ports"] = KubeValue(
@@ -52,6 +55,17 @@ public enum RecordStatusDocument {
             )
         )
         return KubeValue(.object(status))
+    }
+
+    /// The clusters whose targets are current (not stale or offline) and usable: ready endpoints, an ExternalName
+    /// record, or any target where the spec allows a service without endpoints. kubectl prints only the first
+    /// item of a `[*]` column, so the printer columns read this summary instead of `dns[*].cluster`.
+    static func readyClusters(_ record: ServiceDNSRecord) -> [String] {
+        record.status.dns.filter { dns in
+            guard !dns.stale else { return false }
+            if dns.readyEndpoints > 0 || record.status.externalTarget != nil { return true }
+            return record.spec.allowServiceWithoutEndpoints && (!dns.loadBalancer.isEmpty || !dns.clusterIPs.isEmpty)
+        }.map(\.cluster.rawValue)
     }
 
     private static func cluster(_ dns: ClusterDNS) -> KubeValue {

@@ -50,6 +50,8 @@ public final class StatusWriter: Service, ServiceRecordSink, Sendable {
         public var conflicts = 0
         public var deleted = 0
         public var skippedNotLeader = 0
+        /// Warnings logged for a cause that appeared (one per appearance, not per round or record).
+        public var problemWarnings = 0
     }
 
     public let configuration: Configuration
@@ -73,6 +75,10 @@ public final class StatusWriter: Service, ServiceRecordSink, Sendable {
         /// is older than that delete and must not be remembered as the current object.
         var deletions: [ServiceKey: Int] = [:]
         var statistics = Statistics()
+        /// Causes met during the round under way, by cause: the records and the server's message.
+        var roundProblems: [HostStatusProblem: (keys: Set<ServiceKey>, message: String)] = [:]
+        /// Causes present at the last complete round.
+        var problems: [HostStatusProblem: HostStatusProblemReport] = [:]
     }
 
     public init(
@@ -91,6 +97,11 @@ public final class StatusWriter: Service, ServiceRecordSink, Sendable {
     }
 
     public var statistics: Statistics { state.withLock { $0.statistics } }
+
+    /// The causes that kept records from being written at the last complete round, by cause.
+    public var problems: [HostStatusProblemReport] {
+        state.withLock { $0.problems.values.sorted { $0.cause < $1.cause } }
+    }
 
     public func apply(_ changes: RecordChanges) async {
         state.withLock { state in
@@ -142,12 +153,22 @@ public final class StatusWriter: Service, ServiceRecordSink, Sendable {
         guard await elector.confirmLeadership() else { return }
         let (desired, removed, allSynced) = state.withLock { state in
             state.statistics.rounds += 1
+            state.roundProblems = [:]
             return (state.desired, state.removed, state.allMembersSynced)
         }
         for key in desired.keys.sorted() {
             guard let record = desired[key] else { continue }
             guard await write(record) else { return }
         }
+        // A user's own object whose service no member exports any more: its last status would claim targets
+        // the answers no longer have. Only once every member has synced, so a start-up is not taken for it.
+        if allSynced {
+            for (key, object) in hostRecords.records().sorted(by: { $0.key < $1.key })
+            where desired[key] == nil && object.managedBy != Self.managedByValue {
+                guard await write(Self.withoutService(key)) else { return }
+            }
+        }
+        concludeProblems()
         for (key, object) in hostRecords.records().sorted(by: { $0.key < $1.key })
         where desired[key] == nil && object.managedBy == Self.managedByValue && (removed.contains(key) || allSynced) {
             guard elector.isLeader() else {
@@ -195,10 +216,12 @@ public final class StatusWriter: Service, ServiceRecordSink, Sendable {
                     current = await read(key)
                     if current == nil { return true }
                 } catch {
-                    logger.info(
-                        "could not create a ServiceDNSRecord",
-                        metadata: ["service": "\(key)", "error": "\(error)"]
-                    )
+                    if !noteProblem(error, key) {
+                        logger.info(
+                            "could not create a ServiceDNSRecord",
+                            metadata: ["service": "\(key)", "error": "\(error)"]
+                        )
+                    }
                     return true
                 }
             }
@@ -243,15 +266,79 @@ public final class StatusWriter: Service, ServiceRecordSink, Sendable {
                 state.withLock { _ = $0.written.removeValue(forKey: key) }
                 current = nil
             } catch {
-                logger.info(
-                    "could not write ServiceDNSRecord status",
-                    metadata: ["service": "\(key)", "error": "\(error)"]
-                )
+                if !noteProblem(error, key) {
+                    logger.info(
+                        "could not write ServiceDNSRecord status",
+                        metadata: ["service": "\(key)", "error": "\(error)"]
+                    )
+                }
                 return true
             }
         }
         logger.info("ServiceDNSRecord status still conflicts; retrying next round", metadata: ["service": "\(key)"])
         return true
+    }
+
+    /// The status of a record whose service no member cluster exports.
+    static func withoutService(_ key: ServiceKey) -> ServiceDNSRecord {
+        var record = ServiceDNSRecord(key: key)
+        record.status.conditions = [
+            Condition(
+                type: RecordMerger.ConditionType.ready,
+                status: "False",
+                reason: "ServiceNotExported",
+                message: "no member cluster exports the service \(key) any more; the record serves no names"
+            )
+        ]
+        return record
+    }
+
+    /// Notes a lasting cause met while writing `key`; false for any other failure.
+    private func noteProblem(_ error: KubeAPIError, _ key: ServiceKey) -> Bool {
+        guard let cause = HostStatusProblem(error) else { return false }
+        let message: String
+        switch error {
+        case .notFound(let status), .status(_, let status): message = status.message ?? "\(error)"
+        default: message = "\(error)"
+        }
+        state.withLock { state in
+            state.roundProblems[cause, default: ([], message)].keys.insert(key)
+        }
+        return true
+    }
+
+    /// After a complete round: warns once for each cause that appeared and says once that a cause cleared.
+    private func concludeProblems() {
+        let (appeared, cleared) = state.withLock { state -> ([HostStatusProblemReport], [HostStatusProblem]) in
+            var current: [HostStatusProblem: HostStatusProblemReport] = [:]
+            for (cause, found) in state.roundProblems {
+                current[cause] = HostStatusProblemReport(
+                    cause: cause, services: found.keys.count,
+                    example: found.keys.sorted().first.map { "\($0)" } ?? "", message: found.message,
+                    advice: cause.advice
+                )
+            }
+            let appeared = current.filter { state.problems[$0.key] == nil }.values.sorted { $0.cause < $1.cause }
+            let cleared = state.problems.keys.filter { current[$0] == nil }.sorted()
+            state.problems = current
+            state.statistics.problemWarnings += appeared.count
+            return (appeared, cleared)
+        }
+        for report in appeared {
+            logger.warning(
+                "cannot write ServiceDNSRecords in the host cluster: \(report.message); \(report.advice)",
+                metadata: [
+                    "cause": "\(report.cause.rawValue)", "services": "\(report.services)",
+                    "service": "\(report.example)",
+                ]
+            )
+        }
+        for cause in cleared {
+            logger.notice(
+                "ServiceDNSRecords are written again: \(cause.rawValue) is resolved",
+                metadata: ["cause": "\(cause.rawValue)"]
+            )
+        }
     }
 
     private func notLeading() -> Bool {

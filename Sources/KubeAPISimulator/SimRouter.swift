@@ -498,6 +498,9 @@ struct SimRouter {
 
     private func create(_ request: SimHTTPRequest, resource: SimResource, namespace: String?) -> SimAction {
         do throws(SimAPIError) {
+            if let namespace, let existing = configuration.namespaces, !existing.contains(namespace) {
+                throw SimStatus.namespaceNotFound(namespace)
+            }
             let body = try parseBody(request)
             let stored = try core.store.create(resource, namespace: namespace, body: body, manager: manager(request))
             return .json(201, stored)

@@ -50,6 +50,14 @@ enum SimStatus {
         )
     }
 
+    /// A create in a namespace that does not exist (the NamespaceLifecycle admission plugin's answer).
+    static func namespaceNotFound(_ namespace: String) -> SimAPIError {
+        error(
+            code: 404, reason: "NotFound", message: "namespaces \"\(namespace)\" not found",
+            details: [("name", .string(namespace)), ("kind", .string("namespaces"))]
+        )
+    }
+
     static func alreadyExists(_ resource: SimResource, name: String) -> SimAPIError {
         error(
             code: 409, reason: "AlreadyExists", message: "\(qualified(resource)) \"\(name)\" already exists",

@@ -45,6 +45,9 @@ public struct SimulatorConfiguration: Sendable {
     /// the MCS ClusterId KEP suggests (nil: a random one). A new cluster gets a new one; an etcd restored from
     /// backup keeps it.
     public var kubeSystemUID: String
+    /// The namespaces that exist; nil means every namespace does. A create in any other namespace is answered as
+    /// the apiserver's NamespaceLifecycle admission answers it: 404 `namespaces "NS" not found`.
+    public var namespaces: Set<String>? = nil
 
     public init(
         port: Int = 0,

@@ -45,6 +45,25 @@ struct ClustersCommand: AsyncParsableCommand {
                 objects.joined(separator: " "), "\(cluster.services)", cluster.conditions.last ?? "",
             ])
         }
-        return Render.table(rows)
+        var text = Render.table(rows)
+        if let host = view.host { text += "\n\n" + Self.hostBlock(host) }
+        return text
+    }
+
+    /// The host cluster: this replica's part in status writing and, when records cannot be written, why and what
+    /// to do.
+    static func hostBlock(_ host: HostStatus) -> String {
+        var lines = [
+            "host: \(host.identity), \(host.leader ? "leader (writes ServiceDNSRecord status)" : "not the leader"), "
+                + "records \(host.recordsSynced ? "synced" : "not synced yet"), \(host.statusWrites) status writes, "
+                + "\(host.created) created, \(host.deleted) deleted"
+        ]
+        for problem in host.problems {
+            lines.append(
+                "  cannot write \(problem.services) record(s) (\(problem.cause.rawValue), e.g. \(problem.example)): "
+                    + "\(problem.message); \(problem.advice)"
+            )
+        }
+        return lines.joined(separator: "\n")
     }
 }

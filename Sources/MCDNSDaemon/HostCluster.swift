@@ -1,4 +1,4 @@
-import ClusterController
+public import ClusterController
 import DNSWire
 import KubeClient
 import Logging
@@ -76,7 +76,8 @@ struct HostCluster: Sendable {
             statusWrites: statistics.statusWrites,
             conflicts: statistics.conflicts,
             created: statistics.created,
-            deleted: statistics.deleted
+            deleted: statistics.deleted,
+            problems: writer.problems
         )
     }
 }
@@ -90,6 +91,9 @@ public struct HostStatus: Sendable, Codable, Equatable {
     public var conflicts: Int
     public var created: Int
     public var deleted: Int
+    /// Why records could not be written at the writer's last complete round (namespace missing, CRD missing,
+    /// RBAC denied), each with what to do; empty when every record was written.
+    public var problems: [HostStatusProblemReport] = []
 }
 
 /// Hands each batch of the controller to several sinks in order (the record store, then the status writer).

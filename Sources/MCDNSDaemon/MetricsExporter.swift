@@ -150,6 +150,13 @@ public struct MetricsExporter: Sendable {
                 "Status writes answered 409 Conflict (stale resourceVersion) and retried.",
                 "\(host.conflicts)"
             )
+            out += "# HELP mcdns_status_blocked_records Records whose ServiceDNSRecord could not be written at the last"
+                + " status round, by cause (namespaceMissing, crdMissing, forbidden).\n"
+            out += "# TYPE mcdns_status_blocked_records gauge\n"
+            for cause in HostStatusProblem.allCases {
+                let count = host.problems.first { $0.cause == cause }?.services ?? 0
+                out += "mcdns_status_blocked_records{cause=\"\(cause.rawValue)\"} \(count)\n"
+            }
         }
         return out
     }

@@ -77,9 +77,14 @@ import Testing
         let v1alpha1 = try version(try crd())
         let schema = v1alpha1["schema"]["openAPIV3Schema"]
         let columns = v1alpha1["additionalPrinterColumns"].array
-        #expect(columns.map(\.["name"].string) == ["Ready", "Clusters", "Headless", "TTL", "Prefix", "Reason", "Age"])
+        #expect(
+            columns.map(\.["name"].string)
+                == ["Ready", "Clusters", "Ready Clusters", "Headless", "TTL", "Prefix", "Reason", "Age"]
+        )
         for column in columns {
             let path = try #require(column["jsonPath"].string)
+            // kubectl prints only the first item of a `[*]` path: a column of a list shows one cluster of three.
+            #expect(!path.contains("[*]"), "column \(column["name"]) lists with \(path); point it at a summary")
             if path == ".metadata.creationTimestamp" { continue }
             var node = schema
             // ".status.conditions[?(@.type==\"Ready\")].status" → status, conditions[], status

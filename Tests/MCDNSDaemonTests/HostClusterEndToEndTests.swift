@@ -168,4 +168,47 @@ import Glibc
         let lease = sim.get(.leases, namespace: "mcdns-system", name: "mcdns-leader") ?? ""
         #expect(lease.contains(#""leaseTransitions":1"#), "\(lease)")
     }
+
+    /// Issue 18: a host cluster without the services' namespace. The cause is warned once (not logged per round
+    /// and record), shown in the host block of /v1/clusters and `mcdns clusters`, and counted in /metrics.
+    @Test(.timeLimit(.minutes(2)))
+    func aMissingNamespaceIsWarnedOnceAndShownWhereOperatorsLook() async throws {
+        var configuration = SimulatorConfiguration(tokens: ["token-1": "replica-1"])
+        configuration.namespaces = ["mcdns-system"]
+        let sim = try await KubeAPISimulator.start(configuration)
+        defer { Task { try? await sim.stop() } }
+        let configs = try TemporaryDirectory()
+        defer { configs.remove() }
+        let daemon = try await ServedDaemon.start(
+            extra: Self.host(try Self.kubeconfig(configs, "replica-1", server: sim.baseURL, token: "token-1"))
+        )
+        defer { daemon.remove() }
+        let blocked = "mcdns_status_blocked_records{cause=\"namespaceMissing\"}"
+        #expect(
+            await Self.eventually(timeout: .seconds(20)) { Self.metric(daemon, blocked) == "4" },
+            "\(daemon.stderr.all)"
+        )
+        #expect(Self.metric(daemon, "mcdns_status_blocked_records{cause=\"forbidden\"}") == "0")
+        // Several more rounds (statusResync 1s) try the creates again: still one warning, no per-record lines.
+        func creates() -> Int { sim.requests().filter { $0.method == "POST" && $0.status == 404 }.count }
+        let before = creates()
+        #expect(await Self.eventually(timeout: .seconds(10)) { creates() >= before + 8 })
+        let log = daemon.stderr.all
+        #expect(log.components(separatedBy: "cannot write ServiceDNSRecords in the host cluster").count == 2, "\(log)")
+        #expect(log.contains("namespaces \"shop\" not found") && log.contains("kubectl create namespace"))
+        #expect(!log.contains("could not create a ServiceDNSRecord"), "\(log)")
+
+        let view = try JSONDecoder().decode(
+            AdminViews.Clusters.self,
+            from: Data(try daemon.http("/v1/clusters").body.utf8)
+        )
+        let problem = try #require(view.host?.problems.first)
+        #expect(problem.cause.rawValue == "namespaceMissing" && problem.services == 4)
+        let table = try OperateEndToEndTests.mcdns(["clusters", "--admin", daemon.admin])
+        #expect(table.status == 0, "\(table.stderr)")
+        #expect(table.stdout.contains("host: "), "\(table.stdout)")
+        let line = "cannot write 4 record(s) (namespaceMissing, e.g. shop/api): namespaces \"shop\" not found"
+        #expect(table.stdout.contains(line), "\(table.stdout)")
+        #expect(await daemon.stop() == 0)
+    }
 }
