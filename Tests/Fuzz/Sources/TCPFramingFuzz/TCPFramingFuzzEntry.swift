@@ -7,7 +7,7 @@ import RecordStore
 @testable import DNSServer
 
 /// DNS over TCP: the byte stream of one connection through the server's real connection pipeline
-/// (`DNSTCPHandler.addHandlers`: back pressure, idle timeout, the 2-byte length framing of RFC 1035 §4.2.2 and
+/// (`DNSTCPHandler.addHandlers`: back pressure, timeouts, the 2-byte length framing of RFC 1035 §4.2.2 and
 /// the answering handler) on an `EmbeddedChannel`, cut into segments of any size.
 ///
 /// The first input byte seeds the segment sizes (1 to 64 bytes, so length prefixes split too); the rest is what
@@ -25,7 +25,7 @@ enum TCPFramingFuzzEntry {
                 eventLoop: channel.eventLoop,
                 store: store,
                 scratch: scratch,
-                idleTimeout: .seconds(10)
+                limits: .defaults
             )
         } catch {
             return "the TCP pipeline cannot be set up: \(error)"
