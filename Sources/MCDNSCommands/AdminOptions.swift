@@ -15,7 +15,7 @@ struct AdminOptions: ParsableArguments {
     )
     var tokenFile: String?
 
-    @Option(name: .long, help: "Seconds to wait for the admin API (1-3600).")
+    @Option(name: .long, help: "Admin API timeout in seconds, 1-3600.")
     var timeout: Int = 5
 
     func validate() throws {
