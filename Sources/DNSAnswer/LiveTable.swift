@@ -22,6 +22,11 @@ public final class LiveTable {
     /// made again from its record when needed (`owned`).
     private var serviceIDs = ServiceIDs()
     private var builder: TableBuilder
+    /// The services with a name whose CNAME leads into one of our zones to a name the service does not make (an
+    /// ExternalName or load balancer hostname naming another service): their answers carry the target's records
+    /// (in-zone chasing), so every update renders their names again, as the builder does for static names that
+    /// point inside a zone. Without it a target's change or removal left the chased records in their answers.
+    private var chasing = Set<ServiceKey>()
     /// Whether `rebuild` ran: until then the builder holds no shards.
     private var built = false
 
@@ -115,9 +120,10 @@ public final class LiveTable {
         let placing = serviceIDs.records.sorted { $0.key < $1.key }
         var numbers = ServiceIDs()
         var found: [ServiceKey: [String]] = [:]
+        var chasers = Set<ServiceKey>()
         let names = RecordNames(naming: naming, clusters: clusters)
         _ = try fresh.update(serial: serial) { zones in
-            for record in placing { _ = Self.place(record, names, &zones, index, &numbers, &found) }
+            for record in placing { _ = Self.place(record, names, &zones, index, &numbers, &found, &chasers) }
             return []
         }
         let table = try fresh.buildAll(serial: serial)
@@ -125,6 +131,7 @@ public final class LiveTable {
         built = true
         serviceIDs = numbers
         problems = found
+        chasing = chasers
         checkInDebug(table)
         return table
     }
@@ -176,6 +183,7 @@ public final class LiveTable {
         // What the services being taken out placed was made with the members as they were before this batch.
         let previousNames = RecordNames(naming: naming, clusters: savedClusters)
         var placing = changes.upserted
+        let savedChasing = chasing
         let upsertedKeys = Set(changes.upserted.map(\.key))
         let removedKeys = Set(changes.removed)
         for key in relinked where !upsertedKeys.contains(key) && !removedKeys.contains(key) {
@@ -195,9 +203,14 @@ public final class LiveTable {
                     }
                     serviceIDs.release(key)
                     problems[key] = nil
+                    chasing.remove(key)
                 }
                 for record in placing {
-                    touched.formUnion(Self.place(record, names, &zones, index, &serviceIDs, &problems))
+                    touched.formUnion(Self.place(record, names, &zones, index, &serviceIDs, &problems, &chasing))
+                }
+                for key in chasing {
+                    guard let id = serviceIDs.id(of: key), let record = serviceIDs.record(of: id) else { continue }
+                    touched.formUnion(Self.owned(record, id, names, zones).map(\.name))
                 }
                 return touched
             }
@@ -208,6 +221,7 @@ public final class LiveTable {
                 serviceIDs.release(key)
                 if let record { _ = serviceIDs.assign(record) }
             }
+            chasing = savedChasing
             clusters = savedClusters
             _ = try? rebuild(serial: serial)
             throw error
@@ -267,8 +281,19 @@ public final class LiveTable {
 
     private static func place(_ record: ServiceDNSRecord, _ names: RecordNames, _ zones: inout [ZoneContent],
                               _ index: [ClusterID: Int], _ ids: inout ServiceIDs,
-                              _ problems: inout [ServiceKey: [String]]) -> [DomainName] {
+                              _ problems: inout [ServiceKey: [String]],
+                              _ chasing: inout Set<ServiceKey>) -> [DomainName] {
         let (made, trouble) = names.names(for: record)
+        let own = Set(made.map(\.name))
+        let leadsElsewhere = made.contains { live in
+            ([live.rrsets] + Array(live.variants.values)).contains { rrsets in
+                (rrsets[.cname] ?? []).contains { cname in
+                    guard let target = cname.targetName, !own.contains(target) else { return false }
+                    return zones.contains { target.isSubdomain(of: $0.origin) }
+                }
+            }
+        }
+        if leadsElsewhere { chasing.insert(record.key) }
         // The names whose answers must be (re)compiled: the live names, and empty non-terminals that appeared.
         var changed: [DomainName] = []
         var messages = trouble.map(\.message)

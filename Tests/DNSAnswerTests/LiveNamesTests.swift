@@ -196,6 +196,29 @@ import Testing
         #expect(try query(after, "db-0.east-1." + cs).0 == 3)
     }
 
+    /// Found by ModelBasedTests (seed 78380365130686): an ExternalName naming another service's global name
+    /// answers with that service's records (in-zone chasing), and kept answering with them after that service was
+    /// deleted, changed or before it was added, since only the changed service's own names were rendered again.
+    @Test func anExternalNameChasingAnotherServiceFollowsItsChanges() throws {
+        let live = try live()
+        let target = "web.shop.acme.svc.example.com"
+        var alias = ServiceDNSRecord(key: ServiceKey(namespace: "shop", name: "alias"))
+        alias.status.externalTarget = target
+        let name = "alias.shop.acme.svc.example.com"
+        // The alias first: its target does not exist yet.
+        var table = try live.apply(RecordChanges(upserted: [alias], clusters: Self.clusters), serial: 2)
+        #expect(try query(table, name).0 == 3)
+        table = try live.apply(RecordChanges(upserted: [Self.web([Self.healthy[2]])]), serial: 3)
+        #expect(try query(table, name).1 == ["\(name). 30 in cname \(target).", "\(target). 30 in a 198.51.100.21"])
+        table = try live.apply(RecordChanges(upserted: [Self.web([Self.healthy[0]])]), serial: 4)
+        #expect(try query(table, name).1 == ["\(name). 30 in cname \(target).", "\(target). 30 in a 192.0.2.11"])
+        table = try live.apply(RecordChanges(removed: [ServiceKey(namespace: "shop", name: "web")]), serial: 5)
+        let gone = try query(table, name)
+        #expect(gone.0 == 3)
+        #expect(gone.1 == ["\(name). 30 in cname \(target)."])
+        #expect(live.validate().isEmpty)
+    }
+
     @Test func hostileNamesAndCollisionsNeverBreakTheTable() throws {
         let live = try live()
         let bad = ServiceDNSRecord(key: ServiceKey(namespace: String(repeating: "n", count: 70), name: "x"),

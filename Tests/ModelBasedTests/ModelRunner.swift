@@ -70,7 +70,7 @@ final class ModelRunner {
             if trace { FileHandle.standardError.write(Data("model-test:   step \(index): \(step)\n".utf8)) }
             if let failure = await perform(step) { return "step \(index) (\(step)): \(failure)" }
             steps += 1
-            checkInvariants()
+            if let failure = checkInvariants() { return "after step \(index) (\(step)): \(failure)" }
             if let failure = syncModel() { return "after step \(index) (\(step)): \(failure)" }
             if let failure = await compareSample(focus: focus(of: step)) {
                 return "after step \(index) (\(step)): \(failure)"
@@ -124,9 +124,12 @@ final class ModelRunner {
         return Array((changes.upserted.map(\.key) + changes.removed).prefix(12))
     }
 
-    /// Where the other branch's structure checks run after every step.
-    func checkInvariants() {
-        // validate() from branch i21-fix goes here
+    /// Every compact structure's own invariants after every step: the live table's (name stores, zones, service
+    /// numbering) and the served table's (shards, templates, variants); the first violation fails the sequence.
+    func checkInvariants() -> String? {
+        let live = store.withLiveTable { table, _ in table.validate() } ?? []
+        let problems = live + store.current().validate()
+        return problems.isEmpty ? nil : "invariants broken: " + problems.prefix(5).joined(separator: "; ")
     }
 
     /// Brings the model to the records and members the store compiled (the controller's batches after the
