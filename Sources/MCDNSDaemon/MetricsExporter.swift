@@ -56,6 +56,14 @@ public struct MetricsExporter: Sendable {
                 "mcdns_dns_queries_total{transport=\"\(key.transport)\",type=\"\(key.type)\",rcode=\"\(key.rcode)\"} \(value)\n"
         }
         out +=
+            "# HELP mcdns_dns_zone_queries_total DNS queries by the zone they fell in (none: outside every zone or"
+            + " refused before the lookup; other: zones past the first 62).\n"
+        out += "# TYPE mcdns_dns_zone_queries_total counter\n"
+        for (zone, value) in totals.zones.sorted(by: { $0.key < $1.key }) {
+            let label = zone.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            out += "mcdns_dns_zone_queries_total{zone=\"\(label)\"} \(value)\n"
+        }
+        out +=
             "# HELP mcdns_dns_answer_latency_seconds Time to answer a query inside mcdns (UDP: the mean of each recvmmsg batch; TCP: per query).\n"
         out += "# TYPE mcdns_dns_answer_latency_seconds histogram\n"
         var cumulative: UInt64 = 0

@@ -51,7 +51,8 @@ import Testing
         // What the issue asks the dashboard and the alerts to show.
         #expect(
             dashboard.isSuperset(of: [
-                "mcdns_dns_queries_total", "mcdns_dns_answer_latency_seconds_bucket", "mcdns_member_link_state",
+                "mcdns_dns_queries_total", "mcdns_dns_zone_queries_total", "mcdns_dns_answer_latency_seconds_bucket",
+                "mcdns_member_link_state",
                 "mcdns_member_last_sync_timestamp_seconds", "mcdns_records_stale_targets", "mcdns_relists_total",
                 "mcdns_tunnel_sessions_total", "mcdns_leader", "mcdns_status_writes_total",
                 "mcdns_records_state_writes_total",
@@ -85,6 +86,28 @@ import Testing
         #expect(metrics.body.contains("mcdns_records_stale_targets{cluster=\"east-1\"} 0"))
         #expect(metrics.body.contains("mcdns_member_last_sync_timestamp_seconds{cluster=\"east-1\"} "))
         #expect(metrics.body.contains("mcdns_daemon_start_time_seconds "))
+    }
+
+    /// dig over UDP and TCP: answers and an NXDOMAIN count under their zone, a name outside every zone under `none`,
+    /// and a zone nobody asked shows 0.
+    @Test(.timeLimit(.minutes(1)))
+    func queriesAreCountedByZone() async throws {
+        let daemon = try await ServedDaemon.start()
+        defer { daemon.remove() }
+        let dig = try ProcessRunner.locate("dig", package: "dnsutils")
+        let server = ["@127.0.0.1", "-p", "\(daemon.dnsPort)", "+tries=1", "+time=5"]
+        for arguments in [
+            ["web.shop.acme.svc.example.com", "A"], ["web.shop.acme.svc.example.com", "A", "+tcp"],
+            ["nope.example.com", "A"], ["www.example.org", "A"], ["www.example.org", "A", "+tcp"],
+        ] {
+            let output = try ProcessRunner.run(dig, server + arguments)
+            #expect(output.status == 0, "\(arguments): \(output.stderr)")
+        }
+        let body = try daemon.http("/metrics").body
+        #expect(body.contains("mcdns_dns_zone_queries_total{zone=\"example.com.\"} 3\n"), "\(body)")
+        #expect(body.contains("mcdns_dns_zone_queries_total{zone=\"none\"} 2\n"))
+        #expect(body.contains("mcdns_dns_zone_queries_total{zone=\"clusterset.local.\"} 0\n"))
+        #expect(body.contains("mcdns_dns_zone_queries_total{zone=\"other\"} 0\n"))
     }
 
     @Test func promtoolAcceptsTheRulesAndTheirUnitTests() throws {
