@@ -34,7 +34,7 @@ DEMO_PACKAGES := $(BUILD_PACKAGES) dnsutils
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # $(call ensure_packages,LIST): apt-get update + install of the packages in LIST that are not installed.
-# A policy-rc.d that answers 101 keeps the daemons these packages contain (knot, nsd, unbound) from being
+# A policy-rc.d that answers 101 keeps the daemons these packages contain (knot, nsd, unbound, prometheus) from being
 # started as system services: tests start their own on loopback ports.
 define ensure_packages
 	@missing=""; \
