@@ -15,9 +15,10 @@ CI_FUZZ_SECONDS ?= 20
 BUILD_PACKAGES := libldns-dev pkg-config
 # What the tests drive or compare against: dig, kdig, drill, Knot DNS, NSD, Unbound and dnsperf; kubectl
 # (kubernetes-client) renders the kustomize bases under deploy/ and drives the API simulator, python3-venv holds
-# the deploy tests' validators, openssl makes the test certificates, curl talks to the admin API.
+# the deploy tests' validators, openssl makes the test certificates, curl talks to the admin API, prometheus
+# ships promtool, which checks deploy/monitoring's alerting rules.
 TEST_PACKAGES := $(BUILD_PACKAGES) curl ldnsutils dnsutils knot-dnsutils knot knot-dnssecutils nsd unbound dnsperf \
-	python3 python3-venv openssl
+	python3 python3-venv openssl prometheus
 # Debian's kubectl (1.20, whose embedded kustomize the bases stay compatible with) only when there is no kubectl
 # at all: installing it would replace a newer one that came from elsewhere.
 ifeq ($(shell command -v kubectl),)
@@ -33,7 +34,7 @@ DEMO_PACKAGES := $(BUILD_PACKAGES) dnsutils
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # $(call ensure_packages,LIST): apt-get update + install of the packages in LIST that are not installed.
-# A policy-rc.d that answers 101 keeps the daemons these packages contain (knot, nsd, unbound) from being
+# A policy-rc.d that answers 101 keeps the daemons these packages contain (knot, nsd, unbound, prometheus) from being
 # started as system services: tests start their own on loopback ports.
 define ensure_packages
 	@missing=""; \

@@ -272,6 +272,7 @@ public final class AnswerTable: Sendable {
         let node = shard.find(hash: hash, prefix: nil, packet: query, start: 12, end: nameEnd)
         if node >= 0 {
             outcome.nameKey = hash
+            outcome.zone = shard.zone(of: shard.node(Int(node)))
             // Who asks matters only for names whose answer depends on it.
             if shard.node(Int(node)).hasVariants {
                 let requester = identify(parsed, query, source)
@@ -292,6 +293,7 @@ public final class AnswerTable: Sendable {
             let encloser = suffixShard.find(hash: suffixHash, prefix: nil, packet: query, start: start, end: nameEnd)
             if encloser >= 0 {
                 let entry = suffixShard.node(Int(encloser))
+                outcome.zone = suffixShard.zone(of: entry)
                 if entry.delegated {
                     outcome.nameKey = suffixHash
                     return write(template: entry.fallback, shard: suffixShard, parsed, query, output, transport,
@@ -314,7 +316,7 @@ public final class AnswerTable: Sendable {
                         return length
                     }
                 }
-                let zone = suffixShard.zone(of: entry)
+                let zone = outcome.zone
                 // NXDOMAIN is keyed by its zone (BIND, Knot): random names under one zone share a bucket.
                 outcome.nameKey = UInt32(truncatingIfNeeded: zone &+ 1) &* 0x9E37_79B9
                 return write(template: nxTemplates[zone], shard: suffixShard, parsed, query, output, transport,

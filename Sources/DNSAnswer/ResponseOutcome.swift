@@ -28,7 +28,7 @@ public enum ResponseClass: UInt8, Sendable, CaseIterable {
     }
 }
 
-/// What `AnswerTable.respond` decided about one query, for the server's rate limiter.
+/// What `AnswerTable.respond` decided about one query, for the server's rate limiter and query counters.
 public struct ResponseOutcome: Sendable, Equatable {
     public var responseClass: ResponseClass = .error
     /// A hash of the name the rate-limit bucket is keyed by, as BIND and Knot choose it: the query name for answers
@@ -37,6 +37,10 @@ public struct ResponseOutcome: Sendable, Equatable {
     public var nameKey: UInt32 = 0
     /// The query's COOKIE option as judged (`none` when cookies are off).
     public var cookie: CookieVerdict = .none
+    /// The index in `AnswerTable.zoneOrigins` of the zone whose data answered (a name, a referral, a wildcard or an
+    /// NXDOMAIN under it); -1 when the query fell in no zone or was refused before the lookup. `/metrics` counts
+    /// queries by it.
+    public var zone: Int = -1
 
     public init() {}
 }

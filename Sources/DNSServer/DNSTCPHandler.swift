@@ -20,6 +20,9 @@ final class DNSTCPHandler: ChannelDuplexHandler {
     typealias OutboundOut = ByteBuffer
 
     private var reader: RecordStore.Reader
+    /// The zone counter slots of the table last answered from (made again only when the table changes).
+    private var zoneTable: AnswerTable?
+    private var zoneSlots: [Int] = []
     /// Keeps `scratch` allocated for as long as this connection uses it.
     private let scratchOwner: TCPScratchBuffers
     private let scratch: UnsafeMutableRawBufferPointer
@@ -197,12 +200,21 @@ final class DNSTCPHandler: ChannelDuplexHandler {
         let table = reader.table()
         let answer = UnsafeMutableRawBufferPointer(rebasing: scratch[2...])
         var qtype: UInt16 = 0
+        var outcome = ResponseOutcome()
         let started = mcdns_monotonic_nanoseconds()
         let length = query.withUnsafeReadableBytes { bytes in
-            table.respond(to: bytes, transport: .tcp, source: source, into: answer, qtype: &qtype)
+            table.respond(to: bytes, transport: .tcp, source: source, into: answer, qtype: &qtype, outcome: &outcome,
+                          cookies: .disabled)
         }
-        counters?.count(transport: 1, qtype: qtype, response: answer.baseAddress!,
-                        length: length <= answer.count ? length : 0)
+        if let counters {
+            counters.count(transport: 1, qtype: qtype, response: answer.baseAddress!,
+                           length: length <= answer.count ? length : 0)
+            if zoneTable !== table {
+                zoneSlots = counters.zones.slots(of: table.zoneOrigins)
+                zoneTable = table
+            }
+            counters.zone(outcome.zone, slots: zoneSlots)
+        }
         counters?.latency(nanoseconds: mcdns_monotonic_nanoseconds() &- started, queries: 1)
         guard length > 0, length <= answer.count else {
             // The responder drops this query; over TCP that means closing, after the answers already queued.

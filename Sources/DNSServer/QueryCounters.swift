@@ -6,7 +6,8 @@ import DNSAnswer
 /// sets (`QueryStatistics.totals()`), reading each counter with a relaxed atomic load.
 ///
 /// Layout: queries by [transport][qtype bucket][rcode bucket], then the latency histogram buckets, its sum in
-/// nanoseconds and its count, then rate-limited responses by [response class][action].
+/// nanoseconds and its count, then rate-limited responses by [response class][action], then queries by zone slot
+/// (`QueryStatistics.ZoneSlots`).
 public final class QueryCounters: @unchecked Sendable {
     /// The query types counted by name; every other type lands in `other`.
     public static let typeBuckets: [String] = [
@@ -33,16 +34,24 @@ public final class QueryCounters: @unchecked Sendable {
     /// What the rate limiter did to a limited response: sent it truncated (or BADCOOKIE), or dropped it.
     public static let rateLimitActions: [String] = ["slipped", "dropped"]
     static let rateLimitCells = 6 * 2
-    static let cells = rateLimitStart + rateLimitCells
+    static let zoneStart = rateLimitStart + rateLimitCells
+    /// Zone slots 0 to `zoneSlots - 3` are zones by name, then one for zones past that bound and one for queries
+    /// in no zone: the label set stays bounded whatever the configuration.
+    public static let zoneSlots = 64
+    public static let otherZoneSlot = zoneSlots - 2
+    public static let noZoneSlot = zoneSlots - 1
+    static let cells = zoneStart + zoneSlots
 
     let cells: UnsafeMutablePointer<UInt64>
     private let shared: Bool
+    let zones: ZoneSlotRegistry
 
     /// `shared`: written by several threads (atomic adds) rather than one.
-    init(shared: Bool) {
+    init(shared: Bool, zones: ZoneSlotRegistry) {
         cells = .allocate(capacity: Self.cells)
         cells.initialize(repeating: 0, count: Self.cells)
         self.shared = shared
+        self.zones = zones
     }
 
     deinit { cells.deallocate() }
@@ -88,6 +97,13 @@ public final class QueryCounters: @unchecked Sendable {
     @inline(__always)
     func rateLimited(_ responseClass: ResponseClass, dropped: Bool) {
         add(Self.rateLimitStart + Int(responseClass.rawValue) * 2 + (dropped ? 1 : 0), 1)
+    }
+
+    /// Counts one query in the zone `zone` of the table whose zone slots are `slots` (`ZoneSlotRegistry.slots(of:)`;
+    /// `zone` is `ResponseOutcome.zone`, -1 for none).
+    @inline(__always)
+    func zone(_ zone: Int, slots: [Int]) {
+        add(Self.zoneStart + (zone >= 0 && zone < slots.count ? slots[zone] : Self.noZoneSlot), 1)
     }
 
     @inline(__always)

@@ -1,21 +1,23 @@
 import DNSAnswer
+import DNSWire
 import Synchronization
 
 /// Every counter set of one DNS service, summed on demand: what `/metrics` reads at scrape time.
 public final class QueryStatistics: Sendable {
     private let sets = Mutex<[QueryCounters]>([])
+    let zones = ZoneSlotRegistry()
     /// TCP queries, from every event loop.
     let tcp: QueryCounters
 
     public init() {
         precondition(QueryCounters.typeBucketCount == QueryCounters.typeBuckets.count)
-        tcp = QueryCounters(shared: true)
+        tcp = QueryCounters(shared: true, zones: zones)
         sets.withLock { $0.append(tcp) }
     }
 
     /// A new set for one UDP thread. Sets are kept after their thread ends so the totals never go down.
     func makeWorkerCounters() -> QueryCounters {
-        let counters = QueryCounters(shared: false)
+        let counters = QueryCounters(shared: false, zones: zones)
         sets.withLock { $0.append(counters) }
         return counters
     }
@@ -45,12 +47,27 @@ public final class QueryStatistics: Sendable {
                 rateLimited[Totals.RateLimitKey(responseClass: responseClass.name, action: action)] = value
             }
         }
+        var zoneCounts: [String: UInt64] = [:]
+        let names = zones.names
+        for slot in 0..<QueryCounters.zoneSlots {
+            let value = cells[QueryCounters.zoneStart + slot]
+            let name: String
+            switch slot {
+            case QueryCounters.noZoneSlot: name = "none"
+            case QueryCounters.otherZoneSlot: name = "other"
+            default:
+                guard slot < names.count else { continue }
+                name = names[slot]
+            }
+            zoneCounts[name] = value
+        }
         return Totals(
             queries: queries,
             latencyBuckets: buckets,
             latencySumNanoseconds: cells[QueryCounters.sumIndex],
             latencyCount: cells[QueryCounters.countIndex],
-            rateLimited: rateLimited
+            rateLimited: rateLimited,
+            zones: zoneCounts
         )
     }
 
@@ -79,6 +96,9 @@ public final class QueryStatistics: Sendable {
         public var latencyCount: UInt64
         /// Responses the rate limiter slipped or dropped, by class and action (absent = none).
         public var rateLimited: [RateLimitKey: UInt64] = [:]
+        /// Queries by the zone they fell in: every zone served since the start (0 included), `other` (zones past
+        /// `QueryCounters.zoneSlots`) and `none` (outside every zone, or refused before the lookup).
+        public var zones: [String: UInt64] = [:]
 
         public static var latencyBoundsSeconds: [Double] { QueryCounters.latencyBounds.map { Double($0) / 1e9 } }
 
@@ -92,6 +112,28 @@ public final class QueryStatistics: Sendable {
             case 5: return "REFUSED"
             case 16: return "dropped"
             default: return "RCODE\(code)"
+            }
+        }
+    }
+}
+
+/// The zone of each named zone counter slot, in the order first served. A slot is never reused, so a reload that adds
+/// or drops zones keeps every count under its own zone's name.
+final class ZoneSlotRegistry: Sendable {
+    private let slots = Mutex<[String]>([])
+
+    var names: [String] { slots.withLock { $0 } }
+
+    /// The counter slot of each of `origins` (a table's `zoneOrigins`), assigning slots to zones not seen before;
+    /// zones past the bound share `QueryCounters.otherZoneSlot`. Called when a server sees a new table, not per query.
+    func slots(of origins: [DomainName]) -> [Int] {
+        slots.withLock { names in
+            origins.map { origin in
+                let name = origin.description
+                if let slot = names.firstIndex(of: name) { return slot }
+                guard names.count < QueryCounters.otherZoneSlot else { return QueryCounters.otherZoneSlot }
+                names.append(name)
+                return names.count - 1
             }
         }
     }

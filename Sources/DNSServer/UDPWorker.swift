@@ -107,6 +107,9 @@ final class UDPWorker: Sendable {
         var high: UInt64 = 0
         var low: UInt64 = 0
         var outcome = ResponseOutcome()
+        // The zone counter slots of the table last seen (made again only when the table changes).
+        var zoneTable: AnswerTable? = nil
+        var zoneSlots: [Int] = []
         // The cookie secrets of the current rotation period, made again only when the period changes.
         var cookies = ServerCookies.disabled
         var cookiePeriod = UInt32.max
@@ -128,6 +131,10 @@ final class UDPWorker: Sendable {
             // Latency is measured per batch (two vDSO clock reads per recvmmsg, not per query).
             let started = mcdns_monotonic_nanoseconds()
             let table = reader.table()
+            if zoneTable !== table {
+                zoneSlots = counters.zones.slots(of: table.zoneOrigins)
+                zoneTable = table
+            }
             if let keyring {
                 // Cookie timestamps are Unix time (RFC 9018 §4.3): one vDSO read per batch.
                 let now = UInt32(truncatingIfNeeded: time(nil))
@@ -158,6 +165,7 @@ final class UDPWorker: Sendable {
                 var length = 0
                 var qtype: UInt16 = 0
                 let size = mcdns_batch_in_length(batch, slot)
+                outcome.zone = -1
                 // A datagram larger than the buffer is no DNS query we could answer correctly: drop it.
                 if size > 0, mcdns_batch_in_truncated(batch, slot) == 0 {
                     let query = UnsafeRawBufferPointer(start: mcdns_batch_in(batch, slot), count: size)
@@ -187,6 +195,7 @@ final class UDPWorker: Sendable {
                     }
                 }
                 counters.count(transport: 0, qtype: qtype, response: mcdns_batch_out(batch, slot), length: length)
+                counters.zone(outcome.zone, slots: zoneSlots)
                 mcdns_batch_set_out_length(batch, slot, length)
             }
             counters.latency(nanoseconds: mcdns_monotonic_nanoseconds() &- started, queries: Int(received))

@@ -1,6 +1,7 @@
 import ClusterController
 import ClusterTunnel
 import DNSServer
+import Foundation
 import MCDNSModel
 public import Prometheus
 import RecordStore
@@ -20,9 +21,31 @@ public struct MetricsExporter: Sendable {
     var tunnelRefusals: @Sendable () -> [String: Int] = { [:] }
     /// The host cluster's leader election and status writer (nil without a `host:` block).
     var host: @Sendable () -> HostStatus? = { nil }
+    /// When this process started (seconds since the epoch): a restart shows as a change of the value, which
+    /// the `MCDNSRestartingRepeatedly` alert counts with `changes()`.
+    var startTime: Double = Date().timeIntervalSince1970
+
+    /// The families KubeClient counts through swift-metrics, which have no series until the first event (and never
+    /// with manifest-directory members): their HELP and TYPE are written anyway, so dashboards and alerts that use
+    /// them find the names.
+    static let registryFamilies: [(name: String, help: String)] = [
+        (
+            "mcdns_relists_total",
+            "Complete lists of a member's resource after the first, by cluster, resource and reason."
+        ),
+        ("mcdns_watch_restarts_total", "Watches of a member's resource restarted, by cluster, resource and reason."),
+    ]
 
     func render() -> String {
         var out = registry.emitToString()
+        for family in Self.registryFamilies where !out.contains("# TYPE \(family.name) ") {
+            out += "# HELP \(family.name) \(family.help)\n# TYPE \(family.name) counter\n"
+        }
+        out += gauge(
+            "mcdns_daemon_start_time_seconds",
+            "When this mcdns process started, in seconds since the epoch.",
+            "\(startTime)"
+        )
         let totals = queries.totals()
         out += "# HELP mcdns_dns_queries_total DNS queries answered, by transport, query type and response code.\n"
         out += "# TYPE mcdns_dns_queries_total counter\n"
@@ -31,6 +54,14 @@ public struct MetricsExporter: Sendable {
         }) {
             out +=
                 "mcdns_dns_queries_total{transport=\"\(key.transport)\",type=\"\(key.type)\",rcode=\"\(key.rcode)\"} \(value)\n"
+        }
+        out +=
+            "# HELP mcdns_dns_zone_queries_total DNS queries by the zone they fell in (none: outside every zone or"
+            + " refused before the lookup; other: zones past the first 62).\n"
+        out += "# TYPE mcdns_dns_zone_queries_total counter\n"
+        for (zone, value) in totals.zones.sorted(by: { $0.key < $1.key }) {
+            let label = zone.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            out += "mcdns_dns_zone_queries_total{zone=\"\(label)\"} \(value)\n"
         }
         out +=
             "# HELP mcdns_dns_answer_latency_seconds Time to answer a query inside mcdns (UDP: the mean of each recvmmsg batch; TCP: per query).\n"
@@ -44,7 +75,8 @@ public struct MetricsExporter: Sendable {
         }
         out += "mcdns_dns_answer_latency_seconds_sum \(Double(totals.latencySumNanoseconds) / 1e9)\n"
         out += "mcdns_dns_answer_latency_seconds_count \(totals.latencyCount)\n"
-        out += "# HELP mcdns_dns_rate_limited_total UDP responses the rate limiter sent truncated (slipped) or dropped, by response class.\n"
+        out +=
+            "# HELP mcdns_dns_rate_limited_total UDP responses the rate limiter sent truncated (slipped) or dropped, by response class.\n"
         out += "# TYPE mcdns_dns_rate_limited_total counter\n"
         for responseClass in ["answer", "nodata", "nxdomain", "referral", "wildcard", "error"] {
             for action in ["slipped", "dropped"] {
@@ -104,6 +136,30 @@ public struct MetricsExporter: Sendable {
                     "mcdns_member_link_state{cluster=\"\(status.cluster)\",state=\"\(state.rawValue)\"} \(current == state ? 1 : 0)\n"
             }
         }
+        out +=
+            "# HELP mcdns_member_last_sync_timestamp_seconds When each member was last current"
+            + " (seconds since the epoch; absent before its first sync).\n"
+        out += "# TYPE mcdns_member_last_sync_timestamp_seconds gauge\n"
+        for status in statuses {
+            guard let lastSync = status.lastSync else { continue }
+            out += "mcdns_member_last_sync_timestamp_seconds{cluster=\"\(status.cluster)\"} \(lastSync)\n"
+        }
+        // Counted only while some member is stale (a walk over the records), else every member's count is 0.
+        var staleTargets: [ClusterID: Int] = [:]
+        if links.values.contains(where: { $0.link == .stale }), let records = store.liveState()?.records {
+            for record in records.values {
+                for contribution in record.status.dns where contribution.stale {
+                    staleTargets[contribution.cluster, default: 0] += 1
+                }
+            }
+        }
+        out +=
+            "# HELP mcdns_records_stale_targets Services answered with a member's last-known (stale) targets,"
+            + " by member.\n"
+        out += "# TYPE mcdns_records_stale_targets gauge\n"
+        for status in statuses {
+            out += "mcdns_records_stale_targets{cluster=\"\(status.cluster)\"} \(staleTargets[status.cluster] ?? 0)\n"
+        }
         out += "# HELP mcdns_member_objects Objects in each member's cache, by kind.\n"
         out += "# TYPE mcdns_member_objects gauge\n"
         for status in statuses {
@@ -111,8 +167,10 @@ public struct MetricsExporter: Sendable {
                 out += "mcdns_member_objects{cluster=\"\(status.cluster)\",kind=\"\(kind)\"} \(count)\n"
             }
         }
+        // The tunnel families are written without a tunnel too (with no series), so the dashboard and the
+        // alerts find their names on every daemon.
         let tunnelStatus = tunnels().sorted { $0.cluster < $1.cluster }
-        if !tunnelStatus.isEmpty {
+        do {
             out += "# HELP mcdns_tunnel_connected 1 while an authenticated agent session is current for the cluster.\n"
             out += "# TYPE mcdns_tunnel_connected gauge\n"
             for tunnel in tunnelStatus {
@@ -123,12 +181,14 @@ public struct MetricsExporter: Sendable {
             for tunnel in tunnelStatus {
                 out += "mcdns_tunnel_sessions_total{cluster=\"\(tunnel.cluster)\"} \(tunnel.sessionsAccepted)\n"
             }
-            out += "# HELP mcdns_tunnel_takeovers_total Agent sessions that replaced a still connected one (two agents, or a stolen token).\n"
+            out +=
+                "# HELP mcdns_tunnel_takeovers_total Agent sessions that replaced a still connected one (two agents, or a stolen token).\n"
             out += "# TYPE mcdns_tunnel_takeovers_total counter\n"
             for tunnel in tunnelStatus {
                 out += "mcdns_tunnel_takeovers_total{cluster=\"\(tunnel.cluster)\"} \(tunnel.takeovers)\n"
             }
-            out += "# HELP mcdns_tunnel_refusals_total Connections the tunnel listener refused before a session, by reason.\n"
+            out +=
+                "# HELP mcdns_tunnel_refusals_total Connections the tunnel listener refused before a session, by reason.\n"
             out += "# TYPE mcdns_tunnel_refusals_total counter\n"
             for (reason, count) in tunnelRefusals().sorted(by: { $0.key < $1.key }) {
                 out += "mcdns_tunnel_refusals_total{reason=\"\(reason)\"} \(count)\n"
@@ -150,7 +210,8 @@ public struct MetricsExporter: Sendable {
                 "Status writes answered 409 Conflict (stale resourceVersion) and retried.",
                 "\(host.conflicts)"
             )
-            out += "# HELP mcdns_status_blocked_records Records whose ServiceDNSRecord could not be written at the last"
+            out +=
+                "# HELP mcdns_status_blocked_records Records whose ServiceDNSRecord could not be written at the last"
                 + " status round, by cause (namespaceMissing, crdMissing, forbidden).\n"
             out += "# TYPE mcdns_status_blocked_records gauge\n"
             for cause in HostStatusProblem.allCases {

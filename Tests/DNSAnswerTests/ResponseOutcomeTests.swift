@@ -51,4 +51,20 @@ import Testing
         // Every error shares one bucket.
         #expect(try Self.outcome(table, "www.elsewhere.net").nameKey == 0)
     }
+
+    /// The zone each kind of answer came from, as an index into `zoneOrigins` (what /metrics counts by zone).
+    @Test func zoneIsTheZoneThatAnswered() throws {
+        let table = try Fixture.table()
+        let example = try #require(table.zoneOrigins.firstIndex { $0.description == "example.com." })
+        let clusterset = try #require(table.zoneOrigins.firstIndex { $0.description == "clusterset.local." })
+        for name in [
+            "www.example.com", "nothing.example.com", "anything.wild.example.com", "host.sub.example.com",
+            "b.c.example.com",
+        ] {
+            #expect(try Self.outcome(table, name).zone == example, "\(name)")
+        }
+        #expect(try Self.outcome(table, "random1.clusterset.local").zone == clusterset)
+        #expect(try Self.outcome(table, "www.elsewhere.net").zone == -1)
+        #expect(try Self.outcome(table, "www.example.com", 252).zone == -1)
+    }
 }

@@ -134,6 +134,11 @@ import Testing
         var seen = west.currentResourceVersion
         try await west.stop()
         #expect(try Self.waitFor(dig, web) { rdata, ttl in rdata == ["10.96.1.10", "10.96.2.99"] && ttl == 5 })
+        // /metrics counts west's two services (web, db) as answered from stale targets; east has none.
+        let staleMetrics = try ProcessRunner.run("/usr/bin/curl", ["-sf", "http://127.0.0.1:\(adminPort)/metrics"]).stdout
+        #expect(staleMetrics.contains("mcdns_member_link_state{cluster=\"west\",state=\"stale\"} 1\n"), "\(staleMetrics)")
+        #expect(staleMetrics.contains("mcdns_records_stale_targets{cluster=\"west\"} 2\n"), "\(staleMetrics)")
+        #expect(staleMetrics.contains("mcdns_records_stale_targets{cluster=\"east\"} 0\n"))
         west = try await Self.restart(port: westPort, after: seen, identity: west.kubeSystemUID, clusterIP: "10.96.2.10", subnet: "10.2.0")
         #expect(try Self.waitFor(dig, web) { rdata, ttl in rdata == ["10.96.1.10", "10.96.2.10"] && ttl == 30 }, "resynced after the restart")
         // The restarted, compacted server answered the watch with 410: the relist shows in /metrics, by reason,
