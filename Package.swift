@@ -25,6 +25,8 @@ let package = Package(
         .library(name: "KubeClient", targets: ["KubeClient"]),
         .library(name: "ClusterController", targets: ["ClusterController"]),
         .library(name: "KubeAPISimulator", targets: ["KubeAPISimulator"]),
+        // For the nested test packages (Tests/Sanitized): loopback clients and hand-made queries.
+        .library(name: "DNSTestSupport", targets: ["DNSTestSupport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),

@@ -338,6 +338,15 @@ public final class TunnelServer: Sendable {
             )
             return .refused(status: .notFound, reason: "no tunnel at \(path)")
         }
+        // RFC 6455 §4.2.1: the handshake's Connection header names "upgrade". NIO's upgrader takes a request
+        // without it, whose frames its HTTP decoder then reads as another request (found by TunnelFuzz).
+        guard head.headers[canonicalForm: "connection"].contains(where: { $0.lowercased() == "upgrade" }) else {
+            refusals.refused(
+                "badRequest", level: .notice, "tunnel upgrade request without \"Connection: upgrade\" refused (400)",
+                logger: logger
+            )
+            return .refused(status: .badRequest, reason: "an upgrade request says \"Connection: upgrade\"")
+        }
         let certificate = try channel.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self).peerCertificate
         let decision = authenticator.authenticate(head: head, peerCertificate: certificate)
         if case .refused(let status, let reason) = decision {

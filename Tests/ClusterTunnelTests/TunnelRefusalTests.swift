@@ -86,6 +86,37 @@ import Testing
         #expect(try status("other-token").hasPrefix("HTTP/1.1 401"))
     }
 
+    /// Found by TunnelFuzz: an upgrade request without `Connection: upgrade` (RFC 6455 §4.2.1) was upgraded, and
+    /// the frames after it were read as another HTTP request. It is refused with 400 before the credential is
+    /// looked at, and counted.
+    @Test func anUpgradeRequestWithoutConnectionUpgradeGets400() async throws {
+        let certificates = try TestCertificates()
+        defer { certificates.directory.remove() }
+        let server = try TunnelServer(
+            configuration: TunnelServerConfiguration(
+                host: "127.0.0.1", port: 0, certificateFile: certificates.hostCert, keyFile: certificates.hostKey,
+                clusters: ["east-1": .init(tokenSHA256: TunnelFixture.sha256Hex("token"))]
+            ),
+            logger: Logger(label: "host")
+        )
+        try await server.start()
+        defer { Task { await server.shutdown() } }
+        func status(connection: String?) throws -> String {
+            let connectionLine = connection.map { "Connection: \($0)\\r\\n" } ?? ""
+            let script = "printf 'GET /tunnel/v1 HTTP/1.1\\r\\nHost: h\\r\\nAuthorization: Bearer token\\r\\n"
+                + "\(connectionLine)Upgrade: websocket\\r\\nSec-WebSocket-Version: 13\\r\\n"
+                + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\\r\\n\\r\\n' | timeout 3 openssl s_client "
+                + "-quiet -connect 127.0.0.1:\(server.localPort!) 2>/dev/null | head -1"
+            return try ProcessRunner.run("/bin/sh", ["-c", script], timeout: .seconds(10)).stdout
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        #expect(try status(connection: "Upgrade").hasPrefix("HTTP/1.1 101"))
+        #expect(try status(connection: "keep-alive, Upgrade").hasPrefix("HTTP/1.1 101"))
+        #expect(try status(connection: nil).hasPrefix("HTTP/1.1 400"))
+        #expect(try status(connection: "keep-alive").hasPrefix("HTTP/1.1 400"))
+        #expect(server.refusalCounts()["badRequest"] == 2)
+    }
+
     @Test func agentClaimingAnotherClustersNameIsRefused() async throws {
         let fixture = try await TunnelFixture()
         // east-1's token, but the agent says it is west-2: the credential decides, and the mismatch is refused.

@@ -1,8 +1,9 @@
 // swift-tools-version: 6.0
 // The answer compiler's and the record store's test suites again, built with a sanitizer (`make test-asan`:
 // AddressSanitizer). A package of its own, as Tests/Fuzz is, whose targets need only DNSAnswer, RecordStore,
-// DNSWire and MCDNSModel: `swift test --sanitize=address` on the root package would build every test target and
-// NIO, SSL and Hummingbird again. The test sources are the root package's (Tests/ holds symlinks to them).
+// DNSWire, MCDNSModel and DNSTestSupport (with NIOCore and NIOPosix): `swift test --sanitize=address` on the root
+// package would build every test target and SSL and Hummingbird again. The test sources are the root package's
+// (Tests/ holds symlinks to them).
 import PackageDescription
 
 // SANITIZED: the few expectations that differ under a sanitizer (its allocator declines mallopt) say so.
@@ -22,6 +23,7 @@ let package = Package(
             name: "DNSAnswerTests",
             dependencies: [
                 .product(name: "DNSAnswer", package: "mcdns"),
+                .product(name: "DNSTestSupport", package: "mcdns"),
                 .product(name: "DNSWire", package: "mcdns"),
                 .product(name: "MCDNSModel", package: "mcdns"),
             ],
