@@ -202,11 +202,21 @@ class Daemon:
         with open(self.log_path, errors="replace") as f:
             return f.read()[-chars:]
 
+    def crash_report(self):
+        """The crashed thread's backtrace (Swift's runtime prints it after "*** Program crashed"), else the log's end."""
+        text = self.log_tail(1 << 22)
+        start = text.find("*** Program crashed")
+        if start < 0:
+            return text[-4000:]
+        crashed = re.compile(r"^Thread \d+.* crashed:$", re.M).search(text, start)
+        header = text[start:text.find("\n", start)]
+        return header + "\n" + (text[crashed.start():crashed.start() + 2500] if crashed else text[start:start + 4000])
+
     def alive(self):
         code = self.process.poll()
         if code is not None:
             how = f"killed by signal {-code}" if code < 0 else f"exited with status {code}"
-            raise ShapeFailure(f"CRASH: mcdns {how} ({self.label}); the end of its log:\n{self.log_tail()}")
+            raise ShapeFailure(f"CRASH: mcdns {how} ({self.label}); its log:\n{self.crash_report()}")
         rss = proc_kib(self.process.pid, "VmRSS")
         if rss:
             self.peak_seen = max(self.peak_seen, rss)
@@ -371,9 +381,10 @@ def served(daemon, members, services, extra=0):
     return sum(len(record["names"]) for record in records)
 
 
-def row(shape, seconds, memory, endpoints, names, checked, note=""):
+def row(shape, seconds, memory, endpoints, names, checked, note="", ratios=True):
+    """ratios: whether bytes per endpoint and per name mean anything (not for a table emptied to a few names)."""
     return {"shape": shape, "seconds": seconds, "rss": memory["rss"], "hwm": memory["hwm"], "heap": memory["heap"],
-            "endpoints": endpoints, "names": names, "checked": checked, "note": note}
+            "endpoints": endpoints, "names": names, "checked": checked, "note": note, "ratios": ratios}
 
 
 def run_grid(work, members, services, kind, label, rng):
@@ -456,7 +467,7 @@ def run_delete(work, services, label, rng):
         memory = daemon.memory()
         names = after_delete(daemon)
         rows.append(row(f"{label} file deleted", seconds, memory, 2 * keep * 3, names, 4,
-                        "time from the delete"))
+                        "time from the delete; m0's slices stay cached", ratios=False))
         write_list(big, big_items)
         daemon.wait("the full table again", full_table(daemon, 1, services, keep))
         daemon.stop()
@@ -475,7 +486,7 @@ def run_delete(work, services, label, rng):
         memory = daemon.memory()
         names = after_delete(daemon)
         rows.append(row(f"{label} restart", seconds, memory, 2 * keep * 3, names, 4,
-                        f"state of {restored} records loaded, resync removed them"))
+                        f"state of {restored} records loaded, resync removed them", ratios=False))
         daemon.stop()
     finally:
         daemon.kill()
@@ -526,8 +537,10 @@ def main():
         except ShapeFailure as failure:
             print(f"!! {shape} FAILED after {time.monotonic() - started:.0f} s: {failure}", flush=True)
             failures.append(shape)
+            args.keep_this = True
         finally:
-            if args.keep:
+            if args.keep or getattr(args, "keep_this", False):
+                args.keep_this = False
                 print(f"   work folder kept: {work}")
             else:
                 shutil.rmtree(work, ignore_errors=True)
@@ -537,9 +550,14 @@ def main():
           "| RSS B/endpoint | RSS B/name | heap B/name | answers checked | crashed | note |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
     for r in rows:
+        if not r["ratios"]:
+            r["rss_per"] = r["rss_name"] = r["heap_name"] = "–"
+        else:
+            r["rss_per"] = per(r["rss"], r["endpoints"])
+            r["rss_name"], r["heap_name"] = per(r["rss"], r["names"]), per(r["heap"], r["names"])
         print(f"| {r['shape']} | {r['seconds']:.1f} | {mib(r['rss'])} | {mib(r['hwm'])} | {mib(r['heap'])} "
-              f"| {r['endpoints']:,} | {r['names']:,} | {per(r['rss'], r['endpoints'])} | {per(r['rss'], r['names'])} "
-              f"| {per(r['heap'], r['names'])} | {r['checked']} | no | {r['note']} |")
+              f"| {r['endpoints']:,} | {r['names']:,} | {r['rss_per']} | {r['rss_name']} "
+              f"| {r['heap_name']} | {r['checked']} | no | {r['note']} |")
     for shape in failures:
         print(f"| {shape} | FAILED (see above) | | | | | | | | | | YES or wrong | |")
     print("\nRSS: VmRSS after the hold; peak: VmHWM; heap: glibc mallinfo2 in use (uordblks + hblkhd). Served names: "
