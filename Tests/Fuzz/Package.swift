@@ -11,7 +11,8 @@
 // themselves need none of that, so the `Light/` targets compile the parser files of those modules (symlinks into
 // ../../Sources, so they cannot drift) as Light* modules, with only Yams, NIOCore, NIOHTTP1 and NIOWebSocket.
 // run.sh builds with -enable-testing so the entry points reach internal parsers with `@testable import`, as the
-// root tests do. RecordStore, DNSAnswer, DNSWire and DNSServer (NIOPosix, no TLS) come from the root package.
+// root tests do. RecordStore, DNSAnswer, DNSWire and DNSServer (NIOPosix, no TLS; the config
+// loader reads its TCP, rate-limit and cookie settings) come from the root package.
 import PackageDescription
 
 /// SwiftPM refuses two targets of one name in a graph, so the light modules are named Light*, and every target
@@ -49,13 +50,15 @@ let package = Package(
             name: "LightMCDNSDaemon",
             dependencies: [
                 "LightKubeClient",
+                "LightClusterController",
+                .product(name: "DNSServer", package: "mcdns"),
                 .product(name: "DNSAnswer", package: "mcdns"),
                 .product(name: "DNSWire", package: "mcdns"),
                 .product(name: "MCDNSModel", package: "mcdns"),
                 .product(name: "Yams", package: "Yams"),
             ],
             path: "Sources/Light/MCDNSDaemon",
-            swiftSettings: light(importing: ["KubeClient"])
+            swiftSettings: light(importing: ["KubeClient", "ClusterController"])
         ),
         .target(
             name: "LightClusterTunnel",

@@ -1,0 +1,1 @@
+../../../../../Sources/ClusterController/YAMLBudget.swift
