@@ -234,7 +234,7 @@ let package = Package(
         .testTarget(
             name: "ClusterControllerTests",
             dependencies: [
-                "ClusterController", "KubeClient", "MCDNSModel", "KubeAPISimulator",
+                "ClusterController", "KubeClient", "MCDNSModel", "KubeAPISimulator", "DNSTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict

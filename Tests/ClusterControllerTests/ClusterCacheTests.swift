@@ -1,3 +1,4 @@
+import DNSTestSupport
 import ClusterController
 import Foundation
 import KubeClient

@@ -1,3 +1,4 @@
+import DNSTestSupport
 import ClusterController
 import KubeClient
 import MCDNSModel
