@@ -433,10 +433,16 @@ struct SimRouter {
         }
     }
 
-    private func filter(_ request: SimHTTPRequest, namespace: String?) throws(SimAPIError) -> SimFilter {
+    private func filter(
+        _ request: SimHTTPRequest,
+        resource: SimResource,
+        namespace: String?
+    ) throws(SimAPIError) -> SimFilter {
         var filter = SimFilter(namespace: namespace)
         if let text = request.query("labelSelector"), !text.isEmpty { filter.labels = try SimLabelSelector(parsing: text) }
-        if let text = request.query("fieldSelector"), !text.isEmpty { filter.fields = try SimFieldSelector(parsing: text) }
+        if let text = request.query("fieldSelector"), !text.isEmpty { 
+            filter.fields = try SimFieldSelector(parsing: text, resource: resource)
+        }
         return filter
     }
 
@@ -450,7 +456,7 @@ struct SimRouter {
                 limit = value > 0 ? value : nil
             }
             let listRequest = SimStore.ListRequest(
-                filter: try filter(request, namespace: namespace), limit: limit,
+                filter: try filter(request, resource: resource, namespace: namespace), limit: limit,
                 continueToken: request.query("continue"), resourceVersion: request.query("resourceVersion"),
                 resourceVersionMatch: request.query("resourceVersionMatch")
             )
@@ -462,7 +468,7 @@ struct SimRouter {
 
     private func watch(_ request: SimHTTPRequest, resource: SimResource, namespace: String?) -> SimAction {
         do throws(SimAPIError) {
-            let filter = try filter(request, namespace: namespace)
+            let filter = try filter(request, resource: resource, namespace: namespace)
             let allowBookmarks = request.query("allowWatchBookmarks").map { $0 == "true" || $0 == "1" } ?? false
             let sendInitialEvents = request.query("sendInitialEvents").map { $0 == "true" || $0 == "1" } ?? false
             let start: SimStore.WatchStart
