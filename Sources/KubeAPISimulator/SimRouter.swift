@@ -190,6 +190,13 @@ struct SimRouter {
 
     func handle(_ request: SimHTTPRequest, route: SimRoute, user: String) -> SimAction {
         let anonymous = user == "system:anonymous"
+        var route = route
+        switch route {
+        case .collection(let resource, _), .object(let resource, _, _), .status(let resource, _, _):
+            if core.uninstalled.withLock({ $0.contains(resource) }) { route = .unknown }
+        default:
+            break
+        }
         switch route {
         case .version:
             // system:public-info-viewer lets everyone, anonymous included, read the version.
@@ -413,18 +420,19 @@ struct SimRouter {
 
     private func discovery(_ request: SimHTTPRequest, route: SimRoute) -> SimAction {
         let aggregated = SimDiscovery.wantsAggregated(request.headers.first(name: "Accept"))
+        let hidden = core.uninstalled.withLock { $0 }
         switch route {
         case .apiVersions where aggregated, .apiGroupList where aggregated:
             return .respond(
-                status: 200, body: SimDiscovery.aggregated(core: route == .apiVersions).text,
+                status: 200, body: SimDiscovery.aggregated(core: route == .apiVersions, hidden: hidden).text,
                 contentType: SimDiscovery.aggregatedContentType, headers: [("Vary", "Accept")]
             )
         case .apiVersions:
             return .json(200, SimDiscovery.apiVersions(serverAddress: core.serverAddress.withLock { $0 }))
         case .apiGroupList:
-            return .json(200, SimDiscovery.apiGroupList())
+            return .json(200, SimDiscovery.apiGroupList(hidden: hidden))
         case .resourceList(let groupVersion):
-            guard let list = SimDiscovery.resourceList(groupVersion: groupVersion) else {
+            guard let list = SimDiscovery.resourceList(groupVersion: groupVersion, hidden: hidden) else {
                 return .json(404, SimStatus.failure(code: 404, reason: "NotFound", message: "the server could not find the requested resource", details: []))
             }
             return .json(200, list)

@@ -48,6 +48,10 @@ public struct SimulatorConfiguration: Sendable {
     /// The namespaces that exist; nil means every namespace does. A create in any other namespace is answered as
     /// the apiserver's NamespaceLifecycle admission answers it: 404 `namespaces "NS" not found`.
     public var namespaces: Set<String>? = nil
+    /// Resources whose CRD is not installed (yet): every request on them is answered 404 "the server could not
+    /// find the requested resource", as for any path the apiserver does not serve, and discovery leaves them out.
+    /// `KubeAPISimulator.install(_:)` serves one from then on.
+    public var uninstalledResources: Set<SimResource> = []
 
     public init(
         port: Int = 0,
