@@ -254,7 +254,7 @@ struct SimRouter {
             do throws(SimAPIError) {
                 switch request.method {
                 case "GET":
-                    return .json(200, try core.store.get(resource, namespace: namespace, name: name))
+                    return answer(request, resource, try core.store.get(resource, namespace: namespace, name: name))
                 case "PUT":
                     let body = try parseBody(request)
                     let stored = try core.store.update(
@@ -468,7 +468,9 @@ struct SimRouter {
                 continueToken: request.query("continue"), resourceVersion: request.query("resourceVersion"),
                 resourceVersionMatch: request.query("resourceVersionMatch")
             )
-            return .json(200, try core.store.list(resource, listRequest, maxPageSize: configuration.maxPageSize))
+            return answer(
+                request, resource, try core.store.list(resource, listRequest, maxPageSize: configuration.maxPageSize)
+            )
         } catch {
             return .error(error)
         }
@@ -521,6 +523,17 @@ struct SimRouter {
         } catch {
             return .error(error)
         }
+    }
+
+    /// A read's answer: a Table when the client asks for one and the resource has printer columns, else the JSON.
+    private func answer(_ request: SimHTTPRequest, _ resource: SimResource, _ json: SimJSON) -> SimAction {
+        guard let columns = configuration.printerColumns[resource],
+            SimTable.wanted(request.headers.first(name: "Accept"))
+        else { return .json(200, json) }
+        return .respond(
+            status: 200, body: SimTable.table(json, columns: columns).text,
+            contentType: SimTable.contentType, headers: [("Vary", "Accept")]
+        )
     }
 
     private func parseBody(_ request: SimHTTPRequest) throws(SimAPIError) -> SimJSON {

@@ -52,6 +52,10 @@ public struct SimulatorConfiguration: Sendable {
     /// find the requested resource", as for any path the apiserver does not serve, and discovery leaves them out.
     /// `KubeAPISimulator.install(_:)` serves one from then on.
     public var uninstalledResources: Set<SimResource> = []
+    /// Server-side printing: a resource with columns here (a CRD's `additionalPrinterColumns`) answers a list or
+    /// get that asks for `application/json;as=Table;v=v1;g=meta.k8s.io` with a Table, so `kubectl get` shows those
+    /// columns; other resources answer plain JSON and kubectl falls back to NAME and AGE.
+    public var printerColumns: [SimResource: [SimPrinterColumn]] = [:]
 
     public init(
         port: Int = 0,
