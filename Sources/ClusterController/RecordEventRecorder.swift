@@ -9,17 +9,25 @@ import Synchronization
 /// carries what client-go's legacy recorder writes: `source.component`/`reportingComponent` "mcdns",
 /// `source.host`/`reportingInstance` the replica's identity, `firstTimestamp`/`lastTimestamp`, `count`.
 ///
-/// Events are best effort, as in client-go: a failed write is logged at debug and not retried (the status holds
-/// the state; an event only tells when it changed). A patch the server answers 404 (the Event expired, its TTL
-/// is an hour by default) creates the Event again.
+/// Events are best effort, as in client-go: `post` only queues (at most `maximumQueued`, 1000 as client-go's
+/// broadcaster; a full queue drops the event), so a slow API server never holds up the status writer's round;
+/// `run()` writes them in order, each only while `isLeader()` holds. A failed write is logged at debug and not
+/// retried (the status holds the state; an event only tells when it changed). A patch the server answers 404 (the
+/// Event expired, its TTL is an hour by default) creates the Event again.
 public final class RecordEventRecorder: Sendable {
     public struct Statistics: Sendable, Equatable {
         public var created = 0
         public var patched = 0
         /// Occurrences the per-object token bucket dropped.
         public var dropped = 0
+        /// Events dropped because the queue was full.
+        public var queueFull = 0
+        /// Events not written because this replica no longer led when their turn came.
+        public var notLeading = 0
         public var failed = 0
     }
+
+    public static let maximumQueued = 1000
 
     public static let component = "mcdns"
 
@@ -27,25 +35,50 @@ public final class RecordEventRecorder: Sendable {
     private let instance: String
     private let logger: Logger
     private let now: @Sendable () -> Date
+    private let isLeader: @Sendable () -> Bool
     private let state: Mutex<(correlator: EventCorrelator, statistics: Statistics)>
+    private let queue: AsyncStream<RecordEvent>
+    private let enqueue: AsyncStream<RecordEvent>.Continuation
 
     public init(
         configuration: EventCorrelator.Configuration = EventCorrelator.Configuration(),
         connector: any KubeConnector,
         instance: String,
         logger: Logger,
-        now: @escaping @Sendable () -> Date = { Date() }
+        now: @escaping @Sendable () -> Date = { Date() },
+        isLeader: @escaping @Sendable () -> Bool = { true }
     ) {
         self.client = KubeResourceClient(resource: .events, connector: connector)
         self.instance = instance
         self.logger = logger
         self.now = now
+        self.isLeader = isLeader
         self.state = Mutex((EventCorrelator(configuration: configuration), Statistics()))
+        (queue, enqueue) = AsyncStream.makeStream(bufferingPolicy: .bufferingOldest(Self.maximumQueued))
     }
 
     public var statistics: Statistics { state.withLock { $0.statistics } }
 
-    public func record(_ event: RecordEvent) async {
+    /// Queues an event for `run()`; never waits.
+    public func post(_ event: RecordEvent) {
+        if case .dropped = enqueue.yield(event) {
+            state.withLock { $0.statistics.queueFull += 1 }
+        }
+    }
+
+    /// Writes the queued events in order until cancelled.
+    public func run() async {
+        for await event in queue {
+            guard isLeader() else {
+                state.withLock { $0.statistics.notLeading += 1 }
+                continue
+            }
+            await record(event)
+        }
+    }
+
+    /// Correlates and writes one event now.
+    func record(_ event: RecordEvent) async {
         let decision = state.withLock { state in
             let decision = state.correlator.correlate(event, now: now())
             if decision == .drop { state.statistics.dropped += 1 }

@@ -103,7 +103,8 @@ public final class StatusWriter: Service, ServiceRecordSink, Sendable {
             connector: connector,
             instance: elector.configuration.identity,
             logger: logger,
-            now: now
+            now: now,
+            isLeader: { elector.isLeader() }
         )
         self.logger = logger
         (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
@@ -148,6 +149,7 @@ public final class StatusWriter: Service, ServiceRecordSink, Sendable {
                 group.addTask {
                     for await _ in self.elector.leadershipChanges() { self.wake.yield() }
                 }
+                group.addTask { await self.events.run() }
                 group.addTask {
                     while !Task.isCancelled {
                         try? await Task.sleep(for: self.configuration.resyncPeriod)
@@ -268,7 +270,7 @@ public final class StatusWriter: Service, ServiceRecordSink, Sendable {
                 let stored = try await client.updateStatus(namespace: key.namespace, name: key.name, body)
                 _ = remember(key, stored, since: epoch)
                 state.withLock { $0.statistics.statusWrites += 1 }
-                await recordTransitions(record, previous: object)
+                recordTransitions(record, previous: object)
                 return true
             } catch .conflict {
                 state.withLock { $0.statistics.conflicts += 1 }
@@ -298,7 +300,7 @@ public final class StatusWriter: Service, ServiceRecordSink, Sendable {
 
     /// Events for the clusters that stopped or started serving `record`, against the status the server held. None
     /// for a first status (no earlier `readyClusters`: nothing changed, the record is new).
-    private func recordTransitions(_ record: ServiceDNSRecord, previous object: KubeServiceDNSRecord) async {
+    private func recordTransitions(_ record: ServiceDNSRecord, previous object: KubeServiceDNSRecord) {
         guard case .string(let before)? = object.status?["readyClusters"]?.content, let uid = object.metadata.uid
         else { return }
         for event in Self.transitions(
@@ -307,8 +309,7 @@ public final class StatusWriter: Service, ServiceRecordSink, Sendable {
             uid: uid,
             resourceVersion: object.metadata.resourceVersion
         ) {
-            guard elector.isLeader() else { return }
-            await events.record(event)
+            events.post(event)
         }
     }
 
