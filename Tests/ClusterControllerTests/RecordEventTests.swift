@@ -228,4 +228,30 @@ import Testing
             as? [[String: Any]]
         #expect(items?.count == 1 && items?.first?["count"] as? Int == flips, "\(listed.stdout)")
     }
+
+    /// Events are best effort: a replica whose RBAC lacks them still writes every status, and reports no problem.
+    @Test func eventsDeniedByRBACDoNotHoldStatusUp() async throws {
+        var configuration = SimulatorConfiguration(
+            tokens: StatusWriterTests.tokens,
+            bookmarkInterval: .milliseconds(500)
+        )
+        configuration.allowedUsers = [.events: ["admin"]]
+        let sim = try await KubeAPISimulator.start(configuration)
+        defer { Task { try? await sim.stop() } }
+        let replica = try HostReplica(name: "replica-a", token: "token-a", sim: sim, resync: .seconds(30))
+        defer { Task { await replica.stop() } }
+        replica.publish(address: "10.0.0.1")
+        func readyCount() -> String? {
+            (sim.webRecord()?["status"] as? [String: Any])?["readyCount"] as? String
+        }
+        #expect(await eventually { readyCount() == "1/1" })
+        replica.member.send(
+            .upsert(.endpointSlice(Fixture.slice("web-1", [Fixture.endpoint("10.0.0.1", ready: false)])))
+        )
+        #expect(await eventually { readyCount() == "0/1" })
+        #expect(await eventually { replica.writer.eventStatistics.failed == 1 })
+        #expect(sim.requests().contains { $0.method == "POST" && $0.path.hasSuffix("/events") && $0.status == 403 })
+        #expect(sim.objects(.events).isEmpty)
+        #expect(replica.writer.problems.isEmpty)
+    }
 }
