@@ -1,5 +1,6 @@
 import DNSTestSupport
 import Foundation
+import KubeAPISimulator
 import MCDNSDaemon
 import Testing
 
@@ -122,6 +123,38 @@ import Glibc
         let configured = try Self.mcdns(["undrain", "west-1"] + authorized)
         #expect(configured.status == 64 && configured.stderr.contains("drained by the configuration"),
                 "\(configured.stderr)")
+        #expect(await daemon.stop() == 0)
+    }
+
+    /// The leader's status writer puts the drain into the status of every ServiceDNSRecord the cluster exports.
+    @Test(.timeLimit(.minutes(2)))
+    func theStatusOfAffectedRecordsSaysDrained() async throws {
+        let sim = try await KubeAPISimulator.start(SimulatorConfiguration(tokens: ["token-1": "replica-1"]))
+        defer { Task { try? await sim.stop() } }
+        let configs = try TemporaryDirectory()
+        defer { configs.remove() }
+        let kubeconfig = try HostClusterEndToEndTests.kubeconfig(configs, "replica-1", server: sim.baseURL,
+                                                                 token: "token-1")
+        let daemon = try await ServedDaemon.start(extra: HostClusterEndToEndTests.host(kubeconfig))
+        defer { daemon.remove() }
+        func drainedCondition() -> [String: Any]? {
+            guard let text = sim.get(.serviceDNSRecords, namespace: "shop", name: "web"),
+                let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
+                let conditions = (object["status"] as? [String: Any])?["conditions"] as? [[String: Any]]
+            else { return nil }
+            return conditions.first { $0["type"] as? String == "Drained" }
+        }
+        #expect(await HostClusterEndToEndTests.eventually(timeout: .seconds(20)) {
+            sim.get(.serviceDNSRecords, namespace: "shop", name: "web") != nil
+        })
+        #expect(drainedCondition() == nil)
+        let drained = try Self.mcdns(["drain", "east-2", "--reason", "kernel", "--admin", daemon.admin])
+        #expect(drained.status == 0, "\(drained.stderr)")
+        #expect(await HostClusterEndToEndTests.eventually(timeout: .seconds(10)) { drainedCondition() != nil })
+        let condition = try #require(drainedCondition())
+        #expect(condition["status"] as? String == "True")
+        #expect(condition["reason"] as? String == "ClusterDrained")
+        #expect((condition["message"] as? String)?.contains("east-2 drained by mcdns drain (kernel)") == true)
         #expect(await daemon.stop() == 0)
     }
 

@@ -165,7 +165,7 @@ enum Step: CustomStringConvertible {
                 text += " \(changes.upserted.map { "\($0.key)" }) \(changes.removed.map { "\($0)" })"
             }
             if let clusters = changes.clusters {
-                text += " members \(clusters.map { "\($0.id)@\($0.locality)=\($0.link.rawValue)" })"
+                text += " members \(clusters.map { "\($0.id)@\($0.locality)=\($0.link.rawValue)\($0.drain == nil ? "" : "+drained")" })"
             }
             return text
         case .reload(let params): return "reload \(params)"
@@ -335,6 +335,8 @@ struct SequenceGenerator {
             for _ in 0..<int(1...3) {
                 let i = int(0...(list.count - 1))
                 list[i].link = [LinkState.synced, .stale, .offline].randomElement(using: &rng)!
+                // Draining (README "Draining"), up to every member at once: the all-drained fallback too.
+                if chance(3) { list[i].drain = list[i].drain == nil ? ClusterDrain(origin: .admin) : nil }
             }
             changes.clusters = list
         case 11:
