@@ -196,8 +196,13 @@ struct SequenceGenerator {
             }
         }
         for m in 0..<shape.members {
+            // About one member in four starts drained, so the first batch (every service, each exported by a
+            // random subset of members) already has services answered without their drained members and services
+            // whose every member is drained (the all-drained fallback). Taken from the seed's bits rather than the
+            // generator, so the rest of a seed's sequence stays what it was.
+            let drained = (seed >> UInt64((m * 5) % 61)) & 3 == 0
             members.append(ClusterInfo(id: ClusterID("c\(m)"), locality: localities.randomElement(using: &rng)!,
-                                       link: .synced))
+                                       link: .synced, drain: drained ? ClusterDrain(origin: .configuration) : nil))
         }
         naming.subnets = members.prefix(Int.random(in: 0...min(3, members.count), using: &rng)).enumerated()
             .map { (UInt8(100 + $0.offset), $0.element.id) }
