@@ -44,5 +44,7 @@ public struct Explanation: Sendable, Codable, Equatable {
         public var lastObserved: Double?
         /// The locality level at which this cluster serves the requester (cluster, zone, region, global).
         public var level: String?
+        /// The cluster is drained (`mcdns drain` or `clusters[].drain`); absent when it is not.
+        public var drained: Bool? = nil
     }
 }

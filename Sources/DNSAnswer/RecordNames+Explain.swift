@@ -54,23 +54,33 @@ extension RecordNames {
         requester: ClusterInfo?,
         into explanation: inout Explanation
     ) {
-        let healthy = healthyTargets(record, useEndpoints: record.status.headless)
+        let selection = healthyTargets(record, useEndpoints: record.status.headless)
+        let healthy = selection.answering
         let healthyIDs = Set(healthy.map(\.cluster))
+        let drainedIDs = Set(selection.drainedOut.map(\.cluster))
         let levels = requester.map { ordered(healthy, for: $0) }
         explanation.candidates = record.status.dns.sorted { $0.cluster < $1.cluster }.map { dns in
             let state = link(dns)
-            let reason: String
-            if state == .offline {
+            var reason: String
+            switch verdict(dns, record) {
+            case .offline:
                 reason = "member is offline (link lost beyond the grace period, or never synced)"
-            } else if dns.readyEndpoints == 0 && !record.spec.allowServiceWithoutEndpoints {
+            case .noReadyEndpoints:
                 reason = "no ready endpoints"
-            } else if !healthyIDs.contains(dns.cluster) {
-                reason = "no usable target address"
-            } else if state == .stale {
-                reason = "link lost: last-known targets serve as stale (degraded TTL)"
-            } else {
-                reason =
-                    dns.readyEndpoints > 0 ? "\(dns.readyEndpoints) ready endpoint(s)" : "allowed without endpoints"
+            case .served, .stale:
+                if drainedIDs.contains(dns.cluster) {
+                    reason = (clusters[dns.cluster]?.drain?.description ?? "drained") + ": left out of the answers"
+                } else if !healthyIDs.contains(dns.cluster) {
+                    reason = "no usable target address"
+                } else if state == .stale {
+                    reason = "link lost: last-known targets serve as stale (degraded TTL)"
+                } else {
+                    reason =
+                        dns.readyEndpoints > 0 ? "\(dns.readyEndpoints) ready endpoint(s)" : "allowed without endpoints"
+                }
+                if selection.allDrained, let drain = clusters[dns.cluster]?.drain {
+                    reason += "; \(drain.description), but every healthy cluster is drained: answering as if none were"
+                }
             }
             var level: String? = nil
             if let levels, let index = levels.firstIndex(where: { $0.contains { $0.cluster == dns.cluster } }) {
@@ -90,11 +100,22 @@ extension RecordNames {
                 reason: reason,
                 targets: targets,
                 lastObserved: dns.lastObserved,
-                level: level
+                level: level,
+                drained: clusters[dns.cluster]?.drain == nil ? nil : true
             )
         }
         let (kind, region, zone) = classify(record, name)
         explanation.kind = kind
+        defer {
+            if selection.allDrained {
+                explanation.step += " [every healthy cluster ("
+                    + healthy.map(\.cluster.rawValue).joined(separator: ", ")
+                    + ") is drained: answering as if none were]"
+            } else if !drainedIDs.isEmpty {
+                explanation.step += " [drained, left out: "
+                    + drainedIDs.sorted().map(\.rawValue).joined(separator: ", ") + "]"
+            }
+        }
         switch kind {
         case "global":
             if healthy.isEmpty {

@@ -44,18 +44,24 @@ public struct RecordNames: Sendable {
 
     // MARK: - Health and targets
 
+    /// The link a cluster's data in a record is answered with (`TargetServing.link`).
     func link(_ dns: ClusterDNS) -> LinkState {
-        if let info = clusters[dns.cluster] { return info.link == .synced && dns.stale ? .stale : info.link }
-        return dns.stale ? .stale : .synced
+        TargetServing.link(member: clusters[dns.cluster]?.link, recordStale: dns.stale)
     }
 
-    /// The targets of every cluster that serves the record now: not offline, with ready endpoints (or allowed without).
-    func healthyTargets(_ record: ServiceDNSRecord, useEndpoints: Bool) -> [Targets] {
+    /// Whether a cluster's targets serve the record, before draining (`TargetServing.verdict`).
+    func verdict(_ dns: ClusterDNS, _ record: ServiceDNSRecord) -> TargetServing.Verdict {
+        TargetServing.verdict(dns, member: clusters[dns.cluster], spec: record.spec)
+    }
+
+    func isDrained(_ targets: Targets) -> Bool { clusters[targets.cluster]?.drain != nil }
+
+    /// The targets of every cluster whose verdict serves the record and that has a usable target, before draining.
+    func servingTargets(_ record: ServiceDNSRecord, useEndpoints: Bool) -> [Targets] {
         var result: [Targets] = []
         for dns in record.status.dns.sorted(by: { $0.cluster < $1.cluster }) {
-            let state = link(dns)
-            guard state != .offline else { continue }
-            guard dns.readyEndpoints > 0 || record.spec.allowServiceWithoutEndpoints else { continue }
+            let health = verdict(dns, record)
+            guard health.serves else { continue }
             var addresses: [[UInt8]] = []
             var hostnames: [String] = []
             if useEndpoints {
@@ -68,16 +74,22 @@ public struct RecordNames: Sendable {
             }
             guard !addresses.isEmpty || !hostnames.isEmpty else { continue }
             result.append(Targets(cluster: dns.cluster, region: dns.region, zone: dns.zone, addresses: addresses,
-                                  hostnames: hostnames, stale: state == .stale))
+                                  hostnames: hostnames, stale: health == .stale))
         }
         return result
+    }
+
+    /// The targets the record's federation names answer with: the serving ones, drained clusters left out
+    /// unless every serving cluster is drained (`TargetServing.selecting`).
+    func healthyTargets(_ record: ServiceDNSRecord, useEndpoints: Bool) -> TargetServing.Selection<Targets> {
+        TargetServing.selecting(servingTargets(record, useEndpoints: useEndpoints), drained: isDrained)
     }
 
     func ttl(_ record: ServiceDNSRecord) -> UInt32 { record.spec.recordTTL ?? naming.recordTTL }
 
     /// A and AAAA (or a CNAME to a load balancer hostname when there is no address) for a set of targets.
     func rrsets(_ owner: DomainName, _ targets: [Targets], ttl recordTTL: UInt32) throws(WireError) -> [RRType: [ResourceRecord]] {
-        let ttl = targets.contains(where: \.stale) ? min(recordTTL, naming.degradedTTL) : recordTTL
+        let ttl = TargetServing.ttl(record: recordTTL, degraded: naming.degradedTTL, stale: targets.contains(where: \.stale))
         var seen = Set<[UInt8]>()
         var a: [ResourceRecord] = [], aaaa: [ResourceRecord] = []
         for address in targets.flatMap(\.addresses) where seen.insert(address).inserted {
@@ -141,7 +153,7 @@ public struct RecordNames: Sendable {
             return names
         }
 
-        let targets = healthyTargets(record, useEndpoints: record.status.headless)
+        let targets = healthyTargets(record, useEndpoints: record.status.headless).answering
         var globalName = LiveName(name: global, rrsets: try rrsets(global, targets, ttl: ttl), negativeTTL: naming.negativeTTL)
         globalName.degraded = targets.contains(where: \.stale)
         for (id, info) in clusters.sorted(by: { $0.key < $1.key }) {
@@ -203,7 +215,7 @@ public struct RecordNames: Sendable {
         let targets: [Targets]
         if record.status.headless {
             // Ready endpoints of every cluster that is not offline; no ready endpoint anywhere: no name (NXDOMAIN).
-            targets = record.status.dns.sorted { $0.cluster < $1.cluster }.compactMap { dns in
+            let serving = record.status.dns.sorted { $0.cluster < $1.cluster }.compactMap { dns -> Targets? in
                 let state = link(dns)
                 guard state != .offline else { return nil }
                 let ready = dns.endpoints.filter(\.ready).compactMap { IPNetwork.parseAddress($0.address) }
@@ -211,7 +223,11 @@ public struct RecordNames: Sendable {
                 return Targets(cluster: dns.cluster, region: dns.region, zone: dns.zone, addresses: ready,
                                hostnames: [], stale: state == .stale)
             }
+            targets = TargetServing.selecting(serving, drained: isDrained).answering
             guard !targets.isEmpty else { return [] }
+            // A drained cluster's endpoints keep their own names (asking for one pod asks for that pod) but leave
+            // the SRV answers, as they leave the service's name.
+            let answering = Set(targets.map(\.cluster))
             for dns in record.status.dns.sorted(by: { $0.cluster < $1.cluster }) where link(dns) != .offline {
                 let clusterOwner = try owner.prepending(dns.cluster.rawValue)
                 var byHost: [String: [[UInt8]]] = [:]
@@ -226,11 +242,11 @@ public struct RecordNames: Sendable {
                                          hostnames: [], stale: link(dns) == .stale)
                     names.append(LiveName(name: hostOwner, rrsets: try rrsets(hostOwner, [single], ttl: ttl),
                                           negativeTTL: naming.negativeTTL))
-                    srvTargets.append((hostOwner, single.stale))
+                    if answering.contains(dns.cluster) { srvTargets.append((hostOwner, single.stale)) }
                 }
             }
         } else {
-            targets = healthyTargets(record, useEndpoints: false).map { target in
+            let serving = servingTargets(record, useEndpoints: false).map { target in
                 // clusterset names carry ClusterIPs (pods reach other clusters' service networks), not LB addresses.
                 var copy = target
                 let dns = record.status.dns.first { $0.cluster == target.cluster }
@@ -238,6 +254,7 @@ public struct RecordNames: Sendable {
                 copy.hostnames = []
                 return copy
             }.filter { !$0.addresses.isEmpty }
+            targets = TargetServing.selecting(serving, drained: isDrained).answering
             if !targets.isEmpty { srvTargets.append((owner, targets.contains(where: \.stale))) }
         }
 
@@ -256,7 +273,7 @@ public struct RecordNames: Sendable {
             guard let portName = port.name, !srvTargets.isEmpty else { continue }
             let srvOwner = try owner.prepending("_" + port.protocol.lowercased()).prepending("_" + portName)
             let stale = srvTargets.contains(where: \.stale)
-            let srvTTL = stale ? min(ttl, naming.degradedTTL) : ttl
+            let srvTTL = TargetServing.ttl(record: ttl, degraded: naming.degradedTTL, stale: stale)
             let records = srvTargets.map { target in
                 ResourceRecord(owner: srvOwner, type: .srv, ttl: srvTTL,
                                rdata: [0, 0, 0, 100, UInt8(port.port >> 8 & 0xFF), UInt8(port.port & 0xFF)] + target.target.wire)

@@ -389,7 +389,7 @@ extension Configuration {
                     item.node,
                     path: item.path,
                     line: item.node.mark?.line,
-                    allowed: ["name", "region", "zones", "source"]
+                    allowed: ["name", "region", "zones", "source", "drain"]
                 )
             else { continue }
             let name = reader.label(entry["name"], path: entry.path("name")).map { ClusterID($0) }
@@ -404,9 +404,10 @@ extension Configuration {
             let region = reader.label(entry["region"], path: entry.path("region"))
             let zones = reader.stringList(entry, "zones", labels: true) ?? []
             let source = readSource(entry, hasTunnel: fields.isSet("tunnel"), reader: &reader)
+            let drain = reader.bool(entry, "drain") ?? false
             guard let name, let source, firstLine[name] == nil else { continue }
             firstLine[name] = entry["name"]?.mark?.line ?? 0
-            clusters.append(Cluster(name: name, region: region, zones: zones, source: source))
+            clusters.append(Cluster(name: name, region: region, zones: zones, source: source, drain: drain))
         }
         return clusters
     }

@@ -93,7 +93,8 @@ final class ConfigurationReloader: Service, Sendable {
             }) {
                 return refuse(["\(file): \(failure)"])
             }
-            if let replacement { members?.replace(with: replacement) }
+            members?.drains.reconfigure(new)
+            if let replacement { members?.replace(with: replacement) } else { members?.applyDrains() }
         } else {
             do throws(StartupError) {
                 var sameTuning = new

@@ -149,6 +149,19 @@ import Testing
         #expect(config.dns.maxTCPConnectionsPerSource == 16 && config.dns.maxTCPPipelined == 64)
     }
 
+    @Test func clustersDrainDefaultsToFalse() throws {
+        let config = try Configuration.parse(
+            yaml: """
+                zonesDir: ../../Sources
+                clusters:
+                  - { name: east-1, drain: true, source: { inCluster: true } }
+                  - { name: west-1, source: { inCluster: true } }
+                """,
+            file: "Tests/MCDNSDaemonTests/x.yaml"
+        )
+        #expect(config.clusters.map(\.drain) == [true, false])
+    }
+
     @Test func relativeConfigPathKeepsRelativePathsShortAndCorrect() throws {
         // Messages show paths as the user sees them: `examples/demo/../../zones` becomes `zones`.
         let config = try Configuration.parse(yaml: "zonesDir: ../../Sources\n", file: "Tests/MCDNSDaemonTests/x.yaml")
@@ -393,6 +406,17 @@ import Testing
             yaml: "clusters:\n  - name: east-1\n",
             line: 2,
             message: "clusters[0].source: is required"
+        ),
+        BrokenCase(
+            name: "drain that is not a boolean",
+            yaml: """
+                clusters:
+                  - name: east-1
+                    drain: maybe
+                    source: { inCluster: true }
+                """,
+            line: 3,
+            message: "clusters[0].drain: expected true or false, found \"maybe\""
         ),
         BrokenCase(
             name: "cluster with two sources",
