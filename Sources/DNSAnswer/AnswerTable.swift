@@ -130,6 +130,9 @@ public final class AnswerTable: Sendable {
     /// Breaks the first shard that holds names (tests only): `validate()` must then report it.
     func damageForTesting() { shards.all.first { $0.nodeCount > 0 }?.damageForTesting() }
 
+    /// Breaks the first rotating answer's first rotation point (tests only): `validate()` must report it.
+    func damageRotationForTesting() -> Bool { shards.all.contains { $0.damageRotationForTesting() } }
+
     // MARK: - The query path
 
     /// Answers one query. Writes the response into `output` and returns its length; 0 means "send nothing".

@@ -559,6 +559,21 @@ extension Shard {
         }
     }
 
+    /// Moves the first rotating template's first point off a record's start (tests only): `validate` must report
+    /// it. False when no template here rotates.
+    func damageRotationForTesting() -> Bool {
+        for t in 0..<Int(layout.templateCount) {
+            let entry = template(t).entry
+            guard entry.rotationCount > 0 else { continue }
+            let offset = Int(layout.bytes) + Int(entry.bodyStart) + Int(entry.bodyLength)
+            withUnsafeMutablePointerToElements {
+                UnsafeMutableRawPointer($0).storeBytes(of: UInt16(1), toByteOffset: offset, as: UInt16.self)
+            }
+            return true
+        }
+        return false
+    }
+
     /// Points node 0's fallback at a template that does not exist (tests only): `validate` must report it.
     func damageForTesting() {
         guard nodeCount > 0 else { return }

@@ -1,4 +1,4 @@
-import DNSAnswer
+@testable import DNSAnswer
 import DNSWire
 import MCDNSModel
 import Testing
@@ -118,6 +118,14 @@ import Testing
         let off = try Self.table(rotate: false)
         let answers = try Self.ask(off, Self.global, .a, count: 3)
         #expect(answers.allSatisfy { $0.answer == ["192.0.2.11", "192.0.2.12", "198.51.100.21"] })
+    }
+
+    @Test func validateReportsARotationPointOffARecordsStart() throws {
+        let table = try Self.table()
+        #expect(table.validate() == [])
+        #expect(table.damageRotationForTesting())
+        let problems = table.validate()
+        #expect(problems.contains { $0.contains("rotation point 1 is not a record's start") }, "\(problems)")
     }
 
     @Test func aSingleAnswerCalledWithoutATurnIsTheCompiledOrder() throws {
