@@ -36,9 +36,11 @@ import Testing
         try String(repeating: "\(global) A\n", count: count).write(toFile: batch, atomically: true, encoding: .utf8)
         let output = try await ServerFixture.dig(address, ["-f", batch, "+short"] + (tcp ? ["+tcp"] : []),
                                                    timeout: .seconds(120))
-        let lines = output.split(separator: "\n").map(String.init)
-        // +short prints each answer's three addresses, one a line, answer after answer.
-        #expect(lines.count == 3 * count)
+        // +short prints each answer's three addresses, one a line, answer after answer. Rarely dig's socket gets its
+        // own query back (its source port was the server's port: see `Dig`) and prints a warning for it instead of
+        // an answer; that query never reached the server, so it is left out.
+        let lines = output.split(separator: "\n").map(String.init).filter { !$0.hasPrefix(";") }
+        #expect(lines.count % 3 == 0 && lines.count >= 3 * (count - 3), "\(lines.count) lines for \(count) answers")
         var first: [String: Int] = [:]
         for answer in stride(from: 0, to: lines.count - 2, by: 3) {
             #expect(Set(lines[answer..<(answer + 3)]) == Set(addresses))
@@ -55,7 +57,8 @@ import Testing
             #expect(Set(first.keys) == Set(Self.addresses))
             for (address, times) in first {
                 // Even within ±3 percentage points of a third.
-                #expect(abs(Double(times) / Double(count) - 1.0 / 3.0) <= 0.03, "\(address) first \(times) times of \(count)")
+                let answered = first.values.reduce(0, +)
+                #expect(abs(Double(times) / Double(answered) - 1.0 / 3.0) <= 0.03, "\(address) first \(times) times of \(answered)")
             }
             // TCP: every connection's answer takes the next turn of its event loop.
             let tcp = try await Self.firstAddresses(addresses[0], count: 300, tcp: true)
@@ -67,7 +70,7 @@ import Testing
         let configuration = try DNSServerConfiguration(listen: ["127.0.0.1:0"], udpThreadsPerAddress: 1)
         try await ServerFixture.withService(configuration, store: try Self.store(rotate: false)) { (addresses: [ListenAddress]) async throws in
             let first = try await Self.firstAddresses(addresses[0], count: 300)
-            #expect(first == [Self.addresses[0]: 300])
+            #expect(first.count == 1 && (first[Self.addresses[0]] ?? 0) >= 297, "\(first)")
         }
     }
 }

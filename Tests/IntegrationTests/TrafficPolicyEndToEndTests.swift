@@ -33,8 +33,9 @@ import Testing
                                            ["@127.0.0.1", "-p", "\(port)", "+time=2", "+tries=2", "-f", batch, "+short"],
                                            timeout: .seconds(180))
         #expect(output.status == 0 && !output.timedOut, "\(output.stderr)")
-        let lines = output.stdout.split(separator: "\n").map(String.init)
-        #expect(lines.count == 3 * count, "every answer holds the three addresses")
+        // A rare warning line stands for a query dig got back from its own socket instead of an answer (see `Dig`).
+        let lines = output.stdout.split(separator: "\n").map(String.init).filter { !$0.hasPrefix(";") }
+        #expect(lines.count % 3 == 0 && lines.count >= 3 * (count - 3), "every answer holds the three addresses")
         var first: [String: Int] = [:]
         for answer in stride(from: 0, to: lines.count - 2, by: 3) { first[lines[answer], default: 0] += 1 }
         return first
@@ -45,13 +46,15 @@ import Testing
         defer { process.stop(); members.remove() }
         // A region's weight is split between its two clusters: east-1 30%, east-2 30%, west-1 40%.
         try Self.annotate(members, "weighted: us-east-1=60, west-1=40")
+        // Until the annotation is read, the three take turns (west-1 leads 200 of 600 answers, give or take two
+        // per worker thread); weighted, it leads 240.
         _ = try LiveRecordsEndToEndTests.waitFor(dig, g, "A", within: .seconds(5)) { _ in
-            (try? Self.firstAddresses(process.port, g, count: 120)[Self.west1] ?? 0).map { $0 > 30 && $0 < 66 } ?? false
+            ((try? Self.firstAddresses(process.port, g, count: 600)[Self.west1]) ?? 0).map { $0 >= 220 } ?? false
         }
-        let count = 10_000
-        var first = try Self.firstAddresses(process.port, g, count: count)
+        var first = try Self.firstAddresses(process.port, g, count: 10_000)
+        let answered = first.values.reduce(0, +)
         for (address, share) in [(Self.east1, 0.3), (Self.east2, 0.3), (Self.west1, 0.4)] {
-            let measured = Double(first[address] ?? 0) / Double(count)
+            let measured = Double(first[address] ?? 0) / Double(answered)
             #expect(abs(measured - share) <= 0.03, "\(address) first in \(measured) of answers, want \(share): \(first)")
         }
 
@@ -67,10 +70,11 @@ import Testing
         try String(repeating: "\(g) A\n", count: 2_000).write(toFile: batch, atomically: true, encoding: .utf8)
         let output = try ProcessRunner.run("/usr/bin/dig", ["@127.0.0.1", "-p", "\(process.port)", "-f", batch, "+short"],
                                            timeout: .seconds(120))
-        let lines = output.stdout.split(separator: "\n").map(String.init)
+        let lines = output.stdout.split(separator: "\n").map(String.init).filter { !$0.hasPrefix(";") }
+        #expect(lines.count % 2 == 0 && lines.count >= 2 * (2_000 - 3))
         first = [:]
         for answer in stride(from: 0, to: lines.count - 1, by: 2) { first[lines[answer], default: 0] += 1 }
-        #expect(abs(Double(first[Self.east1] ?? 0) / 2_000 - 0.5) <= 0.03, "\(first)")
+        #expect(abs(Double(first[Self.east1] ?? 0) / Double(lines.count / 2) - 0.5) <= 0.03, "\(first)")
     }
 
     @Test func failoverAnswersTheFirstHealthyTierAndComesBack() throws {
