@@ -32,6 +32,7 @@ public enum RecordMerger {
         public static let dnsPrefix = "mcdns.io/dns-prefix"
         public static let externalName = "mcdns.io/external-name"
         public static let allowServiceWithoutEndpoints = "mcdns.io/allow-service-without-endpoints"
+        public static let trafficPolicy = "mcdns.io/traffic-policy"
     }
 
     private enum Kind: String {
@@ -66,8 +67,10 @@ public enum RecordMerger {
         // Spec from the deciding member's annotations, overridden by the user's ServiceDNSRecord.
         let (annotated, specProblems) = spec(from: oldest.service)
         var spec = annotated
-        if let userSpec { spec = overlay(userSpec, on: annotated) }
+        var policyProblems: [String] = []
+        if let userSpec { (spec, policyProblems) = overlay(userSpec, on: annotated) }
         problems += specProblems.map { ("InvalidAnnotation", "\(oldest.cluster): \($0)") }
+        problems += policyProblems.map { ("InvalidSpec", $0) }
         let differing = members.filter { $0.cluster != oldest.cluster && Self.spec(from: $0.service).0 != annotated }
         if !differing.isEmpty {
             conflicts.append(
@@ -140,15 +143,24 @@ public enum RecordMerger {
     }
 
     /// The annotations' spec with the fields a user's ServiceDNSRecord sets put over it.
-    static func overlay(_ user: KubeServiceDNSRecord.Spec, on annotated: ServiceDNSRecord.Spec) -> ServiceDNSRecord.Spec
+    static func overlay(_ user: KubeServiceDNSRecord.Spec, on annotated: ServiceDNSRecord.Spec)
+        -> (ServiceDNSRecord.Spec, [String])
     {
         var spec = annotated
+        var problems: [String] = []
+        if let text = user.trafficPolicy, !text.isEmpty {
+            do throws(TrafficPolicy.ParseError) {
+                spec.trafficPolicy = try TrafficPolicy(parsing: text)
+            } catch {
+                problems.append("spec.trafficPolicy \"\(text)\": \(error); using the Service's policy or nearest")
+            }
+        }
         if let domainRef = user.domainRef, !domainRef.isEmpty { spec.domainRef = domainRef }
         if let ttl = user.recordTTL, let value = UInt32(exactly: ttl) { spec.recordTTL = value }
         if let prefix = user.dnsPrefix, !prefix.isEmpty { spec.dnsPrefix = prefix }
         if let name = user.externalName, !name.isEmpty { spec.externalName = name }
         if user.allowServiceWithoutEndpoints == true { spec.allowServiceWithoutEndpoints = true }
-        return spec
+        return (spec, problems)
     }
 
     /// The spec a Service's annotations ask for, and what was wrong with them.
@@ -173,6 +185,13 @@ public enum RecordMerger {
             case "true": spec.allowServiceWithoutEndpoints = true
             case "false": spec.allowServiceWithoutEndpoints = false
             default: problems.append("\(Annotation.allowServiceWithoutEndpoints) \"\(text)\" is not true or false")
+            }
+        }
+        if let text = annotations[Annotation.trafficPolicy], !text.isEmpty {
+            do throws(TrafficPolicy.ParseError) {
+                spec.trafficPolicy = try TrafficPolicy(parsing: text)
+            } catch {
+                problems.append("\(Annotation.trafficPolicy) \"\(text)\": \(error); using nearest")
             }
         }
         return (spec, problems)

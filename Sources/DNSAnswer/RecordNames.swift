@@ -88,7 +88,9 @@ public struct RecordNames: Sendable {
     func ttl(_ record: ServiceDNSRecord) -> UInt32 { record.spec.recordTTL ?? naming.recordTTL }
 
     /// A and AAAA (or a CNAME to a load balancer hostname when there is no address) for a set of targets.
-    func rrsets(_ owner: DomainName, _ targets: [Targets], ttl recordTTL: UInt32) throws(WireError) -> [RRType: [ResourceRecord]] {
+    /// With a weighted `policy`, also the picks of who comes first (`weightPicks`).
+    func rrsets(_ owner: DomainName, _ targets: [Targets], ttl recordTTL: UInt32,
+                policy: TrafficPolicy = .nearest) throws(WireError) -> [RRType: [ResourceRecord]] {
         let ttl = TargetServing.ttl(record: recordTTL, degraded: naming.degradedTTL, stale: targets.contains(where: \.stale))
         var seen = Set<[UInt8]>()
         var a: [ResourceRecord] = [], aaaa: [ResourceRecord] = []
@@ -100,6 +102,10 @@ public struct RecordNames: Sendable {
         if !aaaa.isEmpty { result[.aaaa] = aaaa }
         if result.isEmpty, let hostname = targets.flatMap(\.hostnames).first {
             result[.cname] = [.cname(owner, ttl: ttl, target: try DomainName(hostname))]
+        }
+        if case .weighted(let weights) = policy, !result.isEmpty, result[.cname] == nil {
+            let picks = weightPicks(owner, targets, weights: Self.weights(weights, of: targets), ttl: ttl)
+            if !picks.isEmpty { result[.rotationWeights] = picks }
         }
         return result
     }
@@ -153,10 +159,16 @@ public struct RecordNames: Sendable {
             return names
         }
 
-        let targets = healthyTargets(record, useEndpoints: record.status.headless).answering
-        var globalName = LiveName(name: global, rrsets: try rrsets(global, targets, ttl: ttl), negativeTTL: naming.negativeTTL)
+        let healthy = healthyTargets(record, useEndpoints: record.status.headless).answering
+        let policy = record.spec.trafficPolicy ?? .nearest
+        let targets = applying(policy, to: healthy)
+        var globalName = LiveName(name: global, rrsets: try rrsets(global, targets, ttl: ttl, policy: policy),
+                                  negativeTTL: naming.negativeTTL)
         globalName.degraded = targets.contains(where: \.stale)
-        for (id, info) in clusters.sorted(by: { $0.key < $1.key }) {
+        // Weights decide who comes first for every requester: no nearest-first answers of their own.
+        let requesterAware: Bool
+        if case .weighted = policy { requesterAware = false } else { requesterAware = true }
+        for (id, info) in clusters.sorted(by: { $0.key < $1.key }) where requesterAware {
             guard let nearest = ordered(targets, for: info).first(where: { !$0.isEmpty }) else { continue }
             // Every target is nearest (levels keep the targets' order): the variant would be the main answer.
             // Most requesters of most services land here, so the records are not built just to be compared.
@@ -171,24 +183,26 @@ public struct RecordNames: Sendable {
         for dns in record.status.dns { regions[dns.region, default: []].insert(dns.zone) }
         for (region, zones) in regions.sorted(by: { $0.key < $1.key }) {
             let regionOwner = try name([region])
-            let inRegion = targets.filter { $0.region == region }
+            // The policy applies within the level: a region's name answers with the region's clusters only.
+            let inRegionHealthy = healthy.filter { $0.region == region }
+            let inRegion = applying(policy, to: inRegionHealthy)
             if inRegion.isEmpty {
                 names.append(LiveName(name: regionOwner,
                                       rrsets: [.cname: [.cname(regionOwner, ttl: naming.degradedTTL, target: global)]],
                                       degraded: true))
             } else {
-                names.append(LiveName(name: regionOwner, rrsets: try rrsets(regionOwner, inRegion, ttl: ttl),
+                names.append(LiveName(name: regionOwner, rrsets: try rrsets(regionOwner, inRegion, ttl: ttl, policy: policy),
                                       negativeTTL: naming.negativeTTL, degraded: inRegion.contains(where: \.stale)))
             }
             for zone in zones.sorted() {
                 let zoneOwner = try name([zone, region])
-                let inZone = inRegion.filter { $0.zone == zone }
+                let inZone = applying(policy, to: inRegionHealthy.filter { $0.zone == zone })
                 if inZone.isEmpty {
                     names.append(LiveName(name: zoneOwner,
                                           rrsets: [.cname: [.cname(zoneOwner, ttl: naming.degradedTTL, target: regionOwner)]],
                                           degraded: true))
                 } else {
-                    names.append(LiveName(name: zoneOwner, rrsets: try rrsets(zoneOwner, inZone, ttl: ttl),
+                    names.append(LiveName(name: zoneOwner, rrsets: try rrsets(zoneOwner, inZone, ttl: ttl, policy: policy),
                                           negativeTTL: naming.negativeTTL, degraded: inZone.contains(where: \.stale)))
                 }
             }

@@ -198,14 +198,16 @@ final class DNSTCPHandler: ChannelDuplexHandler {
 
     private func answer(_ query: ByteBuffer, context: ChannelHandlerContext) {
         let table = reader.table()
-        let answer = UnsafeMutableRawBufferPointer(rebasing: scratch[2...])
+        let answer = UnsafeMutableRawBufferPointer(rebasing: scratch[2..<TCPScratchBuffers.size])
         var qtype: UInt16 = 0
         var outcome = ResponseOutcome()
+        outcome.turn = scratch.loadUnaligned(fromByteOffset: TCPScratchBuffers.turnOffset, as: UInt32.self)
         let started = mcdns_monotonic_nanoseconds()
         let length = query.withUnsafeReadableBytes { bytes in
             table.respond(to: bytes, transport: .tcp, source: source, into: answer, qtype: &qtype, outcome: &outcome,
                           cookies: .disabled)
         }
+        scratch.storeBytes(of: outcome.turn, toByteOffset: TCPScratchBuffers.turnOffset, as: UInt32.self)
         if let counters {
             counters.count(transport: 1, qtype: qtype, response: answer.baseAddress!,
                            length: length <= answer.count ? length : 0)

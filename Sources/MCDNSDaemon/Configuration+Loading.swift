@@ -113,7 +113,7 @@ extension Configuration {
             fields,
             "dns",
             allowed: [
-                "maxUDPPayload", "tcpIdleTimeout", "tcpMessageTimeout", "maxTCPConnections",
+                "maxUDPPayload", "rotate", "tcpIdleTimeout", "tcpMessageTimeout", "maxTCPConnections",
                 "maxTCPConnectionsPerSource", "maxTCPPipelined", "udpThreadsPerAddress", "rateLimit", "cookies",
             ]
         ) {
@@ -231,6 +231,7 @@ extension Configuration {
     private static func readDNS(_ fields: YAMLFields, into dns: inout DNS, reader: inout ConfigurationReader) {
         // 512 is the classic limit every client accepts; 65507 the largest payload of an IPv4 datagram.
         if let payload = reader.int(fields, "maxUDPPayload", in: 512...65507) { dns.maxUDPPayload = payload }
+        if let rotate = reader.bool(fields, "rotate") { dns.rotate = rotate }
         if let idle = reader.duration(fields, "tcpIdleTimeout") {
             if idle <= .zero {
                 reader.fail(fields["tcpIdleTimeout"]?.mark?.line, fields.path("tcpIdleTimeout"), "must be above 0")

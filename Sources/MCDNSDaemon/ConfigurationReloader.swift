@@ -87,7 +87,7 @@ final class ConfigurationReloader: Service, Sendable {
                 }
             }
             let naming = LiveRecords.naming(new)
-            let options = ServingOptions(maxUDPPayload: old.dns.maxUDPPayload)
+            let options = ServingOptions(maxUDPPayload: old.dns.maxUDPPayload, rotate: old.dns.rotate)
             if let failure = store.reconfigure({ () throws(CompileError) -> LiveTable in
                 try LiveTable(zones: loaded.zones, naming: naming, options: options)
             }) {

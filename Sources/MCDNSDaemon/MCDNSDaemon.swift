@@ -111,7 +111,7 @@ public enum MCDNSDaemon {
             }
             do throws(CompileError) {
                 let live = try LiveTable(zones: loaded.zones, naming: LiveRecords.naming(configuration),
-                                         options: ServingOptions(maxUDPPayload: configuration.dns.maxUDPPayload))
+                                         options: ServingOptions(maxUDPPayload: configuration.dns.maxUDPPayload, rotate: configuration.dns.rotate))
                 store = try RecordStore(live: live, stateFile: stateFile, restoring: saved, logger: logger)
             } catch {
                 throw StartupError([SourceError(file: configuration.file, line: nil, message: error.description)])
