@@ -347,6 +347,12 @@ public final class TunnelServer: Sendable {
             )
             return .refused(status: .badRequest, reason: "an upgrade request says \"Connection: upgrade\"")
         }
+        guard !TunnelUpgradeRequest.promisesBody(head) else {
+            refusals.refused(
+                "badRequest", level: .notice, "tunnel upgrade request announcing a body refused (400)", logger: logger
+            )
+            return .refused(status: .badRequest, reason: "an upgrade request has no body")
+        }
         let certificate = try channel.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self).peerCertificate
         let decision = authenticator.authenticate(head: head, peerCertificate: certificate)
         if case .refused(let status, let reason) = decision {
