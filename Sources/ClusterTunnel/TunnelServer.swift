@@ -168,7 +168,7 @@ public final class TunnelServer: Sendable {
     }
 
     /// Connections refused before a session, by reason: `tooManyPending`, `handshakeTimeout`, `tls`,
-    /// `headerTooLarge`, `notFound`, `unauthorized`, `forbidden`.
+    /// `headerTooLarge`, `badRequest`, `notFound`, `unauthorized`, `forbidden`.
     public func refusalCounts() -> [String: Int] {
         refusals.counts
     }
