@@ -283,18 +283,38 @@ public struct RecordNames: Sendable {
         }
         names.append(main)
 
-        for port in record.status.ports {
-            guard let portName = port.name, !srvTargets.isEmpty else { continue }
-            let srvOwner = try owner.prepending("_" + port.protocol.lowercased()).prepending("_" + portName)
-            let stale = srvTargets.contains(where: \.stale)
-            let srvTTL = TargetServing.ttl(record: ttl, degraded: naming.degradedTTL, stale: stale)
-            let records = srvTargets.map { target in
-                ResourceRecord(owner: srvOwner, type: .srv, ttl: srvTTL,
-                               rdata: [0, 0, 0, 100, UInt8(port.port >> 8 & 0xFF), UInt8(port.port & 0xFF)] + target.target.wire)
+        guard !srvTargets.isEmpty else { return names }
+        let srvTTL = TargetServing.ttl(record: ttl, degraded: naming.degradedTTL, stale: srvTargets.contains(where: \.stale))
+        for (portName, proto, numbers) in Self.srvPorts(record.status.ports) {
+            let srvOwner = try owner.prepending("_" + proto).prepending("_" + portName)
+            let records = numbers.flatMap { number in
+                srvTargets.map { target in
+                    ResourceRecord(owner: srvOwner, type: .srv, ttl: srvTTL,
+                                   rdata: [0, 0, 0, 100, UInt8(number >> 8 & 0xFF), UInt8(number & 0xFF)]
+                                       + target.target.wire)
+                }
             }
             names.append(LiveName(name: srvOwner, rrsets: [.srv: records], negativeTTL: naming.negativeTTL))
         }
         return names
+    }
+
+    /// The SRV names of a record's ports (§4.2: named ports only): one per port name and protocol (lowercased,
+    /// as it appears in the owner), holding every port number the members export under it, ascending. Ports are
+    /// the union by (name, protocol, port), so members that disagree on a number give one RRset with both, one
+    /// record per number and target, rather than two names with the same owner.
+    static func srvPorts(_ ports: [ServicePort]) -> [(name: String, protocol: String, numbers: [Int])] {
+        var result: [(name: String, protocol: String, numbers: [Int])] = []
+        for port in ports {
+            guard let name = port.name else { continue }
+            let proto = port.protocol.lowercased()
+            if let i = result.firstIndex(where: { $0.name == name && $0.protocol == proto }) {
+                if !result[i].numbers.contains(port.port) { result[i].numbers.append(port.port) }
+            } else {
+                result.append((name, proto, [port.port]))
+            }
+        }
+        return result.map { ($0.name, $0.protocol, $0.numbers.sorted()) }
     }
 
     /// `10.1.2.3` → `10-1-2-3`, `fd00::1` → `fd00--1`: the name of an endpoint without a hostname.

@@ -274,17 +274,24 @@ struct ReferenceNames {
         }
         result.append((owner, main))
 
-        // SRV for named ports only: priority 0, weight 100, the port, one record per target.
+        // SRV for named ports only: one owner per port name and protocol; ports are the union by (name,
+        // protocol, port), so its RRset holds every number under that name (ascending), and for each number one
+        // record per target: priority 0, weight 100.
         let srvStale = srvTargets.contains { $0.1 }
         if !srvTargets.isEmpty {
+            var numbers: [String: Set<Int>] = [:]
             for port in record.status.ports {
                 guard let portName = port.name else { continue }
-                let srvOwner = try DomainName("_\(portName)._\(port.protocol.lowercased()).\(owner.description)")
-                let records = srvTargets.map { target, _ in
-                    ResourceRecord(owner: srvOwner, type: .srv, ttl: srvStale ? min(ttl, naming.degradedTTL) : ttl,
-                                   rdata: [0, 0, 0, 100, UInt8(port.port >> 8 & 0xFF), UInt8(port.port & 0xFF)]
-                                       + target.wire,
-                                   compressibleNames: [6])
+                numbers["_\(portName)._\(port.protocol.lowercased())", default: []].insert(port.port)
+            }
+            for (label, ports) in numbers.sorted(by: { $0.key < $1.key }) {
+                let srvOwner = try DomainName("\(label).\(owner.description)")
+                let records = ports.sorted().flatMap { port in
+                    srvTargets.map { target, _ in
+                        ResourceRecord(owner: srvOwner, type: .srv, ttl: srvStale ? min(ttl, naming.degradedTTL) : ttl,
+                                       rdata: [0, 0, 0, 100, UInt8(port >> 8 & 0xFF), UInt8(port & 0xFF)] + target.wire,
+                                       compressibleNames: [6])
+                    }
                 }
                 result.append((srvOwner, ReferenceNode(rrsets: [.srv: records], negativeTTL: naming.negativeTTL)))
             }

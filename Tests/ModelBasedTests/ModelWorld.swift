@@ -259,6 +259,11 @@ struct SequenceGenerator {
             record.status.ports.append(ServicePort(name: chance(3) ? nil : names[p], protocol: chance(4) ? "UDP" : "TCP",
                                                    port: 80 + p * 1000 + index % 7))
         }
+        // Members exporting one port name and protocol on different numbers: the merger serves their union.
+        if let named = record.status.ports.first(where: { $0.name != nil }), chance(5) {
+            record.status.ports.append(ServicePort(name: named.name, protocol: named.protocol, port: named.port + 1))
+        }
+        record.status.ports.sort()
         let exporting = members.filter { _ in chance(2) }
         for member in (exporting.isEmpty ? [members.randomElement(using: &rng)!] : exporting) {
             record.status.dns.append(clusterDNS(index, member, kind: kind))
