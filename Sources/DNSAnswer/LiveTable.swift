@@ -101,6 +101,10 @@ public final class LiveTable {
         builder.resolve(name, type, override: override)
     }
 
+    /// The zones as the last table was compiled from them, with that table's serial: what a zone transfer sends.
+    /// Values (copy on write): holding them while the next batch edits the builder copies the edited stores once.
+    public var transferZones: (serial: UInt32, zones: [ZoneContent]) { (builder.serial, builder.zones) }
+
     /// The origins of the served zones, deepest first.
     public var staticZoneOrigins: [DomainName] {
         staticZones.map(\.origin).sorted { $0.labelCount > $1.labelCount }

@@ -260,6 +260,44 @@ public struct ZoneContent: Sendable {
         return copy
     }
 
+    /// The SOA a transfer of this zone starts and ends with: the table's `serial` for a zone with live names,
+    /// the file's otherwise.
+    public func transferSOA(serial: UInt32) -> ResourceRecord { soa(serial: serial) }
+
+    /// Every RRset of the zone except the apex SOA, in the requester-independent (global) form, names in
+    /// canonical order (RFC 4034 §6.1) and types by number within a name: what an AXFR carries between its SOAs.
+    /// Requester variants (§4.3) are left out: a secondary answers every requester the same.
+    public func transferRecords() -> [ResourceRecord] {
+        var records: [ResourceRecord] = []
+        for name in names.sorted(by: Self.canonicalOrder) {
+            guard let rrsets = rrsets(at: name) else { continue }
+            for type in rrsets.keys.sorted() where !(type == .soa && name == origin) {
+                records += rrsets[type]!
+            }
+        }
+        return records
+    }
+
+    /// RFC 4034 §6.1: by labels from the right, each compared as lower-cased bytes.
+    static func canonicalOrder(_ a: DomainName, _ b: DomainName) -> Bool {
+        let left = labels(a.key), right = labels(b.key)
+        for (x, y) in zip(left.reversed(), right.reversed()) where x != y {
+            return x.lexicographicallyPrecedes(y)
+        }
+        return left.count < right.count
+    }
+
+    private static func labels(_ wire: [UInt8]) -> [ArraySlice<UInt8>] {
+        var result: [ArraySlice<UInt8>] = []
+        var at = 0
+        while at < wire.count, wire[at] != 0 {
+            let length = Int(wire[at])
+            result.append(wire[(at + 1)..<min(wire.count, at + 1 + length)])
+            at += 1 + length
+        }
+        return result
+    }
+
     /// SOA MINIMUM: the last 32-bit field of the SOA RDATA.
     var soaMinimum: UInt32 {
         let r = soa.rdata

@@ -16,6 +16,7 @@ public final class RecordStore: Sendable, ServiceRecordSink {
     private let table: Mutex<AnswerTable>
     private let _generation: Atomic<UInt64>
     private let live: Mutex<StoreState?>
+    private let staticZones = Mutex<[ZoneContent]>([])
     private let serialCounter: Atomic<UInt32>
     private let logger: Logger
     /// Where the merged records are persisted for a warm restart (nil: not persisted).
@@ -102,6 +103,19 @@ public final class RecordStore: Sendable, ServiceRecordSink {
 
     /// The current table (takes the lock: call it when `generation` changed, not per query).
     public func current() -> AnswerTable { table.withLock { $0 } }
+
+    /// The zones a transfer sends, and the serial of the table they were compiled into: a store fed by live
+    /// records reads its live table (under the compile lock, O(zones): the contents are copy-on-write values);
+    /// a static store the zones `setStaticZones` gave.
+    public func transferSnapshot() -> TransferSnapshot {
+        if let live = live.withLock({ $0?.table.transferZones }) {
+            return TransferSnapshot(serial: live.serial, zones: live.zones)
+        }
+        return TransferSnapshot(serial: current().serial, zones: staticZones.withLock { $0 })
+    }
+
+    /// The zones of a store without live records (serve without clusters), for transfers.
+    public func setStaticZones(_ zones: [ZoneContent]) { staticZones.withLock { $0 = zones } }
 
     /// Swaps in a new table atomically.
     public func publish(_ newTable: AnswerTable) {
@@ -382,5 +396,17 @@ public final class RecordStore: Sendable, ServiceRecordSink {
             }
             return cached
         }
+    }
+}
+
+/// The contents of the served zones at one serial, as a zone transfer sends them.
+public struct TransferSnapshot: Sendable {
+    /// The serial of the table the zones were compiled into (the SOA serial of zones with live names).
+    public var serial: UInt32
+    public var zones: [ZoneContent]
+
+    public init(serial: UInt32, zones: [ZoneContent]) {
+        self.serial = serial
+        self.zones = zones
     }
 }
