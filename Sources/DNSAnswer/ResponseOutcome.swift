@@ -41,6 +41,9 @@ public struct ResponseOutcome: Sendable, Equatable {
     /// NXDOMAIN under it); -1 when the query fell in no zone or was refused before the lookup. `/metrics` counts
     /// queries by it.
     public var zone: Int = -1
+    /// The query carried a TSIG record: the response must be signed (or answered with a TSIG error) by the
+    /// server's keys before it is sent (RFC 8945 §5.3); the table itself never signs.
+    public var signed = false
 
     public init() {}
 }

@@ -75,7 +75,8 @@ public final class DNSService: Service {
     }
 
     private func runOnce() async throws {
-        let udp = UDPBatchServer(configuration: configuration, store: store, logger: logger, statistics: statistics)
+        let udp = UDPBatchServer(configuration: configuration, store: store, logger: logger, statistics: statistics,
+                                 transfer: transfer)
         let readiness = self.readiness
         try await withThrowingDiscardingTaskGroup { tasks in
             tasks.addTask { try await udp.run() }

@@ -218,7 +218,7 @@ final class DNSTCPHandler: ChannelDuplexHandler {
         var qtype: UInt16 = 0
         var outcome = ResponseOutcome()
         let started = mcdns_monotonic_nanoseconds()
-        let length = query.withUnsafeReadableBytes { bytes in
+        var length = query.withUnsafeReadableBytes { bytes in
             table.respond(to: bytes, transport: .tcp, source: source, into: answer, qtype: &qtype, outcome: &outcome,
                           cookies: .disabled)
         }
@@ -232,6 +232,11 @@ final class DNSTCPHandler: ChannelDuplexHandler {
             counters.zone(outcome.zone, slots: zoneSlots)
         }
         counters?.latency(nanoseconds: mcdns_monotonic_nanoseconds() &- started, queries: 1)
+        if outcome.signed, length > 0, length <= answer.count, let transfer {
+            length = query.withUnsafeReadableBytes { bytes in
+                transfer.signResponse(to: bytes, response: answer, length: length)
+            }
+        }
         guard length > 0, length <= answer.count else {
             // The responder drops this query; over TCP that means closing, after the answers already queued.
             closeAfterPendingWrites(context: context)

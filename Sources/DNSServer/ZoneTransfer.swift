@@ -144,6 +144,34 @@ public final class ZoneTransfer: Sendable {
         return messages
     }
 
+    /// Signs the response to a TSIG-signed query in place (RFC 8945 §5.3), or replaces it with the NOTAUTH and
+    /// TSIG error §5.2 names; returns the new length (the old one when the query's key is unknown to no one:
+    /// without keys the response goes out as it was). Off the query path's common case: only signed queries.
+    public func signResponse(to query: UnsafeRawBufferPointer, response: UnsafeMutableRawBufferPointer,
+                             length: Int) -> Int {
+        let keys = configuration.keys
+        guard !keys.isEmpty else { return length }
+        let request = Array(query)
+        let unsigned = Array(response[0..<length])
+        let signed: [UInt8]
+        switch TSIG.verify(request, keys: keys, now: clock()) {
+        case .unsigned, .malformed:
+            return length
+        case .verified(let key, let mac):
+            guard let result = try? TSIG.sign(unsigned, key: key, priorMAC: mac) else { return length }
+            signed = result.wire
+        case .badKey(let record):
+            signed = TSIG.errorResponse(to: request, record: record, error: TSIG.badKey)
+        case .badSignature(let record):
+            signed = TSIG.errorResponse(to: request, record: record, error: TSIG.badSig)
+        case .badTime(let record, _):
+            signed = TSIG.errorResponse(to: request, record: record, error: TSIG.badTime)
+        }
+        guard signed.count <= response.count else { return length }
+        response.copyBytes(from: signed)
+        return signed.count
+    }
+
     /// The SERIAL field of an SOA record.
     static func serial(of soa: ResourceRecord) -> UInt32 {
         let r = soa.rdata

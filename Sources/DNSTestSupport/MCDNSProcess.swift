@@ -58,6 +58,8 @@ public final class MCDNSProcess: @unchecked Sendable {
     }
 
     public var isRunning: Bool { process.isRunning }
+    /// The process id (to send it SIGHUP).
+    public var pid: Int32 { process.pid }
     public var log: String { process.log }
 
     public func stop() {
