@@ -119,9 +119,25 @@ public final class ZoneTransfer: Sendable {
         let soa = zone.transferSOA(serial: snapshot.serial)
         let serial = Self.serial(of: soa)
         var records: [ResourceRecord]
+        var kind = "full"
         if query.type == .ixfr, let have = query.clientSerial, Int32(bitPattern: serial &- have) <= 0 {
             // RFC 1995 §2: the client is current; the answer is our SOA alone.
             records = [soa]
+            kind = "current"
+        } else if query.type == .ixfr, let have = query.clientSerial,
+                  let steps = snapshot.journal.steps(of: zone.origin, from: have, to: serial)
+        {
+            // RFC 1995 §4: the new SOA, then per step the old SOA, what left, the next SOA, what came, and the
+            // new SOA again.
+            records = [soa]
+            for step in steps {
+                records.append(zone.transferSOA(serial: step.from))
+                records += step.removed
+                records.append(zone.transferSOA(serial: step.to))
+                records += step.added
+            }
+            records.append(soa)
+            kind = "incremental"
         } else {
             // AXFR, or an IXFR this server answers in full (RFC 1995 §4: allowed whenever no increment is kept).
             records = [soa]
@@ -139,7 +155,8 @@ public final class ZoneTransfer: Sendable {
         served.add(1, ordering: .relaxed)
         logger.info("zone transfer", metadata: [
             "dns.client": "\(client)", "dns.zone": "\(zoneText)", "dns.serial": "\(serial)",
-            "records": "\(records.count)", "messages": "\(messages.count)",
+            "records": "\(records.count)", "messages": "\(messages.count)", "dns.transfer": "\(kind)",
+            "dns.type": "\(query.type == .ixfr ? "IXFR" : "AXFR")",
             "tsig.key": "\(key?.name.description ?? "none")"])
         return messages
     }

@@ -25,6 +25,10 @@ extension Configuration {
         public var notifyKey: DomainName? = nil
         /// `transfer.maxConcurrentTransfers` (default 4, 1 to 1024): transfers served at once; one more is REFUSED.
         public var maxConcurrentTransfers = 4
+        /// `transfer.journalLength` (default 64, 0 to 100000): the differences kept per zone with live names for
+        /// IXFR; a client whose serial is older (or any client after a restart: the journal is not persisted)
+        /// gets the whole zone. 0: IXFR is always answered in full.
+        public var journalLength = 64
         /// `transfer.notifyRetry` (default `1s`): the first wait before an unanswered NOTIFY is sent again; each
         /// next wait doubles, up to `transfer.notifyMaxInterval` (default `60s`).
         public var notifyRetry: Duration = .seconds(1)
@@ -46,7 +50,7 @@ extension Configuration {
 
     static let transferKeys = [
         "zones", "allow", "keys", "requireTSIG", "notify", "notifyKey", "maxConcurrentTransfers", "notifyRetry",
-        "notifyMaxInterval",
+        "notifyMaxInterval", "journalLength",
     ]
 
     static func readTransfer(_ fields: YAMLFields, reader: inout ConfigurationReader) -> Transfer {
@@ -133,6 +137,7 @@ extension Configuration {
         } else if transfer.keys.count == 1 {
             transfer.notifyKey = transfer.keys[0].name
         }
+        if let value = reader.int(fields, "journalLength", in: 0...100_000) { transfer.journalLength = value }
         if let value = reader.int(fields, "maxConcurrentTransfers", in: 1...1024) {
             transfer.maxConcurrentTransfers = value
         }

@@ -120,6 +120,7 @@ final class ConfigurationReloader: Service, Sendable {
         }
         // Without the section now, nobody may transfer and nobody is notified until it comes back.
         transfer?.update(transferConfiguration ?? ZoneTransferConfiguration())
+        if transfer != nil { store.setJournalLength(new.transfer?.journalLength ?? 0) }
         var applied = new
         // What needs a restart stays as the running daemon has it, so a later reload compares against reality.
         applied.listen = old.listen

@@ -173,6 +173,7 @@ public enum MCDNSDaemon {
         if transfer != nil, supervisor == nil {
             store.setStaticZones(TransferZones.contents(loaded.zones))
         }
+        store.setJournalLength(configuration.transfer?.journalLength ?? 0)
         let dns = DNSService(configuration: dnsConfiguration, store: store, logger: logger, transfer: transfer)
         let notifier = transfer.map { NotifySender(transfer: $0, store: store, logger: logger) }
         let members: @Sendable () -> [MemberStatus] = { [supervisor] in supervisor?.status() ?? [] }

@@ -47,11 +47,11 @@ import Testing
 
     /// `kdig AXFR` (signed with `key` when given): the records as sorted, whitespace-normalised lines (SOA once,
     /// TSIG left out, owners and names in RDATA lower-cased), and kdig's whole output.
-    static func axfr(port: UInt16, zone: String, key: String? = nil, options: [String] = [])
+    static func axfr(port: UInt16, zone: String, key: String? = nil, options: [String] = [], type: String = "AXFR")
         throws -> (records: [String], output: String)
     {
         let kdig = try ProcessRunner.locate("kdig", package: "knot-dnsutils")
-        var arguments = ["@127.0.0.1", "-p", "\(port)", "AXFR", zone, "+retry=0", "+timeout=5"] + options
+        var arguments = ["@127.0.0.1", "-p", "\(port)", type, zone, "+retry=0", "+timeout=5"] + options
         if let key { arguments += ["-y", key] }
         let result = try ProcessRunner.run(kdig, arguments, timeout: .seconds(20))
         let output = result.stdout + result.stderr
@@ -139,6 +139,61 @@ import Testing
         }
         #expect(mcdns.isRunning, "mcdns exited:\n\(mcdns.log)")
         #expect(mcdns.log.contains("tsig.key=xfr-key."), "no signed transfer logged:\n\(mcdns.log)")
+        // After the first full transfer each secondary asked IXFR and got the step from the journal.
+        let incremental = mcdns.log.components(separatedBy: "dns.transfer=incremental dns.type=IXFR").count - 1
+        #expect(incremental >= 2, "\(incremental) incremental transfers:\n\(mcdns.log)")
+        #expect(knot.log.contains("IXFR, incoming"), "\(knot.log)")
+    }
+
+    /// The SOA serial `port` answers for example.com.
+    static func serial(port: UInt16) throws -> UInt32 {
+        let dig = try Dig(port: port)
+        let soa = try #require(try dig.query("example.com", "SOA")?.answer.first?.rdata.first)
+        return try #require(UInt32(soa.split(separator: " ")[2]))
+    }
+
+    @Test func ixfrIsIncrementalWhileTheJournalHoldsTheSerialAndFullOtherwise() throws {
+        let (folder, mcdns) = try Self.startPrimary(notify: [])
+        defer { folder.remove() }
+        let primary = try Dig(port: mcdns.port)
+        _ = try LiveRecordsEndToEndTests.waitFor(primary, Self.g, "A", within: .seconds(10)) { $0.count == 3 }
+        let before = try Self.serial(port: mcdns.port)
+        let west = folder.url.appendingPathComponent("west-1/web.yaml")
+        let original = try String(contentsOf: west, encoding: .utf8)
+        try original.replacingOccurrences(of: "198.51.100.30", with: "198.51.100.99")
+            .write(to: west, atomically: true, encoding: .utf8)
+        _ = try LiveRecordsEndToEndTests.waitFor(primary, Self.g, "A", within: .seconds(5)) { $0.contains("198.51.100.99") }
+        let after = try Self.serial(port: mcdns.port)
+        #expect(after != before)
+
+        // From the serial before the change: only what changed, between the SOAs of each step (RFC 1995 §4).
+        let step = try Self.axfr(port: mcdns.port, zone: "example.com.", key: Self.signed, type: "IXFR=\(before)")
+        let lines = step.output.split(separator: "\n").filter { !$0.hasPrefix(";") && !$0.contains("TSIG") }
+        #expect(lines.contains { $0.contains("web.shop.acme.svc.example.com.") && $0.hasSuffix("198.51.100.30") },
+                "\(step.output)")
+        #expect(lines.contains { $0.contains("web.shop.acme.svc.example.com.") && $0.hasSuffix("198.51.100.99") },
+                "\(step.output)")
+        #expect(!lines.contains { $0.contains("ns1.example.com.") && $0.contains("\tA\t") }, "\(step.output)")
+        #expect(lines.filter { $0.contains("\tSOA\t") }.count >= 4, "\(step.output)")
+        #expect(lines.first?.contains(" \(after) ") == true && lines.last?.contains(" \(after) ") == true,
+                "\(step.output)")
+        // Current: the SOA alone. A serial the journal never held: the whole zone.
+        let current = try Self.axfr(port: mcdns.port, zone: "example.com.", key: Self.signed, type: "IXFR=\(after)")
+        #expect(current.records.count == 1, "\(current.output)")
+        let full = try Self.axfr(port: mcdns.port, zone: "example.com.", key: Self.signed, type: "IXFR=\(before &- 1000)")
+        let axfr = try Self.axfr(port: mcdns.port, zone: "example.com.", key: Self.signed)
+        #expect(full.records == axfr.records && axfr.records.count > 20, "\(full.output)")
+
+        // A restarted mcdns (the journal is not persisted) answers the old serial with the whole zone.
+        mcdns.stop()
+        let (restartedFolder, restarted) = try Self.startPrimary(notify: [], members: true)
+        defer { restarted.stop(); restartedFolder.remove() }
+        let again = try Dig(port: restarted.port)
+        _ = try LiveRecordsEndToEndTests.waitFor(again, Self.g, "A", within: .seconds(10)) { $0.count == 3 }
+        let fresh = try Self.axfr(port: restarted.port, zone: "example.com.", key: Self.signed, type: "IXFR=\(before)")
+        let freshAXFR = try Self.axfr(port: restarted.port, zone: "example.com.", key: Self.signed)
+        #expect(fresh.records == freshAXFR.records && fresh.records.count > 20, "\(fresh.output)")
+        #expect(!fresh.output.contains(";; ERROR"), "\(fresh.output)")
     }
 
     @Test func transfersWithAWrongKeyOrFromAnotherAddressAreRefused() throws {
