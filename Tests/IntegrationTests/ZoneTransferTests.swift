@@ -14,9 +14,11 @@ import Testing
 
     /// A copy of the demo members, the key file, and mcdns serving them with `transfer:` (allow and notify as given).
     static func startPrimary(notify: [UInt16], allow: String = "127.0.0.1/32", adminPort: UInt16 = 0,
-                             members: Bool = true) throws -> (TemporaryDirectory, MCDNSProcess) {
-        let folder = try TemporaryDirectory(prefix: "mcdns-primary")
-        for cluster in ["east-1", "east-2", "west-1"] where members {
+                             members: Bool = true, reusing existing: TemporaryDirectory? = nil)
+        throws -> (TemporaryDirectory, MCDNSProcess)
+    {
+        let folder = try existing ?? TemporaryDirectory(prefix: "mcdns-primary")
+        for cluster in ["east-1", "east-2", "west-1"] where members && existing == nil {
             try FileManager.default.copyItem(at: LiveRecordsEndToEndTests.demo.appendingPathComponent(cluster),
                                              to: folder.url.appendingPathComponent(cluster))
         }
@@ -30,7 +32,8 @@ import Testing
             """ : ""
         let process = try MCDNSProcess.start(binary: KnotDifferentialTests.mcdnsBinary,
                                              zonesDir: LiveRecordsEndToEndTests.zones, adminPort: adminPort,
-                                             extraConfig: clusters + "\n" + transferSection(notify: notify, allow: allow, keyFile: keyFile))
+                                             extraConfig: clusters + "\n" + transferSection(notify: notify, allow: allow, keyFile: keyFile),
+                                             stateDir: folder.path + "/state")
         return (folder, process)
     }
 
@@ -184,15 +187,20 @@ import Testing
         let axfr = try Self.axfr(port: mcdns.port, zone: "example.com.", key: Self.signed)
         #expect(full.records == axfr.records && axfr.records.count > 20, "\(full.output)")
 
-        // A restarted mcdns (the journal is not persisted) answers the old serial with the whole zone.
+        // A restarted mcdns (same members and state directory; the journal is not persisted, the serial goes on
+        // above the saved reservation) answers the old serial with the whole zone.
         mcdns.stop()
-        let (restartedFolder, restarted) = try Self.startPrimary(notify: [], members: true)
-        defer { restarted.stop(); restartedFolder.remove() }
+        let (_, restarted) = try Self.startPrimary(notify: [], reusing: folder)
+        defer { restarted.stop() }
         let again = try Dig(port: restarted.port)
         _ = try LiveRecordsEndToEndTests.waitFor(again, Self.g, "A", within: .seconds(10)) { $0.count == 3 }
-        let fresh = try Self.axfr(port: restarted.port, zone: "example.com.", key: Self.signed, type: "IXFR=\(before)")
+        let resumed = try Self.serial(port: restarted.port)
+        #expect(resumed != after && resumed &- after < 1 << 31, "serial \(resumed) after \(after):\n\(restarted.log)")
+        // A secondary that took `after` from the old process asks IXFR from it: the whole zone.
+        let fresh = try Self.axfr(port: restarted.port, zone: "example.com.", key: Self.signed, type: "IXFR=\(after)")
         let freshAXFR = try Self.axfr(port: restarted.port, zone: "example.com.", key: Self.signed)
-        #expect(fresh.records == freshAXFR.records && fresh.records.count > 20, "\(fresh.output)")
+        #expect(fresh.records == freshAXFR.records && fresh.records.count > 20,
+                "before \(before), after \(after): \(fresh.output)\n\(restarted.log)")
         #expect(!fresh.output.contains(";; ERROR"), "\(fresh.output)")
     }
 
