@@ -24,8 +24,12 @@ public struct TransferJournal: Sendable {
     /// The records of one compile: `previous` → `serial` for every zone of `origins` (those that follow the table
     /// serial), with the differences `changes` holds (none for a zone it leaves out). A zone whose last step does
     /// not end at `previous` starts again from this step.
-    public mutating func record(previous: UInt32, serial: UInt32, origins: [DomainName],
-                                changes: [DomainName: (removed: [ResourceRecord], added: [ResourceRecord])]) {
+    public mutating func record(
+        previous: UInt32,
+        serial: UInt32,
+        origins: [DomainName],
+        changes: [DomainName: (removed: [ResourceRecord], added: [ResourceRecord])]
+    ) {
         guard limit > 0 else { return }
         for origin in origins {
             var list = steps[origin] ?? []
@@ -44,7 +48,7 @@ public struct TransferJournal: Sendable {
     /// to `serial` (the client gets the whole zone).
     public func steps(of zone: DomainName, from serial: UInt32, to current: UInt32) -> [Step]? {
         guard let list = steps[zone], let start = list.firstIndex(where: { $0.from == serial }),
-              list.last?.to == current
+            list.last?.to == current
         else { return nil }
         return Array(list[start...])
     }

@@ -21,8 +21,13 @@ public final class NotifySender: Service {
     private let sentCount = Atomic<Int>(0)
     private let ackCount = Atomic<Int>(0)
 
-    public init(transfer: ZoneTransfer, store: RecordStore, logger: Logger,
-                eventLoopGroup: (any EventLoopGroup)? = nil, pollInterval: Duration = .milliseconds(50)) {
+    public init(
+        transfer: ZoneTransfer,
+        store: RecordStore,
+        logger: Logger,
+        eventLoopGroup: (any EventLoopGroup)? = nil,
+        pollInterval: Duration = .milliseconds(50)
+    ) {
         self.transfer = transfer
         self.store = store
         self.logger = logger
@@ -74,7 +79,12 @@ public final class NotifySender: Service {
                     notified[zone.origin] = serial
                     for address in configuration.notify {
                         pending[Target(address: address, zone: zone.origin)] = Pending(
-                            serial: serial, soa: soa, id: UInt16.random(in: 0...UInt16.max), attempts: 0, due: now)
+                            serial: serial,
+                            soa: soa,
+                            id: UInt16.random(in: 0...UInt16.max),
+                            attempts: 0,
+                            due: now
+                        )
                     }
                 }
             }
@@ -82,12 +92,20 @@ public final class NotifySender: Service {
                 guard let target = pending.first(where: { $0.value.id == id })?.key else { continue }
                 if rcode == 0 {
                     ackCount.add(1, ordering: .relaxed)
-                    logger.debug("NOTIFY acknowledged", metadata: [
-                        "dns.zone": "\(target.zone)", "dns.secondary": "\(target.address)"])
+                    logger.debug(
+                        "NOTIFY acknowledged",
+                        metadata: [
+                            "dns.zone": "\(target.zone)", "dns.secondary": "\(target.address)",
+                        ]
+                    )
                     pending[target] = nil
                 } else {
-                    logger.warning("NOTIFY answered with an error; retrying", metadata: [
-                        "dns.zone": "\(target.zone)", "dns.secondary": "\(target.address)", "rcode": "\(rcode)"])
+                    logger.warning(
+                        "NOTIFY answered with an error; retrying",
+                        metadata: [
+                            "dns.zone": "\(target.zone)", "dns.secondary": "\(target.address)", "rcode": "\(rcode)",
+                        ]
+                    )
                 }
             }
             for (target, var entry) in pending {
@@ -101,8 +119,12 @@ public final class NotifySender: Service {
                 let wait = configuration.notifyRetry * (1 << min(entry.attempts - 1, 20))
                 entry.due = now + min(wait, configuration.notifyMaxInterval)
                 if entry.attempts == 5 {
-                    logger.warning("NOTIFY not acknowledged after 5 attempts; still retrying", metadata: [
-                        "dns.zone": "\(target.zone)", "dns.secondary": "\(target.address)"])
+                    logger.warning(
+                        "NOTIFY not acknowledged after 5 attempts; still retrying",
+                        metadata: [
+                            "dns.zone": "\(target.zone)", "dns.secondary": "\(target.address)",
+                        ]
+                    )
                 }
                 pending[target] = entry
             }
@@ -138,9 +160,13 @@ public final class NotifySender: Service {
         buffer.writeBytes(wire)
         channel.writeAndFlush(AddressedEnvelope(remoteAddress: address, data: buffer), promise: nil)
         sentCount.add(1, ordering: .relaxed)
-        logger.debug("NOTIFY sent", metadata: [
-            "dns.zone": "\(target.zone)", "dns.secondary": "\(target.address)", "dns.serial": "\(entry.serial)",
-            "attempt": "\(entry.attempts + 1)"])
+        logger.debug(
+            "NOTIFY sent",
+            metadata: [
+                "dns.zone": "\(target.zone)", "dns.secondary": "\(target.address)", "dns.serial": "\(entry.serial)",
+                "attempt": "\(entry.attempts + 1)",
+            ]
+        )
     }
 }
 
@@ -171,8 +197,8 @@ private final class NotifyResponseHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data).data
         guard buffer.readableBytes >= 12, let id = buffer.getInteger(at: buffer.readerIndex, as: UInt16.self),
-              let flags = buffer.getInteger(at: buffer.readerIndex + 2, as: UInt16.self),
-              flags & 0x8000 != 0, (flags >> 11) & 0xF == 4
+            let flags = buffer.getInteger(at: buffer.readerIndex + 2, as: UInt16.self),
+            flags & 0x8000 != 0, (flags >> 11) & 0xF == 4
         else { return }
         acknowledged.append(id, Int(flags & 0xF))
     }

@@ -5,9 +5,9 @@ import DNSAnswer
 import Synchronization
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// Serves zone transfers (AXFR, RFC 5936; IXFR, RFC 1995, answered in full) to allowed, TSIG-verified
@@ -36,8 +36,12 @@ public final class ZoneTransfer: Sendable {
     /// Unix seconds now (tests move it to check BADTIME).
     private let clock: @Sendable () -> UInt64
 
-    public init(configuration: ZoneTransferConfiguration, store: RecordStore, logger: Logger,
-                clock: (@Sendable () -> UInt64)? = nil) {
+    public init(
+        configuration: ZoneTransferConfiguration,
+        store: RecordStore,
+        logger: Logger,
+        clock: (@Sendable () -> UInt64)? = nil
+    ) {
         self.state = Mutex(configuration)
         self.store = store
         self.logger = logger
@@ -60,12 +64,21 @@ public final class ZoneTransfer: Sendable {
     /// order: the zone, or a single refusal (REFUSED, NOTAUTH with the TSIG error RFC 8945 §5.2 names, FORMERR).
     public func respond(to request: [UInt8], from source: [UInt8]?, client: String = "?") -> [[UInt8]] {
         let configuration = self.configuration
-        func refuse(_ reason: Refusal, rcode: Int, zone: String, _ message: @autoclosure () -> [UInt8]? = nil)
+        func refuse(
+            _ reason: Refusal,
+            rcode: Int,
+            zone: String,
+            _ message: @autoclosure () -> [UInt8]? = nil
+        )
             -> [[UInt8]]
         {
             refused.withLock { $0[reason, default: 0] += 1 }
-            logger.notice("zone transfer refused", metadata: [
-                "dns.client": "\(client)", "dns.zone": "\(zone)", "reason": "\(reason.rawValue)"])
+            logger.notice(
+                "zone transfer refused",
+                metadata: [
+                    "dns.client": "\(client)", "dns.zone": "\(zone)", "reason": "\(reason.rawValue)",
+                ]
+            )
             if let message = message() { return [message] }
             var writer = TransferWriter(request: request, key: nil, requestMAC: nil)
             return (try? writer.bare(rcode: rcode)).map { [$0] } ?? []
@@ -74,9 +87,10 @@ public final class ZoneTransfer: Sendable {
             return refuse(.malformed, rcode: 1, zone: "?")
         }
         let zoneText = query.zone.description
-        let allowed = source.map { address in
-            address.withUnsafeBytes { bytes in configuration.allow.contains { $0.contains(bytes) } }
-        } ?? false
+        let allowed =
+            source.map { address in
+                address.withUnsafeBytes { bytes in configuration.allow.contains { $0.contains(bytes) } }
+            } ?? false
         guard allowed else { return refuse(.addressNotAllowed, rcode: 5, zone: zoneText) }
         var key: TSIGKey? = nil
         var requestMAC: [UInt8]? = nil
@@ -86,14 +100,26 @@ public final class ZoneTransfer: Sendable {
         case .unsigned:
             if configuration.requireTSIG { return refuse(.missingKey, rcode: TSIG.notAuth, zone: zoneText) }
         case .badKey(let record):
-            return refuse(.badKey, rcode: TSIG.notAuth, zone: zoneText,
-                          TSIG.errorResponse(to: request, record: record, error: TSIG.badKey))
+            return refuse(
+                .badKey,
+                rcode: TSIG.notAuth,
+                zone: zoneText,
+                TSIG.errorResponse(to: request, record: record, error: TSIG.badKey)
+            )
         case .badSignature(let record):
-            return refuse(.badSignature, rcode: TSIG.notAuth, zone: zoneText,
-                          TSIG.errorResponse(to: request, record: record, error: TSIG.badSig))
+            return refuse(
+                .badSignature,
+                rcode: TSIG.notAuth,
+                zone: zoneText,
+                TSIG.errorResponse(to: request, record: record, error: TSIG.badSig)
+            )
         case .badTime(let record, _):
-            return refuse(.badTime, rcode: TSIG.notAuth, zone: zoneText,
-                          TSIG.errorResponse(to: request, record: record, error: TSIG.badTime))
+            return refuse(
+                .badTime,
+                rcode: TSIG.notAuth,
+                zone: zoneText,
+                TSIG.errorResponse(to: request, record: record, error: TSIG.badTime)
+            )
         case .verified(let verifiedKey, let mac):
             key = verifiedKey
             requestMAC = mac
@@ -101,18 +127,26 @@ public final class ZoneTransfer: Sendable {
         var writer = TransferWriter(request: request, key: key, requestMAC: requestMAC)
         let snapshot = store.transferSnapshot()
         guard query.qclass == 1, configuration.transfers(query.zone),
-              let zone = snapshot.zones.first(where: { $0.origin == query.zone })
+            let zone = snapshot.zones.first(where: { $0.origin == query.zone })
         else {
             refused.withLock { $0[.zoneNotTransferred, default: 0] += 1 }
-            logger.notice("zone transfer refused", metadata: [
-                "dns.client": "\(client)", "dns.zone": "\(zoneText)", "reason": "zone_not_transferred"])
+            logger.notice(
+                "zone transfer refused",
+                metadata: [
+                    "dns.client": "\(client)", "dns.zone": "\(zoneText)", "reason": "zone_not_transferred",
+                ]
+            )
             return (try? writer.bare(rcode: TSIG.notAuth)).map { [$0] } ?? []
         }
         guard active.add(1, ordering: .relaxed).newValue <= configuration.maxConcurrentTransfers else {
             active.subtract(1, ordering: .relaxed)
             refused.withLock { $0[.tooManyTransfers, default: 0] += 1 }
-            logger.notice("zone transfer refused", metadata: [
-                "dns.client": "\(client)", "dns.zone": "\(zoneText)", "reason": "too_many_transfers"])
+            logger.notice(
+                "zone transfer refused",
+                metadata: [
+                    "dns.client": "\(client)", "dns.zone": "\(zoneText)", "reason": "too_many_transfers",
+                ]
+            )
             return (try? writer.bare(rcode: 5)).map { [$0] } ?? []
         }
         defer { active.subtract(1, ordering: .relaxed) }
@@ -125,7 +159,7 @@ public final class ZoneTransfer: Sendable {
             records = [soa]
             kind = "current"
         } else if query.type == .ixfr, let have = query.clientSerial,
-                  let steps = snapshot.journal.steps(of: zone.origin, from: have, to: serial)
+            let steps = snapshot.journal.steps(of: zone.origin, from: have, to: serial)
         {
             // RFC 1995 §4: the new SOA, then per step the old SOA, what left, the next SOA, what came, and the
             // new SOA again.
@@ -153,19 +187,26 @@ public final class ZoneTransfer: Sendable {
             return (try? failure.bare(rcode: 2)).map { [$0] } ?? []
         }
         served.add(1, ordering: .relaxed)
-        logger.info("zone transfer", metadata: [
-            "dns.client": "\(client)", "dns.zone": "\(zoneText)", "dns.serial": "\(serial)",
-            "records": "\(records.count)", "messages": "\(messages.count)", "dns.transfer": "\(kind)",
-            "dns.type": "\(query.type == .ixfr ? "IXFR" : "AXFR")",
-            "tsig.key": "\(key?.name.description ?? "none")"])
+        logger.info(
+            "zone transfer",
+            metadata: [
+                "dns.client": "\(client)", "dns.zone": "\(zoneText)", "dns.serial": "\(serial)",
+                "records": "\(records.count)", "messages": "\(messages.count)", "dns.transfer": "\(kind)",
+                "dns.type": "\(query.type == .ixfr ? "IXFR" : "AXFR")",
+                "tsig.key": "\(key?.name.description ?? "none")",
+            ]
+        )
         return messages
     }
 
     /// Signs the response to a TSIG-signed query in place (RFC 8945 §5.3), or replaces it with the NOTAUTH and
     /// TSIG error §5.2 names; returns the new length (the old one when the query's key is unknown to no one:
     /// without keys the response goes out as it was). Off the query path's common case: only signed queries.
-    public func signResponse(to query: UnsafeRawBufferPointer, response: UnsafeMutableRawBufferPointer,
-                             length: Int) -> Int {
+    public func signResponse(
+        to query: UnsafeRawBufferPointer,
+        response: UnsafeMutableRawBufferPointer,
+        length: Int
+    ) -> Int {
         let keys = configuration.keys
         guard !keys.isEmpty else { return length }
         let request = Array(query)

@@ -21,9 +21,17 @@ public struct ZoneTransferConfiguration: Sendable, Equatable {
     public var notifyRetry: Duration
     public var notifyMaxInterval: Duration
 
-    public init(zones: [DomainName]? = nil, allow: [IPNetwork] = [], keys: [TSIGKey] = [], requireTSIG: Bool = false,
-                maxConcurrentTransfers: Int = 4, notify: [ListenAddress] = [], notifyKey: TSIGKey? = nil,
-                notifyRetry: Duration = .seconds(1), notifyMaxInterval: Duration = .seconds(60)) {
+    public init(
+        zones: [DomainName]? = nil,
+        allow: [IPNetwork] = [],
+        keys: [TSIGKey] = [],
+        requireTSIG: Bool = false,
+        maxConcurrentTransfers: Int = 4,
+        notify: [ListenAddress] = [],
+        notifyKey: TSIGKey? = nil,
+        notifyRetry: Duration = .seconds(1),
+        notifyMaxInterval: Duration = .seconds(60)
+    ) {
         self.zones = zones
         self.allow = allow
         self.keys = keys

@@ -24,8 +24,14 @@ public final class SecondaryServerProcess: @unchecked Sendable {
     }
 
     /// Starts the secondary on `port` and waits until it answers (not until it holds the zones).
-    public static func start(_ implementation: ZoneServerProcess.Implementation, port: UInt16, zones: [String],
-                             primaryPort: UInt16, key: Key, startupTimeout: Duration = .seconds(20)) throws
+    public static func start(
+        _ implementation: ZoneServerProcess.Implementation,
+        port: UInt16,
+        zones: [String],
+        primaryPort: UInt16,
+        key: Key,
+        startupTimeout: Duration = .seconds(20)
+    ) throws
         -> SecondaryServerProcess
     {
         let executable = try ProcessRunner.locate(implementation.executableName, package: implementation.debianPackage)
@@ -33,12 +39,28 @@ public final class SecondaryServerProcess: @unchecked Sendable {
         let arguments: [String]
         switch implementation {
         case .knot:
-            let config = try directory.write("knot.conf", knotConfig(directory: directory.path, port: port, zones: zones,
-                                                                     primaryPort: primaryPort, key: key))
+            let config = try directory.write(
+                "knot.conf",
+                knotConfig(
+                    directory: directory.path,
+                    port: port,
+                    zones: zones,
+                    primaryPort: primaryPort,
+                    key: key
+                )
+            )
             arguments = ["-c", config]
         case .nsd:
-            let config = try directory.write("nsd.conf", nsdConfig(directory: directory.path, port: port, zones: zones,
-                                                                   primaryPort: primaryPort, key: key))
+            let config = try directory.write(
+                "nsd.conf",
+                nsdConfig(
+                    directory: directory.path,
+                    port: port,
+                    zones: zones,
+                    primaryPort: primaryPort,
+                    key: key
+                )
+            )
             arguments = ["-d", "-c", config]
         }
         let process = try BackgroundProcess(executable, arguments, logPath: directory.path + "/server.log")
@@ -49,12 +71,20 @@ public final class SecondaryServerProcess: @unchecked Sendable {
             directory.remove()
             throw error
         }
-        return SecondaryServerProcess(implementation: implementation, port: port, directory: directory,
-                                      process: process)
+        return SecondaryServerProcess(
+            implementation: implementation,
+            port: port,
+            directory: directory,
+            process: process
+        )
     }
 
-    private init(implementation: ZoneServerProcess.Implementation, port: UInt16, directory: TemporaryDirectory,
-                 process: BackgroundProcess) {
+    private init(
+        implementation: ZoneServerProcess.Implementation,
+        port: UInt16,
+        directory: TemporaryDirectory,
+        process: BackgroundProcess
+    ) {
         self.implementation = implementation
         self.port = port
         self.directory = directory

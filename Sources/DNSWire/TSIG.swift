@@ -1,9 +1,9 @@
 internal import CLDNS
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// The TSIG algorithms mcdns signs and verifies with (RFC 8945 §6: HMAC-SHA256 is mandatory to implement;
@@ -166,15 +166,27 @@ public enum TSIG {
     /// Signs `wire` with `key` at the current time. `priorMAC` is the request's MAC (signing a response) or the
     /// previous message's (the next message of a stream, with `timersOnly`, RFC 8945 §5.3.1); nil signs a
     /// request. Returns the signed message and its MAC.
-    public static func sign(_ wire: [UInt8], key: TSIGKey, priorMAC: [UInt8]?, timersOnly: Bool = false)
+    public static func sign(
+        _ wire: [UInt8],
+        key: TSIGKey,
+        priorMAC: [UInt8]?,
+        timersOnly: Bool = false
+    )
         throws(WireError) -> (wire: [UInt8], mac: [UInt8])
     {
         guard let packet = packet(wire) else { throw .ldns("cannot read the message to sign") }
         defer { ldns_pkt_free(packet) }
         let prior = priorMAC.flatMap(macRDF)
         defer { if let prior { ldns_rdf_deep_free(prior) } }
-        let status = ldns_pkt_tsig_sign_next(packet, key.ldnsName, key.base64, fudge, key.algorithm.ldnsName, prior,
-                                             timersOnly ? 1 : 0)
+        let status = ldns_pkt_tsig_sign_next(
+            packet,
+            key.ldnsName,
+            key.base64,
+            fudge,
+            key.algorithm.ldnsName,
+            prior,
+            timersOnly ? 1 : 0
+        )
         guard status == LDNS_STATUS_OK else {
             throw .ldns("cannot sign: " + String(cString: ldns_get_errorstr_by_id(status)))
         }
@@ -192,11 +204,15 @@ public enum TSIG {
         out += [0, 250, 0, 255, 0, 0, 0, 0]
         var rdata = record.algorithm.wire
         let time = record.timeSigned
-        rdata += [UInt8(time >> 40 & 0xFF), UInt8(time >> 32 & 0xFF), UInt8(time >> 24 & 0xFF),
-                  UInt8(time >> 16 & 0xFF), UInt8(time >> 8 & 0xFF), UInt8(time & 0xFF)]
+        rdata += [
+            UInt8(time >> 40 & 0xFF), UInt8(time >> 32 & 0xFF), UInt8(time >> 24 & 0xFF),
+            UInt8(time >> 16 & 0xFF), UInt8(time >> 8 & 0xFF), UInt8(time & 0xFF),
+        ]
         rdata += [UInt8(record.fudge >> 8), UInt8(record.fudge & 0xFF), 0, 0]
-        rdata += [UInt8(record.originalID >> 8), UInt8(record.originalID & 0xFF), UInt8(error >> 8),
-                  UInt8(error & 0xFF), 0, 0]
+        rdata += [
+            UInt8(record.originalID >> 8), UInt8(record.originalID & 0xFF), UInt8(error >> 8),
+            UInt8(error & 0xFF), 0, 0,
+        ]
         out += [UInt8(rdata.count >> 8), UInt8(rdata.count & 0xFF)] + rdata
         return out
     }
@@ -205,8 +221,10 @@ public enum TSIG {
     static func header(of request: [UInt8], rcode: Int, additional: UInt16 = 0) -> [UInt8] {
         guard request.count >= 12 else { return [] }
         let qd = question(of: request).isEmpty ? 0 : 1
-        return [request[0], request[1], 0x84 | (request[2] & 0x79), UInt8(rcode & 0x0F), 0, UInt8(qd), 0, 0, 0, 0,
-                UInt8(additional >> 8), UInt8(additional & 0xFF)]
+        return [
+            request[0], request[1], 0x84 | (request[2] & 0x79), UInt8(rcode & 0x0F), 0, UInt8(qd), 0, 0, 0, 0,
+            UInt8(additional >> 8), UInt8(additional & 0xFF),
+        ]
     }
 
     /// The request's first question entry as it was sent (no compression allowed there), or nothing.
@@ -256,8 +274,8 @@ public enum TSIG {
 
     private static func record(of packet: UnsafeMutablePointer<ldns_pkt>) -> TSIGRecord? {
         guard let rr = ldns_pkt_tsig(packet), ldns_rr_rd_count(rr) >= 7,
-              let owner = ldns_rr_owner(rr), let keyName = name(owner),
-              let algorithmRDF = ldns_rr_rdf(rr, 0), let algorithm = name(algorithmRDF)
+            let owner = ldns_rr_owner(rr), let keyName = name(owner),
+            let algorithmRDF = ldns_rr_rdf(rr, 0), let algorithm = name(algorithmRDF)
         else { return nil }
         func bytes(_ index: Int) -> [UInt8] {
             guard let rdf = ldns_rr_rdf(rr, index), let data = ldns_rdf_data(rdf) else { return [] }
@@ -270,8 +288,15 @@ public enum TSIG {
         let id = bytes(4)
         let error = bytes(5)
         guard time.count == 6, fudge.count == 2, mac.count >= 2, id.count == 2, error.count == 2 else { return nil }
-        return TSIGRecord(keyName: keyName, algorithm: algorithm, timeSigned: int(time), fudge: UInt16(int(fudge)),
-                          mac: Array(mac[2...]), originalID: UInt16(int(id)), error: UInt16(int(error)))
+        return TSIGRecord(
+            keyName: keyName,
+            algorithm: algorithm,
+            timeSigned: int(time),
+            fudge: UInt16(int(fudge)),
+            mac: Array(mac[2...]),
+            originalID: UInt16(int(id)),
+            error: UInt16(int(error))
+        )
     }
 
     private static func name(_ rdf: UnsafePointer<ldns_rdf>) -> DomainName? {

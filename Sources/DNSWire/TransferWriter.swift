@@ -51,8 +51,10 @@ public struct TransferWriter {
         for record in records {
             wire += record.owner.wire
             wire += [UInt8(record.type.rawValue >> 8), UInt8(record.type.rawValue & 0xFF), 0, 1]
-            wire += [UInt8(record.ttl >> 24), UInt8(record.ttl >> 16 & 0xFF), UInt8(record.ttl >> 8 & 0xFF),
-                     UInt8(record.ttl & 0xFF)]
+            wire += [
+                UInt8(record.ttl >> 24), UInt8(record.ttl >> 16 & 0xFF), UInt8(record.ttl >> 8 & 0xFF),
+                UInt8(record.ttl & 0xFF),
+            ]
             wire += [UInt8(record.rdata.count >> 8), UInt8(record.rdata.count & 0xFF)]
             wire += record.rdata
         }
@@ -111,8 +113,8 @@ public struct TransferRequest: Sendable, Equatable {
         id = ldns_pkt_id(packet)
         opcode = Int(ldns_pkt_get_opcode(packet).rawValue)
         guard ldns_pkt_qdcount(packet) == 1, let questions = ldns_pkt_question(packet),
-              let question = ldns_rr_list_rr(questions, 0), let owner = ldns_rr_owner(question),
-              let data = ldns_rdf_data(owner)
+            let question = ldns_rr_list_rr(questions, 0), let owner = ldns_rr_owner(question),
+            let data = ldns_rdf_data(owner)
         else { throw .ldns("the transfer request has no question") }
         zone = try DomainName(wire: Array(UnsafeBufferPointer(start: data, count: ldns_rdf_size(owner))))
         type = RRType(UInt16(ldns_rr_get_type(question).rawValue))
@@ -121,7 +123,7 @@ public struct TransferRequest: Sendable, Equatable {
         if let authority = ldns_pkt_authority(packet) {
             for index in 0..<ldns_rr_list_rr_count(authority) {
                 guard let rr = ldns_rr_list_rr(authority, index), ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA,
-                      ldns_rr_rd_count(rr) >= 3, let serial = ldns_rr_rdf(rr, 2)
+                    ldns_rr_rd_count(rr) >= 3, let serial = ldns_rr_rdf(rr, 2)
                 else { continue }
                 clientSerial = ldns_rdf2native_int32(serial)
             }

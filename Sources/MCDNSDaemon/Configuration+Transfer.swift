@@ -75,12 +75,21 @@ extension Configuration {
             }
         }
         if transfer.allow.isEmpty {
-            reader.fail(fields.line(of: "allow"), fields.path("allow"),
-                        "lists no client prefix: name the secondaries' addresses, e.g. [127.0.0.1/32, 10.0.0.0/8]")
+            reader.fail(
+                fields.line(of: "allow"),
+                fields.path("allow"),
+                "lists no client prefix: name the secondaries' addresses, e.g. [127.0.0.1/32, 10.0.0.0/8]"
+            )
         }
         for item in reader.list(fields, "keys") ?? [] {
-            guard let key = reader.fields(item.node, path: item.path, line: item.node.mark?.line,
-                                          allowed: ["name", "algorithm", "secretFile"]) else { continue }
+            guard
+                let key = reader.fields(
+                    item.node,
+                    path: item.path,
+                    line: item.node.mark?.line,
+                    allowed: ["name", "algorithm", "secretFile"]
+                )
+            else { continue }
             let name = reader.string(key, "name").flatMap { text -> DomainName? in
                 do throws(WireError) { return try DomainName(text) } catch {
                     reader.fail(key.line(of: "name"), key.path("name"), error.description)
@@ -92,8 +101,11 @@ extension Configuration {
                 if let known = TSIGAlgorithm(rawValue: text.lowercased()) {
                     algorithm = known
                 } else {
-                    reader.fail(key.line(of: "algorithm"), key.path("algorithm"),
-                                "\"\(text)\" is not supported: use hmac-sha256 or hmac-sha512")
+                    reader.fail(
+                        key.line(of: "algorithm"),
+                        key.path("algorithm"),
+                        "\"\(text)\" is not supported: use hmac-sha256 or hmac-sha512"
+                    )
                 }
             }
             let file = reader.path(key, "secretFile", mustExist: .file)
@@ -113,8 +125,11 @@ extension Configuration {
         transfer.requireTSIG = !transfer.keys.isEmpty
         if let require = reader.bool(fields, "requireTSIG") { transfer.requireTSIG = require }
         if transfer.requireTSIG && transfer.keys.isEmpty {
-            reader.fail(fields.line(of: "requireTSIG"), fields.path("requireTSIG"),
-                        "is true but transfer.keys is empty: add a key, or set requireTSIG: false")
+            reader.fail(
+                fields.line(of: "requireTSIG"),
+                fields.path("requireTSIG"),
+                "is true but transfer.keys is empty: add a key, or set requireTSIG: false"
+            )
         }
         for item in reader.list(fields, "notify") ?? [] {
             if let address = reader.listenAddress(item.node, path: item.path) {
@@ -131,8 +146,11 @@ extension Configuration {
                 transfer.notifyKey = name
             } else {
                 let known = transfer.keys.map(\.name.description).joined(separator: ", ")
-                reader.fail(fields.line(of: "notifyKey"), fields.path("notifyKey"),
-                            "\"\(text)\" is not one of transfer.keys (\(known.isEmpty ? "none" : known))")
+                reader.fail(
+                    fields.line(of: "notifyKey"),
+                    fields.path("notifyKey"),
+                    "\"\(text)\" is not one of transfer.keys (\(known.isEmpty ? "none" : known))"
+                )
             }
         } else if transfer.keys.count == 1 {
             transfer.notifyKey = transfer.keys[0].name
@@ -157,8 +175,11 @@ extension Configuration {
         guard let zones = transfer?.zones else { return [] }
         let known = served.map(\.description).sorted().joined(separator: ", ")
         return zones.filter { !served.contains($0) }.map { zone in
-            SourceError(file: file, line: nil,
-                        message: "transfer.zones: \(zone) is not a served zone (served: \(known.isEmpty ? "none" : known))")
+            SourceError(
+                file: file,
+                line: nil,
+                message: "transfer.zones: \(zone) is not a served zone (served: \(known.isEmpty ? "none" : known))"
+            )
         }
     }
 
@@ -171,10 +192,16 @@ extension Configuration {
             return .failure(SecretProblem("\(path) cannot be read: \(error.localizedDescription)"))
         }
         guard let secret = TSIGKey.secret(base64: text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
-            return .failure(SecretProblem("\(path) is not a base64 secret: write one, e.g. the output of `openssl rand -base64 32`"))
+            return .failure(
+                SecretProblem("\(path) is not a base64 secret: write one, e.g. the output of `openssl rand -base64 32`")
+            )
         }
         guard secret.count >= 16 else {
-            return .failure(SecretProblem("\(path) holds a \(secret.count)-byte secret; use at least 16 bytes (`openssl rand -base64 32`)"))
+            return .failure(
+                SecretProblem(
+                    "\(path) holds a \(secret.count)-byte secret; use at least 16 bytes (`openssl rand -base64 32`)"
+                )
+            )
         }
         return .success(secret)
     }
@@ -188,7 +215,9 @@ extension Configuration {
             switch Self.readSecret(key.secretFile) {
             case .success(let secret): keys.append(TSIGKey(name: key.name, algorithm: key.algorithm, secret: secret))
             case .failure(let problem):
-                throw StartupError([SourceError(file: file, line: nil, message: "transfer.keys: \(problem.description)")])
+                throw StartupError([
+                    SourceError(file: file, line: nil, message: "transfer.keys: \(problem.description)")
+                ])
             }
         }
         var notify: [DNSServer.ListenAddress] = []
@@ -200,10 +229,16 @@ extension Configuration {
             }
         }
         return ZoneTransferConfiguration(
-            zones: transfer.zones, allow: transfer.allow, keys: keys, requireTSIG: transfer.requireTSIG,
-            maxConcurrentTransfers: transfer.maxConcurrentTransfers, notify: notify,
+            zones: transfer.zones,
+            allow: transfer.allow,
+            keys: keys,
+            requireTSIG: transfer.requireTSIG,
+            maxConcurrentTransfers: transfer.maxConcurrentTransfers,
+            notify: notify,
             notifyKey: transfer.notifyKey.flatMap { name in keys.first { $0.name == name } },
-            notifyRetry: transfer.notifyRetry, notifyMaxInterval: transfer.notifyMaxInterval)
+            notifyRetry: transfer.notifyRetry,
+            notifyMaxInterval: transfer.notifyMaxInterval
+        )
     }
 }
 

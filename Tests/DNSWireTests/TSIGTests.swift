@@ -2,7 +2,7 @@ import DNSWire
 import Testing
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// TSIG through ldns (RFC 8945): requests verified in the RFC's order, responses and streams signed so that the
@@ -65,8 +65,11 @@ import Testing
     }
 
     @Test func theErrorResponseCarriesTheTSIGErrorUnsigned() throws {
-        let query = try TSIG.sign(try Message.query(name: try DomainName("example.com"), type: .axfr), key: Self.key,
-                                  priorMAC: nil).wire
+        let query = try TSIG.sign(
+            try Message.query(name: try DomainName("example.com"), type: .axfr),
+            key: Self.key,
+            priorMAC: nil
+        ).wire
         let record = try #require(TSIG.record(in: query))
         let response = TSIG.errorResponse(to: query, record: record, error: TSIG.badSig)
         let message = try Message(wire: response)
@@ -76,16 +79,29 @@ import Testing
     }
 
     @Test func aTransferStreamIsSignedMessageByMessage() throws {
-        let query = try TSIG.sign(try Message.query(name: try DomainName("example.com"), type: .axfr), key: Self.key,
-                                  priorMAC: nil)
+        let query = try TSIG.sign(
+            try Message.query(name: try DomainName("example.com"), type: .axfr),
+            key: Self.key,
+            priorMAC: nil
+        )
         let zone = try DomainName("example.com")
-        let soa = ResourceRecord(owner: zone, type: .soa, ttl: 300,
-                                 rdata: try DomainName("ns1.example.com").wire + (try DomainName("h.example.com")).wire
-                                     + [0, 0, 0, 7, 0, 0, 0x1C, 0x20, 0, 0, 3, 0x84, 0, 0x12, 0x75, 0, 0, 0, 0, 5],
-                                 compressibleNames: [0, 17])
+        let soa = ResourceRecord(
+            owner: zone,
+            type: .soa,
+            ttl: 300,
+            rdata: try DomainName("ns1.example.com").wire + (try DomainName("h.example.com")).wire
+                + [0, 0, 0, 7, 0, 0, 0x1C, 0x20, 0, 0, 3, 0x84, 0, 0x12, 0x75, 0, 0, 0, 0, 5],
+            compressibleNames: [0, 17]
+        )
         var records = [soa]
         for index in 0..<2000 {
-            records.append(.a(try DomainName("host\(index).example.com"), ttl: 30, [10, 0, UInt8(index >> 8), UInt8(index & 0xFF)]))
+            records.append(
+                .a(
+                    try DomainName("host\(index).example.com"),
+                    ttl: 30,
+                    [10, 0, UInt8(index >> 8), UInt8(index & 0xFF)]
+                )
+            )
         }
         records.append(soa)
         let runs = TransferWriter.runs(records)

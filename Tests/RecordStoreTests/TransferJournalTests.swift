@@ -11,8 +11,15 @@ import Testing
         var record = ServiceDNSRecord(key: ServiceKey(namespace: "shop", name: name))
         record.status.headless = true
         let endpoints = addresses.map { Endpoint(address: "10.0.\($0 / 256).\($0 % 256)") }
-        record.status.dns = [ClusterDNS(cluster: cluster, region: "r", zones: ["z"], endpoints: endpoints,
-                                        readyEndpoints: endpoints.count)]
+        record.status.dns = [
+            ClusterDNS(
+                cluster: cluster,
+                region: "r",
+                zones: ["z"],
+                endpoints: endpoints,
+                readyEndpoints: endpoints.count
+            )
+        ]
         return record
     }
 
@@ -34,15 +41,20 @@ import Testing
                 changes = RecordChanges(removed: [ServiceKey(namespace: "shop", name: name)])
             } else {
                 let count = Int(generator.next() % 4) + 1
-                changes = RecordChanges(upserted: [record(name, addresses: (0..<count).map { _ in Int(generator.next() % 50) })])
+                changes = RecordChanges(upserted: [
+                    record(name, addresses: (0..<count).map { _ in Int(generator.next() % 50) })
+                ])
             }
             await store.apply(changes)
             let current = store.transferSnapshot()
             guard current.serial != previous.serial else { continue }  // nothing changed, no compile
-            let steps = try #require(current.journal.steps(of: origin, from: previous.serial, to: current.serial),
-                                     "round \(round): no step \(previous.serial)→\(current.serial)")
+            let steps = try #require(
+                current.journal.steps(of: origin, from: previous.serial, to: current.serial),
+                "round \(round): no step \(previous.serial)→\(current.serial)"
+            )
             #expect(steps.count == 1)
-            let before = try full(previous), after = try full(current)
+            let before = try full(previous)
+            let after = try full(current)
             #expect(Set(steps[0].removed) == before.subtracting(after), "round \(round)")
             #expect(Set(steps[0].added) == after.subtracting(before), "round \(round)")
             #expect(steps[0].removed.count == Set(steps[0].removed).count)
