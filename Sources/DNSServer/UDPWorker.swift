@@ -182,8 +182,12 @@ final class UDPWorker: Sendable {
                     let answered = table.respond(to: query, transport: .udp, source: source, into: output,
                                                  qtype: &qtype, outcome: &outcome, cookies: cookies)
                     length = min(max(answered, 0), outputSize)
-                    // Rare (a secondary checking the SOA with its key) and costly (ldns): only signed queries.
-                    if outcome.signed, length > 0, let transfer {
+                    // IXFR over UDP (RFC 1995 §2; AXFR stays REFUSED): rare, answered by the transfer service.
+                    if qtype == 251, length > 0, let transfer {
+                        length = min(transfer.respondUDP(to: query, source: source, output: output, length: length),
+                                     outputSize)
+                    } else if outcome.signed, length > 0, let transfer {
+                        // Rare (a secondary checking the SOA with its key) and costly (ldns): only signed queries.
                         length = transfer.signResponse(to: query, response: output, length: length)
                     }
                     if length > 0, let limiter {

@@ -62,7 +62,9 @@ public final class ZoneTransfer: Sendable {
 
     /// The messages answering one AXFR or IXFR request from `source` (the client's address bytes: 4 or 16), in
     /// order: the zone, or a single refusal (REFUSED, NOTAUTH with the TSIG error RFC 8945 §5.2 names, FORMERR).
-    public func respond(to request: [UInt8], from source: [UInt8]?, client: String = "?") -> [[UInt8]] {
+    public func respond(to request: [UInt8], from source: [UInt8]?, client: String = "?", udp: Bool = false)
+        -> [[UInt8]]
+    {
         let configuration = self.configuration
         func refuse(
             _ reason: Refusal,
@@ -158,6 +160,11 @@ public final class ZoneTransfer: Sendable {
             // RFC 1995 §2: the client is current; the answer is our SOA alone.
             records = [soa]
             kind = "current"
+        } else if udp {
+            // RFC 1995 §2: over UDP an answer that does not fit is our SOA alone, which tells the client to ask
+            // again over TCP; mcdns answers every outdated IXFR over UDP so (one datagram, no reading of steps).
+            records = [soa]
+            kind = "udp"
         } else if query.type == .ixfr, let have = query.clientSerial,
             let steps = snapshot.journal.steps(of: zone.origin, from: have, to: serial)
         {
@@ -197,6 +204,30 @@ public final class ZoneTransfer: Sendable {
             ]
         )
         return messages
+    }
+
+    /// IXFR over UDP (RFC 1995 §2), from the UDP loop: the same checks as over TCP, then our SOA alone, written
+    /// into `output`; returns its length, or `length` (the table's REFUSED) when it does not fit.
+    func respondUDP(to query: UnsafeRawBufferPointer, source: RequesterAddress,
+                           output: UnsafeMutableRawBufferPointer, length: Int) -> Int {
+        let address: [UInt8]?
+        switch source {
+        case .ipv4(let value): address = withUnsafeBytes(of: value.bigEndian) { Array($0) }
+        case .ipv6(let high, let low): address = withUnsafeBytes(of: (high.bigEndian, low.bigEndian)) { Array($0) }
+        case .unknown: address = nil
+        }
+        guard let message = respond(to: Array(query), from: address, client: address.map(Self.text) ?? "?",
+                                    udp: true).first,
+              message.count <= output.count
+        else { return length }
+        output.copyBytes(from: message)
+        return message.count
+    }
+
+    private static func text(_ address: [UInt8]) -> String {
+        address.count == 4
+            ? address.map(String.init).joined(separator: ".")
+            : stride(from: 0, to: address.count, by: 2).map { String(UInt16(address[$0]) << 8 | UInt16(address[$0 + 1]), radix: 16) }.joined(separator: ":")
     }
 
     /// Signs the response to a TSIG-signed query in place (RFC 8945 §5.3), or replaces it with the NOTAUTH and

@@ -241,6 +241,12 @@ import Glibc
             lines.first?.contains(" \(after) ") == true && lines.last?.contains(" \(after) ") == true,
             "\(step.output)"
         )
+        // Over UDP (RFC 1995 §2): the current SOA alone, which sends the client to TCP.
+        let udp = try Self.axfr(
+            port: mcdns.port, zone: "example.com.", key: Self.signed, options: ["+notcp"], type: "IXFR=\(before)")
+        #expect(udp.records.count == 1 && udp.records[0].contains(" SOA ") && udp.records[0].contains(" \(after) "),
+                "\(udp.output)")
+        #expect(udp.output.contains("(UDP)") && !udp.output.contains(";; WARNING"), "\(udp.output)")
         // Current: the SOA alone. A serial the journal never held: the whole zone.
         let current = try Self.axfr(port: mcdns.port, zone: "example.com.", key: Self.signed, type: "IXFR=\(after)")
         #expect(current.records.count == 1, "\(current.output)")
