@@ -15,6 +15,10 @@ public struct TransferJournal: Sendable {
 
     /// Steps kept per zone (0: none, IXFR is answered in full).
     public var limit: Int
+    /// A step with more records than this (a first sync, a member coming back) is not kept: the zone's journal
+    /// starts again after it, since a full transfer serves a change that large as well and the step would hold a
+    /// copy of most of the zone for `limit` compiles.
+    public static let maxRecordsPerStep = 20_000
     private var steps: [DomainName: [Step]] = [:]
 
     public init(limit: Int = 0) {
@@ -35,6 +39,11 @@ public struct TransferJournal: Sendable {
             var list = steps[origin] ?? []
             if let last = list.last, last.to != previous { list = [] }
             let change = changes[origin]
+            let size = (change?.removed.count ?? 0) + (change?.added.count ?? 0)
+            guard size <= Self.maxRecordsPerStep else {
+                steps[origin] = []
+                continue
+            }
             list.append(Step(from: previous, to: serial, removed: change?.removed ?? [], added: change?.added ?? []))
             if list.count > limit { list.removeFirst(list.count - limit) }
             steps[origin] = list
