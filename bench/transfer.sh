@@ -90,5 +90,5 @@ for _ in $(seq 1 600); do
 done
 answered=$(date +%s.%N)
 printf 'change to answer: %.3f s\n' "$(echo "$answered - $changed" | bc)"
-kdig @127.0.0.1 -p "$port" IXFR="$before" example.com > "$work/ixfr.txt"
+kdig @127.0.0.1 -p "$port" IXFR="$before" example.com +timeout=120 > "$work/ixfr.txt"
 printf 'IXFR for one change: %s records, %s\n' "$(grep -vc '^;' "$work/ixfr.txt" || true)" "$(grep '^;; Received' "$work/ixfr.txt" || true)"
