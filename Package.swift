@@ -258,7 +258,7 @@ let package = Package(
         .testTarget(name: "PackageTests", dependencies: ["DNSTestSupport"], exclude: ["README.md"], swiftSettings: strict),
         .testTarget(
             name: "DeployTests",
-            dependencies: ["DNSTestSupport", .product(name: "Yams", package: "Yams")],
+            dependencies: ["DNSTestSupport", "KubeAPISimulator", .product(name: "Yams", package: "Yams")],
             exclude: ["README.md"],
             swiftSettings: strict
         ),

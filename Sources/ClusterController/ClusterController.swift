@@ -25,6 +25,9 @@ public final class ClusterController<C: Clock>: Service, Sendable where C.Durati
     private let board: Mutex<[MemberStatus]>
     /// The host cluster's ServiceDNSRecords, whose specs users set; nil without a `host:` configuration.
     private let hostRecords: HostRecordSource?
+    /// The reconcile loop's inputs, made here so that `setDrains` can queue input before `run()` starts.
+    private let inputs: AsyncStream<Input>
+    private let continuation: AsyncStream<Input>.Continuation
 
     /// A controller over the given sources, one per configured member (tests and later issues plug sources in
     /// here); `wallClock` gives `lastObserved` times, `clock` drives coalescing and the stale grace period.
@@ -55,6 +58,14 @@ public final class ClusterController<C: Clock>: Service, Sendable where C.Durati
         self.clock = clock
         self.wallClock = wallClock
         self.board = Mutex(ReconcileState<C.Instant>(configuration: configuration).members.map(\.status))
+        (inputs, continuation) = AsyncStream.makeStream(of: Input.self)
+    }
+
+    /// Which members are drained (absent: not drained), replacing the previous set. Their services are merged
+    /// again (a `Drained` condition) and the member list carries the drain to the answers; their sources, caches
+    /// and watches are not touched. Applied in order with the members' events; safe before `run()`.
+    public func setDrains(_ drains: [ClusterID: ClusterDrain]) {
+        continuation.yield(.drains(drains))
     }
 
     /// Each member's source, link, cache size and recent conditions, in configuration order.
@@ -78,10 +89,12 @@ public final class ClusterController<C: Clock>: Service, Sendable where C.Durati
         case flush
         case linkDeadline(Int)
         case userSpecs([ServiceKey: KubeServiceDNSRecord.Spec?])
+        case drains([ClusterID: ClusterDrain])
     }
 
     private func reconcile() async {
-        let (inputs, continuation) = AsyncStream.makeStream(of: Input.self)
+        let inputs = self.inputs
+        let continuation = self.continuation
         var state = ReconcileState<C.Instant>(configuration: configuration)
         let window = configuration.coalescingWindow
         let clock = self.clock
@@ -151,6 +164,8 @@ public final class ClusterController<C: Clock>: Service, Sendable where C.Durati
                     state.expire(member: index, now: clock.now, logger: logger)
                 case .userSpecs(let specs):
                     state.setUserSpecs(specs)
+                case .drains(let drains):
+                    state.setDrains(drains)
                 case .flush:
                     flushScheduled = false
                     // The window runs from the flush's start, not its end: flushes still begin at most once a
@@ -159,6 +174,18 @@ public final class ClusterController<C: Clock>: Service, Sendable where C.Durati
                     // (bench/scale.sh: about 2 of its 4.6 ms p50 at 100,000 services).
                     let started = clock.now
                     let changes = state.flush()
+                    let fallback = state.takeNewlyAllDrained()
+                    if !fallback.isEmpty {
+                        // Once when a record enters the fallback (a drain, or the last undrained cluster turning
+                        // unhealthy), never per query: answers are compiled.
+                        logger.warning(
+                            "every healthy cluster of these services is drained: answering as if none were",
+                            metadata: [
+                                "services": "\(fallback.count)",
+                                "examples": "\(fallback.prefix(5).map(\.description).joined(separator: ","))",
+                            ]
+                        )
+                    }
                     if !changes.isEmpty {
                         logger.debug(
                             "publishing",

@@ -11,6 +11,8 @@ struct MemberRuntime<Instant: InstantProtocol>: Sendable where Instant.Duration 
     /// Recent problems and link changes, for `status`.
     var conditions: [String] = []
     var lastEvent: Double?
+    /// Set while the member is drained (`ClusterController.setDrains`); its cache and watches are untouched.
+    var drain: ClusterDrain?
 
     init(configuration: MemberConfiguration, grace: Duration) {
         self.configuration = configuration
@@ -25,7 +27,7 @@ struct MemberRuntime<Instant: InstantProtocol>: Sendable where Instant.Duration 
     var id: ClusterID { configuration.name }
 
     var info: ClusterInfo {
-        ClusterInfo(id: id, locality: topology.locality, link: link.state)
+        ClusterInfo(id: id, locality: topology.locality, link: link.state, drain: drain)
     }
 
     mutating func note(_ condition: String, wallClock: Double) {
@@ -45,7 +47,7 @@ struct MemberRuntime<Instant: InstantProtocol>: Sendable where Instant.Duration 
         return MemberStatus(
             cluster: id, sourceKind: kind, source: configuration.source.description, link: link.state,
             everSynced: link.everSynced, lastSync: link.observedAt, lastEvent: lastEvent, locality: topology.locality,
-            objects: cache.objectCounts, conditions: conditions)
+            objects: cache.objectCounts, conditions: conditions, drain: drain)
     }
 
     /// Re-derives the topology from the configuration and Nodes; returns whether it changed.
@@ -69,6 +71,7 @@ struct MemberRuntime<Instant: InstantProtocol>: Sendable where Instant.Duration 
             cluster: id,
             topology: topology,
             link: link.state,
+            drain: drain,
             lastObserved: link.observedAt,
             service: service,
             slices: cache.slices(of: key),

@@ -20,6 +20,8 @@ public struct MemberStatus: Sendable, Equatable, Codable {
     public var objects: [String: Int]
     /// Recent problems and link changes, newest last (at most `MemberStatus.conditionLimit`).
     public var conditions: [String]
+    /// Set while the member is drained: its targets leave the answers, its watches go on.
+    public var drain: ClusterDrain?
 
     public static let conditionLimit = 10
 
@@ -33,7 +35,8 @@ public struct MemberStatus: Sendable, Equatable, Codable {
         lastEvent: Double?,
         locality: Locality,
         objects: [String: Int],
-        conditions: [String]
+        conditions: [String],
+        drain: ClusterDrain? = nil
     ) {
         self.cluster = cluster
         self.sourceKind = sourceKind
@@ -45,5 +48,6 @@ public struct MemberStatus: Sendable, Equatable, Codable {
         self.locality = locality
         self.objects = objects
         self.conditions = conditions
+        self.drain = drain
     }
 }

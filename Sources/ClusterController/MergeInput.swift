@@ -8,6 +8,8 @@ public struct MergeInput: Sendable {
     public var cluster: ClusterID
     public var topology: MemberTopology
     public var link: LinkState
+    /// Set while the member is drained (`TargetServing.selecting` leaves it out of the answers).
+    public var drain: ClusterDrain?
     /// `ClusterDNS.lastObserved` (see `MemberLink.observedAt`).
     public var lastObserved: Double?
     public var service: KubeService
@@ -22,6 +24,7 @@ public struct MergeInput: Sendable {
         cluster: ClusterID,
         topology: MemberTopology,
         link: LinkState = .synced,
+        drain: ClusterDrain? = nil,
         lastObserved: Double? = nil,
         service: KubeService,
         slices: [KubeEndpointSlice] = [],
@@ -31,6 +34,7 @@ public struct MergeInput: Sendable {
         self.cluster = cluster
         self.topology = topology
         self.link = link
+        self.drain = drain
         self.lastObserved = lastObserved
         self.service = service
         self.slices = slices

@@ -17,6 +17,10 @@ struct ReconcileState<Instant: InstantProtocol>: Sendable where Instant.Duration
     private(set) var userSpecs: [ServiceKey: KubeServiceDNSRecord.Spec] = [:]
     /// The records last handed to the sink, to send only real changes.
     private(set) var published: [ServiceKey: ServiceDNSRecord] = [:]
+    /// Records whose every healthy cluster is drained (they answer as if none were), to warn once on entry.
+    private(set) var allDrained: Set<ServiceKey> = []
+    /// Keys that entered `allDrained` since the controller last took them (`takeNewlyAllDrained`).
+    private var newlyAllDrained: [ServiceKey] = []
     /// Port lists and conditions that many records hold alike, stored once (`SharedValues`).
     private var shared = SharedValues()
 
@@ -108,18 +112,43 @@ struct ReconcileState<Instant: InstantProtocol>: Sendable where Instant.Duration
         }
     }
 
+    /// Sets which members are drained (absent: not drained); a member whose drain changed has its services merged
+    /// again and the member list is sent, while its cache and watches stay as they are.
+    mutating func setDrains(_ drains: [ClusterID: ClusterDrain]) {
+        for index in members.indices where members[index].drain != drains[members[index].id] {
+            members[index].drain = drains[members[index].id]
+            clustersChanged = true
+            dirty.formUnion(members[index].cache.allKeys)
+        }
+    }
+
+    /// The records that entered the all-drained fallback since the last call.
+    mutating func takeNewlyAllDrained() -> [ServiceKey] {
+        defer { newlyAllDrained = [] }
+        return newlyAllDrained
+    }
+
     /// Merges every dirty key and returns what changed since the last flush.
     mutating func flush() -> RecordChanges {
         var changes = RecordChanges()
         for key in dirty.sorted() {
             let inputs = members.compactMap { $0.input(for: key, policy: policy) }
             if var record = RecordMerger.merge(key: key, members: inputs, userSpec: userSpecs[key]) {
+                let fallback = record.status.conditions.contains {
+                    $0.type == RecordMerger.ConditionType.drained && $0.reason == RecordMerger.DrainReason.allHealthyDrained
+                }
+                if fallback {
+                    if allDrained.insert(key).inserted { newlyAllDrained.append(key) }
+                } else {
+                    allDrained.remove(key)
+                }
                 if published[key] != record {
                     shared.share(&record)
                     published[key] = record
                     changes.upserted.append(record)
                 }
             } else if published.removeValue(forKey: key) != nil {
+                allDrained.remove(key)
                 changes.removed.append(key)
             }
         }

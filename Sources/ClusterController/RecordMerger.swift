@@ -16,6 +16,15 @@ public enum RecordMerger {
         public static let ready = "Ready"
         public static let conflict = "Conflict"
         public static let degraded = "Degraded"
+        /// A cluster that exports the service is drained (README "Draining").
+        public static let drained = "Drained"
+    }
+
+    public enum DrainReason {
+        /// Drained clusters are left out; others answer.
+        public static let clusterDrained = "ClusterDrained"
+        /// Every healthy cluster is drained: they all answer, as if none were.
+        public static let allHealthyDrained = "AllHealthyDrained"
     }
 
     public enum Annotation {
@@ -23,6 +32,7 @@ public enum RecordMerger {
         public static let dnsPrefix = "mcdns.io/dns-prefix"
         public static let externalName = "mcdns.io/external-name"
         public static let allowServiceWithoutEndpoints = "mcdns.io/allow-service-without-endpoints"
+        public static let trafficPolicy = "mcdns.io/traffic-policy"
     }
 
     private enum Kind: String {
@@ -57,8 +67,10 @@ public enum RecordMerger {
         // Spec from the deciding member's annotations, overridden by the user's ServiceDNSRecord.
         let (annotated, specProblems) = spec(from: oldest.service)
         var spec = annotated
-        if let userSpec { spec = overlay(userSpec, on: annotated) }
+        var policyProblems: [String] = []
+        if let userSpec { (spec, policyProblems) = overlay(userSpec, on: annotated) }
         problems += specProblems.map { ("InvalidAnnotation", "\(oldest.cluster): \($0)") }
+        problems += policyProblems.map { ("InvalidSpec", $0) }
         let differing = members.filter { $0.cluster != oldest.cluster && Self.spec(from: $0.service).0 != annotated }
         if !differing.isEmpty {
             conflicts.append(
@@ -123,20 +135,32 @@ public enum RecordMerger {
         var conditions = [readyCondition(kind: winningKind, spec: spec, members: members, dns: dns)]
         if let conflict = combine(ConditionType.conflict, conflicts) { conditions.append(conflict) }
         if let degraded = combine(ConditionType.degraded, problems) { conditions.append(degraded) }
+        if winningKind != .externalName, let drained = drainedCondition(spec: spec, members: members, dns: dns) {
+            conditions.append(drained)
+        }
         record.status.conditions = conditions
         return record
     }
 
     /// The annotations' spec with the fields a user's ServiceDNSRecord sets put over it.
-    static func overlay(_ user: KubeServiceDNSRecord.Spec, on annotated: ServiceDNSRecord.Spec) -> ServiceDNSRecord.Spec
+    static func overlay(_ user: KubeServiceDNSRecord.Spec, on annotated: ServiceDNSRecord.Spec)
+        -> (ServiceDNSRecord.Spec, [String])
     {
         var spec = annotated
+        var problems: [String] = []
+        if let text = user.trafficPolicy, !text.isEmpty {
+            do throws(TrafficPolicy.ParseError) {
+                spec.trafficPolicy = try TrafficPolicy(parsing: text)
+            } catch {
+                problems.append("spec.trafficPolicy \"\(text)\": \(error); using the Service's policy or nearest")
+            }
+        }
         if let domainRef = user.domainRef, !domainRef.isEmpty { spec.domainRef = domainRef }
         if let ttl = user.recordTTL, let value = UInt32(exactly: ttl) { spec.recordTTL = value }
         if let prefix = user.dnsPrefix, !prefix.isEmpty { spec.dnsPrefix = prefix }
         if let name = user.externalName, !name.isEmpty { spec.externalName = name }
         if user.allowServiceWithoutEndpoints == true { spec.allowServiceWithoutEndpoints = true }
-        return spec
+        return (spec, problems)
     }
 
     /// The spec a Service's annotations ask for, and what was wrong with them.
@@ -161,6 +185,13 @@ public enum RecordMerger {
             case "true": spec.allowServiceWithoutEndpoints = true
             case "false": spec.allowServiceWithoutEndpoints = false
             default: problems.append("\(Annotation.allowServiceWithoutEndpoints) \"\(text)\" is not true or false")
+            }
+        }
+        if let text = annotations[Annotation.trafficPolicy], !text.isEmpty {
+            do throws(TrafficPolicy.ParseError) {
+                spec.trafficPolicy = try TrafficPolicy(parsing: text)
+            } catch {
+                problems.append("\(Annotation.trafficPolicy) \"\(text)\": \(error); using nearest")
             }
         }
         return (spec, problems)
@@ -238,8 +269,13 @@ public enum RecordMerger {
                 message: "answers with a CNAME to the external name"
             )
         }
-        let serving = zip(members, dns).filter { $0.0.link != .offline }.map(\.1)
-        let withReady = serving.filter { $0.readyEndpoints > 0 }
+        // The health rule is TargetServing's; this only words the outcome. Draining never makes a record unready:
+        // a drained cluster still answers when every healthy cluster is drained.
+        let verdicts = zip(members, dns).map { member, dns in
+            (dns, TargetServing.verdict(link: member.link, readyEndpoints: dns.readyEndpoints,
+                                        allowsWithoutEndpoints: spec.allowServiceWithoutEndpoints))
+        }
+        let withReady = verdicts.filter { $0.1.serves && $0.0.readyEndpoints > 0 }.map(\.0)
         if !withReady.isEmpty {
             return Condition(
                 type: ConditionType.ready,
@@ -248,23 +284,59 @@ public enum RecordMerger {
                 message: "ready endpoints in \(withReady.map(\.cluster.rawValue).joined(separator: ", "))"
             )
         }
-        if spec.allowServiceWithoutEndpoints {
-            let withTargets = serving.filter { !$0.loadBalancer.isEmpty || !$0.clusterIPs.isEmpty }
-            if !withTargets.isEmpty {
-                return Condition(
-                    type: ConditionType.ready,
-                    status: "True",
-                    reason: "AllowedWithoutEndpoints",
-                    message: "published without ready endpoints in "
-                        + withTargets.map(\.cluster.rawValue).joined(separator: ", ")
-                )
-            }
+        // Serving without a ready endpoint happens only when the spec allows it.
+        let withTargets = verdicts.filter { $0.1.serves && Self.hasTargets($0.0) }.map(\.0)
+        if !withTargets.isEmpty {
+            return Condition(
+                type: ConditionType.ready,
+                status: "True",
+                reason: "AllowedWithoutEndpoints",
+                message: "published without ready endpoints in "
+                    + withTargets.map(\.cluster.rawValue).joined(separator: ", ")
+            )
         }
         return Condition(
             type: ConditionType.ready,
             status: "False",
             reason: "NoReadyEndpoints",
             message: "no connected cluster has a ready endpoint"
+        )
+    }
+
+    /// Whether the cluster has anything to answer with: ready endpoints, a load balancer or ClusterIPs.
+    private static func hasTargets(_ dns: ClusterDNS) -> Bool {
+        dns.readyEndpoints > 0 || !dns.loadBalancer.isEmpty || !dns.clusterIPs.isEmpty
+    }
+
+    /// `Drained` when a member that exports the service is drained: which ones, and whether every healthy
+    /// cluster is drained so that they answer anyway (`TargetServing.selecting`).
+    private static func drainedCondition(
+        spec: ServiceDNSRecord.Spec,
+        members: [MergeInput],
+        dns: [ClusterDNS]
+    ) -> Condition? {
+        let drained = members.filter { $0.drain != nil }
+        guard !drained.isEmpty else { return nil }
+        let serving = zip(members, dns).filter { member, dns in
+            TargetServing.verdict(link: member.link, readyEndpoints: dns.readyEndpoints,
+                                  allowsWithoutEndpoints: spec.allowServiceWithoutEndpoints).serves
+                && hasTargets(dns)
+        }.map(\.0)
+        let selection = TargetServing.selecting(serving) { $0.drain != nil }
+        let described = drained.map { "\($0.cluster) \($0.drain!.description)" }.joined(separator: ", ")
+        if selection.allDrained {
+            return Condition(
+                type: ConditionType.drained,
+                status: "True",
+                reason: DrainReason.allHealthyDrained,
+                message: "every healthy cluster is drained (\(described)): answering as if none were"
+            )
+        }
+        return Condition(
+            type: ConditionType.drained,
+            status: "True",
+            reason: DrainReason.clusterDrained,
+            message: "\(described): left out of the answers"
         )
     }
 

@@ -62,9 +62,13 @@ public enum RecordStatusDocument {
     /// item of a `[*]` column, so the printer columns read this summary instead of `dns[*].cluster`.
     static func readyClusters(_ record: ServiceDNSRecord) -> [String] {
         record.status.dns.filter { dns in
-            guard !dns.stale else { return false }
-            if dns.readyEndpoints > 0 || record.status.externalTarget != nil { return true }
-            return record.spec.allowServiceWithoutEndpoints && (!dns.loadBalancer.isEmpty || !dns.clusterIPs.isEmpty)
+            if record.status.externalTarget != nil { return !dns.stale }
+            let verdict = TargetServing.verdict(
+                link: TargetServing.link(member: nil, recordStale: dns.stale),
+                readyEndpoints: dns.readyEndpoints,
+                allowsWithoutEndpoints: record.spec.allowServiceWithoutEndpoints
+            )
+            return verdict == .served && (dns.readyEndpoints > 0 || !dns.loadBalancer.isEmpty || !dns.clusterIPs.isEmpty)
         }.map(\.cluster.rawValue)
     }
 

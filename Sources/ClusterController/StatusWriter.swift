@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 public import KubeClient
 public import Logging
 public import MCDNSModel
@@ -18,6 +18,9 @@ import Synchronization
 /// - Status is PUT to `/status` only when the rendered status differs from the server's, with the
 ///   resourceVersion last seen as precondition; on 409 the object is read again and the write retried with
 ///   exponential backoff, a bounded number of times (the next round tries again).
+/// - When a written status changes the clusters that serve a record (`readyClusters`), an Event on the object
+///   says which cluster left and why (`ClusterUnhealthy`, `ClusterStale`) or came back (`ClusterHealthy`),
+///   through a `RecordEventRecorder` (client-go's correlation: repeats counted, a token bucket per object).
 /// - An object mcdns created is deleted (with a resourceVersion precondition) when its service is gone; objects
 ///   without the label are never deleted.
 public final class StatusWriter: Service, ServiceRecordSink, Sendable {
@@ -58,6 +61,7 @@ public final class StatusWriter: Service, ServiceRecordSink, Sendable {
     private let elector: LeaderElector
     private let hostRecords: HostRecordSource
     private let client: KubeResourceClient
+    private let events: RecordEventRecorder
     private let logger: Logger
     private let state = Mutex(State())
     private let wake: AsyncStream<Void>.Continuation
@@ -86,17 +90,30 @@ public final class StatusWriter: Service, ServiceRecordSink, Sendable {
         elector: LeaderElector,
         hostRecords: HostRecordSource,
         connector: any KubeConnector,
-        logger: Logger
+        events: EventCorrelator.Configuration = EventCorrelator.Configuration(),
+        logger: Logger,
+        now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.configuration = configuration
         self.elector = elector
         self.hostRecords = hostRecords
         self.client = KubeResourceClient(resource: .serviceDNSRecords, connector: connector)
+        self.events = RecordEventRecorder(
+            configuration: events,
+            connector: connector,
+            instance: elector.configuration.identity,
+            logger: logger,
+            now: now,
+            isLeader: { elector.isLeader() }
+        )
         self.logger = logger
         (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     public var statistics: Statistics { state.withLock { $0.statistics } }
+
+    /// What the event recorder did (created, patched, dropped by the token bucket).
+    public var eventStatistics: RecordEventRecorder.Statistics { events.statistics }
 
     /// The causes that kept records from being written at the last complete round, by cause.
     public var problems: [HostStatusProblemReport] {
@@ -132,6 +149,7 @@ public final class StatusWriter: Service, ServiceRecordSink, Sendable {
                 group.addTask {
                     for await _ in self.elector.leadershipChanges() { self.wake.yield() }
                 }
+                group.addTask { await self.events.run() }
                 group.addTask {
                     while !Task.isCancelled {
                         try? await Task.sleep(for: self.configuration.resyncPeriod)
@@ -252,6 +270,7 @@ public final class StatusWriter: Service, ServiceRecordSink, Sendable {
                 let stored = try await client.updateStatus(namespace: key.namespace, name: key.name, body)
                 _ = remember(key, stored, since: epoch)
                 state.withLock { $0.statistics.statusWrites += 1 }
+                recordTransitions(record, previous: object)
                 return true
             } catch .conflict {
                 state.withLock { $0.statistics.conflicts += 1 }
@@ -277,6 +296,79 @@ public final class StatusWriter: Service, ServiceRecordSink, Sendable {
         }
         logger.info("ServiceDNSRecord status still conflicts; retrying next round", metadata: ["service": "\(key)"])
         return true
+    }
+
+    /// Events for the clusters that stopped or started serving `record`, against the status the server held. None
+    /// for a first status (no earlier `readyClusters`: nothing changed, the record is new).
+    private func recordTransitions(_ record: ServiceDNSRecord, previous object: KubeServiceDNSRecord) {
+        guard case .string(let before)? = object.status?["readyClusters"]?.content, let uid = object.metadata.uid
+        else { return }
+        for event in Self.transitions(
+            record,
+            readyBefore: before,
+            uid: uid,
+            resourceVersion: object.metadata.resourceVersion
+        ) {
+            events.post(event)
+        }
+    }
+
+    /// The events between the ready clusters `readyBefore` (the status's comma-separated summary) and `record`'s.
+    static func transitions(
+        _ record: ServiceDNSRecord,
+        readyBefore: String,
+        uid: String,
+        resourceVersion: String?
+    ) -> [RecordEvent] {
+        let before = Set(readyBefore.split(separator: ",").map(String.init))
+        let after = RecordStatusDocument.readyClusters(record)
+        let key = record.key
+        func event(_ type: RecordEvent.Kind, _ reason: String, _ message: String) -> RecordEvent {
+            RecordEvent(
+                namespace: key.namespace,
+                name: key.name,
+                uid: uid,
+                resourceVersion: resourceVersion,
+                type: type,
+                reason: reason,
+                message: message
+            )
+        }
+        var result: [RecordEvent] = []
+        for cluster in before.subtracting(after).sorted() {
+            let dns = record.status.dns.first { $0.cluster.rawValue == cluster }
+            if let dns, dns.stale {
+                result.append(
+                    event(
+                        .warning,
+                        "ClusterStale",
+                        "cluster \(cluster) is stale for \(key): its API server is unreachable; its last-known "
+                            + "targets are served with the degraded TTL until its grace period ends"
+                    )
+                )
+            } else if dns != nil {
+                result.append(
+                    event(
+                        .warning,
+                        "ClusterUnhealthy",
+                        "cluster \(cluster) has no ready endpoints for \(key); answers leave it out"
+                    )
+                )
+            } else {
+                result.append(
+                    event(
+                        .warning,
+                        "ClusterUnhealthy",
+                        "cluster \(cluster) no longer has targets for \(key) (offline beyond its grace period, or "
+                            + "the service is no longer exported there); answers leave it out"
+                    )
+                )
+            }
+        }
+        for cluster in after.filter({ !before.contains($0) }) {
+            result.append(event(.normal, "ClusterHealthy", "cluster \(cluster) serves \(key) again"))
+        }
+        return result
     }
 
     /// The status of a record whose service no member cluster exports.
@@ -313,8 +405,10 @@ public final class StatusWriter: Service, ServiceRecordSink, Sendable {
             var current: [HostStatusProblem: HostStatusProblemReport] = [:]
             for (cause, found) in state.roundProblems {
                 current[cause] = HostStatusProblemReport(
-                    cause: cause, services: found.keys.count,
-                    example: found.keys.sorted().first.map { "\($0)" } ?? "", message: found.message,
+                    cause: cause,
+                    services: found.keys.count,
+                    example: found.keys.sorted().first.map { "\($0)" } ?? "",
+                    message: found.message,
                     advice: cause.advice
                 )
             }

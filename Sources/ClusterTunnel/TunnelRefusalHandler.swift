@@ -2,7 +2,8 @@ import NIOCore
 import NIOHTTP1
 
 /// Answers every HTTP request that was not upgraded: a refused credential with 401/403, a wrong path with 404, a
-/// plain GET of the tunnel path with 426. Then closes, since an agent that was refused must not linger.
+/// plain GET of the tunnel path with 426. It answers at the request's head, without waiting for a body that may
+/// never come, then closes, since an agent that was refused must not linger.
 final class TunnelRefusalHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
@@ -10,24 +11,19 @@ final class TunnelRefusalHandler: ChannelInboundHandler, RemovableChannelHandler
     static let name = "tunnel.refusal"
 
     private let state: TunnelServer.ConnectionState
-    private var head: HTTPRequestHead?
+    private var answered = false
 
     init(state: TunnelServer.ConnectionState) {
         self.state = state
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .head(let head):
-            self.head = head
-        case .body:
-            break
-        case .end:
-            respond(context: context)
-        }
+        guard case .head(let head) = unwrapInboundIn(data), !answered else { return }
+        answered = true
+        respond(to: head, context: context)
     }
 
-    private func respond(context: ChannelHandlerContext) {
+    private func respond(to head: HTTPRequestHead, context: ChannelHandlerContext) {
         let status: HTTPResponseStatus
         let message: String
         switch state.decision.withLockedValue({ $0 }) {
@@ -35,7 +31,7 @@ final class TunnelRefusalHandler: ChannelInboundHandler, RemovableChannelHandler
             status = refusedStatus
             message = reason
         case .accepted, nil:
-            let path = head?.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? "/"
+            let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? "/"
             if path == TunnelServer.path {
                 status = .upgradeRequired
                 message = "the tunnel needs a WebSocket upgrade"

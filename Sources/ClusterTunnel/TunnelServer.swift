@@ -168,7 +168,7 @@ public final class TunnelServer: Sendable {
     }
 
     /// Connections refused before a session, by reason: `tooManyPending`, `handshakeTimeout`, `tls`,
-    /// `headerTooLarge`, `notFound`, `unauthorized`, `forbidden`.
+    /// `headerTooLarge`, `badRequest`, `notFound`, `unauthorized`, `forbidden`.
     public func refusalCounts() -> [String: Int] {
         refusals.counts
     }
@@ -346,6 +346,12 @@ public final class TunnelServer: Sendable {
                 logger: logger
             )
             return .refused(status: .badRequest, reason: "an upgrade request says \"Connection: upgrade\"")
+        }
+        guard !TunnelUpgradeRequest.promisesBody(head) else {
+            refusals.refused(
+                "badRequest", level: .notice, "tunnel upgrade request announcing a body refused (400)", logger: logger
+            )
+            return .refused(status: .badRequest, reason: "an upgrade request has no body")
         }
         let certificate = try channel.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self).peerCertificate
         let decision = authenticator.authenticate(head: head, peerCertificate: certificate)

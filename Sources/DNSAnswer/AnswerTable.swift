@@ -10,9 +10,13 @@ public enum Transport: Sendable {
 public struct ServingOptions: Sendable, Equatable {
     /// The largest UDP response we send to an EDNS client (default 1232, the DNS flag day 2020 value).
     public var maxUDPPayload: Int
+    /// The records of one RRset at a generated name (A, AAAA, SRV of one priority) rotate from query to query, so
+    /// each comes first equally often (config `dns.rotate`, default on). Static zones are served as written.
+    public var rotate: Bool
 
-    public init(maxUDPPayload: Int = 1232) {
+    public init(maxUDPPayload: Int = 1232, rotate: Bool = true) {
         self.maxUDPPayload = max(512, min(maxUDPPayload, 65535))
+        self.rotate = rotate
     }
 }
 
@@ -126,6 +130,9 @@ public final class AnswerTable: Sendable {
     /// Breaks the first shard that holds names (tests only): `validate()` must then report it.
     func damageForTesting() { shards.all.first { $0.nodeCount > 0 }?.damageForTesting() }
 
+    /// Breaks the first rotating answer's first rotation point (tests only): `validate()` must report it.
+    func damageRotationForTesting() -> Bool { shards.all.contains { $0.damageRotationForTesting() } }
+
     // MARK: - The query path
 
     /// Answers one query. Writes the response into `output` and returns its length; 0 means "send nothing".
@@ -177,7 +184,10 @@ public final class AnswerTable: Sendable {
         outcome: inout ResponseOutcome,
         cookies: ServerCookies
     ) -> Int {
+        // The turn counter is the caller's, carried from query to query; the rest is this query's.
+        let turn = outcome.turn
         outcome = ResponseOutcome()
+        outcome.turn = turn
         switch QueryParser.parse(query, localOption: localOption) {
         case .drop:
             return 0
@@ -390,8 +400,24 @@ public final class AnswerTable: Sendable {
         output.baseAddress!.advanced(by: 12).copyMemory(from: query.baseAddress!.advanced(by: 12),
                                                         byteCount: parsed.questionLength)
         if bodyLength > 0 {
-            output.baseAddress!.advanced(by: questionEnd).copyMemory(
-                from: bytes.advanced(by: Int(entry.bodyStart)), byteCount: bodyLength)
+            let body = bytes.advanced(by: Int(entry.bodyStart))
+            let out = output.baseAddress!.advanced(by: questionEnd)
+            if entry.rotationCount > 1 {
+                // The run sits in the answer section, inside every length kept (`Rotation`): copied from the
+                // point this query's turn picks to its end, then from its start to that point.
+                let point = Int(body.loadUnaligned(fromByteOffset: Int(entry.bodyLength)
+                                                       + 2 * Int(outcome.turn % UInt32(entry.rotationCount)),
+                                                   as: UInt16.self))
+                outcome.turn &+= 1
+                let start = Int(entry.rotationStart), length = Int(entry.rotationLength)
+                out.copyMemory(from: body, byteCount: start)
+                out.advanced(by: start).copyMemory(from: body.advanced(by: start + point), byteCount: length - point)
+                out.advanced(by: start + length - point).copyMemory(from: body.advanced(by: start), byteCount: point)
+                out.advanced(by: start + length).copyMemory(from: body.advanced(by: start + length),
+                                                            byteCount: bodyLength - start - length)
+            } else {
+                out.copyMemory(from: body, byteCount: bodyLength)
+            }
             if Int(entry.referenceQnameLength) != parsed.qnameLength {
                 let first = Int(entry.relocationStart)
                 for i in first..<(first + Int(entry.relocationCount)) {

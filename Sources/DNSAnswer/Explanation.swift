@@ -27,6 +27,12 @@ public struct Explanation: Sendable, Codable, Equatable {
     /// The step taken, in words: which level answered and why.
     public var step: String
     public var candidates: [Candidate]
+    /// The service's traffic policy strategy (nearest, weighted, failover) for its federation names; nil for
+    /// names no service owns.
+    public var strategy: String? = nil
+    /// What the strategy did at this name's level, in words: the failover tier that answers, or each healthy
+    /// cluster's share of first places.
+    public var policy: String? = nil
 
     public struct Candidate: Sendable, Codable, Equatable {
         public var cluster: String
@@ -44,5 +50,7 @@ public struct Explanation: Sendable, Codable, Equatable {
         public var lastObserved: Double?
         /// The locality level at which this cluster serves the requester (cluster, zone, region, global).
         public var level: String?
+        /// The cluster is drained (`mcdns drain` or `clusters[].drain`); absent when it is not.
+        public var drained: Bool? = nil
     }
 }

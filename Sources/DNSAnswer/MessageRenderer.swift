@@ -27,6 +27,30 @@ struct RenderedBody: Sendable, Equatable {
     /// Where the SOA serial sits in the body, for a zone whose serial follows the table's: written from the
     /// table at answer time, so a body copied unchanged into a later table still carries the current serial.
     var serialPosition: Int? = nil
+    /// The run of answer records that rotates (`Rotation`), nil when none does.
+    var rotation: Rotation? = nil
+}
+
+/// A run of answer records whose order changes from query to query (README, "Traffic policies").
+///
+/// What holds (checked by `Shard.validate` on the compiled form):
+/// - the run lies inside the answer section, so inside the part of the body that truncation keeps;
+/// - it is whole records of one RRset owned by one name (A, AAAA, or SRV of one priority), at least two;
+/// - no relocation lies inside it and no pointer outside it lands inside it (A and AAAA data hold no names, SRV
+///   targets are written uncompressed, RFC 2782, and the owner is the question `C0 0C`): the records can be
+///   reordered as bytes;
+/// - every point is the offset of a record's start inside the run (0 for the first record); answering with point
+///   `p` copies the run from `p` to its end, then from its start to `p`. With `count` points one per record
+///   (uniform rotation), each record comes first once every `count` queries; a weighted service repeats the
+///   points of its clusters' first records in proportion to the weights.
+struct Rotation: Sendable, Equatable {
+    /// Points a template holds: in a run of more records, the first 255 take turns coming first (the rest still
+    /// follow in turn behind them).
+    static let maxPoints = Int(UInt8.max)
+
+    var start: Int
+    var length: Int
+    var points: [UInt16]
 }
 
 /// A suffix of a name that a compression pointer may land on.
@@ -83,10 +107,20 @@ struct MessageRenderer {
     }
 
     /// `serialFollowsTable`: the zone's SOA serial is the table's (live zones), so its position is recorded.
+    /// `rotate`: the answer's records of one RRset rotate from query to query (`Rotation`); only generated names
+    /// do (static zones are served as written).
+    /// `weights`: a weighted service's picks (`RecordNames.weightPicks`), which replace the even turns of the
+    /// RRset they name.
     static func render(_ answer: ResolvedAnswer, qname: DomainName, fixedSuffix: DomainName,
-                       serialFollowsTable: Bool = false) -> RenderedBody {
+                       serialFollowsTable: Bool = false, rotate: Bool = false,
+                       weights: [ResourceRecord] = []) -> RenderedBody {
         var renderer = MessageRenderer(qname: qname, fixedSuffix: fixedSuffix)
-        for record in answer.answer { renderer.write(record) }
+        var starts: [Int] = []
+        for record in answer.answer {
+            starts.append(renderer.body.count)
+            renderer.write(record)
+        }
+        starts.append(renderer.body.count)
         for record in answer.authority { renderer.write(record) }
         for record in answer.additionalRequired { renderer.write(record) }
         let trimmedLength = renderer.body.count
@@ -103,8 +137,53 @@ struct MessageRenderer {
             rcode: answer.rcode,
             authoritative: answer.authoritative,
             resolution: answer.resolution,
-            serialPosition: serialFollowsTable ? renderer.serialPosition : nil
+            serialPosition: serialFollowsTable ? renderer.serialPosition : nil,
+            rotation: rotate ? renderer.rotation(of: answer.answer, starts: starts, weights: weights) : nil
         )
+    }
+
+    /// The first run of at least two answer records that may rotate (`Rotation`'s rules), or nil.
+    private func rotation(of records: [ResourceRecord], starts: [Int], weights: [ResourceRecord]) -> Rotation? {
+        func sameSet(_ a: ResourceRecord, _ b: ResourceRecord) -> Bool {
+            guard a.owner == b.owner, a.type == b.type else { return false }
+            // SRV rotates among targets of one priority (RFC 2782: lower priorities are tried first).
+            return a.type != .srv || (a.rdata.count >= 2 && b.rdata.count >= 2 && a.rdata[0..<2] == b.rdata[0..<2])
+        }
+        var first = 0
+        while first < records.count {
+            var end = first + 1
+            let record = records[first]
+            let rotatable = record.type == .a || record.type == .aaaa || (record.type == .srv && record.compressibleNames.isEmpty)
+            while rotatable, end < records.count, sameSet(record, records[end]) { end += 1 }
+            if rotatable, end - first >= 2 {
+                let start = starts[first], stop = starts[end]
+                let movable = relocations.allSatisfy { relocation in
+                    let position = Int(relocation.position)
+                    let inside = position >= start && position < stop
+                    let landsInside = !relocation.isQnameSuffix && Int(relocation.target) >= start
+                        && Int(relocation.target) < stop
+                    return !inside && !landsInside
+                }
+                // Rotation points are 16-bit offsets: a run fits in a message.
+                if movable, stop - start <= Int(UInt16.max) {
+                    // Weighted picks name records of the RRset by index: a pick out of the run drops them all.
+                    let type = record.type.rawValue
+                    if let picks = weights.first(where: { $0.rdata.count >= 2 && UInt16($0.rdata[0]) << 8 | UInt16($0.rdata[1]) == type }) {
+                        let indexes = stride(from: 2, to: picks.rdata.count - 1, by: 2).map {
+                            Int(picks.rdata[$0]) << 8 | Int(picks.rdata[$0 + 1])
+                        }
+                        if !indexes.isEmpty, indexes.count <= Rotation.maxPoints, indexes.allSatisfy({ $0 < end - first }) {
+                            return Rotation(start: start, length: stop - start,
+                                            points: indexes.map { UInt16(starts[first + $0] - start) })
+                        }
+                    }
+                    return Rotation(start: start, length: stop - start,
+                                    points: starts[first..<min(end, first + Rotation.maxPoints)].map { UInt16($0 - start) })
+                }
+            }
+            first = end
+        }
+        return nil
     }
 
     private mutating func write(_ record: ResourceRecord) {

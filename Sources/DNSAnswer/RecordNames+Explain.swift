@@ -54,23 +54,37 @@ extension RecordNames {
         requester: ClusterInfo?,
         into explanation: inout Explanation
     ) {
-        let healthy = healthyTargets(record, useEndpoints: record.status.headless)
-        let healthyIDs = Set(healthy.map(\.cluster))
-        let levels = requester.map { ordered(healthy, for: $0) }
+        let selection = healthyTargets(record, useEndpoints: record.status.headless)
+        let allHealthy = selection.answering
+        let healthyIDs = Set(allHealthy.map(\.cluster))
+        let drainedIDs = Set(selection.drainedOut.map(\.cluster))
+        let policy = record.spec.trafficPolicy ?? .nearest
+        // The global name's targets under the policy (a failover's tier); weights leave no requester its own.
+        let healthy = applying(policy, to: allHealthy)
+        var levels = requester.map { ordered(healthy, for: $0) }
+        if case .weighted = policy { levels = nil }
         explanation.candidates = record.status.dns.sorted { $0.cluster < $1.cluster }.map { dns in
             let state = link(dns)
-            let reason: String
-            if state == .offline {
+            var reason: String
+            switch verdict(dns, record) {
+            case .offline:
                 reason = "member is offline (link lost beyond the grace period, or never synced)"
-            } else if dns.readyEndpoints == 0 && !record.spec.allowServiceWithoutEndpoints {
+            case .noReadyEndpoints:
                 reason = "no ready endpoints"
-            } else if !healthyIDs.contains(dns.cluster) {
-                reason = "no usable target address"
-            } else if state == .stale {
-                reason = "link lost: last-known targets serve as stale (degraded TTL)"
-            } else {
-                reason =
-                    dns.readyEndpoints > 0 ? "\(dns.readyEndpoints) ready endpoint(s)" : "allowed without endpoints"
+            case .served, .stale:
+                if drainedIDs.contains(dns.cluster) {
+                    reason = (clusters[dns.cluster]?.drain?.description ?? "drained") + ": left out of the answers"
+                } else if !healthyIDs.contains(dns.cluster) {
+                    reason = "no usable target address"
+                } else if state == .stale {
+                    reason = "link lost: last-known targets serve as stale (degraded TTL)"
+                } else {
+                    reason =
+                        dns.readyEndpoints > 0 ? "\(dns.readyEndpoints) ready endpoint(s)" : "allowed without endpoints"
+                }
+                if selection.allDrained, let drain = clusters[dns.cluster]?.drain {
+                    reason += "; \(drain.description), but every healthy cluster is drained: answering as if none were"
+                }
             }
             var level: String? = nil
             if let levels, let index = levels.firstIndex(where: { $0.contains { $0.cluster == dns.cluster } }) {
@@ -90,11 +104,29 @@ extension RecordNames {
                 reason: reason,
                 targets: targets,
                 lastObserved: dns.lastObserved,
-                level: level
+                level: level,
+                drained: clusters[dns.cluster]?.drain == nil ? nil : true
             )
         }
         let (kind, region, zone) = classify(record, name)
         explanation.kind = kind
+        defer {
+            if selection.allDrained {
+                explanation.step += " [every healthy cluster ("
+                    + allHealthy.map(\.cluster.rawValue).joined(separator: ", ")
+                    + ") is drained: answering as if none were]"
+            } else if !drainedIDs.isEmpty {
+                explanation.step += " [drained, left out: "
+                    + drainedIDs.sorted().map(\.rawValue).joined(separator: ", ") + "]"
+            }
+        }
+        explanation.strategy = policy.strategy
+        switch kind {
+        case "global": explanation.policy = describe(policy, allHealthy)
+        case "region": explanation.policy = describe(policy, allHealthy.filter { $0.region == region })
+        case "zone": explanation.policy = describe(policy, allHealthy.filter { $0.region == region && $0.zone == zone })
+        default: break
+        }
         switch kind {
         case "global":
             if healthy.isEmpty {
@@ -113,14 +145,14 @@ extension RecordNames {
                     "global: every healthy cluster (\(healthy.map(\.cluster.rawValue).joined(separator: ", ")))"
             }
         case "region":
-            let inRegion = healthy.filter { $0.region == region }
+            let inRegion = applying(policy, to: allHealthy.filter { $0.region == region })
             explanation.step =
                 inRegion.isEmpty
                 ? "region \(region ?? "?"): no healthy target in the region: region→global (CNAME, degraded TTL)"
                 : "region \(region ?? "?"): healthy targets in the region (\(inRegion.map(\.cluster.rawValue).joined(separator: ", ")))"
         case "zone":
-            let inRegion = healthy.filter { $0.region == region }
-            let inZone = inRegion.filter { $0.zone == zone }
+            let inRegion = applying(policy, to: allHealthy.filter { $0.region == region })
+            let inZone = applying(policy, to: allHealthy.filter { $0.region == region && $0.zone == zone })
             if !inZone.isEmpty {
                 explanation.step =
                     "zone \(zone ?? "?"): healthy targets in the zone (\(inZone.map(\.cluster.rawValue).joined(separator: ", ")))"
@@ -146,6 +178,29 @@ extension RecordNames {
             explanation.step = "clusterset: one headless endpoint by hostname"
         default:
             explanation.step = "a name of service \(record.key)"
+        }
+    }
+
+    /// What `policy` does with the healthy targets of one level, in words (nil for nearest).
+    func describe(_ policy: TrafficPolicy, _ targets: [Targets]) -> String? {
+        switch policy {
+        case .nearest:
+            return nil
+        case .failover(let tiers):
+            guard !targets.isEmpty else { return "\(tiers.joined(separator: " → ")): no healthy cluster at this level" }
+            let (index, chosen) = Self.failoverTier(tiers, targets)
+            let tier = index < tiers.count ? "tier \(index + 1) (\(tiers[index]))" : "the clusters no tier names"
+            return "\(tiers.joined(separator: " → ")): \(tier) answers with "
+                + chosen.map(\.cluster.rawValue).joined(separator: ", ")
+        case .weighted(let weights):
+            guard !targets.isEmpty else { return "no healthy cluster at this level" }
+            let shares = Self.weights(weights, of: targets)
+            let total = shares.reduce(0, +)
+            guard total > 0 else { return "every healthy cluster weighs 0: they take turns evenly" }
+            return "first place among the healthy: "
+                + zip(targets, shares).map { target, share in
+                    "\(target.cluster) \(Int((share / total * 100).rounded()))%"
+                }.joined(separator: ", ")
         }
     }
 

@@ -8,6 +8,10 @@ public struct RecordServing: Sendable, Equatable {
     public var stale: [ClusterID]
     /// Clusters whose member is offline: their targets are withdrawn.
     public var offline: [ClusterID]
+    /// Healthy clusters left out of the answers because they are drained.
+    public var drained: [ClusterID]
+    /// Every healthy cluster is drained, so they all answer as if none were.
+    public var allDrained: Bool
     /// The TTL of the record's answers while every serving cluster is current.
     public var ttl: UInt32
 }
@@ -20,15 +24,20 @@ extension RecordNames {
         let offline = ordered.filter { link($0) == .offline }.map(\.cluster)
         let serving: [ClusterID]
         let stale: [ClusterID]
+        var drained: [ClusterID] = []
+        var allDrained = false
         if record.status.externalTarget != nil {
             let current = ordered.filter { link($0) != .offline }
             serving = current.map(\.cluster)
             stale = current.filter { link($0) == .stale }.map(\.cluster)
         } else {
-            let targets = healthyTargets(record, useEndpoints: record.status.headless)
-            serving = targets.map(\.cluster)
-            stale = targets.filter(\.stale).map(\.cluster)
+            let selection = healthyTargets(record, useEndpoints: record.status.headless)
+            serving = selection.answering.map(\.cluster)
+            stale = selection.answering.filter(\.stale).map(\.cluster)
+            drained = selection.drainedOut.map(\.cluster)
+            allDrained = selection.allDrained
         }
-        return RecordServing(serving: serving, stale: stale, offline: offline, ttl: ttl(record))
+        return RecordServing(serving: serving, stale: stale, offline: offline, drained: drained,
+                             allDrained: allDrained, ttl: ttl(record))
     }
 }

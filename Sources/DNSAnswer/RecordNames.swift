@@ -44,18 +44,24 @@ public struct RecordNames: Sendable {
 
     // MARK: - Health and targets
 
+    /// The link a cluster's data in a record is answered with (`TargetServing.link`).
     func link(_ dns: ClusterDNS) -> LinkState {
-        if let info = clusters[dns.cluster] { return info.link == .synced && dns.stale ? .stale : info.link }
-        return dns.stale ? .stale : .synced
+        TargetServing.link(member: clusters[dns.cluster]?.link, recordStale: dns.stale)
     }
 
-    /// The targets of every cluster that serves the record now: not offline, with ready endpoints (or allowed without).
-    func healthyTargets(_ record: ServiceDNSRecord, useEndpoints: Bool) -> [Targets] {
+    /// Whether a cluster's targets serve the record, before draining (`TargetServing.verdict`).
+    func verdict(_ dns: ClusterDNS, _ record: ServiceDNSRecord) -> TargetServing.Verdict {
+        TargetServing.verdict(dns, member: clusters[dns.cluster], spec: record.spec)
+    }
+
+    func isDrained(_ targets: Targets) -> Bool { clusters[targets.cluster]?.drain != nil }
+
+    /// The targets of every cluster whose verdict serves the record and that has a usable target, before draining.
+    func servingTargets(_ record: ServiceDNSRecord, useEndpoints: Bool) -> [Targets] {
         var result: [Targets] = []
         for dns in record.status.dns.sorted(by: { $0.cluster < $1.cluster }) {
-            let state = link(dns)
-            guard state != .offline else { continue }
-            guard dns.readyEndpoints > 0 || record.spec.allowServiceWithoutEndpoints else { continue }
+            let health = verdict(dns, record)
+            guard health.serves else { continue }
             var addresses: [[UInt8]] = []
             var hostnames: [String] = []
             if useEndpoints {
@@ -68,16 +74,24 @@ public struct RecordNames: Sendable {
             }
             guard !addresses.isEmpty || !hostnames.isEmpty else { continue }
             result.append(Targets(cluster: dns.cluster, region: dns.region, zone: dns.zone, addresses: addresses,
-                                  hostnames: hostnames, stale: state == .stale))
+                                  hostnames: hostnames, stale: health == .stale))
         }
         return result
+    }
+
+    /// The targets the record's federation names answer with: the serving ones, drained clusters left out
+    /// unless every serving cluster is drained (`TargetServing.selecting`).
+    func healthyTargets(_ record: ServiceDNSRecord, useEndpoints: Bool) -> TargetServing.Selection<Targets> {
+        TargetServing.selecting(servingTargets(record, useEndpoints: useEndpoints), drained: isDrained)
     }
 
     func ttl(_ record: ServiceDNSRecord) -> UInt32 { record.spec.recordTTL ?? naming.recordTTL }
 
     /// A and AAAA (or a CNAME to a load balancer hostname when there is no address) for a set of targets.
-    func rrsets(_ owner: DomainName, _ targets: [Targets], ttl recordTTL: UInt32) throws(WireError) -> [RRType: [ResourceRecord]] {
-        let ttl = targets.contains(where: \.stale) ? min(recordTTL, naming.degradedTTL) : recordTTL
+    /// With a weighted `policy`, also the picks of who comes first (`weightPicks`).
+    func rrsets(_ owner: DomainName, _ targets: [Targets], ttl recordTTL: UInt32,
+                policy: TrafficPolicy = .nearest) throws(WireError) -> [RRType: [ResourceRecord]] {
+        let ttl = TargetServing.ttl(record: recordTTL, degraded: naming.degradedTTL, stale: targets.contains(where: \.stale))
         var seen = Set<[UInt8]>()
         var a: [ResourceRecord] = [], aaaa: [ResourceRecord] = []
         for address in targets.flatMap(\.addresses) where seen.insert(address).inserted {
@@ -88,6 +102,10 @@ public struct RecordNames: Sendable {
         if !aaaa.isEmpty { result[.aaaa] = aaaa }
         if result.isEmpty, let hostname = targets.flatMap(\.hostnames).first {
             result[.cname] = [.cname(owner, ttl: ttl, target: try DomainName(hostname))]
+        }
+        if case .weighted(let weights) = policy, !result.isEmpty, result[.cname] == nil {
+            let picks = weightPicks(owner, targets, weights: Self.weights(weights, of: targets), ttl: ttl)
+            if !picks.isEmpty { result[.rotationWeights] = picks }
         }
         return result
     }
@@ -141,10 +159,16 @@ public struct RecordNames: Sendable {
             return names
         }
 
-        let targets = healthyTargets(record, useEndpoints: record.status.headless)
-        var globalName = LiveName(name: global, rrsets: try rrsets(global, targets, ttl: ttl), negativeTTL: naming.negativeTTL)
+        let healthy = healthyTargets(record, useEndpoints: record.status.headless).answering
+        let policy = record.spec.trafficPolicy ?? .nearest
+        let targets = applying(policy, to: healthy)
+        var globalName = LiveName(name: global, rrsets: try rrsets(global, targets, ttl: ttl, policy: policy),
+                                  negativeTTL: naming.negativeTTL)
         globalName.degraded = targets.contains(where: \.stale)
-        for (id, info) in clusters.sorted(by: { $0.key < $1.key }) {
+        // Weights decide who comes first for every requester: no nearest-first answers of their own.
+        let requesterAware: Bool
+        if case .weighted = policy { requesterAware = false } else { requesterAware = true }
+        for (id, info) in clusters.sorted(by: { $0.key < $1.key }) where requesterAware {
             guard let nearest = ordered(targets, for: info).first(where: { !$0.isEmpty }) else { continue }
             // Every target is nearest (levels keep the targets' order): the variant would be the main answer.
             // Most requesters of most services land here, so the records are not built just to be compared.
@@ -159,24 +183,26 @@ public struct RecordNames: Sendable {
         for dns in record.status.dns { regions[dns.region, default: []].insert(dns.zone) }
         for (region, zones) in regions.sorted(by: { $0.key < $1.key }) {
             let regionOwner = try name([region])
-            let inRegion = targets.filter { $0.region == region }
+            // The policy applies within the level: a region's name answers with the region's clusters only.
+            let inRegionHealthy = healthy.filter { $0.region == region }
+            let inRegion = applying(policy, to: inRegionHealthy)
             if inRegion.isEmpty {
                 names.append(LiveName(name: regionOwner,
                                       rrsets: [.cname: [.cname(regionOwner, ttl: naming.degradedTTL, target: global)]],
                                       degraded: true))
             } else {
-                names.append(LiveName(name: regionOwner, rrsets: try rrsets(regionOwner, inRegion, ttl: ttl),
+                names.append(LiveName(name: regionOwner, rrsets: try rrsets(regionOwner, inRegion, ttl: ttl, policy: policy),
                                       negativeTTL: naming.negativeTTL, degraded: inRegion.contains(where: \.stale)))
             }
             for zone in zones.sorted() {
                 let zoneOwner = try name([zone, region])
-                let inZone = inRegion.filter { $0.zone == zone }
+                let inZone = applying(policy, to: inRegionHealthy.filter { $0.zone == zone })
                 if inZone.isEmpty {
                     names.append(LiveName(name: zoneOwner,
                                           rrsets: [.cname: [.cname(zoneOwner, ttl: naming.degradedTTL, target: regionOwner)]],
                                           degraded: true))
                 } else {
-                    names.append(LiveName(name: zoneOwner, rrsets: try rrsets(zoneOwner, inZone, ttl: ttl),
+                    names.append(LiveName(name: zoneOwner, rrsets: try rrsets(zoneOwner, inZone, ttl: ttl, policy: policy),
                                           negativeTTL: naming.negativeTTL, degraded: inZone.contains(where: \.stale)))
                 }
             }
@@ -203,7 +229,7 @@ public struct RecordNames: Sendable {
         let targets: [Targets]
         if record.status.headless {
             // Ready endpoints of every cluster that is not offline; no ready endpoint anywhere: no name (NXDOMAIN).
-            targets = record.status.dns.sorted { $0.cluster < $1.cluster }.compactMap { dns in
+            let serving = record.status.dns.sorted { $0.cluster < $1.cluster }.compactMap { dns -> Targets? in
                 let state = link(dns)
                 guard state != .offline else { return nil }
                 let ready = dns.endpoints.filter(\.ready).compactMap { IPNetwork.parseAddress($0.address) }
@@ -211,7 +237,11 @@ public struct RecordNames: Sendable {
                 return Targets(cluster: dns.cluster, region: dns.region, zone: dns.zone, addresses: ready,
                                hostnames: [], stale: state == .stale)
             }
+            targets = TargetServing.selecting(serving, drained: isDrained).answering
             guard !targets.isEmpty else { return [] }
+            // A drained cluster's endpoints keep their own names (asking for one pod asks for that pod) but leave
+            // the SRV answers, as they leave the service's name.
+            let answering = Set(targets.map(\.cluster))
             for dns in record.status.dns.sorted(by: { $0.cluster < $1.cluster }) where link(dns) != .offline {
                 let clusterOwner = try owner.prepending(dns.cluster.rawValue)
                 var byHost: [String: [[UInt8]]] = [:]
@@ -226,11 +256,11 @@ public struct RecordNames: Sendable {
                                          hostnames: [], stale: link(dns) == .stale)
                     names.append(LiveName(name: hostOwner, rrsets: try rrsets(hostOwner, [single], ttl: ttl),
                                           negativeTTL: naming.negativeTTL))
-                    srvTargets.append((hostOwner, single.stale))
+                    if answering.contains(dns.cluster) { srvTargets.append((hostOwner, single.stale)) }
                 }
             }
         } else {
-            targets = healthyTargets(record, useEndpoints: false).map { target in
+            let serving = servingTargets(record, useEndpoints: false).map { target in
                 // clusterset names carry ClusterIPs (pods reach other clusters' service networks), not LB addresses.
                 var copy = target
                 let dns = record.status.dns.first { $0.cluster == target.cluster }
@@ -238,6 +268,7 @@ public struct RecordNames: Sendable {
                 copy.hostnames = []
                 return copy
             }.filter { !$0.addresses.isEmpty }
+            targets = TargetServing.selecting(serving, drained: isDrained).answering
             if !targets.isEmpty { srvTargets.append((owner, targets.contains(where: \.stale))) }
         }
 
@@ -252,18 +283,38 @@ public struct RecordNames: Sendable {
         }
         names.append(main)
 
-        for port in record.status.ports {
-            guard let portName = port.name, !srvTargets.isEmpty else { continue }
-            let srvOwner = try owner.prepending("_" + port.protocol.lowercased()).prepending("_" + portName)
-            let stale = srvTargets.contains(where: \.stale)
-            let srvTTL = stale ? min(ttl, naming.degradedTTL) : ttl
-            let records = srvTargets.map { target in
-                ResourceRecord(owner: srvOwner, type: .srv, ttl: srvTTL,
-                               rdata: [0, 0, 0, 100, UInt8(port.port >> 8 & 0xFF), UInt8(port.port & 0xFF)] + target.target.wire)
+        guard !srvTargets.isEmpty else { return names }
+        let srvTTL = TargetServing.ttl(record: ttl, degraded: naming.degradedTTL, stale: srvTargets.contains(where: \.stale))
+        for (portName, proto, numbers) in Self.srvPorts(record.status.ports) {
+            let srvOwner = try owner.prepending("_" + proto).prepending("_" + portName)
+            let records = numbers.flatMap { number in
+                srvTargets.map { target in
+                    ResourceRecord(owner: srvOwner, type: .srv, ttl: srvTTL,
+                                   rdata: [0, 0, 0, 100, UInt8(number >> 8 & 0xFF), UInt8(number & 0xFF)]
+                                       + target.target.wire)
+                }
             }
             names.append(LiveName(name: srvOwner, rrsets: [.srv: records], negativeTTL: naming.negativeTTL))
         }
         return names
+    }
+
+    /// The SRV names of a record's ports (§4.2: named ports only): one per port name and protocol (lowercased,
+    /// as it appears in the owner), holding every port number the members export under it, ascending. Ports are
+    /// the union by (name, protocol, port), so members that disagree on a number give one RRset with both, one
+    /// record per number and target, rather than two names with the same owner.
+    static func srvPorts(_ ports: [ServicePort]) -> [(name: String, protocol: String, numbers: [Int])] {
+        var result: [(name: String, protocol: String, numbers: [Int])] = []
+        for port in ports {
+            guard let name = port.name else { continue }
+            let proto = port.protocol.lowercased()
+            if let i = result.firstIndex(where: { $0.name == name && $0.protocol == proto }) {
+                if !result[i].numbers.contains(port.port) { result[i].numbers.append(port.port) }
+            } else {
+                result.append((name, proto, [port.port]))
+            }
+        }
+        return result.map { ($0.name, $0.protocol, $0.numbers.sorted()) }
     }
 
     /// `10.1.2.3` → `10-1-2-3`, `fd00::1` → `fd00--1`: the name of an endpoint without a hostname.

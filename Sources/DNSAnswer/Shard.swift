@@ -396,7 +396,9 @@ extension Shard {
     ///   the table's `sharedCount` shared ones (< 0), and every template's body and relocations lie in their
     ///   sections;
     /// - variants are ordered by node, name a node in range that says it has variants, and every node that says
-    ///   so has one.
+    ///   so has one;
+    /// - a rotating template's run (`Rotation`) lies in the part truncation keeps, holds at least two records,
+    ///   no relocation lies in it or lands in it, and each point is the start of a record of the run.
     func validate(index: Int?, origins: [[UInt8]], sharedCount: Int) -> [String] {
         var problems: [String] = []
         let label = index.map { "shard \($0)" } ?? "the shared answers"
@@ -430,10 +432,12 @@ extension Shard {
         let relocationCapacity = capacity(Relocation.self, layout.relocations, layout.byteCount)
         for t in 0..<templateCount {
             let entry = template(t).entry
-            if Int(entry.bodyStart) + Int(entry.bodyLength) > byteLength
+            if Int(entry.bodyStart) + entry.storedLength > byteLength
                 || Int(entry.relocationStart) + Int(entry.relocationCount) > relocationCapacity {
-                fail("template \(t)'s body or relocations run past their section")
+                fail("template \(t)'s body, rotation points or relocations run past their section")
+                continue
             }
+            if entry.rotationCount > 0 { checkRotation(t, entry, fail) }
         }
         let namesLength = Int(layout.origins - layout.names)
         var runs: [UInt32: UInt8] = [:]
@@ -514,6 +518,62 @@ extension Shard {
 }
 
 extension Shard {
+    /// `Rotation`'s rules, for template `index`.
+    private func checkRotation(_ index: Int, _ entry: TemplateEntry, _ fail: (String) -> Void) {
+        let (_, bytes, relocationBase) = template(index)
+        let body = bytes.advanced(by: Int(entry.bodyStart))
+        let start = Int(entry.rotationStart), length = Int(entry.rotationLength)
+        guard entry.rotationCount >= 2, length > 0, start + length <= Int(entry.trimmedLength) else {
+            fail("template \(index)'s rotation (\(entry.rotationCount) points, \(start)+\(length)) is not a run inside its kept answer")
+            return
+        }
+        // The records' starts in the run: owner (a pointer or labels), type, class, TTL, RDLENGTH, RDATA.
+        var starts = Set<Int>()
+        var at = 0
+        while at < length {
+            starts.insert(at)
+            var cursor = start + at
+            while cursor < start + length {
+                let label = Int(body.load(fromByteOffset: cursor, as: UInt8.self))
+                if label & 0xC0 == 0xC0 { cursor += 2; break }
+                cursor += 1 + label
+                if label == 0 { break }
+            }
+            guard cursor + 10 <= start + length else { break }
+            let rdLength = Int(body.load(fromByteOffset: cursor + 8, as: UInt8.self)) << 8
+                | Int(body.load(fromByteOffset: cursor + 9, as: UInt8.self))
+            at = cursor + 10 + rdLength - start
+        }
+        if at != length || starts.count < 2 { fail("template \(index)'s rotation run is not whole records") }
+        for i in 0..<Int(entry.rotationCount) {
+            let point = Int(body.loadUnaligned(fromByteOffset: Int(entry.bodyLength) + 2 * i, as: UInt16.self))
+            if !starts.contains(point) { fail("template \(index)'s rotation point \(point) is not a record's start") }
+        }
+        for i in Int(entry.relocationStart)..<(Int(entry.relocationStart) + Int(entry.relocationCount)) {
+            let relocation = relocationBase.load(fromByteOffset: i * MemoryLayout<Relocation>.stride, as: Relocation.self)
+            let position = Int(relocation.position), target = Int(relocation.target)
+            if (position >= start && position < start + length)
+                || (!relocation.isQnameSuffix && target >= start && target < start + length) {
+                fail("template \(index) has a pointer in or into its rotation run")
+            }
+        }
+    }
+
+    /// Moves the first rotating template's first point off a record's start (tests only): `validate` must report
+    /// it. False when no template here rotates.
+    func damageRotationForTesting() -> Bool {
+        for t in 0..<Int(layout.templateCount) {
+            let entry = template(t).entry
+            guard entry.rotationCount > 0 else { continue }
+            let offset = Int(layout.bytes) + Int(entry.bodyStart) + Int(entry.bodyLength)
+            withUnsafeMutablePointerToElements {
+                UnsafeMutableRawPointer($0).storeBytes(of: UInt16(1), toByteOffset: offset, as: UInt16.self)
+            }
+            return true
+        }
+        return false
+    }
+
     /// Points node 0's fallback at a template that does not exist (tests only): `validate` must report it.
     func damageForTesting() {
         guard nodeCount > 0 else { return }

@@ -205,9 +205,15 @@ struct TableBuilder {
         }
         // A wildcard's answers are rendered once for every name it covers.
         let fixed = name.isWildcard ? name.parent ?? name : name
+        // Only generated names rotate: a zone file's answers stay as written (the Knot differential test). A
+        // weighted service's picks apply with `dns.rotate` off too: the service asked for them.
+        let live = zone.isLive(name)
+        let weights = live ? rrsets[.rotationWeights] : nil
+        let rotate = (options.rotate && live) || weights != nil
         func render(_ type: RRType, _ override: [RRType: [ResourceRecord]]? = nil) throws(CompileError) -> RenderedBody {
             let body = MessageRenderer.render(resolver.resolve(name, type, override: override), qname: name,
-                                              fixedSuffix: fixed, serialFollowsTable: zone.followsTableSerial)
+                                              fixedSuffix: fixed, serialFollowsTable: zone.followsTableSerial,
+                                              rotate: rotate, weights: override == nil ? weights ?? [] : [])
             guard body.bytes.count <= TemplateEntry.maxBodyLength else { throw .answerTooLarge(name, type) }
             return body
         }
@@ -217,7 +223,8 @@ struct TableBuilder {
             types = chainTypes(from: name, in: zone).union([.cname, .any]).sorted()
             node.fallback = try render(absentTypes[index])
         } else if !rrsets.isEmpty {
-            types = rrsets.keys.sorted() + [.any]
+            // A generated name's weighted picks are no answer of their own (a zone file's TYPE65534 is).
+            types = rrsets.keys.filter { !(live && $0 == .rotationWeights) }.sorted() + [.any]
         } else {
             types = []
         }

@@ -1,5 +1,9 @@
-/// Where one compiled answer lives inside a `TemplateStore`, plus the header facts it carries. 28 bytes: a body
+/// Where one compiled answer lives inside a `TemplateStore`, plus the header facts it carries. 32 bytes: a body
 /// fits in 65,535 bytes (a DNS message does; the compile refuses larger answers), so lengths take 16 bits.
+///
+/// A rotating answer (`Rotation`) keeps its run as `rotationStart` and `rotationLength` and its `rotationCount`
+/// points as 16-bit offsets (host byte order) right behind its body bytes, at `bodyStart + bodyLength`; a body
+/// with points never shares its bytes with another template's.
 struct TemplateEntry: Sendable {
     var bodyStart: UInt32
     var relocationStart: UInt32
@@ -10,11 +14,19 @@ struct TemplateEntry: Sendable {
     var authorityCount: UInt16
     var additionalCount: UInt16
     var trimmedAdditionalCount: UInt16
-    var referenceQnameLength: UInt16
     /// Where the table's serial is written in the body (a live zone's SOA), or `noSerial`.
     var serialPosition: UInt16
+    var rotationStart: UInt16 = 0
+    var rotationLength: UInt16 = 0
+    /// A wire name has at most 255 bytes.
+    var referenceQnameLength: UInt8
     var rcode: UInt8
     var authoritative: Bool
+    /// 0 or 1: the answer is served as compiled. At most 255 points (`Rotation.maxPoints`).
+    var rotationCount: UInt8 = 0
+
+    /// The bytes the template owns in the bytes section: its body, then its rotation points.
+    var storedLength: Int { Int(bodyLength) + 2 * Int(rotationCount) }
 
     static let noSerial = UInt16.max
     /// The largest body a template holds: a message of 65,535 bytes less its header, the longest question and
@@ -43,7 +55,7 @@ struct TemplateStore: Sendable {
 
     /// Without relocations the question length a body was made for does not matter: every node writes its
     /// answers behind its own name only, and the same bytes then make the same message for any of them.
-    private static func questionLength(_ entry: TemplateEntry) -> UInt16 {
+    private static func questionLength(_ entry: TemplateEntry) -> UInt8 {
         entry.relocationCount == 0 ? 0 : entry.referenceQnameLength
     }
 
@@ -58,6 +70,9 @@ struct TemplateStore: Sendable {
         hasher.combine(entry.serialPosition)
         hasher.combine(entry.rcode)
         hasher.combine(entry.authoritative)
+        hasher.combine(entry.rotationStart)
+        hasher.combine(entry.rotationLength)
+        hasher.combine(entry.rotationCount)
         hasher.combine(body)
         for relocation in relocations {
             hasher.combine(relocation.position)
@@ -67,7 +82,15 @@ struct TemplateStore: Sendable {
         return hasher.finalize()
     }
 
-    /// True when template `index` is the answer `entry`, `body` and `relocations` would make.
+    /// A body's bytes as stored: the body, then its rotation points.
+    private static func stored(_ body: RenderedBody) -> [UInt8] {
+        guard let rotation = body.rotation else { return body.bytes }
+        var bytes = body.bytes
+        for point in rotation.points { withUnsafeBytes(of: point) { bytes += $0 } }
+        return bytes
+    }
+
+    /// True when template `index` is the answer `entry`, `body` (with its points) and `relocations` would make.
     private func holds(_ index: Int32, _ entry: TemplateEntry, _ body: [UInt8], _ relocations: [Relocation]) -> Bool {
         let stored = entries[Int(index)]
         guard stored.bodyLength == entry.bodyLength, stored.trimmedLength == entry.trimmedLength,
@@ -75,7 +98,9 @@ struct TemplateStore: Sendable {
               stored.authorityCount == entry.authorityCount, stored.additionalCount == entry.additionalCount,
               stored.trimmedAdditionalCount == entry.trimmedAdditionalCount,
               Self.questionLength(stored) == Self.questionLength(entry), stored.serialPosition == entry.serialPosition,
-              stored.rcode == entry.rcode, stored.authoritative == entry.authoritative
+              stored.rcode == entry.rcode, stored.authoritative == entry.authoritative,
+              stored.rotationStart == entry.rotationStart, stored.rotationLength == entry.rotationLength,
+              stored.rotationCount == entry.rotationCount
         else { return false }
         let start = Int(stored.bodyStart)
         guard self.bytes[start..<(start + body.count)].elementsEqual(body) else { return false }
@@ -88,7 +113,7 @@ struct TemplateStore: Sendable {
     /// section: at a headless service's SRV name, 195 of 273 bytes).
     mutating func add(_ body: RenderedBody, sharingBytesOf host: Int32? = nil) -> Int32 {
         precondition(body.bytes.count <= TemplateEntry.maxBodyLength, "the compile refuses answers over 65,535 bytes")
-        let entry = TemplateEntry(
+        var entry = TemplateEntry(
             bodyStart: host.map { entries[Int($0)].bodyStart } ?? UInt32(bytes.count),
             relocationStart: UInt32(relocations.count),
             bodyLength: UInt16(body.bytes.count),
@@ -98,21 +123,27 @@ struct TemplateStore: Sendable {
             authorityCount: UInt16(body.authorityCount),
             additionalCount: UInt16(body.additionalCount),
             trimmedAdditionalCount: UInt16(body.trimmedAdditionalCount),
-            referenceQnameLength: UInt16(body.referenceQnameLength),
             serialPosition: body.serialPosition.map { UInt16($0) } ?? TemplateEntry.noSerial,
+            rotationStart: UInt16(body.rotation?.start ?? 0),
+            rotationLength: UInt16(body.rotation?.length ?? 0),
+            referenceQnameLength: UInt8(body.referenceQnameLength),
             rcode: body.rcode,
-            authoritative: body.authoritative
+            authoritative: body.authoritative,
+            rotationCount: UInt8(body.rotation?.points.count ?? 0)
         )
+        let stored = Self.stored(body)
         var key = 0
         if deduplicates {
-            key = Self.contentHash(entry, body.bytes, body.relocations)
-            if let same = byContent[key], holds(same, entry, body.bytes, body.relocations) { return same }
+            key = Self.contentHash(entry, stored, body.relocations)
+            if let same = byContent[key], holds(same, entry, stored, body.relocations) { return same }
         }
-        if let host {
+        if let host, entry.rotationCount == 0, entries[Int(host)].rotationCount == 0 {
             let start = Int(entries[Int(host)].bodyStart)
             precondition(bytes[start..<(start + body.bytes.count)].elementsEqual(body.bytes), "a shared body is its host's start")
+            entry.bodyStart = UInt32(start)
         } else {
-            bytes += body.bytes
+            entry.bodyStart = UInt32(bytes.count)
+            bytes += stored
         }
         relocations += body.relocations
         entries.append(entry)
@@ -127,12 +158,12 @@ struct TemplateStore: Sendable {
         let (found, body, relocationBase) = shard.template(index)
         var entry = found
         entry.relocationStart = UInt32(relocations.count)
-        if let host {
+        if let host, found.rotationCount == 0, entries[Int(host)].rotationCount == 0 {
             entry.bodyStart = entries[Int(host)].bodyStart
         } else {
             entry.bodyStart = UInt32(bytes.count)
             bytes.append(contentsOf: UnsafeRawBufferPointer(start: body.advanced(by: Int(found.bodyStart)),
-                                                            count: Int(found.bodyLength)))
+                                                            count: found.storedLength))
         }
         let stride = MemoryLayout<Relocation>.stride
         for i in Int(found.relocationStart)..<(Int(found.relocationStart) + Int(found.relocationCount)) {

@@ -70,6 +70,13 @@ struct ReferenceNames {
         return result
     }
 
+    /// README "Draining": targets of drained members leave, unless every target's member is drained (then none
+    /// leaves: draining alone never empties an answer).
+    func withoutDrained(_ targets: [Target]) -> [Target] {
+        let kept = targets.filter { members[$0.cluster]?.drain == nil }
+        return kept.isEmpty ? targets : kept
+    }
+
     /// The address records of `targets` at `owner` (each address once, in order); with no address at all, a CNAME
     /// to the first load balancer hostname. Any stale target makes the TTL the degraded one (if shorter).
     func addressRecords(_ owner: DomainName, _ targets: [Target], ttl: UInt32) throws(WireError) -> [RRType: [ResourceRecord]] {
@@ -165,7 +172,7 @@ struct ReferenceNames {
                 result.append((owner, ReferenceNode(rrsets: [.cname: [cname(owner, ttl: ttl, to: target)]])))
             }
         } else {
-            let targets = healthy(record)
+            let targets = withoutDrained(healthy(record))
             var globalNode = ReferenceNode(rrsets: try addressRecords(global, targets, ttl: ttl),
                                            negativeTTL: naming.negativeTTL)
             // §4.1: a known requester asking the global name gets the nearest level with healthy targets.
@@ -226,6 +233,7 @@ struct ReferenceNames {
                                       hostnames: [], stale: link(dns) == .stale))
             }
             if targets.isEmpty { return [] }
+            targets = withoutDrained(targets)
             for dns in members where link(dns) != .offline {
                 // <hostname>.<clusterid>.<svc>.<ns>.svc.<domain>; an endpoint without a hostname is named by its
                 // address with dashes.
@@ -241,7 +249,8 @@ struct ReferenceNames {
                                      addresses: byHost[host]!, hostnames: [], stale: link(dns) == .stale)
                     result.append((hostOwner, ReferenceNode(rrsets: try addressRecords(hostOwner, [one], ttl: ttl),
                                                             negativeTTL: naming.negativeTTL)))
-                    srvTargets.append((hostOwner, one.stale))
+                    // A drained member's pods keep their names but are no SRV target.
+                    if targets.contains(where: { $0.cluster == dns.cluster }) { srvTargets.append((hostOwner, one.stale)) }
                 }
             }
         } else {
@@ -253,6 +262,7 @@ struct ReferenceNames {
                 targets.append(Target(cluster: target.cluster, region: target.region, zone: target.zone,
                                       addresses: ips, hostnames: [], stale: target.stale))
             }
+            targets = withoutDrained(targets)
             if !targets.isEmpty { srvTargets.append((owner, targets.contains { $0.stale })) }
         }
 
@@ -264,17 +274,24 @@ struct ReferenceNames {
         }
         result.append((owner, main))
 
-        // SRV for named ports only: priority 0, weight 100, the port, one record per target.
+        // SRV for named ports only: one owner per port name and protocol; ports are the union by (name,
+        // protocol, port), so its RRset holds every number under that name (ascending), and for each number one
+        // record per target: priority 0, weight 100.
         let srvStale = srvTargets.contains { $0.1 }
         if !srvTargets.isEmpty {
+            var numbers: [String: Set<Int>] = [:]
             for port in record.status.ports {
                 guard let portName = port.name else { continue }
-                let srvOwner = try DomainName("_\(portName)._\(port.protocol.lowercased()).\(owner.description)")
-                let records = srvTargets.map { target, _ in
-                    ResourceRecord(owner: srvOwner, type: .srv, ttl: srvStale ? min(ttl, naming.degradedTTL) : ttl,
-                                   rdata: [0, 0, 0, 100, UInt8(port.port >> 8 & 0xFF), UInt8(port.port & 0xFF)]
-                                       + target.wire,
-                                   compressibleNames: [6])
+                numbers["_\(portName)._\(port.protocol.lowercased())", default: []].insert(port.port)
+            }
+            for (label, ports) in numbers.sorted(by: { $0.key < $1.key }) {
+                let srvOwner = try DomainName("\(label).\(owner.description)")
+                let records = ports.sorted().flatMap { port in
+                    srvTargets.map { target, _ in
+                        ResourceRecord(owner: srvOwner, type: .srv, ttl: srvStale ? min(ttl, naming.degradedTTL) : ttl,
+                                       rdata: [0, 0, 0, 100, UInt8(port >> 8 & 0xFF), UInt8(port & 0xFF)] + target.wire,
+                                       compressibleNames: [6])
+                    }
                 }
                 result.append((srvOwner, ReferenceNode(rrsets: [.srv: records], negativeTTL: naming.negativeTTL)))
             }

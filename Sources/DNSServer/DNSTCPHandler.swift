@@ -214,14 +214,16 @@ final class DNSTCPHandler: ChannelDuplexHandler {
             return
         }
         let table = reader.table()
-        let answer = UnsafeMutableRawBufferPointer(rebasing: scratch[2...])
+        let answer = UnsafeMutableRawBufferPointer(rebasing: scratch[2..<TCPScratchBuffers.size])
         var qtype: UInt16 = 0
         var outcome = ResponseOutcome()
+        outcome.turn = scratch.loadUnaligned(fromByteOffset: TCPScratchBuffers.turnOffset, as: UInt32.self)
         let started = mcdns_monotonic_nanoseconds()
         var length = query.withUnsafeReadableBytes { bytes in
             table.respond(to: bytes, transport: .tcp, source: source, into: answer, qtype: &qtype, outcome: &outcome,
                           cookies: .disabled)
         }
+        scratch.storeBytes(of: outcome.turn, toByteOffset: TCPScratchBuffers.turnOffset, as: UInt32.self)
         if let counters {
             counters.count(transport: 1, qtype: qtype, response: answer.baseAddress!,
                            length: length <= answer.count ? length : 0)

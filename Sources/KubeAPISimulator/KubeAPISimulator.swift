@@ -180,6 +180,12 @@ public final class KubeAPISimulator: Sendable {
         core.store.objects(resource, namespace: namespace).map(\.text)
     }
 
+    /// Serves a resource from now on that `uninstalledResources` held back (a CRD being applied); its objects, if
+    /// any were created through the Swift API meanwhile, are there.
+    public func install(_ resource: SimResource) {
+        _ = core.uninstalled.withLock { $0.remove(resource) }
+    }
+
     /// etcd's revision: the resourceVersion of the latest write, across all resources.
     public var currentResourceVersion: String { String(core.store.currentRevision) }
 

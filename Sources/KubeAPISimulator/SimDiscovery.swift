@@ -1,6 +1,6 @@
 /// The discovery documents: /version, the legacy /api, /apis, /api/v1 and /apis/GROUP/VERSION ones (transcripts
 /// 01–05), and the aggregated discovery v2 lists kubectl ≥ 1.30 asks for with its Accept header (06, 07). Only
-/// the simulated resources are listed.
+/// the simulated resources are listed, without those the simulator holds uninstalled (`hidden`).
 enum SimDiscovery {
     static let aggregatedContentType = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
 
@@ -41,20 +41,21 @@ enum SimDiscovery {
     }
 
     /// The named groups, in the order /apis lists them.
-    static var groups: [(group: String, version: String)] {
+    static func groups(hidden: Set<SimResource> = []) -> [(group: String, version: String)] {
         var seen: [(String, String)] = []
-        for resource in SimResource.allCases where !resource.group.isEmpty {
+        for resource in SimResource.allCases where !resource.group.isEmpty && !hidden.contains(resource) {
             if !seen.contains(where: { $0.0 == resource.group }) { seen.append((resource.group, resource.version)) }
         }
         return seen
     }
 
-    static func apiGroupList() -> SimJSON {
-        .object([
+    static func apiGroupList(hidden: Set<SimResource> = []) -> SimJSON {
+        let listed = groups(hidden: hidden)
+        return .object([
             ("kind", .string("APIGroupList")), ("apiVersion", .string("v1")),
             (
                 "groups",
-                .array(groups.map { group, version in
+                .array(listed.map { group, version in
                     let groupVersion: SimJSON = .object([
                         ("groupVersion", .string("\(group)/\(version)")), ("version", .string(version)),
                     ])
@@ -68,8 +69,8 @@ enum SimDiscovery {
     }
 
     /// The APIResourceList of "v1" or "group/version"; nil when no simulated resource lives there.
-    static func resourceList(groupVersion: String) -> SimJSON? {
-        let resources = SimResource.allCases.filter { $0.apiVersion == groupVersion }
+    static func resourceList(groupVersion: String, hidden: Set<SimResource> = []) -> SimJSON? {
+        let resources = SimResource.allCases.filter { $0.apiVersion == groupVersion && !hidden.contains($0) }
         guard !resources.isEmpty else { return nil }
         var entries: [SimJSON] = []
         for resource in resources.sorted(by: { $0.plural < $1.plural }) {
@@ -98,10 +99,10 @@ enum SimDiscovery {
     }
 
     /// Aggregated discovery v2: for /api (core) or /apis (the named groups).
-    static func aggregated(core: Bool) -> SimJSON {
-        let groupNames: [(String, String)] = core ? [("", "v1")] : groups
+    static func aggregated(core: Bool, hidden: Set<SimResource> = []) -> SimJSON {
+        let groupNames: [(String, String)] = core ? [("", "v1")] : groups(hidden: hidden)
         let items: [SimJSON] = groupNames.map { group, version in
-            let resources = SimResource.allCases.filter { $0.group == group }.sorted { $0.plural < $1.plural }
+            let resources = SimResource.allCases.filter { $0.group == group && !hidden.contains($0) }.sorted { $0.plural < $1.plural }
             let entries: [SimJSON] = resources.map { resource in
                 var entry: [(String, SimJSON)] = [
                     ("resource", .string(resource.plural)),

@@ -1,5 +1,5 @@
 /// The resources the simulator serves: what mcdns watches in a member cluster, and what it writes in the host
-/// cluster (Leases for leader election, ServiceDNSRecords with their status).
+/// cluster (Leases for leader election, ServiceDNSRecords with their status, core/v1 Events about them).
 public enum SimResource: String, CaseIterable, Sendable, Hashable, CustomStringConvertible {
     case services
     case endpointSlices
@@ -7,13 +7,14 @@ public enum SimResource: String, CaseIterable, Sendable, Hashable, CustomStringC
     case nodes
     case leases
     case serviceDNSRecords
+    case events
 
     public var description: String { plural }
 
     /// The API group; "" for the core group.
     public var group: String {
         switch self {
-        case .services, .nodes: ""
+        case .services, .nodes, .events: ""
         case .endpointSlices: "discovery.k8s.io"
         case .serviceExports: "multicluster.x-k8s.io"
         case .leases: "coordination.k8s.io"
@@ -40,6 +41,7 @@ public enum SimResource: String, CaseIterable, Sendable, Hashable, CustomStringC
         case .nodes: "nodes"
         case .leases: "leases"
         case .serviceDNSRecords: "servicednsrecords"
+        case .events: "events"
         }
     }
 
@@ -53,6 +55,7 @@ public enum SimResource: String, CaseIterable, Sendable, Hashable, CustomStringC
         case .nodes: "Node"
         case .leases: "Lease"
         case .serviceDNSRecords: "ServiceDNSRecord"
+        case .events: "Event"
         }
     }
 
@@ -91,6 +94,7 @@ public enum SimResource: String, CaseIterable, Sendable, Hashable, CustomStringC
         case .nodes: ["no"]
         case .serviceExports: ["svcex"]
         case .serviceDNSRecords: ["sdr"]
+        case .events: ["ev"]
         default: []
         }
     }
@@ -109,6 +113,7 @@ public enum SimResource: String, CaseIterable, Sendable, Hashable, CustomStringC
         case .endpointSlices: "qgS0xkrxYAI="
         case .nodes: "XwShjMxG9Fs="
         case .leases: "gqkMMb/YqFM="
+        case .events: "r2yiGXH7wu8="
         case .serviceExports, .serviceDNSRecords: nil
         }
     }
@@ -141,6 +146,12 @@ public enum SimResource: String, CaseIterable, Sendable, Hashable, CustomStringC
             ]
         case .leases:
             members += [("spec", .object([]))]
+        case .events:
+            members += [
+                ("involvedObject", .object([])), ("source", .object([])), ("firstTimestamp", .null),
+                ("lastTimestamp", .null), ("eventTime", .null), ("reportingComponent", .string("")),
+                ("reportingInstance", .string("")),
+            ]
         case .serviceExports, .serviceDNSRecords:
             break
         }
@@ -153,6 +164,26 @@ public enum SimResource: String, CaseIterable, Sendable, Hashable, CustomStringC
     ].map { ($0, SimJSON.string("")) }
 
     /// The resource an object of `apiVersion`/`kind` belongs to.
+    /// The field labels a `fieldSelector` may name besides `metadata.name` and `metadata.namespace`, with the
+    /// path each reads (the apiserver's `event.GetAttrs`; `source` is `source.component`).
+    var selectableFields: [String: [String]] {
+        switch self {
+        case .events:
+            [
+                "involvedObject.kind": ["involvedObject", "kind"],
+                "involvedObject.namespace": ["involvedObject", "namespace"],
+                "involvedObject.name": ["involvedObject", "name"],
+                "involvedObject.uid": ["involvedObject", "uid"],
+                "involvedObject.apiVersion": ["involvedObject", "apiVersion"],
+                "involvedObject.resourceVersion": ["involvedObject", "resourceVersion"],
+                "involvedObject.fieldPath": ["involvedObject", "fieldPath"],
+                "reason": ["reason"], "reportingComponent": ["reportingComponent"], "source": ["source", "component"],
+                "type": ["type"],
+            ]
+        default: [:]
+        }
+    }
+
     static func forObject(apiVersion: String, kind: String) -> SimResource? {
         allCases.first { $0.apiVersion == apiVersion && $0.kind == kind }
     }

@@ -190,6 +190,13 @@ struct SimRouter {
 
     func handle(_ request: SimHTTPRequest, route: SimRoute, user: String) -> SimAction {
         let anonymous = user == "system:anonymous"
+        var route = route
+        switch route {
+        case .collection(let resource, _), .object(let resource, _, _), .status(let resource, _, _):
+            if core.uninstalled.withLock({ $0.contains(resource) }) { route = .unknown }
+        default:
+            break
+        }
         switch route {
         case .version:
             // system:public-info-viewer lets everyone, anonymous included, read the version.
@@ -247,7 +254,7 @@ struct SimRouter {
             do throws(SimAPIError) {
                 switch request.method {
                 case "GET":
-                    return .json(200, try core.store.get(resource, namespace: namespace, name: name))
+                    return answer(request, resource, try core.store.get(resource, namespace: namespace, name: name))
                 case "PUT":
                     let body = try parseBody(request)
                     let stored = try core.store.update(
@@ -413,18 +420,19 @@ struct SimRouter {
 
     private func discovery(_ request: SimHTTPRequest, route: SimRoute) -> SimAction {
         let aggregated = SimDiscovery.wantsAggregated(request.headers.first(name: "Accept"))
+        let hidden = core.uninstalled.withLock { $0 }
         switch route {
         case .apiVersions where aggregated, .apiGroupList where aggregated:
             return .respond(
-                status: 200, body: SimDiscovery.aggregated(core: route == .apiVersions).text,
+                status: 200, body: SimDiscovery.aggregated(core: route == .apiVersions, hidden: hidden).text,
                 contentType: SimDiscovery.aggregatedContentType, headers: [("Vary", "Accept")]
             )
         case .apiVersions:
             return .json(200, SimDiscovery.apiVersions(serverAddress: core.serverAddress.withLock { $0 }))
         case .apiGroupList:
-            return .json(200, SimDiscovery.apiGroupList())
+            return .json(200, SimDiscovery.apiGroupList(hidden: hidden))
         case .resourceList(let groupVersion):
-            guard let list = SimDiscovery.resourceList(groupVersion: groupVersion) else {
+            guard let list = SimDiscovery.resourceList(groupVersion: groupVersion, hidden: hidden) else {
                 return .json(404, SimStatus.failure(code: 404, reason: "NotFound", message: "the server could not find the requested resource", details: []))
             }
             return .json(200, list)
@@ -433,10 +441,16 @@ struct SimRouter {
         }
     }
 
-    private func filter(_ request: SimHTTPRequest, namespace: String?) throws(SimAPIError) -> SimFilter {
+    private func filter(
+        _ request: SimHTTPRequest,
+        resource: SimResource,
+        namespace: String?
+    ) throws(SimAPIError) -> SimFilter {
         var filter = SimFilter(namespace: namespace)
         if let text = request.query("labelSelector"), !text.isEmpty { filter.labels = try SimLabelSelector(parsing: text) }
-        if let text = request.query("fieldSelector"), !text.isEmpty { filter.fields = try SimFieldSelector(parsing: text) }
+        if let text = request.query("fieldSelector"), !text.isEmpty { 
+            filter.fields = try SimFieldSelector(parsing: text, resource: resource)
+        }
         return filter
     }
 
@@ -450,11 +464,13 @@ struct SimRouter {
                 limit = value > 0 ? value : nil
             }
             let listRequest = SimStore.ListRequest(
-                filter: try filter(request, namespace: namespace), limit: limit,
+                filter: try filter(request, resource: resource, namespace: namespace), limit: limit,
                 continueToken: request.query("continue"), resourceVersion: request.query("resourceVersion"),
                 resourceVersionMatch: request.query("resourceVersionMatch")
             )
-            return .json(200, try core.store.list(resource, listRequest, maxPageSize: configuration.maxPageSize))
+            return answer(
+                request, resource, try core.store.list(resource, listRequest, maxPageSize: configuration.maxPageSize)
+            )
         } catch {
             return .error(error)
         }
@@ -462,7 +478,7 @@ struct SimRouter {
 
     private func watch(_ request: SimHTTPRequest, resource: SimResource, namespace: String?) -> SimAction {
         do throws(SimAPIError) {
-            let filter = try filter(request, namespace: namespace)
+            let filter = try filter(request, resource: resource, namespace: namespace)
             let allowBookmarks = request.query("allowWatchBookmarks").map { $0 == "true" || $0 == "1" } ?? false
             let sendInitialEvents = request.query("sendInitialEvents").map { $0 == "true" || $0 == "1" } ?? false
             let start: SimStore.WatchStart
@@ -507,6 +523,17 @@ struct SimRouter {
         } catch {
             return .error(error)
         }
+    }
+
+    /// A read's answer: a Table when the client asks for one and the resource has printer columns, else the JSON.
+    private func answer(_ request: SimHTTPRequest, _ resource: SimResource, _ json: SimJSON) -> SimAction {
+        guard let columns = configuration.printerColumns[resource],
+            SimTable.wanted(request.headers.first(name: "Accept"))
+        else { return .json(200, json) }
+        return .respond(
+            status: 200, body: SimTable.table(json, columns: columns).text,
+            contentType: SimTable.contentType, headers: [("Vary", "Accept")]
+        )
     }
 
     private func parseBody(_ request: SimHTTPRequest) throws(SimAPIError) -> SimJSON {

@@ -106,14 +106,15 @@ struct SimLabelSelector: Sendable {
     }
 }
 
-/// A parsed `fieldSelector` on `metadata.name` and `metadata.namespace` (`=`, `==`, `!=`), the fields every
-/// resource supports.
+/// A parsed `fieldSelector`: `metadata.name` and `metadata.namespace` on every resource, and the resource's own
+/// field labels (`SimResource.selectableFields`, e.g. `involvedObject.uid` on Events, which `kubectl describe`
+/// uses), with `=`, `==` and `!=`. A field that is absent compares as "".
 struct SimFieldSelector: Sendable {
-    var requirements: [(field: String, value: String, equal: Bool)] = []
+    var requirements: [(path: [String], value: String, equal: Bool)] = []
 
     init() {}
 
-    init(parsing text: String) throws(SimAPIError) {
+    init(parsing text: String, resource: SimResource) throws(SimAPIError) {
         for raw in text.split(separator: ",") {
             let part = raw.trimmingSpaces
             let pieces: (Substring, Substring, Bool)
@@ -127,17 +128,25 @@ struct SimFieldSelector: Sendable {
                 throw SimStatus.badRequest("invalid selector: '\(text)'; can't understand '\(part)'")
             }
             let field = pieces.0.trimmingSpaces
-            guard field == "metadata.name" || field == "metadata.namespace" else {
-                throw SimStatus.badRequest("field label not supported: \(field)")
+            let path: [String]
+            switch field {
+            case "metadata.name": path = ["metadata", "name"]
+            case "metadata.namespace": path = ["metadata", "namespace"]
+            default:
+                guard let own = resource.selectableFields[field] else {
+                    throw SimStatus.badRequest("field label not supported: \(field)")
+                }
+                path = own
             }
-            requirements.append((field, pieces.1.trimmingSpaces, pieces.2))
+            requirements.append((path, pieces.1.trimmingSpaces, pieces.2))
         }
     }
 
-    func matches(name: String, namespace: String?) -> Bool {
+    func matches(_ object: SimJSON) -> Bool {
         requirements.allSatisfy { requirement in
-            let actual = requirement.field == "metadata.name" ? name : (namespace ?? "")
-            return (actual == requirement.value) == requirement.equal
+            var value: SimJSON? = object
+            for key in requirement.path { value = value?[key] }
+            return ((value?.stringValue ?? "") == requirement.value) == requirement.equal
         }
     }
 }

@@ -28,11 +28,14 @@ final class SimServerCore: Sendable {
     let serverAddress = Mutex<String>("127.0.0.1:0")
     /// The `kube-system` Namespace's uid now (a restart may give the server another identity).
     let kubeSystemUID: Mutex<String>
+    /// Resources not served now (a CRD not installed); starts as the configuration's `uninstalledResources`.
+    let uninstalled: Mutex<Set<SimResource>>
 
     init(configuration: SimulatorConfiguration, store: SimStore) {
         self.configuration = configuration
         self.store = store
         self.kubeSystemUID = Mutex(configuration.kubeSystemUID)
+        self.uninstalled = Mutex(configuration.uninstalledResources)
     }
 
     // MARK: faults

@@ -25,8 +25,7 @@ struct SimFilter: Sendable {
         let metadata = object["metadata"] ?? .object([])
         let namespace = metadata["namespace"]?.stringValue
         if let wanted = self.namespace, namespace != wanted { return false }
-        let name = metadata["name"]?.stringValue ?? ""
-        return fields.matches(name: name, namespace: namespace) && labels.matches(metadata.stringMap("labels") ?? [:])
+        return fields.matches(object) && labels.matches(metadata.stringMap("labels") ?? [:])
     }
 }
 

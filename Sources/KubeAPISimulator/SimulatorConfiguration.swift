@@ -48,6 +48,14 @@ public struct SimulatorConfiguration: Sendable {
     /// The namespaces that exist; nil means every namespace does. A create in any other namespace is answered as
     /// the apiserver's NamespaceLifecycle admission answers it: 404 `namespaces "NS" not found`.
     public var namespaces: Set<String>? = nil
+    /// Resources whose CRD is not installed (yet): every request on them is answered 404 "the server could not
+    /// find the requested resource", as for any path the apiserver does not serve, and discovery leaves them out.
+    /// `KubeAPISimulator.install(_:)` serves one from then on.
+    public var uninstalledResources: Set<SimResource> = []
+    /// Server-side printing: a resource with columns here (a CRD's `additionalPrinterColumns`) answers a list or
+    /// get that asks for `application/json;as=Table;v=v1;g=meta.k8s.io` with a Table, so `kubectl get` shows those
+    /// columns; other resources answer plain JSON and kubectl falls back to NAME and AGE.
+    public var printerColumns: [SimResource: [SimPrinterColumn]] = [:]
 
     public init(
         port: Int = 0,

@@ -20,6 +20,8 @@ public struct KubeResourceClient: Sendable {
         }
 
         public static let leases = Resource(apiVersion: "coordination.k8s.io/v1", plural: "leases")
+        /// core/v1 Events, which the status writer records on ServiceDNSRecords (`kubectl describe` lists them).
+        public static let events = Resource(apiVersion: "v1", plural: "events")
         public static let serviceDNSRecords = Resource(
             apiVersion: KubeObjectKind.serviceDNSRecord.apiVersion,
             plural: KubeObjectKind.serviceDNSRecord.resource
@@ -93,6 +95,15 @@ public struct KubeResourceClient: Sendable {
         )
     }
 
+    /// PATCH with a strategic merge patch (client-go's event recorder updates an event's count this way; for
+    /// types without patch strategies it merges as a JSON merge patch does).
+    public func patch(namespace: String, name: String, _ patch: KubeValue) async throws(KubeAPIError) -> KubeValue {
+        try await send(
+            "PATCH", resource.path(namespace: namespace, name: name) + managerQuery, body: patch,
+            contentType: "application/strategic-merge-patch+json"
+        )
+    }
+
     /// DELETE, only if the object is still at `resourceVersion` when one is given (else `.conflict`).
     public func delete(namespace: String, name: String, resourceVersion: String? = nil) async throws(KubeAPIError) {
         var body: KubeValue?
@@ -107,9 +118,14 @@ public struct KubeResourceClient: Sendable {
 
     private var managerQuery: String { "?fieldManager=\(fieldManager)" }
 
-    private func send(_ method: String, _ path: String, body: KubeValue?) async throws(KubeAPIError) -> KubeValue {
+    private func send(
+        _ method: String,
+        _ path: String,
+        body: KubeValue?,
+        contentType: String = "application/json"
+    ) async throws(KubeAPIError) -> KubeValue {
         var headers: [(name: String, value: String)] = [("Accept", "application/json")]
-        if body != nil { headers.append(("Content-Type", "application/json")) }
+        if body != nil { headers.append(("Content-Type", contentType)) }
         let request = KubeRequest(
             method: method,
             path: path,

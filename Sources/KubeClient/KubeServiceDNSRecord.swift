@@ -21,19 +21,24 @@ public struct KubeServiceDNSRecord: Sendable, Hashable {
         public var dnsPrefix: String?
         public var externalName: String?
         public var allowServiceWithoutEndpoints: Bool?
+        /// The traffic policy in its text form (`nearest`, `weighted: a=70, b=30`, `failover: a, b`); the
+        /// controller parses it and reports a bad one in the record's status.
+        public var trafficPolicy: String?
 
         public init(
             domainRef: String? = nil,
             recordTTL: Int? = nil,
             dnsPrefix: String? = nil,
             externalName: String? = nil,
-            allowServiceWithoutEndpoints: Bool? = nil
+            allowServiceWithoutEndpoints: Bool? = nil,
+            trafficPolicy: String? = nil
         ) {
             self.domainRef = domainRef
             self.recordTTL = recordTTL
             self.dnsPrefix = dnsPrefix
             self.externalName = externalName
             self.allowServiceWithoutEndpoints = allowServiceWithoutEndpoints
+            self.trafficPolicy = trafficPolicy
         }
 
         /// Whether no field is set (mcdns creates its records with an empty spec).
@@ -68,6 +73,7 @@ public struct KubeServiceDNSRecord: Sendable, Hashable {
                 spec.dnsPrefix = try reader.string("dnsPrefix")
                 spec.externalName = try reader.string("externalName")
                 spec.allowServiceWithoutEndpoints = try reader.bool("allowServiceWithoutEndpoints")
+                spec.trafficPolicy = try reader.string("trafficPolicy")
             }
             return KubeServiceDNSRecord(
                 metadata: metadata,

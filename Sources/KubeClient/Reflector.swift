@@ -322,17 +322,10 @@ public final class Reflector: Sendable {
     /// The member's identity: the `kube-system` Namespace's uid. A refusal (403: RBAC without `get` on it; 404)
     /// or an answer without a uid gives `unknown`; transport failures and 401/429/5xx are failures.
     private func readIdentity() async -> Result<Identity, ListFailure> {
-        let response: KubeResponse
-        do {
-            response = try await connector.execute(KubeRequest(path: "/api/v1/namespaces/kube-system"))
-        } catch {
-            return .failure(ListFailure(outcome: .failure(reason: "connectionError", detail: "\(error)", retryAfter: nil)))
-        }
-        let body: [UInt8]
-        do {
-            body = try await Self.collect(response.body, limit: 1 << 20)
-        } catch {
-            return .failure(ListFailure(outcome: .failure(reason: "connectionError", detail: "kube-system namespace: \(error)", retryAfter: nil)))
+        let response: KubeResponse, body: [UInt8]
+        switch await fetch("/api/v1/namespaces/kube-system", limit: 1 << 20, reading: "kube-system namespace") {
+        case .success(let fetched): (response, body) = fetched
+        case .failure(let failure): return .failure(failure)
         }
         switch response.status {
         case 200:
@@ -347,8 +340,7 @@ public final class Reflector: Sendable {
             warnIdentity("reading namespaces/kube-system answered HTTP \(response.status)")
             return .success(.unknown)
         default:
-            let status = (try? KubeJSON.fields(body)).map { KubeStatus(fields: $0) } ?? KubeStatus(code: response.status)
-            let outcome = classify(status: response.status, body: status, headers: response)
+            let outcome = classify(response, body)
             if case .failure = outcome { return .failure(ListFailure(outcome: outcome)) }
             warnIdentity("reading namespaces/kube-system answered HTTP \(response.status)")
             return .success(.unknown)
@@ -366,22 +358,12 @@ public final class Reflector: Sendable {
     /// The server's current resourceVersion: the version of a consistent one-item list of our kind.
     private func currentVersion() async -> Result<String, ListFailure> {
         let path = kind.collectionPath(namespace: namespace) + "?limit=1"
-        let response: KubeResponse
-        do {
-            response = try await connector.execute(KubeRequest(path: path))
-        } catch {
-            return .failure(ListFailure(outcome: .failure(reason: "connectionError", detail: "\(error)", retryAfter: nil)))
+        let response: KubeResponse, body: [UInt8]
+        switch await fetch(path, limit: configuration.maximumListSize, reading: "version check") {
+        case .success(let fetched): (response, body) = fetched
+        case .failure(let failure): return .failure(failure)
         }
-        let body: [UInt8]
-        do {
-            body = try await Self.collect(response.body, limit: configuration.maximumListSize)
-        } catch {
-            return .failure(ListFailure(outcome: .failure(reason: "connectionError", detail: "version check: \(error)", retryAfter: nil)))
-        }
-        guard response.status == 200 else {
-            let status = (try? KubeJSON.fields(body)).map { KubeStatus(fields: $0) } ?? KubeStatus(code: response.status)
-            return .failure(ListFailure(outcome: classify(status: response.status, body: status, headers: response)))
-        }
+        guard response.status == 200 else { return .failure(ListFailure(outcome: classify(response, body))) }
         guard let fields = try? KubeJSON.fields(body), case .object(let metadata)? = fields["metadata"]?.content,
             case .string(let version)? = metadata["resourceVersion"]?.content, !version.isEmpty
         else {
@@ -496,20 +478,12 @@ public final class Reflector: Sendable {
             }
             let path = query.isEmpty ? base : base + "?" + query.joined(separator: "&")
             statistics.update { $0.listRequests += 1 }
-            let response: KubeResponse
-            do {
-                response = try await connector.execute(KubeRequest(path: path))
-            } catch {
-                return .failure(ListFailure(outcome: .failure(reason: "connectionError", detail: "\(error)", retryAfter: nil)))
-            }
-            let body: [UInt8]
-            do {
-                body = try await Self.collect(response.body, limit: configuration.maximumListSize)
-            } catch {
-                return .failure(ListFailure(outcome: .failure(reason: "connectionError", detail: "list body: \(error)", retryAfter: nil)))
+            let response: KubeResponse, body: [UInt8]
+            switch await fetch(path, limit: configuration.maximumListSize, reading: "list body") {
+            case .success(let fetched): (response, body) = fetched
+            case .failure(let failure): return .failure(failure)
             }
             guard response.status == 200 else {
-                let status = (try? KubeJSON.fields(body)).map { KubeStatus(fields: $0) } ?? KubeStatus(code: response.status)
                 if response.status == 410 && token != nil {
                     // The continue token expired half-way: one full list, no paging (client-go's pager does this).
                     logger.info("list continue token expired; listing everything at once")
@@ -519,7 +493,7 @@ public final class Reflector: Sendable {
                     reason = "continueExpired"
                     continue
                 }
-                return .failure(ListFailure(outcome: classify(status: response.status, body: status, headers: response)))
+                return .failure(ListFailure(outcome: classify(response, body)))
             }
             let page: [String: KubeValue]
             do {
@@ -576,9 +550,7 @@ public final class Reflector: Sendable {
             return .failure(reason: "connectionError", detail: "\(error)", retryAfter: nil)
         }
         guard response.status == 200 else {
-            let body = (try? await Self.collect(response.body, limit: 1 << 20)) ?? []
-            let status = (try? KubeJSON.fields(body)).map { KubeStatus(fields: $0) } ?? KubeStatus(code: response.status)
-            return classify(status: response.status, body: status, headers: response)
+            return classify(response, (try? await Self.collect(response.body, limit: 1 << 20)) ?? [])
         }
         // After an outage, a 200 alone is not recovery (a server may close at once): the watch counts as resumed
         // at its first event or once it has stayed open for `minimumWatchDuration`.
@@ -755,6 +727,31 @@ public final class Reflector: Sendable {
         }
 
         var fired: Bool { state.withLock { $0.fired } }
+    }
+
+    /// One GET with its whole body (at most `limit` bytes); a transport failure or a body cut short is a
+    /// `connectionError`, its detail prefixed with what was being read. Any HTTP status is a success here.
+    private func fetch(_ path: String, limit: Int, reading what: String)
+        async -> Result<(response: KubeResponse, body: [UInt8]), ListFailure>
+    {
+        let response: KubeResponse
+        do {
+            response = try await connector.execute(KubeRequest(path: path))
+        } catch {
+            return .failure(ListFailure(outcome: .failure(reason: "connectionError", detail: "\(error)", retryAfter: nil)))
+        }
+        do {
+            return .success((response, try await Self.collect(response.body, limit: limit)))
+        } catch {
+            let outcome = Outcome.failure(reason: "connectionError", detail: "\(what): \(error)", retryAfter: nil)
+            return .failure(ListFailure(outcome: outcome))
+        }
+    }
+
+    /// A response other than 200, read through its Status body when it has one.
+    private func classify(_ response: KubeResponse, _ body: [UInt8]) -> Outcome {
+        let status = (try? KubeJSON.fields(body)).map { KubeStatus(fields: $0) } ?? KubeStatus(code: response.status)
+        return classify(status: response.status, body: status, headers: response)
     }
 
     /// Maps a failed response (HTTP status or ERROR event) to what to do.

@@ -3,7 +3,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 
-/// A small HTTP/1.1 client over SwiftNIO for the admin API: one GET per connection, plain HTTP on the address of
+/// A small HTTP/1.1 client over SwiftNIO for the admin API: one request (a GET, or a bodiless POST) per connection, plain HTTP on the address of
 /// `--admin`. Small on purpose: the CLI needs nothing async-http-client adds (TLS, pools, redirects), and NIO is
 /// already a dependency.
 struct AdminClient {
@@ -16,7 +16,7 @@ struct AdminClient {
         let body: [UInt8]
     }
 
-    func get(_ pathAndQuery: String) async throws(CommandFailure) -> Reply {
+    func get(_ pathAndQuery: String, method: HTTPMethod = .GET) async throws(CommandFailure) -> Reply {
         let promise = MultiThreadedEventLoopGroup.singleton.next().makePromise(of: Reply.self)
         let host = base.host
         let port = base.port
@@ -25,9 +25,10 @@ struct AdminClient {
         headers.add(name: "Accept", value: "application/json")
         headers.add(name: "Connection", value: "close")
         if let token { headers.add(name: "Authorization", value: "Bearer \(token)") }
+        if method == .POST { headers.add(name: "Content-Length", value: "0") }
         let head = HTTPRequestHead(
             version: .http1_1,
-            method: .GET,
+            method: method,
             uri: base.pathPrefix + pathAndQuery,
             headers: headers
         )
@@ -60,8 +61,12 @@ struct AdminClient {
     }
 
     /// GETs and decodes a JSON body, turning error statuses into failures that say what to do.
-    func fetch<T: Decodable>(_ type: T.Type, _ pathAndQuery: String) async throws(CommandFailure) -> T {
-        let reply = try await get(pathAndQuery)
+    func fetch<T: Decodable>(
+        _ type: T.Type,
+        _ pathAndQuery: String,
+        method: HTTPMethod = .GET
+    ) async throws(CommandFailure) -> T {
+        let reply = try await get(pathAndQuery, method: method)
         let message =
             (try? JSONDecoder().decode(ErrorBody.self, from: Data(reply.body)))?.error
             ?? String(decoding: reply.body.prefix(300), as: UTF8.self)

@@ -10,7 +10,8 @@ struct ClustersCommand: AsyncParsableCommand {
         usage: "mcdns clusters [-o <output>] [--admin <url>] [--token-file <file>]",
         discussion: """
             LINK is what the answers use: synced; stale, last-known targets with the degraded TTL; offline, \
-            targets withdrawn. LAST SYNC is when the member's data was last current.
+            targets withdrawn; ",drained" follows it while the cluster is drained (mcdns drain or \
+            clusters[].drain), its targets out of the answers. LAST SYNC is when the member's data was last current.
 
             Exit codes: 0 listed, 64 bad arguments, 3 the admin API is unreachable, 4 the token was refused.
 
@@ -41,8 +42,12 @@ struct ClustersCommand: AsyncParsableCommand {
             let age = cluster.lastSync.map { Render.age(now - $0) + " ago" } ?? "never"
             let objects = cluster.objects.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
             rows.append([
-                cluster.name, cluster.sourceKind, cluster.link, age, "\(cluster.region)/\(cluster.zone)",
-                objects.joined(separator: " "), "\(cluster.services)", cluster.conditions.last ?? "",
+                cluster.name, cluster.sourceKind,
+                cluster.link + (cluster.drained == true ? ",drained" : ""), age, "\(cluster.region)/\(cluster.zone)",
+                objects.joined(separator: " "), "\(cluster.services)",
+                cluster.drained == true
+                    ? "drained by \(cluster.drainedBy ?? "?")" + (cluster.drainReason.map { ": \($0)" } ?? "")
+                    : cluster.conditions.last ?? "",
             ])
         }
         var text = Render.table(rows)

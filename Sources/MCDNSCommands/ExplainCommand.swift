@@ -57,6 +57,7 @@ struct ExplainCommand: AsyncParsableCommand {
         lines.append("  service:    \(e.service ?? "none") (\(e.kind) name)")
         lines.append("  result:     \(e.resolution), rcode \(e.rcode)" + (e.degraded ? ", degraded" : ""))
         lines.append("  step:       \(e.step)")
+        if let strategy = e.strategy { lines.append("  strategy:   \(strategy)" + (e.policy.map { ": \($0)" } ?? "")) }
         lines.append("  ttl:        \(e.ttl.map(String.init) ?? "-")")
         lines.append("  serial:     \(e.serial)")
         if !e.candidates.isEmpty {

@@ -17,13 +17,14 @@ public struct MCDNSCommand: AsyncParsableCommand {
               mcdns records --output yaml
               mcdns clusters
               mcdns explain web.shop.acme.svc.example.com --as-cluster east-1
+              mcdns drain east-1 --reason "node upgrade"
 
             Exit codes: 0 success; 1 the answer is no (check found problems, serve could not start); 64 bad \
             arguments; 3 the admin API or the DNS server is unreachable; 4 the admin API refused the token; 5 not \
             found (no record for that service).
             """,
         subcommands: [ServeCommand.self, CheckCommand.self, AgentCommand.self, QueryCommand.self, RecordsCommand.self,
-                      ClustersCommand.self, ExplainCommand.self]
+                      ClustersCommand.self, ExplainCommand.self, DrainCommand.self, UndrainCommand.self]
     )
 
     public init() {}

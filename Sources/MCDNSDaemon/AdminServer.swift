@@ -3,17 +3,21 @@ import DNSAnswer
 import Foundation
 import Hummingbird
 import Logging
+import MCDNSModel
 import NIOCore
 import RecordStore
 import ServiceLifecycle
 
 /// The admin HTTP API (Hummingbird): `/healthz`, `/readyz`, `/metrics`, `/v1/records`,
-/// `/v1/records/{namespace}/{name}`, `/v1/clusters`, `/v1/explain?name=&type=&cluster=`.
+/// `/v1/records/{namespace}/{name}`, `/v1/clusters`, `/v1/explain?name=&type=&cluster=`, and
+/// `POST /v1/clusters/{name}/drain?reason=` and `POST /v1/clusters/{name}/undrain` (`mcdns drain`, `undrain`).
 ///
 /// JSON bodies are the `AdminViews` types. With a token every route but the probes requires it.
 final class AdminServer: Service {
     let address: Configuration.ListenAddress
     let snapshot: AdminSnapshot
+    /// Where drains go (nil: no members, so drain and undrain answer 409).
+    let drains: MemberSupervisor?
     let metrics: MetricsExporter
     let token: [UInt8]?
     let limits: Configuration.Admin
@@ -22,6 +26,7 @@ final class AdminServer: Service {
     init(
         address: Configuration.ListenAddress,
         snapshot: AdminSnapshot,
+        drains: MemberSupervisor? = nil,
         metrics: MetricsExporter,
         token: [UInt8]?,
         limits: Configuration.Admin,
@@ -30,6 +35,7 @@ final class AdminServer: Service {
         self.limits = limits
         self.address = address
         self.snapshot = snapshot
+        self.drains = drains
         self.metrics = metrics
         self.token = token
         self.logger = logger
@@ -87,6 +93,30 @@ final class AdminServer: Service {
             return Self.json(found)
         }
         router.get("/v1/clusters") { _, _ in Self.json(snapshot.clusters()) }
+        let drains = self.drains
+        let auditLogger = self.logger
+        router.post("/v1/clusters/:name/drain") { request, context in
+            let name = try context.parameters.require("name")
+            let reason = request.uri.queryParameters.get("reason").flatMap { $0.isEmpty ? nil : $0 }
+            return Self.drainResponse(drains, name, logger: auditLogger) {
+                (registry: DrainRegistry, cluster: ClusterID) throws(DrainRegistry.Failure) -> AdminViews.Drain in
+                let drain = try registry.drain(cluster, reason: reason)
+                return AdminViews.Drain(cluster: name, drained: true, drainedBy: drain.origin.rawValue,
+                                        reason: drain.reason,
+                                        message: "\(name) \(drain.description): its targets leave every answer "
+                                            + "(unless every healthy cluster of a service is drained); its watches go on")
+            }
+        }
+        router.post("/v1/clusters/:name/undrain") { _, context in
+            let name = try context.parameters.require("name")
+            return Self.drainResponse(drains, name, logger: auditLogger) {
+                (registry: DrainRegistry, cluster: ClusterID) throws(DrainRegistry.Failure) -> AdminViews.Drain in
+                let was = try registry.undrain(cluster)
+                return AdminViews.Drain(cluster: name, drained: false, drainedBy: nil, reason: nil,
+                                        message: was ? "\(name) undrained: its healthy targets answer again"
+                                            : "\(name) was not drained")
+            }
+        }
         router.get("/v1/explain") { request, _ in
             let query = request.uri.queryParameters
             do throws(AdminSnapshot.ExplainFailure) {
@@ -134,6 +164,30 @@ final class AdminServer: Service {
         )
         try await app.run()
         logger.info("admin API stopped")
+    }
+
+    /// Runs a drain or undrain on the registry, hands the result to the controller, and words the outcome.
+    static func drainResponse(
+        _ drains: MemberSupervisor?,
+        _ name: String,
+        logger: Logger,
+        _ change: (DrainRegistry, ClusterID) throws(DrainRegistry.Failure) -> AdminViews.Drain
+    ) -> Response {
+        guard let drains else {
+            return json(AdminViews.Failure(error: "this daemon has no member clusters to drain"), status: .conflict)
+        }
+        do throws(DrainRegistry.Failure) {
+            let result = try change(drains.drains, ClusterID(name))
+            drains.applyDrains()
+            logger.notice("\(result.message)", metadata: ["cluster.id": "\(name)"])
+            return json(result)
+        } catch {
+            switch error {
+            case .unknownCluster(let message): return json(AdminViews.Failure(error: message), status: .notFound)
+            case .drainedByConfiguration(let message):
+                return json(AdminViews.Failure(error: message), status: .conflict)
+            }
+        }
     }
 
     static func json<T: Encodable>(

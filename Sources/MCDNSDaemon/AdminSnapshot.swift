@@ -38,6 +38,8 @@ struct AdminSnapshot {
                 serving: serving.serving.map(\.rawValue),
                 stale: serving.stale.map(\.rawValue),
                 offline: serving.offline.map(\.rawValue),
+                drained: serving.drained.isEmpty ? nil : serving.drained.map(\.rawValue),
+                allDrained: serving.allDrained ? true : nil,
                 ttl: serving.ttl
             )
         }
@@ -90,7 +92,10 @@ struct AdminSnapshot {
                 services: services[status.cluster] ?? 0,
                 conditions: status.conditions,
                 states: states,
-                tunnel: tunnel
+                tunnel: tunnel,
+                drained: status.drain == nil ? nil : true,
+                drainedBy: status.drain?.origin.rawValue,
+                drainReason: status.drain?.reason
             )
         }
         // Members known only from the state file (removed from the configuration, or before a reload).

@@ -27,6 +27,10 @@ public enum AdminViews {
         public var stale: [String]? = nil
         /// Clusters that export the service whose member is offline: their targets are withdrawn.
         public var offline: [String]? = nil
+        /// Healthy clusters left out of the answers because they are drained.
+        public var drained: [String]? = nil
+        /// True when every healthy cluster is drained, so they all answer as if none were.
+        public var allDrained: Bool? = nil
         /// The TTL of the answers while every serving cluster is current (the spec's, else `ttl.record`).
         public var ttl: UInt32? = nil
     }
@@ -65,6 +69,23 @@ public enum AdminViews {
         public var states: [MemberCondition]?
         /// The reverse tunnel, for `source: { tunnel: {} }` members.
         public var tunnel: Tunnel?
+        /// True while the cluster is drained (its targets leave the answers); absent when it is not.
+        public var drained: Bool? = nil
+        /// `configuration` (clusters[].drain) or `admin` (mcdns drain), while drained.
+        public var drainedBy: String? = nil
+        /// The reason given to `mcdns drain --reason`.
+        public var drainReason: String? = nil
+    }
+
+    /// The answer to `POST /v1/clusters/{name}/drain` and `/undrain`.
+    public struct Drain: Codable, Sendable, Equatable {
+        public var cluster: String
+        public var drained: Bool
+        /// `configuration` or `admin`, while drained.
+        public var drainedBy: String?
+        public var reason: String?
+        /// What now holds, in words.
+        public var message: String
     }
 
     public struct MemberCondition: Codable, Sendable, Equatable {

@@ -11,12 +11,17 @@ extension Configuration {
         public var zones: [String]
         /// `source` (required): where this member's Services come from.
         public var source: ClusterSource
+        /// `drain` (default false): take the cluster out of every answer while still watching it (README
+        /// "Draining"); combined with `mcdns drain`: a cluster is drained when either says so.
+        public var drain: Bool
 
-        public init(name: ClusterID, region: String? = nil, zones: [String] = [], source: ClusterSource) {
+        public init(name: ClusterID, region: String? = nil, zones: [String] = [], source: ClusterSource,
+                    drain: Bool = false) {
             self.name = name
             self.region = region
             self.zones = zones
             self.source = source
+            self.drain = drain
         }
     }
 

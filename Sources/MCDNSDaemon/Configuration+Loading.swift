@@ -113,7 +113,7 @@ extension Configuration {
             fields,
             "dns",
             allowed: [
-                "maxUDPPayload", "tcpIdleTimeout", "tcpMessageTimeout", "maxTCPConnections",
+                "maxUDPPayload", "rotate", "tcpIdleTimeout", "tcpMessageTimeout", "maxTCPConnections",
                 "maxTCPConnectionsPerSource", "maxTCPPipelined", "udpThreadsPerAddress", "rateLimit", "cookies",
             ]
         ) {
@@ -234,6 +234,7 @@ extension Configuration {
     private static func readDNS(_ fields: YAMLFields, into dns: inout DNS, reader: inout ConfigurationReader) {
         // 512 is the classic limit every client accepts; 65507 the largest payload of an IPv4 datagram.
         if let payload = reader.int(fields, "maxUDPPayload", in: 512...65507) { dns.maxUDPPayload = payload }
+        if let rotate = reader.bool(fields, "rotate") { dns.rotate = rotate }
         if let idle = reader.duration(fields, "tcpIdleTimeout") {
             if idle <= .zero {
                 reader.fail(fields["tcpIdleTimeout"]?.mark?.line, fields.path("tcpIdleTimeout"), "must be above 0")
@@ -392,7 +393,7 @@ extension Configuration {
                     item.node,
                     path: item.path,
                     line: item.node.mark?.line,
-                    allowed: ["name", "region", "zones", "source"]
+                    allowed: ["name", "region", "zones", "source", "drain"]
                 )
             else { continue }
             let name = reader.label(entry["name"], path: entry.path("name")).map { ClusterID($0) }
@@ -407,9 +408,10 @@ extension Configuration {
             let region = reader.label(entry["region"], path: entry.path("region"))
             let zones = reader.stringList(entry, "zones", labels: true) ?? []
             let source = readSource(entry, hasTunnel: fields.isSet("tunnel"), reader: &reader)
+            let drain = reader.bool(entry, "drain") ?? false
             guard let name, let source, firstLine[name] == nil else { continue }
             firstLine[name] = entry["name"]?.mark?.line ?? 0
-            clusters.append(Cluster(name: name, region: region, zones: zones, source: source))
+            clusters.append(Cluster(name: name, region: region, zones: zones, source: source, drain: drain))
         }
         return clusters
     }

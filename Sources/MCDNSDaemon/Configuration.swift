@@ -177,6 +177,9 @@ public struct Configuration: Sendable, Equatable {
     public struct DNS: Sendable, Equatable {
         /// `dns.maxUDPPayload` (default 1232, 512 to 65507): the largest UDP response sent to an EDNS client.
         public var maxUDPPayload = 1232
+        /// `dns.rotate` (default true): the addresses of a generated name (A, AAAA, SRV targets of one priority)
+        /// rotate from query to query; static zones are served as written.
+        public var rotate = true
         /// `dns.tcpIdleTimeout` (default `10s`): an idle TCP connection is closed after this long.
         public var tcpIdleTimeout: Duration = .seconds(10)
         /// `dns.tcpMessageTimeout` (default `2s`): a TCP message must arrive whole this soon after its first byte.

@@ -101,13 +101,14 @@ final class ConfigurationReloader: Service, Sendable {
                 }
             }
             let naming = LiveRecords.naming(new)
-            let options = ServingOptions(maxUDPPayload: old.dns.maxUDPPayload)
+            let options = ServingOptions(maxUDPPayload: old.dns.maxUDPPayload, rotate: old.dns.rotate)
             if let failure = store.reconfigure({ () throws(CompileError) -> LiveTable in
                 try LiveTable(zones: loaded.zones, naming: naming, options: options)
             }) {
                 return refuse(["\(file): \(failure)"])
             }
-            if let replacement { members?.replace(with: replacement) }
+            members?.drains.reconfigure(new)
+            if let replacement { members?.replace(with: replacement) } else { members?.applyDrains() }
         } else {
             do throws(StartupError) {
                 var sameTuning = new

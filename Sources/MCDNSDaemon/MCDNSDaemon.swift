@@ -111,7 +111,7 @@ public enum MCDNSDaemon {
             }
             do throws(CompileError) {
                 let live = try LiveTable(zones: loaded.zones, naming: LiveRecords.naming(configuration),
-                                         options: ServingOptions(maxUDPPayload: configuration.dns.maxUDPPayload))
+                                         options: ServingOptions(maxUDPPayload: configuration.dns.maxUDPPayload, rotate: configuration.dns.rotate))
                 store = try RecordStore(live: live, stateFile: stateFile, restoring: saved, logger: logger)
             } catch {
                 throw StartupError([SourceError(file: configuration.file, line: nil, message: error.description)])
@@ -131,7 +131,8 @@ public enum MCDNSDaemon {
                 let controller = try ClusterController(configuration: LiveRecords.controllerConfiguration(configuration),
                                                        sink: sink, logger: logger, tunnelConnector: tunnelConnector,
                                                        hostRecords: host?.records)
-                supervisor = MemberSupervisor(controller: controller, store: store, logger: logger)
+                supervisor = MemberSupervisor(controller: controller, store: store,
+                                              drains: DrainRegistry(configuration: configuration), logger: logger)
             } catch {
                 throw StartupError([SourceError(file: configuration.file, line: nil, message: "clusters: \(error)")])
             }
@@ -183,6 +184,7 @@ public enum MCDNSDaemon {
         let admin = AdminServer(
             address: configuration.listen.admin,
             snapshot: AdminSnapshot(store: store, members: members, tunnels: tunnels, host: hostStatus),
+            drains: supervisor,
             metrics: MetricsExporter(registry: metricsRegistry, store: store, queries: dns.statistics, members: members,
                                      tunnels: tunnels, tunnelRefusals: { tunnelServer?.refusalCounts() ?? [:] },
                                      host: hostStatus, transfer: transfer, notifier: notifier),

@@ -14,10 +14,15 @@ final class MemberSupervisor: Service, Sendable {
     private let current: Mutex<ClusterController<ContinuousClock>?>
     private let replacements: AsyncStream<ClusterController<ContinuousClock>>
     private let replace: AsyncStream<ClusterController<ContinuousClock>>.Continuation
+    /// Which members are drained; every controller gets it before it runs, and again on every change.
+    let drains: DrainRegistry
 
-    init(controller: ClusterController<ContinuousClock>, store: RecordStore, logger: Logger) {
+    init(controller: ClusterController<ContinuousClock>, store: RecordStore, drains: DrainRegistry,
+         logger: Logger) {
         self.store = store
         self.logger = logger
+        self.drains = drains
+        controller.setDrains(drains.effective)
         self.current = Mutex(controller)
         (replacements, replace) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
@@ -34,6 +39,11 @@ final class MemberSupervisor: Service, Sendable {
         replace.yield(controller)
     }
 
+    /// Hands the registry's drains to the running controller (after `mcdns drain`, `undrain` or a reload).
+    func applyDrains() {
+        current.withLock { $0 }?.setDrains(drains.effective)
+    }
+
     func run() async throws {
         guard let first = current.withLock({ $0 }) else { return }
         // One controller runs at a time; a replacement cancels it and waits for it to finish first, so two
@@ -44,6 +54,7 @@ final class MemberSupervisor: Service, Sendable {
                 running.cancel()
                 await running.value
                 self.store.expectResync()
+                next.setDrains(self.drains.effective)
                 self.current.withLock { $0 = next }
                 running = Task<Void, Never> { try? await next.run() }
                 self.logger.info(

@@ -147,6 +147,12 @@ public struct MetricsExporter: Sendable {
             guard let lastSync = status.lastSync else { continue }
             out += "mcdns_member_last_sync_timestamp_seconds{cluster=\"\(status.cluster)\"} \(lastSync)\n"
         }
+        out += "# HELP mcdns_cluster_drained 1 while the member is drained (mcdns drain or clusters[].drain), as the answers see it.\n"
+        out += "# TYPE mcdns_cluster_drained gauge\n"
+        for status in statuses {
+            let drained = links[status.cluster].map { $0.drain != nil } ?? (status.drain != nil)
+            out += "mcdns_cluster_drained{cluster=\"\(status.cluster)\"} \(drained ? 1 : 0)\n"
+        }
         // Counted only while some member is stale (a walk over the records), else every member's count is 0.
         var staleTargets: [ClusterID: Int] = [:]
         if links.values.contains(where: { $0.link == .stale }), let records = store.liveState()?.records {

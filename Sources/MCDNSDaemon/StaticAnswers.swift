@@ -10,7 +10,7 @@ import Darwin
 /// Compiles the static zones into the answer table that `serve` publishes and `check` validates.
 public enum StaticAnswers {
     public static func compile(zones: [Zone], configuration: Configuration) throws(StartupError) -> AnswerTable {
-        let options = ServingOptions(maxUDPPayload: configuration.dns.maxUDPPayload)
+        let options = ServingOptions(maxUDPPayload: configuration.dns.maxUDPPayload, rotate: configuration.dns.rotate)
         // Static zones answer with their own SOA serial; the table's serial is the snapshot generation, seeded
         // from the clock (as RecordStore does for live tables) so it does not go backwards across restarts.
         let serial = UInt32(truncatingIfNeeded: time(nil))

@@ -96,17 +96,21 @@ public struct ServiceDNSRecord: Hashable, Sendable, Codable {
             let domainRef: String?
             let dnsPrefix: String?
             let externalName: String?
+            let trafficPolicy: TrafficPolicy?
 
-            init(domainRef: String?, dnsPrefix: String?, externalName: String?) {
+            init(domainRef: String?, dnsPrefix: String?, externalName: String?, trafficPolicy: TrafficPolicy?) {
                 self.domainRef = domainRef
                 self.dnsPrefix = dnsPrefix
                 self.externalName = externalName
+                self.trafficPolicy = trafficPolicy
             }
 
             /// A box for the texts, nil when none is set.
-            static func make(domainRef: String?, dnsPrefix: String?, externalName: String?) -> Texts? {
-                domainRef == nil && dnsPrefix == nil && externalName == nil
-                    ? nil : Texts(domainRef: domainRef, dnsPrefix: dnsPrefix, externalName: externalName)
+            static func make(domainRef: String?, dnsPrefix: String?, externalName: String?,
+                             trafficPolicy: TrafficPolicy?) -> Texts? {
+                domainRef == nil && dnsPrefix == nil && externalName == nil && trafficPolicy == nil
+                    ? nil : Texts(domainRef: domainRef, dnsPrefix: dnsPrefix, externalName: externalName,
+                                  trafficPolicy: trafficPolicy)
             }
         }
 
@@ -118,7 +122,7 @@ public struct ServiceDNSRecord: Hashable, Sendable, Codable {
         /// The federation domain object this record belongs to (kubefed `domainRef`); informational here.
         public var domainRef: String? {
             get { texts?.domainRef }
-            set { texts = Texts.make(domainRef: newValue, dnsPrefix: dnsPrefix, externalName: externalName) }
+            set { texts = Texts.make(domainRef: newValue, dnsPrefix: dnsPrefix, externalName: externalName, trafficPolicy: trafficPolicy) }
         }
         /// TTL of the records; nil = `ttl.record` from the config.
         public var recordTTL: UInt32? {
@@ -131,12 +135,18 @@ public struct ServiceDNSRecord: Hashable, Sendable, Codable {
         /// Adds `<dnsPrefix>.<domain>` as a CNAME to the global name.
         public var dnsPrefix: String? {
             get { texts?.dnsPrefix }
-            set { texts = Texts.make(domainRef: domainRef, dnsPrefix: newValue, externalName: externalName) }
+            set { texts = Texts.make(domainRef: domainRef, dnsPrefix: newValue, externalName: externalName, trafficPolicy: trafficPolicy) }
         }
         /// Replaces the service name in every federation name.
         public var externalName: String? {
             get { texts?.externalName }
-            set { texts = Texts.make(domainRef: domainRef, dnsPrefix: dnsPrefix, externalName: newValue) }
+            set { texts = Texts.make(domainRef: domainRef, dnsPrefix: dnsPrefix, externalName: newValue, trafficPolicy: trafficPolicy) }
+        }
+        /// How answers spread over the healthy clusters (README, "Traffic policies"); nil = `nearest`. Kept in the
+        /// texts' box: most records leave it unset.
+        public var trafficPolicy: TrafficPolicy? {
+            get { texts?.trafficPolicy }
+            set { texts = Texts.make(domainRef: domainRef, dnsPrefix: dnsPrefix, externalName: externalName, trafficPolicy: newValue) }
         }
         /// Publish clusters whose service has no ready endpoints (for example a LoadBalancer fronting nothing yet).
         public var allowServiceWithoutEndpoints: Bool {
@@ -145,8 +155,10 @@ public struct ServiceDNSRecord: Hashable, Sendable, Codable {
         }
 
         public init(domainRef: String? = nil, recordTTL: UInt32? = nil, dnsPrefix: String? = nil,
-                    externalName: String? = nil, allowServiceWithoutEndpoints: Bool = false) {
-            texts = Texts.make(domainRef: domainRef, dnsPrefix: dnsPrefix, externalName: externalName)
+                    externalName: String? = nil, allowServiceWithoutEndpoints: Bool = false,
+                    trafficPolicy: TrafficPolicy? = nil) {
+            texts = Texts.make(domainRef: domainRef, dnsPrefix: dnsPrefix, externalName: externalName,
+                               trafficPolicy: trafficPolicy)
             self.recordTTL = recordTTL
             allows = allowServiceWithoutEndpoints
         }
@@ -155,7 +167,7 @@ public struct ServiceDNSRecord: Hashable, Sendable, Codable {
             lhs.recordTTL == rhs.recordTTL && lhs.allows == rhs.allows
                 && (lhs.texts === rhs.texts
                     || (lhs.domainRef == rhs.domainRef && lhs.dnsPrefix == rhs.dnsPrefix
-                        && lhs.externalName == rhs.externalName))
+                        && lhs.externalName == rhs.externalName && lhs.trafficPolicy == rhs.trafficPolicy))
         }
 
         public func hash(into hasher: inout Hasher) {
@@ -164,11 +176,12 @@ public struct ServiceDNSRecord: Hashable, Sendable, Codable {
             hasher.combine(dnsPrefix)
             hasher.combine(externalName)
             hasher.combine(allows)
+            hasher.combine(trafficPolicy)
         }
 
         /// The keys the stored fields had (state files and the admin API read them).
         private enum CodingKeys: String, CodingKey {
-            case domainRef, recordTTL, dnsPrefix, externalName, allowServiceWithoutEndpoints
+            case domainRef, recordTTL, dnsPrefix, externalName, allowServiceWithoutEndpoints, trafficPolicy
         }
 
         public init(from decoder: any Decoder) throws {
@@ -178,6 +191,13 @@ public struct ServiceDNSRecord: Hashable, Sendable, Codable {
                       dnsPrefix: try container.decodeIfPresent(String.self, forKey: .dnsPrefix),
                       externalName: try container.decodeIfPresent(String.self, forKey: .externalName),
                       allowServiceWithoutEndpoints: try container.decode(Bool.self, forKey: .allowServiceWithoutEndpoints))
+            if let text = try container.decodeIfPresent(String.self, forKey: .trafficPolicy) {
+                do throws(TrafficPolicy.ParseError) {
+                    trafficPolicy = try TrafficPolicy(parsing: text)
+                } catch {
+                    throw DecodingError.dataCorruptedError(forKey: .trafficPolicy, in: container, debugDescription: "\(error)")
+                }
+            }
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -187,6 +207,7 @@ public struct ServiceDNSRecord: Hashable, Sendable, Codable {
             try container.encodeIfPresent(dnsPrefix, forKey: .dnsPrefix)
             try container.encodeIfPresent(externalName, forKey: .externalName)
             try container.encode(allows, forKey: .allowServiceWithoutEndpoints)
+            try container.encodeIfPresent(trafficPolicy?.description, forKey: .trafficPolicy)
         }
     }
 

@@ -66,7 +66,8 @@ struct StoreState {
                 return ClusterInfo(
                     id: info.id,
                     locality: restored.locality,
-                    link: restored.link == .offline ? .offline : .stale
+                    link: restored.link == .offline ? .offline : .stale,
+                    drain: info.drain
                 )
             }
         }

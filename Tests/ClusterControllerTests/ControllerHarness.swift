@@ -5,6 +5,7 @@ import MCDNSModel
 /// Runs a controller in a task for the length of a test.
 struct ControllerHarness<C: Clock>: Sendable where C.Duration == Duration {
     let sink = RecordingSink()
+    let controller: ClusterController<C>
     let task: Task<Void, any Error>
 
     init(
@@ -21,6 +22,7 @@ struct ControllerHarness<C: Clock>: Sendable where C.Duration == Duration {
             clock: clock,
             wallClock: wallClock
         )
+        self.controller = controller
         task = Task { try await controller.run() }
     }
 

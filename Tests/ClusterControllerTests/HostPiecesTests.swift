@@ -46,6 +46,20 @@ import Testing
         )
     }
 
+    @Test func aUsersTrafficPolicyWinsOverTheAnnotationAndABadOneIsReported() throws {
+        let annotated = Self.member(annotations: ["mcdns.io/export": "true", "mcdns.io/traffic-policy": "failover: west-1"])
+        let user = KubeServiceDNSRecord.Spec(trafficPolicy: "weighted: east-1=3, west-1=1")
+        let merged = try #require(RecordMerger.merge(key: F.key, members: [annotated], userSpec: user))
+        #expect(merged.spec.trafficPolicy == .weighted([.init(key: "east-1", weight: 3), .init(key: "west-1", weight: 1)]))
+        // A spec that does not parse keeps the annotation's policy and says so in Degraded.
+        let bad = KubeServiceDNSRecord.Spec(trafficPolicy: "roundrobin")
+        let kept = try #require(RecordMerger.merge(key: F.key, members: [annotated], userSpec: bad))
+        #expect(kept.spec.trafficPolicy == .failover(["west-1"]))
+        let degraded = kept.status.conditions.first { $0.type == RecordMerger.ConditionType.degraded }
+        #expect(degraded?.reason == "InvalidSpec")
+        #expect(degraded?.message.contains("unknown strategy \"roundrobin\"") == true, "\(String(describing: degraded))")
+    }
+
     @Test func statusDocumentIsStableAndKeepsTransitionTimes() throws {
         let record = try #require(
             RecordMerger.merge(

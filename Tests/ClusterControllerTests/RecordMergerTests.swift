@@ -458,6 +458,40 @@ struct RecordMergerTests {
             }
         ),
         MergeCase(
+            name: "a traffic policy annotation is parsed once into the spec",
+            members: [
+                MergeInput(
+                    cluster: "east-1",
+                    topology: F.east1,
+                    service: F.service(annotations: [
+                        "mcdns.io/export": "true", "mcdns.io/traffic-policy": " weighted: us-east-1=70 , west-1=30 ",
+                    ])
+                )
+            ],
+            check: { record in
+                #expect(record.spec.trafficPolicy == .weighted([.init(key: "us-east-1", weight: 70),
+                                                               .init(key: "west-1", weight: 30)]))
+                #expect(record.condition("Degraded") == nil)
+            }
+        ),
+        MergeCase(
+            name: "a traffic policy that does not parse is reported, and nearest is used",
+            members: [
+                MergeInput(
+                    cluster: "east-1",
+                    topology: F.east1,
+                    service: F.service(annotations: [
+                        "mcdns.io/export": "true", "mcdns.io/traffic-policy": "weighted: us-east-1=seventy",
+                    ])
+                )
+            ],
+            check: { record in
+                #expect(record.spec.trafficPolicy == nil)
+                #expect(record.condition("Degraded")?.reason == "InvalidAnnotation")
+                #expect(record.condition("Degraded")?.message.contains("mcdns.io/traffic-policy") == true)
+            }
+        ),
+        MergeCase(
             name: "annotations that differ: the oldest export decides",
             members: [
                 MergeInput(

@@ -117,6 +117,52 @@ import Testing
         #expect(server.refusalCounts()["badRequest"] == 2)
     }
 
+    /// Found by TunnelFuzz: an upgrade request with a valid credential that announces a body (Content-Length or
+    /// chunked) which never comes was accepted, and NIO's upgrader waited for the request's end: the connection
+    /// stayed until the handshake timeout (here a minute), and its upgrade handler in a reference cycle after
+    /// that. It is refused at its head with 400 and closed; a request with `Content-Length: 0` still upgrades.
+    @Test func anUpgradeRequestAnnouncingABodyGets400AtOnce() async throws {
+        let certificates = try TestCertificates()
+        defer { certificates.directory.remove() }
+        var limits = TunnelLimits()
+        limits.handshakeTimeout = .seconds(60)
+        let server = try TunnelServer(
+            configuration: TunnelServerConfiguration(
+                host: "127.0.0.1", port: 0, certificateFile: certificates.hostCert, keyFile: certificates.hostKey,
+                clusters: ["east-1": .init(tokenSHA256: TunnelFixture.sha256Hex("token"))], limits: limits
+            ),
+            logger: Logger(label: "host")
+        )
+        try await server.start()
+        defer { Task { await server.shutdown() } }
+        // s_client -quiet keeps reading after its input ends: it returns when the server closes (or at its timeout).
+        func exchange(_ extra: String, timeout: Int = 8) throws -> (status: String, seconds: Double) {
+            let script = "printf 'GET /tunnel/v1 HTTP/1.1\\r\\nHost: h\\r\\nAuthorization: Bearer token\\r\\n"
+                + "Connection: Upgrade\\r\\nUpgrade: websocket\\r\\nSec-WebSocket-Version: 13\\r\\n"
+                + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\\r\\n\(extra)\\r\\n' | timeout \(timeout) openssl s_client "
+                + "-quiet -connect 127.0.0.1:\(server.localPort!) 2>/dev/null | head -1"
+            let start = ContinuousClock.now
+            let status = try ProcessRunner.run("/bin/sh", ["-c", script], timeout: .seconds(15)).stdout
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            let took = ContinuousClock.now - start
+            return (status, Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18)
+        }
+        for extra in ["Content-Length: 5\\r\\n", "Transfer-Encoding: chunked\\r\\n"] {
+            let (status, seconds) = try exchange(extra)
+            #expect(status.hasPrefix("HTTP/1.1 400"), "\(extra): \(status)")
+            #expect(seconds < 6, "\(extra): the connection stayed open \(seconds) s")
+        }
+        // Upgraded, it waits for frames: s_client ends at its timeout.
+        #expect(try exchange("Content-Length: 0\\r\\n", timeout: 2).status.hasPrefix("HTTP/1.1 101"))
+        #expect(server.refusalCounts()["badRequest"] == 2)
+        // Nothing of the refused connections is held: none pending, no session.
+        let deadline = ContinuousClock.now + .seconds(5)
+        while server.pendingConnections != 0 && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(server.pendingConnections == 0)
+    }
+
     @Test func agentClaimingAnotherClustersNameIsRefused() async throws {
         let fixture = try await TunnelFixture()
         // east-1's token, but the agent says it is west-2: the credential decides, and the mismatch is refused.

@@ -18,8 +18,8 @@ import Testing
 
         """
 
-    @Test func aTemplateEntryTakesTwentyEightBytes() {
-        #expect(MemoryLayout<TemplateEntry>.stride == 28)
+    @Test func aTemplateEntryTakesThirtyTwoBytes() {
+        #expect(MemoryLayout<TemplateEntry>.stride == 32)
     }
 
     @Test func anRRsetLargerThanAMessageIsRefusedByName() throws {

@@ -219,6 +219,51 @@ import Testing
         #expect(live.validate().isEmpty)
     }
 
+    /// DESIGN §4.2: ports are the union by (name, protocol, port) across clusters. Two clusters exporting `http`
+    /// over TCP on different port numbers give one SRV RRset holding every port for every target; before, the
+    /// table built one SRV name per port with the same owner and served only the last (8080), and the reference
+    /// model kept the first (80).
+    @Test func srvOfOnePortNameWithDifferentNumbersServesTheirUnion() throws {
+        let live = try live()
+        var web = Self.web(Self.healthy)
+        web.status.ports = [ServicePort(name: "http", protocol: "TCP", port: 80),
+                            ServicePort(name: "http", protocol: "TCP", port: 8080),
+                            ServicePort(name: "http", protocol: "UDP", port: 8081),
+                            ServicePort(name: nil, protocol: "TCP", port: 9)]
+        var db = ServiceDNSRecord(key: ServiceKey(namespace: "shop", name: "db"))
+        db.status.headless = true
+        db.status.ports = [ServicePort(name: "pg", protocol: "TCP", port: 5432),
+                           ServicePort(name: "pg", protocol: "TCP", port: 5433)]
+        db.status.dns = [ClusterDNS(cluster: "east-1", region: "us-east-1", zones: ["us-east-1a"],
+                                    endpoints: [Endpoint(address: "10.1.5.1", hostname: "db-0")], readyEndpoints: 1),
+                         ClusterDNS(cluster: "west-1", region: "us-west-2", zones: ["us-west-2a"],
+                                    endpoints: [Endpoint(address: "10.3.5.1", hostname: "db-0")], readyEndpoints: 1)]
+        var table = try live.apply(RecordChanges(upserted: [web, db], clusters: Self.clusters), serial: 2)
+        let cs = "web.shop.svc.clusterset.local"
+        #expect(try query(table, "_http._tcp." + cs, .srv).1 == ["_http._tcp.\(cs). 30 in srv 0 100 80 \(cs).",
+                                                                 "_http._tcp.\(cs). 30 in srv 0 100 8080 \(cs)."])
+        #expect(try query(table, "_http._udp." + cs, .srv).1 == ["_http._udp.\(cs). 30 in srv 0 100 8081 \(cs)."])
+        let dbs = "db.shop.svc.clusterset.local"
+        #expect(try query(table, "_pg._tcp." + dbs, .srv).1 == [
+            "_pg._tcp.\(dbs). 30 in srv 0 100 5432 db-0.east-1.\(dbs).",
+            "_pg._tcp.\(dbs). 30 in srv 0 100 5432 db-0.west-1.\(dbs).",
+            "_pg._tcp.\(dbs). 30 in srv 0 100 5433 db-0.east-1.\(dbs).",
+            "_pg._tcp.\(dbs). 30 in srv 0 100 5433 db-0.west-1.\(dbs).",
+        ])
+        // Ports play no part in the federation names.
+        #expect(try query(table, g).1.count == 3)
+        #expect(try query(table, g, .srv).1.isEmpty)
+        #expect(live.problems[web.key] == nil && live.problems[db.key] == nil)
+        #expect(live.validate().isEmpty)
+
+        // The clusters come to agree on 8080: 80 is gone.
+        web.status.ports = [ServicePort(name: "http", protocol: "TCP", port: 8080)]
+        table = try live.apply(RecordChanges(upserted: [web]), serial: 3)
+        #expect(try query(table, "_http._tcp." + cs, .srv).1 == ["_http._tcp.\(cs). 30 in srv 0 100 8080 \(cs)."])
+        #expect(try query(table, "_http._udp." + cs, .srv).0 == 3)
+        #expect(live.validate().isEmpty)
+    }
+
     @Test func hostileNamesAndCollisionsNeverBreakTheTable() throws {
         let live = try live()
         let bad = ServiceDNSRecord(key: ServiceKey(namespace: String(repeating: "n", count: 70), name: "x"),

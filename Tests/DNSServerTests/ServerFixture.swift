@@ -72,13 +72,14 @@ enum ServerFixture {
     }
 
     /// Runs `dig` against `address` and returns its output; `+short` prints only the answer data.
-    static func dig(_ address: ListenAddress, _ arguments: [String]) async throws -> String {
+    /// `timeout` bounds the whole run (a batch of queries with `-f` takes longer than one).
+    static func dig(_ address: ListenAddress, _ arguments: [String], timeout: Duration = .seconds(10)) async throws -> String {
         try await onThread {
             let dig = try ProcessRunner.locate("dig", package: "dnsutils")
             let output = try ProcessRunner.run(
                 dig,
                 ["@\(address.host)", "-p", "\(address.port)", "+time=3", "+tries=1"] + arguments,
-                timeout: .seconds(10)
+                timeout: timeout
             )
             let text = output.stdout + output.stderr
             guard output.status == 0, !output.timedOut else {

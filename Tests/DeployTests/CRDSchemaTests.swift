@@ -36,7 +36,8 @@ import Testing
         Self.walk(schema, path: "", problems: &problems)
         #expect(problems.isEmpty, "\(problems)")
         let spec = schema["properties"]["spec"]["properties"]
-        #expect(spec.keys == ["allowServiceWithoutEndpoints", "dnsPrefix", "domainRef", "externalName", "recordTTL"])
+        #expect(spec.keys == ["allowServiceWithoutEndpoints", "dnsPrefix", "domainRef", "externalName", "recordTTL",
+                              "trafficPolicy"])
         let status = schema["properties"]["status"]["properties"]
         for field in ["dns", "headless", "ports", "conditions", "observedGeneration", "externalTarget"] {
             #expect(status[field].exists, "status.\(field) is missing")
@@ -79,7 +80,7 @@ import Testing
         let columns = v1alpha1["additionalPrinterColumns"].array
         #expect(
             columns.map(\.["name"].string)
-                == ["Ready", "Clusters", "Ready Clusters", "Headless", "TTL", "Prefix", "Reason", "Age"]
+                == ["Ready", "Clusters", "Ready Clusters", "Headless", "TTL", "Prefix", "Policy", "Reason", "Age"]
         )
         for column in columns {
             let path = try #require(column["jsonPath"].string)

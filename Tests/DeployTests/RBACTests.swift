@@ -56,6 +56,9 @@ import Testing
             case ("multicluster.mcdns.io", "servicednsrecords/status"):
                 // Status is only ever PUT (the object is read through the main resource).
                 #expect(grant.verbs == ["update"], "\(grant)")
+            case ("", "events"):
+                // The status writer's event recorder creates Events and patches their count; it reads none.
+                #expect(grant.verbs == ["create", "patch"] && grant.names.isEmpty, "\(grant)")
             case ("", "namespaces"):
                 // The reflector reads the kube-system uid (the cluster's identity) before resuming a watch.
                 #expect(grant.verbs == ["get"] && grant.names == ["kube-system"], "\(grant)")
@@ -72,7 +75,7 @@ import Testing
             }
         }
         let resources = Set(grants.map(\.resource))
-        #expect(resources == ["servicednsrecords", "servicednsrecords/status", "leases", "namespaces"])
+        #expect(resources == ["servicednsrecords", "servicednsrecords/status", "events", "leases", "namespaces"])
         // The bindings name the ServiceAccount the Deployment runs as.
         let deployment = try #require(rendered.object(kind: "Deployment", name: "mcdns"))
         let account = deployment["spec"]["template"]["spec"]["serviceAccountName"].string

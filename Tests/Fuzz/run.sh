@@ -63,17 +63,7 @@ for entry in "${targets[@]}"; do
     log="$here/.build/logs/$dir.log"
     mkdir -p "$(dirname "$log")"
     status=0
-    # TunnelFuzz: LeakSanitizer reports a cycle around NIO's HTTPServerUpgradeHandler when an accepted upgrade
-    # request announces a body that never comes (Crashes/tunnel/leak-accepted-upgrade-waiting-for-body, see
-    # README.md); leaks are not checked for that target until it is settled (-detect_leaks=0 stops libFuzzer's
-    # check per input, ASAN_OPTIONS the one at exit).
-    extra=()
-    asan_options="${ASAN_OPTIONS:-}"
-    if [ "$name" = TunnelFuzz ]; then
-        extra=(-detect_leaks=0)
-        asan_options="${asan_options:+$asan_options:}detect_leaks=0"
-    fi
-    ASAN_OPTIONS="$asan_options" "$bin/$name" "$corpus" "${extra[@]}" \
+    "$bin/$name" "$corpus" \
         -max_total_time="$seconds" \
         -timeout=10 \
         -rss_limit_mb=2048 \

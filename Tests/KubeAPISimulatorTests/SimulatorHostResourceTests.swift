@@ -18,6 +18,32 @@ import Testing
 
     static func generation(_ object: [String: Any]) -> Int? { Fixtures.metadata(object)["generation"] as? Int }
 
+    /// A CRD not installed: its paths answer as any path nothing serves, discovery leaves it out, until install.
+    @Test func anUninstalledResourceIsNotFoundUntilInstalled() async throws {
+        var configuration = SimulatorConfiguration(tokens: ["admin-token": "admin"])
+        configuration.uninstalledResources = [.serviceDNSRecords]
+        let sim = try await KubeAPISimulator.start(configuration)
+        defer { Task { try? await sim.stop() } }
+        let missing = try await TestConnection.request(port: sim.port, .GET, Self.recordsPath)
+        #expect(missing.status == 404)
+        #expect(missing.json["message"] as? String == "the server could not find the requested resource")
+        let create = try await TestConnection.request(port: sim.port, .POST, Self.recordsPath, body: Self.record("a"))
+        #expect(create.status == 404)
+        let apis = try await TestConnection.request(port: sim.port, .GET, "/apis")
+        let groups = (apis.json["groups"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+        #expect(!groups.contains("multicluster.mcdns.io") && groups.contains("coordination.k8s.io"))
+
+        sim.install(.serviceDNSRecords)
+        let created = try await TestConnection.request(port: sim.port, .POST, Self.recordsPath, body: Self.record("a"))
+        #expect(created.status == 201)
+        let listed = try await TestConnection.request(port: sim.port, .GET, "/apis")
+        #expect(
+            (listed.json["groups"] as? [[String: Any]] ?? []).contains {
+                $0["name"] as? String == "multicluster.mcdns.io"
+            }
+        )
+    }
+
     @Test func discoveryListsTheRecordsWithTheirStatusSubresource() async throws {
         let sim = try await Fixtures.start()
         defer { Task { try? await sim.stop() } }

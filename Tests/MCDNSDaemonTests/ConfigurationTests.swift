@@ -44,7 +44,7 @@ import Testing
               tokenSHA256: 9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08
               previousTokenSHA256: 60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752
         host: { kubeconfig: creds/host.kubeconfig, namespace: dns, leaseDuration: 20s, renewDeadline: 12s, retryPeriod: 3s, statusResync: 1m }
-        dns: { maxUDPPayload: 4096, tcpIdleTimeout: 30s, tcpMessageTimeout: 500ms, maxTCPConnections: 2000, maxTCPConnectionsPerSource: 4, maxTCPPipelined: 8, udpThreadsPerAddress: 2 }
+        dns: { maxUDPPayload: 4096, rotate: false, tcpIdleTimeout: 30s, tcpMessageTimeout: 500ms, maxTCPConnections: 2000, maxTCPConnectionsPerSource: 4, maxTCPPipelined: 8, udpThreadsPerAddress: 2 }
         """
 
     @Test func fullExampleReadsEveryField() throws {
@@ -114,6 +114,7 @@ import Testing
         host.statusResync = .seconds(60)
         #expect(config.host == host)
         #expect(config.dns.maxUDPPayload == 4096)
+        #expect(config.dns.rotate == false)
         #expect(config.dns.tcpIdleTimeout == .seconds(30))
         #expect(config.dns.tcpMessageTimeout == .milliseconds(500))
         #expect(config.dns.maxTCPConnections == 2000 && config.dns.maxTCPConnectionsPerSource == 4)
@@ -145,9 +146,23 @@ import Testing
         )
         #expect(config.clusters.isEmpty && config.tunnel == nil && config.host == nil)
         #expect(config.dns.maxUDPPayload == 1232 && config.dns.tcpIdleTimeout == .seconds(10))
+        #expect(config.dns.rotate, "rotation is on by default")
         #expect(config.dns.udpThreadsPerAddress == 0)
         #expect(config.dns.tcpMessageTimeout == .seconds(2) && config.dns.maxTCPConnections == 512)
         #expect(config.dns.maxTCPConnectionsPerSource == 16 && config.dns.maxTCPPipelined == 64)
+    }
+
+    @Test func clustersDrainDefaultsToFalse() throws {
+        let config = try Configuration.parse(
+            yaml: """
+                zonesDir: ../../Sources
+                clusters:
+                  - { name: east-1, drain: true, source: { inCluster: true } }
+                  - { name: west-1, source: { inCluster: true } }
+                """,
+            file: "Tests/MCDNSDaemonTests/x.yaml"
+        )
+        #expect(config.clusters.map(\.drain) == [true, false])
     }
 
     @Test func relativeConfigPathKeepsRelativePathsShortAndCorrect() throws {
@@ -396,6 +411,17 @@ import Testing
             message: "clusters[0].source: is required"
         ),
         BrokenCase(
+            name: "drain that is not a boolean",
+            yaml: """
+                clusters:
+                  - name: east-1
+                    drain: maybe
+                    source: { inCluster: true }
+                """,
+            line: 3,
+            message: "clusters[0].drain: expected true or false, found \"maybe\""
+        ),
+        BrokenCase(
             name: "cluster with two sources",
             yaml: """
                 clusters:
@@ -525,6 +551,12 @@ import Testing
             yaml: "clusterset: { domain: \"a..b\" }\n",
             line: 1,
             message: "clusterset.domain: invalid domain name \"a..b\": empty label"
+        ),
+        BrokenCase(
+            name: "rotate not a boolean",
+            yaml: "dns: { rotate: sometimes }\n",
+            line: 1,
+            message: "dns.rotate: expected true or false"
         ),
         BrokenCase(
             name: "UDP payload below 512",

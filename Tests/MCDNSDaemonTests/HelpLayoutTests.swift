@@ -10,6 +10,7 @@ import Testing
         ("mcdns", MCDNSCommand.self), ("serve", ServeCommand.self), ("check", CheckCommand.self),
         ("agent", AgentCommand.self), ("query", QueryCommand.self), ("records", RecordsCommand.self),
         ("clusters", ClustersCommand.self), ("explain", ExplainCommand.self),
+        ("drain", DrainCommand.self), ("undrain", UndrainCommand.self),
     ]
 
     /// Lines that are meant to be short: section headers, option names on their own line, example commands.

@@ -211,4 +211,52 @@ import Glibc
         #expect(table.stdout.contains(line), "\(table.stdout)")
         #expect(await daemon.stop() == 0)
     }
+
+    /// Issue 18: `host:` set and the ServiceDNSRecord CRD never installed. The cause is warned once, shown in the
+    /// host block and `mcdns clusters`, counted in /metrics; once the CRD is applied it is said to be resolved and
+    /// the records are created.
+    @Test(.timeLimit(.minutes(2)))
+    func aCRDMissingFromTheStartIsReportedAndClearsWhenInstalled() async throws {
+        var configuration = SimulatorConfiguration(tokens: ["token-1": "replica-1"])
+        configuration.uninstalledResources = [.serviceDNSRecords]
+        let sim = try await KubeAPISimulator.start(configuration)
+        defer { Task { try? await sim.stop() } }
+        let configs = try TemporaryDirectory()
+        defer { configs.remove() }
+        let daemon = try await ServedDaemon.start(
+            extra: Self.host(try Self.kubeconfig(configs, "replica-1", server: sim.baseURL, token: "token-1"))
+        )
+        defer { daemon.remove() }
+        let blocked = "mcdns_status_blocked_records{cause=\"crdMissing\"}"
+        #expect(
+            await Self.eventually(timeout: .seconds(20)) { Self.metric(daemon, blocked) == "4" },
+            "\(daemon.stderr.all)"
+        )
+        // More rounds (statusResync 1s) meet the same cause: still one warning.
+        func refused() -> Int { sim.requests().filter { $0.method == "POST" && $0.status == 404 }.count }
+        let before = refused()
+        #expect(await Self.eventually(timeout: .seconds(10)) { refused() >= before + 8 })
+        let log = daemon.stderr.all
+        #expect(log.components(separatedBy: "cannot write ServiceDNSRecords in the host cluster").count == 2, "\(log)")
+        #expect(log.contains("the server could not find the requested resource") && log.contains("deploy/crd"))
+
+        let view = try JSONDecoder().decode(
+            AdminViews.Clusters.self,
+            from: Data(try daemon.http("/v1/clusters").body.utf8)
+        )
+        let problem = try #require(view.host?.problems.first)
+        #expect(problem.cause.rawValue == "crdMissing" && problem.services == 4)
+        let table = try OperateEndToEndTests.mcdns(["clusters", "--admin", daemon.admin])
+        #expect(table.status == 0, "\(table.stderr)")
+        #expect(table.stdout.contains("(crdMissing, e.g. "), "\(table.stdout)")
+
+        sim.install(.serviceDNSRecords)
+        #expect(
+            await Self.eventually(timeout: .seconds(20)) { Self.metric(daemon, blocked) == "0" },
+            "\(daemon.stderr.all)"
+        )
+        #expect(await Self.eventually(timeout: .seconds(10)) { sim.objects(.serviceDNSRecords).count == 4 })
+        #expect(daemon.stderr.all.contains("ServiceDNSRecords are written again: crdMissing is resolved"))
+        #expect(await daemon.stop() == 0)
+    }
 }

@@ -84,6 +84,8 @@ import Glibc
         #expect(explanation.serial == records.serial)
         let explainText = try Self.mcdns(["explain", Self.global] + admin)
         #expect(explainText.stdout.contains("candidates:") && explainText.stdout.contains("ttl:"))
+        #expect(explanation.strategy == "nearest" && explanation.policy == nil)
+        #expect(explainText.stdout.contains("  strategy:   nearest\n"), "\(explainText.stdout)")
         let unknownCluster = try Self.mcdns(["explain", Self.global, "--as-cluster", "mars"] + admin)
         #expect(unknownCluster.status == 64)
         #expect(unknownCluster.stderr.contains("unknown cluster mars; known: east-1, east-2, west-1"))

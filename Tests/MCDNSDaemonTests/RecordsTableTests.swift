@@ -55,6 +55,7 @@ import Testing
         #expect(web["READY"] == "True")
         #expect(web["CLUSTERS"] == "east-1,east-2,west-1")
         #expect(web["PORTS"] == "http:80/TCP")
+        #expect(web["STRATEGY"] == "nearest")
         #expect(web["NOTES"] == "", "a healthy record has no notes, not `Ready=True` as a condition count")
         #expect(rows["db"]?["CLUSTERS"] == "east-1,west-1")
         #expect(rows["legacy"]?["READY"] == "True" && rows["legacy"]?["NOTES"] == "")

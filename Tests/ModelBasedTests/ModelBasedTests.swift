@@ -1,5 +1,7 @@
 import DNSReferenceModel
+import DNSWire
 import Foundation
+import MCDNSModel
 import Testing
 
 /// The compiled answer table checked against the reference model (DESIGN §9, issue 21) over random sequences of
@@ -63,6 +65,40 @@ import Testing
             }
         }
         return keep
+    }
+
+    /// DESIGN §4.2: ports are the union by (name, protocol, port). One port name and protocol on two numbers
+    /// (members disagree) gives one SRV RRset with both; the table served only the last and the model only the
+    /// first. A plain and a headless service, compared on every name; then the members come to agree.
+    @Test func srvOfOnePortNameOnTwoNumbersIsTheUnion() async throws {
+        let members = [ClusterInfo(id: "c0", locality: Locality(region: "r0", zone: "r0-z0"), link: .synced),
+                       ClusterInfo(id: "c1", locality: Locality(region: "r1", zone: "r1-z0"), link: .synced)]
+        func record(_ name: String, headless: Bool, ports: [Int]) -> ServiceDNSRecord {
+            var record = ServiceDNSRecord(key: ServiceKey(namespace: "ns0", name: name))
+            record.status.headless = headless
+            record.status.ports = ports.map { ServicePort(name: "http", protocol: "TCP", port: $0) }.sorted()
+            for (c, member) in members.enumerated() {
+                var dns = ClusterDNS(cluster: member.id, region: member.locality.region, zones: [member.locality.zone])
+                if !headless { dns.clusterIPs = ["10.96.\(c).1"] }
+                dns.endpoints = [Endpoint(address: "10.\(c).0.1", hostname: headless ? "pod0" : nil)]
+                dns.readyEndpoints = 1
+                record.status.dns.append(dns)
+            }
+            return record
+        }
+        let steps: [Step] = [
+            .apply(RecordChanges(upserted: [record("s0", headless: false, ports: [80, 8080]),
+                                            record("s1", headless: true, ports: [80, 81, 8080])],
+                                 clusters: members), "ports differ across members"),
+            .apply(RecordChanges(upserted: [record("s0", headless: false, ports: [8080]),
+                                            record("s1", headless: true, ports: [81])]), "members agree"),
+        ]
+        let runner = try ModelRunner(seed: 1, naming: NamingParams())
+        let failure = await runner.run(steps, indices: Array(steps.indices))
+        #expect(failure == nil, "\(failure ?? "")")
+        #expect(runner.queries > 0)
+        let srv = ReferenceQuery(name: try DomainName("_http._tcp.s1.ns0.svc.clusterset.local"), type: .srv)
+        #expect(try Message(wire: runner.model.respond(to: srv)).answer.count == 2)
     }
 
     @Test func tableAnswersAsTheReferenceModel() async throws {

@@ -18,6 +18,9 @@ import RecordStore
 /// (order is what locality means: nearest first), authority and additional as multisets (their order carries
 /// no meaning), and the OPT record (size, version, DO, options). The ECS scope must be the subnet's prefix when
 /// the answer was picked by it; when the requester's answer is everyone's, scope 0 and the prefix are both right.
+/// Rotation (README, "Traffic policies") does not blur the ordered comparison: the table is asked through the
+/// `respond` that carries no turn counter, which answers every query at turn 0, in the compiled (nearest-first)
+/// order the model computes; `RotationTests` check the turns themselves.
 final class ModelRunner {
     let seed: UInt64
     let zones = ModelZones.zones

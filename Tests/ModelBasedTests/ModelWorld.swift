@@ -165,7 +165,7 @@ enum Step: CustomStringConvertible {
                 text += " \(changes.upserted.map { "\($0.key)" }) \(changes.removed.map { "\($0)" })"
             }
             if let clusters = changes.clusters {
-                text += " members \(clusters.map { "\($0.id)@\($0.locality)=\($0.link.rawValue)" })"
+                text += " members \(clusters.map { "\($0.id)@\($0.locality)=\($0.link.rawValue)\($0.drain == nil ? "" : "+drained")" })"
             }
             return text
         case .reload(let params): return "reload \(params)"
@@ -196,8 +196,13 @@ struct SequenceGenerator {
             }
         }
         for m in 0..<shape.members {
+            // About one member in four starts drained, so the first batch (every service, each exported by a
+            // random subset of members) already has services answered without their drained members and services
+            // whose every member is drained (the all-drained fallback). Taken from the seed's bits rather than the
+            // generator, so the rest of a seed's sequence stays what it was.
+            let drained = (seed >> UInt64((m * 5) % 61)) & 3 == 0
             members.append(ClusterInfo(id: ClusterID("c\(m)"), locality: localities.randomElement(using: &rng)!,
-                                       link: .synced))
+                                       link: .synced, drain: drained ? ClusterDrain(origin: .configuration) : nil))
         }
         naming.subnets = members.prefix(Int.random(in: 0...min(3, members.count), using: &rng)).enumerated()
             .map { (UInt8(100 + $0.offset), $0.element.id) }
@@ -254,6 +259,11 @@ struct SequenceGenerator {
             record.status.ports.append(ServicePort(name: chance(3) ? nil : names[p], protocol: chance(4) ? "UDP" : "TCP",
                                                    port: 80 + p * 1000 + index % 7))
         }
+        // Members exporting one port name and protocol on different numbers: the merger serves their union.
+        if let named = record.status.ports.first(where: { $0.name != nil }), chance(5) {
+            record.status.ports.append(ServicePort(name: named.name, protocol: named.protocol, port: named.port + 1))
+        }
+        record.status.ports.sort()
         let exporting = members.filter { _ in chance(2) }
         for member in (exporting.isEmpty ? [members.randomElement(using: &rng)!] : exporting) {
             record.status.dns.append(clusterDNS(index, member, kind: kind))
@@ -335,6 +345,8 @@ struct SequenceGenerator {
             for _ in 0..<int(1...3) {
                 let i = int(0...(list.count - 1))
                 list[i].link = [LinkState.synced, .stale, .offline].randomElement(using: &rng)!
+                // Draining (README "Draining"), up to every member at once: the all-drained fallback too.
+                if chance(3) { list[i].drain = list[i].drain == nil ? ClusterDrain(origin: .admin) : nil }
             }
             changes.clusters = list
         case 11:

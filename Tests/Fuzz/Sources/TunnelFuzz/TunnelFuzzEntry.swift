@@ -18,7 +18,9 @@ import NIOWebSocket
 /// The first input byte seeds the segment sizes (1 to 64 bytes); the rest is what the peer sends. Properties: no
 /// trap; nothing reaches the byte stream without an accepted upgrade, and never more bytes than the peer sent;
 /// when what follows the request head is a clean run of masked, final binary frames, the stream is exactly their
-/// unmasked payloads; an allowed target has no `..`, `%` or `\` in its path and is a GET.
+/// unmasked payloads; an allowed target has no `..`, `%` or `\` in its path and is a GET; nothing of the
+/// upgrade outlives the closed connection. Like `TunnelServer`, it refuses an upgrade request that announces a
+/// body (`TunnelUpgradeRequest.promisesBody`).
 enum TunnelFuzzEntry {
     static let token = "fuzz-token"
     /// `TunnelServer.path` (FuzzReplayTests checks they agree).
@@ -31,31 +33,39 @@ enum TunnelFuzzEntry {
         let collector = StreamCollector()
         let state = UpgradeState()
         let limits = TunnelLimits()
-        let upgrader = NIOWebSocketServerUpgrader(
-            maxFrameSize: limits.maxWebSocketFrameSize,
-            shouldUpgrade: { channel, head in
-                state.heads.append(head)
-                let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
-                let accepted = path == tunnelPath && head.headers.first(name: "authorization") == "Bearer \(token)"
-                return channel.eventLoop.makeSucceededFuture(accepted ? HTTPHeaders() : nil)
-            },
-            upgradePipelineHandler: { channel, _ in
-                state.upgraded = true
-                return channel.eventLoop.makeCompletedFuture {
-                    let sync = channel.pipeline.syncOperations
-                    try sync.addHandler(
-                        WebSocketByteStreamHandler(
-                            masking: false,
-                            pingInterval: limits.effectiveWebSocketPingInterval,
-                            maxFrameSize: limits.maxWebSocketFrameSize,
-                            logger: logger
-                        )
-                    )
-                    try sync.addHandler(collector)
-                }
-            }
-        )
+        let watch = Watch()
         do {
+            // The sentinel is held by the upgrader's closures alone (the upgrader by the pipeline alone).
+            let sentinel = Sentinel()
+            watch.sentinel = sentinel
+            let upgrader = NIOWebSocketServerUpgrader(
+                maxFrameSize: limits.maxWebSocketFrameSize,
+                shouldUpgrade: { channel, head in
+                    withExtendedLifetime(sentinel) {}
+                    state.heads.append(head)
+                    let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
+                    // As `TunnelServer.decide`: an upgrade request announcing a body is refused before its credential.
+                    let accepted = path == tunnelPath && !TunnelUpgradeRequest.promisesBody(head)
+                        && head.headers.first(name: "authorization") == "Bearer \(token)"
+                    return channel.eventLoop.makeSucceededFuture(accepted ? HTTPHeaders() : nil)
+                },
+                upgradePipelineHandler: { channel, _ in
+                    withExtendedLifetime(sentinel) {}
+                    state.upgraded = true
+                    return channel.eventLoop.makeCompletedFuture {
+                        let sync = channel.pipeline.syncOperations
+                        try sync.addHandler(
+                            WebSocketByteStreamHandler(
+                                masking: false,
+                                pingInterval: limits.effectiveWebSocketPingInterval,
+                                maxFrameSize: limits.maxWebSocketFrameSize,
+                                logger: logger
+                            )
+                        )
+                        try sync.addHandler(collector)
+                    }
+                }
+            )
             try channel.pipeline.syncOperations.configureHTTPServerPipeline(
                 withServerUpgrade: (upgraders: [upgrader], completionHandler: { _ in }),
                 withErrorHandling: true
@@ -80,6 +90,9 @@ enum TunnelFuzzEntry {
         }
         while (try? channel.readOutbound(as: ByteBuffer.self)) != nil {}
         _ = try? channel.finish(acceptAlreadyClosed: true)
+        if watch.sentinel != nil {
+            return "the upgrader outlives its closed connection: NIO's upgrade handler is left in a reference cycle"
+        }
 
         for head in state.heads {
             if let problem = allowListProblem(method: head.method.rawValue, target: head.uri) { return problem }
@@ -159,6 +172,11 @@ enum TunnelFuzzEntry {
     }
 
     static let logger = Logger(label: "mcdns.fuzz.tunnel", factory: { _ in SwiftLogNoOpLogHandler() })
+
+    /// Held by the upgrader's closures only: still alive once the connection is closed and its pipeline gone, it
+    /// shows the memory LeakSanitizer reports in the fuzz build, in `swift test`'s replay too.
+    final class Sentinel: Sendable {}
+    final class Watch: @unchecked Sendable { weak var sentinel: Sentinel? }
 
     /// What `shouldUpgrade` saw, and whether the upgrade went through.
     final class UpgradeState: @unchecked Sendable {

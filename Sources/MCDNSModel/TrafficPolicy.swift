@@ -1,0 +1,108 @@
+/// How a service's answers spread over its healthy clusters within one level of names (global, region, zone):
+/// README, "Traffic policies". Set per service by the annotation `mcdns.io/traffic-policy` or a ServiceDNSRecord's
+/// `spec.trafficPolicy`, both in the text form `description` writes and `init(parsing:)` reads:
+///
+/// - `nearest`: every healthy cluster answers, a known requester's nearest first (DESIGN §4.3). The default.
+/// - `weighted: us-east-1=70, eu-west-1=30`: every healthy cluster answers; over many queries a cluster's
+///   addresses come first in the share its weight has among the healthy clusters' weights. A key names a cluster
+///   or a region (a cluster's own weight wins; a region's weight is split evenly among its healthy clusters); a
+///   cluster no key names weighs 0 (it answers, never first, unless every healthy cluster weighs 0).
+/// - `failover: eu-west-1, us-east-1`: tiers in order, each a cluster or a region; only the first tier with a healthy
+///   cluster answers. Clusters no tier names form a last tier.
+public enum TrafficPolicy: Hashable, Sendable, CustomStringConvertible {
+    case nearest
+    /// Weights by cluster or region name, in the order written.
+    case weighted([Weight])
+    /// Tiers by cluster or region name, first preferred.
+    case failover([String])
+
+    public struct Weight: Hashable, Sendable {
+        public var key: String
+        public var weight: UInt32
+
+        public init(key: String, weight: UInt32) {
+            self.key = key
+            self.weight = weight
+        }
+    }
+
+    /// The largest weight: shares are computed in 32 bits with room for a thousand clusters.
+    public static let maxWeight: UInt32 = 1_000_000
+
+    public enum ParseError: Error, Equatable, CustomStringConvertible {
+        case unknownStrategy(String)
+        case malformed(String)
+
+        public var description: String {
+            switch self {
+            case .unknownStrategy(let text):
+                return "unknown strategy \"\(text)\": use nearest, weighted: KEY=WEIGHT, … or failover: KEY, …"
+            case .malformed(let message): return message
+            }
+        }
+    }
+
+    /// Reads the text form (`nearest`, `weighted: a=70, b=30`, `failover: a, b`); keys are cluster or region names.
+    public init(parsing text: String) throws(ParseError) {
+        let trimmed = Self.trim(Substring(text))
+        let (head, rest): (Substring, Substring?) = {
+            guard let colon = trimmed.firstIndex(of: ":") else { return (trimmed, nil) }
+            return (Self.trim(trimmed[..<colon]), Self.trim(trimmed[trimmed.index(after: colon)...]))
+        }()
+        let items = rest.map { $0.split(separator: ",", omittingEmptySubsequences: false).map { Self.trim($0) } } ?? []
+        switch head.lowercased() {
+        case "nearest":
+            guard rest == nil || rest!.isEmpty else { throw .malformed("nearest takes no arguments") }
+            self = .nearest
+        case "weighted":
+            guard !items.isEmpty, !items.contains(where: \.isEmpty) else {
+                throw .malformed("weighted needs KEY=WEIGHT, … (a cluster or region and a whole number)")
+            }
+            var weights: [Weight] = []
+            for item in items {
+                let parts = item.split(separator: "=", maxSplits: 1).map { Self.trim($0) }
+                guard parts.count == 2, !parts[0].isEmpty, let weight = UInt32(parts[1]), weight <= Self.maxWeight else {
+                    throw .malformed("weighted: \"\(item)\" is not KEY=WEIGHT with a whole weight from 0 to \(Self.maxWeight)")
+                }
+                guard !weights.contains(where: { $0.key == parts[0] }) else {
+                    throw .malformed("weighted: \(parts[0]) is given twice")
+                }
+                weights.append(Weight(key: String(parts[0]), weight: weight))
+            }
+            self = .weighted(weights)
+        case "failover":
+            guard !items.isEmpty, !items.contains(where: \.isEmpty) else {
+                throw .malformed("failover needs a list of clusters or regions, first preferred: failover: a, b")
+            }
+            guard Set(items).count == items.count else { throw .malformed("failover: a tier is named twice") }
+            self = .failover(items.map(String.init))
+        default:
+            throw .unknownStrategy(String(head))
+        }
+    }
+
+    private static func trim(_ text: Substring) -> Substring {
+        var result = text
+        while let first = result.first, first == " " || first == "\t" { result = result.dropFirst() }
+        while let last = result.last, last == " " || last == "\t" { result = result.dropLast() }
+        return result
+    }
+
+    /// The strategy's name, as `mcdns records` shows it.
+    public var strategy: String {
+        switch self {
+        case .nearest: return "nearest"
+        case .weighted: return "weighted"
+        case .failover: return "failover"
+        }
+    }
+
+    /// The text form `init(parsing:)` reads.
+    public var description: String {
+        switch self {
+        case .nearest: return "nearest"
+        case .weighted(let weights): return "weighted: " + weights.map { "\($0.key)=\($0.weight)" }.joined(separator: ", ")
+        case .failover(let tiers): return "failover: " + tiers.joined(separator: ", ")
+        }
+    }
+}

@@ -1,0 +1,1 @@
+../../../../../Sources/ClusterTunnel/TunnelUpgradeRequest.swift

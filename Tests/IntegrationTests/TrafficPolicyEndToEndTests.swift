@@ -1,0 +1,114 @@
+import DNSTestSupport
+import Foundation
+import Testing
+
+/// Issue 20 end to end: the demo members as manifest directories with a `mcdns.io/traffic-policy` annotation on the
+/// web Service, the real `mcdns serve`, real `dig`. Global A of web: east-1 203.0.113.10, east-2 203.0.113.20,
+/// west-1 198.51.100.30.
+@Suite(.serialized) struct TrafficPolicyEndToEndTests {
+    let g = "web.shop.acme.svc.example.com"
+    static let east1 = "203.0.113.10", east2 = "203.0.113.20", west1 = "198.51.100.30"
+
+    /// Puts `policy` on the web Service of every member (the oldest export decides; all agree).
+    static func annotate(_ members: TemporaryDirectory, _ policy: String) throws {
+        for cluster in ["east-1", "east-2", "west-1"] {
+            let file = members.url.appendingPathComponent("\(cluster)/web.yaml")
+            var text = try String(contentsOf: file, encoding: .utf8)
+            if let line = text.range(of: "    mcdns.io/traffic-policy: [^\n]*\n", options: .regularExpression) {
+                text.removeSubrange(line)
+            }
+            text = text.replacingOccurrences(of: "    mcdns.io/export: \"true\"\nspec:\n  type: LoadBalancer",
+                                             with: "    mcdns.io/export: \"true\"\n    mcdns.io/traffic-policy: \"\(policy)\"\nspec:\n  type: LoadBalancer")
+            try text.write(to: file, atomically: true, encoding: .utf8)
+        }
+    }
+
+    /// How often each address came first in `count` answers to one `dig -f` batch.
+    static func firstAddresses(_ port: UInt16, _ name: String, count: Int) throws -> [String: Int] {
+        let directory = try TemporaryDirectory(prefix: "mcdns-weights")
+        defer { directory.remove() }
+        let batch = directory.path + "/queries"
+        try String(repeating: "\(name) A\n", count: count).write(toFile: batch, atomically: true, encoding: .utf8)
+        let output = try ProcessRunner.run(try ProcessRunner.locate("dig", package: "dnsutils"),
+                                           ["@127.0.0.1", "-p", "\(port)", "+time=2", "+tries=2", "-f", batch, "+short"],
+                                           timeout: .seconds(180))
+        #expect(output.status == 0 && !output.timedOut, "\(output.stderr)")
+        // A rare warning line stands for a query dig got back from its own socket instead of an answer (see `Dig`).
+        let lines = output.stdout.split(separator: "\n").map(String.init).filter { !$0.hasPrefix(";") }
+        #expect(lines.count % 3 == 0 && lines.count >= 3 * (count - 3), "every answer holds the three addresses")
+        var first: [String: Int] = [:]
+        for answer in stride(from: 0, to: lines.count - 2, by: 3) { first[lines[answer], default: 0] += 1 }
+        return first
+    }
+
+    @Test func weightedSharesOfFirstPlaceFollowTheWeightsOfTheHealthyClusters() throws {
+        let (members, process, dig) = try LiveRecordsEndToEndTests().start()
+        defer { process.stop(); members.remove() }
+        // A region's weight is split between its two clusters: east-1 30%, east-2 30%, west-1 40%.
+        try Self.annotate(members, "weighted: us-east-1=60, west-1=40")
+        // Until the annotation is read, the three take turns (west-1 leads 200 of 600 answers, give or take two
+        // per worker thread); weighted, it leads 240.
+        _ = try LiveRecordsEndToEndTests.waitFor(dig, g, "A", within: .seconds(5)) { _ in
+            ((try? Self.firstAddresses(process.port, g, count: 600)[Self.west1]) ?? 0).map { $0 >= 220 } ?? false
+        }
+        var first = try Self.firstAddresses(process.port, g, count: 10_000)
+        let answered = first.values.reduce(0, +)
+        for (address, share) in [(Self.east1, 0.3), (Self.east2, 0.3), (Self.west1, 0.4)] {
+            let measured = Double(first[address] ?? 0) / Double(answered)
+            #expect(abs(measured - share) <= 0.03, "\(address) first in \(measured) of answers, want \(share): \(first)")
+        }
+
+        // west-1 turns unhealthy: the shares are of the healthy clusters, east-1 and east-2 half each.
+        let west = members.url.appendingPathComponent("west-1/web.yaml")
+        let original = try String(contentsOf: west, encoding: .utf8)
+        try original.replacingOccurrences(of: "conditions: { ready: true }", with: "conditions: { ready: false }")
+            .write(to: west, atomically: true, encoding: .utf8)
+        _ = try LiveRecordsEndToEndTests.waitFor(dig, g, "A", within: .seconds(5)) { $0 == [Self.east1, Self.east2] }
+        let directory = try TemporaryDirectory(prefix: "mcdns-weights")
+        defer { directory.remove() }
+        let batch = directory.path + "/queries"
+        try String(repeating: "\(g) A\n", count: 2_000).write(toFile: batch, atomically: true, encoding: .utf8)
+        let output = try ProcessRunner.run("/usr/bin/dig", ["@127.0.0.1", "-p", "\(process.port)", "-f", batch, "+short"],
+                                           timeout: .seconds(120))
+        let lines = output.stdout.split(separator: "\n").map(String.init).filter { !$0.hasPrefix(";") }
+        #expect(lines.count % 2 == 0 && lines.count >= 2 * (2_000 - 3))
+        first = [:]
+        for answer in stride(from: 0, to: lines.count - 1, by: 2) { first[lines[answer], default: 0] += 1 }
+        #expect(abs(Double(first[Self.east1] ?? 0) / Double(lines.count / 2) - 0.5) <= 0.03, "\(first)")
+    }
+
+    @Test func failoverAnswersTheFirstHealthyTierAndComesBack() throws {
+        let (members, process, dig) = try LiveRecordsEndToEndTests().start()
+        defer { process.stop(); members.remove() }
+        try Self.annotate(members, "failover: west-1, us-east-1")
+        let switched = try LiveRecordsEndToEndTests.waitFor(dig, g, "A", within: .seconds(5)) { $0 == [Self.west1] }
+        #expect(switched < .seconds(2), "the policy took \(switched)")
+        // The region name keeps its level: us-east-1 has no west-1, so its first tier present answers.
+        #expect(try LiveRecordsEndToEndTests.rdata(dig, "web.shop.acme.svc.us-east-1.example.com", "A")
+                == [Self.east1, Self.east2])
+
+        // west-1's endpoints all turn not ready: the next tier answers.
+        let west = members.url.appendingPathComponent("west-1/web.yaml")
+        let original = try String(contentsOf: west, encoding: .utf8)
+        try original.replacingOccurrences(of: "conditions: { ready: true }", with: "conditions: { ready: false }")
+            .write(to: west, atomically: true, encoding: .utf8)
+        let failed = try LiveRecordsEndToEndTests.waitFor(dig, g, "A", within: .seconds(5)) { $0 == [Self.east1, Self.east2] }
+        #expect(failed < .seconds(2), "failing over took \(failed)")
+
+        // Ready again: west-1 answers alone again.
+        try original.write(to: west, atomically: true, encoding: .utf8)
+        let back = try LiveRecordsEndToEndTests.waitFor(dig, g, "A", within: .seconds(5)) { $0 == [Self.west1] }
+        #expect(back < .seconds(2), "coming back took \(back)")
+    }
+
+    @Test func aPolicyThatDoesNotParseAnswersAsNearestAndSaysWhy() throws {
+        let (members, process, dig) = try LiveRecordsEndToEndTests().start()
+        defer { process.stop(); members.remove() }
+        try Self.annotate(members, "fastest: west-1")
+        Thread.sleep(forTimeInterval: 1.0)
+        #expect(try LiveRecordsEndToEndTests.rdata(dig, g, "A") == [Self.west1, Self.east1, Self.east2].sorted())
+        // A good policy after it still takes effect.
+        try Self.annotate(members, "failover: east-2")
+        _ = try LiveRecordsEndToEndTests.waitFor(dig, g, "A", within: .seconds(5)) { $0 == [Self.east2] }
+    }
+}
