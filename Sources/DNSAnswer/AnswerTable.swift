@@ -193,9 +193,11 @@ public final class AnswerTable: Sendable {
             return 0
         case .error(let parsed, let rcode, let echoQuestion):
             qtype = parsed.qtype
+            outcome.signed = parsed.hasTSIG
             return writeBare(parsed, query, output, transport, rcode: rcode, echoQuestion: echoQuestion)
         case .query(var parsed):
             qtype = parsed.qtype
+            outcome.signed = parsed.hasTSIG
             if cookies.enabled && parsed.cookieStart > 0 {
                 // RFC 7873 §5.2.2: a client cookie must be 8 bytes, a server cookie 8 to 32: else FORMERR.
                 let length = parsed.cookieLength

@@ -29,6 +29,11 @@ public final class LiveTable {
     private var chasing = Set<ServiceKey>()
     /// Whether `rebuild` ran: until then the builder holds no shards.
     private var built = false
+    /// Set by the owner that keeps a transfer journal: `apply` then notes what each batch changed per zone.
+    public var recordsDifferences = false
+    /// What the last `apply` changed, by zone origin (records removed and added); nil after a rebuild or when
+    /// `recordsDifferences` is off: the differences are not known.
+    public private(set) var lastDifferences: [DomainName: (removed: [ResourceRecord], added: [ResourceRecord])]?
 
     public convenience init(zones: [Zone], naming: NamingConfiguration, options: ServingOptions = ServingOptions())
         throws(CompileError)
@@ -101,6 +106,10 @@ public final class LiveTable {
         builder.resolve(name, type, override: override)
     }
 
+    /// The zones as the last table was compiled from them, with that table's serial: what a zone transfer sends.
+    /// Values (copy on write): holding them while the next batch edits the builder copies the edited stores once.
+    public var transferZones: (serial: UInt32, zones: [ZoneContent]) { (builder.serial, builder.zones) }
+
     /// The origins of the served zones, deepest first.
     public var staticZoneOrigins: [DomainName] {
         staticZones.map(\.origin).sorted { $0.labelCount > $1.labelCount }
@@ -127,6 +136,7 @@ public final class LiveTable {
             return []
         }
         let table = try fresh.buildAll(serial: serial)
+        lastDifferences = nil
         builder = fresh
         built = true
         serviceIDs = numbers
@@ -189,6 +199,24 @@ public final class LiveTable {
         for key in relinked where !upsertedKeys.contains(key) && !removedKeys.contains(key) {
             if let record = saved[key] ?? nil { placing.append(record) }
         }
+        // The names whose RRsets this batch may change: those the services leaving placed and those the services
+        // being placed make. Their RRsets before and after are the journal's step (DESIGN §9).
+        var before: [DomainName: (zone: Int, rrsets: [RRType: [ResourceRecord]])] = [:]
+        if recordsDifferences {
+            let zones = builder.zones
+            for key in saved.keys {
+                guard let id = serviceIDs.id(of: key), let record = serviceIDs.record(of: id) else { continue }
+                for (z, name) in Self.owned(record, id, previousNames, zones) where before[name] == nil {
+                    before[name] = (z, zones[z].rrsets(at: name) ?? [:])
+                }
+            }
+            for record in placing {
+                for live in names.names(for: record).names where before[live.name] == nil {
+                    guard let z = zones.firstIndex(where: { live.name.isSubdomain(of: $0.origin) }) else { continue }
+                    before[live.name] = (z, zones[z].rrsets(at: live.name) ?? [:])
+                }
+            }
+        }
         do throws(CompileError) {
             let table = try builder.update(serial: serial) { zones in
                 var touched = Set<DomainName>()
@@ -214,6 +242,7 @@ public final class LiveTable {
                 }
                 return touched
             }
+            lastDifferences = recordsDifferences ? differences(before) : nil
             checkInDebug(table)
             return table
         } catch {
@@ -226,6 +255,25 @@ public final class LiveTable {
             _ = try? rebuild(serial: serial)
             throw error
         }
+    }
+
+    /// The records removed and added at each name of `before`, by zone origin, against the zones now.
+    private func differences(_ before: [DomainName: (zone: Int, rrsets: [RRType: [ResourceRecord]])])
+        -> [DomainName: (removed: [ResourceRecord], added: [ResourceRecord])]
+    {
+        var result: [DomainName: (removed: [ResourceRecord], added: [ResourceRecord])] = [:]
+        let zones = builder.zones
+        for (name, old) in before {
+            let new = zones[old.zone].rrsets(at: name) ?? [:]
+            let oldRecords = Set(old.rrsets.values.joined()), newRecords = Set(new.values.joined())
+            guard oldRecords != newRecords else { continue }
+            let origin = zones[old.zone].origin
+            var entry = result[origin] ?? ([], [])
+            entry.removed += old.rrsets.keys.sorted().flatMap { old.rrsets[$0]! }.filter { !newRecords.contains($0) }
+            entry.added += new.keys.sorted().flatMap { new[$0]! }.filter { !oldRecords.contains($0) }
+            result[origin] = entry
+        }
+        return result
     }
 
     // MARK: - Checking

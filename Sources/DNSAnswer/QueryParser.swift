@@ -9,6 +9,8 @@ struct ParsedQuery {
     var qtype: UInt16 = 0
     var qclass: UInt16 = 0
     var hasOPT = false
+    /// A TSIG record closes the additional section (RFC 8945): the server signs the response off this path.
+    var hasTSIG = false
     var udpPayload: UInt16 = 512
     var ednsVersion: UInt8 = 0
     var dnssecOK = false
@@ -107,6 +109,7 @@ enum QueryParser {
                                   into: &query)
                 else { return .error(query, rcode: 1, echoQuestion: hasQuestion) }
             }
+            if type == 250 && index == total - 1 { query.hasTSIG = true }
             offset = rdataStart + rdlength
             index += 1
         }

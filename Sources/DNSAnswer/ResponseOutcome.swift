@@ -41,6 +41,9 @@ public struct ResponseOutcome: Sendable, Equatable {
     /// NXDOMAIN under it); -1 when the query fell in no zone or was refused before the lookup. `/metrics` counts
     /// queries by it.
     public var zone: Int = -1
+    /// The query carried a TSIG record: the response must be signed (or answered with a TSIG error) by the
+    /// server's keys before it is sent (RFC 8945 §5.3); the table itself never signs.
+    public var signed = false
     /// The caller's turn counter: a rotating answer (`Rotation`) picks its order by it and advances it. A server
     /// keeps one outcome per thread (UDP worker) or one counter per event loop (TCP) and carries it from query to
     /// query, so consecutive answers of one name start with each of its records in turn, without a shared atomic.

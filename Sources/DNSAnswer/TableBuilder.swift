@@ -30,7 +30,7 @@ struct TableBuilder {
     /// re-rendered on every update, since a live name they point at may have changed.
     private let staticDependents: Set<DomainName>
 
-    private var serial: UInt32 = 0
+    private(set) var serial: UInt32 = 0
     private var shared = TemplateStore()
     /// `shared`, packed as the table serves it.
     private var sharedShard = Shard.empty

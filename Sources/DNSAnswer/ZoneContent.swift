@@ -260,6 +260,47 @@ public struct ZoneContent: Sendable {
         return copy
     }
 
+    /// The SOA a transfer of this zone starts and ends with: the table's `serial` for a zone with live names,
+    /// the file's otherwise.
+    public func transferSOA(serial: UInt32) -> ResourceRecord { soa(serial: serial) }
+
+    /// Every RRset of the zone except the apex SOA, in the requester-independent (global) form, names in
+    /// canonical order (RFC 4034 §6.1) and types by number within a name: what an AXFR carries between its SOAs.
+    /// Requester variants (§4.3) are left out: a secondary answers every requester the same.
+    public func transferRecords() -> [ResourceRecord] {
+        // One sort key per name (labels from the right, each ended by a zero byte), made once: comparing names
+        // label by label allocated in every comparison, seconds at a million names.
+        let ordered = names.map { (key: Self.canonicalKey($0.key), name: $0) }
+            .sorted { $0.key.lexicographicallyPrecedes($1.key) }
+        var records: [ResourceRecord] = []
+        for (_, name) in ordered {
+            guard let rrsets = rrsets(at: name) else { continue }
+            for type in rrsets.keys.sorted() where !(type == .soa && name == origin) {
+                records += rrsets[type]!
+            }
+        }
+        return records
+    }
+
+    /// RFC 4034 §6.1 order as bytes: the lower-cased labels from the right, each followed by a zero byte, so that
+    /// byte order is label order and a name sorts before the names below it.
+    static func canonicalKey(_ wire: [UInt8]) -> [UInt8] {
+        var starts: [Int] = []
+        var at = 0
+        while at < wire.count, wire[at] != 0 {
+            starts.append(at)
+            at += 1 + Int(wire[at])
+        }
+        var key: [UInt8] = []
+        key.reserveCapacity(wire.count)
+        for start in starts.reversed() {
+            let end = min(wire.count, start + 1 + Int(wire[start]))
+            key += wire[(start + 1)..<end]
+            key.append(0)
+        }
+        return key
+    }
+
     /// SOA MINIMUM: the last 32-bit field of the SOA RDATA.
     var soaMinimum: UInt32 {
         let r = soa.rdata

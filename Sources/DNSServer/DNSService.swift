@@ -17,13 +17,17 @@ public final class DNSService: Service {
     private let readiness = ReadinessSignal<[ListenAddress]>()
     /// Queries answered, by transport, type and RCODE, and the answer latency: summed when scraped.
     public let statistics = QueryStatistics()
+    /// Zone transfers over TCP (`transfer:`), nil when not configured.
+    public let transfer: ZoneTransfer?
 
     public init(
         configuration: DNSServerConfiguration,
         store: RecordStore,
         logger: Logger,
-        eventLoopGroup: (any EventLoopGroup)? = nil
+        eventLoopGroup: (any EventLoopGroup)? = nil,
+        transfer: ZoneTransfer? = nil
     ) {
+        self.transfer = transfer
         self.configuration = configuration
         self.store = store
         self.logger = logger
@@ -71,7 +75,8 @@ public final class DNSService: Service {
     }
 
     private func runOnce() async throws {
-        let udp = UDPBatchServer(configuration: configuration, store: store, logger: logger, statistics: statistics)
+        let udp = UDPBatchServer(configuration: configuration, store: store, logger: logger, statistics: statistics,
+                                 transfer: transfer)
         let readiness = self.readiness
         try await withThrowingDiscardingTaskGroup { tasks in
             tasks.addTask { try await udp.run() }
@@ -83,7 +88,8 @@ public final class DNSService: Service {
                 store: store,
                 logger: logger,
                 eventLoopGroup: group,
-                statistics: statistics
+                statistics: statistics,
+                transfer: transfer
             )
             tasks.addTask {
                 do {

@@ -1,5 +1,6 @@
 import CMCDNSSys
 import DNSAnswer
+import DNSWire
 import NIOCore
 import RecordStore
 
@@ -31,8 +32,12 @@ final class DNSTCPHandler: ChannelDuplexHandler {
     private let messageTimeout: TimeAmount
     private let registration: TCPConnectionRegistry.Entry?
     private let counters: QueryCounters?
+    /// Serves AXFR and IXFR; nil when `transfer:` is not configured (the table then answers them REFUSED).
+    private let transfer: ZoneTransfer?
     /// The client's address, read once per connection.
     private var source: RequesterAddress = .unknown
+    /// A zone transfer is being made off the event loop: later frames wait for its messages to be written.
+    private var transferring = false
 
     /// Bytes received and not yet answered: complete frames held back by the pipelining bound, then at most
     /// one incomplete message.
@@ -58,9 +63,11 @@ final class DNSTCPHandler: ChannelDuplexHandler {
         eventLoop: any EventLoop,
         limits: TCPLimits = .defaults,
         registration: TCPConnectionRegistry.Entry? = nil,
-        counters: QueryCounters? = nil
+        counters: QueryCounters? = nil,
+        transfer: ZoneTransfer? = nil
     ) {
         self.counters = counters
+        self.transfer = transfer
         self.reader = RecordStore.Reader(store)
         self.scratchOwner = scratch
         self.scratch = scratch.buffer(for: eventLoop)
@@ -78,7 +85,8 @@ final class DNSTCPHandler: ChannelDuplexHandler {
         scratch: TCPScratchBuffers,
         limits: TCPLimits = .defaults,
         registration: TCPConnectionRegistry.Entry? = nil,
-        counters: QueryCounters? = nil
+        counters: QueryCounters? = nil,
+        transfer: ZoneTransfer? = nil
     ) throws {
         try pipeline.addHandler(
             DNSTCPHandler(
@@ -87,7 +95,8 @@ final class DNSTCPHandler: ChannelDuplexHandler {
                 eventLoop: eventLoop,
                 limits: limits,
                 registration: registration,
-                counters: counters
+                counters: counters,
+                transfer: transfer
             )
         )
     }
@@ -155,7 +164,8 @@ final class DNSTCPHandler: ChannelDuplexHandler {
     }
 
     private func mayRead(context: ChannelHandlerContext) -> Bool {
-        !closing && outstanding < limits.maxPipelined && context.channel.isWritable && completeFrameLength == nil
+        !closing && !transferring && outstanding < limits.maxPipelined && context.channel.isWritable
+            && completeFrameLength == nil
     }
 
     private func resumeReading(context: ChannelHandlerContext) {
@@ -176,7 +186,7 @@ final class DNSTCPHandler: ChannelDuplexHandler {
     /// draining), and notes when an incomplete message started.
     private func answerFrames(context: ChannelHandlerContext) {
         let now = context.eventLoop.now
-        while !closing, draining || outstanding < limits.maxPipelined, let length = completeFrameLength {
+        while !closing, !transferring, draining || outstanding < limits.maxPipelined, let length = completeFrameLength {
             input.moveReaderIndex(forwardBy: 2)
             let frame = input.readSlice(length: length)!
             lastActivity = now
@@ -197,13 +207,19 @@ final class DNSTCPHandler: ChannelDuplexHandler {
     }
 
     private func answer(_ query: ByteBuffer, context: ChannelHandlerContext) {
+        if let transfer, let type = query.withUnsafeReadableBytes({ TransferRequest.queryType(of: $0) }),
+           type == RRType.axfr.rawValue || type == RRType.ixfr.rawValue
+        {
+            startTransfer(Array(query.readableBytesView), transfer: transfer, context: context)
+            return
+        }
         let table = reader.table()
         let answer = UnsafeMutableRawBufferPointer(rebasing: scratch[2..<TCPScratchBuffers.size])
         var qtype: UInt16 = 0
         var outcome = ResponseOutcome()
         outcome.turn = scratch.loadUnaligned(fromByteOffset: TCPScratchBuffers.turnOffset, as: UInt32.self)
         let started = mcdns_monotonic_nanoseconds()
-        let length = query.withUnsafeReadableBytes { bytes in
+        var length = query.withUnsafeReadableBytes { bytes in
             table.respond(to: bytes, transport: .tcp, source: source, into: answer, qtype: &qtype, outcome: &outcome,
                           cookies: .disabled)
         }
@@ -218,6 +234,11 @@ final class DNSTCPHandler: ChannelDuplexHandler {
             counters.zone(outcome.zone, slots: zoneSlots)
         }
         counters?.latency(nanoseconds: mcdns_monotonic_nanoseconds() &- started, queries: 1)
+        if outcome.signed, length > 0, length <= answer.count, let transfer {
+            length = query.withUnsafeReadableBytes { bytes in
+                transfer.signResponse(to: bytes, response: answer, length: length)
+            }
+        }
         guard length > 0, length <= answer.count else {
             // The responder drops this query; over TCP that means closing, after the answers already queued.
             closeAfterPendingWrites(context: context)
@@ -235,6 +256,64 @@ final class DNSTCPHandler: ChannelDuplexHandler {
             handler.answerTaken(context: context)
         }
         context.write(wrapOutboundOut(out), promise: promise)
+    }
+
+    /// Makes the transfer's messages on a task of their own (a zone of a million records takes seconds, never the
+    /// event loop's), then writes them in order; frames that came after the request wait until then.
+    private func startTransfer(_ request: [UInt8], transfer: ZoneTransfer, context: ChannelHandlerContext) {
+        transferring = true
+        let remote = context.channel.remoteAddress
+        let address: [UInt8]? = remote.flatMap { address -> [UInt8]? in
+            switch address {
+            case .v4(let v4):
+                return withUnsafeBytes(of: v4.address.sin_addr) { Array($0) }
+            case .v6(let v6):
+                return withUnsafeBytes(of: v6.address.sin6_addr) { Array($0) }
+            default:
+                return nil
+            }
+        }
+        let client = remote?.ipAddress ?? "?"
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let eventLoop = context.eventLoop
+        Task.detached {
+            let messages = transfer.respond(to: request, from: address, client: client)
+            eventLoop.execute {
+                let (handler, context) = loopBound.value
+                handler.finishTransfer(messages, context: context)
+            }
+        }
+    }
+
+    private func finishTransfer(_ messages: [[UInt8]], context: ChannelHandlerContext) {
+        transferring = false
+        guard !closing, context.channel.isActive else { return }
+        lastActivity = context.eventLoop.now
+        guard !messages.isEmpty else {
+            closeAfterPendingWrites(context: context)
+            return
+        }
+        outstanding += 1
+        for (index, message) in messages.enumerated() {
+            var out = context.channel.allocator.buffer(capacity: 2 + message.count)
+            out.writeInteger(UInt16(message.count))
+            out.writeBytes(message)
+            if index == messages.count - 1 {
+                let promise = context.eventLoop.makePromise(of: Void.self)
+                let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+                promise.futureResult.whenComplete { _ in
+                    let (handler, context) = loopBound.value
+                    handler.answerTaken(context: context)
+                }
+                context.write(wrapOutboundOut(out), promise: promise)
+            } else {
+                context.write(wrapOutboundOut(out), promise: nil)
+            }
+        }
+        context.flush()
+        answerFrames(context: context)
+        context.flush()
+        if draining { closeAfterPendingWrites(context: context) }
     }
 
     /// An answer reached the kernel: the client is reading. Frames held back by the pipelining bound are
@@ -265,6 +344,8 @@ final class DNSTCPHandler: ChannelDuplexHandler {
             // Graceful shutdown, or the client half-closed after its last query: answer every complete frame
             // already received, let those answers reach the client, then close.
             draining = true
+            // A transfer being made closes the connection once its messages are written.
+            if transferring { return }
             answerFrames(context: context)
             closeAfterPendingWrites(context: context)
         default:
@@ -292,6 +373,8 @@ final class DNSTCPHandler: ChannelDuplexHandler {
 
     /// When the connection is to close unless something happens first.
     private var deadline: NIODeadline {
+        // A transfer being made is activity; its messages reset the idle clock when written.
+        if transferring { return .distantFuture }
         let idle = lastActivity + idleTimeout
         guard let messageStarted else { return idle }
         return min(idle, messageStarted + messageTimeout)

@@ -21,6 +21,7 @@ public final class TCPServer: Service {
     private let group: any EventLoopGroup
     private let readiness = ReadinessSignal<[ListenAddress]>()
     private let statistics: QueryStatistics
+    private let transfer: ZoneTransfer?
 
     public init(
         addresses: [ListenAddress],
@@ -28,9 +29,11 @@ public final class TCPServer: Service {
         store: RecordStore,
         logger: Logger,
         eventLoopGroup: (any EventLoopGroup)? = nil,
-        statistics: QueryStatistics = QueryStatistics()
+        statistics: QueryStatistics = QueryStatistics(),
+        transfer: ZoneTransfer? = nil
     ) {
         self.statistics = statistics
+        self.transfer = transfer
         self.addresses = addresses
         self.limits = limits
         self.store = store
@@ -139,6 +142,7 @@ public final class TCPServer: Service {
         let limits = self.limits
         let logger = self.logger
         let counters = statistics.tcp
+        let transfer = self.transfer
         return try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -176,7 +180,8 @@ public final class TCPServer: Service {
                         scratch: scratch,
                         limits: limits,
                         registration: registration,
-                        counters: counters
+                        counters: counters,
+                        transfer: transfer
                     )
                 }
             }

@@ -22,10 +22,13 @@ public final class UDPBatchServer: Service {
     private let statistics: QueryStatistics
     private let rateLimit: RateLimitConfiguration
     private let cookies: CookieKeyring?
+    /// Signs the responses to TSIG-signed queries (a secondary's SOA check); nil: they go out unsigned.
+    private let transfer: ZoneTransfer?
 
     public init(addresses: [ListenAddress], threadsPerAddress: Int, store: RecordStore, logger: Logger,
                 statistics: QueryStatistics = QueryStatistics(), rateLimit: RateLimitConfiguration = .off,
-                cookies: CookieKeyring? = nil) {
+                cookies: CookieKeyring? = nil, transfer: ZoneTransfer? = nil) {
+        self.transfer = transfer
         precondition(threadsPerAddress >= 1, "threadsPerAddress must be at least 1")
         self.rateLimit = rateLimit
         self.cookies = cookies
@@ -37,7 +40,7 @@ public final class UDPBatchServer: Service {
     }
 
     public convenience init(configuration: DNSServerConfiguration, store: RecordStore, logger: Logger,
-                            statistics: QueryStatistics = QueryStatistics()) {
+                            statistics: QueryStatistics = QueryStatistics(), transfer: ZoneTransfer? = nil) {
         self.init(
             addresses: configuration.listen,
             threadsPerAddress: configuration.udpThreadsPerAddress,
@@ -45,7 +48,8 @@ public final class UDPBatchServer: Service {
             logger: logger,
             statistics: statistics,
             rateLimit: configuration.rateLimit,
-            cookies: configuration.cookies
+            cookies: configuration.cookies,
+            transfer: transfer
         )
     }
 
@@ -72,7 +76,7 @@ public final class UDPBatchServer: Service {
         do {
             for worker in workers {
                 try worker.start(store: store, exits: exits, counters: statistics.makeWorkerCounters(),
-                                 rateLimit: rateLimit, cookies: cookies)
+                                 rateLimit: rateLimit, cookies: cookies, transfer: transfer)
                 started += 1
             }
         } catch {

@@ -42,12 +42,14 @@ final class UDPWorker: Sendable {
 
     /// Starts the thread; when the loop ends it reports to `exits`.
     func start(store: RecordStore, exits: WorkerExitTracker, counters: QueryCounters,
-               rateLimit: RateLimitConfiguration = .off, cookies: CookieKeyring? = nil) throws(DNSServerError) {
+               rateLimit: RateLimitConfiguration = .off, cookies: CookieKeyring? = nil,
+               transfer: ZoneTransfer? = nil) throws(DNSServerError) {
         let body = ThreadBody { [self] in
             // Named so `top -H` and perf show which threads serve UDP (the kernel keeps 15 characters).
             mcdns_thread_set_name("mcdns-udp-\(index)")
             let limiter = rateLimit.isEnabled ? ResponseRateLimiter(configuration: rateLimit) : nil
-            let failure = serve(store: store, counters: counters, limiter: limiter, keyring: cookies)
+            let failure = serve(store: store, counters: counters, limiter: limiter, keyring: cookies,
+                                transfer: transfer)
             exits.exited(failure: failure)
         }
         let argument = Unmanaged.passRetained(body).toOpaque()
@@ -93,7 +95,7 @@ final class UDPWorker: Sendable {
 
     /// The batch loop. Returns nil when asked to stop, or why it could not go on.
     private func serve(store: RecordStore, counters: QueryCounters, limiter: ResponseRateLimiter?,
-                       keyring: CookieKeyring?) -> String? {
+                       keyring: CookieKeyring?, transfer: ZoneTransfer?) -> String? {
         guard let batch = mcdns_batch_create(Self.batchSize, Self.datagramBufferSize) else {
             return "UDP \(address): cannot allocate the datagram buffers"
         }
@@ -180,6 +182,14 @@ final class UDPWorker: Sendable {
                     let answered = table.respond(to: query, transport: .udp, source: source, into: output,
                                                  qtype: &qtype, outcome: &outcome, cookies: cookies)
                     length = min(max(answered, 0), outputSize)
+                    // IXFR over UDP (RFC 1995 §2; AXFR stays REFUSED): rare, answered by the transfer service.
+                    if qtype == 251, length > 0, let transfer {
+                        length = min(transfer.respondUDP(to: query, source: source, output: output, length: length),
+                                     outputSize)
+                    } else if outcome.signed, length > 0, let transfer {
+                        // Rare (a secondary checking the SOA with its key) and costly (ldns): only signed queries.
+                        length = transfer.signResponse(to: query, response: output, length: length)
+                    }
                     if length > 0, let limiter {
                         switch limiter.check(source: source, outcome: outcome, nowMilliseconds: started / 1_000_000) {
                         case .pass:

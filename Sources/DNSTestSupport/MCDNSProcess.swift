@@ -8,7 +8,8 @@ public final class MCDNSProcess: @unchecked Sendable {
     private let process: BackgroundProcess
 
     /// Starts `binary serve --config <generated>` serving the `*.zone` files of `zonesDir`, and waits until it
-    /// answers over UDP and TCP. `extraConfig` is appended to the YAML; the admin API listens on `adminPort`
+    /// answers over UDP and TCP. `extraConfig` is appended to the YAML; `stateDir` (default: in the temp
+    /// directory) lets a restarted daemon find its predecessor's state; the admin API listens on `adminPort`
     /// (0: any). Retries on a new port when the first
     /// choice was taken meanwhile.
     public static func start(
@@ -16,6 +17,7 @@ public final class MCDNSProcess: @unchecked Sendable {
         zonesDir: String,
         adminPort: UInt16 = 0,
         extraConfig: String = "",
+        stateDir: String? = nil,
         startupTimeout: Duration = .seconds(30)
     ) throws -> MCDNSProcess {
         guard FileManager.default.isExecutableFile(atPath: binary) else {
@@ -30,7 +32,7 @@ public final class MCDNSProcess: @unchecked Sendable {
                 """
                 listen: { dns: ["127.0.0.1:\(port)"], admin: "127.0.0.1:\(adminPort)" }
                 zonesDir: "\(zonesDir)"
-                stateDir: "\(directory.path)/state"
+                stateDir: "\(stateDir ?? directory.path + "/state")"
                 \(extraConfig)
                 """
             )
@@ -58,6 +60,8 @@ public final class MCDNSProcess: @unchecked Sendable {
     }
 
     public var isRunning: Bool { process.isRunning }
+    /// The process id (to send it SIGHUP).
+    public var pid: Int32 { process.pid }
     public var log: String { process.log }
 
     public func stop() {

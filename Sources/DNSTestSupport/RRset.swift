@@ -18,7 +18,7 @@ public struct RRset: Hashable, Sendable, Comparable, CustomStringConvertible {
     }
 
     /// RR types whose RDATA contains domain names, lower-cased for comparison as in DNSSEC canonical form.
-    static let typesWithNamesInRDATA: Set<String> = [
+    public static let typesWithNamesInRDATA: Set<String> = [
         "NS", "MD", "MF", "CNAME", "SOA", "MB", "MG", "MR", "PTR", "MINFO", "MX", "RP", "AFSDB", "RT", "PX",
         "NXT", "NAPTR", "KX", "SRV", "DNAME", "NSEC",
     ]

@@ -27,6 +27,7 @@ public final class ZoneServerProcess: @unchecked Sendable {
         _ implementation: Implementation,
         zones: [ServedZone],
         port: UInt16? = nil,
+        allowTransfer: Bool = false,
         startupTimeout: Duration = .seconds(20)
     ) throws -> ZoneServerProcess {
         let executable = try ProcessRunner.locate(implementation.executableName, package: implementation.debianPackage)
@@ -39,13 +40,13 @@ public final class ZoneServerProcess: @unchecked Sendable {
             case .knot:
                 let config = try directory.write(
                     "knot.conf",
-                    knotConfig(directory: directory.path, port: chosenPort, zones: zones)
+                    knotConfig(directory: directory.path, port: chosenPort, zones: zones, allowTransfer: allowTransfer)
                 )
                 arguments = ["-c", config]
             case .nsd:
                 let config = try directory.write(
                     "nsd.conf",
-                    nsdConfig(directory: directory.path, port: chosenPort, zones: zones)
+                    nsdConfig(directory: directory.path, port: chosenPort, zones: zones, allowTransfer: allowTransfer)
                 )
                 arguments = ["-d", "-c", config]
             }
@@ -91,7 +92,8 @@ public final class ZoneServerProcess: @unchecked Sendable {
 
     deinit { stop() }
 
-    static func knotConfig(directory: String, port: UInt16, zones: [ServedZone]) -> String {
+    /// `allowTransfer`: AXFR from 127.0.0.1 is allowed (off by default: the differential tests compare refusals).
+    static func knotConfig(directory: String, port: UInt16, zones: [ServedZone], allowTransfer: Bool = false) -> String {
         var text = """
             server:
                 rundir: "\(directory)"
@@ -107,6 +109,10 @@ public final class ZoneServerProcess: @unchecked Sendable {
             log:
               - target: stderr
                 any: info
+            acl:
+              - id: local-transfer
+                address: 127.0.0.1
+                action: transfer
             template:
               - id: default
                 storage: "\(directory)"
@@ -118,11 +124,12 @@ public final class ZoneServerProcess: @unchecked Sendable {
             """
         for zone in zones {
             text += "  - domain: \"\(zone.origin)\"\n    file: \"\(zone.path)\"\n"
+            if allowTransfer { text += "    acl: local-transfer\n" }
         }
         return text
     }
 
-    static func nsdConfig(directory: String, port: UInt16, zones: [ServedZone]) -> String {
+    static func nsdConfig(directory: String, port: UInt16, zones: [ServedZone], allowTransfer: Bool = false) -> String {
         var text = """
             server:
                 ip-address: 127.0.0.1@\(port)
@@ -146,6 +153,7 @@ public final class ZoneServerProcess: @unchecked Sendable {
             """
         for zone in zones {
             text += "zone:\n    name: \"\(zone.origin)\"\n    zonefile: \"\(zone.path)\"\n"
+            if allowTransfer { text += "    provide-xfr: 127.0.0.1 NOKEY\n" }
         }
         return text
     }

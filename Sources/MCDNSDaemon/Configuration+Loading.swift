@@ -10,7 +10,7 @@ import Yams
 extension Configuration {
     static let rootKeys = [
         "listen", "zonesDir", "stateDir", "federation", "clusterset", "ttl", "locality", "staleGracePeriod",
-        "export", "clusters", "tunnel", "host", "dns", "admin",
+        "export", "clusters", "tunnel", "host", "dns", "admin", "transfer",
     ]
 
     /// Reads and checks a configuration file. Every problem found is reported, each as `file:line: message`.
@@ -172,6 +172,9 @@ extension Configuration {
             )
         {
             configuration.host = readHost(host, reader: &reader)
+        }
+        if fields.isSet("transfer"), let transfer = reader.fields(fields, "transfer", allowed: transferKeys) {
+            configuration.transfer = readTransfer(transfer, reader: &reader)
         }
         return configuration
     }

@@ -40,6 +40,8 @@ public struct Configuration: Sendable, Equatable {
     public var dns: DNS
     /// `admin`: who may use the admin HTTP API.
     public var admin: Admin
+    /// `transfer` (default: absent, no zone transfer): AXFR/IXFR to secondaries, TSIG keys and NOTIFY targets.
+    public var transfer: Transfer?
 
     public init(file: String = "", directory: String = ".") {
         self.file = file
@@ -57,6 +59,7 @@ public struct Configuration: Sendable, Equatable {
         self.host = nil
         self.dns = DNS()
         self.admin = Admin()
+        self.transfer = nil
     }
 
     /// `admin`: the admin API's bearer token. Listening beyond loopback requires one.

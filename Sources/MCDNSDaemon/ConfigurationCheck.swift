@@ -29,6 +29,9 @@ public enum ConfigurationCheck {
         let loaded = ZoneDirectory.load(configuration.zonesDir)
         var errors = loaded.errors
         if errors.isEmpty {
+            errors += configuration.transferZoneProblems(served: loaded.zones.map(\.origin))
+        }
+        if errors.isEmpty {
             do {
                 _ = try StaticAnswers.compile(zones: loaded.zones, configuration: configuration)
             } catch {

@@ -1,5 +1,6 @@
 import ClusterController
 import DNSAnswer
+import DNSServer
 import KubeClient
 import MCDNSModel
 import Logging
@@ -10,7 +11,7 @@ import UnixSignals
 
 /// SIGHUP: reads the configuration file and the zone files again and applies what can change while serving.
 ///
-/// Applied live: zone files, TTLs, the naming rules (federation, clusterset, locality policy, requesters) and the
+/// Applied live: zone files, `transfer` (when it was set at start), TTLs, the naming rules (federation, clusterset, locality policy, requesters) and the
 /// members (clusters, export rules, staleGracePeriod). Taking effect only after a restart (logged and ignored):
 /// `listen`, `stateDir`, `dns` and `admin`. Adding the first member or removing the last (switching between
 /// static-only and live serving) also needs a restart. A configuration or zone file with any error is refused
@@ -25,10 +26,14 @@ final class ConfigurationReloader: Service, Sendable {
     /// Where a replacement controller publishes (the store, and with `host:` the status writer too).
     private let controllerSink: (any ServiceRecordSink)?
     private let hostRecords: HostRecordSource?
+    /// Zone transfers, when `transfer:` was set at start (adding the section needs a restart).
+    private let transfer: ZoneTransfer?
 
     init(configuration: Configuration, store: RecordStore, members: MemberSupervisor?,
          tunnelConnector: (@Sendable (ClusterID) -> any KubeConnector)? = nil,
-         controllerSink: (any ServiceRecordSink)? = nil, hostRecords: HostRecordSource? = nil, logger: Logger) {
+         controllerSink: (any ServiceRecordSink)? = nil, hostRecords: HostRecordSource? = nil,
+         transfer: ZoneTransfer? = nil, logger: Logger) {
+        self.transfer = transfer
         self.controllerSink = controllerSink
         self.hostRecords = hostRecords
         self.current = Mutex(configuration)
@@ -61,7 +66,16 @@ final class ConfigurationReloader: Service, Sendable {
         guard LiveRecords.enabled(new) == LiveRecords.enabled(old) else {
             return refuse(["\(file): going from no members to some (or back) needs a restart"])
         }
+        let transferProblems = new.transferZoneProblems(served: loaded.zones.map(\.origin))
+        guard transferProblems.isEmpty else { return refuse(transferProblems.map(\.description)) }
+        let transferConfiguration: ZoneTransferConfiguration?
+        do throws(StartupError) {
+            transferConfiguration = try new.zoneTransferConfiguration()
+        } catch {
+            return refuse(error.errors.map(\.description))
+        }
         var ignored: [String] = []
+        if transfer == nil && new.transfer != nil { ignored.append("transfer") }
         if new.listen != old.listen { ignored.append("listen") }
         if new.stateDir != old.stateDir { ignored.append("stateDir") }
         if new.dns != old.dns { ignored.append("dns") }
@@ -100,10 +114,14 @@ final class ConfigurationReloader: Service, Sendable {
                 var sameTuning = new
                 sameTuning.dns = old.dns
                 store.publish(try StaticAnswers.compile(zones: loaded.zones, configuration: sameTuning))
+                if transfer != nil { store.setStaticZones(TransferZones.contents(loaded.zones)) }
             } catch {
                 return refuse(error.errors.map(\.description))
             }
         }
+        // Without the section now, nobody may transfer and nobody is notified until it comes back.
+        transfer?.update(transferConfiguration ?? ZoneTransferConfiguration())
+        if transfer != nil { store.setJournalLength(new.transfer?.journalLength ?? 0) }
         var applied = new
         // What needs a restart stays as the running daemon has it, so a later reload compares against reality.
         applied.listen = old.listen

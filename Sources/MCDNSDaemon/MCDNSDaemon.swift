@@ -165,7 +165,18 @@ public enum MCDNSDaemon {
         }
         dnsConfiguration.rateLimit = configuration.dns.rateLimit
         dnsConfiguration.cookies = try cookieKeyring(configuration)
-        let dns = DNSService(configuration: dnsConfiguration, store: store, logger: logger)
+        // `transfer:`: AXFR/IXFR over TCP and NOTIFY to the secondaries.
+        let transferProblems = configuration.transferZoneProblems(served: loaded.zones.map(\.origin))
+        guard transferProblems.isEmpty else { throw StartupError(transferProblems) }
+        let transfer = try configuration.zoneTransferConfiguration().map {
+            ZoneTransfer(configuration: $0, store: store, logger: logger)
+        }
+        if transfer != nil, supervisor == nil {
+            store.setStaticZones(TransferZones.contents(loaded.zones))
+        }
+        store.setJournalLength(configuration.transfer?.journalLength ?? 0)
+        let dns = DNSService(configuration: dnsConfiguration, store: store, logger: logger, transfer: transfer)
+        let notifier = transfer.map { NotifySender(transfer: $0, store: store, logger: logger) }
         let members: @Sendable () -> [MemberStatus] = { [supervisor] in supervisor?.status() ?? [] }
         let tunnelServer = tunnelService?.server
         let tunnels: @Sendable () -> [TunnelConnectionStatus] = { tunnelServer?.status() ?? [] }
@@ -176,12 +187,13 @@ public enum MCDNSDaemon {
             drains: supervisor,
             metrics: MetricsExporter(registry: metricsRegistry, store: store, queries: dns.statistics, members: members,
                                      tunnels: tunnels, tunnelRefusals: { tunnelServer?.refusalCounts() ?? [:] },
-                                     host: hostStatus),
+                                     host: hostStatus, transfer: transfer, notifier: notifier),
             token: token,
             limits: configuration.admin,
             logger: logger
         )
         var services: [any Service] = [dns, DNSListening(service: dns, socketsPerAddress: sockets, logger: logger)]
+        if let notifier { services.append(notifier) }
         if let tunnelService { services.append(tunnelService) }
         if let host { services += host.services }
         if let supervisor {
@@ -192,7 +204,7 @@ public enum MCDNSDaemon {
         services.append(ConfigurationReloader(configuration: configuration, store: store, members: supervisor,
                                               tunnelConnector: tunnelConnector,
                                               controllerSink: host.map { RecordSinkFanOut(sinks: [store, $0.writer]) },
-                                              hostRecords: host?.records, logger: logger))
+                                              hostRecords: host?.records, transfer: transfer, logger: logger))
         return ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },

@@ -21,6 +21,9 @@ public struct MetricsExporter: Sendable {
     var tunnelRefusals: @Sendable () -> [String: Int] = { [:] }
     /// The host cluster's leader election and status writer (nil without a `host:` block).
     var host: @Sendable () -> HostStatus? = { nil }
+    /// Zone transfers and NOTIFY (nil without a `transfer:` block).
+    var transfer: ZoneTransfer? = nil
+    var notifier: NotifySender? = nil
     /// When this process started (seconds since the epoch): a restart shows as a change of the value, which
     /// the `MCDNSRestartingRepeatedly` alert counts with `changes()`.
     var startTime: Double = Date().timeIntervalSince1970
@@ -199,6 +202,23 @@ public struct MetricsExporter: Sendable {
             for (reason, count) in tunnelRefusals().sorted(by: { $0.key < $1.key }) {
                 out += "mcdns_tunnel_refusals_total{reason=\"\(reason)\"} \(count)\n"
             }
+        }
+        if let transfer {
+            out += "# HELP mcdns_transfer_refusals_total Zone transfer requests refused, by reason.\n"
+            out += "# TYPE mcdns_transfer_refusals_total counter\n"
+            let counts = transfer.refusalCounts
+            for reason in ZoneTransfer.Refusal.allCases {
+                out += "mcdns_transfer_refusals_total{reason=\"\(reason.rawValue)\"} \(counts[reason] ?? 0)\n"
+            }
+            out += counter("mcdns_transfers_total", "Zone transfers answered with zone data (AXFR, or IXFR in full or up to date).",
+                           "\(transfer.transfersServed)")
+            out += gauge("mcdns_transfers_active", "Zone transfers being answered now.", "\(transfer.transfersActive)")
+        }
+        if let notifier {
+            out += counter("mcdns_notify_sent_total", "NOTIFY messages sent to secondaries, retries included.",
+                           "\(notifier.sent)")
+            out += counter("mcdns_notify_acknowledged_total", "NOTIFY messages secondaries answered with NOERROR.",
+                           "\(notifier.acknowledgedCount)")
         }
         if let host = host() {
             out += gauge(

@@ -16,6 +16,9 @@ public final class RecordStore: Sendable, ServiceRecordSink {
     private let table: Mutex<AnswerTable>
     private let _generation: Atomic<UInt64>
     private let live: Mutex<StoreState?>
+    private let staticZones = Mutex<[ZoneContent]>([])
+    /// IXFR's differences between serials (DESIGN §9), kept under `live`'s lock beside the table they follow.
+    private let journal = Mutex(TransferJournal())
     private let serialCounter: Atomic<UInt32>
     private let logger: Logger
     /// Where the merged records are persisted for a warm restart (nil: not persisted).
@@ -103,6 +106,33 @@ public final class RecordStore: Sendable, ServiceRecordSink {
     /// The current table (takes the lock: call it when `generation` changed, not per query).
     public func current() -> AnswerTable { table.withLock { $0 } }
 
+    /// The zones a transfer sends, and the serial of the table they were compiled into: a store fed by live
+    /// records reads its live table (under the compile lock, O(zones): the contents are copy-on-write values);
+    /// a static store the zones `setStaticZones` gave.
+    public func transferSnapshot() -> TransferSnapshot {
+        if let (live, journal) = live.withLock({ state in
+            state.map { ($0.table.transferZones, self.journal.withLock { $0 }) }
+        }) {
+            return TransferSnapshot(serial: live.serial, zones: live.zones, journal: journal)
+        }
+        return TransferSnapshot(serial: current().serial, zones: staticZones.withLock { $0 })
+    }
+
+    /// Keeps the last `steps` differences of each zone with live names for IXFR (0: none; IXFR is answered in
+    /// full). Not persisted: after a restart a client's older serial gets the whole zone.
+    public func setJournalLength(_ steps: Int) {
+        live.withLock { state in
+            state?.table.recordsDifferences = steps > 0
+            journal.withLock { journal in
+                if steps == 0 { journal.clear() }
+                journal.limit = steps
+            }
+        }
+    }
+
+    /// The zones of a store without live records (serve without clusters), for transfers.
+    public func setStaticZones(_ zones: [ZoneContent]) { staticZones.withLock { $0 = zones } }
+
     /// Swaps in a new table atomically.
     public func publish(_ newTable: AnswerTable) {
         table.withLock { $0 = newTable }
@@ -152,6 +182,11 @@ public final class RecordStore: Sendable, ServiceRecordSink {
                                             clusters: old.clusters.keys.sorted().map { old.clusters[$0]! })
                 let table = changes.isEmpty ? try fresh.rebuild(serial: serial) : try fresh.apply(changes, serial: serial)
                 state!.table = fresh
+                // A new table's differences to the old one are not known: the journal starts again.
+                journal.withLock { journal in
+                    journal.clear()
+                    fresh.recordsDifferences = journal.limit > 0
+                }
                 return .success(table)
             } catch {
                 return .failure(.compile(error))
@@ -198,7 +233,18 @@ public final class RecordStore: Sendable, ServiceRecordSink {
             guard state != nil, let changes = transform(&state!), !changes.isEmpty else { return nil }
             let serial = nextSerial(state!)
             do throws(CompileError) {
+                let previous = state!.table.transferZones.serial
                 let table = try state!.table.apply(changes, serial: serial)
+                let live = state!.table
+                journal.withLock { journal in
+                    guard journal.limit > 0 else { return }
+                    if let changes = live.lastDifferences {
+                        let origins = live.transferZones.zones.filter(\.followsTableSerial).map(\.origin)
+                        journal.record(previous: previous, serial: serial, origins: origins, changes: changes)
+                    } else {
+                        journal.clear()
+                    }
+                }
                 let keys = Set(changes.upserted.map(\.key))
                 let problems = keys.sorted().flatMap { key in
                     (state!.table.problems[key] ?? []).map { "\(key): \($0)" }
@@ -382,5 +428,20 @@ public final class RecordStore: Sendable, ServiceRecordSink {
             }
             return cached
         }
+    }
+}
+
+/// The contents of the served zones at one serial, as a zone transfer sends them.
+public struct TransferSnapshot: Sendable {
+    /// The serial of the table the zones were compiled into (the SOA serial of zones with live names).
+    public var serial: UInt32
+    public var zones: [ZoneContent]
+    /// The differences between serials IXFR answers from.
+    public var journal: TransferJournal
+
+    public init(serial: UInt32, zones: [ZoneContent], journal: TransferJournal = TransferJournal()) {
+        self.serial = serial
+        self.zones = zones
+        self.journal = journal
     }
 }

@@ -123,6 +123,26 @@ import Testing
         #expect(mcdns.isRunning, "mcdns exited during the test:\n\(mcdns.log)")
     }
 
+    /// Issue 17: `kdig AXFR` of each static test zone from mcdns (transfers allowed from 127.0.0.1, no key) and
+    /// from Knot (the same) holds the same RRsets.
+    @Test func axfrOfTheStaticZonesMatchesKnot() throws {
+        let knot = try ZoneServerProcess.start(.knot, zones: TestZones.all, allowTransfer: true)
+        defer { knot.stop() }
+        let mcdns = try MCDNSProcess.start(binary: Self.mcdnsBinary, zonesDir: TestZones.directory,
+                                           extraConfig: "transfer: { allow: [127.0.0.1/32] }")
+        defer { mcdns.stop() }
+        for zone in TestZones.all {
+            let reference = try ZoneTransferTests.axfr(port: knot.port, zone: zone.origin)
+            let subject = try ZoneTransferTests.axfr(port: mcdns.port, zone: zone.origin)
+            #expect(reference.records.count > 5, "Knot: \(reference.output)")
+            let missing = Set(reference.records).subtracting(subject.records).sorted()
+            let extra = Set(subject.records).subtracting(reference.records).sorted()
+            #expect(missing.isEmpty && extra.isEmpty,
+                    "\(zone.origin): missing from mcdns \(missing), only in mcdns \(extra)\n\(subject.output)")
+        }
+        #expect(mcdns.isRunning, "mcdns exited during the test:\n\(mcdns.log)")
+    }
+
     /// Hand-made packets dig cannot send (every opcode with and without a question, each header flag, QR set,
     /// EDNS versions, flags and unknown options, the 512-byte limit, QDCOUNT 0 and 2, records in a query's
     /// answer and authority sections), over UDP and some over TCP: every header bit, count, section and the OPT

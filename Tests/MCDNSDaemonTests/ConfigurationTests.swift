@@ -1,3 +1,4 @@
+import DNSServer
 import DNSWire
 import Foundation
 import MCDNSDaemon
@@ -600,6 +601,42 @@ import Testing
             message: "dns.cookies.secretFile: <dir>/cookie.secret does not exist"
         ),
         BrokenCase(
+            name: "transfer without allowed prefixes",
+            yaml: "transfer:\n  notify: [\"127.0.0.1:5301\"]\n",
+            line: 1,
+            message: "transfer.allow: lists no client prefix"
+        ),
+        BrokenCase(
+            name: "transfer key with an unknown algorithm",
+            yaml: "transfer:\n  allow: [127.0.0.1/32]\n  keys:\n    - { name: k, algorithm: hmac-md5, secretFile: mcdns.yaml }\n",
+            line: 4,
+            message: "transfer.keys[0].algorithm: \"hmac-md5\" is not supported: use hmac-sha256 or hmac-sha512"
+        ),
+        BrokenCase(
+            name: "transfer key secret file missing",
+            yaml: "transfer:\n  allow: [127.0.0.1/32]\n  keys:\n    - { name: k, secretFile: xfr.key }\n",
+            line: 4,
+            message: "transfer.keys[0].secretFile: <dir>/xfr.key does not exist"
+        ),
+        BrokenCase(
+            name: "transfer requires TSIG without keys",
+            yaml: "transfer:\n  allow: [127.0.0.1/32]\n  requireTSIG: true\n",
+            line: 3,
+            message: "transfer.requireTSIG: is true but transfer.keys is empty"
+        ),
+        BrokenCase(
+            name: "transfer notify key not among the keys",
+            yaml: "transfer:\n  allow: [127.0.0.1/32]\n  notifyKey: nobody\n",
+            line: 3,
+            message: "transfer.notifyKey: \"nobody\" is not one of transfer.keys (none)"
+        ),
+        BrokenCase(
+            name: "transfer notify target with port 0",
+            yaml: "transfer:\n  allow: [127.0.0.1/32]\n  notify: [\"127.0.0.1:0\"]\n",
+            line: 3,
+            message: "transfer.notify[0]: 127.0.0.1:0: a secondary's port cannot be 0"
+        ),
+        BrokenCase(
             name: "YAML syntax error",
             yaml: "listen:\n  dns: [\"127.0.0.1:53\"\nttl: {}\n",
             line: 3,
@@ -676,6 +713,52 @@ import Testing
         #expect(configuration.dns.cookies.secretFile == "\(dir.path)/cookie.secret")
         #expect(configuration.dns.cookies.rotation == .seconds(7200))
         #expect(try MCDNSDaemon.cookieKeyring(configuration) != nil)
+    }
+
+    @Test func transferIsReadWithItsKeys() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try dir.makeDirectory("zones")
+        _ = try dir.write("xfr.key", "qBvKXUpo4zNzOThnIV28KTuR5Ms5Pw7XWCnu0K4dNtY=\n")
+        let file = try dir.write("mcdns.yaml", """
+            transfer:
+              zones: [example.com]
+              allow: [127.0.0.1/32, "fd00::/8"]
+              keys:
+                - { name: xfr-key, algorithm: hmac-sha512, secretFile: xfr.key }
+              notify: ["127.0.0.1:5301", "[::1]:5302"]
+              maxConcurrentTransfers: 2
+              notifyRetry: 500ms
+            """)
+        let configuration = try Configuration.load(file: file)
+        let transfer = try #require(configuration.transfer)
+        #expect(transfer.zones?.map(\.description) == ["example.com."])
+        #expect(transfer.allow.map(\.description) == ["127.0.0.1", "fd00::/8"])  // a whole-address prefix prints bare
+        #expect(transfer.requireTSIG)
+        #expect(transfer.notifyKey?.description == "xfr-key.")
+        let served = try #require(try configuration.zoneTransferConfiguration())
+        #expect(served.keys.first?.secret.count == 32)
+        #expect(served.keys.first?.algorithm == .hmacSHA512)
+        #expect(served.notifyKey?.name.description == "xfr-key.")
+        #expect(served.notify.map(\.description) == ["127.0.0.1:5301", "[::1]:5302"])
+        #expect(served.maxConcurrentTransfers == 2 && served.notifyRetry == .milliseconds(500))
+        #expect(configuration.transferZoneProblems(served: [try DomainName("example.com")]).isEmpty)
+        let problems = configuration.transferZoneProblems(served: [try DomainName("clusterset.local")])
+        #expect(problems.map(\.message) == ["transfer.zones: example.com. is not a served zone (served: clusterset.local.)"])
+    }
+
+    @Test func aTransferSecretThatIsNoBase64IsRefusedWithoutShowingIt() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try dir.makeDirectory("zones")
+        _ = try dir.write("xfr.key", "not base64 but private!\n")
+        let file = try dir.write("mcdns.yaml", """
+            transfer: { allow: [127.0.0.1/32], keys: [ { name: k, secretFile: xfr.key } ] }
+            """)
+        let error = #expect(throws: ConfigurationError.self) { try Configuration.load(file: file) }
+        let text = error?.errors.map(\.description).joined(separator: "\n") ?? ""
+        #expect(text.contains("xfr.key is not a base64 secret: write one, e.g. the output of `openssl rand -base64 32`"))
+        #expect(!text.contains("private"))
     }
 
     @Test func aCookieSecretFileThatIsNoSecretIsRefusedWithoutShowingIt() throws {

@@ -1,0 +1,1 @@
+../../../../../Sources/MCDNSDaemon/Configuration+Transfer.swift

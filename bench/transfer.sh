@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Zone transfer benchmark (issue 17): one member with N LoadBalancer services (manifest directory), mcdns with
+# transfer: allowed from 127.0.0.1, then
+#   - a full transfer (kdig AXFR example.com): time, messages, records, bytes;
+#   - one service's address changed: the IXFR from the serial before it (records, bytes);
+#   - the time from that change to mcdns answering it.
+# Usage: bench/transfer.sh [--services 100000] [--binary .build/release/mcdns] [--port 15353]
+# Run by hand; never part of `make test`. Uses the release binary when built, else the debug one.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+services=100000
+port=15353
+binary="$root/.build/release/mcdns"
+[ -x "$binary" ] || binary="$root/.build/debug/mcdns"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --services) services="$2"; shift 2 ;;
+    --binary) binary="$2"; shift 2 ;;
+    --port) port="$2"; shift 2 ;;
+    *) echo "usage: $0 [--services N] [--binary PATH] [--port PORT]" >&2; exit 2 ;;
+  esac
+done
+work="$(mktemp -d /tmp/mcdns-transfer-bench.XXXXXX)"
+trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
+mkdir -p "$work/member" "$work/zones"
+cp "$root/zones/"*.zone "$work/zones/"
+cat > "$work/member/nodes.yaml" <<YAML
+apiVersion: v1
+kind: Node
+metadata:
+  name: node-a
+  labels: { topology.kubernetes.io/region: r1, topology.kubernetes.io/zone: z1 }
+YAML
+# N services, 1,000 to a file, each with one IPv4 load balancer address and one ready endpoint.
+python3 - "$work/member" "$services" <<'PY'
+import sys
+folder, n = sys.argv[1], int(sys.argv[2])
+for f in range(0, n, 1000):
+    with open(f"{folder}/svc-{f // 1000:04d}.yaml", "w") as out:
+        for i in range(f, min(n, f + 1000)):
+            out.write(f"""---
+apiVersion: v1
+kind: Service
+metadata: {{ name: svc-{i}, namespace: ns-{i % 50}, annotations: {{ mcdns.io/export: "true" }} }}
+spec: {{ type: LoadBalancer, clusterIPs: [172.16.{i // 256 % 256}.{i % 256}], ports: [{{ name: http, protocol: TCP, port: 80 }}] }}
+status: {{ loadBalancer: {{ ingress: [{{ ip: 10.{i // 65536}.{i // 256 % 256}.{i % 256} }}] }} }}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {{ name: svc-{i}-a, namespace: ns-{i % 50}, labels: {{ kubernetes.io/service-name: svc-{i} }} }}
+addressType: IPv4
+endpoints: [{{ addresses: [192.168.{i // 256 % 256}.{i % 256}], conditions: {{ ready: true }} }}]
+ports: [{{ name: http, protocol: TCP, port: 8080 }}]
+""")
+PY
+cat > "$work/mcdns.yaml" <<YAML
+listen: { dns: ["127.0.0.1:$port"], admin: "127.0.0.1:0" }
+zonesDir: zones
+stateDir: state
+federation: { name: acme, domain: example.com }
+clusters:
+  - { name: m1, source: { manifests: member } }
+transfer: { allow: [127.0.0.1/32], journalLength: 8 }
+YAML
+# The answer's records only (dig prints connection errors on stdout, even with +short).
+q() { dig +short +tries=1 +time=2 @127.0.0.1 -p "$port" "$@" 2>/dev/null | grep -v '^;;' || true; }
+"$binary" serve --config "$work/mcdns.yaml" > "$work/mcdns.log" 2>&1 &
+pid=$!
+last="svc-$((services - 1)).ns-$(((services - 1) % 50)).acme.svc.example.com"
+for _ in $(seq 1 1200); do
+  [ -n "$(q "$last" A)" ] && break
+  sleep 0.5
+done
+[ -n "$(q "$last" A)" ] || { echo "mcdns never served $last" >&2; tail "$work/mcdns.log" >&2; exit 1; }
+serial() { q example.com SOA | awk '{print $3}'; }
+before="$(serial)"
+start=$(date +%s.%N)
+kdig @127.0.0.1 -p "$port" AXFR example.com +timeout=120 > "$work/axfr.txt"
+end=$(date +%s.%N)
+records=$(grep -vc '^;' "$work/axfr.txt" || true)
+summary=$(grep '^;; Received' "$work/axfr.txt" || true)
+printf 'services=%s binary=%s\n' "$services" "$binary"
+printf 'AXFR: %.2f s, %s records, %s\n' "$(echo "$end - $start" | bc)" "$records" "$summary"
+# One change: service 0 moves to a new address.
+changed=$(date +%s.%N)
+sed -i 's/ip: 10\.0\.0\.0 }/ip: 10.255.255.1 }/' "$work/member/svc-0000.yaml"
+for _ in $(seq 1 600); do
+  [ "$(q svc-0.ns-0.acme.svc.example.com A)" = "10.255.255.1" ] && break
+  sleep 0.01
+done
+answered=$(date +%s.%N)
+printf 'change to answer: %.3f s\n' "$(echo "$answered - $changed" | bc)"
+kdig @127.0.0.1 -p "$port" IXFR="$before" example.com +timeout=120 > "$work/ixfr.txt"
+printf 'IXFR for one change: %s records, %s\n' "$(grep -vc '^;' "$work/ixfr.txt" || true)" "$(grep '^;; Received' "$work/ixfr.txt" || true)"
