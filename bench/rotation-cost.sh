@@ -104,14 +104,14 @@ while True:
 declare -A port pid
 cleanup() { for p in "${pid[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
-mkdir -p "$out/zones"
+
 for mode in on off; do
     dir="$out/run-$mode"; mkdir -p "$dir"
     port[$mode]="$(free_port)"
     rotate=true; [ "$mode" = off ] && rotate=false
     cat > "$dir/mcdns.yaml" <<YAML
 listen: { dns: ["127.0.0.1:${port[$mode]}"], admin: "127.0.0.1:0" }
-zonesDir: "$out/zones"
+zonesDir: "$root/zones"
 stateDir: "$dir/state"
 federation: { name: acme, domain: example.com }
 dns: { udpThreadsPerAddress: 1, rotate: $rotate }
