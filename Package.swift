@@ -27,6 +27,7 @@ let package = Package(
         .library(name: "KubeAPISimulator", targets: ["KubeAPISimulator"]),
         // For the nested test packages (Tests/Sanitized): loopback clients and hand-made queries.
         .library(name: "DNSTestSupport", targets: ["DNSTestSupport"]),
+        .library(name: "DNSReferenceModel", targets: ["DNSReferenceModel"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),

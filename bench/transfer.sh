@@ -4,12 +4,17 @@
 #   - a full transfer (kdig AXFR example.com): time, messages, records, bytes;
 #   - one service's address changed: the IXFR from the serial before it (records, bytes);
 #   - the time from that change to mcdns answering it.
-# Usage: bench/transfer.sh [--services 100000] [--binary .build/release/mcdns] [--port 15353]
+#   - with --under-load S: the UDP query rate (dnsperf, S seconds, generated A names) without a transfer and while
+#     full transfers run back to back, in alternating rounds, and their ratio (issue 17: at most 10% lower).
+#     mcdns runs pinned to CPU 1 with one UDP worker, so its transfer task shares that core with the worker;
+#     dnsperf (SCHED_FIFO) and the transfer client (kdig, nice 19) share CPU 0. Needs root and dnsperf.
+# Usage: bench/transfer.sh [--services 100000] [--binary .build/release/mcdns] [--port 15353] [--under-load S]
 # Run by hand; never part of `make test`. Uses the release binary when built, else the debug one.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 services=100000
 port=15353
+under_load=0
 binary="$root/.build/release/mcdns"
 [ -x "$binary" ] || binary="$root/.build/debug/mcdns"
 while [ $# -gt 0 ]; do
@@ -17,7 +22,8 @@ while [ $# -gt 0 ]; do
     --services) services="$2"; shift 2 ;;
     --binary) binary="$2"; shift 2 ;;
     --port) port="$2"; shift 2 ;;
-    *) echo "usage: $0 [--services N] [--binary PATH] [--port PORT]" >&2; exit 2 ;;
+    --under-load) under_load="$2"; shift 2 ;;
+    *) echo "usage: $0 [--services N] [--binary PATH] [--port PORT] [--under-load SECONDS]" >&2; exit 2 ;;
   esac
 done
 work="$(mktemp -d /tmp/mcdns-transfer-bench.XXXXXX)"
@@ -60,11 +66,14 @@ stateDir: state
 federation: { name: acme, domain: example.com }
 clusters:
   - { name: m1, source: { manifests: member } }
+dns: { udpThreadsPerAddress: 1 }
 transfer: { allow: [127.0.0.1/32], journalLength: 8 }
 YAML
 # The answer's records only (dig prints connection errors on stdout, even with +short).
 q() { dig +short +tries=1 +time=2 @127.0.0.1 -p "$port" "$@" 2>/dev/null | grep -v '^;;' || true; }
-"$binary" serve --config "$work/mcdns.yaml" > "$work/mcdns.log" 2>&1 &
+pin=()
+[ "$under_load" != 0 ] && pin=(taskset -c 1)
+"${pin[@]}" "$binary" serve --config "$work/mcdns.yaml" > "$work/mcdns.log" 2>&1 &
 pid=$!
 last="svc-$((services - 1)).ns-$(((services - 1) % 50)).acme.svc.example.com"
 for _ in $(seq 1 1200); do
@@ -92,3 +101,31 @@ answered=$(date +%s.%N)
 printf 'change to answer: %.3f s\n' "$(echo "$answered - $changed" | bc)"
 kdig @127.0.0.1 -p "$port" IXFR="$before" example.com +timeout=120 > "$work/ixfr.txt"
 printf 'IXFR for one change: %s records, %s\n' "$(grep -vc '^;' "$work/ixfr.txt" || true)" "$(grep '^;; Received' "$work/ixfr.txt" || true)"
+
+[ "$under_load" != 0 ] || exit 0
+# Query rate without and with back-to-back full transfers, alternating, two rounds each.
+python3 - "$work/queries.txt" "$services" <<'PY'
+import random, sys
+random.seed(7)
+n = int(sys.argv[2])
+with open(sys.argv[1], "w") as f:
+    for _ in range(100000):
+        i = random.randrange(n)
+        f.write(f"svc-{i}.ns-{i % 50}.acme.svc.example.com A\n")
+PY
+rate() {
+  taskset -c 0 chrt -f 20 dnsperf -s 127.0.0.1 -p "$port" -d "$work/queries.txt" -l "$under_load" -c 1 -q 200 -T 1 2>&1 \
+    | awk '/Queries per second:/ {print $4}'
+}
+transfers() {
+  while :; do taskset -c 0 nice -n 19 kdig @127.0.0.1 -p "$port" AXFR example.com +timeout=300 > /dev/null 2>&1; done
+}
+for round in 1 2; do
+  quiet=$(rate)
+  transfers & loop=$!
+  sleep 1
+  busy=$(rate)
+  kill "$loop" 2>/dev/null; pkill -P "$loop" kdig 2>/dev/null || true; wait "$loop" 2>/dev/null || true
+  printf 'round %s: %s qps without a transfer, %s qps during full transfers: ratio %.3f\n' "$round" "$quiet" "$busy" \
+    "$(echo "$busy / $quiet" | bc -l)"
+done

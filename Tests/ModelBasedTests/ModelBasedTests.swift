@@ -12,12 +12,15 @@ import Testing
 /// requester variant; at the end of a sequence every name. How responses are compared: see `ModelRunner`.
 ///
 /// Seeded and reproducible. The budget is `MCDNS_MODEL_SECONDS` (default 120: CI), the base seed
-/// `MCDNS_MODEL_SEED` (default: today's date as yyyymmdd); both are printed. `MCDNS_MODEL_SEQUENCE=<seed>` runs
+/// `MCDNS_MODEL_SEED` (default: today's date as yyyymmdd); both are printed. `MCDNS_MODEL_MAX_SERVICES` caps shapes. `MCDNS_MODEL_SEQUENCE=<seed>` runs
 /// one sequence and prints every step as it goes (a crash then shows where), and `MCDNS_MODEL_STEPS=0,3,7` runs
 /// only those steps of it. A failure is shrunk by dropping steps (for up to `MCDNS_MODEL_SHRINK_SECONDS`, 90 by
 /// default) and printed with its seed and the steps that still fail. `make model-test SECONDS=3600` runs it long.
 @Suite(.serialized) struct ModelBasedTests {
     static func environment(_ name: String) -> String? { ProcessInfo.processInfo.environment[name] }
+    /// `MCDNS_MODEL_MAX_SERVICES` caps a sequence's starting services (default 5,000, the generator's own
+    /// bound): the sanitized run (`make test-asan`) keeps its shapes small enough for a few minutes.
+    static let maxServices = Int(environment("MCDNS_MODEL_MAX_SERVICES") ?? "") ?? 5_000
 
     static func log(_ text: String) { FileHandle.standardError.write(Data("model-test: \(text)\n".utf8)) }
 

@@ -136,7 +136,7 @@ struct Shape: CustomStringConvertible {
         }
         let members = Int.random(in: 0..<4, using: &rng) == 0 ? Int.random(in: 10...30, using: &rng)
             : Int.random(in: 1...6, using: &rng)
-        let services = skewed(5_000)
+        let services = min(skewed(5_000), ModelBasedTests.maxServices)
         let regions = Int.random(in: 1...max(1, min(members, 5)), using: &rng)
         return Shape(members: members, services: services, regions: regions,
                      zonesPerRegion: Int.random(in: 1...4, using: &rng),

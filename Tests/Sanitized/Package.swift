@@ -1,6 +1,6 @@
 // swift-tools-version: 6.0
-// The answer compiler's and the record store's test suites again, built with a sanitizer (`make test-asan`:
-// AddressSanitizer). A package of its own, as Tests/Fuzz is, whose targets need only DNSAnswer, RecordStore,
+// The answer compiler's and the record store's test suites and the model-based randomized test again, built with
+// a sanitizer (`make test-asan`: AddressSanitizer). A package of its own, as Tests/Fuzz is, whose targets need only DNSAnswer, RecordStore,
 // DNSWire, MCDNSModel and DNSTestSupport (with NIOCore and NIOPosix): `swift test --sanitize=address` on the root
 // package would build every test target and SSL and Hummingbird again. The test sources are the root package's
 // (Tests/ holds symlinks to them).
@@ -16,7 +16,8 @@ let strict: [SwiftSetting] = [
 let package = Package(
     name: "MCDNSSanitized",
     dependencies: [
-        .package(name: "mcdns", path: "../..")
+        .package(name: "mcdns", path: "../.."),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
     targets: [
         .testTarget(
@@ -36,6 +37,18 @@ let package = Package(
                 .product(name: "DNSAnswer", package: "mcdns"),
                 .product(name: "DNSWire", package: "mcdns"),
                 .product(name: "MCDNSModel", package: "mcdns"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "ModelBasedTests",
+            dependencies: [
+                .product(name: "DNSReferenceModel", package: "mcdns"),
+                .product(name: "RecordStore", package: "mcdns"),
+                .product(name: "DNSAnswer", package: "mcdns"),
+                .product(name: "DNSWire", package: "mcdns"),
+                .product(name: "MCDNSModel", package: "mcdns"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
