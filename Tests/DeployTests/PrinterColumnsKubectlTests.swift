@@ -74,7 +74,8 @@ import Testing
             Array(table.dropFirst().first?.prefix(6) ?? []) == ["web", "True", "east-1,east-2", "2/3", "false", "30"]
         )
         let wide = try get(["get", "sdr", "web", "-o", "wide"])
-        #expect(wide.first?.suffix(3) == ["PREFIX", "REASON", "AGE"], "\(wide)")
+        #expect(wide.first?.suffix(4) == ["PREFIX", "POLICY", "REASON", "AGE"], "\(wide)")
+        // web has no traffic policy: its POLICY cell is null, which kubectl prints blank (the split drops it).
         #expect(wide.dropFirst().first?.suffix(3).prefix(2) == ["www", "EndpointsReady"], "\(wide)")
         let all = try get(["get", "sdr", "-A"])
         #expect(all.first?.first == "NAMESPACE" && all.dropFirst().first?.first == "shop", "\(all)")
