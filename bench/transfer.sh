@@ -7,7 +7,8 @@
 #   - with --under-load S: the UDP query rate (dnsperf, S seconds, generated A names) without a transfer and while
 #     full transfers run back to back, in alternating rounds, and their ratio (issue 17: at most 10% lower).
 #     mcdns runs pinned to CPU 1 with one UDP worker, so its transfer task shares that core with the worker;
-#     dnsperf (SCHED_FIFO) and the transfer client (kdig, nice 19) share CPU 0. Needs root and dnsperf.
+#     dnsperf runs on CPU 0 under SCHED_FIFO; the transfer client only reads and drops the stream (CPU 1).
+#     Needs root and dnsperf.
 # Usage: bench/transfer.sh [--services 100000] [--binary .build/release/mcdns] [--port 15353] [--under-load S]
 # Run by hand; never part of `make test`. Uses the release binary when built, else the debug one.
 set -euo pipefail
@@ -86,7 +87,7 @@ before="$(serial)"
 start=$(date +%s.%N)
 kdig @127.0.0.1 -p "$port" AXFR example.com +timeout=120 > "$work/axfr.txt"
 end=$(date +%s.%N)
-records=$(grep -vc '^;' "$work/axfr.txt" || true)
+records=$(grep -v '^;' "$work/axfr.txt" | grep -c . || true)
 summary=$(grep '^;; Received' "$work/axfr.txt" || true)
 printf 'services=%s binary=%s\n' "$services" "$binary"
 printf 'AXFR: %.2f s, %s records, %s\n' "$(echo "$end - $start" | bc)" "$records" "$summary"
@@ -117,15 +118,35 @@ rate() {
   taskset -c 0 chrt -f 20 dnsperf -s 127.0.0.1 -p "$port" -d "$work/queries.txt" -l "$under_load" -c 1 -q 200 -T 1 2>&1 \
     | awk '/Queries per second:/ {print $4}'
 }
+# The transfer client reads and drops the stream (a 2-byte length, then the message; it stops once the messages'
+# ANCOUNTs add up to the AXFR's records), so the CPU a transfer takes is mcdns's, not a parser's.
+cat > "$work/axfr-reader.py" <<'PY'
+import socket, struct, sys
+port, total = int(sys.argv[1]), int(sys.argv[2])
+qname = b"".join(bytes([len(l)]) + l.encode() for l in "example.com".split(".")) + b"\0"
+query = struct.pack(">HHHHHH", 0x4242, 0, 1, 0, 0, 0) + qname + struct.pack(">HH", 252, 1)
+while True:
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(struct.pack(">H", len(query)) + query)
+    f = s.makefile("rb", buffering=1 << 20)
+    seen = 0
+    while seen < total:
+        head = f.read(2)
+        if len(head) < 2: break
+        message = f.read(struct.unpack(">H", head)[0])
+        seen += struct.unpack(">H", message[6:8])[0]
+    s.close()
+    if seen >= total: print("done", flush=True)
+PY
 transfers() {
-  while :; do taskset -c 0 nice -n 19 kdig @127.0.0.1 -p "$port" AXFR example.com +timeout=300 > /dev/null 2>&1; done
+  exec taskset -c 1 python3 "$work/axfr-reader.py" "$port" "$records" > "$work/transfers-$round.txt"
 }
 for round in 1 2; do
   quiet=$(rate)
   transfers & loop=$!
   sleep 1
   busy=$(rate)
-  kill "$loop" 2>/dev/null; pkill -P "$loop" kdig 2>/dev/null || true; wait "$loop" 2>/dev/null || true
-  printf 'round %s: %s qps without a transfer, %s qps during full transfers: ratio %.3f\n' "$round" "$quiet" "$busy" \
-    "$(echo "$busy / $quiet" | bc -l)"
+  kill "$loop" 2>/dev/null || true; wait "$loop" 2>/dev/null || true
+  printf 'round %s: %s qps without a transfer, %s qps during full transfers (%s completed): ratio %.3f\n' \
+    "$round" "$quiet" "$busy" "$(grep -c done "$work/transfers-$round.txt" || true)" "$(echo "$busy / $quiet" | bc -l)"
 done
