@@ -24,6 +24,7 @@ while [ $# -gt 0 ]; do
     --binary) binary="$2"; shift 2 ;;
     --port) port="$2"; shift 2 ;;
     --under-load) under_load="$2"; shift 2 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "usage: $0 [--services N] [--binary PATH] [--port PORT] [--under-load SECONDS]" >&2; exit 2 ;;
   esac
 done
