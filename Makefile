@@ -96,13 +96,13 @@ test: test-deps
 
 # The DNSAnswer and RecordStore suites and the model-based randomized test again under AddressSanitizer (issue 21:
 # the name store's arena), in their own package so that only those modules are built again with it, not NIO, SSL
-# and Hummingbird. The randomized test gets ASAN_MODEL_SECONDS and shapes of at most 400 starting services (mass
+# and Hummingbird. The randomized test gets ASAN_MODEL_SECONDS and shapes of at most 200 starting services (mass
 # changes still add thousands), since every step runs several times slower under the sanitizer.
 # LeakSanitizer stays on, with XCTest's own runner (which keeps its empty suite objects to exit) suppressed.
-ASAN_MODEL_SECONDS ?= 90
+ASAN_MODEL_SECONDS ?= 60
 test-asan: test-deps
 	cd $(SANITIZED) && LSAN_OPTIONS=suppressions=$(CURDIR)/$(SANITIZED)/lsan.supp \
-		MCDNS_MODEL_SECONDS=$(ASAN_MODEL_SECONDS) MCDNS_MODEL_MAX_SERVICES=400 $(SWIFT) test --sanitize=address
+		MCDNS_MODEL_SECONDS=$(ASAN_MODEL_SECONDS) MCDNS_MODEL_MAX_SERVICES=200 $(SWIFT) test --sanitize=address
 
 # The controller-side suites under ThreadSanitizer, in their own build path (.build-tsan) so the debug build stays
 # as it is. Not part of `make test`: the first build compiles every dependency again (about 30 minutes on two
