@@ -23,15 +23,13 @@ public struct ClusterCache: Sendable {
     /// A slice's namespace and name, kept in `ServiceKey`'s packed form (16 bytes, not 32: one string).
     private typealias SliceID = ServiceKey
 
-    /// Services as the merge reads them, packed (`CachedService`): without `uid` and `resourceVersion` (a uid is a
-    /// 36-character string on the heap per service, and a Service whose resourceVersion alone moved has nothing
-    /// new to merge).
-    private var services: [ServiceKey: CachedService] = [:]
+    /// Services as the merge reads them (`kept(_:)`): without `uid` and `resourceVersion`, so a Service whose
+    /// resourceVersion alone moved compares equal and has nothing new to merge.
+    private var services: [ServiceKey: KubeService] = [:]
     /// EndpointSlices by the service they belong to (label `kubernetes.io/service-name`), in name order, as the
-    /// merge reads them (`CachedSlice`). An array, not a dictionary by name: most services have one slice, and a
-    /// dictionary per service cost about 130 bytes more per service at 100,000 services (issue 3); a service's
-    /// few slices are searched in order.
-    private var slices: [ServiceKey: [CachedSlice]] = [:]
+    /// merge reads them (`kept(_:)`). An array, not a dictionary by name: most services have one slice, and a
+    /// service's few slices are searched in order.
+    private var slices: [ServiceKey: [KubeEndpointSlice]] = [:]
     public private(set) var exports: [ServiceKey: KubeServiceExport] = [:]
     public private(set) var nodes: [String: KubeNode] = [:]
     /// The service a slice is filed under, kept only for a slice whose name does not start with that service's
@@ -53,7 +51,7 @@ public struct ClusterCache: Sendable {
 
     /// The Service filed under `key`, with what the merge reads (no `uid` or `resourceVersion`).
     public func service(_ key: ServiceKey) -> KubeService? {
-        services[key]?.service(namespace: key.namespace, name: key.name)
+        services[key]
     }
 
     /// The keys of every Service held.
@@ -77,7 +75,7 @@ public struct ClusterCache: Sendable {
         switch object {
         case .service(let service):
             let key = ServiceKey(namespace: service.metadata.namespace, name: service.metadata.name)
-            let cached = CachedService(service)
+            let cached = Self.kept(service)
             if services[key] == cached { return Impact() }
             services[key] = cached
             return Impact(keys: [key])
@@ -93,8 +91,8 @@ public struct ClusterCache: Sendable {
                 let key = ServiceKey(namespace: slice.metadata.namespace, name: serviceName)
                 // removeSlice took out the old version, so the slice is inserted at its place in name order.
                 var list = slices.removeValue(forKey: key) ?? []
-                list.insert(CachedSlice(slice),
-                            at: list.firstIndex { $0.name > slice.metadata.name } ?? list.endIndex)
+                list.insert(Self.kept(slice),
+                            at: list.firstIndex { $0.metadata.name > slice.metadata.name } ?? list.endIndex)
                 slices[key] = list
                 sliceCount += 1
                 if !Self.follows(slice: slice.metadata.name, service: serviceName) { unconventionalOwners[id] = key }
@@ -151,7 +149,7 @@ public struct ClusterCache: Sendable {
         case .endpointSlice:
             return slices.flatMap { key, list in
                 let namespace = key.namespace
-                return list.map { KubeObjectRef(kind: .endpointSlice, namespace: namespace, name: $0.name) }
+                return list.map { KubeObjectRef(kind: .endpointSlice, namespace: namespace, name: $0.metadata.name) }
             }
         case .node:
             return nodes.keys.map { KubeObjectRef(kind: .node, namespace: "", name: $0) }
@@ -163,15 +161,30 @@ public struct ClusterCache: Sendable {
     /// The slices of one service, in name order (so merges are deterministic), with what the merge reads: the
     /// name, the address type and the endpoints (metadata beyond namespace and name, and ports, are not kept).
     public func slices(of key: ServiceKey) -> [KubeEndpointSlice] {
-        (slices[key] ?? []).map { $0.slice(namespace: key.namespace, serviceName: key.name) }
+        slices[key] ?? []
+    }
+
+    /// A Service as the cache keeps it: without `uid` and `resourceVersion` (nothing merges on them).
+    static func kept(_ service: KubeService) -> KubeService {
+        var service = service
+        service.metadata.uid = nil
+        service.metadata.resourceVersion = nil
+        return service
+    }
+
+    /// An EndpointSlice as the cache keeps it: namespace, name, service name, address type and endpoints (the
+    /// merge reads no other metadata, and takes ports from the Service).
+    static func kept(_ slice: KubeEndpointSlice) -> KubeEndpointSlice {
+        KubeEndpointSlice(metadata: KubeObjectMeta(namespace: slice.metadata.namespace, name: slice.metadata.name),
+                          serviceName: slice.serviceName, addressType: slice.addressType, endpoints: slice.endpoints)
     }
 
     /// What must hold between events; returns each violation found (none when the cache is sound): each
     /// service's slice list is non-empty and in strictly increasing name order; `sliceCount` is the slices held; a
     /// slice whose name follows its service's (`follows`) has no recorded owner and any other has its service
     /// recorded; every recorded owner holds that slice; each slice's owner is found again from its name
-    /// (`owner(of:)`), so a later delete reaches it; and every packed service and slice unpacks to what packs
-    /// to the same bytes again.
+    /// (`owner(of:)`), so a later delete reaches it; every slice is filed under the namespace and service it
+    /// names; and every service is filed under its own namespace and name.
     public func validate() -> [String] {
         var problems: [String] = []
         func fail(_ message: String) { if problems.count < 20 { problems.append("cluster cache: \(message)") } }
@@ -179,28 +192,29 @@ public struct ClusterCache: Sendable {
         for (key, list) in slices {
             if list.isEmpty { fail("\(key) has an empty slice list") }
             held += list.count
-            for (a, b) in zip(list, list.dropFirst()) where a.name >= b.name {
-                fail("\(key)'s slices \(a.name) and \(b.name) are out of name order")
+            for (a, b) in zip(list, list.dropFirst()) where a.metadata.name >= b.metadata.name {
+                fail("\(key)'s slices \(a.metadata.name) and \(b.metadata.name) are out of name order")
             }
             for slice in list {
-                let id = SliceID(namespace: key.namespace, name: slice.name)
+                let id = SliceID(namespace: key.namespace, name: slice.metadata.name)
                 let recorded = unconventionalOwners[id]
-                if Self.follows(slice: slice.name, service: key.name) ? recorded != nil : recorded != key {
+                if Self.follows(slice: slice.metadata.name, service: key.name) ? recorded != nil : recorded != key {
                     fail("slice \(id) of \(key) has recorded owner \(recorded.map { "\($0)" } ?? "none")")
                 }
                 if owner(of: id) != key { fail("slice \(id) of \(key) is found under \(owner(of: id).map { "\($0)" } ?? "none")") }
-                if CachedSlice(slice.slice(namespace: key.namespace, serviceName: key.name)) != slice {
-                    fail("slice \(id) does not pack to the same bytes again")
+                if slice.metadata.namespace != key.namespace || slice.serviceName != key.name {
+                    fail("slice \(id) names service \(slice.serviceName ?? "none") but is filed under \(key)")
                 }
             }
         }
         if held != sliceCount { fail("sliceCount is \(sliceCount); \(held) slices are held") }
-        for (id, key) in unconventionalOwners where slices[key]?.contains(where: { $0.name == id.name }) != true
+        for (id, key) in unconventionalOwners where slices[key]?.contains(where: { $0.metadata.name == id.name }) != true
             || id.namespace != key.namespace {
             fail("slice \(id)'s recorded owner \(key) does not hold it")
         }
-        for (key, cached) in services where CachedService(cached.service(namespace: key.namespace, name: key.name)) != cached {
-            fail("service \(key) does not pack to the same bytes again")
+        for (key, service) in services
+        where service.metadata.namespace != key.namespace || service.metadata.name != key.name {
+            fail("service \(service.metadata.namespace)/\(service.metadata.name) is filed under \(key)")
         }
         return problems
     }
@@ -211,7 +225,7 @@ public struct ClusterCache: Sendable {
     private mutating func removeSlice(_ id: SliceID) -> Impact {
         guard let owner = owner(of: id) else { return Impact() }
         let name = id.name
-        slices[owner]?.removeAll { $0.name == name }
+        slices[owner]?.removeAll { $0.metadata.name == name }
         if slices[owner]?.isEmpty == true { slices[owner] = nil }
         unconventionalOwners[id] = nil
         sliceCount -= 1
@@ -239,80 +253,10 @@ public struct ClusterCache: Sendable {
         while index != utf8.endIndex {
             if utf8[index] == UInt8(ascii: "-"), index != utf8.startIndex {
                 let key = ServiceKey(namespace: namespace, name: String(name[..<index]))
-                if slices[key]?.contains(where: { $0.name == name }) == true { return key }
+                if slices[key]?.contains(where: { $0.metadata.name == name }) == true { return key }
             }
             index = utf8.index(after: index)
         }
         return nil
-    }
-}
-
-/// An EndpointSlice as the merge reads it, its endpoints packed into one byte array. Kept as
-/// `KubeEndpointSlice`, a three-endpoint slice cost about 520 bytes (an array of endpoints, an array of
-/// addresses per endpoint, the slice's metadata and ports); packed, about 150 (issue 3, `bench/scale.sh`).
-struct CachedSlice: Sendable, Equatable {
-    let name: String
-    let addressType: KubeEndpointSlice.AddressType
-    /// Per endpoint: two flag bytes, the address count, each address, then hostname, zone and node name when
-    /// present. Counts and lengths are LEB128 varints; text is UTF-8.
-    let endpoints: [UInt8]
-
-    private enum Flag {
-        static let readyKnown: UInt16 = 1 << 0
-        static let ready: UInt16 = 1 << 1
-        static let servingKnown: UInt16 = 1 << 2
-        static let serving: UInt16 = 1 << 3
-        static let terminatingKnown: UInt16 = 1 << 4
-        static let terminating: UInt16 = 1 << 5
-        static let hostname: UInt16 = 1 << 6
-        static let zone: UInt16 = 1 << 7
-        static let nodeName: UInt16 = 1 << 8
-    }
-
-    init(_ slice: KubeEndpointSlice) {
-        name = slice.metadata.name
-        addressType = slice.addressType
-        var writer = PackedWriter()
-        for endpoint in slice.endpoints {
-            var flags: UInt16 = 0
-            func condition(_ value: Bool?, _ known: UInt16, _ on: UInt16) {
-                if let value { flags |= known | (value ? on : 0) }
-            }
-            condition(endpoint.ready, Flag.readyKnown, Flag.ready)
-            condition(endpoint.serving, Flag.servingKnown, Flag.serving)
-            condition(endpoint.terminating, Flag.terminatingKnown, Flag.terminating)
-            if endpoint.hostname != nil { flags |= Flag.hostname }
-            if endpoint.zone != nil { flags |= Flag.zone }
-            if endpoint.nodeName != nil { flags |= Flag.nodeName }
-            writer.byte(UInt8(flags & 0xFF))
-            writer.byte(UInt8(flags >> 8))
-            writer.varint(endpoint.addresses.count)
-            for address in endpoint.addresses { writer.text(address) }
-            for text in [endpoint.hostname, endpoint.zone, endpoint.nodeName] {
-                if let text { writer.text(text) }
-            }
-        }
-        endpoints = writer.finish()
-    }
-
-    /// The slice again, with the namespace and service name it is filed under.
-    func slice(namespace: String, serviceName: String) -> KubeEndpointSlice {
-        var result = KubeEndpointSlice(metadata: KubeObjectMeta(namespace: namespace, name: name),
-                                       serviceName: serviceName, addressType: addressType)
-        var reader = PackedReader(endpoints)
-        while reader.at + 1 < endpoints.count {
-            let flags = UInt16(reader.byte()) | UInt16(reader.byte()) << 8
-            var endpoint = KubeEndpointSlice.Endpoint(addresses: [])
-            for _ in 0..<max(reader.varint(), 0) { endpoint.addresses.append(reader.text()) }
-            func condition(_ known: UInt16, _ on: UInt16) -> Bool? { flags & known != 0 ? flags & on != 0 : nil }
-            endpoint.ready = condition(Flag.readyKnown, Flag.ready)
-            endpoint.serving = condition(Flag.servingKnown, Flag.serving)
-            endpoint.terminating = condition(Flag.terminatingKnown, Flag.terminating)
-            if flags & Flag.hostname != 0 { endpoint.hostname = reader.text() }
-            if flags & Flag.zone != 0 { endpoint.zone = reader.text() }
-            if flags & Flag.nodeName != 0 { endpoint.nodeName = reader.text() }
-            result.endpoints.append(endpoint)
-        }
-        return result
     }
 }

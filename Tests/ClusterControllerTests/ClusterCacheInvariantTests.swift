@@ -3,7 +3,7 @@ import KubeClient
 import MCDNSModel
 import Testing
 
-/// Issue 21: the packed cluster cache states what must hold (`ClusterCache.validate()`) and stays sound through
+/// Issue 21: the cluster cache states what must hold (`ClusterCache.validate()`) and stays sound through
 /// upserts, relabels, renames and deletes of services and slices, conventional and not.
 @Suite struct ClusterCacheInvariantTests {
     static func slice(_ name: String, service: String?, addresses: [String] = ["10.0.0.1"]) -> KubeObject {
