@@ -80,9 +80,8 @@ public final class ClusterController<C: Clock>: Service, Sendable where C.Durati
     }
 
     /// Indirect: the stream's buffer keeps the capacity of its longest backlog for good, and a member's first
-    /// list arrives as one burst of events. Inline, an event is a few hundred bytes (a whole Kubernetes object),
-    /// which left 670 bytes per service of empty buffer behind at 100,000 services (heaptrack, issue 3); boxed,
-    /// an element is one pointer and each box is freed when its event has been handled.
+    /// list arrives as one burst of events. Boxed, an element of that buffer is one pointer, not a few hundred
+    /// bytes of Kubernetes object, and each box is freed when its event has been handled.
     private indirect enum Input: Sendable {
         case member(Int, MemberEvent)
         case sourceEnded(Int, String)

@@ -152,8 +152,8 @@ struct ReconcileState<Instant: InstantProtocol>: Sendable where Instant.Duration
                 changes.removed.append(key)
             }
         }
-        // A member's first sync dirties every key it has at once (100,000 at scale): keeping room for that burst
-        // after it kept megabytes for good (heaptrack, bench/scale.sh). Small sets keep theirs.
+        // A member's first sync dirties every key it has at once (100,000 at scale): a set that large gives its
+        // room back rather than keep megabytes for good. Small sets keep theirs.
         dirty.removeAll(keepingCapacity: dirty.count <= Self.keptDirtyCapacity)
         if clustersChanged {
             changes.clusters = members.map(\.info)
@@ -209,8 +209,7 @@ struct ReconcileState<Instant: InstantProtocol>: Sendable where Instant.Duration
 
 /// Values that many published records hold alike — a port list (`http/TCP/80`), a Ready condition ("ready
 /// endpoints in m7") — kept once: a record takes the array an earlier record holds, so the copies share one buffer
-/// (and its strings). Separately, each took about 45 bytes per endpoint at 100,000 three-endpoint services
-/// (heaptrack, issue 3).
+/// (and its strings). Sharing changes no value: a record compares equal with or without it.
 ///
 /// Bounded: past `limit` distinct values of a kind (conditions that name many clusters, conflict details) the
 /// table starts again; records keep the arrays they took, so only later sharing is lost.

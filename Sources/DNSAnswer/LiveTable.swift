@@ -9,16 +9,15 @@ public typealias ServiceNames = [ServiceKey: [DomainName]]
 public final class LiveTable {
     public let naming: NamingConfiguration
     public let options: ServingOptions
-    /// The records placed, by service: kept with the services' numbers (`ServiceIDs`), not in a dictionary of
-    /// their own beside the numbers' (21 bytes per endpoint at 100,000 services, heaptrack, issue 3).
+    /// The records placed, by service: kept with the services' numbers (`ServiceIDs`), one record per number.
     public var records: LiveRecords { LiveRecords(ids: serviceIDs) }
     public private(set) var clusters: [ClusterID: ClusterInfo] = [:]
     /// Problems of the last compile of each service (names that could not be made, names taken by another).
     public private(set) var problems: [ServiceKey: [String]] = [:]
 
     private let staticZones: [ZoneContent]
-    /// Who owns each live name is kept in the zone contents as a number (a key per name cost 60 bytes a name
-    /// at scale): the number of each placed service and the services by number. The names each one owns are
+    /// Who owns each live name is kept in the zone contents as a number, not a key: the number of each placed
+    /// service and the services by number. The names each one owns are
     /// made again from its record when needed (`owned`).
     private var serviceIDs = ServiceIDs()
     private var builder: TableBuilder
@@ -77,8 +76,7 @@ public final class LiveTable {
     /// The names of `record` that service `id` holds in `zones`, with their zone's index.
     ///
     /// Names are a pure function of the record, the members and the naming, so the names a service placed are
-    /// made again from its record and the members it was placed with, not kept: a list of each service's names
-    /// cost 32 bytes per endpoint at 100,000 services (heaptrack, issue 3). A made name another service or a
+    /// made again from its record and the members it was placed with, not kept. A made name another service or a
     /// zone file holds is not the service's, which the owner number says.
     private static func owned(_ record: ServiceDNSRecord, _ id: UInt32, _ names: RecordNames,
                               _ zones: [ZoneContent]) -> [(zone: Int, name: DomainName)] {

@@ -4,11 +4,9 @@ import DNSWire
 /// open-addressing index over the lower-cased wire names, and an arena of byte chunks holding each name and the
 /// packed records of a live name.
 ///
-/// At scale (a million live names, DESIGN §7) a `[DomainName: Entry]` dictionary with one heap array per name and
-/// one per record set cost about 220 bytes a name: dictionary slots, two allocation headers and malloc rounding.
-/// Here a name costs its entry (16 bytes), 5 to 11 bytes of index, and in the arena a 13-byte header, its first
-/// label and its data: a name is kept as its first label and its parent's number (names below the apex are
-/// stored from the top down, so the parent is always there), which halved the bytes names took.
+/// A name costs its entry (16 bytes), 5 to 11 bytes of index, and in the arena a 13-byte header, its first label
+/// and its data: a name is kept as its first label and its parent's number (names below the apex are stored from
+/// the top down, so the parent is always there).
 ///
 /// Arena records are never edited in place: a name whose records change gets a new record at the arena's tail and
 /// its old one becomes garbage. A chunk whose garbage passes half its bytes moves its live records to the tail and
@@ -57,9 +55,8 @@ struct NameStore: Sendable {
     /// By name number. In pages: an `Array` grown by doubling held 1.57 million entries' room for a million names.
     private(set) var entries = PagedArray<Entry>()
     private var freeIDs: [UInt32] = []
-    /// 0 for an empty slot, else name number + 1. Kept at most three quarters full: half full, the index of a
-    /// million names took 42 bytes per endpoint at 100,000 services (heaptrack, issue 3), and only the compile
-    /// searches it (the query path reads the compiled shards), where a miss probes a few more slots.
+    /// 0 for an empty slot, else name number + 1. Kept at most three quarters full: only the compile searches
+    /// it (the query path reads the compiled shards), where a miss probes a few more slots.
     private var slots: [UInt32] = Array(repeating: 0, count: 16)
     private(set) var count = 0
     private var chunks: [[UInt8]] = []
@@ -230,7 +227,7 @@ struct NameStore: Sendable {
     /// Replaces the data stored with `id`.
     mutating func setData(_ id: UInt32, _ data: [UInt8]) {
         // The label is copied out, and the slice into its chunk let go, before anything is appended: a slice
-        // still holding the tail chunk made the append copy the whole chunk (heaptrack: 1 MiB per call).
+        // still holding the tail chunk would make the append copy the whole chunk.
         let label: [UInt8]
         let parent: UInt32
         do {

@@ -6,9 +6,7 @@ public import MCDNSModel
 ///
 /// It holds every live name too (a million at scale, DESIGN §7), so a name costs one entry of a flat `NameStore`:
 /// its lower-cased name and RRsets (packed, for live names) in an arena, the count of names directly below it, and
-/// its flags. Separate maps for live names, negative TTLs and child counts cost more than the records themselves,
-/// and a dictionary keyed by `DomainName` with an array per name about twice what the store costs (heaptrack,
-/// `bench/scale.sh`, issue 3).
+/// its flags. `validate()` checks the store and that every live name's records unpack.
 public struct ZoneContent: Sendable {
     public let origin: DomainName
     public let soa: ResourceRecord

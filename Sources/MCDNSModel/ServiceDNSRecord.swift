@@ -4,8 +4,8 @@ import Synchronization
 /// The controller computes it; the DNS half compiles it into names. Plain values only.
 ///
 /// A value type whose fields live in one shared, copy-on-write box: the controller's published records and the
-/// DNS side's records hold the same records, and inline each copy took about 290 bytes of dictionary space per
-/// service at 100,000 services (heaptrack, issue 3). A copy is one reference until either side changes it.
+/// DNS side's records are the same boxes, so a copy is one reference (a dictionary bucket holds 8 bytes, not the
+/// fields) until either side changes it. Fields change only through `unique()`.
 public struct ServiceDNSRecord: Hashable, Sendable, Codable {
     /// Mutated only through `unique()`, so a box another record still sees is never changed.
     private final class Storage: @unchecked Sendable {
@@ -87,9 +87,8 @@ public struct ServiceDNSRecord: Hashable, Sendable, Codable {
 
     /// kubefed-compatible spec, set by users through a ServiceDNSRecord object or annotations.
     ///
-    /// 16 bytes: the three texts, which most records leave unset, sit in one shared box that exists only when one
-    /// is set. Inline they took 48 bytes of every record (16 bytes per endpoint at 100,000 three-endpoint services,
-    /// issue 3).
+    /// 16 bytes (a test holds it there): the three texts, which most records leave unset, sit in one shared,
+    /// immutable box that exists only when one is set.
     public struct Spec: Hashable, Sendable, Codable {
         /// Immutable: a change makes a new box, so a spec copied elsewhere never sees it.
         private final class Texts: Sendable {
@@ -283,9 +282,9 @@ public struct LoadBalancerIngress: Hashable, Sendable, Codable {
 
 /// One address of a cluster's endpoints.
 ///
-/// 32 bytes: the hostname and zone sit in one box, absent when neither is set, and the box of a zone without a
-/// hostname is shared by every endpoint in that zone (`EndpointNames`). Inline the two took 32 bytes of every
-/// endpoint (an endpoint took 56 bytes; issue 3).
+/// 32 bytes (a test holds it there): the hostname and zone sit in one immutable box, absent when neither is set,
+/// and the box of a zone without a hostname is shared by every endpoint in that zone (`EndpointNames`); equal
+/// endpoints compare and hash equal whichever box they hold.
 public struct Endpoint: Hashable, Sendable, Codable {
     public var address: String
     private var names: EndpointNames?

@@ -1,11 +1,10 @@
 /// A Service's identity across clusters: the same namespace and name in every member is the same service (MCS
 /// "namespace sameness").
 ///
-/// Both parts live in one string, the namespace's length first (`5:benchweb` is bench/web): 16 bytes where two
-/// strings took 32. Keys fill the buckets of every service-keyed dictionary (the controller's caches, its
-/// published records, the DNS side's records and numbers), and a dictionary has up to 2.6 buckets an entry:
-/// at 100,000 services the second string cost about 75 bytes per endpoint (issue 3, `bench/scale.sh`). A short
-/// key (up to 15 bytes in all) is held inline, with no allocation. The length prefix, unlike a separator, cannot
+/// Both parts live in one string, the namespace's length first (`5:benchweb` is bench/web): 16 bytes, not two
+/// strings' 32. Keys fill the buckets of every service-keyed dictionary (the controller's caches, its published
+/// records, the DNS side's records and numbers), up to 2.6 buckets an entry. A short key (up to 15 bytes in all)
+/// is held inline, with no allocation. The length prefix, unlike a separator, cannot
 /// be confused with a character of either part.
 public struct ServiceKey: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
     private var packed: String
