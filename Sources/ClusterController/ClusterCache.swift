@@ -32,20 +32,14 @@ public struct ClusterCache: Sendable {
     private var slices: [ServiceKey: [KubeEndpointSlice]] = [:]
     public private(set) var exports: [ServiceKey: KubeServiceExport] = [:]
     public private(set) var nodes: [String: KubeNode] = [:]
-    /// The service a slice is filed under, kept only for a slice whose name does not start with that service's
-    /// name and a dash. Kubernetes names the slices it makes `<service>-<random>`, so the owner of nearly every
-    /// slice follows from its name (`owner(of:)`), and a relabelled or deleted slice still leaves its old service.
-    /// A map of every slice, its ids mostly longer than a string holds inline, cost about 39 bytes per endpoint at
-    /// 100,000 three-endpoint services (heaptrack, issue 3).
-    private var unconventionalOwners: [SliceID: ServiceKey] = [:]
-    /// Slices held.
-    private var sliceCount = 0
+    /// The service each held slice is filed under, so a relabelled or deleted slice leaves its old service.
+    private var owners: [SliceID: ServiceKey] = [:]
 
     public init() {}
 
     /// Objects held, by kind (for status).
     public var objectCounts: [String: Int] {
-        ["services": services.count, "endpointSlices": sliceCount, "serviceExports": exports.count,
+        ["services": services.count, "endpointSlices": owners.count, "serviceExports": exports.count,
          "nodes": nodes.count]
     }
 
@@ -94,8 +88,7 @@ public struct ClusterCache: Sendable {
                 list.insert(Self.kept(slice),
                             at: list.firstIndex { $0.metadata.name > slice.metadata.name } ?? list.endIndex)
                 slices[key] = list
-                sliceCount += 1
-                if !Self.follows(slice: slice.metadata.name, service: serviceName) { unconventionalOwners[id] = key }
+                owners[id] = key
                 impact.keys.insert(key)
             }
             return impact
@@ -180,11 +173,10 @@ public struct ClusterCache: Sendable {
     }
 
     /// What must hold between events; returns each violation found (none when the cache is sound): each
-    /// service's slice list is non-empty and in strictly increasing name order; `sliceCount` is the slices held; a
-    /// slice whose name follows its service's (`follows`) has no recorded owner and any other has its service
-    /// recorded; every recorded owner holds that slice; each slice's owner is found again from its name
-    /// (`owner(of:)`), so a later delete reaches it; every slice is filed under the namespace and service it
-    /// names; and every service is filed under its own namespace and name.
+    /// service's slice list is non-empty and in strictly increasing name order; every slice held has its service
+    /// recorded in `owners` (so a later delete reaches it) and `owners` records no other slice; every slice is
+    /// filed under the namespace and service it names; and every service is filed under its own namespace and
+    /// name.
     public func validate() -> [String] {
         var problems: [String] = []
         func fail(_ message: String) { if problems.count < 20 { problems.append("cluster cache: \(message)") } }
@@ -197,18 +189,16 @@ public struct ClusterCache: Sendable {
             }
             for slice in list {
                 let id = SliceID(namespace: key.namespace, name: slice.metadata.name)
-                let recorded = unconventionalOwners[id]
-                if Self.follows(slice: slice.metadata.name, service: key.name) ? recorded != nil : recorded != key {
-                    fail("slice \(id) of \(key) has recorded owner \(recorded.map { "\($0)" } ?? "none")")
+                if owners[id] != key {
+                    fail("slice \(id) of \(key) has recorded owner \(owners[id].map { "\($0)" } ?? "none")")
                 }
-                if owner(of: id) != key { fail("slice \(id) of \(key) is found under \(owner(of: id).map { "\($0)" } ?? "none")") }
                 if slice.metadata.namespace != key.namespace || slice.serviceName != key.name {
                     fail("slice \(id) names service \(slice.serviceName ?? "none") but is filed under \(key)")
                 }
             }
         }
-        if held != sliceCount { fail("sliceCount is \(sliceCount); \(held) slices are held") }
-        for (id, key) in unconventionalOwners where slices[key]?.contains(where: { $0.metadata.name == id.name }) != true
+        if held != owners.count { fail("owners records \(owners.count) slices; \(held) slices are held") }
+        for (id, key) in owners where slices[key]?.contains(where: { $0.metadata.name == id.name }) != true
             || id.namespace != key.namespace {
             fail("slice \(id)'s recorded owner \(key) does not hold it")
         }
@@ -219,44 +209,16 @@ public struct ClusterCache: Sendable {
         return problems
     }
 
-    /// Miscounts the slices held (tests only): `validate()` must then report it.
-    mutating func damageForTesting() { sliceCount += 1 }
+    /// Records a slice that is not held (tests only): `validate()` must then report it.
+    mutating func damageForTesting() {
+        owners[SliceID(namespace: "shop", name: "no-such-slice")] = ServiceKey(namespace: "shop", name: "none")
+    }
 
     private mutating func removeSlice(_ id: SliceID) -> Impact {
-        guard let owner = owner(of: id) else { return Impact() }
+        guard let owner = owners.removeValue(forKey: id) else { return Impact() }
         let name = id.name
         slices[owner]?.removeAll { $0.metadata.name == name }
         if slices[owner]?.isEmpty == true { slices[owner] = nil }
-        unconventionalOwners[id] = nil
-        sliceCount -= 1
         return Impact(keys: [owner])
-    }
-
-    /// Whether a slice's name says which service it belongs to: it starts with the service's name and a dash.
-    public static func follows(slice: String, service: String) -> Bool {
-        var name = slice.utf8[...]
-        for byte in service.utf8 {
-            guard name.first == byte else { return false }
-            name = name.dropFirst()
-        }
-        return name.first == UInt8(ascii: "-")
-    }
-
-    /// The service a held slice is filed under, nil when it is not held: the recorded owner, else the service
-    /// named by a part of the slice's name before one of its dashes that holds a slice of that name.
-    private func owner(of id: SliceID) -> ServiceKey? {
-        if let owner = unconventionalOwners[id] { return owner }
-        let name = id.name
-        let namespace = id.namespace
-        let utf8 = name.utf8
-        var index = utf8.startIndex
-        while index != utf8.endIndex {
-            if utf8[index] == UInt8(ascii: "-"), index != utf8.startIndex {
-                let key = ServiceKey(namespace: namespace, name: String(name[..<index]))
-                if slices[key]?.contains(where: { $0.metadata.name == name }) == true { return key }
-            }
-            index = utf8.index(after: index)
-        }
-        return nil
     }
 }

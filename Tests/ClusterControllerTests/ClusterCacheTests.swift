@@ -23,17 +23,12 @@ struct ClusterCacheTests {
         #expect(cache.allKeys.isEmpty)
     }
 
-    /// Most slices keep no record of their service: it follows from the name (`<service>-<random>`). Slices named
-    /// that way, named otherwise, and named after another service all move, update and leave as the labels say.
-    @Test func aSlicesServiceFollowsFromItsNameOrIsRecorded() {
+    /// A slice is filed under the service its label names, whatever its name: slices named after their service,
+    /// named otherwise, and named after another service all move, update and leave as the labels say.
+    @Test func aSliceIsFiledUnderTheServiceItsLabelNames() {
         var cache = ClusterCache()
         let key = { (name: String) in ServiceKey(namespace: "shop", name: name) }
         let ref = { (name: String) in KubeObjectRef(kind: .endpointSlice, namespace: "shop", name: name) }
-        #expect(ClusterCache.follows(slice: "web-x7k2p", service: "web"))
-        #expect(ClusterCache.follows(slice: "web-api-x7k2p", service: "web-api"))
-        #expect(!ClusterCache.follows(slice: "web", service: "web"))
-        #expect(!ClusterCache.follows(slice: "webx-1", service: "web"))
-        #expect(!ClusterCache.follows(slice: "we", service: "web"))
         // Named after its service, after a service whose name starts the same, after another service, or not at all.
         _ = cache.upsert(.endpointSlice(F.slice("web-api-1", service: "web-api", [F.endpoint("10.0.0.1")])))
         _ = cache.upsert(.endpointSlice(F.slice("web-2", service: "web", [F.endpoint("10.0.0.2")])))
