@@ -4,7 +4,7 @@ import DNSWire
 /// open-addressing index over the lower-cased wire names, and an arena of byte chunks holding each name and the
 /// packed records of a live name.
 ///
-/// A name costs its entry (16 bytes), 5 to 11 bytes of index, and in the arena a 13-byte header, its first label
+/// A name costs its entry (24 bytes), 5 to 11 bytes of index, and in the arena a 13-byte header, its first label
 /// and its data: a name is kept as its first label and its parent's number (names below the apex are stored from
 /// the top down, so the parent is always there).
 ///
@@ -17,7 +17,7 @@ import DNSWire
 /// it must never see an entry that is about to move or go, nor free a chunk a later count still refers to.
 /// `validate()` checks what must hold between edits.
 struct NameStore: Sendable {
-    /// 16 bytes (a test holds it there): at a million names each 4 bytes is about 13 bytes per endpoint.
+    /// 24 bytes (a test holds it there).
     struct Entry: Sendable, Equatable {
         /// Where the name's arena record is: byte offset of its header in chunk `chunk`.
         var offset: UInt32 = 0
@@ -27,9 +27,8 @@ struct NameStore: Sendable {
         var owner: UInt32 = 0
         var chunk: UInt16 = 0
         var flags: UInt8 = 0
-        /// 1 + the index in the store's `negativeTTLs` of the SOA TTL of NODATA at this live name; 0 for none.
-        /// Live names share one or two values (the configured one), so a byte stands for the four of a TTL.
-        var negativeTTLIndex: UInt8 = 0
+        /// The SOA TTL of NODATA at this live name, when it has one of its own.
+        var negativeTTL: UInt32?
 
         static let used: UInt8 = 1
         static let live: UInt8 = 2
@@ -47,8 +46,6 @@ struct NameStore: Sendable {
     /// The parent number of the apex (the name equal to the suffix).
     static let noParent = UInt32.max
 
-    /// The distinct negative TTLs of live names (`Entry.negativeTTLIndex`); at most 255.
-    private var negativeTTLs: [UInt32] = []
     /// The most arena chunks: `Entry.chunk` has 16 bits (64 GiB of 1 MiB chunks).
     static let maxChunks = 1 << 16
 
@@ -101,38 +98,7 @@ struct NameStore: Sendable {
     }
 
     /// The SOA TTL of NODATA at the live name `id`, when it has one.
-    func negativeTTL(of id: UInt32) -> UInt32? {
-        let index = entries[Int(id)].negativeTTLIndex
-        return index == 0 ? nil : negativeTTLs[Int(index) - 1]
-    }
-
-    /// Gives `id` the negative TTL `ttl`. False when 255 other values are in use, which leaves the name's TTL as
-    /// it was: live names take the one value of the configuration, so only a caller making up values reaches it.
-    mutating func setNegativeTTL(_ ttl: UInt32, of id: UInt32) -> Bool {
-        if let index = negativeTTLs.firstIndex(of: ttl) {
-            entries[Int(id)].negativeTTLIndex = UInt8(index + 1)
-            return true
-        }
-        if negativeTTLs.count == Int(UInt8.max) {
-            // Values no name uses any more are dropped, and the indexes of the rest renumbered.
-            var used = [Bool](repeating: false, count: negativeTTLs.count)
-            for i in entries.indices where entries[i].negativeTTLIndex != 0 { used[Int(entries[i].negativeTTLIndex) - 1] = true }
-            var renumbered = [UInt8](repeating: 0, count: negativeTTLs.count)
-            var kept: [UInt32] = []
-            for (index, value) in negativeTTLs.enumerated() where used[index] {
-                kept.append(value)
-                renumbered[index] = UInt8(kept.count)
-            }
-            guard kept.count < Int(UInt8.max) else { return false }
-            for i in entries.indices where entries[i].negativeTTLIndex != 0 {
-                entries[i].negativeTTLIndex = renumbered[Int(entries[i].negativeTTLIndex) - 1]
-            }
-            negativeTTLs = kept
-        }
-        negativeTTLs.append(ttl)
-        entries[Int(id)].negativeTTLIndex = UInt8(negativeTTLs.count)
-        return true
-    }
+    func negativeTTL(of id: UInt32) -> UInt32? { entries[Int(id)].negativeTTL }
 
     /// The lower-cased wire name of `id`.
     func name(of id: UInt32) -> [UInt8] { stored(id) + suffix }
@@ -337,7 +303,6 @@ struct NameStore: Sendable {
                 used += 1
                 if freeID[id] { fail("name \(id) is used and listed free") }
                 if !placed[id] { fail("name \(id) points at chunk \(entry.chunk) offset \(entry.offset), where no record of it starts") }
-                if Int(entry.negativeTTLIndex) > negativeTTLs.count { fail("name \(id) has negative TTL index \(entry.negativeTTLIndex) of \(negativeTTLs.count)") }
             } else {
                 if entry != Entry() { fail("unused entry \(id) is not blank") }
                 if !freeID[id] { fail("unused number \(id) is not listed free") }

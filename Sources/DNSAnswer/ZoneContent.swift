@@ -183,7 +183,10 @@ public struct ZoneContent: Sendable {
         fileRecords[live.name] = packed == nil && !rrsets.isEmpty ? rrsets : nil
         store[id].set(NameStore.Entry.live, true)
         store[id].owner = owner
-        if let ttl = live.negativeTTL, store.setNegativeTTL(ttl, of: id) { serviceNegativeTTL = ttl }
+        if let ttl = live.negativeTTL {
+            store[id].negativeTTL = ttl
+            serviceNegativeTTL = ttl
+        }
         if rrsets[.ns] != nil && live.name != origin { cuts.insert(live.name) }
         for (cluster, rrsets) in live.variants {
             guard let index = requesterIndex[cluster] else { continue }
