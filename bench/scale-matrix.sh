@@ -13,6 +13,9 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
+for arg in "$@"; do
+    case "$arg" in -h|--help) exec python3 "$root/bench/scale-matrix/driver.py" --help ;; esac
+done
 command -v dig >/dev/null || { echo "scale-matrix: needs dig (apt-get install bind9-dnsutils)" >&2; exit 2; }
 bin="${BIN:-}"
 if [ -z "$bin" ]; then
