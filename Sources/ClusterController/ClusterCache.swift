@@ -1,7 +1,7 @@
 public import KubeClient
 public import MCDNSModel
 
-/// One member's objects, as compact as the projections allow, indexed the way the merge reads them: by service.
+/// One member's objects, with only the fields the merge reads, indexed the way the merge reads them: by service.
 public struct ClusterCache: Sendable {
     /// What an applied event touched: the services to re-merge, and whether node topology changed (which can
     /// change the member's locality and every endpoint zone taken from a node).
