@@ -379,10 +379,16 @@ public final class AnswerTable: Sendable {
         let questionEnd = 12 + parsed.questionLength
         let optLength = optLength(parsed)
         let limit = sizeLimit(parsed, transport, output)
-        var bodyLength = Int(entry.bodyLength)
+        let body = bytes.advanced(by: Int(entry.bodyStart))
+        // A rotating run may be served in part (`Rotation.kept`, `answers: N`): the rest of it ends the body.
+        let leftOut = entry.rotationCount > 1
+            ? Int(entry.rotationLength) - Int(body.loadUnaligned(fromByteOffset: Int(entry.bodyLength)
+                                                                     + 2 * Int(entry.rotationCount), as: UInt16.self))
+            : 0
+        var bodyLength = Int(entry.bodyLength) - leftOut
         var answers = entry.answerCount, authorities = entry.authorityCount, additionals = entry.additionalCount
         if questionEnd + bodyLength + optLength > limit {
-            bodyLength = Int(entry.trimmedLength)
+            bodyLength = Int(entry.trimmedLength) - leftOut
             additionals = entry.trimmedAdditionalCount
         }
         var truncated = false
@@ -400,21 +406,22 @@ public final class AnswerTable: Sendable {
         output.baseAddress!.advanced(by: 12).copyMemory(from: query.baseAddress!.advanced(by: 12),
                                                         byteCount: parsed.questionLength)
         if bodyLength > 0 {
-            let body = bytes.advanced(by: Int(entry.bodyStart))
             let out = output.baseAddress!.advanced(by: questionEnd)
             if entry.rotationCount > 1 {
                 // The run sits in the answer section, inside every length kept (`Rotation`): copied from the
-                // point this query's turn picks to its end, then from its start to that point.
+                // point this query's turn picks to its end, then from its start to that point, as far as the
+                // answer holds (`kept`, the whole run unless the service limits its answers).
                 let point = Int(body.loadUnaligned(fromByteOffset: Int(entry.bodyLength)
                                                        + 2 * Int(outcome.turn % UInt32(entry.rotationCount)),
                                                    as: UInt16.self))
                 outcome.turn &+= 1
-                let start = Int(entry.rotationStart), length = Int(entry.rotationLength)
+                let start = Int(entry.rotationStart), length = Int(entry.rotationLength), kept = length - leftOut
+                let first = min(length - point, kept)
                 out.copyMemory(from: body, byteCount: start)
-                out.advanced(by: start).copyMemory(from: body.advanced(by: start + point), byteCount: length - point)
-                out.advanced(by: start + length - point).copyMemory(from: body.advanced(by: start), byteCount: point)
-                out.advanced(by: start + length).copyMemory(from: body.advanced(by: start + length),
-                                                            byteCount: bodyLength - start - length)
+                out.advanced(by: start).copyMemory(from: body.advanced(by: start + point), byteCount: first)
+                out.advanced(by: start + first).copyMemory(from: body.advanced(by: start), byteCount: kept - first)
+                out.advanced(by: start + kept).copyMemory(from: body.advanced(by: start + length),
+                                                          byteCount: bodyLength - start - kept)
             } else {
                 out.copyMemory(from: body, byteCount: bodyLength)
             }

@@ -76,7 +76,7 @@ struct RecordsCommand: AsyncParsableCommand {
                 record.namespace, record.name,
                 record.status.conditions.first { $0.type == "Ready" }?.status ?? "Unknown",
                 Self.clusters(serving, all: wide),
-                record.spec.trafficPolicy?.strategy ?? "nearest",
+                record.spec.trafficPolicy?.summary ?? "nearest",
             ]
             if wide {
                 let served = record.status.dns.filter { serving.contains($0.cluster.rawValue) }
