@@ -210,16 +210,22 @@ struct TableBuilder {
         let live = zone.isLive(name)
         let weights = live ? rrsets[.rotationWeights] : nil
         let rotate = (options.rotate && live) || weights != nil
-        // `answers: N` (a generated name's limit; a requester's variant carries its own).
-        func limit(_ rrsets: [RRType: [ResourceRecord]]) -> Int? {
-            guard live, let rdata = rrsets[.answerLimit]?.first?.rdata, rdata.count == 2 else { return nil }
+        // `answers: N` of the generated name that owns the answer's addresses: this one (a requester's variant
+        // carries its own), or the end of its CNAME chain (a zone or region name falling back to its parent).
+        func limit(_ answer: ResolvedAnswer, _ override: [RRType: [ResourceRecord]]?) -> Int? {
+            guard let owner = answer.answer.first(where: { $0.type == .a || $0.type == .aaaa })?.owner,
+                  zone.isLive(owner),
+                  let rdata = (owner == name ? override ?? rrsets : zone.rrsets(at: owner))?[.answerLimit]?.first?.rdata,
+                  rdata.count == 2
+            else { return nil }
             return Int(rdata[0]) << 8 | Int(rdata[1])
         }
         func render(_ type: RRType, _ override: [RRType: [ResourceRecord]]? = nil) throws(CompileError) -> RenderedBody {
-            let body = MessageRenderer.render(resolver.resolve(name, type, override: override), qname: name,
+            let answer = resolver.resolve(name, type, override: override)
+            let body = MessageRenderer.render(answer, qname: name,
                                               fixedSuffix: fixed, serialFollowsTable: zone.followsTableSerial,
                                               rotate: rotate, weights: override == nil ? weights ?? [] : [],
-                                              keep: limit(override ?? rrsets))
+                                              keep: limit(answer, override))
             guard body.bytes.count <= TemplateEntry.maxBodyLength else { throw .answerTooLarge(name, type) }
             return body
         }
