@@ -162,11 +162,11 @@ import Testing
         // us-east-1 is the first tier: east-1 and east-2 take turns, one address per answer; west-1 never.
         let tier = try Self.firstAddresses(process.port, g, count: 1_000, records: 1)
         Self.expectShares(tier, [(Self.east1, 0.5), (Self.east2, 0.5)], "failover, answers: 1, first tier")
-        // Both east clusters turn unready: west-1's one address.
+        // Both east clusters lose web's endpoints (its slices name another service): west-1's one address.
         for cluster in ["east-1", "east-2"] {
             let file = members.url.appendingPathComponent("\(cluster)/web.yaml")
             try String(contentsOf: file, encoding: .utf8)
-                .replacingOccurrences(of: "conditions: { ready: true }", with: "conditions: { ready: false }")
+                .replacingOccurrences(of: "kubernetes.io/service-name: web\n", with: "kubernetes.io/service-name: web-gone\n")
                 .write(to: file, atomically: true, encoding: .utf8)
         }
         _ = try LiveRecordsEndToEndTests.waitFor(dig, g, "A", within: .seconds(5)) { $0 == [Self.west1] }
