@@ -132,6 +132,8 @@ public final class AnswerTable: Sendable {
 
     /// Breaks the first rotating answer's first rotation point (tests only): `validate()` must report it.
     func damageRotationForTesting() -> Bool { shards.all.contains { $0.damageRotationForTesting() } }
+    /// Breaks the first partly served answer's kept length (tests only): `validate()` must report it.
+    func damageKeptForTesting() -> Bool { shards.all.contains { $0.damageKeptForTesting() } }
 
     // MARK: - The query path
 

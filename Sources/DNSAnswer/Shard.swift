@@ -588,6 +588,25 @@ extension Shard {
         return false
     }
 
+    /// Adds one byte to the kept length of the first template served in part (`Rotation.kept`) (tests only):
+    /// `validate` must report it. False when no template here is.
+    func damageKeptForTesting() -> Bool {
+        for t in 0..<Int(layout.templateCount) {
+            let entry = template(t).entry
+            guard entry.rotationCount > 0 else { continue }
+            let offset = Int(layout.bytes) + Int(entry.bodyStart) + Int(entry.bodyLength) + 2 * Int(entry.rotationCount)
+            let damaged = withUnsafeMutablePointerToElements { elements -> Bool in
+                let at = UnsafeMutableRawPointer(elements).advanced(by: offset)
+                let kept = at.loadUnaligned(as: UInt16.self)
+                guard kept < entry.rotationLength else { return false }
+                at.storeBytes(of: kept + 1, as: UInt16.self)
+                return true
+            }
+            if damaged { return true }
+        }
+        return false
+    }
+
     /// Points node 0's fallback at a template that does not exist (tests only): `validate` must report it.
     func damageForTesting() {
         guard nodeCount > 0 else { return }

@@ -1,5 +1,5 @@
 import Foundation
-import DNSAnswer
+@testable import DNSAnswer
 import DNSWire
 import MCDNSModel
 import Testing
@@ -196,5 +196,13 @@ import Testing
         let failedOver = try Self.table(.failover(["us-east-1", "west-1"], answers: 1),
                                         links: ["east-1": .offline, "east-2": .offline])
         #expect(try Self.aloneShares(failedOver, count: 10).keys.sorted() == ["198.51.100.21"])
+    }
+
+    @Test func validateReportsAKeptLengthThatIsNotWholeRecords() throws {
+        let table = try Self.table(TrafficPolicy(.nearest, answers: 2))
+        #expect(table.validate() == [])
+        #expect(table.damageKeptForTesting())
+        let problems = table.validate()
+        #expect(problems.contains { $0.contains("rotation run: not whole records of one size at the body's end") }, "\(problems)")
     }
 }
