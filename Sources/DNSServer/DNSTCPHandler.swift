@@ -228,7 +228,7 @@ final class DNSTCPHandler: ChannelDuplexHandler {
         }
         scratch.storeBytes(of: outcome.turn, toByteOffset: TCPScratchBuffers.turnOffset, as: UInt32.self)
         if let counters {
-            counters.count(transport: 1, qtype: qtype, response: answer.baseAddress!,
+            counters.count(transport: .tcp, qtype: qtype, response: answer.baseAddress!,
                            length: length <= answer.count ? length : 0)
             if zoneTable !== table {
                 zoneSlots = counters.zones.slots(of: table.zoneOrigins)
