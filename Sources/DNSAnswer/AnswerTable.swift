@@ -184,7 +184,8 @@ public final class AnswerTable: Sendable {
         into output: UnsafeMutableRawBufferPointer,
         qtype: inout UInt16,
         outcome: inout ResponseOutcome,
-        cookies: ServerCookies
+        cookies: ServerCookies,
+        tcpKeepalive: UInt16 = 0
     ) -> Int {
         // The turn counter is the caller's, carried from query to query; the rest is this query's.
         let turn = outcome.turn
@@ -193,11 +194,13 @@ public final class AnswerTable: Sendable {
         switch QueryParser.parse(query, localOption: localOption) {
         case .drop:
             return 0
-        case .error(let parsed, let rcode, let echoQuestion):
+        case .error(var parsed, let rcode, let echoQuestion):
+            if parsed.asksKeepalive, case .tcp = transport { parsed.keepaliveTimeout = tcpKeepalive }
             qtype = parsed.qtype
             outcome.signed = parsed.hasTSIG
             return writeBare(parsed, query, output, transport, rcode: rcode, echoQuestion: echoQuestion)
         case .query(var parsed):
+            if parsed.asksKeepalive, case .tcp = transport { parsed.keepaliveTimeout = tcpKeepalive }
             qtype = parsed.qtype
             outcome.signed = parsed.hasTSIG
             if cookies.enabled && parsed.cookieStart > 0 {
@@ -493,12 +496,19 @@ public final class AnswerTable: Sendable {
     }
 
     /// Our OPT record: 11 bytes, plus the echoed ECS option when the query carried one, plus the COOKIE option
-    /// (client cookie and our 16-byte server cookie) when cookies are on and the query sent one. The private
-    /// option naming the requester is never echoed.
+    /// (client cookie and our 16-byte server cookie) when cookies are on and the query sent one, plus
+    /// edns-tcp-keepalive with the connection's idle timeout when a TCP query asked for it (RFC 7828 §3.3.2; never
+    /// over UDP, §3.3.1). The private option naming the requester is never echoed.
     @inline(__always)
     private func optLength(_ parsed: ParsedQuery) -> Int {
         guard parsed.hasOPT else { return 0 }
-        return 11 + (parsed.ecsStart > 0 ? 4 + parsed.ecsLength : 0) + (parsed.writesCookie ? 28 : 0)
+        return 11 + optionsLength(parsed)
+    }
+
+    @inline(__always)
+    private func optionsLength(_ parsed: ParsedQuery) -> Int {
+        (parsed.ecsStart > 0 ? 4 + parsed.ecsLength : 0) + (parsed.writesCookie ? 28 : 0)
+            + (parsed.keepaliveTimeout > 0 ? 6 : 0)
     }
 
     @inline(__always)
@@ -514,7 +524,7 @@ public final class AnswerTable: Sendable {
         output[offset + 6] = 0
         output[offset + 7] = parsed.dnssecOK ? 0x80 : 0
         output[offset + 8] = 0
-        let rdataLength = (parsed.ecsStart > 0 ? 4 + parsed.ecsLength : 0) + (parsed.writesCookie ? 28 : 0)
+        let rdataLength = optionsLength(parsed)
         output[offset + 9] = UInt8(rdataLength >> 8)
         output[offset + 10] = UInt8(rdataLength & 0xFF)
         var end = offset + 11
@@ -542,6 +552,16 @@ public final class AnswerTable: Sendable {
             output.storeBytes(of: parsed.cookieTimestamp.bigEndian, toByteOffset: end + 16, as: UInt32.self)
             output.storeBytes(of: parsed.cookieHash, toByteOffset: end + 20, as: UInt64.self)
             end += 28
+        }
+        if parsed.keepaliveTimeout > 0 {
+            // RFC 7828 §3.1: option 11, the idle timeout in units of 100 ms.
+            output[end] = 0
+            output[end + 1] = 11
+            output[end + 2] = 0
+            output[end + 3] = 2
+            output[end + 4] = UInt8(parsed.keepaliveTimeout >> 8)
+            output[end + 5] = UInt8(parsed.keepaliveTimeout & 0xFF)
+            end += 6
         }
         return end
     }
