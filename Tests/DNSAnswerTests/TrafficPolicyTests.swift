@@ -171,6 +171,40 @@ import Testing
             + "each answer holds only its first address (answers: 1)")
     }
 
+    /// A weighted service's picks (TYPE65534) and its answer limit (TYPE65533) steer mcdns's own answers; a
+    /// secondary must not get them, neither in a full transfer nor in an IXFR step. A zone file's own private-type
+    /// records are the zone's data and still transfer.
+    @Test func transfersCarryNeitherWeightPicksNorAnswerLimits() throws {
+        let naming = NamingConfiguration(federationName: "acme", federationDomain: try DomainName("example.com"))
+        let zoneText = Fixture.example + "private IN TYPE65534 \\# 2 0102\n"
+        let (zone, _) = ZoneFile.parse(zoneText, origin: try DomainName("example.com"))
+        let live = try LiveTable(zones: [try #require(zone)], naming: naming)
+        live.recordsDifferences = true
+        var record = RotationTests.web()
+        record.spec.trafficPolicy = .weighted([.init(key: "us-east-1", weight: 70), .init(key: "west-1", weight: 30)],
+                                              answers: 1)
+        _ = try live.apply(RecordChanges(upserted: [record], clusters: Self.clusters), serial: 2)
+        let zones = live.transferZones.zones
+        let records: [ResourceRecord] = zones.flatMap { $0.transferRecords() }
+        let global = try DomainName(RotationTests.global)
+        // The picks are there to be left out: the global name has them in its RRsets.
+        let origin = try #require(zones.first { $0.isLive(global) })
+        #expect(origin.rrsets(at: global)?[.rotationWeights] != nil)
+        #expect(origin.rrsets(at: global)?[.answerLimit] != nil)
+        let privateName = try DomainName("private.example.com")
+        #expect(records.contains { $0.owner == global && $0.type == .a })
+        #expect(!records.contains { $0.type == .rotationWeights && $0.owner == global })
+        #expect(!records.contains { $0.type == .answerLimit })
+        #expect(records.contains { $0.type == .rotationWeights && $0.owner == privateName })
+        // The next compile's difference: the service's weights change, and so do its picks; the step names none.
+        record.spec.trafficPolicy = .weighted([.init(key: "us-east-1", weight: 10), .init(key: "west-1", weight: 90)],
+                                              answers: 2)
+        _ = try live.apply(RecordChanges(upserted: [record]), serial: 3)
+        let step = try #require(live.lastDifferences)
+        let changed = step.values.flatMap { $0.removed + $0.added }
+        #expect(!changed.contains { $0.type == .rotationWeights || $0.type == .answerLimit }, "\(changed)")
+    }
+
     @Test func answersLimitsRotationAndFailoverToTheFirstRecordsOfTheirOrder() throws {
         // Nearest, answers: 1: each address alone a third of the time; with rotation off, always the first.
         let one = try Self.table(TrafficPolicy(.nearest, answers: 1))
