@@ -276,7 +276,10 @@ public struct ZoneContent: Sendable {
         var records: [ResourceRecord] = []
         for (_, name) in ordered {
             guard let rrsets = rrsets(at: name) else { continue }
-            for type in rrsets.keys.sorted() where !(type == .soa && name == origin) {
+            // A generated name's weighted picks and answer limit steer our own answers only: no secondary sees them.
+            let live = isLive(name)
+            for type in rrsets.keys.sorted()
+            where !(type == .soa && name == origin) && !(live && TableBuilder.carriesNoAnswer(type)) {
                 records += rrsets[type]!
             }
         }
