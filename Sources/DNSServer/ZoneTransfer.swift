@@ -140,12 +140,13 @@ public final class ZoneTransfer: Sendable {
                 zone: zoneText,
                 TSIG.errorResponse(to: request, record: record, error: TSIG.badSig)
             )
-        case .badTime(let record, _):
+        case .badTime(let record, let key):
+            // RFC 8945 §5.2.3: signed, with our time in Other Data, so the client can verify it and see the skew.
             return refuse(
                 .badTime,
                 rcode: TSIG.notAuth,
                 zone: zoneText,
-                TSIG.errorResponse(to: request, record: record, error: TSIG.badTime)
+                TSIG.badTimeResponse(to: request, record: record, key: key, now: clock())
             )
         case .verified(let verifiedKey, let mac):
             key = verifiedKey
@@ -289,8 +290,8 @@ public final class ZoneTransfer: Sendable {
             signed = TSIG.errorResponse(to: request, record: record, error: TSIG.badKey)
         case .badSignature(let record):
             signed = TSIG.errorResponse(to: request, record: record, error: TSIG.badSig)
-        case .badTime(let record, _):
-            signed = TSIG.errorResponse(to: request, record: record, error: TSIG.badTime)
+        case .badTime(let record, let key):
+            signed = TSIG.badTimeResponse(to: request, record: record, key: key, now: clock())
         }
         guard signed.count <= response.count else { return length }
         response.copyBytes(from: signed)
