@@ -182,11 +182,14 @@ while True:
     s.sendall(struct.pack(">H", len(query)) + query)
     f = s.makefile("rb", buffering=1 << 20)
     seen = 0
+    messages = 0
     while seen < total:
         head = f.read(2)
         if len(head) < 2: break
         message = f.read(struct.unpack(">H", head)[0])
         seen += struct.unpack(">H", message[6:8])[0]
+        messages += 1
+        if messages % 20 == 0: print("records", seen, flush=True)
     s.close()
     if seen >= total: print("done", flush=True)
 PY
@@ -199,6 +202,7 @@ for round in 1 2; do
   sleep 1
   busy=$(rate)
   kill "$loop" 2>/dev/null || true; wait "$loop" 2>/dev/null || true
-  printf 'round %s: %s qps without a transfer, %s qps during full transfers (%s completed): ratio %.3f\n' \
-    "$round" "$quiet" "$busy" "$(grep -c done "$work/transfers-$round.txt" || true)" "$(echo "$busy / $quiet" | bc -l)"
+  printf 'round %s: %s qps without a transfer, %s qps during full transfers (%s completed, %s records of the last one received): ratio %.3f\n' \
+    "$round" "$quiet" "$busy" "$(grep -c done "$work/transfers-$round.txt" || true)" \
+    "$(grep records "$work/transfers-$round.txt" | tail -1 | awk '{print $2}')" "$(echo "$busy / $quiet" | bc -l)"
 done
