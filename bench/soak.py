@@ -129,25 +129,44 @@ def query_a(sock, name, qid):
 
 
 class History:
-    """Per (member, service): the times (monotonic) at which the endpoint's readiness became each value."""
+    """Per (member, service): each change of the endpoint's readiness, with the moments (monotonic) its request was
+    sent and answered. The API server applies it at some moment in between, so the old value may still hold until
+    the answer and the new one from the sending."""
 
     def __init__(self):
         self.lock = threading.Lock()
-        self.times = {}
+        self.times = {}     # when each change was sent, ascending
+        self.answered = {}  # when each change's request was answered
         self.values = {}
 
-    def set(self, key, when, value):
+    def set(self, key, when, value, answered=None):
+        """Records a change sent at `when`; until `answered` is given (by `answer`), it is in flight."""
         with self.lock:
             self.times.setdefault(key, []).append(when)
+            self.answered.setdefault(key, []).append(float("inf") if answered is None else answered)
             self.values.setdefault(key, []).append(value)
 
-    def values_in(self, key, start, end):
-        """Every value the key held at some moment in [start, end]."""
+    def answer(self, key, when):
         with self.lock:
-            times, values = self.times[key], self.values[key]
-            i = max(0, bisect.bisect_right(times, start) - 1)
-            j = bisect.bisect_right(times, end)
-            return set(values[i:max(j, i + 1)])
+            self.answered[key][-1] = when
+
+    def values_in(self, key, start, end):
+        """Every value the key may have held at some moment in [start, end]: value k holds from its sending until
+        the answer to change k + 1."""
+        with self.lock:
+            times, answered, values = self.times[key], self.answered[key], self.values[key]
+            possible = set()
+            for k in range(max(0, bisect.bisect_right(times, start) - 1), len(times)):
+                if times[k] > end:
+                    break
+                if k + 1 == len(times) or answered[k + 1] >= start:
+                    possible.add(values[k])
+            # Changes sent before `start` but answered after it: the value before each may still have held.
+            k = bisect.bisect_right(times, start) - 1
+            while k >= 1 and answered[k] >= start:
+                possible.add(values[k - 1])
+                k -= 1
+            return possible
 
     def value_at(self, key, when):
         with self.lock:
@@ -165,6 +184,7 @@ class FlappingProxy:
         self.lock = threading.Lock()
         self.sockets = []
         self.listener = None
+        self.cut_off = False
         self.open()
 
     def open(self):
@@ -180,6 +200,9 @@ class FlappingProxy:
             try:
                 client, _ = listener.accept()
             except OSError:
+                return
+            if self.cut_off or listener is not self.listener:
+                client.close()
                 return
             try:
                 server = socket.create_connection(("127.0.0.1", self.upstream))
@@ -210,6 +233,13 @@ class FlappingProxy:
                     pass
 
     def cut(self):
+        # shutdown() wakes the thread blocked in accept(); close() alone leaves that accept() waiting on the old
+        # socket, and the first client after the "cut" (the member's watch reconnecting) still got through.
+        self.cut_off = True
+        try:
+            self.listener.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self.listener.close()
         with self.lock:
             for s in self.sockets:
@@ -220,6 +250,7 @@ class FlappingProxy:
             self.sockets = []
 
     def restore(self):
+        self.cut_off = False
         self.open()
 
 
@@ -245,7 +276,7 @@ try:
         for index in range(args.services):
             items.append(service(index, member))
             items.append(endpoint_slice(index, member, True))
-            history.set((member, index), started, True)
+            history.set((member, index), started, True, started)
         with open(os.path.join(directory, "objects.json"), "w") as f:
             json.dump({"apiVersion": "v1", "kind": "List", "items": items}, f)
         sim = subprocess.Popen([os.path.join(args.bin, "mcdns-apisim"), "--load", directory, "--bookmark-seconds", "5"],
@@ -334,12 +365,15 @@ try:
             request = urllib.request.Request(
                 f"{urls[member]}/apis/discovery.k8s.io/v1/namespaces/bench/endpointslices/svc-{index}-1",
                 data=body, method="PUT", headers={"Content-Type": "application/json"})
+            # Recorded before it is sent: the sampler must know of a change the API server may already hold.
             sent = time.monotonic()
+            history.set((member, index), sent, ready)
             with urllib.request.urlopen(request) as response:
                 response.read()
-            # The change holds from some moment between the request and its answer: record the earlier one and
-            # let --bound cover the rest.
-            history.set((member, index), sent, ready)
+            answered = time.monotonic()
+            history.answer((member, index), answered)
+            if answered - sent > 1.0:
+                print(f"  slow change: m{member} svc-{index} took {answered - sent:.2f} s", flush=True)
             changes[0] += 1
             next_at += interval
             stop.wait(max(0.0, next_at - time.monotonic()))

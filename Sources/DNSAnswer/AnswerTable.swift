@@ -132,6 +132,8 @@ public final class AnswerTable: Sendable {
 
     /// Breaks the first rotating answer's first rotation point (tests only): `validate()` must report it.
     func damageRotationForTesting() -> Bool { shards.all.contains { $0.damageRotationForTesting() } }
+    /// Breaks the first partly served answer's kept length (tests only): `validate()` must report it.
+    func damageKeptForTesting() -> Bool { shards.all.contains { $0.damageKeptForTesting() } }
 
     // MARK: - The query path
 
@@ -182,7 +184,8 @@ public final class AnswerTable: Sendable {
         into output: UnsafeMutableRawBufferPointer,
         qtype: inout UInt16,
         outcome: inout ResponseOutcome,
-        cookies: ServerCookies
+        cookies: ServerCookies,
+        tcpKeepalive: UInt16 = 0
     ) -> Int {
         // The turn counter is the caller's, carried from query to query; the rest is this query's.
         let turn = outcome.turn
@@ -191,11 +194,13 @@ public final class AnswerTable: Sendable {
         switch QueryParser.parse(query, localOption: localOption) {
         case .drop:
             return 0
-        case .error(let parsed, let rcode, let echoQuestion):
+        case .error(var parsed, let rcode, let echoQuestion):
+            if parsed.asksKeepalive, case .tcp = transport { parsed.keepaliveTimeout = tcpKeepalive }
             qtype = parsed.qtype
             outcome.signed = parsed.hasTSIG
             return writeBare(parsed, query, output, transport, rcode: rcode, echoQuestion: echoQuestion)
         case .query(var parsed):
+            if parsed.asksKeepalive, case .tcp = transport { parsed.keepaliveTimeout = tcpKeepalive }
             qtype = parsed.qtype
             outcome.signed = parsed.hasTSIG
             if cookies.enabled && parsed.cookieStart > 0 {
@@ -379,10 +384,16 @@ public final class AnswerTable: Sendable {
         let questionEnd = 12 + parsed.questionLength
         let optLength = optLength(parsed)
         let limit = sizeLimit(parsed, transport, output)
-        var bodyLength = Int(entry.bodyLength)
+        let body = bytes.advanced(by: Int(entry.bodyStart))
+        // A rotating run may be served in part (`Rotation.kept`, `answers: N`): the rest of it ends the body.
+        let leftOut = entry.rotationCount > 1
+            ? Int(entry.rotationLength) - Int(body.loadUnaligned(fromByteOffset: Int(entry.bodyLength)
+                                                                     + 2 * Int(entry.rotationCount), as: UInt16.self))
+            : 0
+        var bodyLength = Int(entry.bodyLength) - leftOut
         var answers = entry.answerCount, authorities = entry.authorityCount, additionals = entry.additionalCount
         if questionEnd + bodyLength + optLength > limit {
-            bodyLength = Int(entry.trimmedLength)
+            bodyLength = Int(entry.trimmedLength) - leftOut
             additionals = entry.trimmedAdditionalCount
         }
         var truncated = false
@@ -400,21 +411,22 @@ public final class AnswerTable: Sendable {
         output.baseAddress!.advanced(by: 12).copyMemory(from: query.baseAddress!.advanced(by: 12),
                                                         byteCount: parsed.questionLength)
         if bodyLength > 0 {
-            let body = bytes.advanced(by: Int(entry.bodyStart))
             let out = output.baseAddress!.advanced(by: questionEnd)
             if entry.rotationCount > 1 {
                 // The run sits in the answer section, inside every length kept (`Rotation`): copied from the
-                // point this query's turn picks to its end, then from its start to that point.
+                // point this query's turn picks to its end, then from its start to that point, as far as the
+                // answer holds (`kept`, the whole run unless the service limits its answers).
                 let point = Int(body.loadUnaligned(fromByteOffset: Int(entry.bodyLength)
                                                        + 2 * Int(outcome.turn % UInt32(entry.rotationCount)),
                                                    as: UInt16.self))
                 outcome.turn &+= 1
-                let start = Int(entry.rotationStart), length = Int(entry.rotationLength)
+                let start = Int(entry.rotationStart), length = Int(entry.rotationLength), kept = length - leftOut
+                let first = min(length - point, kept)
                 out.copyMemory(from: body, byteCount: start)
-                out.advanced(by: start).copyMemory(from: body.advanced(by: start + point), byteCount: length - point)
-                out.advanced(by: start + length - point).copyMemory(from: body.advanced(by: start), byteCount: point)
-                out.advanced(by: start + length).copyMemory(from: body.advanced(by: start + length),
-                                                            byteCount: bodyLength - start - length)
+                out.advanced(by: start).copyMemory(from: body.advanced(by: start + point), byteCount: first)
+                out.advanced(by: start + first).copyMemory(from: body.advanced(by: start), byteCount: kept - first)
+                out.advanced(by: start + kept).copyMemory(from: body.advanced(by: start + length),
+                                                          byteCount: bodyLength - start - kept)
             } else {
                 out.copyMemory(from: body, byteCount: bodyLength)
             }
@@ -484,12 +496,19 @@ public final class AnswerTable: Sendable {
     }
 
     /// Our OPT record: 11 bytes, plus the echoed ECS option when the query carried one, plus the COOKIE option
-    /// (client cookie and our 16-byte server cookie) when cookies are on and the query sent one. The private
-    /// option naming the requester is never echoed.
+    /// (client cookie and our 16-byte server cookie) when cookies are on and the query sent one, plus
+    /// edns-tcp-keepalive with the connection's idle timeout when a TCP query asked for it (RFC 7828 §3.3.2; never
+    /// over UDP, §3.3.1). The private option naming the requester is never echoed.
     @inline(__always)
     private func optLength(_ parsed: ParsedQuery) -> Int {
         guard parsed.hasOPT else { return 0 }
-        return 11 + (parsed.ecsStart > 0 ? 4 + parsed.ecsLength : 0) + (parsed.writesCookie ? 28 : 0)
+        return 11 + optionsLength(parsed)
+    }
+
+    @inline(__always)
+    private func optionsLength(_ parsed: ParsedQuery) -> Int {
+        (parsed.ecsStart > 0 ? 4 + parsed.ecsLength : 0) + (parsed.writesCookie ? 28 : 0)
+            + (parsed.keepaliveTimeout > 0 ? 6 : 0)
     }
 
     @inline(__always)
@@ -505,7 +524,7 @@ public final class AnswerTable: Sendable {
         output[offset + 6] = 0
         output[offset + 7] = parsed.dnssecOK ? 0x80 : 0
         output[offset + 8] = 0
-        let rdataLength = (parsed.ecsStart > 0 ? 4 + parsed.ecsLength : 0) + (parsed.writesCookie ? 28 : 0)
+        let rdataLength = optionsLength(parsed)
         output[offset + 9] = UInt8(rdataLength >> 8)
         output[offset + 10] = UInt8(rdataLength & 0xFF)
         var end = offset + 11
@@ -533,6 +552,16 @@ public final class AnswerTable: Sendable {
             output.storeBytes(of: parsed.cookieTimestamp.bigEndian, toByteOffset: end + 16, as: UInt32.self)
             output.storeBytes(of: parsed.cookieHash, toByteOffset: end + 20, as: UInt64.self)
             end += 28
+        }
+        if parsed.keepaliveTimeout > 0 {
+            // RFC 7828 §3.1: option 11, the idle timeout in units of 100 ms.
+            output[end] = 0
+            output[end + 1] = 11
+            output[end + 2] = 0
+            output[end + 3] = 2
+            output[end + 4] = UInt8(parsed.keepaliveTimeout >> 8)
+            output[end + 5] = UInt8(parsed.keepaliveTimeout & 0xFF)
+            end += 6
         }
         return end
     }

@@ -27,11 +27,11 @@ public struct Explanation: Sendable, Codable, Equatable {
     /// The step taken, in words: which level answered and why.
     public var step: String
     public var candidates: [Candidate]
-    /// The service's traffic policy strategy (nearest, weighted, failover) for its federation names; nil for
-    /// names no service owns.
+    /// The service's traffic policy strategy (nearest, weighted, failover; `weighted/1` with `answers: 1`) for its
+    /// federation names; nil for names no service owns.
     public var strategy: String? = nil
     /// What the strategy did at this name's level, in words: the failover tier that answers, or each healthy
-    /// cluster's share of first places.
+    /// cluster's share of first places, then how many addresses each answer holds under `answers: N`.
     public var policy: String? = nil
 
     public struct Candidate: Sendable, Codable, Equatable {

@@ -269,8 +269,12 @@ public final class LiveTable {
             guard oldRecords != newRecords else { continue }
             let origin = zones[old.zone].origin
             var entry = result[origin] ?? ([], [])
-            entry.removed += old.rrsets.keys.sorted().flatMap { old.rrsets[$0]! }.filter { !newRecords.contains($0) }
-            entry.added += new.keys.sorted().flatMap { new[$0]! }.filter { !oldRecords.contains($0) }
+            // As in a full transfer (`ZoneContent.transferRecords`), a live name's weighted picks and answer limit
+            // are not the zone's data: they change with it but are never sent.
+            let served = { (type: RRType) in !TableBuilder.carriesNoAnswer(type) }
+            entry.removed += old.rrsets.keys.sorted().filter(served).flatMap { old.rrsets[$0]! }
+                .filter { !newRecords.contains($0) }
+            entry.added += new.keys.sorted().filter(served).flatMap { new[$0]! }.filter { !oldRecords.contains($0) }
             result[origin] = entry
         }
         return result

@@ -43,6 +43,10 @@ struct RenderedBody: Sendable, Equatable {
 ///   `p` copies the run from `p` to its end, then from its start to `p`. With `count` points one per record
 ///   (uniform rotation), each record comes first once every `count` queries; a weighted service repeats the
 ///   points of its clusters' first records in proportion to the weights.
+/// - `kept` (a service's `answers: N`) is how many bytes of that rotated copy an answer holds: the whole run, or
+///   fewer, and then the run's records are all of one size (A or AAAA behind the question's pointer), `kept` is a
+///   whole number of them, and the run ends the body (nothing after it: no section, relocation or serial
+///   position moves when the rest of the run is left out). The answer count the body carries is the served one.
 struct Rotation: Sendable, Equatable {
     /// Points a template holds: in a run of more records, the first 255 take turns coming first (the rest still
     /// follow in turn behind them).
@@ -51,6 +55,15 @@ struct Rotation: Sendable, Equatable {
     var start: Int
     var length: Int
     var points: [UInt16]
+    /// Bytes of the rotated run an answer holds (`length` unless the service limits its answers).
+    var kept: Int
+
+    init(start: Int, length: Int, points: [UInt16], kept: Int? = nil) {
+        self.start = start
+        self.length = length
+        self.points = points
+        self.kept = kept ?? length
+    }
 }
 
 /// A suffix of a name that a compression pointer may land on.
@@ -111,9 +124,56 @@ struct MessageRenderer {
     /// do (static zones are served as written).
     /// `weights`: a weighted service's picks (`RecordNames.weightPicks`), which replace the even turns of the
     /// RRset they name.
+    /// `keep`: a service's `answers: N`: an answer holds only the first N records of its first A or AAAA run, in
+    /// the order it is served (`Rotation.kept` when the run rotates; else those N records are all it is compiled
+    /// with).
     static func render(_ answer: ResolvedAnswer, qname: DomainName, fixedSuffix: DomainName,
                        serialFollowsTable: Bool = false, rotate: Bool = false,
-                       weights: [ResourceRecord] = []) -> RenderedBody {
+                       weights: [ResourceRecord] = [], keep: Int? = nil) -> RenderedBody {
+        guard let keep, let run = addressRun(in: answer.answer), run.count > keep else {
+            return render(answer, qname: qname, fixedSuffix: fixedSuffix, serialFollowsTable: serialFollowsTable,
+                          rotate: rotate, weights: weights)
+        }
+        var body = render(answer, qname: qname, fixedSuffix: fixedSuffix, serialFollowsTable: serialFollowsTable,
+                          rotate: rotate, weights: weights)
+        // The rotating run is this one (records owned by the question, written `C0 0C`, all of one size) and
+        // ends the body: serve `keep` of its records.
+        let size = 12 + answer.answer[run.lowerBound].rdata.count
+        if var rotation = body.rotation, Self.fixedSize(answer.answer[run], owner: qname),
+           rotation.length == run.count * size, rotation.start + rotation.length == body.bytes.count,
+           body.trimmedLength == body.bytes.count {
+            rotation.kept = keep * size
+            body.rotation = rotation
+            body.answerCount -= run.count - keep
+            return body
+        }
+        var truncated = answer
+        truncated.answer.removeSubrange((run.lowerBound + keep)..<run.upperBound)
+        return render(truncated, qname: qname, fixedSuffix: fixedSuffix, serialFollowsTable: serialFollowsTable,
+                      rotate: rotate, weights: [])
+    }
+
+    /// The first run of A or AAAA records of one owner and type in `records`.
+    private static func addressRun(in records: [ResourceRecord]) -> Range<Int>? {
+        guard let first = records.firstIndex(where: { $0.type == .a || $0.type == .aaaa }) else { return nil }
+        var end = first + 1
+        while end < records.count, records[end].type == records[first].type, records[end].owner == records[first].owner {
+            end += 1
+        }
+        return first..<end
+    }
+
+    /// Records whose wire forms are all one size: owned by `owner` (the question: a 2-byte pointer), of one type
+    /// and one RDATA length, with no name in it.
+    private static func fixedSize(_ records: ArraySlice<ResourceRecord>, owner: DomainName) -> Bool {
+        guard let first = records.first else { return true }
+        return records.allSatisfy {
+            $0.owner == owner && $0.type == first.type && $0.rdata.count == first.rdata.count && $0.compressibleNames.isEmpty
+        }
+    }
+
+    private static func render(_ answer: ResolvedAnswer, qname: DomainName, fixedSuffix: DomainName,
+                               serialFollowsTable: Bool, rotate: Bool, weights: [ResourceRecord]) -> RenderedBody {
         var renderer = MessageRenderer(qname: qname, fixedSuffix: fixedSuffix)
         var starts: [Int] = []
         for record in answer.answer {

@@ -28,6 +28,10 @@ struct ParsedQuery {
     var cookieTimestamp: UInt32 = 0
     /// The 8 hash bytes of the response's server cookie, in wire order.
     var cookieHash: UInt64 = 0
+    /// The query carried edns-tcp-keepalive (RFC 7828). Only a TCP response answers it, with
+    /// `keepaliveTimeout` (set by `respond` from the connection's idle timeout; 0 = write no option).
+    var asksKeepalive = false
+    var keepaliveTimeout: UInt16 = 0
 
     var opcode: UInt8 { (flags0 >> 3) & 0x0F }
     var questionLength: Int { qnameLength + 4 }
@@ -145,7 +149,7 @@ enum QueryParser {
         return false
     }
 
-    /// Walks the EDNS options, noting the three we act on. False when an option runs past the record or an ECS
+    /// Walks the EDNS options, noting the four we act on. False when an option runs past the record or an ECS
     /// option is malformed (RFC 7871 §7.1.2: FORMERR).
     @inline(__always)
     static func readOptions(_ packet: UnsafeRawBufferPointer, from start: Int, to end: Int, localOption: UInt16,
@@ -171,6 +175,9 @@ enum QueryParser {
                     query.cookieStart = value
                     query.cookieLength = length
                 }
+            } else if code == 11 {
+                // RFC 7828 §3.2.1: a client sends it empty; as BIND and Knot do, a value sent anyway is ignored.
+                query.asksKeepalive = true
             } else if localOption != 0 && code == localOption {
                 query.localOptionStart = value
                 query.localOptionLength = length

@@ -62,7 +62,7 @@ extension RecordNames {
         // The global name's targets under the policy (a failover's tier); weights leave no requester its own.
         let healthy = applying(policy, to: allHealthy)
         var levels = requester.map { ordered(healthy, for: $0) }
-        if case .weighted = policy { levels = nil }
+        if case .weighted = policy.strategy { levels = nil }
         explanation.candidates = record.status.dns.sorted { $0.cluster < $1.cluster }.map { dns in
             let state = link(dns)
             var reason: String
@@ -120,7 +120,7 @@ extension RecordNames {
                     + drainedIDs.sorted().map(\.rawValue).joined(separator: ", ") + "]"
             }
         }
-        explanation.strategy = policy.strategy
+        explanation.strategy = policy.summary
         switch kind {
         case "global": explanation.policy = describe(policy, allHealthy)
         case "region": explanation.policy = describe(policy, allHealthy.filter { $0.region == region })
@@ -183,7 +183,14 @@ extension RecordNames {
 
     /// What `policy` does with the healthy targets of one level, in words (nil for nearest).
     func describe(_ policy: TrafficPolicy, _ targets: [Targets]) -> String? {
-        switch policy {
+        let strategy = describe(policy.strategy, targets)
+        guard let limit = policy.answers else { return strategy }
+        let kept = "each answer holds only its first \(limit == 1 ? "address" : "\(limit) addresses") (answers: \(limit))"
+        return strategy.map { $0 + "; " + kept } ?? kept
+    }
+
+    private func describe(_ strategy: TrafficPolicy.Strategy, _ targets: [Targets]) -> String? {
+        switch strategy {
         case .nearest:
             return nil
         case .failover(let tiers):

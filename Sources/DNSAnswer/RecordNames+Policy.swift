@@ -7,6 +7,10 @@ extension RRType {
     /// rotation points (`Rotation`). Private use (RFC 6895); the compile makes no answer of it, so a query for it
     /// gets NODATA like any absent type.
     public static let rotationWeights = RRType(65_534)
+    /// Not a served type either: a name's `answers: N` (`TrafficPolicy.answers`), two bytes, big-endian, carried
+    /// like `rotationWeights`; the renderer then serves only the first N records of its A or AAAA run
+    /// (`Rotation.kept`).
+    public static let answerLimit = RRType(65_533)
 }
 
 /// Traffic policies within one level of names (README, "Traffic policies"): which healthy clusters a name answers
@@ -18,7 +22,7 @@ extension RecordNames {
 
     /// The targets a name answers with under `policy`, from the healthy targets of its level.
     func applying(_ policy: TrafficPolicy, to targets: [Targets]) -> [Targets] {
-        guard case .failover(let tiers) = policy else { return targets }
+        guard case .failover(let tiers) = policy.strategy else { return targets }
         return Self.failoverTier(tiers, targets).targets
     }
 

@@ -88,7 +88,8 @@ public struct RecordNames: Sendable {
     func ttl(_ record: ServiceDNSRecord) -> UInt32 { record.spec.recordTTL ?? naming.recordTTL }
 
     /// A and AAAA (or a CNAME to a load balancer hostname when there is no address) for a set of targets.
-    /// With a weighted `policy`, also the picks of who comes first (`weightPicks`).
+    /// With a weighted `policy`, also the picks of who comes first (`weightPicks`); with `answers: N`, the limit
+    /// (`RRType.answerLimit`), which also holds for the name's requester variants.
     func rrsets(_ owner: DomainName, _ targets: [Targets], ttl recordTTL: UInt32,
                 policy: TrafficPolicy = .nearest) throws(WireError) -> [RRType: [ResourceRecord]] {
         let ttl = TargetServing.ttl(record: recordTTL, degraded: naming.degradedTTL, stale: targets.contains(where: \.stale))
@@ -103,9 +104,14 @@ public struct RecordNames: Sendable {
         if result.isEmpty, let hostname = targets.flatMap(\.hostnames).first {
             result[.cname] = [.cname(owner, ttl: ttl, target: try DomainName(hostname))]
         }
-        if case .weighted(let weights) = policy, !result.isEmpty, result[.cname] == nil {
+        if case .weighted(let weights) = policy.strategy, !result.isEmpty, result[.cname] == nil {
             let picks = weightPicks(owner, targets, weights: Self.weights(weights, of: targets), ttl: ttl)
             if !picks.isEmpty { result[.rotationWeights] = picks }
+        }
+        // Only where there is more than the limit: an RRset within it is served whole anyway.
+        if let limit = policy.answers, (result[.a]?.count ?? 0) > limit || (result[.aaaa]?.count ?? 0) > limit {
+            result[.answerLimit] = [ResourceRecord(owner: owner, type: .answerLimit, ttl: ttl,
+                                                   rdata: [UInt8(limit >> 8), UInt8(limit & 0xFF)])]
         }
         return result
     }
@@ -167,13 +173,14 @@ public struct RecordNames: Sendable {
         globalName.degraded = targets.contains(where: \.stale)
         // Weights decide who comes first for every requester: no nearest-first answers of their own.
         let requesterAware: Bool
-        if case .weighted = policy { requesterAware = false } else { requesterAware = true }
+        if case .weighted = policy.strategy { requesterAware = false } else { requesterAware = true }
         for (id, info) in clusters.sorted(by: { $0.key < $1.key }) where requesterAware {
             guard let nearest = ordered(targets, for: info).first(where: { !$0.isEmpty }) else { continue }
             // Every target is nearest (levels keep the targets' order): the variant would be the main answer.
             // Most requesters of most services land here, so the records are not built just to be compared.
             if nearest.count == targets.count { continue }
-            let variant = try rrsets(global, nearest, ttl: ttl)
+            // A variant is the RRsets its requester gets instead, so it carries the answer limit of its own.
+            let variant = try rrsets(global, nearest, ttl: ttl, policy: TrafficPolicy(.nearest, answers: policy.answers))
             if variant != globalName.rrsets { globalName.variants[id] = variant }
         }
         names.append(globalName)

@@ -398,7 +398,8 @@ extension Shard {
     /// - variants are ordered by node, name a node in range that says it has variants, and every node that says
     ///   so has one;
     /// - a rotating template's run (`Rotation`) lies in the part truncation keeps, holds at least two records,
-    ///   no relocation lies in it or lands in it, and each point is the start of a record of the run.
+    ///   no relocation lies in it or lands in it, and each point is the start of a record of the run; its kept
+    ///   length is the whole run, or whole records of a run of one record size that ends the body.
     func validate(index: Int?, origins: [[UInt8]], sharedCount: Int) -> [String] {
         var problems: [String] = []
         let label = index.map { "shard \($0)" } ?? "the shared answers"
@@ -549,6 +550,19 @@ extension Shard {
             let point = Int(body.loadUnaligned(fromByteOffset: Int(entry.bodyLength) + 2 * i, as: UInt16.self))
             if !starts.contains(point) { fail("template \(index)'s rotation point \(point) is not a record's start") }
         }
+        let kept = Int(body.loadUnaligned(fromByteOffset: Int(entry.bodyLength) + 2 * Int(entry.rotationCount),
+                                          as: UInt16.self))
+        if kept < length {
+            // Served in part (`answers: N`): every record one size, whole records kept, nothing after the run.
+            let size = starts.contains(0) ? (starts.filter { $0 > 0 }.min() ?? length) : length
+            let evenlySpaced = starts.allSatisfy { $0 % size == 0 } && starts.count * size == length
+            if kept == 0 || kept % size != 0 || !evenlySpaced || start + length != Int(entry.bodyLength)
+                || entry.trimmedLength != entry.bodyLength {
+                fail("template \(index) keeps \(kept) of its \(length)-byte rotation run: not whole records of one size at the body's end")
+            }
+        } else if kept != length {
+            fail("template \(index) keeps \(kept) bytes of a \(length)-byte rotation run")
+        }
         for i in Int(entry.relocationStart)..<(Int(entry.relocationStart) + Int(entry.relocationCount)) {
             let relocation = relocationBase.load(fromByteOffset: i * MemoryLayout<Relocation>.stride, as: Relocation.self)
             let position = Int(relocation.position), target = Int(relocation.target)
@@ -570,6 +584,25 @@ extension Shard {
                 UnsafeMutableRawPointer($0).storeBytes(of: UInt16(1), toByteOffset: offset, as: UInt16.self)
             }
             return true
+        }
+        return false
+    }
+
+    /// Adds one byte to the kept length of the first template served in part (`Rotation.kept`) (tests only):
+    /// `validate` must report it. False when no template here is.
+    func damageKeptForTesting() -> Bool {
+        for t in 0..<Int(layout.templateCount) {
+            let entry = template(t).entry
+            guard entry.rotationCount > 0 else { continue }
+            let offset = Int(layout.bytes) + Int(entry.bodyStart) + Int(entry.bodyLength) + 2 * Int(entry.rotationCount)
+            let damaged = withUnsafeMutablePointerToElements { elements -> Bool in
+                let at = UnsafeMutableRawPointer(elements).advanced(by: offset)
+                let kept = at.loadUnaligned(as: UInt16.self)
+                guard kept < entry.rotationLength else { return false }
+                at.storeBytes(of: kept + 1, as: UInt16.self)
+                return true
+            }
+            if damaged { return true }
         }
         return false
     }

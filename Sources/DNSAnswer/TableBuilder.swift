@@ -210,10 +210,22 @@ struct TableBuilder {
         let live = zone.isLive(name)
         let weights = live ? rrsets[.rotationWeights] : nil
         let rotate = (options.rotate && live) || weights != nil
+        // `answers: N` of the generated name that owns the answer's addresses: this one (a requester's variant
+        // carries its own), or the end of its CNAME chain (a zone or region name falling back to its parent).
+        func limit(_ answer: ResolvedAnswer, _ override: [RRType: [ResourceRecord]]?) -> Int? {
+            guard let owner = answer.answer.first(where: { $0.type == .a || $0.type == .aaaa })?.owner,
+                  zone.isLive(owner),
+                  let rdata = (owner == name ? override ?? rrsets : zone.rrsets(at: owner))?[.answerLimit]?.first?.rdata,
+                  rdata.count == 2
+            else { return nil }
+            return Int(rdata[0]) << 8 | Int(rdata[1])
+        }
         func render(_ type: RRType, _ override: [RRType: [ResourceRecord]]? = nil) throws(CompileError) -> RenderedBody {
-            let body = MessageRenderer.render(resolver.resolve(name, type, override: override), qname: name,
+            let answer = resolver.resolve(name, type, override: override)
+            let body = MessageRenderer.render(answer, qname: name,
                                               fixedSuffix: fixed, serialFollowsTable: zone.followsTableSerial,
-                                              rotate: rotate, weights: override == nil ? weights ?? [] : [])
+                                              rotate: rotate, weights: override == nil ? weights ?? [] : [],
+                                              keep: limit(answer, override))
             guard body.bytes.count <= TemplateEntry.maxBodyLength else { throw .answerTooLarge(name, type) }
             return body
         }
@@ -223,8 +235,9 @@ struct TableBuilder {
             types = chainTypes(from: name, in: zone).union([.cname, .any]).sorted()
             node.fallback = try render(absentTypes[index])
         } else if !rrsets.isEmpty {
-            // A generated name's weighted picks are no answer of their own (a zone file's TYPE65534 is).
-            types = rrsets.keys.filter { !(live && $0 == .rotationWeights) }.sorted() + [.any]
+            // A generated name's weighted picks and answer limit are no answers of their own (a zone file's
+            // TYPE65534 and TYPE65533 are).
+            types = rrsets.keys.filter { !(live && Self.carriesNoAnswer($0)) }.sorted() + [.any]
         } else {
             types = []
         }
@@ -235,7 +248,8 @@ struct TableBuilder {
         for type in types { node.types.append((type.rawValue, try render(type))) }
         if let variants = zone.variants[name] {
             for (requester, override) in variants.sorted(by: { $0.key < $1.key }) {
-                var variantTypes = Set(types).union(override.keys).union(override.isEmpty ? [] : [.any])
+                var variantTypes = Set(types).union(override.keys.filter { !Self.carriesNoAnswer($0) })
+                    .union(override.isEmpty ? [] : [.any])
                 if let target = override[.cname]?.first?.targetName {
                     // A CNAME answers every type with the chain: the types along the requester's chain, and one
                     // answer for all others (else they would get everyone's CNAME).
@@ -250,6 +264,9 @@ struct TableBuilder {
         }
         return node
     }
+
+    /// The private types a generated name carries for the renderer (`RRType.rotationWeights`, `.answerLimit`).
+    static func carriesNoAnswer(_ type: RRType) -> Bool { type == .rotationWeights || type == .answerLimit }
 
     /// The types found along a CNAME chain from `name` (each step's own types).
     private func chainTypes(from name: DomainName, in zone: ZoneContent) -> Set<RRType> {

@@ -1,8 +1,10 @@
 /// Where one compiled answer lives inside a `TemplateStore`, plus the header facts it carries. 32 bytes: a body
 /// fits in 65,535 bytes (a DNS message does; the compile refuses larger answers), so lengths take 16 bits.
 ///
-/// A rotating answer (`Rotation`) keeps its run as `rotationStart` and `rotationLength` and its `rotationCount`
-/// points as 16-bit offsets (host byte order) right behind its body bytes, at `bodyStart + bodyLength`; a body
+/// A rotating answer (`Rotation`) keeps its run as `rotationStart` and `rotationLength`, its `rotationCount`
+/// points as 16-bit offsets (host byte order) right behind its body bytes, at `bodyStart + bodyLength`, and after
+/// them the 16-bit `Rotation.kept` (bytes of the rotated run an answer holds; below `rotationLength` the answer
+/// leaves out the rest of the run, which ends the body, and `answerCount` counts the records it holds); a body
 /// with points never shares its bytes with another template's.
 struct TemplateEntry: Sendable {
     var bodyStart: UInt32
@@ -25,8 +27,8 @@ struct TemplateEntry: Sendable {
     /// 0 or 1: the answer is served as compiled. At most 255 points (`Rotation.maxPoints`).
     var rotationCount: UInt8 = 0
 
-    /// The bytes the template owns in the bytes section: its body, then its rotation points.
-    var storedLength: Int { Int(bodyLength) + 2 * Int(rotationCount) }
+    /// The bytes the template owns in the bytes section: its body, then its rotation points and kept length.
+    var storedLength: Int { Int(bodyLength) + (rotationCount == 0 ? 0 : 2 * Int(rotationCount) + 2) }
 
     static let noSerial = UInt16.max
     /// The largest body a template holds: a message of 65,535 bytes less its header, the longest question and
@@ -82,11 +84,12 @@ struct TemplateStore: Sendable {
         return hasher.finalize()
     }
 
-    /// A body's bytes as stored: the body, then its rotation points.
+    /// A body's bytes as stored: the body, then its rotation points and kept length.
     private static func stored(_ body: RenderedBody) -> [UInt8] {
         guard let rotation = body.rotation else { return body.bytes }
         var bytes = body.bytes
         for point in rotation.points { withUnsafeBytes(of: point) { bytes += $0 } }
+        withUnsafeBytes(of: UInt16(rotation.kept)) { bytes += $0 }
         return bytes
     }
 

@@ -285,7 +285,10 @@ public struct ZoneContent: Sendable {
     public func transferRecords(at name: DomainName) -> [ResourceRecord] {
         guard let rrsets = rrsets(at: name) else { return [] }
         var records: [ResourceRecord] = []
-        for type in rrsets.keys.sorted() where !(type == .soa && name == origin) {
+        // A generated name's weighted picks and answer limit steer our own answers only: no secondary sees them.
+        let live = isLive(name)
+        for type in rrsets.keys.sorted()
+        where !(type == .soa && name == origin) && !(live && TableBuilder.carriesNoAnswer(type)) {
             records += rrsets[type]!
         }
         return records

@@ -109,6 +109,18 @@ struct ReferenceNames {
         return result
     }
 
+    /// README "Traffic policies", `answers: N`: a federation name's A and AAAA answers hold only their first N
+    /// records. The model knows it with the nearest strategy, the only one its sequences set (weighted and
+    /// failover are `TrafficPolicyTests`' and the end-to-end tests' business), so "first" is the order above.
+    func limited(_ rrsets: [RRType: [ResourceRecord]], _ record: ServiceDNSRecord) -> [RRType: [ResourceRecord]] {
+        guard let limit = record.spec.trafficPolicy?.answers else { return rrsets }
+        var result = rrsets
+        for type in [RRType.a, .aaaa] {
+            if let set = result[type], set.count > limit { result[type] = Array(set.prefix(limit)) }
+        }
+        return result
+    }
+
     func cname(_ owner: DomainName, ttl: UInt32, to target: DomainName) -> ResourceRecord {
         ResourceRecord(owner: owner, type: .cname, ttl: ttl, rdata: target.wire, compressibleNames: [0])
     }
@@ -173,12 +185,12 @@ struct ReferenceNames {
             }
         } else {
             let targets = withoutDrained(healthy(record))
-            var globalNode = ReferenceNode(rrsets: try addressRecords(global, targets, ttl: ttl),
+            var globalNode = ReferenceNode(rrsets: limited(try addressRecords(global, targets, ttl: ttl), record),
                                            negativeTTL: naming.negativeTTL)
             // §4.1: a known requester asking the global name gets the nearest level with healthy targets.
             for (id, member) in members {
                 guard let nearest = levels(targets, for: member).first(where: { !$0.isEmpty }) else { continue }
-                let answer = try addressRecords(global, nearest, ttl: ttl)
+                let answer = limited(try addressRecords(global, nearest, ttl: ttl), record)
                 if answer != globalNode.rrsets { globalNode.byRequester[id] = answer }
             }
             result.append((global, globalNode))
@@ -189,7 +201,7 @@ struct ReferenceNames {
                     result.append((regionOwner, ReferenceNode(
                         rrsets: [.cname: [cname(regionOwner, ttl: naming.degradedTTL, to: global)]])))
                 } else {
-                    result.append((regionOwner, ReferenceNode(rrsets: try addressRecords(regionOwner, inRegion, ttl: ttl),
+                    result.append((regionOwner, ReferenceNode(rrsets: limited(try addressRecords(regionOwner, inRegion, ttl: ttl), record),
                                                               negativeTTL: naming.negativeTTL)))
                 }
                 for zone in zones {
@@ -199,7 +211,7 @@ struct ReferenceNames {
                         result.append((zoneOwner, ReferenceNode(
                             rrsets: [.cname: [cname(zoneOwner, ttl: naming.degradedTTL, to: regionOwner)]])))
                     } else {
-                        result.append((zoneOwner, ReferenceNode(rrsets: try addressRecords(zoneOwner, inZone, ttl: ttl),
+                        result.append((zoneOwner, ReferenceNode(rrsets: limited(try addressRecords(zoneOwner, inZone, ttl: ttl), record),
                                                                 negativeTTL: naming.negativeTTL)))
                     }
                 }

@@ -30,6 +30,8 @@ final class DNSTCPHandler: ChannelDuplexHandler {
     private let limits: TCPLimits
     private let idleTimeout: TimeAmount
     private let messageTimeout: TimeAmount
+    /// The idle timeout in the 100 ms units of edns-tcp-keepalive (RFC 7828), at most 65,535 (109 minutes).
+    private let keepaliveTimeout: UInt16
     private let registration: TCPConnectionRegistry.Entry?
     private let counters: QueryCounters?
     /// Serves AXFR and IXFR; nil when `transfer:` is not configured (the table then answers them REFUSED).
@@ -78,6 +80,7 @@ final class DNSTCPHandler: ChannelDuplexHandler {
         self.limits = limits
         self.idleTimeout = TimeAmount(limits.idleTimeout)
         self.messageTimeout = TimeAmount(limits.messageTimeout)
+        self.keepaliveTimeout = UInt16(clamping: max(1, idleTimeout.nanoseconds / 100_000_000))
         self.registration = registration
     }
 
@@ -227,11 +230,11 @@ final class DNSTCPHandler: ChannelDuplexHandler {
         let started = mcdns_monotonic_nanoseconds()
         var length = query.withUnsafeReadableBytes { bytes in
             table.respond(to: bytes, transport: .tcp, source: source, into: answer, qtype: &qtype, outcome: &outcome,
-                          cookies: .disabled)
+                          cookies: .disabled, tcpKeepalive: keepaliveTimeout)
         }
         scratch.storeBytes(of: outcome.turn, toByteOffset: TCPScratchBuffers.turnOffset, as: UInt32.self)
         if let counters {
-            counters.count(transport: 1, qtype: qtype, response: answer.baseAddress!,
+            counters.count(transport: .tcp, qtype: qtype, response: answer.baseAddress!,
                            length: length <= answer.count ? length : 0)
             if zoneTable !== table {
                 zoneSlots = counters.zones.slots(of: table.zoneOrigins)

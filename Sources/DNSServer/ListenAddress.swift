@@ -29,38 +29,47 @@ public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
         self.port = port
     }
 
-    /// Parses `host:port` or `[ipv6]:port`.
+    /// An IPv4 address and port: valid by construction, for built-in defaults.
+    public init(ipv4 a: UInt8, _ b: UInt8, _ c: UInt8, _ d: UInt8, port: UInt16) {
+        self.host = "\(a).\(b).\(c).\(d)"
+        self.port = Int(port)
+    }
+
+    /// Parses `host:port` or `[ipv6]:port`. Each error names the text, says what is wrong and shows the form
+    /// expected; `mcdns check` reports it at its file and line.
     public init(parsing text: String) throws(DNSServerConfigurationError) {
-        let hint = "write \"HOST:PORT\", e.g. \"127.0.0.1:5300\" or \"[::1]:5300\""
         let host: Substring
         let portText: Substring
         if text.hasPrefix("[") {
             guard let close = text.firstIndex(of: "]") else {
-                throw DNSServerConfigurationError("listen address \"\(text)\" has no closing \"]\"; \(hint)")
+                throw DNSServerConfigurationError("\"\(text)\": missing \"]\" after the IPv6 address")
             }
             host = text[text.index(after: text.startIndex)..<close]
             let rest = text[text.index(after: close)...]
             guard rest.hasPrefix(":") else {
-                throw DNSServerConfigurationError("listen address \"\(text)\" has no \":PORT\" after \"]\"; \(hint)")
+                throw DNSServerConfigurationError("\"\(text)\": expected \":PORT\" after \"]\" (example: [::1]:5300)")
             }
             portText = rest.dropFirst()
         } else {
-            let colons = text.filter { $0 == ":" }.count
-            guard colons == 1, let colon = text.firstIndex(of: ":") else {
-                let why = colons == 0 ? "has no port" : "looks like IPv6 without brackets"
-                throw DNSServerConfigurationError("listen address \"\(text)\" \(why); \(hint)")
+            guard let colon = text.lastIndex(of: ":") else {
+                throw DNSServerConfigurationError("\"\(text)\": expected HOST:PORT (example: 127.0.0.1:5300)")
             }
             host = text[..<colon]
+            if host.contains(":") {
+                throw DNSServerConfigurationError("\"\(text)\": put an IPv6 address in brackets (example: [::1]:5300)")
+            }
             portText = text[text.index(after: colon)...]
         }
-        guard !portText.isEmpty, portText.allSatisfy(\.isASCII), let port = Int(portText) else {
-            throw DNSServerConfigurationError("listen address \"\(text)\" has no numeric port; \(hint)")
+        guard portText.allSatisfy(\.isASCII), let port = Int(portText), (0...65535).contains(port) else {
+            throw DNSServerConfigurationError("\"\(text)\": port \"\(portText)\" is not a number from 0 to 65535")
         }
-        do {
-            try self.init(host: String(host), port: port)
-        } catch {
-            throw DNSServerConfigurationError("listen address \"\(text)\": \(error.message)")
+        guard Self.isIPv4(String(host)) || Self.isIPv6(String(host)) else {
+            throw DNSServerConfigurationError(
+                "\"\(text)\": \"\(host)\" is not an IP address (host names are not resolved here)"
+            )
         }
+        self.host = String(host)
+        self.port = port
     }
 
     /// The same host with another port (used once a port-0 listener has learnt its real port).
@@ -70,6 +79,15 @@ public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var isIPv6: Bool { Self.isIPv6(host) }
+
+    /// 127.0.0.0/8 or ::1: reachable from this host only.
+    public var isLoopback: Bool {
+        var address = in6_addr()
+        if inet_pton(AF_INET6, host, &address) == 1 {
+            return withUnsafeBytes(of: address) { bytes in bytes.dropLast().allSatisfy { $0 == 0 } && bytes.last == 1 }
+        }
+        return host.hasPrefix("127.")
+    }
 
     public var description: String { isIPv6 ? "[\(host)]:\(port)" : "\(host):\(port)" }
 

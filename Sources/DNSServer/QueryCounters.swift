@@ -18,6 +18,7 @@ public final class QueryCounters: @unchecked Sendable {
     public static let rcodeBuckets = 17
     /// `typeBuckets.count` as a literal: the per-query index must not touch the array (a lazy global).
     static let typeBucketCount = 11
+    /// The transports' label values, in the order of `Transport.counterIndex`.
     public static let transports: [String] = ["udp", "tcp"]
     /// Upper bounds of the latency buckets, in nanoseconds (the last bucket is +Inf).
     public static let latencyBounds: [UInt64] = [
@@ -75,9 +76,9 @@ public final class QueryCounters: @unchecked Sendable {
 
     /// Counts one query: `response` holds the answer (`length` bytes; 0 = nothing sent).
     @inline(__always)
-    func count(transport: Int, qtype: UInt16, response: UnsafeRawPointer, length: Int) {
+    func count(transport: Transport, qtype: UInt16, response: UnsafeRawPointer, length: Int) {
         let rcode = length >= 4 ? Int(response.load(fromByteOffset: 3, as: UInt8.self) & 0x0F) : 16
-        let index = (transport * Self.typeBucketCount + Self.typeBucket(qtype)) * Self.rcodeBuckets + rcode
+        let index = (transport.counterIndex * Self.typeBucketCount + Self.typeBucket(qtype)) * Self.rcodeBuckets + rcode
         add(index, 1)
     }
 
@@ -116,4 +117,15 @@ public final class QueryCounters: @unchecked Sendable {
     }
 
     func load(_ index: Int) -> UInt64 { mcdns_counter_load(cells + index) }
+}
+
+extension Transport {
+    /// The transport's place in the query counters' layout and in `QueryCounters.transports`.
+    @inline(__always)
+    var counterIndex: Int {
+        switch self {
+        case .udp: 0
+        case .tcp: 1
+        }
+    }
 }

@@ -204,7 +204,7 @@ final class UDPWorker: Sendable {
                         }
                     }
                 }
-                counters.count(transport: 0, qtype: qtype, response: mcdns_batch_out(batch, slot), length: length)
+                counters.count(transport: .udp, qtype: qtype, response: mcdns_batch_out(batch, slot), length: length)
                 counters.zone(outcome.zone, slots: zoneSlots)
                 mcdns_batch_set_out_length(batch, slot, length)
             }

@@ -10,7 +10,7 @@ struct RecordsCommand: AsyncParsableCommand {
         usage: "mcdns records [--namespace <namespace> [--name <name>]] [<options>]",
         discussion: """
             One line per service: whether it is ready, the clusters whose targets the answers use (past three: the \
-            first two and how many more), its traffic policy's strategy (nearest, weighted, failover), its ports, and NOTES only when something is wrong (not ready, stale or \
+            first two and how many more), its traffic policy's strategy (nearest, weighted, failover; weighted/1 with answers: 1), its ports, and NOTES only when something is wrong (not ready, stale or \
             offline members, a conflict between clusters, names that could not be served). --output wide adds the \
             kind, the TTL, the regions and zones of the serving clusters, and the number of names. --output json or \
             yaml prints everything the admin API knows (spec, status per cluster, conditions, problems).
@@ -76,7 +76,7 @@ struct RecordsCommand: AsyncParsableCommand {
                 record.namespace, record.name,
                 record.status.conditions.first { $0.type == "Ready" }?.status ?? "Unknown",
                 Self.clusters(serving, all: wide),
-                record.spec.trafficPolicy?.strategy ?? "nearest",
+                record.spec.trafficPolicy?.summary ?? "nearest",
             ]
             if wide {
                 let served = record.status.dns.filter { serving.contains($0.cluster.rawValue) }

@@ -1,3 +1,4 @@
+public import DNSServer
 public import MCDNSModel
 
 extension Configuration {
@@ -41,14 +42,14 @@ extension Configuration {
     /// `tunnel`: the reverse-tunnel listener (DESIGN §6).
     public struct Tunnel: Sendable, Equatable {
         /// `tunnel.listen` (default `0.0.0.0:8443`).
-        public var listen = ListenAddress(host: "0.0.0.0", port: 8443)
+        public var listen = ListenAddress(ipv4: 0, 0, 0, 0, port: 8443)
         /// `tunnel.tls` (required): the host's certificate and key, PEM files.
         public var tls: TLS
         /// `tunnel.clusters` (default none): per-cluster agent credentials, keyed by cluster name.
         public var clusters: [ClusterID: TunnelClient]
 
         public init(
-            listen: ListenAddress = ListenAddress(host: "0.0.0.0", port: 8443),
+            listen: ListenAddress = ListenAddress(ipv4: 0, 0, 0, 0, port: 8443),
             tls: TLS,
             clusters: [ClusterID: TunnelClient] = [:]
         ) {

@@ -471,7 +471,7 @@ extension Configuration {
         clusters: Set<ClusterID>,
         reader: inout ConfigurationReader
     ) -> Tunnel? {
-        var listen = ListenAddress(host: "0.0.0.0", port: 8443)
+        var listen = ListenAddress(ipv4: 0, 0, 0, 0, port: 8443)
         if let address = reader.listenAddress(fields["listen"], path: fields.path("listen")) { listen = address }
         var tls: TLS?
         if !fields.isSet("tls") {

@@ -220,14 +220,7 @@ extension Configuration {
                 ])
             }
         }
-        var notify: [DNSServer.ListenAddress] = []
-        for address in transfer.notify {
-            do {
-                notify.append(try DNSServer.ListenAddress(host: address.host, port: address.port))
-            } catch {
-                throw StartupError([SourceError(file: file, line: nil, message: "transfer.notify: \(error)")])
-            }
-        }
+        let notify = transfer.notify
         return ZoneTransferConfiguration(
             zones: transfer.zones,
             allow: transfer.allow,

@@ -86,9 +86,9 @@ public struct Configuration: Sendable, Equatable {
     /// `listen`.
     public struct Listen: Sendable, Equatable {
         /// `listen.dns` (default `["127.0.0.1:5300"]`): UDP and TCP addresses for DNS.
-        public var dns: [ListenAddress] = [ListenAddress(host: "127.0.0.1", port: 5300)]
+        public var dns: [ListenAddress] = [ListenAddress(ipv4: 127, 0, 0, 1, port: 5300)]
         /// `listen.admin` (default `127.0.0.1:9253`): the admin HTTP API.
-        public var admin = ListenAddress(host: "127.0.0.1", port: 9253)
+        public var admin = ListenAddress(ipv4: 127, 0, 0, 1, port: 9253)
 
         public init() {}
     }

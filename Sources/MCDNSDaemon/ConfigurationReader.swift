@@ -209,10 +209,10 @@ struct ConfigurationReader {
 
     mutating func listenAddress(_ node: Node?, path: String) -> Configuration.ListenAddress? {
         guard let value = text(node, path: path) else { return nil }
-        switch Configuration.ListenAddress.parse(value) {
-        case .success(let address): return address
-        case .failure(let error):
-            fail(node?.mark?.line, path, error.description)
+        do {
+            return try Configuration.ListenAddress(parsing: value)
+        } catch {
+            fail(node?.mark?.line, path, error.message)
             return nil
         }
     }

@@ -150,7 +150,7 @@ public enum MCDNSDaemon {
         var dnsConfiguration: DNSServerConfiguration
         do {
             dnsConfiguration = try DNSServerConfiguration(
-                listen: configuration.listen.dns.map(\.description),
+                listen: configuration.listen.dns,
                 udpThreadsPerAddress: sockets,
                 tcp: try TCPLimits(
                     idleTimeout: configuration.dns.tcpIdleTimeout,

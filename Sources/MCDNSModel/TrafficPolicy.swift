@@ -9,12 +9,37 @@
 ///   cluster no key names weighs 0 (it answers, never first, unless every healthy cluster weighs 0).
 /// - `failover: eu-west-1, us-east-1`: tiers in order, each a cluster or a region; only the first tier with a healthy
 ///   cluster answers. Clusters no tier names form a last tier.
-public enum TrafficPolicy: Hashable, Sendable, CustomStringConvertible {
-    case nearest
-    /// Weights by cluster or region name, in the order written.
-    case weighted([Weight])
-    /// Tiers by cluster or region name, first preferred.
-    case failover([String])
+///
+/// Any strategy may end with `; answers: N` (N ≥ 1): each A and AAAA answer of the service's federation names
+/// then holds only the first N records of the order it would otherwise be served in (`answers: 1`: one address,
+/// whose cluster follows the weights, the failover tier or the rotation). Absent: every healthy target. `answers: N`
+/// alone means `nearest; answers: N`.
+public struct TrafficPolicy: Hashable, Sendable, CustomStringConvertible {
+    /// Who answers and who comes first.
+    public enum Strategy: Hashable, Sendable {
+        case nearest
+        /// Weights by cluster or region name, in the order written.
+        case weighted([Weight])
+        /// Tiers by cluster or region name, first preferred.
+        case failover([String])
+    }
+
+    public var strategy: Strategy
+    /// How many records of each A or AAAA RRset an answer holds (`1...maxAnswers`); nil: all of them.
+    public var answers: Int?
+
+    public init(_ strategy: Strategy, answers: Int? = nil) {
+        self.strategy = strategy
+        self.answers = answers
+    }
+
+    public static let nearest = TrafficPolicy(.nearest)
+    public static func weighted(_ weights: [Weight], answers: Int? = nil) -> TrafficPolicy {
+        TrafficPolicy(.weighted(weights), answers: answers)
+    }
+    public static func failover(_ tiers: [String], answers: Int? = nil) -> TrafficPolicy {
+        TrafficPolicy(.failover(tiers), answers: answers)
+    }
 
     public struct Weight: Hashable, Sendable {
         public var key: String
@@ -28,6 +53,8 @@ public enum TrafficPolicy: Hashable, Sendable, CustomStringConvertible {
 
     /// The largest weight: shares are computed in 32 bits with room for a thousand clusters.
     public static let maxWeight: UInt32 = 1_000_000
+    /// The largest `answers`: an answer of more addresses than this is no longer a choice among them.
+    public static let maxAnswers = 1_000
 
     public enum ParseError: Error, Equatable, CustomStringConvertible {
         case unknownStrategy(String)
@@ -42,9 +69,34 @@ public enum TrafficPolicy: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// Reads the text form (`nearest`, `weighted: a=70, b=30`, `failover: a, b`); keys are cluster or region names.
+    /// Reads the text form (`nearest`, `weighted: a=70, b=30`, `failover: a, b`, each optionally followed by
+    /// `; answers: N`); keys are cluster or region names.
     public init(parsing text: String) throws(ParseError) {
-        let trimmed = Self.trim(Substring(text))
+        let clauses = text.split(separator: ";", omittingEmptySubsequences: false).map { Self.trim($0) }
+        var strategy: Strategy? = nil
+        var answers: Int? = nil
+        for clause in clauses {
+            let head = clause.firstIndex(of: ":").map { Self.trim(clause[..<$0]) } ?? clause
+            if head.lowercased() == "answers" {
+                guard answers == nil else { throw .malformed("answers is given twice") }
+                let value = Self.trim(clause[clause.index(after: clause.firstIndex(of: ":")!)...])
+                guard let count = Int(value), count >= 1, count <= Self.maxAnswers else {
+                    throw .malformed("answers: \"\(value)\" is not a whole number from 1 to \(Self.maxAnswers) "
+                        + "(how many addresses each answer holds; leave it out for all of them)")
+                }
+                answers = count
+            } else {
+                guard strategy == nil else {
+                    throw .malformed(clause.isEmpty ? "an empty clause between semicolons: write STRATEGY; answers: N"
+                                                    : "\"\(clause)\": one strategy per policy, then optionally ; answers: N")
+                }
+                strategy = try Self.strategy(parsing: clause)
+            }
+        }
+        self.init(strategy ?? .nearest, answers: answers)
+    }
+
+    private static func strategy(parsing trimmed: Substring) throws(ParseError) -> Strategy {
         let (head, rest): (Substring, Substring?) = {
             guard let colon = trimmed.firstIndex(of: ":") else { return (trimmed, nil) }
             return (Self.trim(trimmed[..<colon]), Self.trim(trimmed[trimmed.index(after: colon)...]))
@@ -53,7 +105,7 @@ public enum TrafficPolicy: Hashable, Sendable, CustomStringConvertible {
         switch head.lowercased() {
         case "nearest":
             guard rest == nil || rest!.isEmpty else { throw .malformed("nearest takes no arguments") }
-            self = .nearest
+            return .nearest
         case "weighted":
             guard !items.isEmpty, !items.contains(where: \.isEmpty) else {
                 throw .malformed("weighted needs KEY=WEIGHT, … (a cluster or region and a whole number)")
@@ -69,13 +121,13 @@ public enum TrafficPolicy: Hashable, Sendable, CustomStringConvertible {
                 }
                 weights.append(Weight(key: String(parts[0]), weight: weight))
             }
-            self = .weighted(weights)
+            return .weighted(weights)
         case "failover":
             guard !items.isEmpty, !items.contains(where: \.isEmpty) else {
                 throw .malformed("failover needs a list of clusters or regions, first preferred: failover: a, b")
             }
             guard Set(items).count == items.count else { throw .malformed("failover: a tier is named twice") }
-            self = .failover(items.map(String.init))
+            return .failover(items.map(String.init))
         default:
             throw .unknownStrategy(String(head))
         }
@@ -88,21 +140,26 @@ public enum TrafficPolicy: Hashable, Sendable, CustomStringConvertible {
         return result
     }
 
-    /// The strategy's name, as `mcdns records` shows it.
-    public var strategy: String {
-        switch self {
-        case .nearest: return "nearest"
-        case .weighted: return "weighted"
-        case .failover: return "failover"
+    /// The strategy's name, with the answer limit when there is one, as `mcdns records` shows it
+    /// (`weighted`, `failover/1`).
+    public var summary: String {
+        let name: String
+        switch strategy {
+        case .nearest: name = "nearest"
+        case .weighted: name = "weighted"
+        case .failover: name = "failover"
         }
+        return answers.map { "\(name)/\($0)" } ?? name
     }
 
     /// The text form `init(parsing:)` reads.
     public var description: String {
-        switch self {
-        case .nearest: return "nearest"
-        case .weighted(let weights): return "weighted: " + weights.map { "\($0.key)=\($0.weight)" }.joined(separator: ", ")
-        case .failover(let tiers): return "failover: " + tiers.joined(separator: ", ")
+        let text: String
+        switch strategy {
+        case .nearest: text = "nearest"
+        case .weighted(let weights): text = "weighted: " + weights.map { "\($0.key)=\($0.weight)" }.joined(separator: ", ")
+        case .failover(let tiers): text = "failover: " + tiers.joined(separator: ", ")
         }
+        return answers.map { text + "; answers: \($0)" } ?? text
     }
 }

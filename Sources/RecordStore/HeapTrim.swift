@@ -10,8 +10,9 @@ import Foundation
 /// (236 MiB before `malloc_trim`, 160 MiB after, 10,000 services). `malloc_trim` is not in Glibc's module map, so
 /// it is looked up once by name; where it does not exist this does nothing.
 enum HeapTrim {
-    /// Batches with at least this many changed records are followed by a trim: small updates leave little garbage
-    /// and should not pay for walking the heap.
+    /// A trim follows once at least this many records have changed since the last one, in one batch or over many:
+    /// a single small update leaves little garbage and should not pay for walking the heap, but a steady trickle of
+    /// them adds up.
     static let threshold = 1_000
 
     private typealias Trim = @convention(c) (Int) -> Int32

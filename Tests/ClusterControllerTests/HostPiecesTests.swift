@@ -58,6 +58,15 @@ import Testing
         let degraded = kept.status.conditions.first { $0.type == RecordMerger.ConditionType.degraded }
         #expect(degraded?.reason == "InvalidSpec")
         #expect(degraded?.message.contains("unknown strategy \"roundrobin\"") == true, "\(String(describing: degraded))")
+        // spec.trafficPolicy carries answers: N in the same text; a limit given twice is reported the same way.
+        let limited = KubeServiceDNSRecord.Spec(trafficPolicy: "weighted: east-1=3; answers: 1")
+        #expect(RecordMerger.merge(key: F.key, members: [annotated], userSpec: limited)?.spec.trafficPolicy
+                == .weighted([.init(key: "east-1", weight: 3)], answers: 1))
+        let twice = KubeServiceDNSRecord.Spec(trafficPolicy: "answers: 1; answers: 2")
+        let reported = try #require(RecordMerger.merge(key: F.key, members: [annotated], userSpec: twice))
+        #expect(reported.spec.trafficPolicy == .failover(["west-1"]))
+        #expect(reported.status.conditions.first { $0.type == RecordMerger.ConditionType.degraded }?.message
+                .contains("answers is given twice") == true)
     }
 
     @Test func statusDocumentIsStableAndKeepsTransitionTimes() throws {

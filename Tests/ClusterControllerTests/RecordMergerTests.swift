@@ -492,6 +492,40 @@ struct RecordMergerTests {
             }
         ),
         MergeCase(
+            name: "a traffic policy's answers limit is parsed with it",
+            members: [
+                MergeInput(
+                    cluster: "east-1",
+                    topology: F.east1,
+                    service: F.service(annotations: [
+                        "mcdns.io/export": "true", "mcdns.io/traffic-policy": "failover: west-1, us-east-1; answers: 1",
+                    ])
+                )
+            ],
+            check: { record in
+                #expect(record.spec.trafficPolicy == .failover(["west-1", "us-east-1"], answers: 1))
+                #expect(record.condition("Degraded") == nil)
+            }
+        ),
+        MergeCase(
+            name: "an answers limit that is no whole number from 1 is reported with what to write, and nearest is used",
+            members: [
+                MergeInput(
+                    cluster: "east-1",
+                    topology: F.east1,
+                    service: F.service(annotations: [
+                        "mcdns.io/export": "true", "mcdns.io/traffic-policy": "weighted: us-east-1=70; answers: 0",
+                    ])
+                )
+            ],
+            check: { record in
+                #expect(record.spec.trafficPolicy == nil)
+                #expect(record.condition("Degraded")?.reason == "InvalidAnnotation")
+                #expect(record.condition("Degraded")?.message.contains(
+                    "answers: \"0\" is not a whole number from 1 to 1000") == true)
+            }
+        ),
+        MergeCase(
             name: "annotations that differ: the oldest export decides",
             members: [
                 MergeInput(

@@ -16,16 +16,17 @@ import Testing
     }
 
     @Test(arguments: [
-        ("127.0.0.1", "has no port"),
-        ("::1:53", "looks like IPv6 without brackets"),
-        ("[::1:53", "no closing"),
-        ("[::1]53", "no \":PORT\""),
-        ("127.0.0.1:", "no numeric port"),
-        ("127.0.0.1:http", "no numeric port"),
-        ("127.0.0.1:70000", "out of range"),
-        ("localhost:53", "not an IPv4 or IPv6 address literal"),
-        ("[127.0.0.1x]:53", "not an IPv4 or IPv6 address literal"),
-        ("", "has no port"),
+        ("127.0.0.1", "expected HOST:PORT (example: 127.0.0.1:5300)"),
+        ("::1:53", "put an IPv6 address in brackets (example: [::1]:5300)"),
+        ("[::1:53", "missing \"]\""),
+        ("[::1]53", "expected \":PORT\" after \"]\""),
+        ("127.0.0.1:", "is not a number from 0 to 65535"),
+        ("127.0.0.1:http", "is not a number from 0 to 65535"),
+        ("127.0.0.1:70000", "port \"70000\" is not a number from 0 to 65535"),
+        ("127.0.0.1:٥٣", "is not a number from 0 to 65535"),
+        ("localhost:53", "\"localhost\" is not an IP address (host names are not resolved here)"),
+        ("[127.0.0.1x]:53", "is not an IP address"),
+        ("", "expected HOST:PORT"),
     ])
     func rejects(text: String, reason: String) {
         #expect {
@@ -35,6 +36,20 @@ import Testing
             // The message names the bad input and says how to write a good one.
             return error.message.contains(reason) && error.message.contains("\"\(text)\"")
         }
+    }
+
+    @Test(arguments: [
+        ("127.0.0.1:53", true), ("127.8.9.10:53", true), ("[::1]:53", true), ("[0:0:0:0:0:0:0:1]:53", true),
+        ("0.0.0.0:53", false), ("10.0.0.1:53", false), ("[::]:53", false), ("[::2]:53", false),
+        ("[2001:db8::1]:53", false),
+    ])
+    func loopback(text: String, loopback: Bool) throws {
+        #expect(try ListenAddress(parsing: text).isLoopback == loopback)
+    }
+
+    @Test func builtInDefaultsAreTheAddressesTheyName() throws {
+        #expect(ListenAddress(ipv4: 127, 0, 0, 1, port: 5300) == (try ListenAddress(parsing: "127.0.0.1:5300")))
+        #expect(ListenAddress(ipv4: 0, 0, 0, 0, port: 8443).description == "0.0.0.0:8443")
     }
 
     @Test func configurationFromStrings() throws {

@@ -227,6 +227,22 @@ import Testing
         }
     }
 
+    /// RFC 7828: a TCP query carrying edns-tcp-keepalive gets the connection's idle timeout back (in 100 ms units,
+    /// so 25 s reads 250); one without the option, or over UDP (§3.3.1), gets no option.
+    @Test func ednsTCPKeepaliveAnswersTheIdleTimeoutOverTCPOnly() async throws {
+        try await ServerFixture.withService(try configuration(idleTimeout: .seconds(25)), store: try ServerFixture.store()) {
+            addresses in
+            let asked = try await ServerFixture.dig(addresses[0], ["www.example.test", "A", "+tcp", "+keepalive"])
+            #expect(asked.contains("TCP KEEPALIVE: 25.0 secs"), "\(asked)")
+            #expect(asked.contains("192.0.2.80"), "\(asked)")
+            let unasked = try await ServerFixture.dig(addresses[0], ["www.example.test", "A", "+tcp"])
+            #expect(!unasked.contains("KEEPALIVE"), "\(unasked)")
+            let overUDP = try await ServerFixture.dig(addresses[0], ["www.example.test", "A", "+notcp", "+keepalive"])
+            #expect(!overUDP.contains("KEEPALIVE"), "\(overUDP)")
+            #expect(overUDP.contains("192.0.2.80"), "\(overUDP)")
+        }
+    }
+
     @Test func aQueryTheResponderDropsClosesTheConnection() async throws {
         try await ServerFixture.withService(try configuration(), store: try ServerFixture.store()) { addresses in
             try await ServerFixture.onThread {

@@ -23,22 +23,49 @@ import Testing
         }
     }
 
-    /// How often each address came first in `count` answers to one `dig -f` batch.
-    static func firstAddresses(_ port: UInt16, _ name: String, count: Int) throws -> [String: Int] {
+    /// How often each address came first in `count` answers to one `dig -f` batch; every answer must hold
+    /// `records` addresses (its header's ANSWER count and its records: three for the demo's web, one with
+    /// `answers: 1`).
+    static func firstAddresses(_ port: UInt16, _ name: String, count: Int, records: Int = 3) throws -> [String: Int] {
         let directory = try TemporaryDirectory(prefix: "mcdns-weights")
         defer { directory.remove() }
         let batch = directory.path + "/queries"
         try String(repeating: "\(name) A\n", count: count).write(toFile: batch, atomically: true, encoding: .utf8)
         let output = try ProcessRunner.run(try ProcessRunner.locate("dig", package: "dnsutils"),
-                                           ["@127.0.0.1", "-p", "\(port)", "+time=2", "+tries=2", "-f", batch, "+short"],
+                                           ["@127.0.0.1", "-p", "\(port)", "+time=2", "+tries=2", "-f", batch,
+                                            "+noall", "+comments", "+answer"],
                                            timeout: .seconds(180))
         #expect(output.status == 0 && !output.timedOut, "\(output.stderr)")
-        // A rare warning line stands for a query dig got back from its own socket instead of an answer (see `Dig`).
-        let lines = output.stdout.split(separator: "\n").map(String.init).filter { !$0.hasPrefix(";") }
-        #expect(lines.count % 3 == 0 && lines.count >= 3 * (count - 3), "every answer holds the three addresses")
+        // Each answer: its header line (";; flags: …, ANSWER: n, …"), then its records. A rare warning line stands
+        // for a query dig got back from its own socket instead of an answer (see `Dig`): no header, no answer.
+        var answers: [(announced: Int, addresses: [String])] = []
+        for line in output.stdout.split(separator: "\n") {
+            if line.hasPrefix(";; flags:"), let range = line.range(of: "ANSWER: ") {
+                answers.append((Int(line[range.upperBound...].prefix { $0.isNumber }) ?? -1, []))
+            } else if !line.hasPrefix(";"), let address = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).last,
+                      !answers.isEmpty {
+                answers[answers.count - 1].addresses.append(String(address))
+            }
+        }
+        #expect(answers.count >= count - 3, "\(answers.count) answers to \(count) queries")
+        let wrong = answers.filter { $0.announced != records || $0.addresses.count != records }
+        #expect(wrong.isEmpty, "\(wrong.count) answers do not hold \(records) addresses, e.g. \(wrong.prefix(3))")
         var first: [String: Int] = [:]
-        for answer in stride(from: 0, to: lines.count - 2, by: 3) { first[lines[answer], default: 0] += 1 }
+        for answer in answers { if let address = answer.addresses.first { first[address, default: 0] += 1 } }
         return first
+    }
+
+    /// Checks each address's share of first places in `first` against `expected` within ±3% and prints them.
+    static func expectShares(_ first: [String: Int], _ expected: [(String, Double)], _ what: String) {
+        let answered = first.values.reduce(0, +)
+        var measured: [String] = []
+        for (address, share) in expected {
+            let got = Double(first[address] ?? 0) / Double(answered)
+            measured.append("\(address) \(String(format: "%.4f", got)) (want \(share))")
+            #expect(abs(got - share) <= 0.03, "\(address) in \(got) of answers, want \(share): \(first)")
+        }
+        #expect(first.keys.allSatisfy { address in expected.contains { $0.0 == address } }, "\(first)")
+        print("traffic-policy end to end: \(what), \(answered) answers: " + measured.joined(separator: ", "))
     }
 
     @Test func weightedSharesOfFirstPlaceFollowTheWeightsOfTheHealthyClusters() throws {
@@ -52,11 +79,7 @@ import Testing
             ((try? Self.firstAddresses(process.port, g, count: 600)[Self.west1]) ?? 0).map { $0 >= 220 } ?? false
         }
         var first = try Self.firstAddresses(process.port, g, count: 10_000)
-        let answered = first.values.reduce(0, +)
-        for (address, share) in [(Self.east1, 0.3), (Self.east2, 0.3), (Self.west1, 0.4)] {
-            let measured = Double(first[address] ?? 0) / Double(answered)
-            #expect(abs(measured - share) <= 0.03, "\(address) first in \(measured) of answers, want \(share): \(first)")
-        }
+        Self.expectShares(first, [(Self.east1, 0.3), (Self.east2, 0.3), (Self.west1, 0.4)], "weighted, first place")
 
         // west-1 turns unhealthy: the shares are of the healthy clusters, east-1 and east-2 half each.
         let west = members.url.appendingPathComponent("west-1/web.yaml")
@@ -110,5 +133,43 @@ import Testing
         // A good policy after it still takes effect.
         try Self.annotate(members, "failover: east-2")
         _ = try LiveRecordsEndToEndTests.waitFor(dig, g, "A", within: .seconds(5)) { $0 == [Self.east2] }
+    }
+
+    @Test func answersOneWithWeightsAnswersOneAddressWhoseClusterFollowsTheWeights() throws {
+        let (members, process, dig) = try LiveRecordsEndToEndTests().start()
+        defer { process.stop(); members.remove() }
+        try Self.annotate(members, "weighted: us-east-1=60, west-1=40; answers: 1")
+        _ = try LiveRecordsEndToEndTests.waitFor(dig, g, "A", within: .seconds(5)) { $0.count == 1 }
+        let alone = try Self.firstAddresses(process.port, g, count: 10_000, records: 1)
+        Self.expectShares(alone, [(Self.east1, 0.3), (Self.east2, 0.3), (Self.west1, 0.4)], "weighted, answers: 1, alone")
+    }
+
+    @Test func answersOneWithRotationAnswersEachAddressAloneEvenly() throws {
+        let (members, process, dig) = try LiveRecordsEndToEndTests().start()
+        defer { process.stop(); members.remove() }
+        try Self.annotate(members, "answers: 1")
+        _ = try LiveRecordsEndToEndTests.waitFor(dig, g, "A", within: .seconds(5)) { $0.count == 1 }
+        let alone = try Self.firstAddresses(process.port, g, count: 10_000, records: 1)
+        let third = 1.0 / 3
+        Self.expectShares(alone, [(Self.east1, third), (Self.east2, third), (Self.west1, third)], "nearest, answers: 1, alone")
+    }
+
+    @Test func failoverWithAnswersOneAnswersOneAddressOfTheFirstHealthyTier() throws {
+        let (members, process, dig) = try LiveRecordsEndToEndTests().start()
+        defer { process.stop(); members.remove() }
+        try Self.annotate(members, "failover: us-east-1, west-1; answers: 1")
+        _ = try LiveRecordsEndToEndTests.waitFor(dig, g, "A", within: .seconds(5)) { $0.count == 1 }
+        // us-east-1 is the first tier: east-1 and east-2 take turns, one address per answer; west-1 never.
+        let tier = try Self.firstAddresses(process.port, g, count: 1_000, records: 1)
+        Self.expectShares(tier, [(Self.east1, 0.5), (Self.east2, 0.5)], "failover, answers: 1, first tier")
+        // Both east clusters lose web's endpoints (its slices name another service): west-1's one address.
+        for cluster in ["east-1", "east-2"] {
+            let file = members.url.appendingPathComponent("\(cluster)/web.yaml")
+            try String(contentsOf: file, encoding: .utf8)
+                .replacingOccurrences(of: "kubernetes.io/service-name: web\n", with: "kubernetes.io/service-name: web-gone\n")
+                .write(to: file, atomically: true, encoding: .utf8)
+        }
+        _ = try LiveRecordsEndToEndTests.waitFor(dig, g, "A", within: .seconds(5)) { $0 == [Self.west1] }
+        #expect(try Self.firstAddresses(process.port, g, count: 200, records: 1).keys.sorted() == [Self.west1])
     }
 }

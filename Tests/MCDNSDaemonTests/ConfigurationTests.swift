@@ -62,13 +62,13 @@ import Testing
         let etc = "\(dir.path)/etc"
         #expect(config.file == file)
         #expect(
-            config.listen.dns == [
+            try config.listen.dns == [
                 Configuration.ListenAddress(host: "127.0.0.1", port: 5300),
                 Configuration.ListenAddress(host: "::1", port: 5300),
             ]
         )
         #expect(config.listen.dns[1].description == "[::1]:5300")
-        #expect(config.listen.admin == Configuration.ListenAddress(host: "127.0.0.1", port: 9253))
+        #expect(try config.listen.admin == Configuration.ListenAddress(host: "127.0.0.1", port: 9253))
         #expect(config.zonesDir == "\(etc)/zones")
         #expect(config.stateDir == "/var/lib/mcdns")
         #expect(config.federation == Configuration.Federation(name: "acme", domain: try DomainName("example.com")))
@@ -94,7 +94,7 @@ import Testing
         #expect(config.clusters[1].region == nil)
         #expect(config.clusters[2].source == .manifests(directory: "\(dir.path)/manifests/demo"))
         #expect(config.clusters[3].source == .inCluster)
-        #expect(config.tunnel?.listen == Configuration.ListenAddress(host: "0.0.0.0", port: 8443))
+        #expect(try config.tunnel?.listen == Configuration.ListenAddress(host: "0.0.0.0", port: 8443))
         #expect(config.tunnel?.tls == Configuration.TLS(certificate: "\(etc)/tls/host.crt", key: "\(etc)/tls/host.key"))
         #expect(
             config.tunnel?.clusters["west-1"]?.tokenSHA256
@@ -128,8 +128,8 @@ import Testing
         try dir.makeDirectory("zones")
         let file = try dir.write("mcdns.yaml", "# nothing set\n")
         let config = try Configuration.load(file: file)
-        #expect(config.listen.dns == [Configuration.ListenAddress(host: "127.0.0.1", port: 5300)])
-        #expect(config.listen.admin == Configuration.ListenAddress(host: "127.0.0.1", port: 9253))
+        #expect(try config.listen.dns == [Configuration.ListenAddress(host: "127.0.0.1", port: 5300)])
+        #expect(try config.listen.admin == Configuration.ListenAddress(host: "127.0.0.1", port: 9253))
         #expect(config.zonesDir == "\(dir.path)/zones")
         #expect(config.stateDir == "\(dir.path)/.mcdns-state")
         #expect(config.federation == nil)

@@ -248,6 +248,13 @@ struct SequenceGenerator {
         if chance(10) { record.spec.dnsPrefix = "v\(index)" }
         if chance(12) { record.spec.externalName = "x\(index)" }
         if chance(8) { record.spec.allowServiceWithoutEndpoints = true }
+        // `answers: 1` or `2` (README "Traffic policies") on two services in seven, taken from the index rather than
+        // the random stream, so every other choice of a seed's sequence stays as it was.
+        switch index % 7 {
+        case 2: record.spec.trafficPolicy = TrafficPolicy(.nearest, answers: 1)
+        case 5: record.spec.trafficPolicy = TrafficPolicy(.nearest, answers: 2)
+        default: break
+        }
         if kind == 8 {
             record.status.externalTarget = chance(3) && index > 0
                 ? "s\(index / 2).ns\(index / 2 % shape.namespaces).\(naming.federationName).svc.example.com"

@@ -66,7 +66,13 @@ enum TCPFramingFuzzEntry {
             guard offset + 2 + length <= stream.count else { break }
             let message = Array(stream[(offset + 2)..<(offset + 2 + length)])
             let answered = message.withUnsafeBytes { query in
-                output.withUnsafeMutableBytes { table.respond(to: query, transport: .tcp, into: $0) }
+                output.withUnsafeMutableBytes { output in
+                    var qtype: UInt16 = 0
+                    var outcome = ResponseOutcome()
+                    // The connection's idle timeout (default 10 s) in edns-tcp-keepalive's 100 ms units.
+                    return table.respond(to: query, transport: .tcp, source: .unknown, into: output, qtype: &qtype,
+                                         outcome: &outcome, cookies: .disabled, tcpKeepalive: 100)
+                }
             }
             guard answered > 0, answered <= output.count else { break }
             reply += [UInt8(answered >> 8), UInt8(answered & 0xFF)] + output[0..<answered]
