@@ -4,18 +4,23 @@
 #   - a full transfer (kdig AXFR example.com): time, messages, records, bytes;
 #   - one service's address changed: the IXFR from the serial before it (records, bytes);
 #   - the time from that change to mcdns answering it.
+#   - with --secondary: Knot as a TSIG-keyed secondary of mcdns (examples/secondary/knot.conf, the config
+#     SecondaryExampleTests runs as-is, with this bench's ports), and the time from a member change to Knot
+#     answering the new address, driven by NOTIFY. Needs knotd.
 #   - with --under-load S: the UDP query rate (dnsperf, S seconds, generated A names) without a transfer and while
 #     full transfers run back to back, in alternating rounds, and their ratio (issue 17: at most 10% lower).
-#     mcdns runs pinned to CPU 1 with one UDP worker, so its transfer task shares that core with the worker;
+#     mcdns runs pinned to CPU 1 with one UDP worker, so its transfer thread (nice 19) shares that core with it;
 #     dnsperf runs on CPU 0 under SCHED_FIFO; the transfer client only reads and drops the stream (CPU 1).
 #     Needs root and dnsperf.
 # Usage: bench/transfer.sh [--services 100000] [--binary .build/release/mcdns] [--port 15353] [--under-load S]
+#                          [--secondary]
 # Run by hand; never part of `make test`. Uses the release binary when built, else the debug one.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 services=100000
 port=15353
 under_load=0
+secondary=0
 binary="$root/.build/release/mcdns"
 [ -x "$binary" ] || binary="$root/.build/debug/mcdns"
 while [ $# -gt 0 ]; do
@@ -24,12 +29,14 @@ while [ $# -gt 0 ]; do
     --binary) binary="$2"; shift 2 ;;
     --port) port="$2"; shift 2 ;;
     --under-load) under_load="$2"; shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
-    *) echo "usage: $0 [--services N] [--binary PATH] [--port PORT] [--under-load SECONDS]" >&2; exit 2 ;;
+    --secondary) secondary=1; shift ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    *) echo "usage: $0 [--services N] [--binary PATH] [--port PORT] [--under-load SECONDS] [--secondary]" >&2; exit 2 ;;
   esac
 done
 work="$(mktemp -d /tmp/mcdns-transfer-bench.XXXXXX)"
-trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
+knot=""
+trap 'kill "$pid" $knot 2>/dev/null || true; wait "$pid" $knot 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 mkdir -p "$work/member" "$work/zones"
 cp "$root/zones/"*.zone "$work/zones/"
 cat > "$work/member/nodes.yaml" <<YAML
@@ -71,6 +78,23 @@ clusters:
 dns: { udpThreadsPerAddress: 1 }
 transfer: { allow: [127.0.0.1/32], journalLength: 8 }
 YAML
+secport=$((port + 1))
+if [ "$secondary" = 1 ]; then
+  # The example's Knot config, pointed at this bench's ports and zone; mcdns notifies it, signed with its key.
+  cp "$root/examples/secondary/xfr.key" "$work/xfr.key"
+  sed -e "s/127.0.0.1@5300/127.0.0.1@$port/" -e "s/127.0.0.1@5301/127.0.0.1@$secport/" \
+      -e '/domain: clusterset.local/d' "$root/examples/secondary/knot.conf" > "$work/knot.conf"
+  grep -q "127.0.0.1@$secport" "$work/knot.conf" || { echo "examples/secondary/knot.conf changed shape" >&2; exit 1; }
+  cat >> "$work/mcdns.yaml" <<YAML
+transfer:
+  allow: [127.0.0.1/32]
+  journalLength: 8
+  keys: [{ name: xfr-key, algorithm: hmac-sha256, secretFile: xfr.key }]
+  requireTSIG: false
+  notify: ["127.0.0.1:$secport"]
+YAML
+  sed -i '/^transfer: { allow/d' "$work/mcdns.yaml"
+fi
 # The answer's records only (dig prints connection errors on stdout, even with +short).
 q() { dig +short +tries=1 +time=2 @127.0.0.1 -p "$port" "$@" 2>/dev/null | grep -v '^;;' || true; }
 pin=()
@@ -104,6 +128,33 @@ printf 'change to answer: %.3f s\n' "$(echo "$answered - $changed" | bc)"
 kdig @127.0.0.1 -p "$port" IXFR="$before" example.com +timeout=120 > "$work/ixfr.txt"
 printf 'IXFR for one change: %s records, %s\n' "$(grep -vc '^;' "$work/ixfr.txt" || true)" "$(grep '^;; Received' "$work/ixfr.txt" || true)"
 
+if [ "$secondary" = 1 ]; then
+  # Knot takes the zone (a full transfer), then service 1 moves: the time until Knot answers its new address.
+  mkdir -p "$work/knot-data"
+  (cd "$work" && exec knotd -c knot.conf > "$work/knot.log" 2>&1) & knot=$!
+  sq() { dig +short +tries=1 +time=2 @127.0.0.1 -p "$secport" "$@" 2>/dev/null | grep -v '^;;' || true; }
+  for _ in $(seq 1 1200); do
+    kill -0 "$knot" 2>/dev/null || { echo "knotd exited" >&2; tail "$work/knot.log" >&2; exit 1; }
+    [ "$(sq example.com SOA | awk '{print $3}')" = "$(serial)" ] && break
+    sleep 0.5
+  done
+  [ "$(sq example.com SOA | awk '{print $3}')" = "$(serial)" ] || { echo "Knot never took the zone" >&2; tail "$work/knot.log" >&2; exit 1; }
+  changed=$(date +%s.%N)
+  sed -i 's/ip: 10\.0\.0\.1 }/ip: 10.255.255.2 }/' "$work/member/svc-0000.yaml"
+  seen_primary=""
+  for _ in $(seq 1 3000); do
+    [ -z "$seen_primary" ] && [ "$(q svc-1.ns-1.acme.svc.example.com A)" = "10.255.255.2" ] && seen_primary=$(date +%s.%N)
+    [ "$(sq svc-1.ns-1.acme.svc.example.com A)" = "10.255.255.2" ] && break
+    sleep 0.01
+  done
+  answered=$(date +%s.%N)
+  [ "$(sq svc-1.ns-1.acme.svc.example.com A)" = "10.255.255.2" ] || { echo "Knot never answered the change" >&2; exit 1; }
+  printf 'change to secondary (Knot) answer: %.3f s (mcdns answered after %.3f s; %s)\n' \
+    "$(echo "$answered - $changed" | bc)" "$(echo "${seen_primary:-$answered} - $changed" | bc)" \
+    "$(grep -c 'IXFR' "$work/knot.log" || true) IXFR lines in Knot's log"
+  kill "$knot" 2>/dev/null || true; wait "$knot" 2>/dev/null || true; knot=""
+fi
+
 [ "$under_load" != 0 ] || exit 0
 # Query rate without and with back-to-back full transfers, alternating, two rounds each.
 python3 - "$work/queries.txt" "$services" <<'PY'
@@ -131,11 +182,14 @@ while True:
     s.sendall(struct.pack(">H", len(query)) + query)
     f = s.makefile("rb", buffering=1 << 20)
     seen = 0
+    messages = 0
     while seen < total:
         head = f.read(2)
         if len(head) < 2: break
         message = f.read(struct.unpack(">H", head)[0])
         seen += struct.unpack(">H", message[6:8])[0]
+        messages += 1
+        if messages % 20 == 0: print("records", seen, flush=True)
     s.close()
     if seen >= total: print("done", flush=True)
 PY
@@ -148,6 +202,7 @@ for round in 1 2; do
   sleep 1
   busy=$(rate)
   kill "$loop" 2>/dev/null || true; wait "$loop" 2>/dev/null || true
-  printf 'round %s: %s qps without a transfer, %s qps during full transfers (%s completed): ratio %.3f\n' \
-    "$round" "$quiet" "$busy" "$(grep -c done "$work/transfers-$round.txt" || true)" "$(echo "$busy / $quiet" | bc -l)"
+  printf 'round %s: %s qps without a transfer, %s qps during full transfers (%s completed, %s records of the last one received): ratio %.3f\n' \
+    "$round" "$quiet" "$busy" "$(grep -c done "$work/transfers-$round.txt" || true)" \
+    "$(grep records "$work/transfers-$round.txt" | tail -1 | awk '{print $2}')" "$(echo "$busy / $quiet" | bc -l)"
 done

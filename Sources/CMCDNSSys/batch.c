@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -191,6 +193,14 @@ void mcdns_thread_set_name(const char *name) {
     strncpy(shortName, name, sizeof(shortName) - 1);
     shortName[sizeof(shortName) - 1] = 0;
     pthread_setname_np(pthread_self(), shortName);
+}
+
+int mcdns_thread_set_nice(int nice) {
+#ifdef __linux__
+    return setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), nice) == 0 ? 0 : errno;
+#else
+    return ENOTSUP;
+#endif
 }
 
 uint64_t mcdns_monotonic_nanoseconds(void) {

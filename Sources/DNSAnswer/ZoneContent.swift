@@ -269,19 +269,28 @@ public struct ZoneContent: Sendable {
     /// canonical order (RFC 4034 §6.1) and types by number within a name: what an AXFR carries between its SOAs.
     /// Requester variants (§4.3) are left out: a secondary answers every requester the same.
     public func transferRecords() -> [ResourceRecord] {
+        transferNames().flatMap(transferRecords(at:))
+    }
+
+    /// The zone's names in the order a transfer sends them (RFC 4034 §6.1 canonical order); a transfer then asks
+    /// `transferRecords(at:)` name by name, so its first message does not wait for the whole zone's records.
+    public func transferNames() -> [DomainName] {
         // One sort key per name (labels from the right, each ended by a zero byte), made once: comparing names
         // label by label allocated in every comparison, seconds at a million names.
-        let ordered = names.map { (key: Self.canonicalKey($0.key), name: $0) }
+        names.map { (key: Self.canonicalKey($0.key), name: $0) }
             .sorted { $0.key.lexicographicallyPrecedes($1.key) }
+            .map(\.name)
+    }
+
+    /// The RRsets a transfer carries at `name`, types by number, without the apex SOA.
+    public func transferRecords(at name: DomainName) -> [ResourceRecord] {
+        guard let rrsets = rrsets(at: name) else { return [] }
         var records: [ResourceRecord] = []
-        for (_, name) in ordered {
-            guard let rrsets = rrsets(at: name) else { continue }
-            // A generated name's weighted picks and answer limit steer our own answers only: no secondary sees them.
-            let live = isLive(name)
-            for type in rrsets.keys.sorted()
-            where !(type == .soa && name == origin) && !(live && TableBuilder.carriesNoAnswer(type)) {
-                records += rrsets[type]!
-            }
+        // A generated name's weighted picks and answer limit steer our own answers only: no secondary sees them.
+        let live = isLive(name)
+        for type in rrsets.keys.sorted()
+        where !(type == .soa && name == origin) && !(live && TableBuilder.carriesNoAnswer(type)) {
+            records += rrsets[type]!
         }
         return records
     }

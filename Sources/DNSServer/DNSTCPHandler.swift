@@ -40,6 +40,10 @@ final class DNSTCPHandler: ChannelDuplexHandler {
     private var source: RequesterAddress = .unknown
     /// A zone transfer is being made off the event loop: later frames wait for its messages to be written.
     private var transferring = false
+    /// The hand-over of the transfer under way: cancelled when the connection goes, which stops its thread.
+    private var transferOutlet: TransferOutlet?
+    /// Messages of the transfer written and not yet taken by the kernel.
+    private var transferWritesPending = 0
 
     /// Bytes received and not yet answered: complete frames held back by the pipelining bound, then at most
     /// one incomplete message.
@@ -114,6 +118,7 @@ final class DNSTCPHandler: ChannelDuplexHandler {
     func handlerRemoved(context: ChannelHandlerContext) {
         timer?.cancel()
         timer = nil
+        transferOutlet?.cancel()
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -124,6 +129,7 @@ final class DNSTCPHandler: ChannelDuplexHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         closing = true
+        transferOutlet?.cancel()
         timer?.cancel()
         timer = nil
         context.fireChannelInactive()
@@ -261,8 +267,10 @@ final class DNSTCPHandler: ChannelDuplexHandler {
         context.write(wrapOutboundOut(out), promise: promise)
     }
 
-    /// Makes the transfer's messages on a task of their own (a zone of a million records takes seconds, never the
-    /// event loop's), then writes them in order; frames that came after the request wait until then.
+    /// Makes the transfer's messages on a thread of its own below the UDP workers' priority (`TransferThread`; a
+    /// zone of a million records takes seconds, never the event loop's), one message at a time: each is written
+    /// as soon as it is made, and the thread makes the next only once the kernel has taken all but
+    /// `TransferOutlet.window` of them. Frames that came after the request wait until the last is written.
     private func startTransfer(_ request: [UInt8], transfer: ZoneTransfer, context: ChannelHandlerContext) {
         transferring = true
         let remote = context.channel.remoteAddress
@@ -277,46 +285,74 @@ final class DNSTCPHandler: ChannelDuplexHandler {
             }
         }
         let client = remote?.ipAddress ?? "?"
+        let outlet = TransferOutlet()
+        transferOutlet = outlet
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
-        Task.detached {
-            let messages = transfer.respond(to: request, from: address, client: client)
+        let started = TransferThread.start {
+            let messages = transfer.respond(to: request, from: address, client: client) { message in
+                guard outlet.waitForRoom() else { return false }
+                eventLoop.execute {
+                    let (handler, context) = loopBound.value
+                    handler.writeTransferMessage(message, outlet: outlet, context: context)
+                }
+                return true
+            }
             eventLoop.execute {
                 let (handler, context) = loopBound.value
-                handler.finishTransfer(messages, context: context)
+                handler.finishTransfer(outlet: outlet, messages: messages, context: context)
             }
+        }
+        if !started {
+            // No thread to make it on (the process is out of threads): the client retries later.
+            transferOutlet = nil
+            transferring = false
+            closeAfterPendingWrites(context: context)
         }
     }
 
-    private func finishTransfer(_ messages: [[UInt8]], context: ChannelHandlerContext) {
+    private func writeTransferMessage(_ message: [UInt8], outlet: TransferOutlet, context: ChannelHandlerContext) {
+        guard transferOutlet === outlet, !closing, context.channel.isActive else {
+            outlet.cancel()
+            return
+        }
+        var out = context.channel.allocator.buffer(capacity: 2 + message.count)
+        out.writeInteger(UInt16(message.count))
+        out.writeBytes(message)
+        // The idle clock runs from the first message the client has to take.
+        if transferWritesPending == 0 { lastActivity = context.eventLoop.now }
+        transferWritesPending += 1
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        promise.futureResult.whenComplete { result in
+            let (handler, context) = loopBound.value
+            handler.transferWritesPending -= 1
+            handler.lastActivity = context.eventLoop.now
+            switch result {
+            case .success: outlet.taken()
+            case .failure: outlet.cancel()
+            }
+        }
+        context.writeAndFlush(wrapOutboundOut(out), promise: promise)
+        armTimer(context: context)
+    }
+
+    private func finishTransfer(outlet: TransferOutlet, messages: Int, context: ChannelHandlerContext) {
+        guard transferOutlet === outlet else { return }
+        transferOutlet = nil
         transferring = false
         guard !closing, context.channel.isActive else { return }
-        lastActivity = context.eventLoop.now
-        guard !messages.isEmpty else {
+        guard messages > 0 else {
             closeAfterPendingWrites(context: context)
             return
         }
-        outstanding += 1
-        for (index, message) in messages.enumerated() {
-            var out = context.channel.allocator.buffer(capacity: 2 + message.count)
-            out.writeInteger(UInt16(message.count))
-            out.writeBytes(message)
-            if index == messages.count - 1 {
-                let promise = context.eventLoop.makePromise(of: Void.self)
-                let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-                promise.futureResult.whenComplete { _ in
-                    let (handler, context) = loopBound.value
-                    handler.answerTaken(context: context)
-                }
-                context.write(wrapOutboundOut(out), promise: promise)
-            } else {
-                context.write(wrapOutboundOut(out), promise: nil)
-            }
-        }
-        context.flush()
         answerFrames(context: context)
         context.flush()
-        if draining { closeAfterPendingWrites(context: context) }
+        if draining {
+            closeAfterPendingWrites(context: context)
+        } else {
+            resumeReading(context: context)
+        }
     }
 
     /// An answer reached the kernel: the client is reading. Frames held back by the pipelining bound are
@@ -359,6 +395,7 @@ final class DNSTCPHandler: ChannelDuplexHandler {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         // A reset peer: nothing to answer.
         closing = true
+        transferOutlet?.cancel()
         context.close(promise: nil)
     }
 
@@ -376,8 +413,9 @@ final class DNSTCPHandler: ChannelDuplexHandler {
 
     /// When the connection is to close unless something happens first.
     private var deadline: NIODeadline {
-        // A transfer being made is activity; its messages reset the idle clock when written.
-        if transferring { return .distantFuture }
+        // A transfer being made is activity; messages written and not taken by the client for `idleTimeout`
+        // are not (a reader that stopped reading would hold a transfer slot forever).
+        if transferring { return transferWritesPending > 0 ? lastActivity + idleTimeout : .distantFuture }
         let idle = lastActivity + idleTimeout
         guard let messageStarted else { return idle }
         return min(idle, messageStarted + messageTimeout)

@@ -33,6 +33,8 @@ public final class ZoneTransfer: Sendable {
     private let active = Atomic<Int>(0)
     private let refused = Mutex<[Refusal: Int]>([:])
     private let served = Atomic<Int>(0)
+    private let abandoned = Atomic<Int>(0)
+    private let built = MessageCounter()
     /// Unix seconds now (tests move it to check BADTIME).
     private let clock: @Sendable () -> UInt64
 
@@ -57,6 +59,10 @@ public final class ZoneTransfer: Sendable {
     public var refusalCounts: [Refusal: Int] { refused.withLock { $0 } }
     /// Transfers answered with zone data (full or up to date) so far.
     public var transfersServed: Int { served.load(ordering: .relaxed) }
+    /// Transfers stopped because their client went away before the last message.
+    public var transfersAbandoned: Int { abandoned.load(ordering: .relaxed) }
+    /// Messages of zone data made so far (refusals not counted): a transfer whose client left stops adding to it.
+    public var transferMessagesBuilt: Int { built.value.load(ordering: .relaxed) }
     /// Transfers being answered now.
     public var transfersActive: Int { active.load(ordering: .relaxed) }
 
@@ -65,6 +71,25 @@ public final class ZoneTransfer: Sendable {
     public func respond(to request: [UInt8], from source: [UInt8]?, client: String = "?", udp: Bool = false)
         -> [[UInt8]]
     {
+        var messages: [[UInt8]] = []
+        respond(to: request, from: source, client: client, udp: udp) { message in
+            messages.append(message)
+            return true
+        }
+        return messages
+    }
+
+    /// Answers one AXFR or IXFR request as above, handing each message to `emit` as soon as it is made, so a
+    /// transfer holds one message at a time, not the zone's. `emit` returns false when the client is gone: the
+    /// transfer stops there (counted in `transfersAbandoned`). Returns how many messages `emit` took.
+    @discardableResult
+    public func respond(
+        to request: [UInt8],
+        from source: [UInt8]?,
+        client: String = "?",
+        udp: Bool = false,
+        emit: @escaping ([UInt8]) -> Bool
+    ) -> Int {
         let configuration = self.configuration
         func refuse(
             _ reason: Refusal,
@@ -72,7 +97,7 @@ public final class ZoneTransfer: Sendable {
             zone: String,
             _ message: @autoclosure () -> [UInt8]? = nil
         )
-            -> [[UInt8]]
+            -> Int
         {
             refused.withLock { $0[reason, default: 0] += 1 }
             logger.notice(
@@ -81,9 +106,9 @@ public final class ZoneTransfer: Sendable {
                     "dns.client": "\(client)", "dns.zone": "\(zone)", "reason": "\(reason.rawValue)",
                 ]
             )
-            if let message = message() { return [message] }
             var writer = TransferWriter(request: request, key: nil, requestMAC: nil)
-            return (try? writer.bare(rcode: rcode)).map { [$0] } ?? []
+            guard let reply = message() ?? (try? writer.bare(rcode: rcode)) else { return 0 }
+            return emit(reply) ? 1 : 0
         }
         guard let query = try? TransferRequest(wire: request) else {
             return refuse(.malformed, rcode: 1, zone: "?")
@@ -115,12 +140,13 @@ public final class ZoneTransfer: Sendable {
                 zone: zoneText,
                 TSIG.errorResponse(to: request, record: record, error: TSIG.badSig)
             )
-        case .badTime(let record, _):
+        case .badTime(let record, let key):
+            // RFC 8945 §5.2.3: signed, with our time in Other Data, so the client can verify it and see the skew.
             return refuse(
                 .badTime,
                 rcode: TSIG.notAuth,
                 zone: zoneText,
-                TSIG.errorResponse(to: request, record: record, error: TSIG.badTime)
+                TSIG.badTimeResponse(to: request, record: record, key: key, now: clock())
             )
         case .verified(let verifiedKey, let mac):
             key = verifiedKey
@@ -138,7 +164,8 @@ public final class ZoneTransfer: Sendable {
                     "dns.client": "\(client)", "dns.zone": "\(zoneText)", "reason": "zone_not_transferred",
                 ]
             )
-            return (try? writer.bare(rcode: TSIG.notAuth)).map { [$0] } ?? []
+            guard let reply = try? writer.bare(rcode: TSIG.notAuth) else { return 0 }
+            return emit(reply) ? 1 : 0
         }
         guard active.add(1, ordering: .relaxed).newValue <= configuration.maxConcurrentTransfers else {
             active.subtract(1, ordering: .relaxed)
@@ -149,61 +176,71 @@ public final class ZoneTransfer: Sendable {
                     "dns.client": "\(client)", "dns.zone": "\(zoneText)", "reason": "too_many_transfers",
                 ]
             )
-            return (try? writer.bare(rcode: 5)).map { [$0] } ?? []
+            guard let reply = try? writer.bare(rcode: 5) else { return 0 }
+            return emit(reply) ? 1 : 0
         }
         defer { active.subtract(1, ordering: .relaxed) }
         let soa = zone.transferSOA(serial: snapshot.serial)
         let serial = Self.serial(of: soa)
-        var records: [ResourceRecord]
+        var batch = MessageBatch(writer: writer, emit: emit, built: built)
         var kind = "full"
-        if query.type == .ixfr, let have = query.clientSerial, Int32(bitPattern: serial &- have) <= 0 {
-            // RFC 1995 §2: the client is current; the answer is our SOA alone.
-            records = [soa]
-            kind = "current"
-        } else if udp {
-            // RFC 1995 §2: over UDP an answer that does not fit is our SOA alone, which tells the client to ask
-            // again over TCP; mcdns answers every outdated IXFR over UDP so (one datagram, no reading of steps).
-            records = [soa]
-            kind = "udp"
-        } else if query.type == .ixfr, let have = query.clientSerial,
-            let steps = snapshot.journal.steps(of: zone.origin, from: have, to: serial)
-        {
-            // RFC 1995 §4: the new SOA, then per step the old SOA, what left, the next SOA, what came, and the
-            // new SOA again.
-            records = [soa]
-            for step in steps {
-                records.append(zone.transferSOA(serial: step.from))
-                records += step.removed
-                records.append(zone.transferSOA(serial: step.to))
-                records += step.added
+        do throws(WireError) {
+            if query.type == .ixfr, let have = query.clientSerial, Int32(bitPattern: serial &- have) <= 0 {
+                // RFC 1995 §2: the client is current; the answer is our SOA alone.
+                try batch.add(soa)
+                kind = "current"
+            } else if udp {
+                // RFC 1995 §2: over UDP an answer that does not fit is our SOA alone, which tells the client to
+                // ask again over TCP; mcdns answers every outdated IXFR over UDP so (one datagram, no reading of
+                // steps).
+                try batch.add(soa)
+                kind = "udp"
+            } else if query.type == .ixfr, let have = query.clientSerial,
+                let steps = snapshot.journal.steps(of: zone.origin, from: have, to: serial)
+            {
+                // RFC 1995 §4: the new SOA, then per step the old SOA, what left, the next SOA, what came, and
+                // the new SOA again.
+                try batch.add(soa)
+                for step in steps {
+                    try batch.add(zone.transferSOA(serial: step.from))
+                    for record in step.removed { try batch.add(record) }
+                    try batch.add(zone.transferSOA(serial: step.to))
+                    for record in step.added { try batch.add(record) }
+                }
+                try batch.add(soa)
+                kind = "incremental"
+            } else {
+                // AXFR, or an IXFR this server answers in full (RFC 1995 §4: allowed whenever no increment is
+                // kept). Name by name: the first message goes out before the rest of the zone is read.
+                try batch.add(soa)
+                for name in zone.transferNames() {
+                    guard !batch.stopped else { break }
+                    for record in zone.transferRecords(at: name) { try batch.add(record) }
+                }
+                try batch.add(soa)
             }
-            records.append(soa)
-            kind = "incremental"
-        } else {
-            // AXFR, or an IXFR this server answers in full (RFC 1995 §4: allowed whenever no increment is kept).
-            records = [soa]
-            records += zone.transferRecords()
-            records.append(soa)
-        }
-        var messages: [[UInt8]] = []
-        do {
-            for run in TransferWriter.runs(records) { messages.append(try writer.message(records[run])) }
+            try batch.finish()
         } catch {
             logger.error("zone transfer failed", metadata: ["dns.zone": "\(zoneText)", "error": "\(error)"])
+            guard batch.messages == 0, !batch.stopped else { return batch.messages }
             var failure = TransferWriter(request: request, key: key, requestMAC: requestMAC)
-            return (try? failure.bare(rcode: 2)).map { [$0] } ?? []
+            guard let reply = try? failure.bare(rcode: 2) else { return 0 }
+            return emit(reply) ? 1 : 0
         }
-        served.add(1, ordering: .relaxed)
-        logger.info(
-            "zone transfer",
-            metadata: [
-                "dns.client": "\(client)", "dns.zone": "\(zoneText)", "dns.serial": "\(serial)",
-                "records": "\(records.count)", "messages": "\(messages.count)", "dns.transfer": "\(kind)",
-                "dns.type": "\(query.type == .ixfr ? "IXFR" : "AXFR")",
-                "tsig.key": "\(key?.name.description ?? "none")",
-            ]
-        )
-        return messages
+        let metadata: Logger.Metadata = [
+            "dns.client": "\(client)", "dns.zone": "\(zoneText)", "dns.serial": "\(serial)",
+            "records": "\(batch.records)", "messages": "\(batch.messages)", "dns.transfer": "\(kind)",
+            "dns.type": "\(query.type == .ixfr ? "IXFR" : "AXFR")",
+            "tsig.key": "\(key?.name.description ?? "none")",
+        ]
+        if batch.stopped {
+            abandoned.add(1, ordering: .relaxed)
+            logger.notice("zone transfer abandoned: the client went away", metadata: metadata)
+        } else {
+            served.add(1, ordering: .relaxed)
+            logger.info("zone transfer", metadata: metadata)
+        }
+        return batch.messages
     }
 
     /// IXFR over UDP (RFC 1995 §2), from the UDP loop: the same checks as over TCP, then our SOA alone, written
@@ -253,8 +290,8 @@ public final class ZoneTransfer: Sendable {
             signed = TSIG.errorResponse(to: request, record: record, error: TSIG.badKey)
         case .badSignature(let record):
             signed = TSIG.errorResponse(to: request, record: record, error: TSIG.badSig)
-        case .badTime(let record, _):
-            signed = TSIG.errorResponse(to: request, record: record, error: TSIG.badTime)
+        case .badTime(let record, let key):
+            signed = TSIG.badTimeResponse(to: request, record: record, key: key, now: clock())
         }
         guard signed.count <= response.count else { return length }
         response.copyBytes(from: signed)
@@ -266,5 +303,51 @@ public final class ZoneTransfer: Sendable {
         let r = soa.rdata
         guard r.count >= 20 else { return 0 }
         return r[(r.count - 20)..<(r.count - 16)].reduce(0) { $0 << 8 | UInt32($1) }
+    }
+}
+
+/// Counts the zone messages all transfers have made (shared by the batches, read by `transferMessagesBuilt`).
+final class MessageCounter: Sendable {
+    let value = Atomic<Int>(0)
+}
+
+/// Gathers a transfer's records into messages of `TransferWriter.messageBudget` uncompressed bytes (one record
+/// at least), writes and hands each to `emit` as soon as it is full, and stops for good once `emit` says the
+/// client is gone.
+private struct MessageBatch {
+    var writer: TransferWriter
+    let emit: ([UInt8]) -> Bool
+    let built: MessageCounter
+    private var pending: [ResourceRecord] = []
+    private var size = 0
+    private(set) var messages = 0
+    private(set) var records = 0
+    private(set) var stopped = false
+
+    init(writer: TransferWriter, emit: @escaping ([UInt8]) -> Bool, built: MessageCounter) {
+        self.writer = writer
+        self.emit = emit
+        self.built = built
+    }
+
+    mutating func add(_ record: ResourceRecord) throws(WireError) {
+        guard !stopped else { return }
+        let length = record.owner.wire.count + 10 + record.rdata.count
+        if !pending.isEmpty, size + length > TransferWriter.messageBudget { try flush() }
+        pending.append(record)
+        size += length
+    }
+
+    mutating func finish() throws(WireError) {
+        if !pending.isEmpty, !stopped { try flush() }
+    }
+
+    private mutating func flush() throws(WireError) {
+        let message = try writer.message(pending[...])
+        built.value.add(1, ordering: .relaxed)
+        records += pending.count
+        pending.removeAll(keepingCapacity: true)
+        size = 0
+        if emit(message) { messages += 1 } else { stopped = true }
     }
 }

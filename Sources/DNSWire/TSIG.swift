@@ -95,6 +95,8 @@ public struct TSIGRecord: Sendable, Equatable {
     public var mac: [UInt8]
     public var originalID: UInt16
     public var error: UInt16
+    /// Other Data: the server's time (6 bytes) in a BADTIME response, else empty.
+    public var otherData: [UInt8] = []
 }
 
 /// What a request's TSIG says (RFC 8945 §5.2): checked in the RFC's order, key first, then the MAC, then the time.
@@ -195,6 +197,65 @@ public enum TSIG {
         return (signed, record.mac)
     }
 
+    /// The signed NOTAUTH response RFC 8945 §5.2.3 and §5.3.2 ask for a request whose MAC verified but whose time
+    /// is outside its fudge: the request's header and question, and a TSIG record with error BADTIME, the
+    /// request's Time Signed and Fudge, the server's time `now` in Other Data (so the client can see the skew),
+    /// and a MAC by `key` over the request's MAC, this response and its TSIG variables (§4.3.3). ldns signs only
+    /// with error 0 and no Other Data, so the MAC is computed here, with ldns's SHA-2.
+    public static func badTimeResponse(to request: [UInt8], record: TSIGRecord, key: TSIGKey, now: UInt64)
+        -> [UInt8]
+    {
+        let unsigned = header(of: request, rcode: notAuth) + question(of: request)
+        let time = bytes48(record.timeSigned)
+        let fudge = [UInt8(record.fudge >> 8), UInt8(record.fudge & 0xFF)]
+        let error = [UInt8(badTime >> 8), UInt8(badTime & 0xFF)]
+        let other = bytes48(now)
+        // §4.3.3: Request MAC (its size, then the MAC), the message as sent minus its TSIG, the TSIG variables
+        // (key name and algorithm name in canonical form, class ANY, TTL 0, Time Signed, Fudge, Error, Other Len,
+        // Other Data).
+        var digest = [UInt8(record.mac.count >> 8), UInt8(record.mac.count & 0xFF)] + record.mac
+        digest += unsigned
+        digest += key.name.key + [0, 255, 0, 0, 0, 0]
+        digest += key.algorithm.name.key + time + fudge + error + [0, 6] + other
+        let mac = hmac(key.algorithm, secret: key.secret, message: digest)
+        var out = unsigned
+        out[11] = 1
+        out += key.name.wire
+        out += [0, 250, 0, 255, 0, 0, 0, 0]
+        var rdata = key.algorithm.name.wire + time + fudge
+        rdata += [UInt8(mac.count >> 8), UInt8(mac.count & 0xFF)] + mac
+        rdata += [UInt8(record.originalID >> 8), UInt8(record.originalID & 0xFF)] + error + [0, 6] + other
+        out += [UInt8(rdata.count >> 8), UInt8(rdata.count & 0xFF)] + rdata
+        return out
+    }
+
+    /// HMAC (RFC 2104) of `message` with `secret`, over ldns's SHA-256 or SHA-512.
+    public static func hmac(_ algorithm: TSIGAlgorithm, secret: [UInt8], message: [UInt8]) -> [UInt8] {
+        let block = algorithm == .hmacSHA256 ? 64 : 128
+        func hash(_ data: [UInt8]) -> [UInt8] {
+            var digest = [UInt8](repeating: 0, count: algorithm == .hmacSHA256 ? 32 : 64)
+            data.withUnsafeBufferPointer { input in
+                digest.withUnsafeMutableBufferPointer { output in
+                    if algorithm == .hmacSHA256 {
+                        _ = ldns_sha256(input.baseAddress, UInt32(input.count), output.baseAddress)
+                    } else {
+                        _ = ldns_sha512(input.baseAddress, UInt32(input.count), output.baseAddress)
+                    }
+                }
+            }
+            return digest
+        }
+        var padded = secret.count > block ? hash(secret) : secret
+        padded += [UInt8](repeating: 0, count: block - padded.count)
+        let inner = hash(padded.map { $0 ^ 0x36 } + message)
+        return hash(padded.map { $0 ^ 0x5C } + inner)
+    }
+
+    /// A 48-bit time as its 6 bytes, most significant first.
+    private static func bytes48(_ value: UInt64) -> [UInt8] {
+        (0..<6).map { UInt8(value >> UInt64(40 - 8 * $0) & 0xFF) }
+    }
+
     /// The unsigned NOTAUTH response RFC 8945 §5.2 asks for a request with an unknown key or a bad MAC: the
     /// request's header and question, and a TSIG record with `error`, the request's time and an empty MAC.
     public static func errorResponse(to request: [UInt8], record: TSIGRecord, error: UInt16) -> [UInt8] {
@@ -287,6 +348,7 @@ public enum TSIG {
         let mac = bytes(3)
         let id = bytes(4)
         let error = bytes(5)
+        let other = bytes(6)
         guard time.count == 6, fudge.count == 2, mac.count >= 2, id.count == 2, error.count == 2 else { return nil }
         return TSIGRecord(
             keyName: keyName,
@@ -295,7 +357,8 @@ public enum TSIG {
             fudge: UInt16(int(fudge)),
             mac: Array(mac[2...]),
             originalID: UInt16(int(id)),
-            error: UInt16(int(error))
+            error: UInt16(int(error)),
+            otherData: other.count >= 2 ? Array(other[2...]) : []
         )
     }
 

@@ -213,6 +213,9 @@ public struct MetricsExporter: Sendable {
             out += counter("mcdns_transfers_total", "Zone transfers answered with zone data (AXFR, or IXFR in full or up to date).",
                            "\(transfer.transfersServed)")
             out += gauge("mcdns_transfers_active", "Zone transfers being answered now.", "\(transfer.transfersActive)")
+            out += counter("mcdns_transfers_abandoned_total",
+                           "Zone transfers stopped because the client went away before the last message.",
+                           "\(transfer.transfersAbandoned)")
         }
         if let notifier {
             out += counter("mcdns_notify_sent_total", "NOTIFY messages sent to secondaries, retries included.",

@@ -14,7 +14,7 @@ final class TestSocket: @unchecked Sendable {
         let description: String
     }
 
-    let fd: Int32
+    private(set) var fd: Int32
 
     /// `source` binds the client to another loopback address first (127.0.0.2…: every 127/8 address is local);
     /// `receiveBuffer` shrinks the kernel's receive buffer (a client that takes little at a time).
@@ -58,7 +58,15 @@ final class TestSocket: @unchecked Sendable {
         }
     }
 
-    deinit { close(fd) }
+    deinit { if fd >= 0 { close(fd) } }
+
+    /// Closes with a reset (SO_LINGER 0), as a client killed with unread data in its buffer does.
+    func reset() {
+        var option = linger(l_onoff: 1, l_linger: 0)
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &option, socklen_t(MemoryLayout<linger>.size))
+        close(fd)
+        fd = -1
+    }
 
     func send(_ bytes: [UInt8]) throws {
         let sent = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }

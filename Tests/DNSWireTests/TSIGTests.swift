@@ -121,4 +121,56 @@ import Glibc
         }
         #expect(total == records.count)
     }
+
+    static func hex(_ byte: UInt8) -> String {
+        let digits = Array("0123456789abcdef")
+        return String([digits[Int(byte >> 4)], digits[Int(byte & 0xF)]])
+    }
+
+    @Test func theHMACIsRFC4231s() {
+        // RFC 4231 §4.3, test case 2.
+        let message = Array("what do ya want for nothing?".utf8)
+        let sha256 = TSIG.hmac(.hmacSHA256, secret: Array("Jefe".utf8), message: message)
+        #expect(sha256.map(Self.hex).joined()
+            == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+        let sha512 = TSIG.hmac(.hmacSHA512, secret: Array("Jefe".utf8), message: message)
+        #expect(sha512.map(Self.hex).joined()
+            == "164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea250554"
+            + "9758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737")
+        // RFC 4231 §4.7, test case 6: a key longer than the block is hashed first.
+        let long = TSIG.hmac(.hmacSHA256, secret: [UInt8](repeating: 0xAA, count: 131),
+                             message: Array("Test Using Larger Than Block-Size Key - Hash Key First".utf8))
+        #expect(long.map(Self.hex).joined()
+            == "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54")
+    }
+
+    @Test(arguments: TSIGAlgorithm.allCases)
+    func theBADTIMEResponseIsSignedWithTheServersTime(algorithm: TSIGAlgorithm) throws {
+        var key = Self.key
+        key.algorithm = algorithm
+        let request = try TSIG.sign(
+            try Message.query(name: try DomainName("example.com"), type: .axfr),
+            key: key,
+            priorMAC: nil
+        )
+        let record = try #require(TSIG.record(in: request.wire))
+        let now = record.timeSigned + 3600
+        guard case .badTime(_, let found) = TSIG.verify(request.wire, keys: [key], now: now) else {
+            Issue.record("a request signed an hour ago was not BADTIME")
+            return
+        }
+        let response = TSIG.badTimeResponse(to: request.wire, record: record, key: found, now: now)
+        let message = try Message(wire: response)
+        #expect(message.qr && message.rcode == TSIG.notAuth && message.id == 0x1234 && message.question.count == 1)
+        let tsig = try #require(TSIG.record(in: response))
+        #expect(tsig.error == TSIG.badTime && tsig.timeSigned == record.timeSigned && tsig.fudge == record.fudge)
+        #expect(tsig.otherData == (0..<6).map { UInt8(now >> UInt64(40 - 8 * $0) & 0xFF) })
+        #expect(tsig.mac.count == (algorithm == .hmacSHA256 ? 32 : 64))
+        // ldns checks the MAC over the request's MAC, the response and its TSIG variables (error and Other Data
+        // included); another secret does not verify.
+        #expect(TSIG.verifyResponse(response, key: key, priorMAC: request.mac, first: true) == tsig.mac)
+        var wrong = key
+        wrong.secret[0] ^= 1
+        #expect(TSIG.verifyResponse(response, key: wrong, priorMAC: request.mac, first: true) == nil)
+    }
 }

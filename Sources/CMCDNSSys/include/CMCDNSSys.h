@@ -43,6 +43,10 @@ int mcdns_socket_port(int fd);
 /// Names the calling thread (pthread_setname_np is also behind _GNU_SOURCE); longer names are cut to 15 bytes.
 void mcdns_thread_set_name(const char *name);
 
+/// Sets the calling thread's nice value (Linux schedules threads one by one: setpriority on the thread's id);
+/// returns 0, or the errno. Raising it needs no privilege.
+int mcdns_thread_set_nice(int nice);
+
 /// Asks for the cache line at `address` without waiting for it (the UDP loop prefetches what answering a
 /// batch will read before it answers any query of the batch).
 static inline void mcdns_prefetch(const void *address) {
