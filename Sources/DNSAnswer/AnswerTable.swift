@@ -191,16 +191,14 @@ public final class AnswerTable: Sendable {
         let turn = outcome.turn
         outcome = ResponseOutcome()
         outcome.turn = turn
-        switch QueryParser.parse(query, localOption: localOption) {
+        switch QueryParser.parse(query, localOption: localOption, tcpKeepalive: transport == .tcp ? tcpKeepalive : 0) {
         case .drop:
             return 0
-        case .error(var parsed, let rcode, let echoQuestion):
-            if parsed.asksKeepalive, case .tcp = transport { parsed.keepaliveTimeout = tcpKeepalive }
+        case .error(let parsed, let rcode, let echoQuestion):
             qtype = parsed.qtype
             outcome.signed = parsed.hasTSIG
             return writeBare(parsed, query, output, transport, rcode: rcode, echoQuestion: echoQuestion)
         case .query(var parsed):
-            if parsed.asksKeepalive, case .tcp = transport { parsed.keepaliveTimeout = tcpKeepalive }
             qtype = parsed.qtype
             outcome.signed = parsed.hasTSIG
             if cookies.enabled && parsed.cookieStart > 0 {

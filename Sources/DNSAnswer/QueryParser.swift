@@ -28,9 +28,8 @@ struct ParsedQuery {
     var cookieTimestamp: UInt32 = 0
     /// The 8 hash bytes of the response's server cookie, in wire order.
     var cookieHash: UInt64 = 0
-    /// The query carried edns-tcp-keepalive (RFC 7828). Only a TCP response answers it, with
-    /// `keepaliveTimeout` (set by `respond` from the connection's idle timeout; 0 = write no option).
-    var asksKeepalive = false
+    /// The edns-tcp-keepalive timeout (RFC 7828) the response carries: the caller's, when the query asked for it
+    /// over TCP; 0 = write no option.
     var keepaliveTimeout: UInt16 = 0
 
     var opcode: UInt8 { (flags0 >> 3) & 0x0F }
@@ -47,7 +46,10 @@ enum ParseOutcome {
 /// Reads a query without allocating: header, one question (no compression allowed there), then every
 /// remaining record only to find the OPT record and to check the message ends where its counts say.
 enum QueryParser {
-    static func parse(_ packet: UnsafeRawBufferPointer, localOption: UInt16 = 0) -> ParseOutcome {
+    /// `tcpKeepalive`: the timeout to answer edns-tcp-keepalive with (0 over UDP, where it is never answered).
+    static func parse(_ packet: UnsafeRawBufferPointer, localOption: UInt16 = 0, tcpKeepalive: UInt16 = 0)
+        -> ParseOutcome
+    {
         let count = packet.count
         // Too short to carry an ID we could answer to: nothing to send (as Knot and NSD do).
         guard count >= 12 else { return .drop }
@@ -110,7 +112,7 @@ enum QueryParser {
                 query.ednsVersion = packet[offset + 5]
                 query.dnssecOK = packet[offset + 6] & 0x80 != 0
                 guard readOptions(packet, from: rdataStart, to: rdataStart + rdlength, localOption: localOption,
-                                  into: &query)
+                                  tcpKeepalive: tcpKeepalive, into: &query)
                 else { return .error(query, rcode: 1, echoQuestion: hasQuestion) }
             }
             if type == 250 && index == total - 1 { query.hasTSIG = true }
@@ -153,6 +155,7 @@ enum QueryParser {
     /// option is malformed (RFC 7871 §7.1.2: FORMERR).
     @inline(__always)
     static func readOptions(_ packet: UnsafeRawBufferPointer, from start: Int, to end: Int, localOption: UInt16,
+                            tcpKeepalive: UInt16 = 0,
                             into query: inout ParsedQuery) -> Bool {
         var offset = start
         while offset < end {
@@ -177,7 +180,7 @@ enum QueryParser {
                 }
             } else if code == 11 {
                 // RFC 7828 §3.2.1: a client sends it empty; as BIND and Knot do, a value sent anyway is ignored.
-                query.asksKeepalive = true
+                query.keepaliveTimeout = tcpKeepalive
             } else if localOption != 0 && code == localOption {
                 query.localOptionStart = value
                 query.localOptionLength = length

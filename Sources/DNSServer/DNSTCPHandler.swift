@@ -30,7 +30,7 @@ final class DNSTCPHandler: ChannelDuplexHandler {
     private let limits: TCPLimits
     private let idleTimeout: TimeAmount
     private let messageTimeout: TimeAmount
-    /// The idle timeout in the 100 ms units of edns-tcp-keepalive (RFC 7828), at most 65,535 (109 minutes).
+    /// `limits.keepaliveTimeout`, read once per connection.
     private let keepaliveTimeout: UInt16
     private let registration: TCPConnectionRegistry.Entry?
     private let counters: QueryCounters?
@@ -80,7 +80,7 @@ final class DNSTCPHandler: ChannelDuplexHandler {
         self.limits = limits
         self.idleTimeout = TimeAmount(limits.idleTimeout)
         self.messageTimeout = TimeAmount(limits.messageTimeout)
-        self.keepaliveTimeout = UInt16(clamping: max(1, idleTimeout.nanoseconds / 100_000_000))
+        self.keepaliveTimeout = limits.keepaliveTimeout
         self.registration = registration
     }
 

@@ -51,6 +51,13 @@ public struct TCPLimits: Sendable, Equatable {
         self.maxPipelined = maxPipelined
     }
 
+    /// `idleTimeout` in the 100 ms units of edns-tcp-keepalive (RFC 7828), at least 1 and at most 65,535: what a
+    /// TCP answer tells a client that asked.
+    public var keepaliveTimeout: UInt16 {
+        let (seconds, attoseconds) = idleTimeout.components
+        return UInt16(clamping: max(1, seconds * 10 + attoseconds / 100_000_000_000_000_000))
+    }
+
     /// The defaults (valid by construction).
     public static let defaults = TCPLimits(
         validIdleTimeout: defaultIdleTimeout,

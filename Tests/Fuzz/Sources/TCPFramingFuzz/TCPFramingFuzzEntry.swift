@@ -69,9 +69,9 @@ enum TCPFramingFuzzEntry {
                 output.withUnsafeMutableBytes { output in
                     var qtype: UInt16 = 0
                     var outcome = ResponseOutcome()
-                    // The connection's idle timeout (default 10 s) in edns-tcp-keepalive's 100 ms units.
                     return table.respond(to: query, transport: .tcp, source: .unknown, into: output, qtype: &qtype,
-                                         outcome: &outcome, cookies: .disabled, tcpKeepalive: 100)
+                                         outcome: &outcome, cookies: .disabled,
+                                         tcpKeepalive: TCPLimits.defaults.keepaliveTimeout)
                 }
             }
             guard answered > 0, answered <= output.count else { break }
