@@ -208,6 +208,7 @@ let package = Package(
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
+        .testTarget(name: "MCDNSModelTests", dependencies: ["MCDNSModel"], swiftSettings: strict),
         .testTarget(name: "RecordStoreTests", dependencies: ["RecordStore", "DNSAnswer", "DNSWire", "MCDNSModel"], swiftSettings: strict),
         .testTarget(
             name: "ClusterTunnelTests",

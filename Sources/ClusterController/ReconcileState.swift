@@ -15,7 +15,9 @@ struct ReconcileState<Instant: InstantProtocol>: Sendable where Instant.Duration
     var clustersChanged = true
     /// Specs of the ServiceDNSRecords users created in the host cluster, by service.
     private(set) var userSpecs: [ServiceKey: KubeServiceDNSRecord.Spec] = [:]
-    /// The records last handed to the sink, to send only real changes.
+    /// The records last handed to the sink, to send only real changes. A second copy of the merged records, needed
+    /// because what a sink serves is not what was sent (a warm start keeps restored targets, a failed compile keeps
+    /// the old records) and a sink is not read back; each record shares its field box with the sinks' copies.
     private(set) var published: [ServiceKey: ServiceDNSRecord] = [:]
     /// Records whose every healthy cluster is drained (they answer as if none were), to warn once on entry.
     private(set) var allDrained: Set<ServiceKey> = []

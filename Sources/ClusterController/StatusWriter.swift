@@ -68,6 +68,9 @@ public final class StatusWriter: Service, ServiceRecordSink, Sendable {
     private let wakes: AsyncStream<Void>
 
     private struct State {
+        /// The merged records as the controller sent them. A copy of its own, needed because every round compares
+        /// all of them with the server (level-based, also at resync and after winning the Lease), apart from the
+        /// controller's loop, and the writer outlives a controller a reload replaces; field boxes are shared.
         var desired: [ServiceKey: ServiceDNSRecord] = [:]
         /// Keys the controller removed while this process ran: their managed objects may go at once.
         var removed: Set<ServiceKey> = []

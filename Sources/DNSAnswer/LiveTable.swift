@@ -10,6 +10,8 @@ public final class LiveTable {
     public let naming: NamingConfiguration
     public let options: ServingOptions
     /// The records placed, by service: kept with the services' numbers (`ServiceIDs`), one record per number.
+    /// The DNS half's copy of the merged records, needed because a service's names are made again from its record
+    /// when it or a member changes, and the store persists and explains exactly what was compiled.
     public var records: LiveRecords { LiveRecords(ids: serviceIDs) }
     public private(set) var clusters: [ClusterID: ClusterInfo] = [:]
     /// Problems of the last compile of each service (names that could not be made, names taken by another).

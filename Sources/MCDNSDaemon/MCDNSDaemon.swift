@@ -112,7 +112,8 @@ public enum MCDNSDaemon {
             do throws(CompileError) {
                 let live = try LiveTable(zones: loaded.zones, naming: LiveRecords.naming(configuration),
                                          options: ServingOptions(maxUDPPayload: configuration.dns.maxUDPPayload, rotate: configuration.dns.rotate))
-                store = try RecordStore(live: live, stateFile: stateFile, restoring: saved, logger: logger)
+                store = try RecordStore(live: live, stateFile: stateFile, restoring: saved,
+                                        warmStartGrace: configuration.staleGracePeriod, logger: logger)
             } catch {
                 throw StartupError([SourceError(file: configuration.file, line: nil, message: error.description)])
             }
@@ -197,7 +198,7 @@ public enum MCDNSDaemon {
         if let tunnelService { services.append(tunnelService) }
         if let host { services += host.services }
         if let supervisor {
-            services.append(StatePersister(store: store, warmStartLimit: configuration.staleGracePeriod, logger: logger))
+            services.append(StatePersister(store: store, logger: logger))
             services.append(supervisor)
         }
         services.append(admin)

@@ -7,7 +7,7 @@ import Synchronization
 
 /// Runs the cluster controller, and replaces it when a reload changes the members: the old controller is
 /// cancelled, the store is told to expect a resync (records stay, as in a warm start, until each member has
-/// synced again), and a new controller starts.
+/// synced again or `staleGracePeriod` has passed), and a new controller starts.
 final class MemberSupervisor: Service, Sendable {
     private let store: RecordStore
     private let logger: Logger
@@ -53,7 +53,7 @@ final class MemberSupervisor: Service, Sendable {
             for await next in self.replacements {
                 running.cancel()
                 await running.value
-                self.store.expectResync()
+                self.store.expectResync(within: next.configuration.staleGracePeriod)
                 next.setDrains(self.drains.effective)
                 self.current.withLock { $0 = next }
                 running = Task<Void, Never> { try? await next.run() }

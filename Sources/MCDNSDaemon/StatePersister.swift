@@ -4,8 +4,8 @@ import RecordStore
 import ServiceLifecycle
 
 /// Writes the store's state file debounced (only after a change, at most once per `interval`, and further apart
-/// when writes are slow) and once more at shutdown, and ends a warm start that the members did not complete
-/// within the stale grace period.
+/// when writes are slow) and once more at shutdown, and ends a warm start once its grace is over (the store's
+/// `WarmStart` decides when, for the restore at start and for a reload's resync alike).
 ///
 /// Encoding a large state is real work (about a second for 100,000 records across 20 members): it runs on its
 /// own queue, never on the cooperative pool the controller and admin API need, and after a write that took `d`
@@ -18,21 +18,16 @@ final class StatePersister: Service {
     static let pauseFactor = 10
 
     let store: RecordStore
-    let warmStartLimit: Duration
     let logger: Logger
     private let queue = DispatchQueue(label: "mcdns.state-persister")
 
-    init(store: RecordStore, warmStartLimit: Duration, logger: Logger) {
+    init(store: RecordStore, logger: Logger) {
         self.store = store
-        self.warmStartLimit = warmStartLimit
         self.logger = logger
     }
 
     func run() async throws {
-        let started = ContinuousClock.now
-        let initiallyWarm = store.liveState()?.warmStart == true
         await cancelWhenGracefulShutdown {
-            var warm = initiallyWarm
             var pause = Self.interval
             while !Task.isCancelled {
                 // The pause ends early when half of the serial reservation is used up: renewing it here, off the
@@ -46,10 +41,8 @@ final class StatePersister: Service {
                 let writeStarted = ContinuousClock.now
                 let wrote = await self.persistOffPool()
                 pause = wrote ? max(Self.interval, (ContinuousClock.now - writeStarted) * Self.pauseFactor) : Self.interval
-                if warm, ContinuousClock.now - started >= self.warmStartLimit {
-                    warm = false
-                    self.store.endWarmStart()
-                }
+                // Takes the store's compile lock (and compiles when the grace is over): on the queue, as the write.
+                await self.offPool { [store = self.store] in store.endWarmStart(ifOverdueAt: .now) }
             }
         }
         // The last word at shutdown: what is served now is what a restart starts from.
@@ -58,8 +51,14 @@ final class StatePersister: Service {
 
     /// `RecordStore.persistIfChanged` on the persister's queue.
     private func persistOffPool() async -> Bool {
+        await offPool { [store] in store.persistIfChanged() }
+    }
+
+    /// Runs `body` on the persister's queue, off the cooperative pool.
+    @discardableResult
+    private func offPool<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
         await withCheckedContinuation { continuation in
-            queue.async { [store] in continuation.resume(returning: store.persistIfChanged()) }
+            queue.async { continuation.resume(returning: body()) }
         }
     }
 }

@@ -1,6 +1,8 @@
 public import MCDNSModel
 
-/// What a warm restart needs: the merged records, the members as last seen, and the SOA serial.
+/// What a warm restart needs: the merged records, the members as last seen, and the SOA serial. The one owner of
+/// "what is persisted": the store makes it from what it serves (the live table's records and members, so a restart
+/// starts from exactly what was answered), `StateFile` writes and reads it, `WarmStart` restores it.
 public struct PersistedState: Sendable, Codable, Equatable {
     /// The serial of the table these records were compiled into.
     public var serial: UInt32

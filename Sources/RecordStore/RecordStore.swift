@@ -39,6 +39,8 @@ public final class RecordStore: Sendable, ServiceRecordSink {
     public static let serialReservation: UInt32 = 100_000
     /// This store's reservation (`serialReservation` unless a test asks for a smaller one).
     public let serialReservation: UInt32
+    /// How long the warm start from a saved state waits for members that do not sync (`staleGracePeriod`).
+    public let warmStartGrace: Duration
 
     public init(initial: AnswerTable, logger: Logger = Logger(label: "mcdns.records")) {
         self.table = Mutex(initial)
@@ -48,31 +50,32 @@ public final class RecordStore: Sendable, ServiceRecordSink {
         self.logger = logger
         self.stateFile = nil
         self.serialReservation = Self.serialReservation
+        self.warmStartGrace = .seconds(120)
         self.statistics.withLock { $0.ready = true }
     }
 
     /// A store fed by live records. The first table has the static zones and, when `restoring` a saved state,
-    /// its records, served as stale (degraded TTL) until the members resync; otherwise no records yet.
+    /// its records as `WarmStart` restores them (stale, degraded TTL, until the members resync, for at most
+    /// `warmStartGrace`); otherwise no records yet.
     /// The SOA serial starts at the current time in seconds (or above the saved reservation, whichever is
     /// higher) and grows by one per publish, so it never goes backwards across a restart.
     public init(live: sending LiveTable, firstSerial: UInt32? = nil, stateFile: StateFile? = nil,
                 restoring saved: PersistedState? = nil, serialReservation: UInt32 = RecordStore.serialReservation,
-                logger: Logger = Logger(label: "mcdns.records"))
+                warmStartGrace: Duration = .seconds(120), logger: Logger = Logger(label: "mcdns.records"))
         throws(CompileError)
     {
         self.serialReservation = max(2, serialReservation)
+        self.warmStartGrace = warmStartGrace
         var serial = firstSerial ?? UInt32(truncatingIfNeeded: time(nil))
-        var warm: WarmStart? = nil
+        var warm = WarmStart<ContinuousClock.Instant>()
         var initial: AnswerTable
         if let saved {
             serial = max(serial, saved.serialReserved &+ 1)
-            let stale = saved.clusters.map { info in
-                ClusterInfo(id: info.id, locality: info.locality, link: info.link == .offline ? .offline : .stale)
-            }
+            let (restoring, changes) = WarmStart<ContinuousClock.Instant>.restoring(
+                records: saved.records, clusters: saved.clusters, at: .now, grace: warmStartGrace)
             do throws(CompileError) {
-                initial = try live.apply(RecordChanges(upserted: saved.records, clusters: stale), serial: serial)
-                warm = WarmStart(unconfirmed: Set(saved.records.map(\.key)),
-                                 restored: Dictionary(stale.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }))
+                initial = try live.apply(changes, serial: serial)
+                warm = restoring
             } catch {
                 logger.error("the saved records do not compile; starting without them", metadata: [
                     "error": "\(error)"])
@@ -89,10 +92,9 @@ public final class RecordStore: Sendable, ServiceRecordSink {
         let recordCount = live.records.count
         var state = StoreState(table: live)
         state.warm = warm
-        state.restoredFromState = warm != nil
         self.live = Mutex(state)
         statistics.withLock {
-            $0.ready = warm != nil
+            $0.ready = warm.inProgress
             $0.recordCount = recordCount
         }
         // The reservation covers the serials this process may use before it writes its first state.
@@ -156,19 +158,33 @@ public final class RecordStore: Sendable, ServiceRecordSink {
         }
     }
 
-    /// Ends a warm start that the members never completed (some member did not sync within the grace period):
-    /// restored records no member confirmed leave, and members are shown as the controller reports them.
-    /// Returns whether a warm start was still in progress.
+    /// Ends a warm start whose grace is over at `now` (`WarmStart.overdue`; the daemon's persister asks
+    /// periodically). Returns whether one ended.
+    @discardableResult
+    public func endWarmStart(ifOverdueAt now: ContinuousClock.Instant) -> Bool {
+        endWarmStart { $0.overdue(at: now) }
+    }
+
+    /// Ends a warm start now, whatever its grace (`WarmStart.end`): restored records no member confirmed leave,
+    /// and members are shown as the controller reports them. Returns whether a warm start was still in progress.
     @discardableResult
     public func endWarmStart() -> Bool {
+        endWarmStart { _ in true }
+    }
+
+    private func endWarmStart(when due: (WarmStart<ContinuousClock.Instant>) -> Bool) -> Bool {
         var ended = false
         compile(upserted: 0, removed: 0) { state in
-            guard let warm = state.warm else { return nil }
+            guard due(state.warm) else { return nil }
+            let unconfirmed = state.warm.unconfirmed.count
+            let table = state.table
+            guard let changes = state.warm.end(served: table.clusters.values.sorted { $0.id < $1.id }) else {
+                return nil
+            }
             ended = true
-            state.warm = nil
             logger.info("warm start over: members that did not resync are shown as they are", metadata: [
-                "unconfirmed": "\(warm.unconfirmed.count)"])
-            return RecordChanges(removed: warm.unconfirmed.sorted(), clusters: state.reported ?? state.table.clusters.values.sorted { $0.id < $1.id })
+                "unconfirmed": "\(unconfirmed)"])
+            return changes
         }
         return ended
     }
@@ -220,16 +236,14 @@ public final class RecordStore: Sendable, ServiceRecordSink {
         }
     }
 
-    /// Starts treating every current record as unconfirmed until each member has synced again: what a member
-    /// list change (a reload) needs, since the new controller republishes from scratch.
-    public func expectResync() {
+    /// Starts a warm start over the records served now (`WarmStart.expectResync`): what a member list change (a
+    /// reload) needs, since the new controller republishes from scratch. It ends after `grace` at the latest (the
+    /// reloaded `staleGracePeriod`), as a restore does.
+    public func expectResync(within grace: Duration, at now: ContinuousClock.Instant = .now) {
         live.withLock { state in
             guard state != nil else { return }
-            let keys = Set(state!.table.records.keys)
-            let restored = state!.table.clusters
-            state!.warm = WarmStart(unconfirmed: keys, restored: restored)
-            state!.syncedOnce = []
-            state!.reported = nil
+            let table = state!.table
+            state!.warm.expectResync(records: table.records.keys, clusters: table.clusters, at: now, grace: grace)
         }
     }
 
@@ -282,7 +296,7 @@ public final class RecordStore: Sendable, ServiceRecordSink {
             statistics.withLock { $0.failedBuilds += 1 }
             logger.error("compile failed; the previous answers keep serving", metadata: ["error": "\(error)"])
         }
-        let ready = live.withLock { state in state?.allSyncedOnce ?? true }
+        let ready = live.withLock { state in state?.warm.allSyncedOnce ?? true }
         if ready { statistics.withLock { $0.ready = true } }
     }
 
@@ -382,9 +396,9 @@ public final class RecordStore: Sendable, ServiceRecordSink {
             for key in live.records.keys where include(key) { names[key] = live.names(of: key) }
             return LiveState(records: live.records, clusters: live.clusters, problems: live.problems,
                              names: names, naming: live.naming, serial: current().serial,
-                             restoredFromState: state.restoredFromState,
-                             warmStart: state.warm != nil, unconfirmed: state.warm?.unconfirmed ?? [],
-                             syncedOnce: state.syncedOnce)
+                             restoredFromState: state.warm.restoredFromState,
+                             warmStart: state.warm.inProgress, unconfirmed: state.warm.unconfirmed,
+                             syncedOnce: state.warm.syncedOnce)
         }
     }
 

@@ -289,6 +289,53 @@ import Glibc
         try updated.write(toFile: path, atomically: true, encoding: .utf8)
     }
 
+    /// A reload that adds a member which never syncs (its API server refuses connections): what is served keeps
+    /// serving as in a warm start, and that resync ends once the reloaded `staleGracePeriod` has passed, as the warm
+    /// start after a restart does, rather than lasting for good.
+    @Test(.timeLimit(.minutes(2)))
+    func aResyncAfterAReloadEndsAfterTheGraceWhenAMemberNeverSyncs() async throws {
+        let daemon = try await ServedDaemon.start()
+        defer { daemon.remove() }
+        var first = try daemon.query(Self.global)
+        for _ in 0..<100 where !(first?.answer.contains { $0.hasSuffix("198.51.100.30") } ?? false) {
+            try await Task.sleep(for: .milliseconds(100))
+            first = try daemon.query(Self.global)
+        }
+        let ghost = try daemon.dir.write(
+            "ghost.kubeconfig",
+            """
+            apiVersion: v1
+            kind: Config
+            clusters: [{ name: ghost, cluster: { server: "http://127.0.0.1:1" } }]
+            users: [{ name: ghost, user: { token: t } }]
+            contexts: [{ name: ghost, context: { cluster: ghost, user: ghost } }]
+            current-context: ghost
+            """
+        )
+        let west = "  - { name: west-1, source: { manifests: members/west-1 } }\n"
+        let withGhost = ServedDaemon.config(dir: daemon.dir, dnsPort: daemon.dnsPort, adminPort: daemon.adminPort,
+                                            extra: "")
+            .replacingOccurrences(of: "staleGracePeriod: 2m", with: "staleGracePeriod: 3s")
+            .replacingOccurrences(of: west, with: west + "  - { name: ghost, source: { kubeconfig: \(ghost) } }\n")
+        #expect(withGhost.contains("name: ghost") && withGhost.contains("staleGracePeriod: 3s"))
+        _ = try daemon.dir.write("mcdns.yaml", withGhost)
+        daemon.kill(SIGHUP)
+        #expect(await daemon.stderr.wait(for: "members replaced", timeout: .seconds(20)), "\(daemon.stderr.all)")
+        func warm() -> Bool? {
+            try? JSONDecoder().decode(AdminViews.Records.self, from: Data(try daemon.http("/v1/records").body.utf8))
+                .warmStart
+        }
+        #expect(warm() == true, "ghost has not synced: the resync is in progress")
+        #expect(
+            await daemon.stderr.wait(for: "warm start over", timeout: .seconds(20)),
+            "the resync ended after the grace: \(daemon.stderr.all)"
+        )
+        #expect(warm() == false)
+        let still = try daemon.query(Self.global)
+        #expect(still?.answer.contains { $0.hasSuffix("198.51.100.30") } == true, "the synced members keep serving")
+        #expect(await daemon.stop() == 0)
+    }
+
     @Test(.timeLimit(.minutes(3)))
     func killDashNineMidBurstThenRestartAnswersFromTheSnapshot() async throws {
         let daemon = try await ServedDaemon.start()

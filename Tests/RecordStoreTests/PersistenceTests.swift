@@ -303,12 +303,36 @@ import Testing
             records: [Self.record("web", address: "10.0.0.1")],
             clusters: Self.synced
         )
-        let store = try RecordStore(live: try Self.liveTable(), firstSerial: 1, restoring: saved)
+        let before = ContinuousClock.now
+        let store = try RecordStore(live: try Self.liveTable(), firstSerial: 1, restoring: saved,
+                                    warmStartGrace: .seconds(120))
+        let after = ContinuousClock.now
         await store.apply(RecordChanges(clusters: Self.offline))
         #expect(try Self.answer(store.current(), "web") == ["10.0.0.1 ttl 5"])
-        #expect(store.endWarmStart())
+        #expect(!store.endWarmStart(ifOverdueAt: before + .seconds(119)), "the grace is not over")
+        #expect(try Self.answer(store.current(), "web") == ["10.0.0.1 ttl 5"])
+        #expect(store.endWarmStart(ifOverdueAt: after + .seconds(120)))
         #expect(try Self.answer(store.current(), "web") == [])
+        #expect(store.liveState()?.warmStart == false)
         #expect(!store.endWarmStart())
+    }
+
+    /// A reload replaces the controller: what is served stays, as after a restore, until each member has synced
+    /// again, and no longer than the grace when one never does (its targets would otherwise serve, stale, forever).
+    @Test func aResyncAfterAReloadEndsAfterTheGraceToo() async throws {
+        let store = try RecordStore(live: try Self.liveTable(), firstSerial: 1)
+        await store.apply(RecordChanges(upserted: [Self.record("web", address: "10.0.0.1")], clusters: Self.synced))
+        #expect(try Self.answer(store.current(), "web") == ["10.0.0.1 ttl 30"])
+        let reload = ContinuousClock.now + .seconds(600)
+        store.expectResync(within: .seconds(30), at: reload)
+        #expect(store.liveState()?.warmStart == true)
+        // The new controller's first report: east-1 has not synced yet.
+        await store.apply(RecordChanges(clusters: Self.offline))
+        #expect(try Self.answer(store.current(), "web") == ["10.0.0.1 ttl 5"])
+        #expect(!store.endWarmStart(ifOverdueAt: reload + .seconds(29)))
+        #expect(store.endWarmStart(ifOverdueAt: reload + .seconds(30)))
+        #expect(try Self.answer(store.current(), "web") == [])
+        #expect(store.liveState()?.records.isEmpty == true)
     }
 
     @Test func aCorruptStateFileIsIgnoredAtStart() throws {
