@@ -5,7 +5,8 @@ public enum AdminViews {
     /// `/v1/records` and `/v1/records/{namespace}/{name}`.
     public struct Records: Codable, Sendable, Equatable {
         public var serial: UInt32
-        /// The records came from the state file and some members have not resynced yet.
+        /// A warm start is in progress: records restored from the state file (or kept over a reload that replaced
+        /// the members) wait for some member's resync, for at most `staleGracePeriod`.
         public var warmStart: Bool
         public var records: [Record]
     }
