@@ -8,7 +8,8 @@
 #     SecondaryExampleTests runs as-is, with this bench's ports), and the time from a member change to Knot
 #     answering the new address, driven by NOTIFY. Needs knotd.
 #   - with --under-load S: the UDP query rate (dnsperf, S seconds, generated A names) without a transfer and while
-#     full transfers run back to back, in alternating rounds, and their ratio (issue 17: at most 10% lower).
+#     full transfers run back to back, in alternating rounds, and their ratio (issue 17: at most 10% lower); then
+#     queries paced at 80% of that rate with one full transfer alongside: the rate answered and the transfer's time.
 #     mcdns runs pinned to CPU 1 with one UDP worker, so its transfer thread (nice 19) shares that core with it;
 #     dnsperf runs on CPU 0 under SCHED_FIFO; the transfer client only reads and drops the stream (CPU 1).
 #     Needs root and dnsperf.
@@ -30,7 +31,7 @@ while [ $# -gt 0 ]; do
     --port) port="$2"; shift 2 ;;
     --under-load) under_load="$2"; shift 2 ;;
     --secondary) secondary=1; shift ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "usage: $0 [--services N] [--binary PATH] [--port PORT] [--under-load SECONDS] [--secondary]" >&2; exit 2 ;;
   esac
 done
@@ -167,17 +168,19 @@ with open(sys.argv[1], "w") as f:
         f.write(f"svc-{i}.ns-{i % 50}.acme.svc.example.com A\n")
 PY
 rate() {
-  taskset -c 0 chrt -f 20 dnsperf -s 127.0.0.1 -p "$port" -d "$work/queries.txt" -l "$under_load" -c 1 -q 200 -T 1 2>&1 \
+  taskset -c 0 chrt -f 20 dnsperf -s 127.0.0.1 -p "$port" -d "$work/queries.txt" -l "$under_load" -c 1 -q 200 -T 1 "$@" 2>&1 \
     | awk '/Queries per second:/ {print $4}'
 }
 # The transfer client reads and drops the stream (a 2-byte length, then the message; it stops once the messages'
 # ANCOUNTs add up to the AXFR's records), so the CPU a transfer takes is mcdns's, not a parser's.
 cat > "$work/axfr-reader.py" <<'PY'
-import socket, struct, sys
+import socket, struct, sys, time
 port, total = int(sys.argv[1]), int(sys.argv[2])
+once = len(sys.argv) > 3
 qname = b"".join(bytes([len(l)]) + l.encode() for l in "example.com".split(".")) + b"\0"
 query = struct.pack(">HHHHHH", 0x4242, 0, 1, 0, 0, 0) + qname + struct.pack(">HH", 252, 1)
 while True:
+    began = time.monotonic()
     s = socket.create_connection(("127.0.0.1", port))
     s.sendall(struct.pack(">H", len(query)) + query)
     f = s.makefile("rb", buffering=1 << 20)
@@ -191,7 +194,8 @@ while True:
         messages += 1
         if messages % 20 == 0: print("records", seen, flush=True)
     s.close()
-    if seen >= total: print("done", flush=True)
+    if seen >= total: print(f"done {time.monotonic() - began:.2f}", flush=True)
+    if once: break
 PY
 transfers() {
   exec taskset -c 1 python3 "$work/axfr-reader.py" "$port" "$records" > "$work/transfers-$round.txt"
@@ -206,3 +210,13 @@ for round in 1 2; do
     "$round" "$quiet" "$busy" "$(grep -c done "$work/transfers-$round.txt" || true)" \
     "$(grep records "$work/transfers-$round.txt" | tail -1 | awk '{print $2}')" "$(echo "$busy / $quiet" | bc -l)"
 done
+# Below saturation: queries paced at 80% of the last unloaded rate, and one full transfer started alongside: the
+# rate should hold and the transfer finish, with the core's spare fifth.
+round=paced
+target=$(printf '%.0f' "$(echo "$quiet * 0.8" | bc -l)")
+(exec taskset -c 1 python3 "$work/axfr-reader.py" "$port" "$records" once > "$work/transfers-paced.txt") & loop=$!
+paced=$(rate -Q "$target")
+kill "$loop" 2>/dev/null || true; wait "$loop" 2>/dev/null || true
+printf 'paced: %s qps asked, %s qps answered during one full transfer (ratio %.3f); the transfer %s\n' \
+  "$target" "$paced" "$(echo "$paced / $target" | bc -l)" \
+  "$(awk '/^done/ {print "finished in " $2 " s"; f=1} END {if (!f) print "did not finish"}' "$work/transfers-paced.txt")"

@@ -13,7 +13,10 @@ import Glibc
 /// 15 against a nice-0 thread's 1,024, about 1.4% of the core; SCHED_IDLE about 0.3%), but nice 19 still moves a
 /// transfer along under sustained full load, where SCHED_IDLE could leave a secondary waiting past its I/O
 /// timeout (Knot's `tcp-remote-io-timeout`: 5 s) between two messages. When the core is not saturated the
-/// transfer runs at full speed either way.
+/// transfer takes what the UDP workers leave, either way. A larger share is not worth its weight: sending a
+/// message (the event loop's write, the kernel's TCP) runs at nice 0 and grows with the transfer's pace, so at
+/// nice 13 (5% by weight) the query rate of a saturated core fell by 20% while transfers ran
+/// (`bench/transfer.sh --under-load`).
 enum TransferThread {
     static let niceness: Int32 = 19
 

@@ -3,18 +3,13 @@ import Foundation
     import Glibc
 #endif
 
-/// Gives freed heap memory back to the system after a large compile.
+/// Gives freed heap memory back to the system (`HeapTrimSchedule` says when).
 ///
 /// Building the first table of a big fleet goes through many batches, each replacing the shards it touches; glibc
 /// keeps the freed blocks, and the scale bench showed a third of the RSS after the first table was such garbage
 /// (236 MiB before `malloc_trim`, 160 MiB after, 10,000 services). `malloc_trim` is not in Glibc's module map, so
 /// it is looked up once by name; where it does not exist this does nothing.
 enum HeapTrim {
-    /// A trim follows once at least this many records have changed since the last one, in one batch or over many:
-    /// a single small update leaves little garbage and should not pay for walking the heap, but a steady trickle of
-    /// them adds up.
-    static let threshold = 1_000
-
     private typealias Trim = @convention(c) (Int) -> Int32
 
     private static let trimFunction: Trim? = {
@@ -28,6 +23,35 @@ enum HeapTrim {
 
     static func trim() {
         _ = trimFunction?(0)
+    }
+}
+
+/// When `RecordStore` trims the heap after a compile: after every member change, once `changeThreshold` records
+/// have changed since the last trim (in one batch or over many), and after any change once `interval` has passed
+/// since the last trim. The first keeps a big compile's garbage from lingering; the second bounds a steady trickle:
+/// watch events and small batches leave decoding buffers and replaced shards behind, which otherwise stay mapped
+/// until the threshold is reached (bench/soak.sh's RSS check). A trim runs on the compile path after the new table
+/// is published, never on the query path. Time comes in as an argument, so tests advance it instead of sleeping.
+struct HeapTrimSchedule {
+    static let changeThreshold = 1_000
+    static let interval: Duration = .seconds(5)
+
+    /// Records changed since the last trim.
+    private(set) var changedSinceTrim = 0
+    /// When the last trim was due (nil: none yet).
+    private(set) var lastTrim: ContinuousClock.Instant?
+
+    /// Counts a batch applied at `now` and says whether a trim follows it; when it does, the counts start again.
+    mutating func afterBatch(changed: Int, clustersChanged: Bool, at now: ContinuousClock.Instant) -> Bool {
+        changedSinceTrim += changed
+        let due = clustersChanged
+            || changedSinceTrim >= Self.changeThreshold
+            || (changedSinceTrim > 0 && lastTrim.map { now - $0 >= Self.interval } ?? true)
+        if due {
+            changedSinceTrim = 0
+            lastTrim = now
+        }
+        return due
     }
 }
 

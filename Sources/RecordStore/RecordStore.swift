@@ -29,8 +29,8 @@ public final class RecordStore: Sendable, ServiceRecordSink {
     private let reservedSerial = Atomic<UInt32>(0)
     /// Counts publishes: the persister compares it with what it wrote last.
     private let _changeCount = Atomic<UInt64>(0)
-    /// Records changed by the batches applied since the last `HeapTrim.trim()`.
-    private let changedSinceTrim = Atomic<Int>(0)
+    /// When a compile is followed by `HeapTrim.trim()`.
+    private let trimSchedule = Mutex(HeapTrimSchedule())
     private let statistics = Mutex(Statistics())
     /// Serials published before a new state file is written: bounds what a restart must skip. Large, because the
     /// write that renews it is slow at scale (seconds for 100,000 records) and must never be waited for on the
@@ -147,12 +147,11 @@ public final class RecordStore: Sendable, ServiceRecordSink {
     /// Compiles a batch of record changes into a new table and publishes it.
     public func apply(_ changes: RecordChanges) async {
         guard !changes.isEmpty else { return }
-        // Big batches and member changes free much of the old table, and so do many small batches together: hand
-        // that memory back once at least `HeapTrim.threshold` records have changed since the last trim (HeapTrim).
         let changed = changes.upserted.count + changes.removed.count
-        let since = changedSinceTrim.add(changed, ordering: .relaxed).newValue
-        let trim = since >= HeapTrim.threshold || changes.clusters != nil
-        if trim { changedSinceTrim.store(0, ordering: .relaxed) }
+        let now = ContinuousClock.now
+        let trim = trimSchedule.withLock {
+            $0.afterBatch(changed: changed, clustersChanged: changes.clusters != nil, at: now)
+        }
         compile(upserted: changes.upserted.count, removed: changes.removed.count, trim: trim) { state in
             state.effective(changes)
         }
