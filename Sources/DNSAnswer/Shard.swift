@@ -391,10 +391,14 @@ extension Shard {
     /// - every node's name lies in the names section, its origin entry is one of the shard's and names a zone of
     ///   the table whose origin bytes it holds, and (for a table's shard `index`) the name's group hash picks
     ///   this shard;
-    /// - type runs lie in the types section and nodes that share a run read the same number of entries;
+    /// - type runs lie in the types section, and no type entry is in two nodes' runs;
     /// - every template reference (types, fallbacks, variants) names a template of this shard (>= 0) or one of
     ///   the table's `sharedCount` shared ones (< 0), and every template's body and relocations lie in their
     ///   sections;
+    /// - in a shard of names, each template is its one node's: referenced by that node only (by several of its
+    ///   types, variants and fallback when they are the same answer), and by some node; the bytes of two
+    ///   templates overlap only when both are one node's, neither rotates, and both start at the same byte (one
+    ///   body the start of the other, as ANY without the additional section is of the one type's answer);
     /// - variants are ordered by node, name a node in range that says it has variants, and every node that says
     ///   so has one;
     /// - a rotating template's run (`Rotation`) lies in the part truncation keeps, holds at least two records,
@@ -441,7 +445,18 @@ extension Shard {
             if entry.rotationCount > 0 { checkRotation(t, entry, fail) }
         }
         let namesLength = Int(layout.origins - layout.names)
-        var runs: [UInt32: UInt8] = [:]
+        // The node each type entry and template belongs to (-1: none yet).
+        var typeOwner = [Int32](repeating: -1, count: typeCount)
+        var templateOwner = [Int32](repeating: -1, count: templateCount)
+        func own(_ reference: Int32, by n: Int, _ what: String) {
+            guard reference >= 0, Int(reference) < templateCount else { return }
+            let owner = templateOwner[Int(reference)]
+            if owner < 0 {
+                templateOwner[Int(reference)] = Int32(n)
+            } else if owner != Int32(n) {
+                fail("\(what) refers to template \(reference), which is node \(owner)'s")
+            }
+        }
         var nodeOK = [Bool](repeating: true, count: nodes)
         for n in 0..<nodes {
             let entry = node(n)
@@ -466,15 +481,15 @@ extension Shard {
                 nodeOK[n] = false
                 continue
             }
-            if let other = runs[entry.typesStart], other != entry.typesCount, entry.typesCount > 0 {
-                fail("node \(n) shares the type run at \(entry.typesStart) with another node reading \(other) entries, not \(entry.typesCount)")
-            }
-            if entry.typesCount > 0 { runs[entry.typesStart] = entry.typesCount }
             for t in Int(entry.typesStart)..<(Int(entry.typesStart) + Int(entry.typesCount)) {
+                if typeOwner[t] >= 0 { fail("node \(n)'s type entry \(t) is in node \(typeOwner[t])'s run too") }
+                typeOwner[t] = Int32(n)
                 checkReference(type(t).template, "node \(n)'s type entry \(t)")
+                own(type(t).template, by: n, "node \(n)'s type entry \(t)")
             }
             if entry.anyIsFirstType && entry.typesCount == 0 { fail("node \(n) answers ANY with its first type and has none") }
             checkReference(entry.fallback, "node \(n)'s fallback")
+            own(entry.fallback, by: n, "node \(n)'s fallback")
             if let index {
                 let full = fullName(of: entry)
                 if AnswerTable.shard(of: NameHash.group(full)) != index { fail("node \(n)'s name belongs to another shard") }
@@ -512,13 +527,37 @@ extension Shard {
             }
             varied.insert(variant.node)
             checkReference(variant.template, "variant \(v)")
+            own(variant.template, by: Int(variant.node), "variant \(v)")
         }
         for n in 0..<nodes where node(n).hasVariants && !varied.contains(UInt32(n)) { fail("node \(n) says it has variants and has none") }
+        if nodes > 0 { checkTemplateBytes(owners: templateOwner, fail) }
         return problems
     }
 }
 
 extension Shard {
+    /// Each template has an owner, and bytes overlap only as a node's templates may (`validate`'s rules).
+    private func checkTemplateBytes(owners: [Int32], _ fail: (String) -> Void) {
+        for (t, owner) in owners.enumerated() where owner < 0 { fail("template \(t) is no node's") }
+        let entries = (0..<owners.count).map { template($0).entry }
+        // By start, the longest first: a body another's bytes start overlaps the one before it in this order.
+        let order = entries.indices.filter { entries[$0].storedLength > 0 }.sorted {
+            (entries[$0].bodyStart, entries[$1].storedLength) < (entries[$1].bodyStart, entries[$0].storedLength)
+        }
+        var outer: Int? = nil
+        for t in order {
+            let entry = entries[t]
+            if let o = outer, Int(entry.bodyStart) < Int(entries[o].bodyStart) + entries[o].storedLength {
+                if entry.bodyStart != entries[o].bodyStart || owners[t] != owners[o] || entry.rotationCount > 0
+                    || entries[o].rotationCount > 0 {
+                    fail("template \(t)'s bytes overlap template \(o)'s and are not the start of one node's answer")
+                }
+                continue
+            }
+            outer = t
+        }
+    }
+
     /// `Rotation`'s rules, for template `index`.
     private func checkRotation(_ index: Int, _ entry: TemplateEntry, _ fail: (String) -> Void) {
         let (_, bytes, relocationBase) = template(index)

@@ -8,22 +8,12 @@ struct ShardPacker {
     private var names: [UInt8] = []
     private var types: [TypeEntry] = []
     private var variants: [VariantEntry] = []
-    private var store = TemplateStore(deduplicates: true)
+    private var store = TemplateStore()
     /// The lower-cased origin of each zone, by the table's zone index: names are stored without it.
     private let origins: [[UInt8]]
     /// The origins the names added so far are stored without, by zone, in the order first seen: a node keeps
     /// its origin's index here.
     private var originsUsed: [(zone: UInt16, bytes: [UInt8])] = []
-    /// Copied templates by their index in the shard copied from (-1: not yet): a template nodes share there
-    /// (`TemplateStore.deduplicates`) is copied once and stays shared.
-    private var copiedTemplates: [Int32] = []
-    /// Runs of type entries added fresh, by content, and copied runs by where they were in the shard copied
-    /// from: nodes whose answers by type are the same (a service's global, region, zone and clusterset names)
-    /// share one run.
-    private var freshRuns: [[UInt64]: UInt32] = [:]
-    private var copiedRuns: [UInt64: UInt32] = [:]
-    /// The one shard this packer copies from.
-    private var copiedFrom: ObjectIdentifier?
     /// The templates of the node being copied (`copy`), kept between nodes for its room.
     private var scratchReferences: [Int32] = []
     /// A name of a 257th zone came: the shard cannot index its origin (the compile refuses the table).
@@ -57,7 +47,8 @@ struct ShardPacker {
 
     /// Adds a freshly rendered node. Answers of the node that are byte for byte the same share one template:
     /// ANY is the A answer again at most names (RFC 8482 minimal ANY), and a requester's variant repeats every
-    /// type its override leaves alone.
+    /// type its override leaves alone. The node's templates and type entries are its own: another node with the
+    /// same answers gets templates of its own (`Shard.validate` checks that no two nodes share one).
     ///
     /// Only a wildcard's answers keep their relocations: they are written behind questions of any length. Every
     /// other node's answers are only ever written behind its own name (an exact match, so a question of the
@@ -91,16 +82,6 @@ struct ShardPacker {
         }
         precondition(types.count - typesStart <= NodeEntry.maxTypes, "the compile refuses names with over 255 types")
         let typesCount = types.count - typesStart
-        var runStart = UInt32(typesStart)
-        if typesCount > 0 {
-            let run = types[typesStart...].map { UInt64($0.qtype) << 32 | UInt64(UInt32(bitPattern: $0.template)) }
-            if let same = freshRuns[run] {
-                types.removeSubrange(typesStart...)
-                runStart = same
-            } else {
-                freshRuns[run] = runStart
-            }
-        }
         let index = UInt32(entries.count)
         for variant in node.variants {
             variants.append(VariantEntry(node: index, requester: variant.requester, qtype: variant.qtype,
@@ -112,7 +93,7 @@ struct ShardPacker {
         let stored = key.count - originLength
         entries.append(NodeEntry(
             nameStart: UInt32(names.count), nameLength: UInt8(stored), origin: origin,
-            typesStart: runStart, typesCount: UInt8(typesCount),
+            typesStart: UInt32(typesStart), typesCount: UInt8(typesCount),
             fallback: fallback, delegated: node.delegated, hasWildcardChild: node.hasWildcardChild,
             hasVariants: !node.variants.isEmpty, anyIsFirstType: anyIsFirstType))
         names += key[..<stored]
@@ -125,23 +106,16 @@ struct ShardPacker {
         var entry = old.node(index)
         // A template several answers of the node share is copied once and stays shared, and bytes two templates
         // share (one body the start of the other's) stay shared: the node's templates are copied longest first.
-        var copied: [(new: Int32, start: UInt32, length: UInt16)] = []
-        if copiedFrom == nil {
-            copiedFrom = ObjectIdentifier(old)
-            copiedTemplates = Array(repeating: -1, count: Int(old.layout.templateCount))
-        }
-        precondition(copiedFrom == ObjectIdentifier(old), "a packer copies from one shard")
+        // A template belongs to one node (`Shard.validate`), so what this node copied is all there is to look in.
+        var copied: [(old: Int32, new: Int32, start: UInt32, length: UInt16)] = []
         func copyTemplate(_ reference: Int32) -> Int32 {
             guard reference >= 0 else { return reference }
+            if let same = copied.first(where: { $0.old == reference }) { return same.new }
             let found = old.template(Int(reference)).entry
-            var fresh = copiedTemplates[Int(reference)]
-            if fresh < 0 {
-                let host = copied.first { $0.start == found.bodyStart && $0.length >= found.bodyLength }
-                fresh = store.copy(Int(reference), from: old, sharingBytesOf: host?.new)
-                copiedTemplates[Int(reference)] = fresh
-            }
+            let host = copied.first { $0.start == found.bodyStart && $0.length >= found.bodyLength }
+            let fresh = store.copy(Int(reference), from: old, sharingBytesOf: host?.new)
             // Kept for this node's shorter answers, whose bytes may be the start of this one's.
-            copied.append((fresh, found.bodyStart, found.bodyLength))
+            copied.append((reference, fresh, found.bodyStart, found.bodyLength))
             return fresh
         }
         // The packer's scratch list, emptied but kept: a list per copied node was most of a copy's allocations.
@@ -162,16 +136,10 @@ struct ShardPacker {
         entry.nameStart = UInt32(names.count - Int(entry.nameLength))
         entry.origin = originIndex(zone: old.originEntry(of: entry).zone, bytes: Array(old.origin(of: entry)))
         let typesStart = Int(entry.typesStart)
-        let run = UInt64(entry.typesStart) << 8 | UInt64(entry.typesCount)
-        if let same = copiedRuns[run] {
-            entry.typesStart = same
-        } else {
-            entry.typesStart = UInt32(types.count)
-            for i in typesStart..<(typesStart + Int(entry.typesCount)) {
-                let type = old.type(i)
-                types.append(TypeEntry(qtype: type.qtype, template: copyTemplate(type.template)))
-            }
-            if entry.typesCount > 0 { copiedRuns[run] = entry.typesStart }
+        entry.typesStart = UInt32(types.count)
+        for i in typesStart..<(typesStart + Int(entry.typesCount)) {
+            let type = old.type(i)
+            types.append(TypeEntry(qtype: type.qtype, template: copyTemplate(type.template)))
         }
         let newIndex = UInt32(entries.count)
         for i in oldVariants {

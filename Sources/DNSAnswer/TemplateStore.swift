@@ -36,53 +36,13 @@ struct TemplateEntry: Sendable {
     static let maxBodyLength = 65535 - 12 - 259 - 11
 }
 
-/// Compiled answers packed into flat arrays (no per-answer objects, nothing to retain per query).
+/// Compiled answers packed into flat arrays (no per-answer objects, nothing to retain per query). Each `add` and
+/// `copy` makes a new template: the store compares no answers (`ShardPacker` gives one name's equal answers one
+/// template; equal answers of two names are two templates).
 struct TemplateStore: Sendable {
     var entries: [TemplateEntry] = []
     var bytes: [UInt8] = []
     var relocations: [Relocation] = []
-    /// Store an answer equal to one added before (header facts, bytes and relocations) once, under one index:
-    /// a service's global, region, zone and clusterset names, which share a shard (`NameHash.group`), answer
-    /// A with the same bytes when the service runs in one cluster. Off for the table's shared answers, whose
-    /// indexes must follow their order. Copies are not looked up (`ShardPacker.copy` keeps a copied shard's
-    /// sharing by template index, which costs no hashing).
-    var deduplicates = false
-    /// Answers added, by a hash of their content, while `deduplicates` (a hash two answers share keeps the
-    /// first: the second is stored on its own).
-    private var byContent: [Int: Int32] = [:]
-
-    init(deduplicates: Bool = false) {
-        self.deduplicates = deduplicates
-    }
-
-    /// Without relocations the question length a body was made for does not matter: every node writes its
-    /// answers behind its own name only, and the same bytes then make the same message for any of them.
-    private static func questionLength(_ entry: TemplateEntry) -> UInt8 {
-        entry.relocationCount == 0 ? 0 : entry.referenceQnameLength
-    }
-
-    private static func contentHash(_ entry: TemplateEntry, _ body: [UInt8], _ relocations: [Relocation]) -> Int {
-        var hasher = Hasher()
-        hasher.combine(entry.trimmedLength)
-        hasher.combine(entry.answerCount)
-        hasher.combine(entry.authorityCount)
-        hasher.combine(entry.additionalCount)
-        hasher.combine(entry.trimmedAdditionalCount)
-        hasher.combine(questionLength(entry))
-        hasher.combine(entry.serialPosition)
-        hasher.combine(entry.rcode)
-        hasher.combine(entry.authoritative)
-        hasher.combine(entry.rotationStart)
-        hasher.combine(entry.rotationLength)
-        hasher.combine(entry.rotationCount)
-        hasher.combine(body)
-        for relocation in relocations {
-            hasher.combine(relocation.position)
-            hasher.combine(relocation.target)
-            hasher.combine(relocation.isQnameSuffix)
-        }
-        return hasher.finalize()
-    }
 
     /// A body's bytes as stored: the body, then its rotation points and kept length.
     private static func stored(_ body: RenderedBody) -> [UInt8] {
@@ -91,24 +51,6 @@ struct TemplateStore: Sendable {
         for point in rotation.points { withUnsafeBytes(of: point) { bytes += $0 } }
         withUnsafeBytes(of: UInt16(rotation.kept)) { bytes += $0 }
         return bytes
-    }
-
-    /// True when template `index` is the answer `entry`, `body` (with its points) and `relocations` would make.
-    private func holds(_ index: Int32, _ entry: TemplateEntry, _ body: [UInt8], _ relocations: [Relocation]) -> Bool {
-        let stored = entries[Int(index)]
-        guard stored.bodyLength == entry.bodyLength, stored.trimmedLength == entry.trimmedLength,
-              stored.relocationCount == entry.relocationCount, stored.answerCount == entry.answerCount,
-              stored.authorityCount == entry.authorityCount, stored.additionalCount == entry.additionalCount,
-              stored.trimmedAdditionalCount == entry.trimmedAdditionalCount,
-              Self.questionLength(stored) == Self.questionLength(entry), stored.serialPosition == entry.serialPosition,
-              stored.rcode == entry.rcode, stored.authoritative == entry.authoritative,
-              stored.rotationStart == entry.rotationStart, stored.rotationLength == entry.rotationLength,
-              stored.rotationCount == entry.rotationCount
-        else { return false }
-        let start = Int(stored.bodyStart)
-        guard self.bytes[start..<(start + body.count)].elementsEqual(body) else { return false }
-        let first = Int(stored.relocationStart)
-        return self.relocations[first..<(first + relocations.count)].elementsEqual(relocations)
     }
 
     /// Adds a compiled answer. With `host`, its body is the start of template `host`'s body, which it shares
@@ -134,23 +76,16 @@ struct TemplateStore: Sendable {
             authoritative: body.authoritative,
             rotationCount: UInt8(body.rotation?.points.count ?? 0)
         )
-        let stored = Self.stored(body)
-        var key = 0
-        if deduplicates {
-            key = Self.contentHash(entry, stored, body.relocations)
-            if let same = byContent[key], holds(same, entry, stored, body.relocations) { return same }
-        }
         if let host, entry.rotationCount == 0, entries[Int(host)].rotationCount == 0 {
             let start = Int(entries[Int(host)].bodyStart)
             precondition(bytes[start..<(start + body.bytes.count)].elementsEqual(body.bytes), "a shared body is its host's start")
             entry.bodyStart = UInt32(start)
         } else {
             entry.bodyStart = UInt32(bytes.count)
-            bytes += stored
+            bytes += Self.stored(body)
         }
         relocations += body.relocations
         entries.append(entry)
-        if deduplicates, byContent[key] == nil { byContent[key] = Int32(entries.count - 1) }
         return Int32(entries.count - 1)
     }
 
