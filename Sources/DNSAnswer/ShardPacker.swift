@@ -84,7 +84,7 @@ struct ShardPacker {
         for (qtype, body) in node.types { types.append(TypeEntry(qtype: qtype, template: template(body))) }
         // ANY answered as the first type is: its entry goes, a flag says so.
         var anyIsFirstType = false
-        if let any = types[typesStart...].firstIndex(where: { $0.qtype == RRType.any.rawValue }), any > typesStart,
+        if let any = types[typesStart...].firstIndex(where: { $0.qtype == .any }), any > typesStart,
            types[any].template == types[typesStart].template {
             types.remove(at: any)
             anyIsFirstType = true
@@ -93,7 +93,9 @@ struct ShardPacker {
         let typesCount = types.count - typesStart
         var runStart = UInt32(typesStart)
         if typesCount > 0 {
-            let run = types[typesStart...].map { UInt64($0.qtype) << 32 | UInt64(UInt32(bitPattern: $0.template)) }
+            let run = types[typesStart...].map {
+                UInt64($0.qtype.rawValue) << 32 | UInt64(UInt32(bitPattern: $0.template))
+            }
             if let same = freshRuns[run] {
                 types.removeSubrange(typesStart...)
                 runStart = same

@@ -7,6 +7,9 @@ public struct RRType: RawRepresentable, Hashable, Comparable, Sendable, CustomSt
     public init(rawValue: UInt16) { self.rawValue = rawValue }
     public init(_ rawValue: UInt16) { self.rawValue = rawValue }
 
+    /// Type 0 is reserved (RFC 6895 §3.1): no record has it, so it stands for "no type" where a question could
+    /// not be read.
+    public static let reserved = RRType(0)
     public static let a = RRType(1)
     public static let ns = RRType(2)
     public static let cname = RRType(5)
@@ -20,12 +23,22 @@ public struct RRType: RawRepresentable, Hashable, Comparable, Sendable, CustomSt
     public static let opt = RRType(41)
     public static let ds = RRType(43)
     public static let rrsig = RRType(46)
+    public static let tsig = RRType(250)
     public static let ixfr = RRType(251)
     public static let axfr = RRType(252)
     public static let any = RRType(255)
 
-    /// The mnemonic (`AAAA`) or `TYPE65280` for types ldns does not know.
+    /// The mnemonic (`AAAA`) or `TYPE65280` for types ldns does not know. The question-only types (RFC 6895 §3.1)
+    /// have no ldns descriptor; their names are the ones `init(mnemonic:)` reads.
     public var description: String {
+        switch rawValue {
+        case 251: return "IXFR"
+        case 252: return "AXFR"
+        case 253: return "MAILB"
+        case 254: return "MAILA"
+        case 255: return "ANY"
+        default: break
+        }
         guard let descriptor = ldns_rr_descript(rawValue), let name = descriptor.pointee._name else {
             return "TYPE\(rawValue)"
         }
