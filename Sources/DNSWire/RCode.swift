@@ -3,40 +3,41 @@
 /// codes mcdns sends or reads; every other code is carried through as its number.
 ///
 /// A plain value over the number, as `RRType` is: the query path copies and compares it like an integer, and
-/// JSON carries it as the number.
+/// JSON carries it as the number. The constants are inlinable computed values, as `RRType`'s are: a stored
+/// `static let` is read through an accessor call from other modules, once per use on the query path.
 public struct RCode: RawRepresentable, Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
     public var rawValue: UInt16
-    public init(rawValue: UInt16) { self.rawValue = rawValue }
-    public init(_ rawValue: UInt16) { self.rawValue = rawValue }
+    @inlinable public init(rawValue: UInt16) { self.rawValue = rawValue }
+    @inlinable public init(_ rawValue: UInt16) { self.rawValue = rawValue }
 
     /// The code a message carries in its header's 4 bits and its OPT's extended RCODE byte.
-    public init(header: UInt8, extended: UInt8 = 0) {
+    @inlinable public init(header: UInt8, extended: UInt8 = 0) {
         rawValue = UInt16(extended) << 4 | UInt16(header & 0x0F)
     }
 
-    public static let noError = RCode(0)
-    public static let formErr = RCode(1)
-    public static let servFail = RCode(2)
-    public static let nxDomain = RCode(3)
-    public static let notImp = RCode(4)
-    public static let refused = RCode(5)
-    public static let yxDomain = RCode(6)
-    public static let yxRRSet = RCode(7)
-    public static let nxRRSet = RCode(8)
-    public static let notAuth = RCode(9)
-    public static let notZone = RCode(10)
+    @inlinable public static var noError: RCode { RCode(0) }
+    @inlinable public static var formErr: RCode { RCode(1) }
+    @inlinable public static var servFail: RCode { RCode(2) }
+    @inlinable public static var nxDomain: RCode { RCode(3) }
+    @inlinable public static var notImp: RCode { RCode(4) }
+    @inlinable public static var refused: RCode { RCode(5) }
+    @inlinable public static var yxDomain: RCode { RCode(6) }
+    @inlinable public static var yxRRSet: RCode { RCode(7) }
+    @inlinable public static var nxRRSet: RCode { RCode(8) }
+    @inlinable public static var notAuth: RCode { RCode(9) }
+    @inlinable public static var notZone: RCode { RCode(10) }
     /// 16 in an OPT's extended RCODE (RFC 6891): the EDNS version is not supported.
-    public static let badVers = RCode(16)
+    @inlinable public static var badVers: RCode { RCode(16) }
     /// 16 in a TSIG's error field (RFC 8945): the MAC does not verify.
-    public static let badSig = RCode(16)
-    public static let badKey = RCode(17)
-    public static let badTime = RCode(18)
-    public static let badCookie = RCode(23)
+    @inlinable public static var badSig: RCode { RCode(16) }
+    @inlinable public static var badKey: RCode { RCode(17) }
+    @inlinable public static var badTime: RCode { RCode(18) }
+    @inlinable public static var badCookie: RCode { RCode(23) }
 
     /// The low 4 bits, as the header carries them.
-    public var header: UInt8 { UInt8(truncatingIfNeeded: rawValue & 0x0F) }
+    @inlinable public var header: UInt8 { UInt8(truncatingIfNeeded: rawValue & 0x0F) }
     /// The high 8 bits, as an OPT record's extended RCODE carries them (0 for every header-only code).
-    public var extended: UInt8 { UInt8(truncatingIfNeeded: rawValue >> 4) }
+    @inlinable public var extended: UInt8 { UInt8(truncatingIfNeeded: rawValue >> 4) }
 
     /// The IANA mnemonic as dig prints it in `status:` (`NXDOMAIN`), or `RCODE12` for a code without one.
     /// 16 reads `BADVERS`: a response's status comes from its header and OPT, where 16 means that.
