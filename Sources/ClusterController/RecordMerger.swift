@@ -264,7 +264,7 @@ public enum RecordMerger {
         if kind == .externalName {
             return Condition(
                 type: ConditionType.ready,
-                status: "True",
+                status: .true,
                 reason: "ExternalName",
                 message: "answers with a CNAME to the external name"
             )
@@ -279,7 +279,7 @@ public enum RecordMerger {
         if !withReady.isEmpty {
             return Condition(
                 type: ConditionType.ready,
-                status: "True",
+                status: .true,
                 reason: "EndpointsReady",
                 message: "ready endpoints in \(withReady.map(\.cluster.rawValue).joined(separator: ", "))"
             )
@@ -289,7 +289,7 @@ public enum RecordMerger {
         if !withTargets.isEmpty {
             return Condition(
                 type: ConditionType.ready,
-                status: "True",
+                status: .true,
                 reason: "AllowedWithoutEndpoints",
                 message: "published without ready endpoints in "
                     + withTargets.map(\.cluster.rawValue).joined(separator: ", ")
@@ -297,7 +297,7 @@ public enum RecordMerger {
         }
         return Condition(
             type: ConditionType.ready,
-            status: "False",
+            status: .false,
             reason: "NoReadyEndpoints",
             message: "no connected cluster has a ready endpoint"
         )
@@ -327,14 +327,14 @@ public enum RecordMerger {
         if selection.allDrained {
             return Condition(
                 type: ConditionType.drained,
-                status: "True",
+                status: .true,
                 reason: DrainReason.allHealthyDrained,
                 message: "every healthy cluster is drained (\(described)): answering as if none were"
             )
         }
         return Condition(
             type: ConditionType.drained,
-            status: "True",
+            status: .true,
             reason: DrainReason.clusterDrained,
             message: "\(described): left out of the answers"
         )
@@ -348,12 +348,12 @@ public enum RecordMerger {
     private static func combine(_ type: String, _ items: [(reason: String, message: String)]) -> Condition? {
         guard let first = items.first else { return nil }
         if items.count == 1 {
-            return Condition(type: type, status: "True", reason: first.reason, message: first.message)
+            return Condition(type: type, status: .true, reason: first.reason, message: first.message)
         }
         let reasons = items.map(\.reason).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
         return Condition(
             type: type,
-            status: "True",
+            status: .true,
             reason: reasons.count == 1 ? first.reason : "Multiple",
             message: items.map { "\($0.reason): \($0.message)" }.joined(separator: "; ")
         )

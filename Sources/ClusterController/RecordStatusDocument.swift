@@ -38,7 +38,8 @@ public enum RecordStatusDocument {
             .array(
                 record.status.conditions.map { condition in
                     var fields: [String: KubeValue] = [
-                        "type": KubeValue(.string(condition.type)), "status": KubeValue(.string(condition.status)),
+                        "type": KubeValue(.string(condition.type)),
+                        "status": KubeValue(.string(condition.status.rawValue)),
                         "reason": KubeValue(.string(condition.reason)),
                         "message": KubeValue(.string(condition.message)),
                     ]
@@ -102,14 +103,17 @@ public enum RecordStatusDocument {
         return KubeValue(.object(fields))
     }
 
-    private static func previousConditions(_ previous: KubeValue?) -> [String: (status: String?, time: String?)] {
+    private static func previousConditions(
+        _ previous: KubeValue?
+    ) -> [String: (status: Condition.Status?, time: String?)] {
         guard case .array(let items)? = previous?["conditions"]?.content else { return [:] }
-        var result: [String: (status: String?, time: String?)] = [:]
+        var result: [String: (status: Condition.Status?, time: String?)] = [:]
         for item in items {
             guard case .string(let type)? = item["type"]?.content else { continue }
-            var status: String?
+            // A status outside the three is no status this condition had: its transition time moves.
+            var status: Condition.Status?
             var time: String?
-            if case .string(let text)? = item["status"]?.content { status = text }
+            if case .string(let text)? = item["status"]?.content { status = Condition.Status(rawValue: text) }
             if case .string(let text)? = item["lastTransitionTime"]?.content { time = text }
             result[type] = (status, time)
         }

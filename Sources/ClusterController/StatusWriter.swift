@@ -380,7 +380,7 @@ public final class StatusWriter: Service, ServiceRecordSink, Sendable {
         record.status.conditions = [
             Condition(
                 type: RecordMerger.ConditionType.ready,
-                status: "False",
+                status: .false,
                 reason: "ServiceNotExported",
                 message: "no member cluster exports the service \(key) any more; the record serves no names"
             )

@@ -154,19 +154,19 @@ public final class AnswerTable: Sendable {
         source: RequesterAddress,
         into output: UnsafeMutableRawBufferPointer
     ) -> Int {
-        var qtype: UInt16 = 0
+        var qtype = RRType.reserved
         return respond(to: query, transport: transport, source: source, into: output, qtype: &qtype)
     }
 
-    /// As above, and reports the query's type in `qtype` (0 when the question could not be read), so the server
-    /// can count queries by type without parsing the question again.
+    /// As above, and reports the query's type in `qtype` (`.reserved` when the question could not be read), so the
+    /// server can count queries by type without parsing the question again.
     @inline(__always)
     public func respond(
         to query: UnsafeRawBufferPointer,
         transport: Transport,
         source: RequesterAddress,
         into output: UnsafeMutableRawBufferPointer,
-        qtype: inout UInt16
+        qtype: inout RRType
     ) -> Int {
         var outcome = ResponseOutcome()
         return respond(to: query, transport: transport, source: source, into: output, qtype: &qtype,
@@ -182,7 +182,7 @@ public final class AnswerTable: Sendable {
         transport: Transport,
         source: RequesterAddress,
         into output: UnsafeMutableRawBufferPointer,
-        qtype: inout UInt16,
+        qtype: inout RRType,
         outcome: inout ResponseOutcome,
         cookies: ServerCookies,
         tcpKeepalive: UInt16 = 0
@@ -205,18 +205,19 @@ public final class AnswerTable: Sendable {
                 // RFC 7873 §5.2.2: a client cookie must be 8 bytes, a server cookie 8 to 32: else FORMERR.
                 let length = parsed.cookieLength
                 guard length == 8 || (length >= 16 && length <= 40) else {
-                    return writeBare(parsed, query, output, transport, rcode: 1, echoQuestion: true)
+                    return writeBare(parsed, query, output, transport, rcode: .formErr, echoQuestion: true)
                 }
                 outcome.cookie = cookies.judge(query, start: parsed.cookieStart, length: length, source: source,
                                                into: &parsed)
             }
             switch parsed.qtype {
-            case 41: return writeBare(parsed, query, output, transport, rcode: 1, echoQuestion: true)
-            case 251, 252: return writeBare(parsed, query, output, transport, rcode: 5, echoQuestion: true)
+            case .opt: return writeBare(parsed, query, output, transport, rcode: .formErr, echoQuestion: true)
+            case .ixfr, .axfr: return writeBare(parsed, query, output, transport, rcode: .refused, echoQuestion: true)
             default: break
             }
+            // Class IN only.
             guard parsed.qclass == 1 else {
-                return writeBare(parsed, query, output, transport, rcode: 5, echoQuestion: true)
+                return writeBare(parsed, query, output, transport, rcode: .refused, echoQuestion: true)
             }
             return answer(parsed, query, output, transport, source, &outcome)
         }
@@ -239,10 +240,10 @@ public final class AnswerTable: Sendable {
         {
             _ = cookies.judge(query, start: parsed.cookieStart, length: parsed.cookieLength, source: source,
                               into: &parsed)
-            // BADCOOKIE is extended RCODE 23: 7 in the header, 1 in the OPT.
-            return writeBare(parsed, query, output, .udp, rcode: 23, echoQuestion: true)
+            // BADCOOKIE is an extended RCODE: 7 in the header, 1 in the OPT.
+            return writeBare(parsed, query, output, .udp, rcode: .badCookie, echoQuestion: true)
         }
-        return writeBare(parsed, query, output, .udp, rcode: 0, echoQuestion: true, truncated: true)
+        return writeBare(parsed, query, output, .udp, rcode: .noError, echoQuestion: true, truncated: true)
     }
 
     /// The hash that picks the shard of `query`'s name (`NameHash.group`) as `respond` computes it for its first
@@ -339,7 +340,7 @@ public final class AnswerTable: Sendable {
             }
             start += 1 + Int(query[start])
         }
-        return writeBare(parsed, query, output, transport, rcode: 5, echoQuestion: true)
+        return writeBare(parsed, query, output, transport, rcode: .refused, echoQuestion: true)
     }
 
     @inline(__always)
@@ -369,9 +370,9 @@ public final class AnswerTable: Sendable {
                        _ outcome: inout ResponseOutcome) -> Int {
         let (entry, bytes, relocations) = shard.template(index)
         // The class of the `Resolution` the template was compiled from, read off the facts it keeps.
-        if entry.rcode == 3 {
+        if entry.rcode == RCode.nxDomain.header {
             outcome.responseClass = .nxDomain
-        } else if entry.rcode != 0 {
+        } else if entry.rcode != RCode.noError.header {
             outcome.responseClass = .error
             outcome.nameKey = 0
         } else if !entry.authoritative {
@@ -459,18 +460,18 @@ public final class AnswerTable: Sendable {
     /// A response with no records: errors, REFUSED, BADVERS. With our OPT whenever the request had a valid one,
     /// also without a question (a header-only NOTIMP or FORMERR).
     private func writeBare(_ parsed: ParsedQuery, _ query: UnsafeRawBufferPointer, _ output: UnsafeMutableRawBufferPointer,
-                           _ transport: Transport, rcode: UInt8, echoQuestion: Bool, truncated: Bool = false) -> Int {
+                           _ transport: Transport, rcode: RCode, echoQuestion: Bool, truncated: Bool = false) -> Int {
         let withOPT = parsed.hasOPT
         let questionLength = echoQuestion ? parsed.questionLength : 0
         guard 12 + questionLength + (withOPT ? optLength(parsed) : 0) <= output.count else { return 0 }
-        writeHeader(parsed, output, rcode: rcode & 0x0F, authoritative: false, truncated: truncated,
+        writeHeader(parsed, output, rcode: rcode.header, authoritative: false, truncated: truncated,
                     counts: (echoQuestion ? 1 : 0, 0, 0, withOPT ? 1 : 0))
         if echoQuestion {
             output.baseAddress!.advanced(by: 12).copyMemory(from: query.baseAddress!.advanced(by: 12),
                                                             byteCount: questionLength)
         }
         var length = 12 + questionLength
-        if withOPT { length = writeOPT(parsed, query, output, at: length, extendedRcode: rcode >> 4, ecsScope: 0) }
+        if withOPT { length = writeOPT(parsed, query, output, at: length, extendedRcode: rcode.extended, ecsScope: 0) }
         return length
     }
 

@@ -1,3 +1,4 @@
+public import DNSWire
 public import MCDNSModel
 
 /// Why a name answers the way it does (DESIGN §4): the service behind it, every candidate cluster with the
@@ -17,7 +18,7 @@ public struct Explanation: Sendable, Codable, Equatable {
     public var kind: String
     /// answer, noData, nxDomain, referral or refused.
     public var resolution: String
-    public var rcode: Int
+    public var rcode: RCode
     public var answer: [String]
     public var authority: [String]
     /// The TTL of the answer's first record, or the negative TTL of a NODATA/NXDOMAIN.

@@ -21,7 +21,7 @@ struct RenderedBody: Sendable, Equatable {
     var relocations: [Relocation]
     /// The query name length the pointers were resolved for (a question of another length is patched).
     var referenceQnameLength: Int
-    var rcode: UInt8
+    var rcode: RCode
     var authoritative: Bool
     var resolution: Resolution
     /// Where the SOA serial sits in the body, for a zone whose serial follows the table's: written from the

@@ -1,3 +1,5 @@
+import DNSWire
+
 /// What the allocation-free parser learned of a query. Offsets are into the query bytes.
 struct ParsedQuery {
     var id: UInt16 = 0
@@ -6,7 +8,8 @@ struct ParsedQuery {
     var flags1: UInt8 = 0
     /// Length of the question name in wire form (including the root label).
     var qnameLength = 0
-    var qtype: UInt16 = 0
+    /// `.reserved` (type 0) until the question is read.
+    var qtype = RRType.reserved
     var qclass: UInt16 = 0
     var hasOPT = false
     /// A TSIG record closes the additional section (RFC 8945): the server signs the response off this path.
@@ -40,7 +43,7 @@ struct ParsedQuery {
 enum ParseOutcome {
     case query(ParsedQuery)
     case drop
-    case error(ParsedQuery, rcode: UInt8, echoQuestion: Bool)
+    case error(ParsedQuery, rcode: RCode, echoQuestion: Bool)
 }
 
 /// Reads a query without allocating: header, one question (no compression allowed there), then every
@@ -65,25 +68,27 @@ enum QueryParser {
         let arcount = Int(packet[10]) << 8 | Int(packet[11])
         // RFC 9619: a QUERY with more than one question is FORMERR; another opcode's use of the count is
         // unknown to us, so that is NOTIMP. Header only: which question would we echo?
-        guard qdcount <= 1 else { return .error(query, rcode: query.opcode == 0 ? 1 : 4, echoQuestion: false) }
+        guard qdcount <= 1 else {
+            return .error(query, rcode: query.opcode == 0 ? .formErr : .notImp, echoQuestion: false)
+        }
         let hasQuestion = qdcount == 1
 
         var offset = 12
         if hasQuestion {
             // The question name: plain labels only, at most 255 bytes.
             while true {
-                guard offset < count else { return .error(query, rcode: 1, echoQuestion: false) }
+                guard offset < count else { return .error(query, rcode: .formErr, echoQuestion: false) }
                 let length = Int(packet[offset])
                 if length == 0 { offset += 1; break }
-                guard length & 0xC0 == 0 else { return .error(query, rcode: 1, echoQuestion: false) }
+                guard length & 0xC0 == 0 else { return .error(query, rcode: .formErr, echoQuestion: false) }
                 offset += 1 + length
-                guard offset - 12 < 255 else { return .error(query, rcode: 1, echoQuestion: false) }
+                guard offset - 12 < 255 else { return .error(query, rcode: .formErr, echoQuestion: false) }
             }
             query.qnameLength = offset - 12
             guard query.qnameLength <= 255, offset + 4 <= count else {
-                return .error(query, rcode: 1, echoQuestion: false)
+                return .error(query, rcode: .formErr, echoQuestion: false)
             }
-            query.qtype = UInt16(packet[offset]) << 8 | UInt16(packet[offset + 1])
+            query.qtype = RRType(UInt16(packet[offset]) << 8 | UInt16(packet[offset + 1]))
             query.qclass = UInt16(packet[offset + 2]) << 8 | UInt16(packet[offset + 3])
             offset += 4
         }
@@ -93,19 +98,21 @@ enum QueryParser {
         var index = 0
         while index < total {
             let ownerStart = offset
-            guard skipName(packet, &offset) else { return .error(query, rcode: 1, echoQuestion: hasQuestion) }
-            guard offset + 10 <= count else { return .error(query, rcode: 1, echoQuestion: hasQuestion) }
-            let type = UInt16(packet[offset]) << 8 | UInt16(packet[offset + 1])
+            guard skipName(packet, &offset) else { return .error(query, rcode: .formErr, echoQuestion: hasQuestion) }
+            guard offset + 10 <= count else { return .error(query, rcode: .formErr, echoQuestion: hasQuestion) }
+            let type = RRType(UInt16(packet[offset]) << 8 | UInt16(packet[offset + 1]))
             let rdlength = Int(packet[offset + 8]) << 8 | Int(packet[offset + 9])
             let rdataStart = offset + 10
-            guard rdataStart + rdlength <= count else { return .error(query, rcode: 1, echoQuestion: hasQuestion) }
-            if type == 41 {
+            guard rdataStart + rdlength <= count else {
+                return .error(query, rcode: .formErr, echoQuestion: hasQuestion)
+            }
+            if type == .opt {
                 // RFC 6891 §6.1.1: one OPT, in the additional section, owned by the root. A request whose OPT
                 // records break that gets FORMERR without an OPT (as Knot answers): none of them is the one.
                 guard index >= ancount + nscount, !query.hasOPT, offset == ownerStart + 1, packet[ownerStart] == 0
                 else {
                     query.hasOPT = false
-                    return .error(query, rcode: 1, echoQuestion: hasQuestion)
+                    return .error(query, rcode: .formErr, echoQuestion: hasQuestion)
                 }
                 query.hasOPT = true
                 query.udpPayload = max(512, UInt16(packet[offset + 2]) << 8 | UInt16(packet[offset + 3]))
@@ -113,21 +120,21 @@ enum QueryParser {
                 query.dnssecOK = packet[offset + 6] & 0x80 != 0
                 guard readOptions(packet, from: rdataStart, to: rdataStart + rdlength, localOption: localOption,
                                   tcpKeepalive: tcpKeepalive, into: &query)
-                else { return .error(query, rcode: 1, echoQuestion: hasQuestion) }
+                else { return .error(query, rcode: .formErr, echoQuestion: hasQuestion) }
             }
-            if type == 250 && index == total - 1 { query.hasTSIG = true }
+            if type == .tsig && index == total - 1 { query.hasTSIG = true }
             offset = rdataStart + rdlength
             index += 1
         }
         // Bytes after the last record the counts announce.
-        guard offset == count else { return .error(query, rcode: 1, echoQuestion: hasQuestion) }
+        guard offset == count else { return .error(query, rcode: .formErr, echoQuestion: hasQuestion) }
         // A well-formed message, in this order as Knot checks it: an EDNS version we do not speak (RFC 6891
         // §6.1.3: BADVERS, extended RCODE 16: 0 in the header, 1 in the OPT), then an opcode other than QUERY
         // (NOTIMP, whatever its sections hold), then a QUERY without a question (FORMERR). Each carries our OPT
         // when the request had one (RFC 6891 §7).
-        if query.hasOPT && query.ednsVersion > 0 { return .error(query, rcode: 16, echoQuestion: hasQuestion) }
-        if query.opcode != 0 { return .error(query, rcode: 4, echoQuestion: hasQuestion) }
-        guard hasQuestion else { return .error(query, rcode: 1, echoQuestion: false) }
+        if query.hasOPT && query.ednsVersion > 0 { return .error(query, rcode: .badVers, echoQuestion: hasQuestion) }
+        if query.opcode != 0 { return .error(query, rcode: .notImp, echoQuestion: hasQuestion) }
+        guard hasQuestion else { return .error(query, rcode: .formErr, echoQuestion: false) }
         return .query(query)
     }
 

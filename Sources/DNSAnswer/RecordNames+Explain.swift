@@ -24,7 +24,7 @@ extension LiveTable {
             service: owner.map { $0.description },
             kind: zone == nil ? "none" : "static",
             resolution: "\(resolved.resolution)",
-            rcode: Int(resolved.rcode),
+            rcode: resolved.rcode,
             answer: resolved.answer.map { $0.presentation ?? "\($0.owner) \($0.type)" },
             authority: resolved.authority.map { $0.presentation ?? "\($0.owner) \($0.type)" },
             ttl: resolved.answer.first?.ttl ?? resolved.authority.first(where: { $0.type == .soa })?.ttl,

@@ -18,7 +18,7 @@ public enum Resolution: Sendable, Equatable {
 /// `owner`s equal to the query name are written as a pointer to the question (so the answer echoes its case).
 public struct ResolvedAnswer: Sendable, Equatable {
     public var resolution: Resolution
-    public var rcode: UInt8
+    public var rcode: RCode
     public var authoritative: Bool
     public var answer: [ResourceRecord] = []
     public var authority: [ResourceRecord] = []
@@ -27,7 +27,7 @@ public struct ResolvedAnswer: Sendable, Equatable {
     /// Helpful records that are dropped first when the answer does not fit (addresses of NS, MX and SRV targets).
     public var additionalOptional: [ResourceRecord] = []
 
-    public init(resolution: Resolution, rcode: UInt8, authoritative: Bool) {
+    public init(resolution: Resolution, rcode: RCode, authoritative: Bool) {
         self.resolution = resolution
         self.rcode = rcode
         self.authoritative = authoritative

@@ -1,3 +1,5 @@
+import DNSWire
+
 /// A name in a shard: where its lower-cased wire name is, its zone's origin, and its compiled answers by type.
 /// 16 bytes (a million names at scale): a node's requester variants, which few names have, are found by its index
 /// in the variants section instead of through fields of every node (24 bytes with them).
@@ -45,7 +47,7 @@ struct NodeEntry: Sendable {
 }
 
 struct TypeEntry: Sendable {
-    var qtype: UInt16
+    var qtype: RRType
     var template: Int32
 }
 
@@ -54,12 +56,12 @@ struct TypeEntry: Sendable {
 struct VariantEntry: Sendable {
     var node: UInt32
     var requester: UInt16
-    var qtype: UInt16
+    var qtype: RRType
     var template: Int32
 
     /// The `qtype` of a requester's answer to every type it has no entry of: a variant that is a CNAME answers
     /// every type (type 0 is reserved, RFC 6895, so no query needs an entry of its own there).
-    static let otherTypes: UInt16 = 0
+    static let otherTypes = RRType.reserved
 }
 
 /// A slot of a shard's table: 4 bytes, 0 when empty, else a 12-bit tag of the name hash above the node's index
@@ -338,7 +340,7 @@ final class Shard: ManagedBuffer<ShardLayout, UInt64> {
 
     /// The requester-specific template for `qtype` at `node`, when the node has one.
     @inline(__always)
-    func variant(node: Int32, requester: Int, qtype: UInt16) -> Int32? {
+    func variant(node: Int32, requester: Int, qtype: RRType) -> Int32? {
         var other: Int32? = nil
         for i in variantRange(node: Int(node)) {
             let variant = variant(at: i)
@@ -367,7 +369,7 @@ final class Shard: ManagedBuffer<ShardLayout, UInt64> {
 
     /// The template for `qtype` at `node`, or its fallback.
     @inline(__always)
-    func template(node: Int32, qtype: UInt16) -> Int32 {
+    func template(node: Int32, qtype: RRType) -> Int32 {
         let entry = self.node(Int(node))
         var i = Int(entry.typesStart)
         let end = i + Int(entry.typesCount)
@@ -376,7 +378,7 @@ final class Shard: ManagedBuffer<ShardLayout, UInt64> {
             if type.qtype == qtype { return type.template }
             i += 1
         }
-        if qtype == 255 && entry.anyIsFirstType { return self.type(Int(entry.typesStart)).template }
+        if qtype == .any && entry.anyIsFirstType { return self.type(Int(entry.typesStart)).template }
         return entry.fallback
     }
 }

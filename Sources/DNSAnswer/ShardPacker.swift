@@ -75,7 +75,7 @@ struct ShardPacker {
         for (qtype, body) in node.types { types.append(TypeEntry(qtype: qtype, template: template(body))) }
         // ANY answered as the first type is: its entry goes, a flag says so.
         var anyIsFirstType = false
-        if let any = types[typesStart...].firstIndex(where: { $0.qtype == RRType.any.rawValue }), any > typesStart,
+        if let any = types[typesStart...].firstIndex(where: { $0.qtype == .any }), any > typesStart,
            types[any].template == types[typesStart].template {
             types.remove(at: any)
             anyIsFirstType = true

@@ -5,8 +5,8 @@ import MCDNSModel
 struct PendingNode {
     var name: DomainName
     var zone: Int
-    var types: [(UInt16, RenderedBody)]
-    var variants: [(requester: UInt16, qtype: UInt16, body: RenderedBody)]
+    var types: [(RRType, RenderedBody)]
+    var variants: [(requester: UInt16, qtype: RRType, body: RenderedBody)]
     /// A body of its own for every other type, or else `sharedFallback` (an index into the shared store).
     var fallback: RenderedBody?
     var sharedFallback: Int32
@@ -75,7 +75,7 @@ struct TableBuilder {
 
     func resolve(_ name: DomainName, _ type: RRType, override: [RRType: [ResourceRecord]]? = nil) -> ResolvedAnswer {
         guard let index = zoneIndex(of: name) else {
-            return ResolvedAnswer(resolution: .refused, rcode: 5, authoritative: false)
+            return ResolvedAnswer(resolution: .refused, rcode: .refused, authoritative: false)
         }
         return ZoneResolver(zone: zones[index], serial: serial).resolve(name, type, override: override)
     }
@@ -156,10 +156,10 @@ struct TableBuilder {
             let resolver = ZoneResolver(zone: zone, serial: serial)
             // A name no record can own: the shared answers never point at the question as an owner.
             let placeholder = (try? zone.origin.prepending("\u{0}")) ?? zone.origin
-            var nx = ResolvedAnswer(resolution: .nxDomain, rcode: 3, authoritative: true)
+            var nx = ResolvedAnswer(resolution: .nxDomain, rcode: .nxDomain, authoritative: true)
             resolver.addNegative(to: &nx)
             nxTemplates.append(reference(shared.add(MessageRenderer.render(nx, qname: placeholder, fixedSuffix: zone.origin, serialFollowsTable: zone.followsTableSerial))))
-            var nodata = ResolvedAnswer(resolution: .noData, rcode: 0, authoritative: true)
+            var nodata = ResolvedAnswer(resolution: .noData, rcode: .noError, authoritative: true)
             resolver.addNegative(to: &nodata)
             nodataTemplates.append(reference(shared.add(MessageRenderer.render(nodata, qname: placeholder,
                                                                               fixedSuffix: zone.origin,
@@ -197,9 +197,9 @@ struct TableBuilder {
             node.delegated = true
             node.sharedFallback = referralTemplates[cut]!
             if cut == name {
-                node.types.append((RRType.ds.rawValue, MessageRenderer.render(resolver.resolve(name, .ds), qname: name,
-                                                                              fixedSuffix: name,
-                                                                              serialFollowsTable: zone.followsTableSerial)))
+                let answer = MessageRenderer.render(resolver.resolve(name, .ds), qname: name, fixedSuffix: name,
+                                                    serialFollowsTable: zone.followsTableSerial)
+                node.types.append((.ds, answer))
             }
             return node
         }
@@ -245,7 +245,7 @@ struct TableBuilder {
         guard types.count <= NodeEntry.maxTypes else {
             throw .tooManyTypes(name, types.count)
         }
-        for type in types { node.types.append((type.rawValue, try render(type))) }
+        for type in types { node.types.append((type, try render(type))) }
         if let variants = zone.variants[name] {
             for (requester, override) in variants.sorted(by: { $0.key < $1.key }) {
                 var variantTypes = Set(types).union(override.keys.filter { !Self.carriesNoAnswer($0) })
@@ -258,7 +258,7 @@ struct TableBuilder {
                                           try render(absentTypes[index], override)))
                 }
                 for type in variantTypes.sorted() {
-                    node.variants.append((UInt16(requester), type.rawValue, try render(type, override)))
+                    node.variants.append((UInt16(requester), type, try render(type, override)))
                 }
             }
         }

@@ -22,6 +22,7 @@ struct TemplateEntry: Sendable {
     var rotationLength: UInt16 = 0
     /// A wire name has at most 255 bytes.
     var referenceQnameLength: UInt8
+    /// The header's 4 RCODE bits (`RCode.header`): a compiled answer never needs an extended RCODE.
     var rcode: UInt8
     var authoritative: Bool
     /// 0 or 1: the answer is served as compiled. At most 255 points (`Rotation.maxPoints`).
@@ -72,7 +73,7 @@ struct TemplateStore: Sendable {
             rotationStart: UInt16(body.rotation?.start ?? 0),
             rotationLength: UInt16(body.rotation?.length ?? 0),
             referenceQnameLength: UInt8(body.referenceQnameLength),
-            rcode: body.rcode,
+            rcode: body.rcode.header,
             authoritative: body.authoritative,
             rotationCount: UInt8(body.rotation?.points.count ?? 0)
         )

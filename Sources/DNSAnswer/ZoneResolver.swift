@@ -37,7 +37,7 @@ public struct ZoneResolver: Sendable {
     /// `override` replaces the RRsets of one name (a requester-specific variant).
     public func resolve(_ qname: DomainName, _ qtype: RRType,
                         override: [RRType: [ResourceRecord]]? = nil) -> ResolvedAnswer {
-        var result = ResolvedAnswer(resolution: .answer, rcode: 0, authoritative: true)
+        var result = ResolvedAnswer(resolution: .answer, rcode: .noError, authoritative: true)
         var current = qname
         var visited: Set<DomainName> = [qname]
         for _ in 0..<Self.maxChainLength {
@@ -50,7 +50,7 @@ public struct ZoneResolver: Sendable {
                 }
                 return result
             case .missing:
-                result.rcode = 3
+                result.rcode = .nxDomain
                 result.resolution = .nxDomain
                 addNegative(to: &result)
                 return result

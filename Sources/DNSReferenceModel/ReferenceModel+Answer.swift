@@ -84,7 +84,7 @@ func be32(_ value: UInt32) -> [UInt8] { be16(UInt16(value >> 16)) + be16(UInt16(
 
 /// The model's answer in record form.
 public struct ReferenceAnswer: Sendable, Equatable {
-    public var rcode: UInt8
+    public var rcode: RCode
     public var authoritative: Bool
     public var answer: [ResourceRecord] = []
     public var authority: [ResourceRecord] = []
@@ -119,14 +119,14 @@ extension ReferenceModel {
     /// negative answers (the SOA in authority, TTL from the SOA or the service's own negative TTL) and RFC 8482
     /// minimal ANY. REFUSED outside the served zones.
     public func answer(_ qname: DomainName, _ qtype: RRType, requester: ClusterID?) -> ReferenceAnswer {
-        guard let zone = zone(of: qname) else { return ReferenceAnswer(rcode: 5, authoritative: false) }
-        var result = ReferenceAnswer(rcode: 0, authoritative: true)
+        guard let zone = zone(of: qname) else { return ReferenceAnswer(rcode: .refused, authoritative: false) }
+        var result = ReferenceAnswer(rcode: .noError, authoritative: true)
         var current = qname
         var visited: Set<DomainName> = [qname]
         for _ in 0..<16 {
             // A requester's own answer is for the name it asked, not for names a CNAME leads to.
             guard let node = node(current, in: zone, requester: current == qname ? requester : nil) else {
-                result.rcode = 3
+                result.rcode = .nxDomain
                 result.authority = [soa(zone, ttl: min(zone.soa.ttl, minimum(zone)))]
                 return result
             }
@@ -206,17 +206,17 @@ extension ReferenceModel {
         let who = requester(of: query)
         var body: ReferenceAnswer
         var scope: UInt8 = 0
-        if query.type.rawValue == 41 {
-            body = ReferenceAnswer(rcode: 1, authoritative: false)  // FORMERR: OPT is no question type.
+        if query.type == .opt {
+            body = ReferenceAnswer(rcode: .formErr, authoritative: false)  // OPT is no question type.
         } else if query.type == .axfr || query.type == .ixfr {
-            body = ReferenceAnswer(rcode: 5, authoritative: false)
+            body = ReferenceAnswer(rcode: .refused, authoritative: false)
         } else {
             body = answer(query.name, query.type, requester: who?.cluster)
             if let who, let ecs = who.ecsScope, body != answer(query.name, query.type, requester: nil) { scope = ecs }
         }
         var bytes = be16(query.id)
         bytes.append(0x80 | (body.authoritative ? 0x04 : 0) | (query.recursionDesired ? 0x01 : 0))
-        bytes.append(body.rcode)
+        bytes.append(body.rcode.header)
         bytes += be16(1) + be16(UInt16(body.answer.count)) + be16(UInt16(body.authority.count))
             + be16(UInt16(body.additional.count + (query.ednsSize == nil ? 0 : 1)))
         bytes += query.name.wire + be16(query.type.rawValue) + be16(1)

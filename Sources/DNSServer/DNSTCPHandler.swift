@@ -217,14 +217,14 @@ final class DNSTCPHandler: ChannelDuplexHandler {
 
     private func answer(_ query: ByteBuffer, context: ChannelHandlerContext) {
         if let transfer, let type = query.withUnsafeReadableBytes({ TransferRequest.queryType(of: $0) }),
-           type == RRType.axfr.rawValue || type == RRType.ixfr.rawValue
+           type == .axfr || type == .ixfr
         {
             startTransfer(Array(query.readableBytesView), transfer: transfer, context: context)
             return
         }
         let table = reader.table()
         let answer = UnsafeMutableRawBufferPointer(rebasing: scratch[2..<TCPScratchBuffers.size])
-        var qtype: UInt16 = 0
+        var qtype = RRType.reserved
         var outcome = ResponseOutcome()
         outcome.turn = scratch.loadUnaligned(fromByteOffset: TCPScratchBuffers.turnOffset, as: UInt32.self)
         let started = mcdns_monotonic_nanoseconds()

@@ -90,7 +90,7 @@ public final class NotifySender: Service {
             }
             for (id, rcode) in acknowledged.take() {
                 guard let target = pending.first(where: { $0.value.id == id })?.key else { continue }
-                if rcode == 0 {
+                if rcode == .noError {
                     ackCount.add(1, ordering: .relaxed)
                     logger.debug(
                         "NOTIFY acknowledged",
@@ -172,11 +172,11 @@ public final class NotifySender: Service {
 
 /// NOTIFY responses received and not yet looked at by the sender's loop.
 final class NotifyAcknowledgements: Sendable {
-    private let list = Mutex<[(id: UInt16, rcode: Int)]>([])
+    private let list = Mutex<[(id: UInt16, rcode: RCode)]>([])
 
-    func append(_ id: UInt16, _ rcode: Int) { list.withLock { $0.append((id, rcode)) } }
+    func append(_ id: UInt16, _ rcode: RCode) { list.withLock { $0.append((id, rcode)) } }
 
-    func take() -> [(id: UInt16, rcode: Int)] {
+    func take() -> [(id: UInt16, rcode: RCode)] {
         list.withLock { list in
             defer { list = [] }
             return list
@@ -200,6 +200,6 @@ private final class NotifyResponseHandler: ChannelInboundHandler {
             let flags = buffer.getInteger(at: buffer.readerIndex + 2, as: UInt16.self),
             flags & 0x8000 != 0, (flags >> 11) & 0xF == 4
         else { return }
-        acknowledged.append(id, Int(flags & 0xF))
+        acknowledged.append(id, RCode(header: UInt8(truncatingIfNeeded: flags)))
     }
 }

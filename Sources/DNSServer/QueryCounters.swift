@@ -1,5 +1,6 @@
 import CMCDNSSys
 import DNSAnswer
+import DNSWire
 
 /// Plain per-thread query counters (DESIGN §8: no metrics call, lock or allocation per query). Each UDP thread
 /// owns one set and is its only writer; the TCP event loops share one set with atomic adds. A scrape sums the
@@ -9,13 +10,14 @@ import DNSAnswer
 /// nanoseconds and its count, then rate-limited responses by [response class][action], then queries by zone slot
 /// (`QueryStatistics.ZoneSlots`).
 public final class QueryCounters: @unchecked Sendable {
-    /// The query types counted by name; every other type lands in `other`.
-    public static let typeBuckets: [String] = [
-        "A", "AAAA", "CNAME", "SRV", "TXT", "SOA", "NS", "MX", "PTR", "ANY",
-        "other",
-    ]
-    /// RCODEs 0 to 15 as the header carries them; 16 counts queries answered with nothing (dropped).
+    /// The query types counted by name, in the order of `typeBucket`; every other type lands in `other`.
+    static let countedTypes: [RRType] = [.a, .aaaa, .cname, .srv, .txt, .soa, .ns, .mx, .ptr, .any]
+    /// The label values of the type buckets: the counted types' mnemonics, then `other`.
+    public static let typeBuckets: [String] = countedTypes.map(\.description) + ["other"]
+    /// RCODEs 0 to 15 as the header carries them (`RCode.header`); 16 counts queries answered with nothing
+    /// (dropped).
     public static let rcodeBuckets = 17
+    static let droppedBucket = 16
     /// `typeBuckets.count` as a literal: the per-query index must not touch the array (a lazy global).
     static let typeBucketCount = 11
     /// The transports' label values, in the order of `Transport.counterIndex`.
@@ -57,27 +59,29 @@ public final class QueryCounters: @unchecked Sendable {
 
     deinit { cells.deallocate() }
 
+    /// The bucket of `qtype`: its place in `countedTypes`, else the last (`other`).
     @inline(__always)
-    static func typeBucket(_ qtype: UInt16) -> Int {
+    static func typeBucket(_ qtype: RRType) -> Int {
         switch qtype {
-        case 1: return 0
-        case 28: return 1
-        case 5: return 2
-        case 33: return 3
-        case 16: return 4
-        case 6: return 5
-        case 2: return 6
-        case 15: return 7
-        case 12: return 8
-        case 255: return 9
+        case .a: return 0
+        case .aaaa: return 1
+        case .cname: return 2
+        case .srv: return 3
+        case .txt: return 4
+        case .soa: return 5
+        case .ns: return 6
+        case .mx: return 7
+        case .ptr: return 8
+        case .any: return 9
         default: return 10
         }
     }
 
     /// Counts one query: `response` holds the answer (`length` bytes; 0 = nothing sent).
     @inline(__always)
-    func count(transport: Transport, qtype: UInt16, response: UnsafeRawPointer, length: Int) {
-        let rcode = length >= 4 ? Int(response.load(fromByteOffset: 3, as: UInt8.self) & 0x0F) : 16
+    func count(transport: Transport, qtype: RRType, response: UnsafeRawPointer, length: Int) {
+        // The header's 4 RCODE bits are the bucket (`RCode.header`).
+        let rcode = length >= 4 ? Int(response.load(fromByteOffset: 3, as: UInt8.self) & 0x0F) : Self.droppedBucket
         let index = (transport.counterIndex * Self.typeBucketCount + Self.typeBucket(qtype)) * Self.rcodeBuckets + rcode
         add(index, 1)
     }

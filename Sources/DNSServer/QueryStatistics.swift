@@ -11,6 +11,9 @@ public final class QueryStatistics: Sendable {
 
     public init() {
         precondition(QueryCounters.typeBucketCount == QueryCounters.typeBuckets.count)
+        precondition(
+            QueryCounters.countedTypes.enumerated().allSatisfy { QueryCounters.typeBucket($0.element) == $0.offset }
+        )
         tcp = QueryCounters(shared: true, zones: zones)
         sets.withLock { $0.append(tcp) }
     }
@@ -102,17 +105,9 @@ public final class QueryStatistics: Sendable {
 
         public static var latencyBoundsSeconds: [Double] { QueryCounters.latencyBounds.map { Double($0) / 1e9 } }
 
-        static func rcodeName(_ code: Int) -> String {
-            switch code {
-            case 0: return "NOERROR"
-            case 1: return "FORMERR"
-            case 2: return "SERVFAIL"
-            case 3: return "NXDOMAIN"
-            case 4: return "NOTIMP"
-            case 5: return "REFUSED"
-            case 16: return "dropped"
-            default: return "RCODE\(code)"
-            }
+        /// The label of an RCODE bucket: the RCODE's mnemonic (`RCode.description`), or `dropped`.
+        static func rcodeName(_ bucket: Int) -> String {
+            bucket == QueryCounters.droppedBucket ? "dropped" : RCode(UInt16(bucket)).description
         }
     }
 }

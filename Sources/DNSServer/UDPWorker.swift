@@ -1,5 +1,6 @@
 import CMCDNSSys
 import DNSAnswer
+import DNSWire
 import RecordStore
 import Synchronization
 
@@ -165,7 +166,7 @@ final class UDPWorker: Sendable {
             }
             for slot in 0..<received {
                 var length = 0
-                var qtype: UInt16 = 0
+                var qtype = RRType.reserved
                 let size = mcdns_batch_in_length(batch, slot)
                 outcome.zone = -1
                 // A datagram larger than the buffer is no DNS query we could answer correctly: drop it.
@@ -183,7 +184,7 @@ final class UDPWorker: Sendable {
                                                  qtype: &qtype, outcome: &outcome, cookies: cookies)
                     length = min(max(answered, 0), outputSize)
                     // IXFR over UDP (RFC 1995 §2; AXFR stays REFUSED): rare, answered by the transfer service.
-                    if qtype == 251, length > 0, let transfer {
+                    if qtype == .ixfr, length > 0, let transfer {
                         length = min(transfer.respondUDP(to: query, source: source, output: output, length: length),
                                      outputSize)
                     } else if outcome.signed, length > 0, let transfer {

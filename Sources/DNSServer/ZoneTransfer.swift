@@ -93,7 +93,7 @@ public final class ZoneTransfer: Sendable {
         let configuration = self.configuration
         func refuse(
             _ reason: Refusal,
-            rcode: Int,
+            rcode: RCode,
             zone: String,
             _ message: @autoclosure () -> [UInt8]? = nil
         )
@@ -111,40 +111,40 @@ public final class ZoneTransfer: Sendable {
             return emit(reply) ? 1 : 0
         }
         guard let query = try? TransferRequest(wire: request) else {
-            return refuse(.malformed, rcode: 1, zone: "?")
+            return refuse(.malformed, rcode: .formErr, zone: "?")
         }
         let zoneText = query.zone.description
         let allowed =
             source.map { address in
                 address.withUnsafeBytes { bytes in configuration.allow.contains { $0.contains(bytes) } }
             } ?? false
-        guard allowed else { return refuse(.addressNotAllowed, rcode: 5, zone: zoneText) }
+        guard allowed else { return refuse(.addressNotAllowed, rcode: .refused, zone: zoneText) }
         var key: TSIGKey? = nil
         var requestMAC: [UInt8]? = nil
         switch TSIG.verify(request, keys: configuration.keys, now: clock()) {
         case .malformed:
-            return refuse(.malformed, rcode: 1, zone: zoneText)
+            return refuse(.malformed, rcode: .formErr, zone: zoneText)
         case .unsigned:
-            if configuration.requireTSIG { return refuse(.missingKey, rcode: TSIG.notAuth, zone: zoneText) }
+            if configuration.requireTSIG { return refuse(.missingKey, rcode: .notAuth, zone: zoneText) }
         case .badKey(let record):
             return refuse(
                 .badKey,
-                rcode: TSIG.notAuth,
+                rcode: .notAuth,
                 zone: zoneText,
-                TSIG.errorResponse(to: request, record: record, error: TSIG.badKey)
+                TSIG.errorResponse(to: request, record: record, error: .badKey)
             )
         case .badSignature(let record):
             return refuse(
                 .badSignature,
-                rcode: TSIG.notAuth,
+                rcode: .notAuth,
                 zone: zoneText,
-                TSIG.errorResponse(to: request, record: record, error: TSIG.badSig)
+                TSIG.errorResponse(to: request, record: record, error: .badSig)
             )
         case .badTime(let record, let key):
             // RFC 8945 §5.2.3: signed, with our time in Other Data, so the client can verify it and see the skew.
             return refuse(
                 .badTime,
-                rcode: TSIG.notAuth,
+                rcode: .notAuth,
                 zone: zoneText,
                 TSIG.badTimeResponse(to: request, record: record, key: key, now: clock())
             )
@@ -164,7 +164,7 @@ public final class ZoneTransfer: Sendable {
                     "dns.client": "\(client)", "dns.zone": "\(zoneText)", "reason": "zone_not_transferred",
                 ]
             )
-            guard let reply = try? writer.bare(rcode: TSIG.notAuth) else { return 0 }
+            guard let reply = try? writer.bare(rcode: .notAuth) else { return 0 }
             return emit(reply) ? 1 : 0
         }
         guard active.add(1, ordering: .relaxed).newValue <= configuration.maxConcurrentTransfers else {
@@ -176,7 +176,7 @@ public final class ZoneTransfer: Sendable {
                     "dns.client": "\(client)", "dns.zone": "\(zoneText)", "reason": "too_many_transfers",
                 ]
             )
-            guard let reply = try? writer.bare(rcode: 5) else { return 0 }
+            guard let reply = try? writer.bare(rcode: .refused) else { return 0 }
             return emit(reply) ? 1 : 0
         }
         defer { active.subtract(1, ordering: .relaxed) }
@@ -224,7 +224,7 @@ public final class ZoneTransfer: Sendable {
             logger.error("zone transfer failed", metadata: ["dns.zone": "\(zoneText)", "error": "\(error)"])
             guard batch.messages == 0, !batch.stopped else { return batch.messages }
             var failure = TransferWriter(request: request, key: key, requestMAC: requestMAC)
-            guard let reply = try? failure.bare(rcode: 2) else { return 0 }
+            guard let reply = try? failure.bare(rcode: .servFail) else { return 0 }
             return emit(reply) ? 1 : 0
         }
         let metadata: Logger.Metadata = [
@@ -287,9 +287,9 @@ public final class ZoneTransfer: Sendable {
             guard let result = try? TSIG.sign(unsigned, key: key, priorMAC: mac) else { return length }
             signed = result.wire
         case .badKey(let record):
-            signed = TSIG.errorResponse(to: request, record: record, error: TSIG.badKey)
+            signed = TSIG.errorResponse(to: request, record: record, error: .badKey)
         case .badSignature(let record):
-            signed = TSIG.errorResponse(to: request, record: record, error: TSIG.badSig)
+            signed = TSIG.errorResponse(to: request, record: record, error: .badSig)
         case .badTime(let record, let key):
             signed = TSIG.badTimeResponse(to: request, record: record, key: key, now: clock())
         }

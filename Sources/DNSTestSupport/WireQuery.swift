@@ -44,11 +44,14 @@ public enum WireQuery {
     }
 
     /// Reads a response's header fields (nil when shorter than a header).
-    public static func header(of response: [UInt8]) -> (id: UInt16, qr: Bool, opcode: Int, rcode: Int, qdcount: Int)? {
+    /// `rcode` is the header's 4 bits.
+    public static func header(of response: [UInt8])
+        -> (id: UInt16, qr: Bool, opcode: Int, rcode: RCode, qdcount: Int)?
+    {
         guard response.count >= 12 else { return nil }
         let id = UInt16(response[0]) << 8 | UInt16(response[1])
         return (
-            id, response[2] & 0x80 != 0, Int(response[2] >> 3) & 0x0F, Int(response[3] & 0x0F),
+            id, response[2] & 0x80 != 0, Int(response[2] >> 3) & 0x0F, RCode(header: response[3]),
             Int(response[4]) << 8 | Int(response[5])
         )
     }

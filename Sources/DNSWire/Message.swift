@@ -10,7 +10,8 @@ internal import CLDNS
 /// Never used on the query path.
 public struct Message: Sendable, Equatable {
     public var id: UInt16
-    public var rcode: Int
+    /// The header's RCODE (its 4 bits; `fullRcode` adds the OPT's extended bits).
+    public var rcode: RCode
     public var opcode: Int
     public var qr: Bool
     public var aa: Bool
@@ -36,7 +37,9 @@ public struct Message: Sendable, Equatable {
     }
 
     /// The full RCODE (header RCODE plus the OPT's extended bits).
-    public var fullRcode: Int { (edns.map { $0.extendedRcode << 4 } ?? 0) | rcode }
+    public var fullRcode: RCode {
+        RCode(header: rcode.header, extended: UInt8(truncatingIfNeeded: edns?.extendedRcode ?? 0))
+    }
 
     /// Reads a message in wire form.
     public init(wire: [UInt8]) throws(WireError) {
@@ -47,7 +50,7 @@ public struct Message: Sendable, Equatable {
         }
         defer { ldns_pkt_free(packet) }
         id = ldns_pkt_id(packet)
-        rcode = Int(ldns_pkt_get_rcode(packet).rawValue)
+        rcode = RCode(header: UInt8(truncatingIfNeeded: ldns_pkt_get_rcode(packet).rawValue))
         opcode = Int(ldns_pkt_get_opcode(packet).rawValue)
         qr = ldns_pkt_qr(packet) != 0
         aa = ldns_pkt_aa(packet) != 0

@@ -94,7 +94,8 @@ public struct TSIGRecord: Sendable, Equatable {
     public var fudge: UInt16
     public var mac: [UInt8]
     public var originalID: UInt16
-    public var error: UInt16
+    /// `.noError`, or the TSIG error of a response: `.badSig`, `.badKey` or `.badTime` (RFC 8945 §5.2).
+    public var error: RCode
     /// Other Data: the server's time (6 bytes) in a BADTIME response, else empty.
     public var otherData: [UInt8] = []
 }
@@ -117,11 +118,6 @@ public enum TSIGVerdict: Sendable, Equatable {
 
 /// TSIG (RFC 8945) through ldns: verifying requests and signing responses, one message or a chain of them.
 public enum TSIG {
-    /// RCODE NOTAUTH and the TSIG error codes of RFC 8945 §3.
-    public static let notAuth = 9
-    public static let badSig: UInt16 = 16
-    public static let badKey: UInt16 = 17
-    public static let badTime: UInt16 = 18
     /// The fudge mcdns signs with (RFC 8945 §10 recommends 300 seconds).
     public static let fudge: UInt16 = 300
 
@@ -205,10 +201,10 @@ public enum TSIG {
     public static func badTimeResponse(to request: [UInt8], record: TSIGRecord, key: TSIGKey, now: UInt64)
         -> [UInt8]
     {
-        let unsigned = header(of: request, rcode: notAuth) + question(of: request)
+        let unsigned = header(of: request, rcode: .notAuth) + question(of: request)
         let time = bytes48(record.timeSigned)
         let fudge = [UInt8(record.fudge >> 8), UInt8(record.fudge & 0xFF)]
-        let error = [UInt8(badTime >> 8), UInt8(badTime & 0xFF)]
+        let error = [UInt8(RCode.badTime.rawValue >> 8), UInt8(RCode.badTime.rawValue & 0xFF)]
         let other = bytes48(now)
         // §4.3.3: Request MAC (its size, then the MAC), the message as sent minus its TSIG, the TSIG variables
         // (key name and algorithm name in canonical form, class ANY, TTL 0, Time Signed, Fudge, Error, Other Len,
@@ -258,8 +254,8 @@ public enum TSIG {
 
     /// The unsigned NOTAUTH response RFC 8945 §5.2 asks for a request with an unknown key or a bad MAC: the
     /// request's header and question, and a TSIG record with `error`, the request's time and an empty MAC.
-    public static func errorResponse(to request: [UInt8], record: TSIGRecord, error: UInt16) -> [UInt8] {
-        var out = header(of: request, rcode: notAuth, additional: 1)
+    public static func errorResponse(to request: [UInt8], record: TSIGRecord, error: RCode) -> [UInt8] {
+        var out = header(of: request, rcode: .notAuth, additional: 1)
         out += question(of: request)
         out += record.keyName.wire
         out += [0, 250, 0, 255, 0, 0, 0, 0]
@@ -271,19 +267,19 @@ public enum TSIG {
         ]
         rdata += [UInt8(record.fudge >> 8), UInt8(record.fudge & 0xFF), 0, 0]
         rdata += [
-            UInt8(record.originalID >> 8), UInt8(record.originalID & 0xFF), UInt8(error >> 8),
-            UInt8(error & 0xFF), 0, 0,
+            UInt8(record.originalID >> 8), UInt8(record.originalID & 0xFF), UInt8(error.rawValue >> 8),
+            UInt8(error.rawValue & 0xFF), 0, 0,
         ]
         out += [UInt8(rdata.count >> 8), UInt8(rdata.count & 0xFF)] + rdata
         return out
     }
 
     /// A response header for `request` (its ID, opcode and RD; QR and AA set) with one question at most.
-    static func header(of request: [UInt8], rcode: Int, additional: UInt16 = 0) -> [UInt8] {
+    static func header(of request: [UInt8], rcode: RCode, additional: UInt16 = 0) -> [UInt8] {
         guard request.count >= 12 else { return [] }
         let qd = question(of: request).isEmpty ? 0 : 1
         return [
-            request[0], request[1], 0x84 | (request[2] & 0x79), UInt8(rcode & 0x0F), 0, UInt8(qd), 0, 0, 0, 0,
+            request[0], request[1], 0x84 | (request[2] & 0x79), rcode.header, 0, UInt8(qd), 0, 0, 0, 0,
             UInt8(additional >> 8), UInt8(additional & 0xFF),
         ]
     }
@@ -357,7 +353,7 @@ public enum TSIG {
             fudge: UInt16(int(fudge)),
             mac: Array(mac[2...]),
             originalID: UInt16(int(id)),
-            error: UInt16(int(error)),
+            error: RCode(UInt16(int(error))),
             otherData: other.count >= 2 ? Array(other[2...]) : []
         )
     }

@@ -41,7 +41,7 @@ public struct TransferWriter {
 
     /// The next message, holding `records`.
     public mutating func message(_ records: ArraySlice<ResourceRecord>) throws(WireError) -> [UInt8] {
-        var wire = TSIG.header(of: request, rcode: 0)
+        var wire = TSIG.header(of: request, rcode: .noError)
         guard !wire.isEmpty else { throw .ldns("the request is shorter than a DNS header") }
         let question = first ? TSIG.question(of: request) : []
         wire[5] = question.isEmpty ? 0 : 1
@@ -63,7 +63,7 @@ public struct TransferWriter {
     }
 
     /// A response with no records and `rcode` (REFUSED, NOTAUTH, FORMERR…), signed when the request was.
-    public mutating func bare(rcode: Int) throws(WireError) -> [UInt8] {
+    public mutating func bare(rcode: RCode) throws(WireError) -> [UInt8] {
         var wire = TSIG.header(of: request, rcode: rcode)
         guard !wire.isEmpty else { throw .ldns("the request is shorter than a DNS header") }
         wire += TSIG.question(of: request)
@@ -94,7 +94,7 @@ public struct TransferRequest: Sendable, Equatable {
     public var clientSerial: UInt32?
 
     /// The query type of a message with one question, read without ldns: the TCP path calls it on every query.
-    public static func queryType(of wire: UnsafeRawBufferPointer) -> UInt16? {
+    public static func queryType(of wire: UnsafeRawBufferPointer) -> RRType? {
         guard wire.count > 12, wire[2] & 0x80 == 0, wire[4] == 0, wire[5] == 1 else { return nil }
         var at = 12
         while at < wire.count {
@@ -104,7 +104,7 @@ public struct TransferRequest: Sendable, Equatable {
             at += 1 + length
         }
         guard at + 3 <= wire.count else { return nil }
-        return UInt16(wire[at + 1]) << 8 | UInt16(wire[at + 2])
+        return RRType(UInt16(wire[at + 1]) << 8 | UInt16(wire[at + 2]))
     }
 
     public init(wire: [UInt8]) throws(WireError) {

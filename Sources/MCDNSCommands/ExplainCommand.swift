@@ -55,7 +55,7 @@ struct ExplainCommand: AsyncParsableCommand {
         )
         lines.append("  zone:       \(e.zone ?? "none (REFUSED)")")
         lines.append("  service:    \(e.service ?? "none") (\(e.kind) name)")
-        lines.append("  result:     \(e.resolution), rcode \(e.rcode)" + (e.degraded ? ", degraded" : ""))
+        lines.append("  result:     \(e.resolution), rcode \(e.rcode.rawValue)" + (e.degraded ? ", degraded" : ""))
         lines.append("  step:       \(e.step)")
         if let strategy = e.strategy { lines.append("  strategy:   \(strategy)" + (e.policy.map { ": \($0)" } ?? "")) }
         lines.append("  ttl:        \(e.ttl.map(String.init) ?? "-")")

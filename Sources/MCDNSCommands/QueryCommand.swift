@@ -181,10 +181,6 @@ struct QueryCommand: AsyncParsableCommand {
         elapsed: Duration,
         size: Int
     ) -> String {
-        let statuses = [
-            0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED",
-            16: "BADVERS",
-        ]
         var flags: [String] = []
         if m.qr { flags.append("qr") }
         if m.aa { flags.append("aa") }
@@ -196,7 +192,7 @@ struct QueryCommand: AsyncParsableCommand {
         lines.append("; <<>> mcdns query <<>> \(name) \(type)" + (extras.map { " (as \($0))" } ?? ""))
         lines.append(
             ";; ->>HEADER<<- opcode: \(m.opcode == 0 ? "QUERY" : "\(m.opcode)"), status: "
-                + "\(statuses[m.fullRcode] ?? "RCODE\(m.fullRcode)"), id: \(m.id)"
+                + "\(m.fullRcode), id: \(m.id)"
         )
         lines.append(
             ";; flags: \(flags.joined(separator: " ")); QUERY: \(m.question.count), ANSWER: \(m.answer.count), "

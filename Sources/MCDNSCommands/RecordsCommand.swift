@@ -74,7 +74,7 @@ struct RecordsCommand: AsyncParsableCommand {
             let serving = record.serving ?? record.status.dns.filter { $0.readyEndpoints > 0 }.map(\.cluster.rawValue)
             var row = [
                 record.namespace, record.name,
-                record.status.conditions.first { $0.type == "Ready" }?.status ?? "Unknown",
+                (record.status.conditions.first { $0.type == "Ready" }?.status ?? .unknown).rawValue,
                 Self.clusters(serving, all: wide),
                 record.spec.trafficPolicy?.summary ?? "nearest",
             ]
@@ -122,7 +122,7 @@ struct RecordsCommand: AsyncParsableCommand {
         var notes: [String] = []
         if record.restored { notes.append("restored from the state file, awaiting resync") }
         let conditions = record.status.conditions
-        if let ready = conditions.first(where: { $0.type == "Ready" }), ready.status != "True" {
+        if let ready = conditions.first(where: { $0.type == "Ready" }), ready.status != .true {
             notes.append("not ready: " + (ready.message.isEmpty ? ready.reason : ready.message))
         }
         let stale = record.stale ?? record.status.dns.filter(\.stale).map(\.cluster.rawValue)
@@ -130,7 +130,7 @@ struct RecordsCommand: AsyncParsableCommand {
         if let offline = record.offline, !offline.isEmpty {
             notes.append("offline: \(offline.joined(separator: ",")) (targets withdrawn)")
         }
-        for condition in conditions where condition.status == "True" {
+        for condition in conditions where condition.status == .true {
             switch condition.type {
             case "Conflict":
                 notes.append("conflict: " + condition.message)

@@ -155,6 +155,6 @@ struct AdminSnapshot {
     }
 
     private static func condition(_ type: String, _ holds: Bool, _ message: String) -> AdminViews.MemberCondition {
-        AdminViews.MemberCondition(type: type, status: holds ? "True" : "False", message: message)
+        AdminViews.MemberCondition(type: type, status: Condition.Status(holds), message: message)
     }
 }

@@ -91,8 +91,8 @@ public enum AdminViews {
 
     public struct MemberCondition: Codable, Sendable, Equatable {
         public var type: String
-        /// "True" or "False", as Kubernetes conditions.
-        public var status: String
+        /// `.true` or `.false`, written as Kubernetes conditions are ("True", "False").
+        public var status: Condition.Status
         public var message: String
     }
 

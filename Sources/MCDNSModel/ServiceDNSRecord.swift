@@ -422,13 +422,37 @@ public struct ServicePort: Hashable, Comparable, Sendable, Codable {
 
 /// A Kubernetes-style condition (Ready, Conflict, Degraded).
 public struct Condition: Hashable, Sendable, Codable {
+    /// Kubernetes' condition status (`metav1.ConditionStatus`): the condition holds, does not, or cannot be told.
+    /// Encoded as Kubernetes spells it, so records, state files and the admin API carry the same JSON strings.
+    public enum Status: String, Hashable, Sendable, Codable {
+        case `true` = "True"
+        case `false` = "False"
+        case unknown = "Unknown"
+
+        /// `.true` when `holds`, else `.false`.
+        public init(_ holds: Bool) { self = holds ? .true : .false }
+
+        /// Any other string is an error, as it is to the API server: Kubernetes validates a condition's status to
+        /// these three (case-sensitive), and the ServiceDNSRecord CRD's schema enumerates them.
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            let text = try container.decode(String.self)
+            guard let status = Status(rawValue: text) else {
+                throw DecodingError.dataCorruptedError(
+                    in: container,
+                    debugDescription: "condition status \"\(text)\" is not one of True, False, Unknown (case-sensitive)"
+                )
+            }
+            self = status
+        }
+    }
+
     public var type: String
-    /// "True", "False" or "Unknown".
-    public var status: String
+    public var status: Status
     public var reason: String
     public var message: String
 
-    public init(type: String, status: String, reason: String, message: String = "") {
+    public init(type: String, status: Status, reason: String, message: String = "") {
         self.type = type
         self.status = status
         self.reason = reason

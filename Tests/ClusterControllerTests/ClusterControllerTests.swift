@@ -88,7 +88,7 @@ struct ClusterControllerTests {
         #expect(offline != nil)
         // Offline keeps the record (names fall back on the DNS side) with the last observation.
         #expect(offline?.records[Self.web]?.dns("east-1")?.readyEndpoints == 1)
-        #expect(offline?.records[Self.web]?.condition("Ready")?.status == "False")
+        #expect(offline?.records[Self.web]?.condition("Ready")?.status == .false)
 
         east.send(.linkRegained)
         let back = await harness.sink.wait {

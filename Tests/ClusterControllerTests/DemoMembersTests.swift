@@ -58,7 +58,7 @@ struct DemoMembersTests {
         #expect(web.dns("west-1")?.clusterIPs == ["172.22.0.10", "fd00:22::10"])
         // east-1's third endpoint has no zone; it comes from its node.
         #expect(web.dns("east-1")?.endpoints.map(\.zone) == ["us-east-1a", "us-east-1a", "us-east-1a"])
-        #expect(web.condition("Ready")?.status == "True")
+        #expect(web.condition("Ready")?.status == .true)
         #expect(web.condition("Conflict") == nil)
 
         let api = try #require(state.records[Self.key("api")])

@@ -41,7 +41,7 @@ struct DrainControllerTests {
         #expect(one?.cluster("west-1")?.drain == nil)
         #expect(one.flatMap(drained)?.reason == RecordMerger.DrainReason.clusterDrained)
         #expect(one.flatMap(drained)?.message.contains("east-1 drained by mcdns drain (upgrade)") == true)
-        #expect(one?.records[Self.web]?.status.conditions.first?.status == "True")  // Ready stays True
+        #expect(one?.records[Self.web]?.status.conditions.first?.status == .true)  // Ready stays True
 
         harness.controller.setDrains(["east-1": ClusterDrain(origin: .admin), "west-1": ClusterDrain(origin: .configuration)])
         let both = await harness.sink.wait { drained($0)?.reason == RecordMerger.DrainReason.allHealthyDrained }

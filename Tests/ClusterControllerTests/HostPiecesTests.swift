@@ -105,7 +105,7 @@ import Testing
         var notReady = record
         notReady.status.conditions = notReady.status.conditions.map { condition in
             var condition = condition
-            if condition.type == "Ready" { condition.status = "False" }
+            if condition.type == "Ready" { condition.status = .false }
             return condition
         }
         let flipped = RecordStatusDocument.render(

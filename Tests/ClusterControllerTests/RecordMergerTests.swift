@@ -76,7 +76,7 @@ struct RecordMergerTests {
                 // serving absent follows ready.
                 #expect(endpoints.map(\.serving) == [true, false, true])
                 #expect(record.dns("east-1")?.readyEndpoints == 2)
-                #expect(record.condition("Ready")?.status == "True")
+                #expect(record.condition("Ready")?.status == .true)
             }
         ),
         MergeCase(
@@ -184,7 +184,7 @@ struct RecordMergerTests {
                     record.condition("Ready")
                         == Condition(
                             type: "Ready",
-                            status: "False",
+                            status: .false,
                             reason: "NoReadyEndpoints",
                             message: "no connected cluster has a ready endpoint"
                         )
@@ -219,7 +219,7 @@ struct RecordMergerTests {
             check: { record in
                 #expect(record.status.headless)
                 let conflict = record.condition("Conflict")
-                #expect(conflict?.status == "True")
+                #expect(conflict?.status == .true)
                 #expect(conflict?.reason == "HeadlessConflict")
                 #expect(conflict?.message == "west-1 (oldest export) is headless; east-1 is not headless")
                 // Every member stays in the record.
@@ -327,7 +327,7 @@ struct RecordMergerTests {
             check: { record in
                 #expect(record.status.externalTarget == "legacy.corp.example.net")
                 #expect(!record.status.headless)
-                #expect(record.condition("Ready")?.status == "True")
+                #expect(record.condition("Ready")?.status == .true)
                 #expect(record.condition("Ready")?.reason == "ExternalName")
             }
         ),
@@ -415,7 +415,7 @@ struct RecordMergerTests {
                 #expect(record.dns("east-1")?.locality == Locality(region: "us-east-1", zone: "us-east-1a"))
                 #expect(record.condition("Degraded")?.reason == "UnknownTopology")
                 #expect(record.condition("Degraded")?.message.hasPrefix("lost-1 has no region") == true)
-                #expect(record.condition("Ready")?.status == "True")
+                #expect(record.condition("Ready")?.status == .true)
             }
         ),
         MergeCase(
@@ -584,7 +584,7 @@ struct RecordMergerTests {
                 // Reported as observed; the DNS side drops offline targets by the cluster's link state.
                 #expect(record.dns("east-1")?.readyEndpoints == 1)
                 // Only the offline member has ready endpoints: not ready.
-                #expect(record.condition("Ready")?.status == "False")
+                #expect(record.condition("Ready")?.status == .false)
                 #expect(record.condition("Degraded")?.reason == "Multiple")
                 #expect(record.condition("Degraded")?.message.contains("MemberOffline: east-1 is offline") == true)
                 #expect(record.condition("Degraded")?.message.contains("MemberStale: east-2 is disconnected") == true)

@@ -55,7 +55,7 @@ struct SplitMix64: RandomNumberGenerator {
     }
 
     /// Follows an answer: the owners of its CNAME chain and the final addresses.
-    static func follow(_ table: AnswerTable, _ name: DomainName) throws -> (rcode: Int, chain: [String], addresses: Set<String>) {
+    static func follow(_ table: AnswerTable, _ name: DomainName) throws -> (rcode: RCode, chain: [String], addresses: Set<String>) {
         let query = try Message.query(name: name, type: .a)
         var output = [UInt8](repeating: 0, count: 65535)
         let length = query.withUnsafeBytes { q in output.withUnsafeMutableBytes { table.respond(to: q, transport: .tcp, into: $0) } }
@@ -103,7 +103,7 @@ struct SplitMix64: RandomNumberGenerator {
                 let record = world.records.first { $0.key == key }!
                 for name in names {
                     let (rcode, chain, addresses) = try Self.follow(table, name)
-                    #expect(rcode == 0, "seed \(seed): \(name) answered rcode \(rcode)")
+                    #expect(rcode == .noError, "seed \(seed): \(name) answered rcode \(rcode)")
                     #expect(Set(chain).count == chain.count && chain.count <= 3, "seed \(seed): CNAME loop at \(name)")
                     for address in addresses {
                         #expect(!offline.contains(Self.cluster(of: address) ?? -1),

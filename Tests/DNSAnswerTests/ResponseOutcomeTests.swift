@@ -1,5 +1,6 @@
 import DNSAnswer
 import DNSTestSupport
+import DNSWire
 import Testing
 
 /// The class and bucket name key `respond` reports for the rate limiter, per BIND's and Knot's RRL: answers and
@@ -8,7 +9,7 @@ import Testing
     static func outcome(_ table: AnswerTable, _ name: String, _ type: UInt16 = 1) throws -> ResponseOutcome {
         let query = try WireQuery.make(id: 1, name: name, type: type)
         var output = [UInt8](repeating: 0, count: 65535)
-        var qtype: UInt16 = 0
+        var qtype = RRType.reserved
         var outcome = ResponseOutcome()
         _ = query.withUnsafeBytes { input in
             output.withUnsafeMutableBytes {

@@ -51,7 +51,7 @@ import Testing
         var output = [UInt8](repeating: 0, count: 65535)
         var result: [(answer: [String], additional: [String])] = []
         for _ in 0..<count {
-            var qtype: UInt16 = 0
+            var qtype = RRType.reserved
             let length = packet.withUnsafeBytes { input in
                 output.withUnsafeMutableBytes {
                     table.respond(to: input, transport: transport, source: source, into: $0, qtype: &qtype,

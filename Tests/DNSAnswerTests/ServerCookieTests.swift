@@ -46,7 +46,7 @@ import Testing
     static func answer(_ table: AnswerTable, _ query: [UInt8], cookies: ServerCookies,
                        source: RequesterAddress = v4Client) -> (response: [UInt8], outcome: ResponseOutcome, cookie: [UInt8]?) {
         var output = [UInt8](repeating: 0, count: 65535)
-        var qtype: UInt16 = 0
+        var qtype = RRType.reserved
         var outcome = ResponseOutcome()
         let length = query.withUnsafeBytes { input in
             output.withUnsafeMutableBytes {
@@ -152,7 +152,7 @@ import Testing
         let table = try Fixture.table()
         let result = Self.answer(table, try Self.query(cookie: [UInt8](repeating: 7, count: length)),
                                  cookies: ServerCookies(now: 1_559_731_985, current: Self.rfcSecret))
-        #expect(WireQuery.header(of: result.response)?.rcode == 1)
+        #expect(WireQuery.header(of: result.response)?.rcode == .formErr)
         #expect(result.cookie == nil)
     }
 
@@ -161,7 +161,7 @@ import Testing
         let table = try Fixture.table()
         let result = Self.answer(table, try Self.query(cookie: [UInt8](repeating: 7, count: length)),
                                  cookies: ServerCookies(now: 1_559_731_985, current: Self.rfcSecret))
-        #expect(WireQuery.header(of: result.response)?.rcode == 0)
+        #expect(WireQuery.header(of: result.response)?.rcode == .noError)
         #expect(result.cookie?.prefix(8).elementsEqual([UInt8](repeating: 7, count: 8)) == true)
         #expect(result.outcome.cookie == .clientOnly)
     }
@@ -169,7 +169,7 @@ import Testing
     @Test func cookiesOffIgnoreTheOption() throws {
         let table = try Fixture.table()
         let result = Self.answer(table, try Self.query(cookie: [UInt8](repeating: 7, count: 9)), cookies: .disabled)
-        #expect(WireQuery.header(of: result.response)?.rcode == 0)
+        #expect(WireQuery.header(of: result.response)?.rcode == .noError)
         #expect(result.cookie == nil)
         #expect(result.outcome.cookie == .none)
     }
@@ -186,14 +186,14 @@ import Testing
         let truncated = try Message(wire: Array(output[..<length]))
         #expect(truncated.tc)
         #expect(truncated.answer.isEmpty)
-        #expect(WireQuery.header(of: Array(output[..<length]))?.rcode == 0)
+        #expect(WireQuery.header(of: Array(output[..<length]))?.rcode == .noError)
         // With a client cookie: BADCOOKIE (extended RCODE 23: 7 in the header, 1 in the OPT) and a fresh cookie.
         let withCookie = try Self.query(cookie: Self.bytes("2464c4abcf10c957"))
         length = withCookie.withUnsafeBytes { query in
             output.withUnsafeMutableBytes { table.respondSlipped(to: query, source: Self.v4Client, into: $0, cookies: cookies) }
         }
         let response = Array(output[..<length])
-        #expect(WireQuery.header(of: response)?.rcode == 7)
+        #expect(WireQuery.header(of: response)?.rcode == RCode(header: RCode.badCookie.header))
         #expect(response[2] & 0x02 == 0)
         #expect(Self.hex(response.suffix(24)) == "2464c4abcf10c957010000005cf79f111f8130c3eee29480")
         // The OPT's extended RCODE byte: the OPT is 11 + 28 bytes from the end.

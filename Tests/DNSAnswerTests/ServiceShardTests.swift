@@ -37,7 +37,7 @@ import Testing
         let shard = table.shards[index]
         let node = shard.find(name: name)
         try #require(node >= 0)
-        return (index, shard.template(node: node, qtype: RRType.a.rawValue))
+        return (index, shard.template(node: node, qtype: RRType.a))
     }
 
     @Test func theGroupHashTakesTheFirstTwoLabelsWithoutUnderscores() throws {
@@ -80,7 +80,7 @@ import Testing
         for name in Self.aNames {
             let asked = name.uppercased()
             let answer = try table.ask(asked, .a)
-            #expect(answer.rcode == 0 && answer.aa)
+            #expect(answer.rcode == .noError && answer.aa)
             #expect(answer.answer.sorted() == ["10.7.1.0", "10.7.1.1", "10.7.1.2"].map { "\(asked).\t30\tIN\tA\t\($0)" })
         }
         // An update copies the shard's entries as they are: the same size, each name still with its own answers
@@ -88,7 +88,7 @@ import Testing
         let origins = table.zoneOrigins.map(\.key)
         let copy = try #require(ShardPacker.rebuild(shard, replacing: [], with: [], origins: origins))
         #expect(copy.byteCount == shard.byteCount)
-        let copied = Self.aNames.map { copy.template(node: copy.find(name: $0), qtype: RRType.a.rawValue) }
+        let copied = Self.aNames.map { copy.template(node: copy.find(name: $0), qtype: RRType.a) }
         #expect(Set(copied).count == 4)
         for shard in [shard, copy] {
             let runs = Self.aNames.map { shard.node(Int(shard.find(name: $0))) }.map { [$0.typesStart, UInt32($0.typesCount)] }
@@ -140,6 +140,6 @@ import Testing
         }
         #expect(try updated.ask("api.shop.acme.svc.r3.example.com", .a).answer
             == ["api.shop.acme.svc.r3.example.com.\t30\tIN\tA\t10.7.2.0"])
-        #expect(try updated.ask("web.shop.acme.svc.example.com", .srv).rcode == 0)
+        #expect(try updated.ask("web.shop.acme.svc.example.com", .srv).rcode == .noError)
     }
 }

@@ -21,12 +21,12 @@ import Testing
         return (shard, shard.node(Int(index)))
     }
 
-    func templates(_ shard: Shard, _ node: NodeEntry) -> [UInt16: Int32] {
-        var result: [UInt16: Int32] = [:]
+    func templates(_ shard: Shard, _ node: NodeEntry) -> [RRType: Int32] {
+        var result: [RRType: Int32] = [:]
         for i in Int(node.typesStart)..<(Int(node.typesStart) + Int(node.typesCount)) {
             result[shard.type(i).qtype] = shard.type(i).template
         }
-        if node.anyIsFirstType { result[RRType.any.rawValue] = shard.type(Int(node.typesStart)).template }
+        if node.anyIsFirstType { result[RRType.any] = shard.type(Int(node.typesStart)).template }
         return result
     }
 
@@ -100,7 +100,7 @@ import Testing
         #expect(shard.fullName(of: www) == full)
         let (apexShard, apex) = try node("example.com")
         #expect(apex.nameLength == 0 && apexShard.fullName(of: apex) == origin)
-        #expect(try table.ask("WWW.Example.COM", .a).rcode == 0)
+        #expect(try table.ask("WWW.Example.COM", .a).rcode == .noError)
         #expect(try table.ask("WWW.Example.COM", .a).answer == ["WWW.Example.COM.\t300\tIN\tA\t192.0.2.80"])
 
         // One stored stem, one origin: the same stem under another origin of the same length does not match.
@@ -125,13 +125,13 @@ import Testing
         // Mixed has only an A record: minimal ANY (RFC 8482) answers with that same RRset.
         let (shard, node) = try node("mixed.example.com")
         let types = templates(shard, node)
-        #expect(types[RRType.a.rawValue] != nil)
-        #expect(types[RRType.a.rawValue] == types[RRType.any.rawValue])
+        #expect(types[RRType.a] != nil)
+        #expect(types[RRType.a] == types[RRType.any])
         // www has A and AAAA: ANY picks the A set, AAAA keeps its own answer.
         let www = try self.node("www.example.com")
         let wwwTypes = templates(www.shard, www.node)
-        #expect(wwwTypes[RRType.any.rawValue] == wwwTypes[RRType.a.rawValue])
-        #expect(wwwTypes[RRType.aaaa.rawValue] != wwwTypes[RRType.a.rawValue])
+        #expect(wwwTypes[RRType.any] == wwwTypes[RRType.a])
+        #expect(wwwTypes[RRType.aaaa] != wwwTypes[RRType.a])
     }
 
     /// Where ANY's answer is the first type's, the node keeps no entry for it (8 bytes of 16 at most names): a
@@ -139,7 +139,7 @@ import Testing
     @Test func anyAnsweredAsTheFirstTypeHasNoEntryOfItsOwn() throws {
         let (shard, mixed) = try node("mixed.example.com")
         #expect(mixed.anyIsFirstType && mixed.typesCount == 1)
-        #expect(shard.type(Int(mixed.typesStart)).qtype == RRType.a.rawValue)
+        #expect(shard.type(Int(mixed.typesStart)).qtype == RRType.a)
         let www = try node("www.example.com")
         #expect(www.node.anyIsFirstType && www.node.typesCount == 2)
         let srv = try node("_http._tcp.example.com")
@@ -148,12 +148,12 @@ import Testing
         #expect(try table.ask("www.example.com", .aaaa).answer == ["www.example.com.\t300\tIN\tAAAA\t2001:db8::80"])
         // A type the name lacks still gets NODATA (the fallback), not the first type's answer.
         let mx = try table.ask("www.example.com", .mx)
-        #expect(mx.rcode == 0 && mx.answer.isEmpty && mx.authority.first?.contains("SOA") == true)
+        #expect(mx.rcode == .noError && mx.answer.isEmpty && mx.authority.first?.contains("SOA") == true)
         // The flag survives an update's copy.
         let copy = try #require(ShardPacker.rebuild(shard, replacing: [], with: [], origins: []))
         let copied = try node("mixed.example.com", in: copy).node
         #expect(copied.anyIsFirstType && copied.typesCount == 1)
-        #expect(copy.template(node: copy.find(name: "mixed.example.com"), qtype: RRType.any.rawValue)
+        #expect(copy.template(node: copy.find(name: "mixed.example.com"), qtype: RRType.any)
             == copy.type(Int(copied.typesStart)).template)
     }
 
@@ -163,18 +163,18 @@ import Testing
         let names = try (0..<5).map { try DomainName("n\($0).example.com") }
         let body = RenderedBody(bytes: [1, 2, 3], trimmedLength: 3, answerCount: 1, authorityCount: 0,
                                 additionalCount: 0, trimmedAdditionalCount: 0, relocations: [],
-                                referenceQnameLength: 0, rcode: 0, authoritative: true, resolution: .answer)
+                                referenceQnameLength: 0, rcode: .noError, authoritative: true, resolution: .answer)
         var other = body
         other.bytes = [4, 5, 6, 7]
         // Nodes 1 and 3 have variants for requesters 0 and 2; the rest have none.
         func pending(_ index: Int) -> PendingNode {
-            var variants: [(requester: UInt16, qtype: UInt16, body: RenderedBody)] = []
+            var variants: [(requester: UInt16, qtype: RRType, body: RenderedBody)] = []
             if index % 2 == 1 {
-                variants.append((requester: 0, qtype: RRType.a.rawValue, body: other))
-                variants.append((requester: 2, qtype: RRType.a.rawValue, body: other))
-                variants.append((requester: 2, qtype: RRType.aaaa.rawValue, body: body))
+                variants.append((requester: 0, qtype: RRType.a, body: other))
+                variants.append((requester: 2, qtype: RRType.a, body: other))
+                variants.append((requester: 2, qtype: RRType.aaaa, body: body))
             }
-            return PendingNode(name: names[index], zone: 0, types: [(RRType.a.rawValue, body)], variants: variants,
+            return PendingNode(name: names[index], zone: 0, types: [(RRType.a, body)], variants: variants,
                                fallback: nil, sharedFallback: -1, delegated: false, hasWildcardChild: false)
         }
         var packer = ShardPacker(capacity: 5, origins: [try DomainName("example.com").key])
@@ -187,11 +187,11 @@ import Testing
                 let odd = name.description.hasPrefix("n1") || name.description.hasPrefix("n3")
                 #expect(node.hasVariants == odd)
                 #expect(shard.variantRange(node: Int(index)).count == (odd ? 3 : 0))
-                let own = shard.template(node: index, qtype: RRType.a.rawValue)
-                let variant = shard.variant(node: index, requester: 2, qtype: RRType.a.rawValue)
+                let own = shard.template(node: index, qtype: RRType.a)
+                let variant = shard.variant(node: index, requester: 2, qtype: RRType.a)
                 #expect(odd ? variant != nil && variant != own : variant == nil)
-                #expect(shard.variant(node: index, requester: 1, qtype: RRType.a.rawValue) == nil)
-                #expect((shard.variant(node: index, requester: 2, qtype: RRType.aaaa.rawValue) != nil) == odd)
+                #expect(shard.variant(node: index, requester: 1, qtype: RRType.a) == nil)
+                #expect((shard.variant(node: index, requester: 2, qtype: RRType.aaaa) != nil) == odd)
             }
         }
         check(shard)
@@ -217,7 +217,7 @@ import Testing
         let table = try AnswerTable.compile(zones: [try #require(ZoneFile.parse(fewer, origin: try DomainName("example.com")).0)],
                                             serial: 1, options: ServingOptions())
         let answer = try table.ask("many.example.com", RRType(65_253))
-        #expect(answer.rcode == 0 && answer.answer.count == 1)
+        #expect(answer.rcode == .noError && answer.answer.count == 1)
     }
 
     /// A shard indexes the origins of at most 256 zones: the 257th is reported (the compile refuses the table)
@@ -283,7 +283,7 @@ import Testing
         #expect(try relocations("*.wc.example.com").contains { $0 > 0 })
         for name in ["a.wc.example.com", "a-much-longer-label.wc.example.com", "X.Y.wc.example.com"] {
             let answer = try table.ask(name, .cname)
-            #expect(answer.rcode == 0)
+            #expect(answer.rcode == .noError)
             #expect(answer.answer == ["\(name).\t300\tIN\tCNAME\twww.example.com."])
         }
         for name in ["a.wild.example.com", "a-much-longer-label.wild.example.com", "X.Y.wild.example.com"] {
@@ -301,7 +301,7 @@ import Testing
         let copy = try #require(ShardPacker.rebuild(shard, replacing: [], with: [], origins: []))
         #expect(copy.byteCount == shard.byteCount)
         let copied = templates(copy, try self.node("mixed.example.com", in: copy).node)
-        #expect(copied[RRType.a.rawValue] == copied[RRType.any.rawValue])
+        #expect(copied[RRType.a] == copied[RRType.any])
         #expect(copied.count == templates(shard, node).count)
     }
 
@@ -312,8 +312,8 @@ import Testing
         let (shard, node) = try node("_http._tcp.example.com")
         func entries(_ shard: Shard, _ node: NodeEntry) throws -> (srv: TemplateEntry, any: TemplateEntry) {
             let types = templates(shard, node)
-            let srv = try #require(types[RRType.srv.rawValue])
-            let any = try #require(types[RRType.any.rawValue])
+            let srv = try #require(types[RRType.srv])
+            let any = try #require(types[RRType.any])
             #expect(srv != any)
             return (shard.template(Int(srv)).entry, shard.template(Int(any)).entry)
         }

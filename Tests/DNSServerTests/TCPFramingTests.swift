@@ -53,7 +53,7 @@ import Testing
         let second = try #require(try readResponse(channel))
         let third = try #require(try readResponse(channel))
         #expect([first.id, second.id, third.id] == [1, 2, 3])
-        #expect(first.aa && first.rcode == 0)
+        #expect(first.aa && first.rcode == .noError)
         #expect(first.answer.contains { $0.contains("192.0.2.80") })
         #expect(second.answer.contains { $0.contains("192.0.2.25") })
         #expect(third.answer.contains { $0.contains("2001:db8::80") })
@@ -198,11 +198,11 @@ import Testing
         )
         try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 53)).get()
         try channel.writeInbound(framed([try ServerFixture.query("www.example.test", .a, id: 1)]))
-        #expect(try readResponse(channel)?.rcode == 0)
+        #expect(try readResponse(channel)?.rcode == .noError)
         // A table with no zones refuses everything: the open connection sees the swap at once.
         store.publish(AnswerTable(serial: 2))
         try channel.writeInbound(framed([try ServerFixture.query("www.example.test", .a, id: 2)]))
-        #expect(try readResponse(channel)?.rcode == 5)
+        #expect(try readResponse(channel)?.rcode == .refused)
         #expect(try channel.finish().isClean)
     }
 }

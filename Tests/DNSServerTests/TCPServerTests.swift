@@ -61,7 +61,7 @@ import Testing
                 #expect(responses[0].answer.contains { $0.contains("192.0.2.80") })
                 #expect(responses[1].answer.contains { $0.contains("192.0.2.25") })
                 #expect(responses[2].answer.contains { $0.contains("192.0.2.1") })
-                #expect(responses[3].rcode == 3)
+                #expect(responses[3].rcode == .nxDomain)
                 // The connection stays open for more.
                 try socket.send(TestSocket.framed(try ServerFixture.query("www.example.test", .aaaa, id: 99)))
                 let more = try Message(wire: try #require(try socket.receiveFramed()))

@@ -109,7 +109,7 @@ import Testing
                     try client.send(query)
                     let answer = try Message(wire: try client.receive())
                     #expect(answer.id == 0x4200 | UInt16(round))
-                    #expect(answer.rcode == 0 && answer.aa)
+                    #expect(answer.rcode == .noError && answer.aa)
                     #expect(answer.answer.contains { $0.contains("192.0.2.80") })
                     round += 1
                 }

@@ -7,6 +7,12 @@ import Testing
         #expect(RRType(mnemonic: text)?.rawValue == UInt16(value))
     }
 
+    /// `ANY`, `AXFR` and `IXFR` have no ldns descriptor: they printed as `TYPE255` and so on, not as they are read.
+    @Test(arguments: ["IXFR", "AXFR", "MAILB", "MAILA", "ANY", "A", "TYPE65280"])
+    func printsWhatItReads(text: String) throws {
+        #expect(try #require(RRType(mnemonic: text)).description == text)
+    }
+
     /// Issue 22, finding 1: `TYPE65536` and friends trapped in `init(mnemonic:)` (ldns reads the number with
     /// `atoi`, and the result did not fit 16 bits), killing the daemon from one admin request.
     @Test(arguments: [

@@ -71,11 +71,11 @@ import Glibc
             priorMAC: nil
         ).wire
         let record = try #require(TSIG.record(in: query))
-        let response = TSIG.errorResponse(to: query, record: record, error: TSIG.badSig)
+        let response = TSIG.errorResponse(to: query, record: record, error: RCode.badSig)
         let message = try Message(wire: response)
-        #expect(message.qr && message.rcode == TSIG.notAuth && message.id == 0x1234)
+        #expect(message.qr && message.rcode == RCode.notAuth && message.id == 0x1234)
         let tsig = try #require(TSIG.record(in: response))
-        #expect(tsig.error == TSIG.badSig && tsig.mac.isEmpty && tsig.timeSigned == record.timeSigned)
+        #expect(tsig.error == RCode.badSig && tsig.mac.isEmpty && tsig.timeSigned == record.timeSigned)
     }
 
     @Test func aTransferStreamIsSignedMessageByMessage() throws {
@@ -113,7 +113,7 @@ import Glibc
             let message = try writer.message(records[run])
             #expect(message.count < 16_384 + 200)
             let parsed = try Message(wire: message)
-            #expect(parsed.qr && parsed.aa && parsed.rcode == 0 && parsed.question.count == (index == 0 ? 1 : 0))
+            #expect(parsed.qr && parsed.aa && parsed.rcode == .noError && parsed.question.count == (index == 0 ? 1 : 0))
             total += parsed.answer.count
             let mac = TSIG.verifyResponse(message, key: Self.key, priorMAC: prior, first: index == 0)
             #expect(mac != nil, "message \(index) does not verify")
@@ -161,9 +161,9 @@ import Glibc
         }
         let response = TSIG.badTimeResponse(to: request.wire, record: record, key: found, now: now)
         let message = try Message(wire: response)
-        #expect(message.qr && message.rcode == TSIG.notAuth && message.id == 0x1234 && message.question.count == 1)
+        #expect(message.qr && message.rcode == RCode.notAuth && message.id == 0x1234 && message.question.count == 1)
         let tsig = try #require(TSIG.record(in: response))
-        #expect(tsig.error == TSIG.badTime && tsig.timeSigned == record.timeSigned && tsig.fudge == record.fudge)
+        #expect(tsig.error == RCode.badTime && tsig.timeSigned == record.timeSigned && tsig.fudge == record.fudge)
         #expect(tsig.otherData == (0..<6).map { UInt8(now >> UInt64(40 - 8 * $0) & 0xFF) })
         #expect(tsig.mac.count == (algorithm == .hmacSHA256 ? 32 : 64))
         // ldns checks the MAC over the request's MAC, the response and its TSIG variables (error and Other Data

@@ -80,7 +80,7 @@ import Testing
         for _ in ids {
             guard let reply = try connection.readMessage(timeout: .seconds(2)), let header = WireQuery.header(of: reply)
             else { break }
-            #expect(header.rcode == 0)
+            #expect(header.rcode == .noError)
             answered.append(header.id)
         }
         #expect(answered.sorted() == ids)
@@ -106,10 +106,10 @@ import Testing
         let query = try WireQuery.make(id: 0x5151, name: "www.diff.test", type: 1)
         let udp = try LoopbackUDPClient.exchange(query, port: port, timeout: .seconds(2))
         let udpHeader = udp.flatMap(WireQuery.header(of:))
-        #expect(udpHeader?.id == 0x5151 && udpHeader?.rcode == 0, "no valid UDP answer after \(what)")
+        #expect(udpHeader?.id == 0x5151 && udpHeader?.rcode == .noError, "no valid UDP answer after \(what)")
         let connection = try LoopbackTCPConnection(port: port)
         try connection.send(WireQuery.framed(query))
         let tcpHeader = try connection.readMessage(timeout: .seconds(2)).flatMap(WireQuery.header(of:))
-        #expect(tcpHeader?.id == 0x5151 && tcpHeader?.rcode == 0, "no valid TCP answer after \(what)")
+        #expect(tcpHeader?.id == 0x5151 && tcpHeader?.rcode == .noError, "no valid TCP answer after \(what)")
     }
 }

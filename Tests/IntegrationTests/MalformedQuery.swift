@@ -1,16 +1,17 @@
 import DNSTestSupport
+import DNSWire
 
 /// A query packet broken in one specific way, and what an authoritative server must do with it.
 struct MalformedQuery: Sendable, CustomStringConvertible {
     enum Expected: Sendable, Equatable {
         /// A response with this RCODE, the query's ID and QR set.
-        case rcode(Int)
+        case rcode(RCode)
         /// Nothing at all (the header is too short to even address a reply).
         case noResponse
     }
 
-    static let formErr = Expected.rcode(1)
-    static let notImp = Expected.rcode(4)
+    static let formErr = Expected.rcode(.formErr)
+    static let notImp = Expected.rcode(.notImp)
 
     var label: String
     var packet: [UInt8]

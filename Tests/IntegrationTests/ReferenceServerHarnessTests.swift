@@ -104,7 +104,7 @@ extension ReferenceServerHarnessTests {
         for server in [knot, nsd] {
             let valid = try WireQuery.make(id: 7, name: "www.diff.test", type: 1)
             let reply = try LoopbackUDPClient.exchange(valid, port: server.port)
-            #expect(reply.flatMap(WireQuery.header(of:))?.rcode == 0)
+            #expect(reply.flatMap(WireQuery.header(of:))?.rcode == .noError)
         }
     }
 }

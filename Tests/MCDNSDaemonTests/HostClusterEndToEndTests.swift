@@ -112,7 +112,7 @@ import Glibc
         // Both replicas answer with the user's spec: the external name, its TTL, the vanity CNAME.
         for daemon in [one, two] {
             let answer = try #require(try daemon.query("store.shop.acme.svc.example.com"))
-            #expect(answer.rcode == 0)
+            #expect(answer.rcode == .noError)
             #expect(!answer.answer.isEmpty && answer.answer.allSatisfy { $0.contains("\t7\t") }, "\(answer.answer)")
             let vanity = try #require(try daemon.query("storefront.example.com"))
             #expect(
@@ -120,7 +120,7 @@ import Glibc
                 "\(vanity.answer)"
             )
             let old = try #require(try daemon.query("web.shop.acme.svc.example.com"))
-            #expect(old.rcode == 3)
+            #expect(old.rcode == .nxDomain)
         }
 
         // SIGTERM to the leader: it releases the Lease and the follower leads within the lease duration.

@@ -232,7 +232,7 @@ import Glibc
             )
         )
         let still = try daemon.query(Self.global)
-        #expect(still?.rcode == 0)
+        #expect(still?.rcode == .noError)
         #expect(still?.answer.first?.contains("\t61\t") == true)
         #expect(await daemon.stop() == 0)
     }
@@ -264,7 +264,7 @@ import Glibc
         for connection in connections {
             for _ in 0..<perConnection {
                 guard let message = try connection.readMessage(timeout: .seconds(10)) else { break }
-                if WireQuery.header(of: message)?.rcode == 0 { answered += 1 }
+                if WireQuery.header(of: message)?.rcode == .noError { answered += 1 }
             }
         }
         #expect(answered == connections.count * perConnection)

@@ -85,7 +85,7 @@ import Testing
             output.withUnsafeMutableBytes { table.respond(to: question, transport: .udp, into: $0) }
         }
         let response = try Message(wire: Array(output.prefix(length)))
-        #expect(response.rcode == 0 && response.aa)
+        #expect(response.rcode == .noError && response.aa)
         // The MCS DNS specification requires exactly this record.
         #expect(response.answer.count == 1)
         #expect(response.answer.first?.hasSuffix("TXT\t\"1.0.0\"") == true, "\(response.answer)")

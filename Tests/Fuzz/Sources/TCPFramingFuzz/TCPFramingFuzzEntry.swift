@@ -67,7 +67,7 @@ enum TCPFramingFuzzEntry {
             let message = Array(stream[(offset + 2)..<(offset + 2 + length)])
             let answered = message.withUnsafeBytes { query in
                 output.withUnsafeMutableBytes { output in
-                    var qtype: UInt16 = 0
+                    var qtype = RRType.reserved
                     var outcome = ResponseOutcome()
                     return table.respond(to: query, transport: .tcp, source: .unknown, into: output, qtype: &qtype,
                                          outcome: &outcome, cookies: .disabled,
