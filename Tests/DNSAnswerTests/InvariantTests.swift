@@ -53,7 +53,7 @@ import Testing
         for (n, label) in ["a", "b"].enumerated() {
             let key = try DomainName("\(label).example.com").key
             let start = sharedRun && n > 0 ? 0 : typeEntries.count
-            if !(sharedRun && n > 0) { typeEntries += types[n].map { TypeEntry(qtype: RRType.a.rawValue, template: $0) } }
+            if !(sharedRun && n > 0) { typeEntries += types[n].map { TypeEntry(qtype: .a, template: $0) } }
             nodes.append(NodeEntry(nameStart: UInt32(names.count), nameLength: UInt8(key.count), origin: 0,
                                    typesStart: UInt32(start), typesCount: UInt8(types[n].count), fallback: fallbacks[n],
                                    delegated: false, hasWildcardChild: false))
@@ -65,7 +65,7 @@ import Testing
 
     static func body(_ bytes: [UInt8]) -> RenderedBody {
         RenderedBody(bytes: bytes, trimmedLength: bytes.count, answerCount: 1, authorityCount: 0, additionalCount: 0,
-                     trimmedAdditionalCount: 0, relocations: [], referenceQnameLength: 0, rcode: 0,
+                     trimmedAdditionalCount: 0, relocations: [], referenceQnameLength: 0, rcode: .noError,
                      authoritative: true, resolution: .answer)
     }
 
