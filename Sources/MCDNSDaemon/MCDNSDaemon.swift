@@ -53,6 +53,11 @@ public enum MCDNSDaemon {
         case .leftToEnvironment(let value): logger.debug("malloc arenas as MALLOC_ARENA_MAX=\(value) says")
         case .unavailable: logger.debug("malloc arenas left as they are: no glibc mallopt")
         }
+        switch HeapArenas.fixMmapThreshold() {
+        case .limited(let bytes): logger.debug("malloc mmap threshold fixed at \(bytes) bytes")
+        case .leftToEnvironment(let value): logger.debug("malloc mmap threshold as MALLOC_MMAP_THRESHOLD_=\(value) says")
+        case .unavailable: logger.debug("malloc mmap threshold left as it is: no glibc mallopt")
+        }
         let loaded = ZoneDirectory.load(configuration.zonesDir)
         guard loaded.errors.isEmpty else { throw StartupError(loaded.errors) }
         if loaded.zones.isEmpty {

@@ -48,7 +48,8 @@ import Testing
     }
 }
 
-/// `HeapArenas.limit` keeps glibc to one arena, unless `MALLOC_ARENA_MAX` chooses.
+/// `HeapArenas.limit` keeps glibc to one arena, unless `MALLOC_ARENA_MAX` chooses; `fixMmapThreshold` fixes the
+/// mmap threshold, unless `MALLOC_MMAP_THRESHOLD_` chooses.
 @Suite struct HeapArenasTests {
     @Test func limitsUnlessTheEnvironmentChooses() {
         #expect(HeapArenas.limit(environment: ["MALLOC_ARENA_MAX": "4"]) == .leftToEnvironment("4"))
@@ -57,6 +58,15 @@ import Testing
             #expect(HeapArenas.limit(to: 1, environment: [:]) == .unavailable)
         #else
             #expect(HeapArenas.limit(to: 1, environment: [:]) == .limited(1))
+        #endif
+    }
+
+    @Test func fixesTheMmapThresholdUnlessTheEnvironmentChooses() {
+        #expect(HeapArenas.fixMmapThreshold(environment: ["MALLOC_MMAP_THRESHOLD_": "65536"]) == .leftToEnvironment("65536"))
+        #if SANITIZED
+            #expect(HeapArenas.fixMmapThreshold(environment: [:]) == .unavailable)
+        #else
+            #expect(HeapArenas.fixMmapThreshold(environment: [:]) == .limited(HeapArenas.mmapThreshold))
         #endif
     }
 }
