@@ -28,7 +28,7 @@ public final class QueryCounters: @unchecked Sendable {
         500_000, 1_000_000, 10_000_000,
     ]
 
-    static let queryCells = transports.count * typeBuckets.count * rcodeBuckets
+    static let queryCells = transports.count * typeBucketCount * rcodeBuckets
     static let latencyStart = queryCells
     static let latencyCells = latencyBounds.count + 1
     static let sumIndex = latencyStart + latencyCells
