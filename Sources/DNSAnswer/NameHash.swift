@@ -26,9 +26,8 @@ enum NameHash {
 
     /// The hash that picks a name's shard: of its first two labels, leaving out labels that start with `_`.
     /// The names of one service (`web.shop.acme.svc.example.com`, its region and zone names, `web.shop.svc.
-    /// clusterset.local`, `_http._tcp.web.shop.svc.clusterset.local`) then sit in one shard, where a stored name
-    /// that ends another is kept inside its bytes (`ShardPacker`), and a change to the service rebuilds one
-    /// shard for them. `labels` counts from `start`; `seed` carries labels hashed before.
+    /// clusterset.local`, `_http._tcp.web.shop.svc.clusterset.local`) then sit in one shard, and a change to the
+    /// service rebuilds one shard for them. `labels` counts from `start`; `seed` carries labels hashed before.
     @inline(__always)
     static func group(_ packet: UnsafeRawBufferPointer, from start: Int, to end: Int, seed: UInt32 = seed,
                       labels: Int = 2) -> UInt32 {

@@ -155,7 +155,7 @@ struct ShardPacker {
     /// The packed shard: one allocation of exactly its size (the packer's growing arrays are dropped).
     func finish() -> Shard {
         guard !entries.isEmpty else { return .empty }
-        var (names, entries) = sharingSuffixes()
+        var names = self.names
         var originEntries: [OriginEntry] = []
         for (zone, bytes) in originsUsed {
             // An origin of length 0 (a zone the packer knows no origin for) starts anywhere: its bytes are none.
@@ -164,71 +164,6 @@ struct ShardPacker {
         }
         return Shard.make(nodes: entries, hashes: hashes, names: names, types: types, variants: variants,
                           store: store, origins: originEntries)
-    }
-
-    /// The names section with every stored name that ends another one kept inside that one's bytes, and the node
-    /// entries pointing there. A node's name is any run of bytes, so `s.ns.svc` (a clusterset name) and
-    /// `_tcp.s.ns.svc` (the empty non-terminal above its SRV name) need no bytes of their own beside
-    /// `_http._tcp.s.ns.svc`: a service's names share a shard (`NameHash.group`).
-    private func sharingSuffixes() -> (names: [UInt8], entries: [NodeEntry]) {
-        var entries = self.entries
-        func stem(_ index: Int) -> ArraySlice<UInt8> {
-            let start = Int(entries[index].nameStart)
-            return names[start..<(start + Int(entries[index].nameLength))]
-        }
-        // Reversed, a name that ends another is a prefix of it: sorted, it comes right before the names it
-        // ends (or before others that start with it too, the longest of which ends with it as well). Compared
-        // byte by byte from the end in place: through `reversed()` slices the sort was half of a shard rebuild
-        // (perf, bench/scale.sh).
-        let host: [Int] = names.withUnsafeBufferPointer { bytes in
-            let nodes = entries
-            let order = nodes.indices.sorted { Self.endsBefore(bytes, nodes[$0], nodes[$1]) }
-            var host = Array(repeating: -1, count: nodes.count)
-            var longest = -1
-            for position in order.indices.reversed() {
-                let index = order[position]
-                if longest >= 0, Self.ends(bytes, nodes[longest], with: nodes[index]) {
-                    host[index] = longest
-                } else {
-                    longest = index
-                }
-            }
-            return host
-        }
-        var packed: [UInt8] = []
-        packed.reserveCapacity(names.count)
-        for index in entries.indices where host[index] < 0 {
-            let bytes = stem(index)
-            entries[index].nameStart = UInt32(packed.count)
-            packed += bytes
-        }
-        for index in entries.indices where host[index] >= 0 {
-            let outer = entries[host[index]]
-            entries[index].nameStart = outer.nameStart + UInt32(outer.nameLength) - UInt32(entries[index].nameLength)
-        }
-        return (packed, entries)
-    }
-
-    /// True when `a`'s name read from its last byte backwards sorts before `b`'s (a name that ends another
-    /// sorts before it).
-    static func endsBefore(_ bytes: UnsafeBufferPointer<UInt8>, _ a: NodeEntry, _ b: NodeEntry) -> Bool {
-        let aStart = Int(a.nameStart), bStart = Int(b.nameStart)
-        var i = aStart + Int(a.nameLength), j = bStart + Int(b.nameLength)
-        while i > aStart && j > bStart {
-            i -= 1
-            j -= 1
-            if bytes[i] != bytes[j] { return bytes[i] < bytes[j] }
-        }
-        return i == aStart && j > bStart
-    }
-
-    /// True when `outer`'s name ends with all of `inner`'s.
-    static func ends(_ bytes: UnsafeBufferPointer<UInt8>, _ outer: NodeEntry, with inner: NodeEntry) -> Bool {
-        let length = Int(inner.nameLength)
-        guard Int(outer.nameLength) >= length else { return false }
-        let outerStart = Int(outer.nameStart) + Int(outer.nameLength) - length, innerStart = Int(inner.nameStart)
-        for k in 0..<length where bytes[outerStart + k] != bytes[innerStart + k] { return false }
-        return true
     }
 
     /// `old` with the nodes named in `replaced` dropped and `fresh` added (a replaced name that still exists
