@@ -83,16 +83,7 @@ public enum HeapArenas {
     /// Call first thing at startup: arenas made before stay.
     @discardableResult
     public static func limit(to arenas: Int32 = 1, environment: [String: String]? = nil) -> Outcome {
-        if let chosen = (environment ?? ProcessInfo.processInfo.environment)["MALLOC_ARENA_MAX"] {
-            return .leftToEnvironment(chosen)
-        }
-        #if canImport(Glibc)
-            guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return .unavailable }
-            let mallopt = unsafeBitCast(symbol, to: Mallopt.self)
-            return mallopt(arenaMaxParameter, arenas) == 1 ? .limited(arenas) : .unavailable
-        #else
-            return .unavailable
-        #endif
+        set(arenaMaxParameter, to: arenas, unlessSet: "MALLOC_ARENA_MAX", in: environment)
     }
 
     /// glibc's `M_MMAP_THRESHOLD` (malloc.h).
@@ -109,13 +100,19 @@ public enum HeapArenas {
     /// its mean with the threshold fixed, and by 6.8% without. None of these allocations is on the UDP path.
     @discardableResult
     public static func fixMmapThreshold(at bytes: Int32 = mmapThreshold, environment: [String: String]? = nil) -> Outcome {
-        if let chosen = (environment ?? ProcessInfo.processInfo.environment)["MALLOC_MMAP_THRESHOLD_"] {
+        set(mmapThresholdParameter, to: bytes, unlessSet: "MALLOC_MMAP_THRESHOLD_", in: environment)
+    }
+
+    /// `mallopt(parameter, value)`, unless the environment variable glibc reads for it is set.
+    private static func set(_ parameter: Int32, to value: Int32, unlessSet variable: String,
+                            in environment: [String: String]?) -> Outcome {
+        if let chosen = (environment ?? ProcessInfo.processInfo.environment)[variable] {
             return .leftToEnvironment(chosen)
         }
         #if canImport(Glibc)
             guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return .unavailable }
             let mallopt = unsafeBitCast(symbol, to: Mallopt.self)
-            return mallopt(mmapThresholdParameter, bytes) == 1 ? .limited(bytes) : .unavailable
+            return mallopt(parameter, value) == 1 ? .limited(value) : .unavailable
         #else
             return .unavailable
         #endif
