@@ -18,6 +18,16 @@ import Glibc
 
     static let global = "web.shop.acme.svc.example.com"
 
+    /// The global answer once every member serves in it (west-1's address is there), or the last one after 10 s.
+    static func globalAnswerOnceEveryMemberServes(_ daemon: ServedDaemon) async throws -> Message? {
+        var answer = try daemon.query(global)
+        for _ in 0..<100 where !(answer?.answer.contains { $0.hasSuffix("198.51.100.30") } ?? false) {
+            try await Task.sleep(for: .milliseconds(100))
+            answer = try daemon.query(global)
+        }
+        return answer
+    }
+
     @Test(.timeLimit(.minutes(3)))
     func endpointsAndCommands() async throws {
         let daemon = try await ServedDaemon.start()
@@ -173,11 +183,7 @@ import Glibc
         let daemon = try await ServedDaemon.start()
         defer { daemon.remove() }
         // Wait for every member (west-1's address in the global answer).
-        var first = try daemon.query(Self.global)
-        for _ in 0..<100 where !(first?.answer.contains { $0.hasSuffix("198.51.100.30") } ?? false) {
-            try await Task.sleep(for: .milliseconds(100))
-            first = try daemon.query(Self.global)
-        }
+        let first = try await Self.globalAnswerOnceEveryMemberServes(daemon)
         #expect(first?.answer.first?.contains("\t30\t") == true, "\(String(describing: first))")
 
         // A valid change: the record TTL.
@@ -296,11 +302,7 @@ import Glibc
     func aResyncAfterAReloadEndsAfterTheGraceWhenAMemberNeverSyncs() async throws {
         let daemon = try await ServedDaemon.start()
         defer { daemon.remove() }
-        var first = try daemon.query(Self.global)
-        for _ in 0..<100 where !(first?.answer.contains { $0.hasSuffix("198.51.100.30") } ?? false) {
-            try await Task.sleep(for: .milliseconds(100))
-            first = try daemon.query(Self.global)
-        }
+        _ = try await Self.globalAnswerOnceEveryMemberServes(daemon)
         let ghost = try daemon.dir.write(
             "ghost.kubeconfig",
             """
