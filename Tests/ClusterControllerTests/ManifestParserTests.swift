@@ -118,6 +118,32 @@ struct ManifestParserTests {
         }
     }
 
+    /// YAML 1.1 reads `1:30` as the base-60 integer 90; Kubernetes' reader (go-yaml) keeps it as text, and so do
+    /// we. Yams' base-60 arithmetic trapped on an overflowing one (found by ManifestFuzz): the whole daemon ended.
+    @Test func baseSixtyNumbersStayText() throws {
+        let text = """
+            apiVersion: v1
+            kind: Service
+            metadata:
+              name: a
+              annotations: {mcdns.io/huge: 999999999999999999:59, mcdns.io/time: 1:30, mcdns.io/float: 1:30.5}
+
+            """
+        let document = try ManifestParser.parse(text, file: "a.yaml")
+        guard case .service(let service)? = document.objects.first else {
+            Issue.record("no Service: \(document)")
+            return
+        }
+        #expect(service.metadata.annotations["mcdns.io/huge"] == "999999999999999999:59")
+        #expect(service.metadata.annotations["mcdns.io/time"] == "1:30")
+        #expect(service.metadata.annotations["mcdns.io/float"] == "1:30.5")
+        // As a port it is text, which a port is not.
+        #expect(throws: ManifestError.self) {
+            try ManifestParser.parse(
+                "apiVersion: v1\nkind: Service\nmetadata:\n  name: a\nspec:\n  ports: [{port: 1:30}]\n", file: "b.yaml")
+        }
+    }
+
     @Test func demoMembersLoadCleanly() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("examples/demo/members").path

@@ -5,6 +5,9 @@
 # Any input that crashes or breaks the target's properties is copied to Crashes/<dir>/, which the root package
 # replays in `swift test` (FuzzReplayTests, FuzzCrashReplayTests): commit it with the fix.
 set -euo pipefail
+# Swift's backtracer would take a trap's signal before libFuzzer and exit without the input; with it off,
+# libFuzzer's handler saves the crashing input as an artifact (copied to Crashes/ below).
+export SWIFT_BACKTRACE=enable=no
 
 seconds="${1:-60}"
 shift || true
