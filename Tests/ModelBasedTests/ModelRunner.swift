@@ -102,7 +102,17 @@ final class ModelRunner {
             store.persistIfChanged()
             let before = store.liveState()?.records.dictionary ?? [:]
             do {
-                let saved = try StateFile(directory: stateDirectory).load()
+                let file = StateFile(directory: stateDirectory)
+                let saved = try file.load()
+                // StateFile.encode writes the document a record at a time; the payload (after the 24-byte header)
+                // must be what JSONEncoder writes for the whole state at once.
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                let whole = try encoder.encode(saved)
+                let payload = try Data(contentsOf: URL(fileURLWithPath: file.path)).dropFirst(StateFile.magic.count + 16)
+                if !payload.elementsEqual(whole) {
+                    return "the state file's JSON (\(payload.count) bytes) is not JSONEncoder's (\(whole.count) bytes)"
+                }
                 store = try RecordStore(live: LiveTable(zones: zones, naming: naming.table), firstSerial: 1_000,
                                         stateFile: StateFile(directory: stateDirectory), restoring: saved,
                                         logger: Self.logger)

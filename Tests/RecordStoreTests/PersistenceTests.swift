@@ -80,6 +80,32 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == [StateFile.fileName])
     }
 
+    /// `StateFile.encode` writes the document a record at a time; the payload must be, byte for byte, what
+    /// JSONEncoder writes for the whole state: with strings that need escaping, optionals left out, doubles of
+    /// every size, no records, and many.
+    @Test func thePayloadIsJSONEncodersDocumentForTheWholeState() throws {
+        var odd = Self.record("we\"b/\\ü\u{7}", address: "2001:db8::1", cluster: "west-\u{1F600}")
+        odd.status.dns[0].lastObserved = 1_765_000_000.123_456_7
+        odd.status.dns[0].endpoints = [Endpoint(address: "10.0.0.2", hostname: "h/1", zone: nil, ready: true)]
+        odd.status.conditions = [Condition(type: "Ready", status: .unknown, reason: "R", message: "line\nbreak\t<>&")]
+        let many = (0..<300).map { Self.record("svc-\($0)", address: "10.1.\($0 / 256).\($0 % 256)") }
+        let states = [
+            PersistedState(serial: 0, serialReserved: 0, savedAt: 0, records: [], clusters: []),
+            PersistedState(serial: .max, serialReserved: .max, savedAt: 1e-7, records: [odd], clusters: Self.synced),
+            PersistedState(serial: 9, serialReserved: 1009, savedAt: 1_765_000_000.25, records: many,
+                           clusters: Self.synced + Self.offline),
+            PersistedState(serial: 1, serialReserved: 2, savedAt: 1e300, records: [odd] + many, clusters: Self.offline),
+        ]
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        for state in states {
+            let bytes = try StateFile.encode(state)
+            let whole = [UInt8](try encoder.encode(state))
+            #expect(Array(bytes.dropFirst(StateFile.magic.count + 16)) == whole, "\(state.records.count) records")
+            #expect(try StateFile.decode(bytes, path: "f") == state)
+        }
+    }
+
     @Test func damagedFilesAreReportedNotTrusted() throws {
         let state = PersistedState(
             serial: 7,
