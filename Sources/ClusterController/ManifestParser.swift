@@ -91,11 +91,9 @@ public enum ManifestParser {
 
     /// The scalar's value by its resolved YAML tag (so `80` is an integer and `"80"` a string, as in Kubernetes).
     ///
-    /// A number written with colons (YAML 1.1's base 60: `1:30` for 90) stays text, as Kubernetes' YAML reader
-    /// (go-yaml) keeps it: `8080:80` is a string there, and Yams' base-60 arithmetic traps on overflow
-    /// (`999999999999999999:59`), which would end the daemon.
+    /// A number written with colons (YAML 1.1's base 60: `1:30` for 90) stays text (`YAMLValues` says why).
     private static func scalarContent(_ scalar: Node.Scalar, node: Node) -> KubeValue.Content {
-        if scalar.string.utf8.contains(UInt8(ascii: ":")) { return .string(scalar.string) }
+        if YAMLValues.isBaseSixty(scalar.string) { return .string(scalar.string) }
         switch node.tag.description {
         case Tag.Name.null.rawValue:
             return .null

@@ -50,7 +50,7 @@ public struct KubeConfig: Sendable, Equatable {
         let reader = Reader(file: file)
         let root: Any?
         do {
-            root = try Yams.load(yaml: yaml)
+            root = try YAMLValues.load(yaml)
         } catch {
             throw reader.fail("", "not valid YAML: \(error)")
         }

@@ -125,6 +125,20 @@ struct KubeConfigTests {
         #expect(error?.message.contains(message) == true, "\(String(describing: error))")
     }
 
+    /// A number written with colons (YAML 1.1's base 60) is text, as in Kubernetes: Yams' base-60 arithmetic
+    /// trapped on an overflowing one anywhere in the file, even under a key mcdns does not read.
+    @Test func baseSixtyNumbersStayText() throws {
+        let yaml = """
+            preferences: {colors: 999999999999999999:59}
+            clusters:
+            - name: a
+              cluster: {server: https://x, tls-server-name: 1:30}
+
+            """
+        let config = try KubeConfig.parse(yaml, file: "odd.kubeconfig")
+        #expect(config.clusters["a"]?.tlsServerName == "1:30")
+    }
+
     @Test func resolveErrorsNameTheField() throws {
         let yaml = """
             clusters:

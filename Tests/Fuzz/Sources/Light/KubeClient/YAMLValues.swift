@@ -1,0 +1,1 @@
+../../../../../Sources/KubeClient/YAMLValues.swift
