@@ -58,7 +58,8 @@ struct HostCluster: Sendable {
             elector: elector,
             hostRecords: records,
             connector: connector,
-            logger: hostLogger
+            logger: hostLogger,
+            clock: .continuous
         )
     }
 

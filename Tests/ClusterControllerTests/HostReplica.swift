@@ -1,4 +1,5 @@
 import ClusterController
+import DNSTestSupport
 import Foundation
 import KubeAPISimulator
 import KubeClient
@@ -8,9 +9,12 @@ import MCDNSModel
 /// One mcdns replica's host-cluster half, as the daemon wires it: a HostRecordSource, a LeaderElector, a
 /// StatusWriter and a ClusterController (over a scripted member) publishing to a recording sink and the writer.
 /// It talks to the simulator over real HTTP with its own token, so the simulator's request log tells the
-/// replicas' writes apart by user.
+/// replicas' writes apart by user. The writer's resync period and conflict backoff run on `clock`, which only the
+/// test advances; the Lease timings are real time.
 struct HostReplica: Sendable {
     let name: String
+    let clock = ManualClock()
+    let resync: Duration
     let member: ScriptedSource
     let sink = RecordingSink()
     let records: HostRecordSource
@@ -44,6 +48,7 @@ struct HostReplica: Sendable {
         leaseDuration: Duration = HostReplica.timings.leaseDuration
     ) throws {
         self.name = name
+        self.resync = resync
         var logger = Logger(label: "mcdns.test.\(name)")
         logger.logLevel = .info
         connector = try HTTPKubeConnector(
@@ -60,7 +65,8 @@ struct HostReplica: Sendable {
             elector: elector,
             hostRecords: records,
             connector: connector,
-            logger: logger
+            logger: logger,
+            clock: ReflectorClock(clock)
         )
         member = ScriptedSource("east-1")
         let controller = try ClusterController(
@@ -97,6 +103,28 @@ struct HostReplica: Sendable {
 
     func withdraw() {
         member.send(.delete(KubeObjectRef(kind: .service, namespace: "shop", name: "web")))
+    }
+
+    /// Advances the writer's clock a resync period at a time (each step may release a resync round or a conflict
+    /// backoff) until `condition` holds; false after `timeout` of real time.
+    func advance(timeout: Duration = .seconds(10), until condition: () async -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while ContinuousClock.now < deadline {
+            if await condition() { return true }
+            clock.advance(by: resync)
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return await condition()
+    }
+
+    /// Lets the writer act on every batch the controller has published so far: waits until the writer has taken
+    /// them in, then advances its clock until two more passes have finished (the second began after the last
+    /// batch arrived). What was not written by then is not written for those batches. False after 10 s.
+    func settle() async -> Bool {
+        let batches = sink.current.batches.count
+        guard await eventually({ writer.statistics.batches >= batches }) else { return false }
+        let passes = writer.statistics.passes
+        return await advance { writer.statistics.passes >= passes + 2 }
     }
 
     /// Stops the replica as SIGTERM would: tasks cancelled, the elector releases the Lease.
