@@ -15,9 +15,21 @@ struct HTTPErrorAndCredentialTests {
         try h.service("a")
         h.sim.inject(.status(code: 429, retryAfterSeconds: 1), matching: .list(.services), times: 1)
         h.sim.inject(.status(code: 500, retryAfterSeconds: nil), matching: .watch(.services), times: 2)
-        let run = h.run(.service)
-        #expect(try await h.waitConsistent(run))
-        #expect(await run.wait { $0.watchRestarts["serverError", default: 0] == 2 && $0.condition == nil })
+        let clock = ManualClock()
+        var configuration = SimHarness.quick
+        configuration.silenceTimeout = .seconds(60)
+        let run = h.run(.service, configuration, clock: ReflectorClock(clock))
+        // The 429's Retry-After holds the next list back until a second has passed on the clock.
+        #expect(await run.wait { $0.backoffs.count == 1 })
+        #expect(h.fullListCount(.services) == 1)
+        // Then the list, and the watch retried after each 500.
+        #expect(
+            try await ReflectorResumeCheckTests.advance(clock) {
+                let statistics = run.statistics
+                return try run.synced && run.objects == h.serverObjects(.service)
+                    && statistics.watchRestarts["serverError", default: 0] == 2 && statistics.condition == nil
+            }
+        )
         try h.service("b")
         #expect(try await h.waitConsistent(run))
         await run.stop()
