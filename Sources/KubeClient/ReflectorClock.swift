@@ -1,9 +1,9 @@
-/// The time a `Reflector` (and the host cluster's `StatusWriter`) measures and waits on: `ContinuousClock` in
-/// production; tests pass a manual clock, so a silent watch's `silenceTimeout`, a backoff or a resync period passes
-/// when the test says, not after waiting for it.
+/// The time a `Reflector` (and the host cluster's `LeaderElector` and `StatusWriter`) measures and waits on:
+/// `ContinuousClock` in production; tests pass a manual clock, so a silent watch's `silenceTimeout`, a backoff, a
+/// lease's expiry or a resync period passes when the test says, not after waiting for it.
 public struct ReflectorClock: Sendable {
     /// Time since an arbitrary origin fixed when the clock was made.
-    let now: @Sendable () -> Duration
+    public let now: @Sendable () -> Duration
     /// Waits `duration` on the clock; throws `CancellationError` when the task is cancelled.
     public let sleep: @Sendable (Duration) async throws -> Void
 

@@ -9,11 +9,13 @@ import MCDNSModel
 /// One mcdns replica's host-cluster half, as the daemon wires it: a HostRecordSource, a LeaderElector, a
 /// StatusWriter and a ClusterController (over a scripted member) publishing to a recording sink and the writer.
 /// It talks to the simulator over real HTTP with its own token, so the simulator's request log tells the
-/// replicas' writes apart by user. The writer's resync period and conflict backoff run on `clock`, which only the
-/// test advances; the Lease timings are real time.
+/// replicas' writes apart by user. The writer's resync period and conflict backoff run on `clock`, the elector's
+/// retries, renew deadline and lease expiry on `electionClock`; only the test advances them. While the election
+/// clock stands still a leader stays leader without renewing, and a follower does not try again.
 struct HostReplica: Sendable {
     let name: String
     let clock = ManualClock()
+    let electionClock = ManualClock()
     let resync: Duration
     let member: ScriptedSource
     let sink = RecordingSink()
@@ -59,7 +61,12 @@ struct HostReplica: Sendable {
         var timings = Self.timings
         timings.identity = name
         timings.leaseDuration = leaseDuration
-        elector = try LeaderElector(configuration: timings, connector: connector, logger: logger)
+        elector = try LeaderElector(
+            configuration: timings,
+            connector: connector,
+            logger: logger,
+            clock: ReflectorClock(electionClock)
+        )
         writer = StatusWriter(
             configuration: StatusWriter.Configuration(resyncPeriod: resync),
             elector: elector,
@@ -125,6 +132,21 @@ struct HostReplica: Sendable {
         guard await eventually({ writer.statistics.batches >= batches }) else { return false }
         let passes = writer.statistics.passes
         return await advance { writer.statistics.passes >= passes + 2 }
+    }
+
+    /// Advances the election clock by a retry period (and its most jitter) at a time, each step once the elector
+    /// waits for its next attempt, until `condition` holds; false when it does not hold within `limit` on that
+    /// clock (or the elector does not get back to waiting within 10 s of real time).
+    func advanceElection(within limit: Duration, until condition: () -> Bool) async -> Bool {
+        let step = Self.timings.retryPeriod * 1.2
+        var passed = Duration.zero
+        while true {
+            guard await eventually({ electionClock.sleepers > 0 }) else { return false }
+            if condition() { return true }
+            if passed >= limit { return false }
+            electionClock.advance(by: step)
+            passed += step
+        }
     }
 
     /// Stops the replica as SIGTERM would: tasks cancelled, the elector releases the Lease.

@@ -6,8 +6,8 @@ import MCDNSModel
 import Testing
 
 /// The host-cluster half against the API simulator over HTTP: leader election on a Lease, the status writer,
-/// and user specs flowing into the merge. Lease timings are shortened (2 s lease, 200 ms retry); the writer's
-/// resyncs and conflict backoffs come when a test advances its replica's clock.
+/// and user specs flowing into the merge. Lease timings are shortened (2 s lease, 200 ms retry); retries, lease
+/// expiry, the writer's resyncs and its conflict backoffs come when a test advances its replica's clocks.
 @Suite(.serialized) struct StatusWriterTests {
     static let tokens = ["token-a": "replica-a", "token-b": "replica-b", "token-admin": "admin"]
 
@@ -69,12 +69,14 @@ import Testing
                 .isEmpty
         )
 
-        // The leader stops (SIGTERM: it releases the Lease); the other leads within the lease duration and
-        // writes the next change.
-        let stoppedAt = ContinuousClock.now
+        // The leader stops (SIGTERM: it releases the Lease); the other leads at a retry before the lease would
+        // have expired on its clock, and writes the next change.
         await first.stop()
-        #expect(await eventually(timeout: .seconds(2)) { second.elector.isLeader() })
-        #expect(ContinuousClock.now - stoppedAt < HostReplica.timings.leaseDuration)
+        #expect(
+            await second.advanceElection(within: HostReplica.timings.leaseDuration - .milliseconds(1)) {
+                second.elector.isLeader()
+            }
+        )
         #expect(Self.holder(sim) == second.name)
         let writesBefore = sim.statusWrites(by: first.name)
         second.member.send(
@@ -104,22 +106,19 @@ import Testing
         #expect(await eventually { Self.readyEndpoints(sim.webRecord()) == 1 })
         #expect(a.elector.isLeader())
 
-        // Someone else takes the Lease (and keeps renewing it): the replica notices at its next renewal.
-        let intruder = Task {
-            while !Task.isCancelled {
-                if var lease = Self.lease(sim) {
-                    var spec = lease["spec"] as? [String: Any] ?? [:]
-                    spec["holderIdentity"] = "intruder"
-                    spec["renewTime"] = Date().formatted(.iso8601)
-                    lease["spec"] = spec
-                    _ = try? sim.update(
-                        String(decoding: try JSONSerialization.data(withJSONObject: lease), as: UTF8.self)
-                    )
-                }
-                try? await Task.sleep(for: .milliseconds(150))
+        // Someone else takes the Lease: the replica's renewals fail, and it stops leading at its renew deadline,
+        // before the intruder's lease could expire on its clock.
+        var lease = try #require(Self.lease(sim))
+        var spec = lease["spec"] as? [String: Any] ?? [:]
+        spec["holderIdentity"] = "intruder"
+        spec["renewTime"] = Date().formatted(.iso8601)
+        lease["spec"] = spec
+        try sim.update(String(decoding: try JSONSerialization.data(withJSONObject: lease), as: UTF8.self))
+        #expect(
+            await a.advanceElection(within: HostReplica.timings.leaseDuration - .milliseconds(1)) {
+                !a.elector.isLeader()
             }
-        }
-        #expect(await eventually(timeout: .seconds(3)) { !a.elector.isLeader() })
+        )
         let writes = sim.statusPuts().count
         a.member.send(
             .upsert(
@@ -140,10 +139,10 @@ import Testing
         #expect(Self.readyEndpoints(sim.webRecord()) == 1)
         #expect(!a.elector.isLeader())
 
-        // Once the intruder is gone and its lease expired, the replica leads again and catches up.
-        intruder.cancel()
-        _ = await intruder.value
-        #expect(await a.advance(timeout: .seconds(6)) { Self.readyEndpoints(sim.webRecord()) == 2 })
+        // The intruder renews no more: once its lease expired on the replica's clock, the replica leads again and
+        // catches up.
+        #expect(await a.advanceElection(within: .seconds(3)) { a.elector.isLeader() })
+        #expect(await a.advance { Self.readyEndpoints(sim.webRecord()) == 2 })
         #expect(Self.holder(sim) == "replica-a")
     }
 
