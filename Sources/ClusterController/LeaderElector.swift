@@ -16,20 +16,23 @@ import Synchronization
 ///   a leader cut off from the API server stops writing even between renewal attempts.
 /// - On shutdown the leader releases the Lease (empty holder), so a follower takes over at its next retry
 ///   instead of waiting out the lease.
+///
+/// Its own time (expiry, renew deadline, retries) is `clock` (`ReflectorClock.continuous` in the daemon).
 public final class LeaderElector: Service, Sendable {
     public let configuration: LeaderElectionConfiguration
     private let client: KubeResourceClient
     private let logger: Logger
     private let onChange: @Sendable (Bool) -> Void
+    private let clock: ReflectorClock
     private let state = Mutex(State())
 
     private struct State {
         var leading = false
-        /// When this replica last wrote the Lease successfully as its holder.
-        var renewedAt: ContinuousClock.Instant?
+        /// When this replica last wrote the Lease successfully as its holder, on `clock`.
+        var renewedAt: Duration?
         /// The Lease as last read, and when it last changed on our clock.
         var observed: KubeValue?
-        var observedAt: ContinuousClock.Instant?
+        var observedAt: Duration?
         var waiters: [Int: AsyncStream<Bool>.Continuation] = [:]
         var nextWaiter = 0
     }
@@ -40,6 +43,7 @@ public final class LeaderElector: Service, Sendable {
         configuration: LeaderElectionConfiguration,
         connector: any KubeConnector,
         logger: Logger,
+        clock: ReflectorClock = .continuous,
         onChange: @escaping @Sendable (Bool) -> Void = { _ in }
     ) throws(ControllerError) {
         try configuration.validate()
@@ -54,13 +58,15 @@ public final class LeaderElector: Service, Sendable {
         logger[metadataKey: "identity"] = "\(configuration.identity)"
         self.logger = logger
         self.onChange = onChange
+        self.clock = clock
     }
 
     /// Whether this replica leads now: it holds the Lease and renewed it within `renewDeadline`.
-    public func isLeader(now: ContinuousClock.Instant = .now) -> Bool {
-        state.withLock { state in
+    public func isLeader() -> Bool {
+        let now = clock.now()
+        return state.withLock { state in
             guard state.leading, let renewedAt = state.renewedAt else { return false }
-            return now < renewedAt.advanced(by: configuration.renewDeadline)
+            return now < renewedAt + configuration.renewDeadline
         }
     }
 
@@ -111,17 +117,16 @@ public final class LeaderElector: Service, Sendable {
     private func loop() async {
         while !Task.isCancelled {
             let succeeded = await tryAcquireOrRenew()
-            let now = ContinuousClock.now
             if succeeded {
                 setLeading(true)
-            } else if isLeadingFlag, !isLeader(now: now) {
+            } else if isLeadingFlag, !isLeader() {
                 logger.info("could not renew the lease within the renew deadline: leadership lost")
                 setLeading(false)
             }
             // client-go waits retryPeriod between renewals and retryPeriod × [1, 1.2) between acquisitions.
             let wait =
                 isLeadingFlag ? configuration.retryPeriod : configuration.retryPeriod * Double.random(in: 1..<1.2)
-            try? await Task.sleep(for: wait)
+            try? await clock.sleep(wait)
         }
     }
 
@@ -244,7 +249,7 @@ public final class LeaderElector: Service, Sendable {
         state.withLock { state in
             if state.observed != spec || state.observedAt == nil {
                 state.observed = spec
-                state.observedAt = .now
+                state.observedAt = clock.now()
             }
         }
     }
@@ -252,16 +257,18 @@ public final class LeaderElector: Service, Sendable {
     /// Whether the observed Lease went unchanged for longer than its duration (its own leaseDurationSeconds,
     /// else ours).
     private func observedExpired() -> Bool {
-        state.withLock { state in
+        let now = clock.now()
+        return state.withLock { state in
             guard let observedAt = state.observedAt else { return false }
             let seconds = state.observed?["leaseDurationSeconds"].flatMap(Self.int)
             let duration = seconds.map { Duration.seconds($0) } ?? configuration.leaseDuration
-            return observedAt.advanced(by: duration) < .now
+            return observedAt + duration < now
         }
     }
 
     private func markRenewed() {
-        state.withLock { $0.renewedAt = .now }
+        let now = clock.now()
+        state.withLock { $0.renewedAt = now }
     }
 
     private func setLeading(_ leading: Bool) {

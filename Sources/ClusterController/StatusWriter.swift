@@ -23,6 +23,9 @@ import Synchronization
 ///   through a `RecordEventRecorder` (client-go's correlation: repeats counted, a token bucket per object).
 /// - An object mcdns created is deleted (with a resourceVersion precondition) when its service is gone; objects
 ///   without the label are never deleted.
+///
+/// The resync period and the conflict backoff are waited on `clock` (`ReflectorClock.continuous` in the daemon), so
+/// tests advance a manual clock instead of waiting for them.
 public final class StatusWriter: Service, ServiceRecordSink, Sendable {
     public static let managedByValue = "mcdns"
 
@@ -47,6 +50,13 @@ public final class StatusWriter: Service, ServiceRecordSink, Sendable {
 
     /// Counts of what the writer did, for tests and diagnostics.
     public struct Statistics: Sendable, Equatable {
+        /// Batches the controller handed over (`apply`).
+        public var batches = 0
+        /// Passes of the writer's loop that finished, one per wake-up (a batch, a host record change, a leadership
+        /// change, a resync): a round, or nothing on a follower. A pass that starts after a batch was applied and
+        /// finishes has acted on it, so a test waits for two more passes to know that nothing was written.
+        public var passes = 0
+        /// Rounds run as the confirmed leader.
         public var rounds = 0
         public var created = 0
         public var statusWrites = 0
@@ -63,6 +73,7 @@ public final class StatusWriter: Service, ServiceRecordSink, Sendable {
     private let client: KubeResourceClient
     private let events: RecordEventRecorder
     private let logger: Logger
+    private let clock: ReflectorClock
     private let state = Mutex(State())
     private let wake: AsyncStream<Void>.Continuation
     private let wakes: AsyncStream<Void>
@@ -95,6 +106,7 @@ public final class StatusWriter: Service, ServiceRecordSink, Sendable {
         connector: any KubeConnector,
         events: EventCorrelator.Configuration = EventCorrelator.Configuration(),
         logger: Logger,
+        clock: ReflectorClock = .continuous,
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.configuration = configuration
@@ -110,6 +122,7 @@ public final class StatusWriter: Service, ServiceRecordSink, Sendable {
             isLeader: { elector.isLeader() }
         )
         self.logger = logger
+        self.clock = clock
         (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
@@ -136,6 +149,7 @@ public final class StatusWriter: Service, ServiceRecordSink, Sendable {
             if let clusters = changes.clusters {
                 state.allMembersSynced = !clusters.isEmpty && clusters.allSatisfy { $0.link == .synced }
             }
+            state.statistics.batches += 1
         }
         wake.yield()
     }
@@ -155,13 +169,14 @@ public final class StatusWriter: Service, ServiceRecordSink, Sendable {
                 group.addTask { await self.events.run() }
                 group.addTask {
                     while !Task.isCancelled {
-                        try? await Task.sleep(for: self.configuration.resyncPeriod)
+                        try? await self.clock.sleep(self.configuration.resyncPeriod)
                         self.wake.yield()
                     }
                 }
                 for await _ in self.wakes {
                     if Task.isCancelled { break }
                     await self.round()
+                    self.state.withLock { $0.statistics.passes += 1 }
                 }
                 group.cancelAll()
             }
@@ -281,7 +296,7 @@ public final class StatusWriter: Service, ServiceRecordSink, Sendable {
                     "status write conflicted; reading the object again",
                     metadata: ["service": "\(key)", "attempt": "\(attempt)"]
                 )
-                try? await Task.sleep(for: backoff)
+                try? await clock.sleep(backoff)
                 backoff = backoff * 2
                 current = await read(key)
             } catch .notFound {

@@ -29,6 +29,8 @@ public final class ManualClock: Clock, Sendable {
     public init() {}
 
     public var now: Instant { state.withLock { $0.now } }
+    /// Sleeps waiting for the clock to move: a test advances once its subject waits, so no step goes unseen.
+    public var sleepers: Int { state.withLock { $0.sleepers.count } }
     public var minimumResolution: Duration { .zero }
 
     public func sleep(until deadline: Instant, tolerance: Duration?) async throws {

@@ -1,9 +1,11 @@
-/// The time a `Reflector` measures and waits on: `ContinuousClock` in production; tests pass a manual clock, so a
-/// silent watch's `silenceTimeout` or a backoff passes when the test says, not after waiting for it.
+/// The time a `Reflector` (and the host cluster's `LeaderElector` and `StatusWriter`) measures and waits on:
+/// `ContinuousClock` in production; tests pass a manual clock, so a silent watch's `silenceTimeout`, a backoff, a
+/// lease's expiry or a resync period passes when the test says, not after waiting for it.
 public struct ReflectorClock: Sendable {
     /// Time since an arbitrary origin fixed when the clock was made.
-    let now: @Sendable () -> Duration
-    let sleep: @Sendable (Duration) async throws -> Void
+    public let now: @Sendable () -> Duration
+    /// Waits `duration` on the clock; throws `CancellationError` when the task is cancelled.
+    public let sleep: @Sendable (Duration) async throws -> Void
 
     public init<C: Clock>(_ clock: C) where C.Duration == Duration {
         let origin = clock.now

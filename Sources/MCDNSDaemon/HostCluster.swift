@@ -45,7 +45,8 @@ struct HostCluster: Sendable {
                     retryPeriod: configuration.retryPeriod
                 ),
                 connector: connector,
-                logger: hostLogger
+                logger: hostLogger,
+                clock: .continuous
             )
         } catch {
             throw StartupError([SourceError(file: file, line: nil, message: "host: \(error)")])
@@ -58,7 +59,8 @@ struct HostCluster: Sendable {
             elector: elector,
             hostRecords: records,
             connector: connector,
-            logger: hostLogger
+            logger: hostLogger,
+            clock: .continuous
         )
     }
 

@@ -1,4 +1,5 @@
 import ClusterController
+import DNSTestSupport
 import Foundation
 import KubeAPISimulator
 import KubeClient
@@ -8,9 +9,14 @@ import MCDNSModel
 /// One mcdns replica's host-cluster half, as the daemon wires it: a HostRecordSource, a LeaderElector, a
 /// StatusWriter and a ClusterController (over a scripted member) publishing to a recording sink and the writer.
 /// It talks to the simulator over real HTTP with its own token, so the simulator's request log tells the
-/// replicas' writes apart by user.
+/// replicas' writes apart by user. The writer's resync period and conflict backoff run on `clock`, the elector's
+/// retries, renew deadline and lease expiry on `electionClock`; only the test advances them. While the election
+/// clock stands still a leader stays leader without renewing, and a follower does not try again.
 struct HostReplica: Sendable {
     let name: String
+    let clock = ManualClock()
+    let electionClock = ManualClock()
+    let resync: Duration
     let member: ScriptedSource
     let sink = RecordingSink()
     let records: HostRecordSource
@@ -44,6 +50,7 @@ struct HostReplica: Sendable {
         leaseDuration: Duration = HostReplica.timings.leaseDuration
     ) throws {
         self.name = name
+        self.resync = resync
         var logger = Logger(label: "mcdns.test.\(name)")
         logger.logLevel = .info
         connector = try HTTPKubeConnector(
@@ -54,13 +61,19 @@ struct HostReplica: Sendable {
         var timings = Self.timings
         timings.identity = name
         timings.leaseDuration = leaseDuration
-        elector = try LeaderElector(configuration: timings, connector: connector, logger: logger)
+        elector = try LeaderElector(
+            configuration: timings,
+            connector: connector,
+            logger: logger,
+            clock: ReflectorClock(electionClock)
+        )
         writer = StatusWriter(
             configuration: StatusWriter.Configuration(resyncPeriod: resync),
             elector: elector,
             hostRecords: records,
             connector: connector,
-            logger: logger
+            logger: logger,
+            clock: ReflectorClock(clock)
         )
         member = ScriptedSource("east-1")
         let controller = try ClusterController(
@@ -97,6 +110,43 @@ struct HostReplica: Sendable {
 
     func withdraw() {
         member.send(.delete(KubeObjectRef(kind: .service, namespace: "shop", name: "web")))
+    }
+
+    /// Advances the writer's clock a resync period at a time (each step may release a resync round or a conflict
+    /// backoff) until `condition` holds; false after `timeout` of real time.
+    func advance(timeout: Duration = .seconds(10), until condition: () async -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while ContinuousClock.now < deadline {
+            if await condition() { return true }
+            clock.advance(by: resync)
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return await condition()
+    }
+
+    /// Lets the writer act on every batch the controller has published so far: waits until the writer has taken
+    /// them in, then advances its clock until two more passes have finished (the second began after the last
+    /// batch arrived). What was not written by then is not written for those batches. False after 10 s.
+    func settle() async -> Bool {
+        let batches = sink.current.batches.count
+        guard await eventually({ writer.statistics.batches >= batches }) else { return false }
+        let passes = writer.statistics.passes
+        return await advance { writer.statistics.passes >= passes + 2 }
+    }
+
+    /// Advances the election clock by a retry period (and its most jitter) at a time, each step once the elector
+    /// waits for its next attempt, until `condition` holds; false when it does not hold within `limit` on that
+    /// clock (or the elector does not get back to waiting within 10 s of real time).
+    func advanceElection(within limit: Duration, until condition: () -> Bool) async -> Bool {
+        let step = Self.timings.retryPeriod * 1.2
+        var passed = Duration.zero
+        while true {
+            guard await eventually({ electionClock.sleepers > 0 }) else { return false }
+            if condition() { return true }
+            if passed >= limit { return false }
+            electionClock.advance(by: step)
+            passed += step
+        }
     }
 
     /// Stops the replica as SIGTERM would: tasks cancelled, the elector releases the Lease.

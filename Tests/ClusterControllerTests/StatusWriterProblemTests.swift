@@ -30,10 +30,10 @@ import Testing
         defer { Task { await a.stop() } }
         a.publish(address: "10.0.0.1")
 
-        #expect(await eventually { a.writer.problems.first?.cause == .namespaceMissing })
+        #expect(await a.advance { a.writer.problems.first?.cause == .namespaceMissing })
         let rounds = a.writer.statistics.rounds
         // Many rounds later the cause is still reported, and was warned about once.
-        #expect(await eventually { a.writer.statistics.rounds >= rounds + 5 })
+        #expect(await a.advance { a.writer.statistics.rounds >= rounds + 5 })
         let report = try #require(a.writer.problems.first)
         #expect(a.writer.problems.count == 1)
         #expect(report.services == 1 && report.example == "shop/web")
@@ -44,7 +44,7 @@ import Testing
 
         // The service leaves: nothing is left to write, the cause clears.
         a.withdraw()
-        #expect(await eventually { a.writer.problems.isEmpty })
+        #expect(await a.advance { a.writer.problems.isEmpty })
         #expect(a.writer.statistics.problemWarnings == 1)
     }
 
@@ -58,17 +58,17 @@ import Testing
         defer { Task { await a.stop() } }
         a.publish(address: "10.0.0.1")
 
-        #expect(await eventually { Self.status(sim, "web")?["readyCount"] as? String == "1/1" })
+        #expect(await a.advance { Self.status(sim, "web")?["readyCount"] as? String == "1/1" })
         #expect(Self.status(sim, "web")?["readyClusters"] as? String == "east-1")
         #expect(
-            await eventually { Self.ready(Self.status(sim, "api"))?["reason"] as? String == "ServiceNotExported" }
+            await a.advance { Self.ready(Self.status(sim, "api"))?["reason"] as? String == "ServiceNotExported" }
         )
         let api = try #require(Self.ready(Self.status(sim, "api")))
         #expect(api["status"] as? String == "False")
         #expect((api["message"] as? String)?.contains("no member cluster exports the service shop/api") == true)
         #expect(Self.status(sim, "api")?["readyCount"] as? String == "0/0")
-        // The user's object stays.
-        try await Task.sleep(for: .milliseconds(300))
+        // The user's object stays, also through the rounds after.
+        #expect(await a.settle())
         #expect(sim.get(.serviceDNSRecords, namespace: "shop", name: "api") != nil)
     }
 

@@ -6,7 +6,8 @@ import MCDNSModel
 import Testing
 
 /// The host-cluster half against the API simulator over HTTP: leader election on a Lease, the status writer,
-/// and user specs flowing into the merge. Lease timings are shortened (2 s lease, 200 ms retry).
+/// and user specs flowing into the merge. Lease timings are shortened (2 s lease, 200 ms retry); retries, lease
+/// expiry, the writer's resyncs and its conflict backoffs come when a test advances its replica's clocks.
 @Suite(.serialized) struct StatusWriterTests {
     static let tokens = ["token-a": "replica-a", "token-b": "replica-b", "token-admin": "admin"]
 
@@ -58,6 +59,8 @@ import Testing
         let leader = try #require(Self.holder(sim))
         let (first, second) = leader == "replica-a" ? (a, b) : (b, a)
         #expect(first.elector.isLeader() && !second.elector.isLeader())
+        // The follower has acted on every batch and on resyncs, and wrote nothing.
+        #expect(await second.settle())
         #expect(sim.statusWrites(by: first.name) >= 1)
         #expect(sim.statusWrites(by: second.name) == 0)
         #expect(second.sink.current.records[Fixture.key] != nil)
@@ -66,12 +69,14 @@ import Testing
                 .isEmpty
         )
 
-        // The leader stops (SIGTERM: it releases the Lease); the other leads within the lease duration and
-        // writes the next change.
-        let stoppedAt = ContinuousClock.now
+        // The leader stops (SIGTERM: it releases the Lease); the other leads at a retry before the lease would
+        // have expired on its clock, and writes the next change.
         await first.stop()
-        #expect(await eventually(timeout: .seconds(2)) { second.elector.isLeader() })
-        #expect(ContinuousClock.now - stoppedAt < HostReplica.timings.leaseDuration)
+        #expect(
+            await second.advanceElection(within: HostReplica.timings.leaseDuration - .milliseconds(1)) {
+                second.elector.isLeader()
+            }
+        )
         #expect(Self.holder(sim) == second.name)
         let writesBefore = sim.statusWrites(by: first.name)
         second.member.send(
@@ -86,7 +91,7 @@ import Testing
                 )
             )
         )
-        #expect(await eventually { Self.readyEndpoints(sim.webRecord()) == 2 })
+        #expect(await second.advance { Self.readyEndpoints(sim.webRecord()) == 2 })
         #expect(sim.statusWrites(by: second.name) >= 1)
         #expect(sim.statusWrites(by: first.name) == writesBefore)
         await second.stop()
@@ -101,22 +106,19 @@ import Testing
         #expect(await eventually { Self.readyEndpoints(sim.webRecord()) == 1 })
         #expect(a.elector.isLeader())
 
-        // Someone else takes the Lease (and keeps renewing it): the replica notices at its next renewal.
-        let intruder = Task {
-            while !Task.isCancelled {
-                if var lease = Self.lease(sim) {
-                    var spec = lease["spec"] as? [String: Any] ?? [:]
-                    spec["holderIdentity"] = "intruder"
-                    spec["renewTime"] = Date().formatted(.iso8601)
-                    lease["spec"] = spec
-                    _ = try? sim.update(
-                        String(decoding: try JSONSerialization.data(withJSONObject: lease), as: UTF8.self)
-                    )
-                }
-                try? await Task.sleep(for: .milliseconds(150))
+        // Someone else takes the Lease: the replica's renewals fail, and it stops leading at its renew deadline,
+        // before the intruder's lease could expire on its clock.
+        var lease = try #require(Self.lease(sim))
+        var spec = lease["spec"] as? [String: Any] ?? [:]
+        spec["holderIdentity"] = "intruder"
+        spec["renewTime"] = Date().formatted(.iso8601)
+        lease["spec"] = spec
+        try sim.update(String(decoding: try JSONSerialization.data(withJSONObject: lease), as: UTF8.self))
+        #expect(
+            await a.advanceElection(within: HostReplica.timings.leaseDuration - .milliseconds(1)) {
+                !a.elector.isLeader()
             }
-        }
-        #expect(await eventually(timeout: .seconds(3)) { !a.elector.isLeader() })
+        )
         let writes = sim.statusPuts().count
         a.member.send(
             .upsert(
@@ -132,15 +134,15 @@ import Testing
         )
         // The merge sees it (every replica serves DNS) but no status is written while the intruder holds on.
         #expect(await eventually { a.sink.current.records[Fixture.key]?.status.dns.first?.readyEndpoints == 2 })
-        try await Task.sleep(for: .seconds(1))
+        #expect(await a.settle())
         #expect(sim.statusPuts().count == writes)
         #expect(Self.readyEndpoints(sim.webRecord()) == 1)
         #expect(!a.elector.isLeader())
 
-        // Once the intruder is gone and its lease expired, the replica leads again and catches up.
-        intruder.cancel()
-        _ = await intruder.value
-        #expect(await eventually(timeout: .seconds(6)) { Self.readyEndpoints(sim.webRecord()) == 2 })
+        // The intruder renews no more: once its lease expired on the replica's clock, the replica leads again and
+        // catches up.
+        #expect(await a.advanceElection(within: .seconds(3)) { a.elector.isLeader() })
+        #expect(await a.advance { Self.readyEndpoints(sim.webRecord()) == 2 })
         #expect(Self.holder(sim) == "replica-a")
     }
 
@@ -177,7 +179,10 @@ import Testing
                 )
             )
         )
-        #expect(await eventually { Self.readyEndpoints(sim.webRecord()) == 2 })
+        // The retry waits for the backoff on the writer's clock: until the clock moves, only the 409 was sent.
+        #expect(await eventually { a.writer.statistics.conflicts == 1 })
+        #expect(sim.statusPuts().dropFirst(putsBefore).map(\.status) == [409])
+        #expect(await a.advance { Self.readyEndpoints(sim.webRecord()) == 2 })
         let puts = sim.statusPuts().dropFirst(putsBefore)
         // One 409 with the stale version, then (after a fresh GET) one 200: no hot loop.
         #expect(puts.map(\.status) == [409, 200])
@@ -216,7 +221,7 @@ import Testing
 
         // The writer recreates its object and writes the status again (not: "already current" from the late answer).
         #expect(
-            await eventually {
+            await a.advance {
                 let record = sim.webRecord()
                 return Self.readyEndpoints(record) == 2
                     && ((record?["metadata"] as? [String: Any])?["labels"] as? [String: String])?[
@@ -235,10 +240,11 @@ import Testing
         a.publish(address: "10.0.0.1")
         #expect(await eventually { Self.readyEndpoints(sim.webRecord()) == 1 })
         let puts = sim.statusPuts().count
-        let rounds = a.writer.statistics.rounds
         // The same objects again and several resync rounds: every round compares, none writes.
         a.publish(address: "10.0.0.1")
-        #expect(await eventually { a.writer.statistics.rounds >= rounds + 5 })
+        #expect(await a.settle())
+        let rounds = a.writer.statistics.rounds
+        #expect(await a.advance { a.writer.statistics.rounds >= rounds + 5 })
         #expect(sim.statusPuts().count == puts)
         #expect(a.writer.statistics.statusWrites == puts)
     }
@@ -269,7 +275,7 @@ import Testing
         let followed = await a.sink.wait { $0.records[Fixture.key]?.spec.recordTTL == 9 }
         #expect(followed?.records[Fixture.key]?.spec.dnsPrefix == nil)
         #expect(
-            await eventually {
+            await a.advance {
                 ((sim.webRecord()?["status"] as? [String: Any])?["observedGeneration"] as? Int) == 2
             }
         )
@@ -278,7 +284,7 @@ import Testing
 
         // mcdns recreated it as its own; now a user record for another service that is not exported stays.
         #expect(
-            await eventually {
+            await a.advance {
                 ((sim.webRecord()?["metadata"] as? [String: Any])?["labels"] as? [String: String])?[
                     "app.kubernetes.io/managed-by"
                 ] == "mcdns"
@@ -288,10 +294,12 @@ import Testing
         try sim.create(
             #"{"apiVersion":"multicluster.mcdns.io/v1alpha1","kind":"ServiceDNSRecord","metadata":{"name":"api","namespace":"shop"},"spec":{"recordTTL":5}}"#
         )
-        // The service leaves: mcdns deletes its own object, never the user's.
+        // The service leaves: mcdns deletes its own object, never the user's (which the writer knows of: the round
+        // that deletes shop/web sees shop/api too).
+        #expect(await eventually { a.records.records()[ServiceKey(namespace: "shop", name: "api")] != nil })
         a.withdraw()
-        #expect(await eventually { sim.webRecord() == nil })
-        try await Task.sleep(for: .milliseconds(500))
+        #expect(await a.advance { sim.webRecord() == nil })
+        #expect(await a.settle())
         #expect(sim.get(.serviceDNSRecords, namespace: "shop", name: "api") != nil)
     }
 }

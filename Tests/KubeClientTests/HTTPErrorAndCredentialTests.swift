@@ -1,3 +1,4 @@
+import DNSTestSupport
 import Foundation
 import KubeAPISimulator
 import KubeClient
@@ -14,9 +15,21 @@ struct HTTPErrorAndCredentialTests {
         try h.service("a")
         h.sim.inject(.status(code: 429, retryAfterSeconds: 1), matching: .list(.services), times: 1)
         h.sim.inject(.status(code: 500, retryAfterSeconds: nil), matching: .watch(.services), times: 2)
-        let run = h.run(.service)
-        #expect(try await h.waitConsistent(run))
-        #expect(await run.wait { $0.watchRestarts["serverError", default: 0] == 2 && $0.condition == nil })
+        let clock = ManualClock()
+        var configuration = SimHarness.quick
+        configuration.silenceTimeout = .seconds(60)
+        let run = h.run(.service, configuration, clock: ReflectorClock(clock))
+        // The 429's Retry-After holds the next list back until a second has passed on the clock.
+        #expect(await run.wait { $0.backoffs.count == 1 })
+        #expect(h.fullListCount(.services) == 1)
+        // Then the list, and the watch retried after each 500.
+        #expect(
+            try await ReflectorResumeCheckTests.advance(clock) {
+                let statistics = run.statistics
+                return try run.synced && run.objects == h.serverObjects(.service)
+                    && statistics.watchRestarts["serverError", default: 0] == 2 && statistics.condition == nil
+            }
+        )
         try h.service("b")
         #expect(try await h.waitConsistent(run))
         await run.stop()
@@ -36,14 +49,21 @@ struct HTTPErrorAndCredentialTests {
         var configuration = SimHarness.quick
         configuration.initialBackoff = .milliseconds(200)
         configuration.maximumBackoff = .seconds(5)
-        let run = h.run(.service, configuration)
-        try await Task.sleep(for: .seconds(3))
+        let clock = ManualClock()
+        let run = h.run(.service, configuration, clock: ReflectorClock(clock))
+        // Each refusal is followed by a backoff on the clock, twice as long as the one before (±20 % jitter); while
+        // the clock stands still no request follows, so five backoffs mean five tries, not dozens.
+        #expect(await ReflectorResumeCheckTests.advance(clock) { run.statistics.backoffs.count >= 5 })
         let statistics = run.statistics
+        let attempts = h.sim.requests().filter { $0.resource == .services }.count
         await run.stop()
         #expect(statistics.condition?.hasPrefix("forbidden") == true, "\(String(describing: statistics.condition))")
-        // 200 ms doubling: about 0, 0.2, 0.6, 1.4, 3.0 s — five tries at most in three seconds, never dozens.
-        let attempts = h.sim.requests().filter { $0.resource == .services }.count
-        #expect(attempts >= 2 && attempts <= 6, "\(attempts) attempts")
+        #expect(statistics.backoffs.count == 5, "\(statistics.backoffs)")
+        for (index, backoff) in statistics.backoffs.enumerated() {
+            let base = Duration.milliseconds(200) * (1 << index)
+            #expect(backoff >= base * 0.8 && backoff <= base * 1.2, "backoff \(index + 1): \(backoff)")
+        }
+        #expect(attempts == 5, "\(attempts) attempts")
         // Every answered request was refused. (Status 0: the simulator had read a request the stopped client no
         // longer waited for, and not answered it yet; seen once with the machine loaded.)
         // (The kube-system Namespace the reflector reads first is not restricted here.)

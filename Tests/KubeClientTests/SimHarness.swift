@@ -36,9 +36,10 @@ struct SimHarness {
     }
 
     func run(_ kind: KubeObjectKind, _ configuration: ReflectorConfiguration = SimHarness.quick,
-             connector: (any KubeConnector)? = nil, metrics: (any MetricsFactory)? = nil) -> ReflectorRun {
+             connector: (any KubeConnector)? = nil, metrics: (any MetricsFactory)? = nil,
+             clock: ReflectorClock = .continuous) -> ReflectorRun {
         let reflector = Reflector(kind: kind, connector: connector ?? self.connector, configuration: configuration,
-                                  cluster: "sim", metrics: metrics, logger: Logger(label: "test"))
+                                  cluster: "sim", metrics: metrics, clock: clock, logger: Logger(label: "test"))
         return ReflectorRun(reflector: reflector)
     }
 
