@@ -216,7 +216,7 @@ public final class AnswerTable: Sendable {
             default: break
             }
             // Class IN only.
-            guard parsed.qclass == 1 else {
+            guard parsed.qclass == .in else {
                 return writeBare(parsed, query, output, transport, rcode: .refused, echoQuestion: true)
             }
             return answer(parsed, query, output, transport, source, &outcome)

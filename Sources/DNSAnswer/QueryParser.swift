@@ -10,7 +10,8 @@ struct ParsedQuery {
     var qnameLength = 0
     /// `.reserved` (type 0) until the question is read.
     var qtype = RRType.reserved
-    var qclass: UInt16 = 0
+    /// Class 0 (reserved, RFC 6895 §3.2) until the question is read.
+    var qclass = RRClass(0)
     var hasOPT = false
     /// A TSIG record closes the additional section (RFC 8945): the server signs the response off this path.
     var hasTSIG = false
@@ -35,7 +36,7 @@ struct ParsedQuery {
     /// over TCP; 0 = write no option.
     var keepaliveTimeout: UInt16 = 0
 
-    var opcode: UInt8 { (flags0 >> 3) & 0x0F }
+    var opcode: Opcode { Opcode(headerByte: flags0) }
     var questionLength: Int { qnameLength + 4 }
 }
 
@@ -69,7 +70,7 @@ enum QueryParser {
         // RFC 9619: a QUERY with more than one question is FORMERR; another opcode's use of the count is
         // unknown to us, so that is NOTIMP. Header only: which question would we echo?
         guard qdcount <= 1 else {
-            return .error(query, rcode: query.opcode == 0 ? .formErr : .notImp, echoQuestion: false)
+            return .error(query, rcode: query.opcode == .query ? .formErr : .notImp, echoQuestion: false)
         }
         let hasQuestion = qdcount == 1
 
@@ -89,7 +90,7 @@ enum QueryParser {
                 return .error(query, rcode: .formErr, echoQuestion: false)
             }
             query.qtype = RRType(UInt16(packet[offset]) << 8 | UInt16(packet[offset + 1]))
-            query.qclass = UInt16(packet[offset + 2]) << 8 | UInt16(packet[offset + 3])
+            query.qclass = RRClass(UInt16(packet[offset + 2]) << 8 | UInt16(packet[offset + 3]))
             offset += 4
         }
 
@@ -133,7 +134,7 @@ enum QueryParser {
         // (NOTIMP, whatever its sections hold), then a QUERY without a question (FORMERR). Each carries our OPT
         // when the request had one (RFC 6891 §7).
         if query.hasOPT && query.ednsVersion > 0 { return .error(query, rcode: .badVers, echoQuestion: hasQuestion) }
-        if query.opcode != 0 { return .error(query, rcode: .notImp, echoQuestion: hasQuestion) }
+        if query.opcode != .query { return .error(query, rcode: .notImp, echoQuestion: hasQuestion) }
         guard hasQuestion else { return .error(query, rcode: .formErr, echoQuestion: false) }
         return .query(query)
     }

@@ -138,11 +138,16 @@ public final class NotifySender: Service {
         return targets.contains { $0.host.contains(":") } ? "::" : "0.0.0.0"
     }
 
+    private static func bytes(_ value: UInt16) -> [UInt8] { [UInt8(value >> 8), UInt8(value & 0xFF)] }
+
     private func send(_ entry: Pending, to target: Target, key: TSIGKey?, on channel: any Channel) {
-        var wire: [UInt8] = [UInt8(entry.id >> 8), UInt8(entry.id & 0xFF), 0x24, 0, 0, 1, 0, 1, 0, 0, 0, 0]
-        wire += target.zone.wire + [0, 6, 0, 1]
+        // RFC 1996 §3.7: opcode NOTIFY with AA set; the question and one answer record are the zone's SOA.
+        let flags = Opcode.notify.headerBits | 0x04
+        var wire: [UInt8] = [UInt8(entry.id >> 8), UInt8(entry.id & 0xFF), flags, 0, 0, 1, 0, 1, 0, 0, 0, 0]
+        let soaInClass = Self.bytes(RRType.soa.rawValue) + Self.bytes(RRClass.in.rawValue)
+        wire += target.zone.wire + soaInClass
         let soa = entry.soa
-        wire += soa.owner.wire + [0, 6, 0, 1]
+        wire += soa.owner.wire + soaInClass
         wire += [UInt8(soa.ttl >> 24), UInt8(soa.ttl >> 16 & 0xFF), UInt8(soa.ttl >> 8 & 0xFF), UInt8(soa.ttl & 0xFF)]
         wire += [UInt8(soa.rdata.count >> 8), UInt8(soa.rdata.count & 0xFF)] + soa.rdata
         if let key {
@@ -198,7 +203,7 @@ private final class NotifyResponseHandler: ChannelInboundHandler {
         let buffer = unwrapInboundIn(data).data
         guard buffer.readableBytes >= 12, let id = buffer.getInteger(at: buffer.readerIndex, as: UInt16.self),
             let flags = buffer.getInteger(at: buffer.readerIndex + 2, as: UInt16.self),
-            flags & 0x8000 != 0, (flags >> 11) & 0xF == 4
+            flags & 0x8000 != 0, Opcode(headerByte: UInt8(flags >> 8)) == .notify
         else { return }
         acknowledged.append(id, RCode(header: UInt8(truncatingIfNeeded: flags)))
     }

@@ -154,7 +154,7 @@ public final class ZoneTransfer: Sendable {
         }
         var writer = TransferWriter(request: request, key: key, requestMAC: requestMAC)
         let snapshot = store.transferSnapshot()
-        guard query.qclass == 1, configuration.transfers(query.zone),
+        guard query.qclass == .in, configuration.transfers(query.zone),
             let zone = snapshot.zones.first(where: { $0.origin == query.zone })
         else {
             refused.withLock { $0[.zoneNotTransferred, default: 0] += 1 }

@@ -8,7 +8,7 @@ public enum WireQuery {
     public static func make(
         id: UInt16,
         name: String,
-        type: UInt16,
+        type: RRType,
         flags: UInt16 = 0x0100,
         ednsUDPSize: UInt16? = 1232
     ) throws(WireError) -> [UInt8] {
@@ -21,11 +21,11 @@ public enum WireQuery {
         append16(0, to: &packet)  // NSCOUNT
         append16(ednsUDPSize == nil ? 0 : 1, to: &packet)  // ARCOUNT
         packet += question
-        append16(type, to: &packet)
-        append16(1, to: &packet)  // class IN
+        append16(type.rawValue, to: &packet)
+        append16(RRClass.in.rawValue, to: &packet)
         if let ednsUDPSize {
             packet.append(0)  // root owner
-            append16(41, to: &packet)  // OPT
+            append16(RRType.opt.rawValue, to: &packet)
             append16(ednsUDPSize, to: &packet)
             packet += [0, 0, 0, 0]  // extended RCODE, version 0, flags
             append16(0, to: &packet)  // no options
@@ -46,12 +46,12 @@ public enum WireQuery {
     /// Reads a response's header fields (nil when shorter than a header).
     /// `rcode` is the header's 4 bits.
     public static func header(of response: [UInt8])
-        -> (id: UInt16, qr: Bool, opcode: Int, rcode: RCode, qdcount: Int)?
+        -> (id: UInt16, qr: Bool, opcode: Opcode, rcode: RCode, qdcount: Int)?
     {
         guard response.count >= 12 else { return nil }
         let id = UInt16(response[0]) << 8 | UInt16(response[1])
         return (
-            id, response[2] & 0x80 != 0, Int(response[2] >> 3) & 0x0F, RCode(header: response[3]),
+            id, response[2] & 0x80 != 0, Opcode(headerByte: response[2]), RCode(header: response[3]),
             Int(response[4]) << 8 | Int(response[5])
         )
     }

@@ -12,7 +12,7 @@ public struct Message: Sendable, Equatable {
     public var id: UInt16
     /// The header's RCODE (its 4 bits; `fullRcode` adds the OPT's extended bits).
     public var rcode: RCode
-    public var opcode: Int
+    public var opcode: Opcode
     public var qr: Bool
     public var aa: Bool
     public var tc: Bool
@@ -51,7 +51,7 @@ public struct Message: Sendable, Equatable {
         defer { ldns_pkt_free(packet) }
         id = ldns_pkt_id(packet)
         rcode = RCode(header: UInt8(truncatingIfNeeded: ldns_pkt_get_rcode(packet).rawValue))
-        opcode = Int(ldns_pkt_get_opcode(packet).rawValue)
+        opcode = Opcode(UInt8(truncatingIfNeeded: ldns_pkt_get_opcode(packet).rawValue))
         qr = ldns_pkt_qr(packet) != 0
         aa = ldns_pkt_aa(packet) != 0
         tc = ldns_pkt_tc(packet) != 0

@@ -86,10 +86,10 @@ public struct TransferWriter {
 /// The parts of a zone transfer request the server acts on, read through ldns (off the query path).
 public struct TransferRequest: Sendable, Equatable {
     public var id: UInt16
-    public var opcode: Int
+    public var opcode: Opcode
     public var zone: DomainName
     public var type: RRType
-    public var qclass: UInt16
+    public var qclass: RRClass
     /// IXFR: the serial of the SOA in the authority section (the version the client has).
     public var clientSerial: UInt32?
 
@@ -111,14 +111,14 @@ public struct TransferRequest: Sendable, Equatable {
         guard let packet = TSIG.packet(wire) else { throw .ldns("cannot read the transfer request") }
         defer { ldns_pkt_free(packet) }
         id = ldns_pkt_id(packet)
-        opcode = Int(ldns_pkt_get_opcode(packet).rawValue)
+        opcode = Opcode(UInt8(truncatingIfNeeded: ldns_pkt_get_opcode(packet).rawValue))
         guard ldns_pkt_qdcount(packet) == 1, let questions = ldns_pkt_question(packet),
             let question = ldns_rr_list_rr(questions, 0), let owner = ldns_rr_owner(question),
             let data = ldns_rdf_data(owner)
         else { throw .ldns("the transfer request has no question") }
         zone = try DomainName(wire: Array(UnsafeBufferPointer(start: data, count: ldns_rdf_size(owner))))
         type = RRType(UInt16(ldns_rr_get_type(question).rawValue))
-        qclass = UInt16(ldns_rr_get_class(question).rawValue)
+        qclass = RRClass(UInt16(truncatingIfNeeded: ldns_rr_get_class(question).rawValue))
         clientSerial = nil
         if let authority = ldns_pkt_authority(packet) {
             for index in 0..<ldns_rr_list_rr_count(authority) {

@@ -191,7 +191,7 @@ struct QueryCommand: AsyncParsableCommand {
         var lines: [String] = []
         lines.append("; <<>> mcdns query <<>> \(name) \(type)" + (extras.map { " (as \($0))" } ?? ""))
         lines.append(
-            ";; ->>HEADER<<- opcode: \(m.opcode == 0 ? "QUERY" : "\(m.opcode)"), status: "
+            ";; ->>HEADER<<- opcode: \(m.opcode), status: "
                 + "\(m.fullRcode), id: \(m.id)"
         )
         lines.append(

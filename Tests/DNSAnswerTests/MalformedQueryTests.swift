@@ -16,7 +16,8 @@ import Testing
         [0xAB, 0xCD, flags0, 0, 0, qd, 0, an, 0, ns, 0, ar]
     }
 
-    func rcode(_ response: [UInt8]) -> UInt8 { response[3] & 0x0F }
+    /// The header RCODE of a response.
+    func rcode(_ response: [UInt8]) -> RCode { RCode(header: response[3]) }
 
     @Test(arguments: [0, 1, 5, 11])
     func shortHeadersAreDropped(length: Int) {
@@ -44,42 +45,42 @@ import Testing
         #expect(response.count == 12, "\(label)")
         #expect(response.prefix(2) == [0xAB, 0xCD], "\(label)")
         #expect(response[2] & 0x80 != 0, "\(label)")
-        #expect(rcode(response) == 1, "\(label)")
+        #expect(rcode(response) == .formErr, "\(label)")
     }
 
     @Test func garbageAfterTheQuestionIsFormErr() {
         let response = table.respond(raw: valid + [1, 2, 3])
-        #expect(rcode(response) == 1)
+        #expect(rcode(response) == .formErr)
     }
 
     @Test func recordsThatOverrunTheMessageAreFormErr() {
         var packet = valid
         packet[11] = 1  // one additional record announced, none present
-        #expect(rcode(table.respond(raw: packet)) == 1)
+        #expect(rcode(table.respond(raw: packet)) == .formErr)
         packet += [0, 0, 41, 4, 0, 0, 0, 0, 0, 0, 10, 1]  // OPT whose RDATA runs past the end
-        #expect(rcode(table.respond(raw: packet)) == 1)
+        #expect(rcode(table.respond(raw: packet)) == .formErr)
     }
 
     @Test func twoOPTRecordsAreFormErr() throws {
         var packet = try Message.query(name: try DomainName("www.example.com"), type: .a, edns: (1232, 0, false, []))
         packet += packet.suffix(11)
         packet[11] = 2
-        #expect(rcode(table.respond(raw: packet)) == 1)
+        #expect(rcode(table.respond(raw: packet)) == .formErr)
     }
 
     @Test func unknownOpcodesAreNotImplemented() {
-        for opcode: UInt8 in [1, 2, 4, 5, 15] {
+        for opcode in [Opcode.iquery, .status, .notify, .update, .dso, Opcode(15)] {
             var packet = valid
-            packet[2] = (packet[2] & 0x87) | (opcode << 3)
+            packet[2] = (packet[2] & 0x87) | opcode.headerBits
             let response = table.respond(raw: packet)
-            #expect(rcode(response) == 4)
-            #expect((response[2] >> 3) & 0x0F == opcode)
+            #expect(rcode(response) == .notImp)
+            #expect(Opcode(headerByte: response[2]) == opcode)
         }
     }
 
     @Test func notImplementedCarriesOurOPTWhenTheRequestHadOne() throws {
         var packet = try Message.query(name: try DomainName("www.example.com"), type: .a, edns: (4096, 0, false, []))
-        packet[2] = (packet[2] & 0x87) | (2 << 3)
+        packet[2] = (packet[2] & 0x87) | Opcode.status.headerBits
         let response = try Message(wire: table.respond(raw: packet))
         #expect(response.rcode == .notImp)
         #expect(response.edns?.udpSize == 1232)
@@ -88,11 +89,11 @@ import Testing
 
     @Test func classOtherThanINIsRefusedAndTypeOPTIsFormErr() {
         var chaos = valid
-        chaos[chaos.count - 1] = 3
-        #expect(rcode(table.respond(raw: chaos)) == 5)
+        chaos[chaos.count - 1] = UInt8(RRClass.chaos.rawValue)
+        #expect(rcode(table.respond(raw: chaos)) == .refused)
         var opt = valid
-        opt[opt.count - 3] = 41
-        #expect(rcode(table.respond(raw: opt)) == 1)
+        opt[opt.count - 3] = UInt8(RRType.opt.rawValue)
+        #expect(rcode(table.respond(raw: opt)) == .formErr)
     }
 
     @Test func randomBytesNeverCrashAndStayInBounds() {

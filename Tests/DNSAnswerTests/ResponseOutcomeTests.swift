@@ -6,7 +6,7 @@ import Testing
 /// The class and bucket name key `respond` reports for the rate limiter, per BIND's and Knot's RRL: answers and
 /// NODATA keyed by the query name, NXDOMAIN by the zone, wildcards by the wildcard, referrals by the cut.
 @Suite struct ResponseOutcomeTests {
-    static func outcome(_ table: AnswerTable, _ name: String, _ type: UInt16 = 1) throws -> ResponseOutcome {
+    static func outcome(_ table: AnswerTable, _ name: String, _ type: RRType = .a) throws -> ResponseOutcome {
         let query = try WireQuery.make(id: 1, name: name, type: type)
         var output = [UInt8](repeating: 0, count: 65535)
         var qtype = RRType.reserved
@@ -21,19 +21,19 @@ import Testing
     }
 
     @Test(arguments: [
-        ("www.example.com", UInt16(1), ResponseClass.answer),
-        ("WWW.Example.COM", 1, .answer),
-        ("www.example.com", 16, .noData),
-        ("nothing.example.com", 1, .nxDomain),
-        ("b.c.example.com", 1, .noData),  // an empty non-terminal
-        ("anything.wild.example.com", 1, .wildcard),
-        ("anything.wild.example.com", 28, .wildcard),  // wildcard NODATA
-        ("x.wild.example.com", 1, .answer),
-        ("host.sub.example.com", 1, .referral),
-        ("www.elsewhere.net", 1, .error),  // REFUSED: not a served zone
-        ("www.example.com", 252, .error),  // AXFR over UDP: REFUSED
+        ("www.example.com", RRType.a, ResponseClass.answer),
+        ("WWW.Example.COM", .a, .answer),
+        ("www.example.com", .txt, .noData),
+        ("nothing.example.com", .a, .nxDomain),
+        ("b.c.example.com", .a, .noData),  // an empty non-terminal
+        ("anything.wild.example.com", .a, .wildcard),
+        ("anything.wild.example.com", .aaaa, .wildcard),  // wildcard NODATA
+        ("x.wild.example.com", .a, .answer),
+        ("host.sub.example.com", .a, .referral),
+        ("www.elsewhere.net", .a, .error),  // REFUSED: not a served zone
+        ("www.example.com", .axfr, .error),  // AXFR over UDP: REFUSED
     ])
-    func classes(name: String, type: UInt16, expected: ResponseClass) throws {
+    func classes(name: String, type: RRType, expected: ResponseClass) throws {
         #expect(try Self.outcome(try Fixture.table(), name, type).responseClass == expected)
     }
 
@@ -66,6 +66,6 @@ import Testing
         }
         #expect(try Self.outcome(table, "random1.clusterset.local").zone == clusterset)
         #expect(try Self.outcome(table, "www.elsewhere.net").zone == -1)
-        #expect(try Self.outcome(table, "www.example.com", 252).zone == -1)
+        #expect(try Self.outcome(table, "www.example.com", .axfr).zone == -1)
     }
 }

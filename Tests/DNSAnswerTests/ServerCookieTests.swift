@@ -32,7 +32,7 @@ import Testing
     }
 
     /// A query with a COOKIE option (`cookie` bytes) in its OPT record.
-    static func query(_ name: String = "www.example.com", type: UInt16 = 1, cookie: [UInt8]) throws -> [UInt8] {
+    static func query(_ name: String = "www.example.com", type: RRType = .a, cookie: [UInt8]) throws -> [UInt8] {
         var packet = try WireQuery.make(id: 0x1234, name: name, type: type)
         packet.removeLast(2)
         WireQuery.append16(UInt16(4 + cookie.count), to: &packet)
@@ -179,7 +179,7 @@ import Testing
         let cookies = ServerCookies(now: 1_559_731_985, current: Self.rfcSecret)
         var output = [UInt8](repeating: 0, count: 65535)
         // Without a cookie: TC=1, the question, no records.
-        let plain = try WireQuery.make(id: 7, name: "www.example.com", type: 1)
+        let plain = try WireQuery.make(id: 7, name: "www.example.com", type: .a)
         var length = plain.withUnsafeBytes { query in
             output.withUnsafeMutableBytes { table.respondSlipped(to: query, source: Self.v4Client, into: $0, cookies: cookies) }
         }

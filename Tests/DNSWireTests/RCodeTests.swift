@@ -27,7 +27,7 @@ import Testing
         #expect(code.description == text)
     }
 
-    /// The admin API's `explain` sends `rcode` as a number, as before the type existed.
+    /// The admin API's `explain` sends `rcode` as its number.
     @Test func encodesAsItsNumber() throws {
         let json = try JSONEncoder().encode(["rcode": RCode.nxDomain])
         #expect(String(decoding: json, as: UTF8.self) == #"{"rcode":3}"#)

@@ -1,4 +1,5 @@
 import DNSTestSupport
+import DNSWire
 import Foundation
 import Testing
 
@@ -62,7 +63,7 @@ import Testing
         RawDeliberateDifference(
             id: "notify-update-notimp",
             reason: notifyUpdateReason,
-            matches: { [4, 5].contains($0.opcode) && $0.qdcount <= 1 },
+            matches: { [Opcode.notify, .update].contains($0.opcode) && $0.qdcount <= 1 },
             allowed: ["rcode"]
         ),
         RawDeliberateDifference(

@@ -45,7 +45,7 @@ import Testing
     @Test func tcpLengthPrefixLargerThanTheData() throws {
         let mcdns = try Self.startMCDNS()
         defer { mcdns.stop() }
-        let query = try WireQuery.make(id: 0x1234, name: "www.diff.test", type: 1)
+        let query = try WireQuery.make(id: 0x1234, name: "www.diff.test", type: .a)
         let connection = try LoopbackTCPConnection(port: mcdns.port)
         try connection.send([0, UInt8(query.count + 40)] + query)
         #expect(try connection.read(timeout: .milliseconds(500)) == .timedOut, "a reply to an incomplete message")
@@ -73,7 +73,7 @@ import Testing
         defer { mcdns.stop() }
         let ids: [UInt16] = [1, 2, 3, 4, 5]
         var bytes: [UInt8] = []
-        for id in ids { bytes += WireQuery.framed(try WireQuery.make(id: id, name: "www.diff.test", type: 1)) }
+        for id in ids { bytes += WireQuery.framed(try WireQuery.make(id: id, name: "www.diff.test", type: .a)) }
         let connection = try LoopbackTCPConnection(port: mcdns.port)
         try connection.send(bytes)
         var answered: [UInt16] = []
@@ -103,7 +103,7 @@ import Testing
 
     /// A valid query over UDP and over TCP gets its answer.
     static func expectStillAnswering(port: UInt16, after what: String) throws {
-        let query = try WireQuery.make(id: 0x5151, name: "www.diff.test", type: 1)
+        let query = try WireQuery.make(id: 0x5151, name: "www.diff.test", type: .a)
         let udp = try LoopbackUDPClient.exchange(query, port: port, timeout: .seconds(2))
         let udpHeader = udp.flatMap(WireQuery.header(of:))
         #expect(udpHeader?.id == 0x5151 && udpHeader?.rcode == .noError, "no valid UDP answer after \(what)")

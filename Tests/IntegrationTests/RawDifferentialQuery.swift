@@ -16,7 +16,7 @@ struct RawQuery: Sendable, CustomStringConvertible {
         return String([digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]])
     }
 
-    var opcode: Int { Int(packet[2] >> 3) & 0x0F }
+    var opcode: Opcode { Opcode(headerByte: packet[2]) }
     var qdcount: Int { Int(packet[4]) << 8 | Int(packet[5]) }
 }
 

@@ -102,7 +102,7 @@ extension ReferenceServerHarnessTests {
         }
         // A well-formed control query gets a real answer, so silence above means rejection, not a dead server.
         for server in [knot, nsd] {
-            let valid = try WireQuery.make(id: 7, name: "www.diff.test", type: 1)
+            let valid = try WireQuery.make(id: 7, name: "www.diff.test", type: .a)
             let reply = try LoopbackUDPClient.exchange(valid, port: server.port)
             #expect(reply.flatMap(WireQuery.header(of:))?.rcode == .noError)
         }
