@@ -36,7 +36,10 @@ let package = Package(
         // The parser files of the heavy modules, compiled without the network, TLS and HTTP parts.
         .target(
             name: "LightKubeClient",
-            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "MCDNSModel", package: "mcdns"),
+            ],
             path: "Sources/Light/KubeClient",
             swiftSettings: light(importing: [])
         ),
