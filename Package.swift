@@ -71,7 +71,7 @@ let package = Package(
         .target(
             name: "DNSServer",
             dependencies: [
-                "RecordStore", "DNSAnswer", "DNSWire", "CMCDNSSys",
+                "RecordStore", "DNSAnswer", "MCDNSModel", "DNSWire", "CMCDNSSys",
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -84,6 +84,7 @@ let package = Package(
         .target(
             name: "KubeClient",
             dependencies: [
+                "MCDNSModel",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

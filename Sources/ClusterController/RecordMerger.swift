@@ -197,12 +197,13 @@ public enum RecordMerger {
         return (spec, problems)
     }
 
-    /// Endpoints of one member's slices, one entry per address, sorted by address.
+    /// Endpoints of one member's slices, one entry per address, sorted by the address's text (the order the
+    /// status document and the answers have always had: `10.0.0.10` before `10.0.0.9`).
     ///
     /// An address in several slices (during a slice rollover, say) is one endpoint: ready or serving if any copy
     /// is, terminating only if every copy is, and the first hostname and zone found.
     static func endpoints(of member: MergeInput) -> [Endpoint] {
-        var byAddress: [String: Endpoint] = [:]
+        var byAddress: [IPAddress: Endpoint] = [:]
         let publishNotReady = member.service.publishNotReadyAddresses
         for slice in member.slices.sorted(by: { $0.metadata.name < $1.metadata.name }) where slice.addressType != .fqdn
         {
@@ -210,7 +211,7 @@ public enum RecordMerger {
                 // Kubernetes: an absent `ready` means ready; an absent `serving` means the same as `ready`.
                 let ready = endpoint.ready ?? true
                 let merged = Endpoint(
-                    address: "",
+                    address: IPAddress(ipv4: 0, 0, 0, 0),
                     hostname: endpoint.hostname,
                     zone: endpoint.zone ?? endpoint.nodeName.flatMap { member.nodes[$0]?.zone },
                     ready: ready || publishNotReady,
@@ -233,7 +234,7 @@ public enum RecordMerger {
                 }
             }
         }
-        return byAddress.keys.sorted().map { byAddress[$0]! }
+        return byAddress.map { ($0.key.description, $0.value) }.sorted { $0.0 < $1.0 }.map(\.1)
     }
 
     private static func clusterDNS(_ member: MergeInput) -> ClusterDNS {

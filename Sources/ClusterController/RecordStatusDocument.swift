@@ -83,7 +83,7 @@ public enum RecordStatusDocument {
                         .array(
                             dns.loadBalancer.map { ingress in
                                 var entry: [String: KubeValue] = [:]
-                                if let ip = ingress.ip { entry["ip"] = KubeValue(.string(ip)) }
+                                if let ip = ingress.ip { entry["ip"] = KubeValue(.string(ip.description)) }
                                 if let hostname = ingress.hostname { entry["hostname"] = KubeValue(.string(hostname)) }
                                 return KubeValue(.object(entry))
                             }
@@ -91,7 +91,7 @@ public enum RecordStatusDocument {
                     )
                 ])
             ),
-            "clusterIPs": KubeValue(.array(dns.clusterIPs.map { KubeValue(.string($0)) })),
+            "clusterIPs": KubeValue(.array(dns.clusterIPs.map { KubeValue(.string($0.description)) })),
             "readyEndpoints": KubeValue(.int(dns.readyEndpoints)),
             "endpoints": KubeValue(.int(dns.endpoints.count)),
             "stale": KubeValue(.bool(dns.stale)),

@@ -1,4 +1,6 @@
-/// An IPv4 or IPv6 address or network, parsed without Foundation.
+import MCDNSModel
+
+/// An IPv4 or IPv6 address or network.
 public struct IPNetwork: Sendable, Equatable, CustomStringConvertible {
     /// 4 or 16 bytes.
     public var address: [UInt8]
@@ -52,56 +54,9 @@ public struct IPNetwork: Sendable, Equatable, CustomStringConvertible {
         return copy
     }
 
-    /// 4 bytes for IPv4, 16 for IPv6, nil when the text is neither.
+    /// 4 bytes for IPv4, 16 for IPv6, nil when the text is neither (read by `IPAddress`, the one parser).
     public static func parseAddress(_ text: String) -> [UInt8]? {
-        if text.contains(":") { return parseIPv6(text) }
-        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 4 else { return nil }
-        var bytes: [UInt8] = []
-        for part in parts {
-            guard !part.isEmpty, part.count <= 3, part.allSatisfy(\.isASCII), let value = UInt8(part) else { return nil }
-            bytes.append(value)
-        }
-        return bytes
-    }
-
-    private static func parseIPv6(_ text: String) -> [UInt8]? {
-        var text = Substring(text)
-        var tail: [UInt8] = []
-        // An embedded IPv4 address in the last 32 bits.
-        if let lastColon = text.lastIndex(of: ":"), text[text.index(after: lastColon)...].contains(".") {
-            guard let v4 = parseAddress(String(text[text.index(after: lastColon)...])), v4.count == 4 else { return nil }
-            tail = v4
-            text = text[...lastColon]
-            if !text.hasSuffix("::") { text = text.dropLast() }
-        }
-        let halves = text.components(separatedByDoubleColon: ())
-        guard halves.count <= 2 else { return nil }
-        func groups(_ part: Substring) -> [UInt16]? {
-            if part.isEmpty { return [] }
-            var result: [UInt16] = []
-            for group in part.split(separator: ":", omittingEmptySubsequences: false) {
-                guard !group.isEmpty, group.count <= 4, let value = UInt16(group, radix: 16) else { return nil }
-                result.append(value)
-            }
-            return result
-        }
-        guard let head = groups(halves[0]) else { return nil }
-        let rest = halves.count == 2 ? groups(halves[1]) : []
-        guard let rest else { return nil }
-        let wanted = 8 - tail.count / 2
-        var all: [UInt16]
-        if halves.count == 2 {
-            // `::` stands for at least one zero group.
-            guard head.count + rest.count <= wanted - 1 else { return nil }
-            all = head + Array(repeating: 0, count: wanted - head.count - rest.count) + rest
-        } else {
-            guard head.count == wanted else { return nil }
-            all = head
-        }
-        var bytes: [UInt8] = []
-        for group in all { bytes += [UInt8(group >> 8), UInt8(group & 0xFF)] }
-        return bytes + tail
+        IPAddress(text)?.bytes
     }
 
     static func format(_ address: [UInt8]) -> String {
@@ -123,15 +78,5 @@ public struct IPNetwork: Sendable, Equatable, CustomStringConvertible {
         let head = hex[..<bestStart].joined(separator: ":")
         let tail = hex[(bestStart + bestLength)...].joined(separator: ":")
         return head + "::" + tail
-    }
-}
-
-extension Substring {
-    /// Splits at the first `::` only (an address has at most one).
-    fileprivate func components(separatedByDoubleColon: Void) -> [Substring] {
-        guard let range = self.firstRange(of: "::") else { return [self] }
-        let second = self[range.upperBound...]
-        if second.contains("::") { return [self, "", ""] }
-        return [self[..<range.lowerBound], second]
     }
 }

@@ -92,8 +92,9 @@ extension RecordNames {
             }
             let targets =
                 record.status.headless
-                ? dns.endpoints.filter(\.ready).map(\.address)
-                : (dns.loadBalancer.isEmpty ? dns.clusterIPs : dns.loadBalancer.compactMap { $0.ip ?? $0.hostname })
+                ? dns.endpoints.filter(\.ready).map(\.address.description)
+                : (dns.loadBalancer.isEmpty
+                    ? dns.clusterIPs.map(\.description) : dns.loadBalancer.compactMap { $0.ip?.description ?? $0.hostname })
             return Explanation.Candidate(
                 cluster: dns.cluster.rawValue,
                 region: dns.region,

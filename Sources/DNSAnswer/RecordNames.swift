@@ -65,12 +65,12 @@ public struct RecordNames: Sendable {
             var addresses: [[UInt8]] = []
             var hostnames: [String] = []
             if useEndpoints {
-                addresses = dns.endpoints.filter(\.ready).compactMap { IPNetwork.parseAddress($0.address) }
+                addresses = dns.endpoints.filter(\.ready).map(\.address.bytes)
             } else if !dns.loadBalancer.isEmpty {
-                addresses = dns.loadBalancer.compactMap { $0.ip.flatMap(IPNetwork.parseAddress) }
+                addresses = dns.loadBalancer.compactMap { $0.ip?.bytes }
                 hostnames = dns.loadBalancer.compactMap(\.hostname)
             } else {
-                addresses = dns.clusterIPs.compactMap(IPNetwork.parseAddress)
+                addresses = dns.clusterIPs.map(\.bytes)
             }
             guard !addresses.isEmpty || !hostnames.isEmpty else { continue }
             result.append(Targets(cluster: dns.cluster, region: dns.region, zone: dns.zone, addresses: addresses,
@@ -239,7 +239,7 @@ public struct RecordNames: Sendable {
             let serving = record.status.dns.sorted { $0.cluster < $1.cluster }.compactMap { dns -> Targets? in
                 let state = link(dns)
                 guard state != .offline else { return nil }
-                let ready = dns.endpoints.filter(\.ready).compactMap { IPNetwork.parseAddress($0.address) }
+                let ready = dns.endpoints.filter(\.ready).map(\.address.bytes)
                 guard !ready.isEmpty else { return nil }
                 return Targets(cluster: dns.cluster, region: dns.region, zone: dns.zone, addresses: ready,
                                hostnames: [], stale: state == .stale)
@@ -253,9 +253,8 @@ public struct RecordNames: Sendable {
                 let clusterOwner = try owner.prepending(dns.cluster.rawValue)
                 var byHost: [String: [[UInt8]]] = [:]
                 for endpoint in dns.endpoints where endpoint.ready {
-                    guard let address = IPNetwork.parseAddress(endpoint.address) else { continue }
-                    let host = endpoint.hostname ?? Self.dashed(endpoint.address)
-                    byHost[host, default: []].append(address)
+                    let host = endpoint.hostname ?? Self.dashed(endpoint.address.description)
+                    byHost[host, default: []].append(endpoint.address.bytes)
                 }
                 for (host, addresses) in byHost.sorted(by: { $0.key < $1.key }) {
                     let hostOwner = try clusterOwner.prepending(host)
@@ -271,7 +270,7 @@ public struct RecordNames: Sendable {
                 // clusterset names carry ClusterIPs (pods reach other clusters' service networks), not LB addresses.
                 var copy = target
                 let dns = record.status.dns.first { $0.cluster == target.cluster }
-                copy.addresses = (dns?.clusterIPs ?? []).compactMap(IPNetwork.parseAddress)
+                copy.addresses = (dns?.clusterIPs ?? []).map(\.bytes)
                 copy.hostnames = []
                 return copy
             }.filter { !$0.addresses.isEmpty }

@@ -52,16 +52,16 @@ struct ReferenceNames {
                                 stale: state == .stale)
             if record.status.headless {
                 for endpoint in dns.endpoints where endpoint.ready {
-                    if let bytes = ReferenceNaming.address(endpoint.address) { target.addresses.append(bytes) }
+                    target.addresses.append(endpoint.address.bytes)
                 }
             } else if !dns.loadBalancer.isEmpty {
                 for ingress in dns.loadBalancer {
-                    if let ip = ingress.ip, let bytes = ReferenceNaming.address(ip) { target.addresses.append(bytes) }
+                    if let ip = ingress.ip { target.addresses.append(ip.bytes) }
                     if let hostname = ingress.hostname { target.hostnames.append(hostname) }
                 }
             } else {
                 for ip in dns.clusterIPs {
-                    if let bytes = ReferenceNaming.address(ip) { target.addresses.append(bytes) }
+                    target.addresses.append(ip.bytes)
                 }
             }
             if target.addresses.isEmpty && target.hostnames.isEmpty { continue }
@@ -239,7 +239,7 @@ struct ReferenceNames {
         if record.status.headless {
             // The ready endpoints of every member not offline; none anywhere: the service has no clusterset name.
             for dns in members where link(dns) != .offline {
-                let ready = dns.endpoints.filter(\.ready).compactMap { ReferenceNaming.address($0.address) }
+                let ready = dns.endpoints.filter(\.ready).map(\.address.bytes)
                 if ready.isEmpty { continue }
                 targets.append(Target(cluster: dns.cluster, region: dns.region, zone: dns.zone, addresses: ready,
                                       hostnames: [], stale: link(dns) == .stale))
@@ -251,9 +251,9 @@ struct ReferenceNames {
                 // address with dashes.
                 var byHost: [String: [[UInt8]]] = [:]
                 for endpoint in dns.endpoints where endpoint.ready {
-                    guard let bytes = ReferenceNaming.address(endpoint.address) else { continue }
-                    let host = endpoint.hostname ?? endpoint.address.replacing(".", with: "-").replacing(":", with: "-")
-                    byHost[host, default: []].append(bytes)
+                    let text = endpoint.address.description
+                    let host = endpoint.hostname ?? text.replacing(".", with: "-").replacing(":", with: "-")
+                    byHost[host, default: []].append(endpoint.address.bytes)
                 }
                 for host in byHost.keys.sorted() {
                     let hostOwner = try DomainName("\(host).\(dns.cluster.rawValue).\(owner.description)")
@@ -269,7 +269,7 @@ struct ReferenceNames {
             // The ClusterIPs of the members where the service is healthy (whatever its kind).
             for target in healthy(record) {
                 let dns = record.status.dns.first { $0.cluster == target.cluster }!
-                let ips = dns.clusterIPs.compactMap(ReferenceNaming.address)
+                let ips = dns.clusterIPs.map(\.bytes)
                 if ips.isEmpty { continue }
                 targets.append(Target(cluster: target.cluster, region: target.region, zone: target.zone,
                                       addresses: ips, hostnames: [], stale: target.stale))

@@ -63,13 +63,4 @@ public struct ReferenceNaming: Sendable, Equatable {
         self.subnets = subnets
         self.serverUDPPayload = serverUDPPayload
     }
-
-    /// An IPv4 or IPv6 address in text form as bytes (inet_pton), or nil.
-    public static func address(_ text: String) -> [UInt8]? {
-        var v4 = in_addr()
-        if inet_pton(AF_INET, text, &v4) == 1 { return withUnsafeBytes(of: &v4) { Array($0) } }
-        var v6 = in6_addr()
-        if inet_pton(AF_INET6, text, &v6) == 1 { return withUnsafeBytes(of: &v6) { Array($0) } }
-        return nil
-    }
 }

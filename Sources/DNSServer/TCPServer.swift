@@ -137,7 +137,7 @@ public final class TCPServer: Service {
         scratch: TCPScratchBuffers,
         connections: TCPConnectionRegistry
     ) async throws -> any Channel {
-        let socketAddress = try SocketAddress(ipAddress: address.host, port: address.port)
+        let socketAddress = address.socketAddress
         let store = self.store
         let limits = self.limits
         let logger = self.logger

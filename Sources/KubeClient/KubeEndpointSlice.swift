@@ -1,3 +1,5 @@
+public import MCDNSModel
+
 /// A stripped-down `discovery.k8s.io/v1` EndpointSlice.
 public struct KubeEndpointSlice: Sendable, Hashable {
     public enum AddressType: String, Sendable, Hashable, CaseIterable {
@@ -7,8 +9,10 @@ public struct KubeEndpointSlice: Sendable, Hashable {
     }
 
     public struct Endpoint: Sendable, Hashable {
-        /// Canonical address text (IPv6 compressed), at least one.
-        public var addresses: [String]
+        /// The addresses of an IPv4 or IPv6 slice, parsed here once (at least one; empty in an FQDN slice).
+        public var addresses: [IPAddress]
+        /// The names of an FQDN slice, as written (at least one; empty in an IPv4 or IPv6 slice). Not served.
+        public var fqdns: [String]
         /// `conditions.ready`; nil when absent, which Kubernetes defines as ready.
         public var ready: Bool?
         public var serving: Bool?
@@ -18,7 +22,8 @@ public struct KubeEndpointSlice: Sendable, Hashable {
         public var nodeName: String?
 
         public init(
-            addresses: [String],
+            addresses: [IPAddress],
+            fqdns: [String] = [],
             ready: Bool? = nil,
             serving: Bool? = nil,
             terminating: Bool? = nil,
@@ -27,6 +32,7 @@ public struct KubeEndpointSlice: Sendable, Hashable {
             nodeName: String? = nil
         ) {
             self.addresses = addresses
+            self.fqdns = fqdns
             self.ready = ready
             self.serving = serving
             self.terminating = terminating
@@ -104,8 +110,12 @@ public struct KubeEndpointSlice: Sendable, Hashable {
             let raw = try entry.stringArray("addresses")
             guard !raw.isEmpty else { throw entry.missing("addresses") }
             var endpoint = Endpoint(addresses: [])
-            for (index, text) in raw.enumerated() {
-                endpoint.addresses.append(try canonicalAddress(text, type: addressType, entry: entry, index: index))
+            if addressType == .fqdn {
+                endpoint.fqdns = raw
+            } else {
+                for (index, text) in raw.enumerated() {
+                    endpoint.addresses.append(try address(text, type: addressType, entry: entry, index: index))
+                }
             }
             if let conditions = try entry.object("conditions") {
                 endpoint.ready = try conditions.bool("ready")
@@ -133,25 +143,19 @@ public struct KubeEndpointSlice: Sendable, Hashable {
         return slice
     }
 
-    private static func canonicalAddress(
+    private static func address(
         _ text: String,
         type: AddressType,
         entry: FieldReader,
         index: Int
-    ) throws(KubeDecodingError) -> String {
-        let family: IPAddress.Family
-        switch type {
-        case .fqdn: return text
-        case .ipv4: family = .v4
-        case .ipv6: family = .v6
-        }
-        guard let canonical = IPAddress.canonical(text, family: family) else {
+    ) throws(KubeDecodingError) -> IPAddress {
+        guard let address = IPAddress(text, family: type == .ipv6 ? .v6 : .v4) else {
             throw KubeDecodingError(
                 path: "\(entry.childPath("addresses"))[\(index)]",
                 line: entry.value("addresses")?.line ?? entry.line,
                 problem: .invalidValue("\"\(text)\" is not an \(type.rawValue) address")
             )
         }
-        return canonical
+        return address
     }
 }

@@ -1,3 +1,5 @@
+public import MCDNSModel
+
 /// A stripped-down `v1/Service` with only what the merge needs.
 public struct KubeService: Sendable, Hashable {
     public enum ServiceType: String, Sendable, Hashable, CaseIterable {
@@ -21,10 +23,10 @@ public struct KubeService: Sendable, Hashable {
     }
 
     public struct LoadBalancerIngress: Sendable, Hashable {
-        public var ip: String?
+        public var ip: IPAddress?
         public var hostname: String?
 
-        public init(ip: String? = nil, hostname: String? = nil) {
+        public init(ip: IPAddress? = nil, hostname: String? = nil) {
             self.ip = ip
             self.hostname = hostname
         }
@@ -34,9 +36,9 @@ public struct KubeService: Sendable, Hashable {
     public var type: ServiceType
     /// `clusterIP: None`.
     public var headless: Bool
-    /// The cluster IPs in canonical form, primary first (`spec.clusterIPs`, or `spec.clusterIP` alone);
+    /// The cluster IPs, primary first (`spec.clusterIPs`, or `spec.clusterIP` alone), parsed here once;
     /// empty for headless and ExternalName services.
-    public var clusterIPs: [String]
+    public var clusterIPs: [IPAddress]
     public var ipFamilies: [String]
     public var ports: [Port]
     public var externalName: String?
@@ -48,7 +50,7 @@ public struct KubeService: Sendable, Hashable {
         metadata: KubeObjectMeta,
         type: ServiceType = .clusterIP,
         headless: Bool = false,
-        clusterIPs: [String] = [],
+        clusterIPs: [IPAddress] = [],
         ipFamilies: [String] = [],
         ports: [Port] = [],
         externalName: String? = nil,
@@ -107,14 +109,14 @@ public struct KubeService: Sendable, Hashable {
             service.headless = true
         } else {
             for (index, text) in listed.enumerated() {
-                guard let canonical = IPAddress.canonical(text) else {
+                guard let address = IPAddress(text) else {
                     throw KubeDecodingError(
                         path: "\(spec.childPath("clusterIPs"))[\(index)]",
                         line: spec.value("clusterIPs")?.line ?? spec.value("clusterIP")?.line ?? spec.line,
                         problem: .invalidValue("\"\(text)\" is not an IP address")
                     )
                 }
-                service.clusterIPs.append(canonical.address)
+                service.clusterIPs.append(address)
             }
         }
 
@@ -156,10 +158,10 @@ public struct KubeService: Sendable, Hashable {
                 let entry = try FieldReader(item, path: path)
                 var ingress = LoadBalancerIngress(hostname: try entry.string("hostname"))
                 if let ip = try entry.string("ip") {
-                    guard let canonical = IPAddress.canonical(ip) else {
+                    guard let address = IPAddress(ip) else {
                         throw entry.invalid("ip", "\"\(ip)\" is not an IP address", at: entry.value("ip"))
                     }
-                    ingress.ip = canonical.address
+                    ingress.ip = address
                 }
                 if ingress.ip == nil && ingress.hostname == nil {
                     throw KubeDecodingError(

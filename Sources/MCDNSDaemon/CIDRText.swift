@@ -1,4 +1,5 @@
 public import DNSAnswer
+import MCDNSModel
 
 /// Reads the `cidr` of `locality.requesters.subnets` into the `IPNetwork` the answer table matches requesters
 /// with, with messages that say what is wrong.
@@ -9,7 +10,7 @@ public enum CIDRText {
         guard parts.count == 2 else {
             return .failure(CIDRError("\"\(text)\": expected ADDRESS/LENGTH (example: 10.1.0.0/16)"))
         }
-        guard let address = IPAddressText.bytes(String(parts[0])) else {
+        guard let address = IPAddress(String(parts[0]))?.bytes else {
             return .failure(CIDRError("\"\(text)\": \"\(parts[0])\" is not an IPv4 or IPv6 address"))
         }
         let maxLength = address.count * 8

@@ -241,7 +241,7 @@ public struct ClusterDNS: Hashable, Sendable, Codable {
     /// LoadBalancer ingress (kubefed `loadBalancer.ingress`).
     public var loadBalancer: [LoadBalancerIngress]
     /// The Service's clusterIPs (empty for headless and ExternalName).
-    public var clusterIPs: [String]
+    public var clusterIPs: [IPAddress]
     /// Endpoints merged across the cluster's EndpointSlices (one entry per address).
     public var endpoints: [Endpoint]
     /// Ready endpoints, as counted for health.
@@ -252,7 +252,7 @@ public struct ClusterDNS: Hashable, Sendable, Codable {
     public var lastObserved: Double?
 
     public init(cluster: ClusterID, region: String, zones: [String], loadBalancer: [LoadBalancerIngress] = [],
-                clusterIPs: [String] = [], endpoints: [Endpoint] = [], readyEndpoints: Int = 0, stale: Bool = false,
+                clusterIPs: [IPAddress] = [], endpoints: [Endpoint] = [], readyEndpoints: Int = 0, stale: Bool = false,
                 lastObserved: Double? = nil) {
         self.cluster = cluster
         self.region = region
@@ -271,10 +271,10 @@ public struct ClusterDNS: Hashable, Sendable, Codable {
 }
 
 public struct LoadBalancerIngress: Hashable, Sendable, Codable {
-    public var ip: String?
+    public var ip: IPAddress?
     public var hostname: String?
 
-    public init(ip: String? = nil, hostname: String? = nil) {
+    public init(ip: IPAddress? = nil, hostname: String? = nil) {
         self.ip = ip
         self.hostname = hostname
     }
@@ -286,8 +286,9 @@ public struct LoadBalancerIngress: Hashable, Sendable, Codable {
 /// and the box of a zone without a hostname is shared by every endpoint in that zone (`EndpointNames`); equal
 /// endpoints compare and hash equal whichever box they hold.
 public struct Endpoint: Hashable, Sendable, Codable {
-    public var address: String
+    // The box first, then the address, then the flags: the flags fill the address's last word (size 26, stride 32).
     private var names: EndpointNames?
+    public var address: IPAddress
     private var flags: UInt8
 
     private enum Flag {
@@ -319,7 +320,7 @@ public struct Endpoint: Hashable, Sendable, Codable {
 
     private mutating func set(_ flag: UInt8, _ on: Bool) { flags = on ? flags | flag : flags & ~flag }
 
-    public init(address: String, hostname: String? = nil, zone: String? = nil, ready: Bool = true,
+    public init(address: IPAddress, hostname: String? = nil, zone: String? = nil, ready: Bool = true,
                 serving: Bool = true, terminating: Bool = false) {
         self.address = address
         names = EndpointNames.make(hostname: hostname, zone: zone)
@@ -348,7 +349,7 @@ public struct Endpoint: Hashable, Sendable, Codable {
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(address: try container.decode(String.self, forKey: .address),
+        self.init(address: try container.decode(IPAddress.self, forKey: .address),
                   hostname: try container.decodeIfPresent(String.self, forKey: .hostname),
                   zone: try container.decodeIfPresent(String.self, forKey: .zone),
                   ready: try container.decode(Bool.self, forKey: .ready),

@@ -6,7 +6,7 @@ import Testing
 /// Issue 21: the cluster cache states what must hold (`ClusterCache.validate()`) and stays sound through
 /// upserts, relabels, renames and deletes of services and slices, conventional and not.
 @Suite struct ClusterCacheInvariantTests {
-    static func slice(_ name: String, service: String?, addresses: [String] = ["10.0.0.1"]) -> KubeObject {
+    static func slice(_ name: String, service: String?, addresses: [IPAddress] = ["10.0.0.1"]) -> KubeObject {
         var slice = KubeEndpointSlice(metadata: KubeObjectMeta(namespace: "shop", name: name), serviceName: service,
                                       addressType: .ipv4)
         slice.endpoints = addresses.map { KubeEndpointSlice.Endpoint(addresses: [$0]) }

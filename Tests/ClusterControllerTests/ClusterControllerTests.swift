@@ -138,7 +138,7 @@ struct ClusterControllerTests {
         // Many events for two services, all queued before the window closes.
         east.send(.upsert(.service(F.service(clusterIPs: ["10.0.0.1"]))))
         for index in 1...20 {
-            east.send(.upsert(.endpointSlice(F.slice("web-a", (1...index).map { F.endpoint("10.1.0.\($0)") }))))
+            east.send(.upsert(.endpointSlice(F.slice("web-a", (1...index).map { F.endpoint(IPAddress("10.1.0.\($0)")!) }))))
         }
         east.send(.upsert(.service(F.service("api"))))
         // Nothing is published while the window is open.

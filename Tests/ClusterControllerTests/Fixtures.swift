@@ -26,7 +26,7 @@ enum Fixture {
         namespace: String = "shop",
         type: KubeService.ServiceType = .clusterIP,
         headless: Bool = false,
-        clusterIPs: [String] = [],
+        clusterIPs: [IPAddress] = [],
         ports: [KubeService.Port] = [],
         externalName: String? = nil,
         publishNotReady: Bool = false,
@@ -62,7 +62,7 @@ enum Fixture {
     }
 
     static func endpoint(
-        _ address: String,
+        _ address: IPAddress,
         ready: Bool? = nil,
         serving: Bool? = nil,
         terminating: Bool? = nil,

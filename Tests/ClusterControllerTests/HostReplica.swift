@@ -100,7 +100,7 @@ struct HostReplica: Sendable {
     }
 
     /// Publishes `web` in shop with one ready endpoint at `address` (and the member synced).
-    func publish(address: String, annotations: [String: String] = ["mcdns.io/export": "true"]) {
+    func publish(address: IPAddress, annotations: [String: String] = ["mcdns.io/export": "true"]) {
         member.send(
             .upsert(.service(Fixture.service(clusterIPs: ["10.96.0.10"], annotations: annotations))),
             .upsert(.endpointSlice(Fixture.slice("web-1", [Fixture.endpoint(address, ready: true)]))),

@@ -66,7 +66,7 @@ struct KubeMemberSourceTests {
 
     static func endpoints(_ state: RecordingSink.State, _ key: ServiceKey = key) -> [String: Bool] {
         var result: [String: Bool] = [:]
-        for endpoint in state.records[key]?.status.dns.flatMap(\.endpoints) ?? [] { result[endpoint.address] = endpoint.ready }
+        for endpoint in state.records[key]?.status.dns.flatMap(\.endpoints) ?? [] { result[endpoint.address.description] = endpoint.ready }
         return result
     }
 

@@ -89,7 +89,7 @@ struct RecordMergerTests {
                     slices: [
                         F.slice("web-v4", [F.endpoint("10.3.0.11")]),
                         F.slice("web-v6", type: .ipv6, [F.endpoint("fd00:3::11")]),
-                        F.slice("web-fqdn", type: .fqdn, [F.endpoint("ignored.example.net")]),
+                        F.slice("web-fqdn", type: .fqdn, [KubeEndpointSlice.Endpoint(addresses: [], fqdns: ["ignored.example.net"])]),
                     ]
                 )
             ],

@@ -22,12 +22,12 @@ import Testing
         for (i, info) in clusters.enumerated() where Bool.random(using: &rng) {
             let ready = Int.random(in: 0...2, using: &rng)
             let endpoints = (0..<2).map {
-                Endpoint(address: "10.\(i).\(index).\($0 + Int.random(in: 0..<3, using: &rng))",
+                Endpoint(address: IPAddress("10.\(i).\(index).\($0 + Int.random(in: 0..<3, using: &rng))")!,
                          hostname: record.status.headless ? "pod-\($0)" : nil, ready: $0 < ready)
             }
             record.status.dns.append(ClusterDNS(
                 cluster: info.id, region: info.locality.region, zones: [info.locality.zone],
-                clusterIPs: record.status.headless ? [] : ["10.\(i).0.\(index)"], endpoints: endpoints,
+                clusterIPs: record.status.headless ? [] : [IPAddress("10.\(i).0.\(index)")!], endpoints: endpoints,
                 readyEndpoints: ready))
         }
         return record

@@ -42,11 +42,11 @@ struct SplitMix64: RandomNumberGenerator {
             let useLB = Bool.random(using: &rng)
             for (i, info) in clusters.enumerated() where Bool.random(using: &rng) {
                 let ready = Int.random(in: 0...2, using: &rng)
-                let endpoints = (0..<2).map { Endpoint(address: "10.\(i).\(100 + s).\($0)", ready: $0 < ready) }
+                let endpoints = (0..<2).map { Endpoint(address: IPAddress("10.\(i).\(100 + s).\($0)")!, ready: $0 < ready) }
                 record.status.dns.append(ClusterDNS(
                     cluster: info.id, region: info.locality.region, zones: [info.locality.zone],
-                    loadBalancer: useLB && !record.status.headless ? [LoadBalancerIngress(ip: "192.0.\(i).\(s)")] : [],
-                    clusterIPs: record.status.headless ? [] : ["10.\(i).0.\(s)"], endpoints: endpoints,
+                    loadBalancer: useLB && !record.status.headless ? [LoadBalancerIngress(ip: IPAddress("192.0.\(i).\(s)")!)] : [],
+                    clusterIPs: record.status.headless ? [] : [IPAddress("10.\(i).0.\(s)")!], endpoints: endpoints,
                     readyEndpoints: ready))
             }
             records.append(record)
@@ -117,9 +117,9 @@ struct SplitMix64: RandomNumberGenerator {
                     let index = Int(dns.cluster.rawValue.dropFirst())!
                     guard !offline.contains(index), dns.readyEndpoints > 0 else { continue }
                     if record.status.headless {
-                        expected.formUnion(dns.endpoints.filter(\.ready).map(\.address))
+                        expected.formUnion(dns.endpoints.filter(\.ready).map(\.address.description))
                     } else {
-                        expected.formUnion(dns.loadBalancer.isEmpty ? dns.clusterIPs : dns.loadBalancer.compactMap(\.ip))
+                        expected.formUnion((dns.loadBalancer.isEmpty ? dns.clusterIPs : dns.loadBalancer.compactMap(\.ip)).map(\.description))
                     }
                 }
                 #expect(try Self.follow(table, global).addresses == expected, "seed \(seed): global answer of \(key)")

@@ -17,10 +17,10 @@ import Testing
         ClusterInfo(id: "west-1", locality: Locality(region: "us-west-2", zone: "us-west-2a"), link: .synced),
     ]
 
-    static func dns(_ id: String, _ region: String, _ zone: String?, lb: String, clusterIP: String, ready: Int = 3) -> ClusterDNS {
+    static func dns(_ id: String, _ region: String, _ zone: String?, lb: IPAddress, clusterIP: IPAddress, ready: Int = 3) -> ClusterDNS {
         ClusterDNS(cluster: ClusterID(id), region: region, zones: zone.map { [$0] } ?? [],
                    loadBalancer: [LoadBalancerIngress(ip: lb)], clusterIPs: [clusterIP],
-                   endpoints: (0..<3).map { Endpoint(address: "10.9.\(id.count).\($0)", ready: $0 < ready) },
+                   endpoints: (0..<3).map { Endpoint(address: IPAddress("10.9.\(id.count).\($0)")!, ready: $0 < ready) },
                    readyEndpoints: ready)
     }
 

@@ -17,9 +17,9 @@ import Testing
                    ("east-2", "us-east-1", "us-east-1b", "192.0.2.12", "2001:db8::12"),
                    ("west-1", "us-west-2", "us-west-2a", "198.51.100.21", "2001:db8::21")].map { id, region, zone, v4, v6 in
             ClusterDNS(cluster: ClusterID(id), region: region, zones: [zone],
-                       loadBalancer: [LoadBalancerIngress(ip: v4), LoadBalancerIngress(ip: v6)],
-                       clusterIPs: ["10.\(id.count).0.10"],
-                       endpoints: (1...2).map { Endpoint(address: "10.\(v4.count).5.\($0)", hostname: "\(id)-pod-\($0)") },
+                       loadBalancer: [LoadBalancerIngress(ip: IPAddress(v4)!), LoadBalancerIngress(ip: IPAddress(v6)!)],
+                       clusterIPs: [IPAddress("10.\(id.count).0.10")!],
+                       endpoints: (1...2).map { Endpoint(address: IPAddress("10.\(v4.count).5.\($0)")!, hostname: "\(id)-pod-\($0)") },
                        readyEndpoints: 2)
         }
         return ServiceDNSRecord(key: ServiceKey(namespace: "shop", name: "web"),

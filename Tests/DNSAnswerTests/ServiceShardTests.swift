@@ -14,7 +14,7 @@ import Testing
     static func record(_ addresses: [String], name: String = "web") -> ServiceDNSRecord {
         ServiceDNSRecord(key: ServiceKey(namespace: "shop", name: name), status: .init(
             dns: [ClusterDNS(cluster: "m7", region: "r3", zones: ["r3z1"], clusterIPs: [],
-                             endpoints: addresses.map { Endpoint(address: $0, ready: true) },
+                             endpoints: addresses.map { Endpoint(address: IPAddress($0)!, ready: true) },
                              readyEndpoints: addresses.count)],
             headless: true, ports: [ServicePort(name: "http", protocol: "TCP", port: 8080)]))
     }

@@ -1,4 +1,5 @@
 import DNSServer
+import NIOCore
 import Testing
 
 @Suite struct ListenAddressTests {
@@ -77,5 +78,24 @@ import Testing
         #expect(throws: DNSServerConfigurationError.self) { try TCPLimits(maxConnectionsPerSource: 0) }
         #expect(throws: DNSServerConfigurationError.self) { try TCPLimits(maxPipelined: 0) }
         #expect(throws: DNSServerConfigurationError.self) { try DNSServerConfiguration(listen: ["nonsense"]) }
+    }
+}
+
+/// The address is read once (by MCDNSModel's IPAddress) and the socket address is made from its bytes.
+@Suite struct ListenAddressBytesTests {
+    @Test func theHostIsTheCanonicalTextAndTheSocketAddressHoldsTheBytes() throws {
+        let v6 = try ListenAddress(parsing: "[2001:DB8:0::1]:5300")
+        #expect(v6.host == "2001:db8::1")
+        #expect(v6.description == "[2001:db8::1]:5300")
+        #expect(v6 == (try ListenAddress(parsing: "[2001:db8::1]:5300")))
+        #expect(v6.socketAddress.ipAddress == "2001:db8::1")
+        #expect(v6.socketAddress.port == 5300)
+        let v4 = try ListenAddress(parsing: "192.0.2.7:53")
+        #expect(v4.socketAddress.ipAddress == "192.0.2.7")
+        #expect(v4.socketAddress.port == 53)
+        #expect(!v4.isLoopback && !v6.isLoopback)
+        #expect(try ListenAddress(parsing: "127.8.9.10:53").isLoopback)
+        #expect(try ListenAddress(parsing: "[::1]:53").isLoopback)
+        #expect(try !ListenAddress(parsing: "[::2]:53").isLoopback)
     }
 }

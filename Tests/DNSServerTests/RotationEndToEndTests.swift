@@ -23,7 +23,7 @@ import Testing
         }
         let record = ServiceDNSRecord(key: ServiceKey(namespace: "shop", name: "web"), status: .init(dns: zip(clusters, addresses).map { info, address in
             ClusterDNS(cluster: info.id, region: info.locality.region, zones: [info.locality.zone],
-                       loadBalancer: [LoadBalancerIngress(ip: address)], endpoints: [Endpoint(address: "10.0.0.1")],
+                       loadBalancer: [LoadBalancerIngress(ip: IPAddress(address)!)], endpoints: [Endpoint(address: "10.0.0.1")],
                        readyEndpoints: 1)
         }))
         return RecordStore(initial: try live.apply(RecordChanges(upserted: [record], clusters: clusters), serial: 2))

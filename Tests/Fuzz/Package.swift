@@ -36,7 +36,11 @@ let package = Package(
         // The parser files of the heavy modules, compiled without the network, TLS and HTTP parts.
         .target(
             name: "LightKubeClient",
-            dependencies: [.product(name: "NIOCore", package: "swift-nio"), .product(name: "Yams", package: "Yams")],
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "MCDNSModel", package: "mcdns"),
+            ],
             path: "Sources/Light/KubeClient",
             swiftSettings: light(importing: [])
         ),

@@ -76,7 +76,8 @@ struct KubeEndpointSliceDecodingTests {
 
     @Test func fqdnAddressesAreKeptAsText() throws {
         let slice = try decodeSlice(Self.slice(addressType: "FQDN", endpoints: [["addresses": ["db.example.net"]]]))
-        #expect(slice.endpoints.first?.addresses == ["db.example.net"])
+        #expect(slice.endpoints.first?.fqdns == ["db.example.net"])
+        #expect(slice.endpoints.first?.addresses == [])
     }
 
     struct Malformed: Sendable, CustomTestStringConvertible {

@@ -18,7 +18,7 @@ import Testing
     static func record(_ name: String, _ targets: [(ClusterID, String)]) -> ServiceDNSRecord {
         var record = ServiceDNSRecord(key: ServiceKey(namespace: "shop", name: name))
         record.status.dns = targets.map { cluster, address in
-            ClusterDNS(cluster: cluster, region: "r", zones: ["z"], clusterIPs: [address], readyEndpoints: 1)
+            ClusterDNS(cluster: cluster, region: "r", zones: ["z"], clusterIPs: [IPAddress(address)!], readyEndpoints: 1)
         }
         return record
     }
@@ -42,7 +42,7 @@ import Testing
         func addresses(_ name: String) -> [String: [String]] {
             var result: [String: [String]] = [:]
             for dns in records[WarmStartTests.key(name)]?.status.dns ?? [] {
-                result[dns.cluster.rawValue, default: []] += dns.clusterIPs
+                result[dns.cluster.rawValue, default: []] += dns.clusterIPs.map(\.description)
             }
             return result
         }

@@ -82,8 +82,8 @@ import Testing
             record.status.ports = ports.map { ServicePort(name: "http", protocol: "TCP", port: $0) }.sorted()
             for (c, member) in members.enumerated() {
                 var dns = ClusterDNS(cluster: member.id, region: member.locality.region, zones: [member.locality.zone])
-                if !headless { dns.clusterIPs = ["10.96.\(c).1"] }
-                dns.endpoints = [Endpoint(address: "10.\(c).0.1", hostname: headless ? "pod0" : nil)]
+                if !headless { dns.clusterIPs = [IPAddress("10.96.\(c).1")!] }
+                dns.endpoints = [Endpoint(address: IPAddress("10.\(c).0.1")!, hostname: headless ? "pod0" : nil)]
                 dns.readyEndpoints = 1
                 record.status.dns.append(dns)
             }

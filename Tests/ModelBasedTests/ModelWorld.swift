@@ -285,9 +285,9 @@ struct SequenceGenerator {
         if kind == 8 { return dns }
         let dual = kind == 9 || chance(8)
         if !(kind == 4 || kind == 5) {
-            dns.clusterIPs = ["10.96.\(c).\(index % 250)"] + (dual ? ["fd96::\(c):\(hex)"] : [])
+            dns.clusterIPs = [IPAddress("10.96.\(c).\(index % 250)")!] + (dual ? [IPAddress("fd96::\(c):\(hex)")!] : [])
         }
-        if kind == 6 { dns.loadBalancer = [LoadBalancerIngress(ip: "203.0.\(c).\(index % 250)")] }
+        if kind == 6 { dns.loadBalancer = [LoadBalancerIngress(ip: IPAddress("203.0.\(c).\(index % 250)")!)] }
         if kind == 7 { dns.loadBalancer = [LoadBalancerIngress(hostname: "lb\(index)-\(c).elb.test")] }
         let headless = kind == 4 || kind == 5
         let longHost = shape.longNames && chance(3)
@@ -295,7 +295,7 @@ struct SequenceGenerator {
             let v6 = dual && chance(2)
             let address = v6 ? "fd00:\(c)::\(hex):\(e)" : "10.\(c).\(index / 250 % 250).\(index % 250 + e)"
             let hostname = headless && chance(2) ? (longHost ? "pod\(e)-" + String(repeating: "h", count: 55) : "pod\(e)") : nil
-            dns.endpoints.append(Endpoint(address: address, hostname: hostname, ready: !chance(4)))
+            dns.endpoints.append(Endpoint(address: IPAddress(address)!, hostname: hostname, ready: !chance(4)))
         }
         dns.readyEndpoints = dns.endpoints.filter(\.ready).count
         return dns

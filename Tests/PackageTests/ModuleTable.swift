@@ -10,7 +10,8 @@ enum ModuleTable {
         "DNSAnswer": ["DNSWire", "MCDNSModel"],
         "RecordStore": ["DNSAnswer", "MCDNSModel"],
         "DNSServer": ["RecordStore", "DNSWire", "CMCDNSSys"],
-        "KubeClient": [],
+        // Kubernetes objects decode their addresses into MCDNSModel's IPAddress: parsed once, at the edge.
+        "KubeClient": ["MCDNSModel"],
         "ClusterTunnel": [],
         "ClusterController": ["KubeClient", "MCDNSModel"],
         "MCDNSDaemon": [

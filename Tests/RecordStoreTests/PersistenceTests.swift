@@ -27,7 +27,7 @@ import Testing
         return try LiveTable(zones: [try #require(zone)], naming: naming)
     }
 
-    static func record(_ name: String, address: String, cluster: ClusterID = "east-1") -> ServiceDNSRecord {
+    static func record(_ name: String, address: IPAddress, cluster: ClusterID = "east-1") -> ServiceDNSRecord {
         var record = ServiceDNSRecord(key: ServiceKey(namespace: "shop", name: name))
         record.status.dns = [
             ClusterDNS(
@@ -223,7 +223,7 @@ import Testing
         var served = store.current().serial
         var published = 0
         while !store.reservationRunningLow {
-            await store.apply(RecordChanges(upserted: [Self.record("web", address: "10.0.\(published % 200).1")]))
+            await store.apply(RecordChanges(upserted: [Self.record("web", address: IPAddress("10.0.\(published % 200).1")!)]))
             #expect(store.current().serial > served)
             served = store.current().serial
             published += 1

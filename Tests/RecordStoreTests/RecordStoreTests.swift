@@ -23,7 +23,7 @@ import Testing
     func record(addresses: Int) -> ServiceDNSRecord {
         var record = ServiceDNSRecord(key: ServiceKey(namespace: "shop", name: "web"))
         record.status.headless = true
-        let endpoints = (0..<addresses).map { Endpoint(address: "10.\($0 / 65536).\($0 / 256 % 256).\($0 % 256)") }
+        let endpoints = (0..<addresses).map { Endpoint(address: IPAddress("10.\($0 / 65536).\($0 / 256 % 256).\($0 % 256)")!) }
         record.status.dns = [ClusterDNS(cluster: "east-1", region: "r", zones: ["z"], endpoints: endpoints,
                                         readyEndpoints: addresses)]
         return record

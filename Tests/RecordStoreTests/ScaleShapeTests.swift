@@ -49,8 +49,8 @@ import Testing
             let info = member(m, .synced)
             record.status.dns.append(ClusterDNS(
                 cluster: info.id, region: info.locality.region, zones: [info.locality.zone],
-                clusterIPs: ["10.\(m).\(s / 250).\(s % 250)"],
-                endpoints: (0..<3).map { Endpoint(address: "10.\(100 + m).\(s / 250).\(s % 250 + $0)") },
+                clusterIPs: [IPAddress("10.\(m).\(s / 250).\(s % 250)")!],
+                endpoints: (0..<3).map { Endpoint(address: IPAddress("10.\(100 + m).\(s / 250).\(s % 250 + $0)")!) },
                 readyEndpoints: 3))
         }
         return record

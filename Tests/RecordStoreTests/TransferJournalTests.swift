@@ -10,7 +10,7 @@ import Testing
     func record(_ name: String, addresses: [Int], cluster: ClusterID = "east-1") -> ServiceDNSRecord {
         var record = ServiceDNSRecord(key: ServiceKey(namespace: "shop", name: name))
         record.status.headless = true
-        let endpoints = addresses.map { Endpoint(address: "10.0.\($0 / 256).\($0 % 256)") }
+        let endpoints = addresses.map { Endpoint(address: IPAddress("10.0.\($0 / 256).\($0 % 256)")!) }
         record.status.dns = [
             ClusterDNS(
                 cluster: cluster,

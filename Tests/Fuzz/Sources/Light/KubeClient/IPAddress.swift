@@ -1,1 +1,0 @@
-../../../../../Sources/KubeClient/IPAddress.swift

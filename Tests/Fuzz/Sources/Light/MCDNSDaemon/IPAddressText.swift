@@ -1,1 +1,0 @@
-../../../../../Sources/MCDNSDaemon/IPAddressText.swift
