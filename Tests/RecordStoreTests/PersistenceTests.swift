@@ -88,7 +88,9 @@ import Testing
         odd.status.dns[0].lastObserved = 1_765_000_000.123_456_7
         odd.status.dns[0].endpoints = [Endpoint(address: "10.0.0.2", hostname: "h/1", zone: nil, ready: true)]
         odd.status.conditions = [Condition(type: "Ready", status: .unknown, reason: "R", message: "line\nbreak\t<>&")]
-        let many = (0..<300).map { Self.record("svc-\($0)", address: "10.1.\($0 / 256).\($0 % 256)") }
+        let many = try (0..<300).map {
+            Self.record("svc-\($0)", address: try #require(IPAddress("10.1.\($0 / 256).\($0 % 256)")))
+        }
         let states = [
             PersistedState(serial: 0, serialReserved: 0, savedAt: 0, records: [], clusters: []),
             PersistedState(serial: .max, serialReserved: .max, savedAt: 1e-7, records: [odd], clusters: Self.synced),
